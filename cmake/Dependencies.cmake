@@ -1,0 +1,55 @@
+# Third-party libraries ogai builds against. Everything here is a Debian 12 package;
+# scripts/deps.sh installs them.
+find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(yaml-cpp REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(PkgConfig REQUIRED)
+
+# GEMM libraries: oneDNN (default, measured fastest here) and OpenBLAS (alternative).
+# Debian's dnnl CMake package insists on OpenCL; the library itself does not need it.
+find_library(OGAI_DNNL_LIB NAMES dnnl REQUIRED)
+find_path(OGAI_DNNL_INCLUDE oneapi/dnnl/dnnl.h REQUIRED)
+find_library(OGAI_OPENBLAS_LIB NAMES openblas REQUIRED)
+find_path(OGAI_OPENBLAS_INCLUDE cblas.h
+  PATHS /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas
+  REQUIRED)
+
+# Communication.
+find_package(MPI REQUIRED COMPONENTS C)
+pkg_check_modules(UCX REQUIRED IMPORTED_TARGET ucx)
+
+if(OGAI_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(OGAI_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
+
+# CUDA and NCCL: optional. CUDA sources are their own targets, built only when a CUDA
+# compiler is found, so the CPU build never needs a GPU. NCCL has no CMake package.
+include(CheckLanguage)
+check_language(CUDA)
+set(OGAI_HAVE_CUDA OFF)
+set(OGAI_HAVE_NCCL OFF)
+if(CMAKE_CUDA_COMPILER)
+  enable_language(CUDA)
+  find_package(CUDAToolkit)
+  if(CUDAToolkit_FOUND)
+    set(OGAI_HAVE_CUDA ON)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    find_path(OGAI_NCCL_INCLUDE nccl.h
+      HINTS ${CUDAToolkit_INCLUDE_DIRS} ${CUDAToolkit_LIBRARY_ROOT}/include /usr/local/cuda/include)
+    find_library(OGAI_NCCL_LIB nccl
+      HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib64 /usr/local/cuda/lib64)
+    if(OGAI_NCCL_INCLUDE AND OGAI_NCCL_LIB)
+      set(OGAI_HAVE_NCCL ON)
+      add_library(ogai_nccl_dep INTERFACE)
+      target_include_directories(ogai_nccl_dep SYSTEM INTERFACE ${OGAI_NCCL_INCLUDE})
+      target_link_libraries(ogai_nccl_dep INTERFACE ${OGAI_NCCL_LIB} CUDA::cudart)
+    endif()
+  endif()
+endif()
+message(STATUS "ogai: CUDA ${OGAI_HAVE_CUDA}, NCCL ${OGAI_HAVE_NCCL}")

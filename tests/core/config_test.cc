@@ -1,0 +1,151 @@
+#include "runtime/core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace ogai {
+namespace {
+
+const char* kGood = R"(model:
+  layers: 2
+  heads: 4
+  d_model: 64
+  vocab: 256
+  seq_len: 32
+train:
+  steps: 10
+  micro_batch: 2
+  lr: 1e-3
+  schedule: cosine
+)";
+
+TEST(Config, ParsesTypedValues) {
+  auto r = ParseConfig(kGood, "good.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->model.layers, 2);
+  EXPECT_EQ(r->model.heads, 4);
+  EXPECT_EQ(r->model.seq_len, 32);
+  EXPECT_EQ(r->train.steps, 10);
+  EXPECT_DOUBLE_EQ(r->train.lr, 1e-3);
+  EXPECT_EQ(r->train.schedule, "cosine");
+  // Derived: one micro-batch per step, dp 1.
+  EXPECT_EQ(r->train.grad_accum, 1);
+  EXPECT_EQ(r->train.global_batch, 2);
+}
+
+TEST(Config, UnknownKeyNamesKeyLineAndSuggestion) {
+  std::string y = std::string(kGood) + "  stpes: 5\n";
+  auto r = ParseConfig(y, "broken.yaml");
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("broken.yaml:12"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown key 'train.stpes'"), std::string::npos) << m;
+  EXPECT_NE(m.find("did you mean 'train.steps'"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << "must be one line: " << m;
+}
+
+TEST(Config, UnknownSection) {
+  auto r = ParseConfig("trian:\n  steps: 3\n", "x.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("x.yaml:1: unknown key 'trian'; did you mean 'train'?"),
+            std::string::npos)
+      << r.status().message();
+}
+
+TEST(Config, WrongTypeAndRange) {
+  auto r = ParseConfig("train:\n  steps: many\n", "t.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("t.yaml:2: key 'train.steps' is 'many'; it must be an integer"),
+            std::string::npos)
+      << r.status().message();
+  r = ParseConfig("model:\n  seq_len: 0\n", "t.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'model.seq_len' is '0'; it must be a value >= 1"),
+            std::string::npos)
+      << r.status().message();
+  r = ParseConfig("train:\n  schedule: cosin\n", "t.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("one of cosine, linear, constant"), std::string::npos);
+}
+
+TEST(Config, ImpossibleRelationNamesBothKeysAndLines) {
+  auto r = ParseConfig("model:\n  heads: 5\n  d_model: 64\n", "h.yaml");
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("'model.heads' (h.yaml:2) = 5 does not divide 'model.d_model' (h.yaml:3) = 64"),
+            std::string::npos)
+      << m;
+}
+
+TEST(Config, BatchDerivationAndConflicts) {
+  auto r = ParseConfig("train:\n  micro_batch: 2\n  global_batch: 8\n", "b.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->train.grad_accum, 4);
+  r = ParseConfig("train:\n  micro_batch: 3\n  global_batch: 8\n", "b.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not a multiple"), std::string::npos);
+  r = ParseConfig("train:\n  micro_batch: 2\n  global_batch: 8\n  grad_accum: 2\n", "b.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("give two of the three"), std::string::npos);
+}
+
+TEST(Config, OverridesApplyAndAreValidated) {
+  auto r = ParseConfig(kGood, "good.yaml", {"train.steps=50", "model.init_std=0.01", "data.demo_seed=7"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->train.steps, 50);
+  EXPECT_DOUBLE_EQ(r->model.init_std, 0.01);
+  EXPECT_EQ(r->data.demo_seed, 7u);
+  // Creates a missing section.
+  r = ParseConfig(kGood, "good.yaml", {"checkpoint.dir=/tmp/x"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->checkpoint.dir, "/tmp/x");
+  r = ParseConfig(kGood, "good.yaml", {"train.stepz=5"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("unknown key 'train.stepz'; did you mean 'train.steps'"),
+            std::string::npos)
+      << r.status().message();
+  r = ParseConfig(kGood, "good.yaml", {"train.steps=-3"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("command-line override 'train.steps=-3'"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(Config, ParallelLayoutsNotYetSupportedSaySo) {
+  auto r = ParseConfig(kGood, "good.yaml", {"parallel.tp=2"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kNotSupported);
+  EXPECT_NE(r.status().message().find("only dp = tp = pp = 1"), std::string::npos);
+}
+
+TEST(Config, SyntaxErrorHasLineAndColumn) {
+  auto r = ParseConfig("model:\n  layers: [1, 2\n", "s.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("s.yaml:"), std::string::npos);
+  EXPECT_NE(r.status().message().find("not valid YAML"), std::string::npos);
+}
+
+TEST(Config, MissingFile) {
+  auto r = LoadConfig("/nonexistent/train.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_NE(r.status().message().find("/nonexistent/train.yaml"), std::string::npos);
+}
+
+TEST(Config, YamlRoundTrip) {
+  auto r = ParseConfig(kGood, "good.yaml", {"data.paths=[a.bin, b.bin]"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string y = ConfigToYaml(*r);
+  auto back = ParseConfig(y, "roundtrip.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << y;
+  EXPECT_EQ(ConfigToYaml(*back), y);
+  EXPECT_EQ(back->data.paths.size(), 2u);
+}
+
+TEST(Config, OverrideDetection) {
+  EXPECT_TRUE(IsConfigOverride("train.steps=5"));
+  EXPECT_FALSE(IsConfigOverride("train.yaml"));
+  EXPECT_FALSE(IsConfigOverride("--x.y=1"));
+  EXPECT_FALSE(IsConfigOverride("A=B"));
+}
+
+}  // namespace
+}  // namespace ogai
