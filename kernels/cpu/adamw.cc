@@ -1,5 +1,7 @@
 #include "kernels/cpu/adamw.h"
 
+#include "runtime/core/profile.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -8,6 +10,7 @@ namespace ogai::kernels {
 
 void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s,
                  bool decay, bool zero_grad) {
+  OGAI_PROFILE(kOptimizer);
   const float b1 = s.beta1, b2 = s.beta2;
   const float c1 = 1.0f / (1.0f - std::pow(b1, static_cast<float>(s.step)));
   const float c2 = 1.0f / (1.0f - std::pow(b2, static_cast<float>(s.step)));
@@ -27,6 +30,7 @@ void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const
 }
 
 double SumSquares(const float* x, int64_t n) {
+  OGAI_PROFILE(kGradNorm);
   constexpr int64_t kChunk = 1 << 14;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> part(static_cast<size_t>(std::max<int64_t>(chunks, 1)), 0.0);

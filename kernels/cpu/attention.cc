@@ -1,5 +1,8 @@
 #include "kernels/cpu/attention.h"
 
+#include "kernels/cpu/vec_math.h"
+#include "runtime/core/profile.h"
+
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -8,6 +11,7 @@ namespace ogai::kernels {
 
 void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64_t t,
                       int64_t nh, int64_t hd) {
+  OGAI_PROFILE(kAttention);
   const int64_t c = nh * hd, c3 = 3 * c;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 #pragma omp parallel
@@ -30,7 +34,7 @@ void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64
           }
           float sum = 0.0f;
           for (int64_t j = 0; j <= i; ++j) {
-            s[j] = std::exp(s[j] - mx);
+            s[j] = FastExp(s[j] - mx);
             sum += s[j];
           }
           const float inv = 1.0f / sum;
@@ -51,6 +55,7 @@ void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64
 
 void AttentionBackward(float* dqkv, const float* dout, const float* out, const float* lse,
                        const float* qkv, int64_t b, int64_t t, int64_t nh, int64_t hd) {
+  OGAI_PROFILE(kAttention);
   const int64_t c = nh * hd, c3 = 3 * c;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 #pragma omp parallel
@@ -84,7 +89,7 @@ void AttentionBackward(float* dqkv, const float* dout, const float* out, const f
               sdot += q[d] * k[d];
               dp += dO[d] * v[d];
             }
-            const float pij = std::exp(sdot * scale - l);
+            const float pij = FastExp(sdot * scale - l);
             const float ds = pij * (dp - di) * scale;
             float* dk = dbase + j * c3 + c + h * hd;
             float* dv = dbase + j * c3 + 2 * c + h * hd;

@@ -1,5 +1,7 @@
 #include "kernels/cpu/embedding.h"
 
+#include "runtime/core/profile.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -7,6 +9,7 @@ namespace ogai::kernels {
 
 void EmbeddingLookup(float* out, const int32_t* tokens, const float* wte, int64_t n_tokens,
                      int64_t c, int64_t vocab_begin, int64_t vocab_end) {
+  OGAI_PROFILE(kEmbedding);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n_tokens; ++i) {
     const int64_t tok = tokens[i];
@@ -22,6 +25,7 @@ void EmbeddingLookup(float* out, const int32_t* tokens, const float* wte, int64_
 void EmbeddingLookupBackward(float* dwte, const float* dout, const int32_t* tokens,
                              int64_t n_tokens, int64_t c, int64_t vocab_begin,
                              int64_t vocab_end) {
+  OGAI_PROFILE(kEmbedding);
   // Threads split the channels; each walks the tokens in order, so repeated tokens are
   // accumulated in the same order every run.
   constexpr int64_t kCols = 64;
@@ -41,6 +45,7 @@ void EmbeddingLookupBackward(float* dwte, const float* dout, const int32_t* toke
 }
 
 void PositionAdd(float* out, const float* wpe, int64_t b, int64_t t, int64_t c) {
+  OGAI_PROFILE(kEmbedding);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t bi = 0; bi < b; ++bi) {
     for (int64_t ti = 0; ti < t; ++ti) {
@@ -53,6 +58,7 @@ void PositionAdd(float* out, const float* wpe, int64_t b, int64_t t, int64_t c) 
 }
 
 void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c) {
+  OGAI_PROFILE(kEmbedding);
 #pragma omp parallel for schedule(static)
   for (int64_t ti = 0; ti < t; ++ti) {
     float* d = dwpe + ti * c;

@@ -1,5 +1,7 @@
 #include "kernels/cpu/gemm.h"
 
+#include "runtime/core/profile.h"
+
 #include <dlfcn.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -76,6 +78,7 @@ Status LoadOpenBlas() {
 void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc) {
+  OGAI_PROFILE(kGemm);
   if (m == 0 || n == 0) return;
   if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOpenBlas) {
     g_openblas.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans,

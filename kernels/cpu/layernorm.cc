@@ -1,5 +1,7 @@
 #include "kernels/cpu/layernorm.h"
 
+#include "runtime/core/profile.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -8,6 +10,7 @@ namespace ogai::kernels {
 
 void LayerNormForward(float* out, float* mean, float* rstd, const float* inp, const float* w,
                       const float* b, int64_t n, int64_t c) {
+  OGAI_PROFILE(kLayerNorm);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const float* x = inp + i * c;
@@ -33,6 +36,7 @@ void LayerNormForward(float* out, float* mean, float* rstd, const float* inp, co
 void LayerNormBackward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                        const float* w, const float* mean, const float* rstd, int64_t n,
                        int64_t c) {
+  OGAI_PROFILE(kLayerNorm);
   constexpr int64_t kRows = 32;
   const int64_t chunks = (n + kRows - 1) / kRows;
   std::vector<float> pw(static_cast<size_t>(std::max<int64_t>(chunks, 1) * c), 0.0f);

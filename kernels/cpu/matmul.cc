@@ -1,5 +1,7 @@
 #include "kernels/cpu/matmul.h"
 
+#include "runtime/core/profile.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -20,6 +22,7 @@ void MatmulForward(float* out, const float* inp, const float* weight, const floa
 }
 
 void BiasBackward(float* dbias, const float* dout, int64_t m, int64_t n, bool accumulate) {
+  OGAI_PROFILE(kElementwise);
   // Rows are summed in fixed chunks of kRows, then the chunk sums in order: the result does
   // not depend on how many threads ran.
   constexpr int64_t kRows = 64;

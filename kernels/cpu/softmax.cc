@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/cpu/vec_math.h"
+
 namespace ogai::kernels {
 
 void SoftmaxForward(float* out, const float* inp, int64_t rows, int64_t cols) {
@@ -14,7 +16,7 @@ void SoftmaxForward(float* out, const float* inp, int64_t rows, int64_t cols) {
     for (int64_t j = 0; j < cols; ++j) mx = x[j] > mx ? x[j] : mx;
     float s = 0.0f;
     for (int64_t j = 0; j < cols; ++j) {
-      y[j] = std::exp(x[j] - mx);
+      y[j] = FastExp(x[j] - mx);
       s += y[j];
     }
     const float inv = 1.0f / s;

@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/adamw.h"
 #include "runtime/core/log.h"
+#include "runtime/core/profile.h"
 #include "runtime/optim/schedule.h"
 
 namespace ogai::train {
@@ -74,7 +75,10 @@ Status Trainer::Step(StepStats* stats) {
   double loss_sum = 0.0;
   for (int micro = 0; micro < tc.grad_accum; ++micro) {
     const int64_t first = step_ * tc.global_batch + static_cast<int64_t>(micro) * mb;
-    loader_->GetSamples(first, mb, inputs_.data(), targets_.data());
+    {
+      OGAI_PROFILE(kData);
+      loader_->GetSamples(first, mb, inputs_.data(), targets_.data());
+    }
     double s = 0.0;
     OGAI_RETURN_IF_ERROR(model_->Forward(*acts_, inputs_.data(), nullptr, targets_.data(), grad_scale, &s));
     OGAI_RETURN_IF_ERROR(model_->Backward(*acts_, nullptr, nullptr));

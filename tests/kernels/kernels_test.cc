@@ -17,6 +17,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/residual.h"
 #include "kernels/cpu/softmax.h"
+#include "kernels/cpu/vec_math.h"
 #include "kernels/ref/reference.h"
 
 namespace ogai::kernels {
@@ -67,6 +68,23 @@ Vec FiniteDiff(const std::function<Vec(const Vec&)>& f, Vec x, const Vec& r, dou
     g[i] = s / (2 * eps);
   }
   return g;
+}
+
+TEST(VecMath, ExpAndTanhAreAccurate) {
+  double worst_exp = 0, worst_tanh = 0;
+  for (int i = -870000; i <= 880000; i += 7) {
+    const float x = i * 1e-4f;
+    const double want = std::exp(static_cast<double>(x));
+    worst_exp = std::max(worst_exp, std::fabs(FastExp(x) - want) / want);
+  }
+  for (int i = -120000; i <= 120000; i += 3) {
+    const float u = i * 1e-4f;
+    worst_tanh = std::max(worst_tanh, std::fabs(FastTanh(u) - std::tanh(static_cast<double>(u))));
+  }
+  EXPECT_LT(worst_exp, 4e-7);
+  EXPECT_LT(worst_tanh, 3e-7);
+  EXPECT_EQ(FastExp(-100.0f), 0.0f);
+  EXPECT_EQ(FastExp(0.0f), 1.0f);
 }
 
 TEST(Gemm, AllTransposesMatchNaive) {
