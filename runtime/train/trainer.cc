@@ -46,8 +46,9 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, TrainerOptio
   model::ModelLayout layout;
   OGAI_ASSIGN_OR_RETURN(t->model_, model::GPT::Create(cfg.model, layout));
   t->model_->Init(cfg.train.seed);
-  t->opt_ = std::make_unique<optim::AdamW>(cfg.train, t->model_->params(), 0,
-                                           t->model_->num_local_params());
+  t->opt_ = std::make_unique<optim::AdamW>(
+      cfg.train, t->model_->params(),
+      std::vector<optim::AdamW::Range>{{0, t->model_->num_local_params()}});
   t->acts_ = t->model_->NewActivations(cfg.train.micro_batch);
   const int64_t bt = static_cast<int64_t>(cfg.train.micro_batch) * cfg.model.seq_len;
   t->inputs_.resize(bt);
