@@ -1,6 +1,7 @@
 #include "launcher/node_runner.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>

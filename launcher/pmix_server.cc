@@ -1,5 +1,6 @@
 #include "launcher/pmix_server.h"
 
+#include <pmix.h>
 #include <pmix_server.h>
 #include <unistd.h>
 
