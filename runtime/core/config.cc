@@ -246,6 +246,7 @@ const std::vector<Field>& Schema() {
     f.push_back(MakeField("train.eps", &C::train, &TrainConfig::eps, "AdamW epsilon", Range{0, 1}));
     f.push_back(MakeField("train.seed", &C::train, &TrainConfig::seed, "seed for init and data order"));
     f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
+    f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file, "write one JSON line per step here ({rank} = the rank)"));
     // parallel
     f.push_back(MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", pos));
     f.push_back(MakeField("parallel.tp", &C::parallel, &ParallelConfig::tp, "tensor-parallel size", pos));

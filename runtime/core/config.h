@@ -53,6 +53,7 @@ struct TrainConfig {
   double eps = 1e-8;
   uint64_t seed = 42;
   int64_t log_every = 1;
+  std::string metrics_file;         // one JSON line per step ("" = none); {rank} = the rank
 };
 
 struct ParallelConfig {

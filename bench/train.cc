@@ -1,0 +1,263 @@
+// ogai-bench train: training throughput of one rank against this machine's best SGEMM.
+//
+// Runs --warmup untimed steps, then --steps timed ones, and reports the median step time,
+// tokens/s and model FLOP/s (GPT::ModelFlopsPerToken: 6N + attention, per token). In the
+// same run it times every GEMM shape the model executes (forward NT, backward NN and TN),
+// with every GEMM library available (oneDNN; OpenBLAS with its core type set for this CPU),
+// and takes the fastest single SGEMM as the peak. fraction_of_peak = model GFLOP/s / peak.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench/command.h"
+#include "kernels/cpu/gemm.h"
+#include "runtime/core/config.h"
+#include "runtime/core/log.h"
+#include "runtime/core/memory.h"
+#include "runtime/core/profile.h"
+#include "runtime/model/gpt.h"
+#include "runtime/train/trainer.h"
+
+namespace ogai::bench {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ogai-bench train --config FILE [--steps N] [--warmup N] [--json] [--breakdown]\n"
+    "                        [--gemm onednn|openblas] [section.key=value ...]\n"
+    "  --steps N      timed steps (default 10)\n"
+    "  --warmup N     untimed steps first (default 2)\n"
+    "  --json         one JSON object: ms_per_step, tokens_per_s, model_gflops,\n"
+    "                 gemm_peak_gflops, fraction_of_peak (and more)\n"
+    "  --breakdown    time each phase of the step (adds a little overhead)\n"
+    "  --gemm NAME    GEMM library for the training run (default: OGAI_GEMM or onednn)\n";
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+struct Shape {
+  bool ta, tb;
+  int64_t m, n, k;
+  std::string what;
+};
+
+// Every GEMM the dense model runs in one step (per micro-batch), by shape.
+std::vector<Shape> ModelGemmShapes(const ModelConfig& mc, int micro_batch) {
+  const int64_t bt = static_cast<int64_t>(micro_batch) * mc.seq_len, c = mc.d_model, v = mc.vocab;
+  std::vector<Shape> s;
+  struct Lin { int64_t in, out; const char* name; };
+  const Lin lins[] = {{c, 3 * c, "qkv"}, {c, c, "attn.proj"}, {c, 4 * c, "mlp.fc"}, {4 * c, c, "mlp.proj"}, {c, v, "head"}};
+  for (const Lin& l : lins) {
+    s.push_back({false, true, bt, l.out, l.in, std::string(l.name) + " fwd"});
+    s.push_back({false, false, bt, l.in, l.out, std::string(l.name) + " dinp"});
+    s.push_back({true, false, l.out, l.in, bt, std::string(l.name) + " dweight"});
+  }
+  return s;
+}
+
+double TimeGemm(const Shape& s, std::vector<float>& a, std::vector<float>& b, std::vector<float>& c, int reps) {
+  const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+  kernels::Sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = Now();
+    kernels::Sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
+    best = std::min(best, Now() - t0);
+  }
+  return best;
+}
+
+struct Peak {
+  double best_gflops = 0;       // the fastest single SGEMM at any model shape, any library
+  std::string best_where;
+  double mix_gflops = 0;        // FLOP-weighted over the model's shapes, best library each
+  std::map<std::string, double> by_library;  // FLOP-weighted per library
+};
+
+Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& restore) {
+  Peak p;
+  auto shapes = ModelGemmShapes(mc, micro_batch);
+  size_t max_a = 0, max_b = 0, max_c = 0;
+  for (const auto& s : shapes) {
+    max_a = std::max<size_t>(max_a, s.m * s.k);
+    max_b = std::max<size_t>(max_b, s.k * s.n);
+    max_c = std::max<size_t>(max_c, s.m * s.n);
+  }
+  std::vector<float> a(max_a, 0.01f), b(max_b, 0.02f), c(max_c);
+  std::vector<double> best_time(shapes.size(), 1e30);
+  double total_flops = 0;
+  for (const auto& s : shapes) total_flops += 2.0 * s.m * s.n * s.k;
+  for (const char* lib : {"openblas", "onednn"}) {
+    if (!kernels::SetGemmBackend(lib).ok()) continue;
+    double lib_time = 0;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const Shape& s = shapes[i];
+      const double t = TimeGemm(s, a, b, c, 5);
+      const double gf = 2.0 * s.m * s.n * s.k / t / 1e9;
+      lib_time += t;
+      best_time[i] = std::min(best_time[i], t);
+      if (gf > p.best_gflops) {
+        p.best_gflops = gf;
+        p.best_where = std::string(lib) + " " + s.what + " (" + std::to_string(s.m) + "x" +
+                       std::to_string(s.n) + "x" + std::to_string(s.k) + ")";
+      }
+    }
+    p.by_library[lib] = total_flops / lib_time / 1e9;
+  }
+  double t = 0;
+  for (double x : best_time) t += x;
+  p.mix_gflops = total_flops / t / 1e9;
+  (void)kernels::SetGemmBackend(restore);
+  return p;
+}
+
+int Run(int argc, char** argv) {
+  std::string config_path, gemm;
+  int steps = 10, warmup = 2;
+  bool json = false, breakdown = false;
+  std::vector<std::string> overrides;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&](const char* flag) -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "ogai-bench train: %s needs a value\n%s", flag, kUsage);
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (a == "--config") {
+      const char* v = next("--config");
+      if (!v) return 2;
+      config_path = v;
+    } else if (a == "--steps" || a == "--warmup") {
+      const char* v = next(a.c_str());
+      if (!v) return 2;
+      char* end = nullptr;
+      long n = std::strtol(v, &end, 10);
+      if (*end != '\0' || n < (a == "--steps" ? 1 : 0)) {
+        std::fprintf(stderr, "ogai-bench train: %s must be a whole number%s, got '%s'\n", a.c_str(),
+                     a == "--steps" ? " >= 1" : " >= 0", v);
+        return 2;
+      }
+      (a == "--steps" ? steps : warmup) = static_cast<int>(n);
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--breakdown") {
+      breakdown = true;
+    } else if (a == "--gemm") {
+      const char* v = next("--gemm");
+      if (!v) return 2;
+      gemm = v;
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (IsConfigOverride(a)) {
+      overrides.push_back(a);
+    } else {
+      std::fprintf(stderr, "ogai-bench train: unknown argument '%s'\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "ogai-bench train: --config FILE is required\n%s", kUsage);
+    return 2;
+  }
+  auto cfg = LoadConfig(config_path, overrides);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "ogai-bench train: %s\n", cfg.status().ToString().c_str());
+    return 2;
+  }
+  cfg->train.steps = warmup + steps;
+  cfg->checkpoint.dir.clear();
+  cfg->train.metrics_file.clear();
+  Status st = gemm.empty() ? kernels::ApplyGemmBackendFromEnv() : kernels::SetGemmBackend(gemm);
+  if (!st.ok()) {
+    std::fprintf(stderr, "ogai-bench train: %s\n", st.ToString().c_str());
+    return 2;
+  }
+  const std::string lib = kernels::GetGemmBackend() == kernels::GemmBackend::kOpenBlas ? "openblas" : "onednn";
+
+  train::TrainerOptions opts;
+  opts.print = false;
+  auto trainer = train::Trainer::Create(*cfg, opts);
+  if (!trainer.ok()) {
+    std::fprintf(stderr, "ogai-bench train: %s\n", trainer.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<double> times;
+  double last_loss = 0;
+  for (int i = 0; i < warmup + steps; ++i) {
+    if (i == warmup) {
+      profile::Reset();
+      profile::Enable(breakdown);
+    }
+    train::StepStats s;
+    if (Status e = (*trainer)->Step(&s); !e.ok()) {
+      std::fprintf(stderr, "ogai-bench train: %s\n", e.ToString().c_str());
+      return 1;
+    }
+    if (i >= warmup) times.push_back(s.seconds);
+    last_loss = s.loss;
+  }
+  profile::Enable(false);
+  auto phases = profile::Totals();
+  std::vector<double> sorted = times;
+  std::sort(sorted.begin(), sorted.end());
+  const double med = sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                       : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  const double tokens = static_cast<double>(cfg->train.global_batch) * cfg->model.seq_len;
+  const double model_gflops = model::GPT::ModelFlopsPerToken(cfg->model) * tokens / med / 1e9;
+  const Peak peak = MeasurePeak(cfg->model, cfg->train.micro_batch, lib);
+  const double frac = model_gflops / peak.best_gflops;
+  const MemStats mem = GetMemStats();
+
+  if (json) {
+    std::printf("{\"ms_per_step\": %.3f, \"tokens_per_s\": %.1f, \"model_gflops\": %.2f, "
+                "\"gemm_peak_gflops\": %.2f, \"fraction_of_peak\": %.4f, \"gemm_mix_gflops\": %.2f, "
+                "\"fraction_of_mix\": %.4f, \"gemm\": \"%s\", \"threads\": %d, \"steps\": %d, "
+                "\"micro_batch\": %d, \"seq_len\": %d, \"params\": %lld, \"loss\": %.5f, \"peak_where\": \"%s\"}\n",
+                med * 1e3, tokens / med, model_gflops, peak.best_gflops, frac, peak.mix_gflops,
+                model_gflops / peak.mix_gflops, lib.c_str(), kernels::KernelThreads(), steps,
+                cfg->train.micro_batch, cfg->model.seq_len,
+                static_cast<long long>(model::GPT::DenseParamCount(cfg->model)), last_loss,
+                peak.best_where.c_str());
+  } else {
+    std::printf("ogai-bench train: %s, %lld parameters, micro-batch %d x seq %d, %d threads, gemm %s\n",
+                config_path.c_str(), static_cast<long long>(model::GPT::DenseParamCount(cfg->model)),
+                cfg->train.micro_batch, cfg->model.seq_len, kernels::KernelThreads(), lib.c_str());
+    std::printf("  step time (median of %d)   %10.1f ms\n", steps, med * 1e3);
+    std::printf("  tokens/s                   %10.0f\n", tokens / med);
+    std::printf("  model GFLOP/s              %10.1f\n", model_gflops);
+    std::printf("  SGEMM peak GFLOP/s         %10.1f   (%s)\n", peak.best_gflops, peak.best_where.c_str());
+    std::printf("  SGEMM mix GFLOP/s          %10.1f   (model's GEMM shapes, best library each)\n", peak.mix_gflops);
+    for (const auto& [name, gf] : peak.by_library) std::printf("    %-24s %10.1f\n", name.c_str(), gf);
+    std::printf("  fraction of peak           %10.3f\n", frac);
+    std::printf("  memory: %s\n", FormatMemStats(mem).c_str());
+  }
+  if (breakdown) {
+    double total = 0;
+    for (double t : times) total += t;
+    double accounted = 0;
+    std::FILE* out = json ? stderr : stdout;
+    std::fprintf(out, "  breakdown over %d steps (%.1f ms/step):\n", steps, total / steps * 1e3);
+    for (int p = 0; p < profile::kNumPhases; ++p) {
+      if (phases[p] <= 0) continue;
+      accounted += phases[p];
+      std::fprintf(out, "    %-14s %8.1f ms/step  %5.1f%%\n", profile::PhaseName(static_cast<profile::Phase>(p)),
+                   phases[p] / steps * 1e3, 100.0 * phases[p] / total);
+    }
+    std::fprintf(out, "    %-14s %8.1f ms/step  %5.1f%%\n", "other", (total - accounted) / steps * 1e3,
+                 100.0 * (total - accounted) / total);
+  }
+  return 0;
+}
+
+Command reg("train", "training throughput against this machine's SGEMM peak", &Run);
+
+}  // namespace
+}  // namespace ogai::bench

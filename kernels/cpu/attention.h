@@ -1,0 +1,27 @@
+// Causal multi-head self-attention on a fused QKV activation.
+//
+// qkv is [B, T, 3*C] with, in each row, Q for all heads, then K, then V; head h of each owns
+// columns [h*hd, (h+1)*hd). C = NH * hd. Per batch b and head h, with s = 1/sqrt(hd):
+//
+//   S[i,j] = s * q_i . k_j   for j <= i (causal), -inf otherwise
+//   P      = softmax_rows(S);   O = P V;   lse[i] = log sum_j exp(S[i,j])
+//
+// out is [B, T, C] (heads side by side). Only lse ([B, NH, T]) is saved for backward; the
+// backward recomputes P from Q, K and lse (no T x T matrix is kept), then
+//
+//   dV = P^T dO;   dP = dO V^T;   dS = P * (dP - rowsum(dO * O));   dQ = s dS K;   dK = s dS^T Q
+//
+// dqkv has qkv's layout and is overwritten.
+#pragma once
+
+#include <cstdint>
+
+namespace ogai::kernels {
+
+void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64_t t,
+                      int64_t nh, int64_t hd);
+
+void AttentionBackward(float* dqkv, const float* dout, const float* out, const float* lse,
+                       const float* qkv, int64_t b, int64_t t, int64_t nh, int64_t hd);
+
+}  // namespace ogai::kernels

@@ -1,0 +1,125 @@
+#include "kernels/cpu/gemm.h"
+
+#include "runtime/core/profile.h"
+
+#include <dlfcn.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace ogai::kernels {
+namespace {
+
+// The cblas entry points we use, resolved from libopenblas at run time.
+enum CblasOrder { kRowMajor = 101 };
+enum CblasTrans { kNoTrans = 111, kTrans = 112 };
+using CblasSgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int,
+                              const float*, int, float, float*, int);
+using OpenblasCoreFn = char* (*)();
+using OpenblasThreadsFn = int (*)();
+
+struct OpenBlas {
+  void* handle = nullptr;
+  CblasSgemmFn sgemm = nullptr;
+  std::string core;
+  int threads = 0;
+};
+
+std::atomic<GemmBackend> g_backend{GemmBackend::kOneDnn};
+std::mutex g_load_mu;
+OpenBlas g_openblas;
+
+// OpenBLAS 0.3.21 predates Zen 4 and some AVX-512 parts and picks its generic kernel for
+// them. Its SkylakeX kernel is correct on any CPU with AVX-512F/BW/DQ/VL.
+bool CpuHasAvx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
+Status LoadOpenBlas() {
+  std::lock_guard<std::mutex> lk(g_load_mu);
+  if (g_openblas.handle != nullptr) return Status::Ok();
+  if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
+    if (CpuHasAvx512()) {
+      setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
+    } else if (__builtin_cpu_supports("avx2")) {
+      setenv("OPENBLAS_CORETYPE", "Haswell", 0);
+    }
+  }
+  for (const char* name : {"libopenblas.so.0", "libopenblas.so"}) {
+    g_openblas.handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (g_openblas.handle != nullptr) break;
+  }
+  if (g_openblas.handle == nullptr) {
+    return NotFound(std::string("cannot load OpenBLAS (") + dlerror() +
+                    "); install libopenblas0 or use OGAI_GEMM=onednn");
+  }
+  g_openblas.sgemm = reinterpret_cast<CblasSgemmFn>(dlsym(g_openblas.handle, "cblas_sgemm"));
+  auto core = reinterpret_cast<OpenblasCoreFn>(dlsym(g_openblas.handle, "openblas_get_corename"));
+  auto threads =
+      reinterpret_cast<OpenblasThreadsFn>(dlsym(g_openblas.handle, "openblas_get_num_threads"));
+  if (g_openblas.sgemm == nullptr) {
+    dlclose(g_openblas.handle);
+    g_openblas.handle = nullptr;
+    return NotFound("the loaded OpenBLAS has no cblas_sgemm; use OGAI_GEMM=onednn");
+  }
+  g_openblas.core = core ? core() : "?";
+  g_openblas.threads = threads ? threads() : 0;
+  return Status::Ok();
+}
+
+}  // namespace
+
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+           int64_t ldc) {
+  OGAI_PROFILE(kGemm);
+  if (m == 0 || n == 0) return;
+  if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOpenBlas) {
+    g_openblas.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans,
+                     static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
+                     static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
+                     static_cast<int>(ldc));
+    return;
+  }
+  dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c,
+             ldc);
+}
+
+Status SetGemmBackend(const std::string& name) {
+  if (name == "onednn" || name == "dnnl") {
+    g_backend = GemmBackend::kOneDnn;
+    return Status::Ok();
+  }
+  if (name == "openblas") {
+    OGAI_RETURN_IF_ERROR(LoadOpenBlas());
+    g_backend = GemmBackend::kOpenBlas;
+    return Status::Ok();
+  }
+  return InvalidArgument("unknown GEMM backend '" + name + "'; use onednn or openblas");
+}
+
+GemmBackend GetGemmBackend() { return g_backend.load(); }
+
+std::string GemmBackendDescription() {
+  if (g_backend.load() == GemmBackend::kOpenBlas) {
+    return "openblas (core " + g_openblas.core + ", " + std::to_string(g_openblas.threads) +
+           " threads)";
+  }
+  return "onednn (" + std::to_string(KernelThreads()) + " OpenMP threads)";
+}
+
+Status ApplyGemmBackendFromEnv() {
+  const char* v = std::getenv("OGAI_GEMM");
+  if (v == nullptr || *v == '\0') return Status::Ok();
+  return SetGemmBackend(v).WithContext("OGAI_GEMM");
+}
+
+int KernelThreads() { return omp_get_max_threads(); }
+
+}  // namespace ogai::kernels

@@ -1,0 +1,39 @@
+// Sgemm: the one dense matrix multiply every linear layer goes through.
+//
+//   C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C      (row-major; op = transpose or not)
+//
+// Backends (chosen by measurement, see docs/kernels.md):
+//   onednn   — oneDNN's dnnl_sgemm, the default: the fastest on this project's reference CPU
+//              (AVX-512) at the GPT shapes, and it threads with OpenMP like ogai's own kernels,
+//              so no two thread pools spin against each other.
+//   openblas — OpenBLAS, loaded at first use with dlopen after setting OPENBLAS_CORETYPE for
+//              CPUs that OpenBLAS 0.3.21 does not recognise (it would otherwise fall back to a
+//              generic kernel 4-5x slower); OpenBLAS keeps its own pthread pool.
+// OGAI_GEMM=onednn|openblas selects one at start-up; SetGemmBackend switches at run time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/core/status.h"
+
+namespace ogai::kernels {
+
+enum class GemmBackend { kOneDnn, kOpenBlas };
+
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+           int64_t ldc);
+
+// "onednn" or "openblas". Loads OpenBLAS when asked for it; an error if it cannot.
+Status SetGemmBackend(const std::string& name);
+GemmBackend GetGemmBackend();
+// Name plus detail, e.g. "openblas (core SkylakeX, 2 threads)".
+std::string GemmBackendDescription();
+// Applies OGAI_GEMM from the environment (called once by the runtime at start-up).
+Status ApplyGemmBackendFromEnv();
+
+// Threads the kernels use (OpenMP; honours OMP_NUM_THREADS).
+int KernelThreads();
+
+}  // namespace ogai::kernels

@@ -1,0 +1,63 @@
+#include "kernels/cpu/matmul.h"
+
+#include "runtime/core/profile.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+
+namespace ogai::kernels {
+
+void MatmulForward(float* out, const float* inp, const float* weight, const float* bias,
+                   int64_t m, int64_t k, int64_t n) {
+  Sgemm(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n);
+  if (bias == nullptr) return;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < m; ++i) {
+    float* row = out + i * n;
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
+  }
+}
+
+void BiasBackward(float* dbias, const float* dout, int64_t m, int64_t n, bool accumulate) {
+  OGAI_PROFILE(kElementwise);
+  // Rows are summed in fixed chunks of kRows, then the chunk sums in order: the result does
+  // not depend on how many threads ran.
+  constexpr int64_t kRows = 64;
+  const int64_t chunks = (m + kRows - 1) / kRows;
+  std::vector<float> partial(static_cast<size_t>(std::max<int64_t>(chunks, 1) * n), 0.0f);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    float* acc = partial.data() + c * n;
+    const int64_t end = std::min(m, (c + 1) * kRows);
+    for (int64_t i = c * kRows; i < end; ++i) {
+      const float* row = dout + i * n;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) acc[j] += row[j];
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t j = 0; j < n; ++j) {
+    float s = 0.0f;
+    for (int64_t c = 0; c < chunks; ++c) s += partial[c * n + j];
+    dbias[j] = accumulate ? dbias[j] + s : s;
+  }
+}
+
+void MatmulBackward(float* dinp, float* dweight, float* dbias, const float* dout,
+                    const float* inp, const float* weight, int64_t m, int64_t k, int64_t n,
+                    bool accumulate_dinp, bool accumulate_dweight) {
+  if (dinp != nullptr) {
+    Sgemm(false, false, m, k, n, 1.0f, dout, n, weight, k, accumulate_dinp ? 1.0f : 0.0f, dinp,
+          k);
+  }
+  if (dweight != nullptr) {
+    Sgemm(true, false, n, k, m, 1.0f, dout, n, inp, k, accumulate_dweight ? 1.0f : 0.0f,
+          dweight, k);
+  }
+  if (dbias != nullptr) BiasBackward(dbias, dout, m, n, accumulate_dweight);
+}
+
+}  // namespace ogai::kernels

@@ -1,0 +1,27 @@
+// Linear layer: y = x W^T + b, with W stored [out, in] (PyTorch's layout).
+//
+// Forward   out[M,N]  = inp[M,K] . W[N,K]^T + bias[N]
+// Backward  dinp[M,K] (+)= dout[M,N] . W[N,K]
+//           dW[N,K]   (+)= dout[M,N]^T . inp[M,K]
+//           dbias[N]  (+)= sum over rows of dout
+// M = tokens, K = in features, N = out features. The GEMMs go through Sgemm (gemm.h); the bias
+// reduction is chunked in a fixed order so its bits do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace ogai::kernels {
+
+// bias may be null.
+void MatmulForward(float* out, const float* inp, const float* weight, const float* bias,
+                   int64_t m, int64_t k, int64_t n);
+
+// Any of dinp, dweight, dbias may be null (not needed). `accumulate_*` chooses += over =.
+void MatmulBackward(float* dinp, float* dweight, float* dbias, const float* dout,
+                    const float* inp, const float* weight, int64_t m, int64_t k, int64_t n,
+                    bool accumulate_dinp, bool accumulate_dweight);
+
+// dbias[N] (+)= column sums of dout[M,N]; exposed for row-parallel layers.
+void BiasBackward(float* dbias, const float* dout, int64_t m, int64_t n, bool accumulate);
+
+}  // namespace ogai::kernels

@@ -1,0 +1,76 @@
+// ogai-worker: the runtime of one rank. ogai-run starts one per rank; `mpirun`/`srun` can
+// start it too. Usage: ogai-worker [-v|-vv] train.yaml [section.key=value ...]
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+#include "runtime/core/config.h"
+#include "runtime/core/log.h"
+#include "runtime/train/trainer.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ogai-worker [-v|-vv] TRAIN.yaml [section.key=value ...]\n"
+    "       ogai-worker --help-config    (every train.yaml key, its type and default)\n";
+
+int Fail(const ogai::Status& st, int code) {
+  ogai::LogLine(ogai::LogLevel::Error, st.ToString());
+  OGAI_LOG(Debug) << "at " << st.where();
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ogai::SetLogProcessName("ogai-worker");
+  std::string config_path;
+  std::vector<std::string> overrides;
+  int verbose = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      ogai::Print(kUsage);
+      return 0;
+    } else if (a == "--help-config") {
+      ogai::Print(ogai::ConfigSchemaHelp());
+      return 0;
+    } else if (a == "-v" || a == "--verbose") {
+      verbose = std::max(verbose, 1);
+    } else if (a == "-vv") {
+      verbose = 2;
+    } else if (ogai::IsConfigOverride(a)) {
+      overrides.push_back(a);
+    } else if (!a.empty() && a[0] == '-') {
+      ogai::LogLine(ogai::LogLevel::Error, "unknown option '" + a + "'\n" + kUsage);
+      return 2;
+    } else if (config_path.empty()) {
+      config_path = a;
+    } else {
+      ogai::LogLine(ogai::LogLevel::Error, "unexpected argument '" + a +
+                                               "' (one config file; overrides look like train.steps=10)");
+      return 2;
+    }
+  }
+  if (verbose == 1) ogai::SetLogLevel(ogai::LogLevel::Info);
+  if (verbose >= 2) ogai::SetLogLevel(ogai::LogLevel::Debug);
+  if (!ogai::ApplyLogLevelFromEnv()) {
+    ogai::LogLine(ogai::LogLevel::Error, "OGAI_LOG_LEVEL must be error, warn, info or debug");
+    return 2;
+  }
+  if (config_path.empty()) {
+    ogai::LogLine(ogai::LogLevel::Error, std::string("no config file given\n") + kUsage);
+    return 2;
+  }
+  auto cfg = ogai::LoadConfig(config_path, overrides);
+  if (!cfg.ok()) return Fail(cfg.status(), 2);
+  if (auto st = ogai::kernels::ApplyGemmBackendFromEnv(); !st.ok()) return Fail(st, 2);
+  OGAI_LOG(Info) << "gemm: " << ogai::kernels::GemmBackendDescription();
+
+  auto trainer = ogai::train::Trainer::Create(*cfg);
+  if (!trainer.ok()) return Fail(trainer.status(), 1);
+  ogai::train::RunSummary summary;
+  if (auto st = (*trainer)->Run(&summary); !st.ok()) return Fail(st, 1);
+  return 0;
+}

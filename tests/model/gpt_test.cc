@@ -1,0 +1,202 @@
+#include "runtime/model/gpt.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "runtime/optim/schedule.h"
+#include "runtime/train/trainer.h"
+
+namespace ogai::model {
+namespace {
+
+ModelConfig Tiny() {
+  ModelConfig m;
+  m.layers = 2;
+  m.heads = 2;
+  m.d_model = 16;
+  m.vocab = 32;
+  m.seq_len = 8;
+  m.init_std = 0.2;  // larger weights make every gradient path visible to finite differences
+  return m;
+}
+
+TEST(GPT, ParameterCountMatchesGpt2Small) {
+  ModelConfig m;
+  m.layers = 12;
+  m.heads = 12;
+  m.d_model = 768;
+  m.vocab = 50304;
+  m.seq_len = 1024;
+  EXPECT_EQ(GPT::DenseParamCount(m), 124475904);  // nanoGPT's figure for this config
+  ModelConfig t = Tiny();
+  auto g = GPT::Create(t, {});
+  ASSERT_TRUE(g.ok());
+  int64_t sum = 0;
+  for (const auto& p : (*g)->params()) sum += p.numel;
+  EXPECT_EQ(sum, GPT::DenseParamCount(t));
+}
+
+TEST(GPT, WholeModelGradientMatchesFiniteDifferences) {
+  ModelConfig cfg = Tiny();
+  auto gm = GPT::Create(cfg, {});
+  ASSERT_TRUE(gm.ok());
+  GPT& g = **gm;
+  g.Init(7);
+  // Give biases and LayerNorm parameters non-trivial values too.
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 0.1f);
+  for (const auto& p : g.params())
+    if (p.name.find(".b") != std::string::npos || p.name.find("ln") != std::string::npos)
+      for (int64_t i = 0; i < p.numel; ++i) g.param_data()[p.offset + i] += nd(rng);
+  const int B = 2;
+  const int64_t BT = B * cfg.seq_len;
+  std::vector<int32_t> tok(BT), tgt(BT);
+  for (int64_t i = 0; i < BT; ++i) {
+    tok[i] = static_cast<int32_t>((i * 7 + 3) % cfg.vocab);
+    tgt[i] = static_cast<int32_t>((i * 5 + 1) % cfg.vocab);
+  }
+  auto acts = g.NewActivations(B);
+  g.ZeroGrads();
+  double loss_sum = 0;
+  ASSERT_TRUE(g.Forward(*acts, tok.data(), nullptr, tgt.data(), 1.0f / BT, &loss_sum).ok());
+  ASSERT_TRUE(g.Backward(*acts, nullptr, nullptr).ok());
+  std::vector<float> analytic(g.grad_data(), g.grad_data() + g.num_local_params());
+
+  auto loss_at = [&]() {
+    double s = 0;
+    EXPECT_TRUE(g.Forward(*acts, tok.data(), nullptr, tgt.data(), 0.0f, &s).ok());
+    return s / BT;
+  };
+  int checked = 0, bad = 0;
+  for (const auto& p : g.params()) {
+    // A few elements of every tensor.
+    for (int64_t j : {int64_t{0}, p.numel / 2, p.numel - 1}) {
+      float* w = g.param_data() + p.offset + j;
+      const float w0 = *w;
+      const float eps = 1e-2f;
+      *w = w0 + eps;
+      const double lp = loss_at();
+      *w = w0 - eps;
+      const double lm = loss_at();
+      *w = w0;
+      const double fd = (lp - lm) / (2.0 * eps);
+      const double an = analytic[p.offset + j];
+      const double tol = 2e-2 * std::max(std::fabs(fd), std::fabs(an)) + 2e-4;
+      ++checked;
+      if (std::fabs(fd - an) > tol) {
+        ++bad;
+        ADD_FAILURE() << p.name << "[" << j << "]: finite difference " << fd << " vs backward " << an;
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0);
+  EXPECT_GE(checked, 3 * 20);
+}
+
+TEST(GPT, TensorParallelShardsStartAsSlicesOfTheDenseModel) {
+  ModelConfig cfg = Tiny();
+  auto dense = GPT::Create(cfg, {});
+  ASSERT_TRUE(dense.ok());
+  (*dense)->Init(11);
+  for (int r = 0; r < 2; ++r) {
+    ModelLayout l;
+    l.tp_rank = r;
+    l.tp_size = 2;
+    auto shard = GPT::Create(cfg, l);
+    ASSERT_TRUE(shard.ok());
+    (*shard)->Init(11);
+    for (const auto& sp : (*shard)->params()) {
+      const ParamSpec* dp = (*dense)->FindParam(sp.name);
+      ASSERT_NE(dp, nullptr);
+      const int64_t rows = sp.local_shape[0];
+      const int64_t cols = sp.local_shape.size() > 1 ? sp.local_shape[1] : 1;
+      const int64_t gcols = sp.global_shape.size() > 1 ? sp.global_shape[1] : 1;
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+          const int64_t gi = sp.shard_dim == 0 ? i + sp.shard_begin : i;
+          const int64_t gj = sp.shard_dim == 1 ? j + sp.shard_begin : j;
+          ASSERT_EQ((*shard)->param_data()[sp.offset + i * cols + j],
+                    (*dense)->param_data()[dp->offset + gi * gcols + gj])
+              << sp.name;
+        }
+    }
+  }
+}
+
+TEST(GPT, RejectsLayoutsThatDoNotDivide) {
+  ModelConfig cfg = Tiny();
+  ModelLayout l;
+  l.tp_size = 3;
+  auto r = GPT::Create(cfg, l);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not divisible by parallel.tp"), std::string::npos);
+}
+
+TEST(Schedule, WarmupCosineAndConstant) {
+  TrainConfig t;
+  t.lr = 1.0;
+  t.min_lr = 0.1;
+  t.warmup = 10;
+  t.steps = 110;
+  EXPECT_DOUBLE_EQ(optim::LearningRate(t, 0), 0.1);
+  EXPECT_DOUBLE_EQ(optim::LearningRate(t, 9), 1.0);
+  EXPECT_NEAR(optim::LearningRate(t, 60), 0.55, 1e-12);
+  EXPECT_NEAR(optim::LearningRate(t, 110), 0.1, 1e-12);
+  t.schedule = "linear";
+  EXPECT_NEAR(optim::LearningRate(t, 60), 0.55, 1e-12);
+  t.schedule = "constant";
+  EXPECT_DOUBLE_EQ(optim::LearningRate(t, 100), 1.0);
+}
+
+Config TinyTrainConfig() {
+  auto cfg = ParseConfig(R"(model: {layers: 2, heads: 2, d_model: 32, vocab: 256, seq_len: 16}
+data: {source: demo, demo_tokens: 20000}
+train: {steps: 30, micro_batch: 4, lr: 3.0e-3, warmup: 3, seed: 5})",
+                         "inline.yaml");
+  EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+  return *cfg;
+}
+
+TEST(Trainer, LossFallsAndRunsAreBitIdentical) {
+  Config cfg = TinyTrainConfig();
+  train::TrainerOptions quiet;
+  quiet.print = false;
+  auto a = train::Trainer::Create(cfg, quiet);
+  auto b = train::Trainer::Create(cfg, quiet);
+  ASSERT_TRUE(a.ok() && b.ok());
+  train::RunSummary sa, sb;
+  ASSERT_TRUE((*a)->Run(&sa).ok());
+  ASSERT_TRUE((*b)->Run(&sb).ok());
+  ASSERT_EQ(sa.history.size(), 30u);
+  EXPECT_LT(sa.last_loss, 0.7 * sa.first_loss);
+  for (size_t i = 0; i < sa.history.size(); ++i) {
+    uint64_t x, y;
+    std::memcpy(&x, &sa.history[i].loss, 8);
+    std::memcpy(&y, &sb.history[i].loss, 8);
+    ASSERT_EQ(x, y) << "step " << i + 1;
+  }
+}
+
+TEST(Trainer, GradientAccumulationMatchesOneBigMicroBatch) {
+  Config big = TinyTrainConfig();
+  big.train.steps = 5;
+  Config acc = big;
+  acc.train.micro_batch = 1;
+  acc.train.grad_accum = 4;
+  train::TrainerOptions quiet;
+  quiet.print = false;
+  auto a = train::Trainer::Create(big, quiet);
+  auto b = train::Trainer::Create(acc, quiet);
+  ASSERT_TRUE(a.ok() && b.ok());
+  train::RunSummary sa, sb;
+  ASSERT_TRUE((*a)->Run(&sa).ok());
+  ASSERT_TRUE((*b)->Run(&sb).ok());
+  for (size_t i = 0; i < sa.history.size(); ++i)
+    EXPECT_NEAR(sa.history[i].loss, sb.history[i].loss, 1e-5 * sa.history[i].loss) << "step " << i + 1;
+}
+
+}  // namespace
+}  // namespace ogai::model
