@@ -33,7 +33,7 @@ std::string NodeRound::nspace() const {
 }
 
 std::string NodeRound::Marker() const {
-  return "OGAI_AGENT_ID=" + run_id + "." + std::to_string(node_rank);
+  return "OGAI_AGENT_ID=" + run_id + "." + std::to_string(agent_id);
 }
 
 struct NodeRunner::Rank {
@@ -506,6 +506,42 @@ void NodeRunner::Complete() {
   } else {
     if (cb_.on_success) cb_.on_success();
   }
+}
+
+}  // namespace ogai::launch
+
+extern char** environ;
+
+namespace ogai::launch {
+
+std::vector<std::string> OwnEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+  return env;
+}
+
+std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
+                                     const std::vector<std::string>& extra) {
+  static const char* kDropPrefixes[] = {
+      "OMPI_COMM_WORLD_", "OMPI_MCA_orte_", "OMPI_MCA_ess", "OMPI_MCA_pmix", "OMPI_FILE_LOCATION",
+      "OMPI_UNIVERSE_SIZE", "OMPI_APP_CTX_NUM_PROCS", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX",
+      "PMI_", "PMIX_", "OGAI_AGENT_", "OGAI_HEARTBEAT_"};
+  static const char* kDropExact[] = {"SLURM_PROCID", "SLURM_LOCALID", "SLURM_GTIDS",
+                                     "SLURM_TASK_PID", "SLURM_STEP_ID", "SLURM_STEPID"};
+  std::set<std::string> extra_keys;
+  for (const std::string& kv : extra) extra_keys.insert(KeyOf(kv));
+  std::vector<std::string> out;
+  for (const std::string& kv : own) {
+    std::string key = KeyOf(kv);
+    if (extra_keys.count(key)) continue;
+    bool drop = false;
+    for (const char* p : kDropPrefixes) drop |= key.rfind(p, 0) == 0;
+    for (const char* k : kDropExact) drop |= key == k;
+    if (key.rfind("PMIX_MCA_", 0) == 0) drop = false;  // the user's PMIx settings stay
+    if (!drop) out.push_back(kv);
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
 }
 
 }  // namespace ogai::launch

@@ -41,7 +41,8 @@ struct NodeRound {
   std::string run_id;
   int round = 0;                      // OGAI_RESTART_COUNT
   int max_restarts = 0;
-  int node_rank = 0;
+  int agent_id = 0;                   // stable across rounds (the job marker uses it)
+  int node_rank = 0;                  // this round's node rank
   std::string host;                   // this node, for messages
   std::vector<std::string> hosts;     // every node of the round
   std::vector<std::vector<int>> node_ranks;  // every node's global ranks, in local order
@@ -62,7 +63,7 @@ struct NodeRound {
   int world_size() const;
   const std::vector<int>& my_ranks() const { return node_ranks[static_cast<size_t>(node_rank)]; }
   std::string nspace() const;
-  // The job marker every rank of this node carries: "OGAI_AGENT_ID=<run>.<node>".
+  // The job marker every rank of this agent carries: "OGAI_AGENT_ID=<run>.<agent>".
   std::string Marker() const;
 };
 
@@ -134,5 +135,18 @@ class NodeRunner {
   std::vector<RankFailure> pending_spawn_failures_;
   bool pmix_registered_ = false;
 };
+
+}  // namespace ogai::launch
+
+namespace ogai::launch {
+
+// The environment a rank starts from: `own` (the agent's environment) without variables a
+// parent launcher or an outer job left behind (another rank contract, mpirun's and srun's
+// per-task variables, PMIx connection details, the agent bootstrap), plus `extra` (-x),
+// which wins over `own`.
+std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
+                                     const std::vector<std::string>& extra);
+// This process's environment as KEY=VALUE strings.
+std::vector<std::string> OwnEnvironment();
 
 }  // namespace ogai::launch

@@ -144,7 +144,7 @@ Result<JobPlan> MakeJobPlan(const PlanInput& in) {
   for (NodePlan& n : plan.nodes) {
     if (!n.ranks.empty()) used.push_back(std::move(n));
   }
-  for (size_t i = 0; i < used.size(); ++i) used[i].node_rank = static_cast<int>(i);
+  for (size_t i = 0; i < used.size(); ++i) used[i].node_rank = used[i].agent = static_cast<int>(i);
   plan.nodes = std::move(used);
   for (const NodePlan& n : plan.nodes) plan.world_size += static_cast<int>(n.ranks.size());
   plan.min_nodes = in.min_nodes > 0 ? std::min(in.min_nodes, static_cast<int>(plan.nodes.size()))

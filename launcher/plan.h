@@ -23,6 +23,7 @@ struct PlanInput {
 
 struct NodePlan {
   int node_rank = 0;
+  int agent = 0;           // the agent that runs it: its node rank in the first plan
   std::string host;
   bool local = false;      // this machine: the launcher itself is the agent
   int slots = 0;           // 0: unlimited (implicit local host)
