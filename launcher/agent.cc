@@ -192,6 +192,13 @@ Status Agent::Setup() {
       },
       [this](Status st) { loop_.Post([this, st] { LauncherGone(st.ToString()); }); });
 
+  // The job may have ended before we subscribed (protocol.h, agent/exit).
+  auto ended = store_->TryGet(kExitKey);
+  if (ended.ok() && ended->has_value()) {
+    exiting_ = true;
+    loop_.Post([this] { MaybeQuit(); });
+  }
+
   heartbeat_ = std::thread([this] {
     int64_t beat = 0;
     std::unique_lock<std::mutex> lk(hb_mu_);

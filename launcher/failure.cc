@@ -36,11 +36,10 @@ std::string RankFailure::Headline() const {
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.1f", idle_seconds);
       return who + where + " made no progress for " + secs + " s" +
-             (has_step ? " (last step " + std::to_string(last_step) + ")" : "") +
-             (detail.empty() ? "" : ": " + detail);
+             (has_step ? " (last step " + std::to_string(last_step) + ")" : "");
     }
-    case Kind::kSpawnFailed: return who + where + " could not be started: " + detail;
-    case Kind::kAgentLost: return "the agent of " + who + where + " was lost: " + detail;
+    case Kind::kSpawnFailed: return who + where + " could not be started";
+    case Kind::kAgentLost: return "the agent of " + who + where + " was lost";
     case Kind::kInterrupted: return "stopped by " + SignalName(signal);
   }
   return who + where + " failed";

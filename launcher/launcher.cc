@@ -91,6 +91,10 @@ class Launcher {
     int err_fd = -1;
     LineSplitter out_split, err_split;
     LineTail err_tail{8};
+    // Until its agents have joined, a helper's stderr (ssh's own complaints) is held back:
+    // it is shown in the error if the agent never joins, and passed on once it does.
+    bool joined = false;
+    std::vector<std::string> held;
     bool exited = false;
     int status = 0;
   };
@@ -462,8 +466,17 @@ void Launcher::OnHelperOutput(int idx, bool is_stderr) {
     // Agents write finished lines (tagged as asked); relay them whole.
     std::string text(line);
     text += '\n';
-    WriteAll(is_stderr ? STDERR_FILENO : STDOUT_FILENO, text);
+    // srun says this on clusters without a task plugin that binds; --cpu-bind=none is what we
+    // want there anyway.
+    if (is_stderr && slurm_ && line == "srun: cluster configuration lacks support for cpu binding") {
+      return;
+    }
     if (is_stderr) h.err_tail.Add(line);
+    if (is_stderr && !h.joined) {
+      if (h.held.size() < 100) h.held.push_back(text);
+      return;
+    }
+    WriteAll(is_stderr ? STDERR_FILENO : STDOUT_FILENO, text);
   };
   char buf[65536];
   for (int i = 0; i < 16 && fd >= 0; ++i) {
@@ -494,6 +507,9 @@ void Launcher::OnHelperExit(int idx, int status) {
   if (phase_ == Phase::kDone) return;
   std::string what = std::string(slurm_ ? "srun" : "ssh") + " exited with " +
                      DescribeWaitStatus(status);
+  if (!slurm_ && WIFEXITED(status) && WEXITSTATUS(status) == 255) {
+    what += " (no connection, or the connection or the agent died)";
+  }
   std::string tail;
   for (const std::string& l : h.err_tail.lines()) tail += "\n    | " + l;
   for (int a : h.agents) {
@@ -588,6 +604,16 @@ void Launcher::OnEvent(const Event& e) {
       a.joined = true;
       a.hb_changed = Clock::now();
       a.hb_value.reset();
+      if (a.helper >= 0) {
+        Helper& h = helpers_[static_cast<size_t>(a.helper)];
+        bool all = true;
+        for (int id : h.agents) all &= agents_[static_cast<size_t>(id)].joined;
+        if (all && !h.joined) {
+          h.joined = true;
+          for (const std::string& l : h.held) WriteAll(STDERR_FILENO, l);
+          h.held.clear();
+        }
+      }
       CheckJoined();
       return;
     case Event::Type::kError: {
@@ -861,6 +887,7 @@ void Launcher::Finish(int code) {
   phase_ = Phase::kDone;
   exit_code_ = code;
   if (join_timer_) loop_.Cancel(join_timer_);
+  if (store_ && !helpers_.empty()) (void)store_->Set(kExitKey, "1");
   Command c;
   c.type = Command::Type::kExit;
   Broadcast(c);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -376,10 +377,11 @@ void NodeRunner::CheckHeartbeats() {
       f.has_step = r.hb_armed;
       f.last_step = r.hb_step;
       f.idle_seconds = r.hb_armed ? idle : stopped_for;
-      std::string how = r.stopped ? "it is stopped (" + std::string("SIGSTOP or a debugger)")
-                                  : "its progress reports stopped";
-      f.detail = how + "; --heartbeat-timeout is " + std::to_string(static_cast<int>(limit)) +
-                 (limit == static_cast<int>(limit) ? "" : "+") + " s";
+      char lim[32];
+      std::snprintf(lim, sizeof lim, "%g", limit);
+      f.detail = std::string(r.stopped ? "it is stopped (SIGSTOP, or a debugger)"
+                                       : "its progress reports (ProgressReporter::Report) stopped") +
+                 "; --heartbeat-timeout is " + lim + " s";
       ReportFailure(f);
       return;
     }

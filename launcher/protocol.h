@@ -4,6 +4,8 @@
 //   agent/spec            the JobSpec (JSON), written before any agent starts
 //   agent/cmd/<seq>       commands from the launcher, in order (JSON Command)
 //   agent/cmd/next        number of commands written so far
+//   agent/exit            set (before the exit command) when the job is over, so an agent
+//                         that subscribes after the exit command still learns of it
 //   agent/evt/<seq>       events from agents (JSON Event); seq comes from Add(agent/evt/next)
 //   agent/hb/<agent>      each agent's liveness counter, bumped every 0.5 s
 //   agent/fence/<id>/<n>  node n's share of a PMIx fence that spans nodes
@@ -86,6 +88,7 @@ std::string AgentHeartbeatKey(int agent);
 inline constexpr const char* kSpecKey = "agent/spec";
 inline constexpr const char* kCommandNextKey = "agent/cmd/next";
 inline constexpr const char* kEventNextKey = "agent/evt/next";
+inline constexpr const char* kExitKey = "agent/exit";
 
 // The line an agent reads on stdin (ssh) or from OGAI_AGENT_BOOTSTRAP (srun):
 //   "ogai-agent-v1 <run_id> <agent_id> <store_host> <store_port> <token>"

@@ -48,6 +48,7 @@ std::vector<std::string> SrunAgentCommand(const std::vector<std::string>& hosts,
   std::string list;
   for (size_t i = 0; i < hosts.size(); ++i) list += (i ? "," : "") + hosts[i];
   std::vector<std::string> argv = {"srun",
+                                   "--quiet",
                                    "--nodes=" + n,
                                    "--ntasks=" + n,
                                    "--ntasks-per-node=1",
