@@ -18,6 +18,8 @@ find_path(OGAI_OPENBLAS_INCLUDE cblas.h
 # Communication.
 find_package(MPI REQUIRED COMPONENTS C)
 pkg_check_modules(UCX REQUIRED IMPORTED_TARGET ucx)
+# The launcher serves PMIx to MPI ranks (OpenPMIx server library, libpmix-dev).
+pkg_check_modules(PMIX REQUIRED IMPORTED_TARGET pmix)
 
 if(OGAI_BUILD_TESTS)
   find_package(GTest REQUIRED)

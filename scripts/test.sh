@@ -1,9 +1,29 @@
 #!/usr/bin/env bash
 # README command 2: set up, build, and run the test suite (what CI runs).
 # Extra arguments go to ctest, e.g. `scripts/test.sh -R Config` or `-L slurm`.
+#
+# The launcher's ssh and Slurm tests need real daemons: this script starts a private sshd on
+# loopback (scripts/testenv/sshd.sh) and a single-node Slurm (scripts/testenv/slurm.sh), each
+# with its state in a temp folder, and stops them when it exits, however it exits.
+# OGAI_TEST_DAEMONS=0 skips them (those tests then skip, saying why).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 "$ROOT/scripts/build.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+if [ "${OGAI_TEST_DAEMONS:-1}" != "0" ]; then
+  TESTENV="$(mktemp -d "${TMPDIR:-/tmp}/ogai-testenv.XXXXXX")"
+  stop_daemons() {
+    "$ROOT/scripts/testenv/slurm.sh" stop "$TESTENV/slurm" >/dev/null 2>&1 || true
+    "$ROOT/scripts/testenv/sshd.sh" stop "$TESTENV/sshd" >/dev/null 2>&1 || true
+    rm -rf "$TESTENV"
+  }
+  trap stop_daemons EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  eval "$("$ROOT/scripts/testenv/sshd.sh" start "$TESTENV/sshd")"
+  eval "$("$ROOT/scripts/testenv/slurm.sh" start "$TESTENV/slurm")"
+fi
+
 ctest --test-dir build --output-on-failure -j "${OGAI_TEST_JOBS:-2}" "$@"

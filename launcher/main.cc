@@ -1,0 +1,63 @@
+// ogai-run: the launcher. `ogai-run --help` and docs/launcher.md describe it.
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "launcher/failure.h"
+#include "launcher/launcher.h"
+#include "launcher/options.h"
+#include "launcher/remote.h"
+#include "runtime/core/config.h"
+#include "runtime/core/log.h"
+
+namespace {
+
+int UsageError(const ogai::Status& st) {
+  ogai::LogLine(ogai::LogLevel::Error, st.ToString());
+  return ogai::launch::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ogai::launch;
+  ogai::SetLogProcessName("ogai-run");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = ParseCommandLine(args);
+  if (!parsed.ok()) return UsageError(parsed.status());
+  RunOptions opts = std::move(parsed).value();
+  if (opts.verbosity == 1) ogai::SetLogLevel(ogai::LogLevel::Info);
+  if (opts.verbosity >= 2) ogai::SetLogLevel(ogai::LogLevel::Debug);
+  if (!ogai::ApplyLogLevelFromEnv()) {
+    return UsageError(ogai::InvalidArgument("OGAI_LOG_LEVEL must be error, warn, info or debug"));
+  }
+  switch (opts.mode) {
+    case RunMode::kHelp: ogai::Print(UsageText()); return 0;
+    case RunMode::kHelpConfig: ogai::Print(ogai::ConfigSchemaHelp()); return 0;
+    case RunMode::kVersion: ogai::Print("ogai-run 0.1.0"); return 0;
+    case RunMode::kAgent: return RunAgent(opts);
+    case RunMode::kRun: break;
+  }
+  if (!opts.train_yaml.empty()) {
+    // A training job: the ranks run ogai-worker with the same config and overrides.
+    auto cfg = ogai::LoadConfig(opts.train_yaml, opts.overrides);
+    if (!cfg.ok()) return UsageError(cfg.status());
+    MergeLaunchConfig(opts, cfg->launch);
+    if (opts.launch.np == 0 && opts.launch.nproc_per_node == 0 && opts.launch.hosts.empty() &&
+        opts.launch.hostfile.empty()) {
+      opts.launch.np = cfg->parallel.dp * cfg->parallel.tp * cfg->parallel.pp;
+    }
+    std::string self = SelfExecutable();
+    std::string worker = std::filesystem::path(self).parent_path() / "ogai-worker";
+    if (::access(worker.c_str(), X_OK) != 0) {
+      return UsageError(ogai::NotFound("ogai-worker not found next to ogai-run (" + worker +
+                                       "): build the runtime (cmake --build build)"));
+    }
+    opts.program = {worker, std::filesystem::absolute(opts.train_yaml).string()};
+    opts.program.insert(opts.program.end(), opts.overrides.begin(), opts.overrides.end());
+    for (int i = 0; i < opts.verbosity && i < 2; ++i) opts.program.push_back("-v");
+  }
+  return RunLauncher(opts);
+}

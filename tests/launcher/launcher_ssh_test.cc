@@ -1,0 +1,181 @@
+// ogai-run across "hosts" reached over ssh. The test command (scripts/test.sh) starts a
+// private sshd on 127.0.0.1-127.0.0.4 (scripts/testenv/sshd.sh) and exports
+// OGAI_TEST_SSH_CONFIG; 127.0.0.2, 127.0.0.3 ... then stand for other machines (ogai-run only
+// treats localhost/127.0.0.1/this host's name as local). Without that sshd the tests skip.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/launcher/run_util.h"
+
+namespace ogai::launch::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SshRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* cfg = std::getenv("OGAI_TEST_SSH_CONFIG");
+    if (cfg == nullptr || !fs::exists(cfg)) {
+      GTEST_SKIP() << "no test sshd: OGAI_TEST_SSH_CONFIG is not set (scripts/test.sh starts "
+                      "one with scripts/testenv/sshd.sh)";
+    }
+    env_ = {std::string("OGAI_SSH_OPTS=-F ") + cfg};
+    mark_ = NewMark();
+  }
+  std::vector<std::string> Cmd(std::vector<std::string> flags, std::vector<std::string> program) {
+    std::vector<std::string> argv = {BinDir() + "/ogai-run"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back("-x");
+    argv.push_back("OGAI_TEST_MARK=" + mark_);
+    argv.push_back("--");
+    argv.insert(argv.end(), program.begin(), program.end());
+    return argv;
+  }
+  void ExpectNothingLeft(double grace = 0.0) {
+    auto left = Survivors(mark_, grace);
+    EXPECT_TRUE(left.empty()) << "left running: " << Describe(left);
+  }
+  std::vector<std::string> env_;
+  std::string mark_;
+};
+
+std::string Helper() { return BinDir() + "/rank_helper"; }
+
+bool AllReady(const std::string& out, int n) {
+  for (int r = 0; r < n; ++r)
+    if (ReadyField(out, r, "pid") <= 0) return false;
+  return true;
+}
+
+TEST_F(SshRun, TwoHostsRunOneJob) {
+  auto r = RunCommand(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2"},
+                          {Helper(), "env", "RANK", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE"}),
+                      env_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (int k = 0; k < 4; ++k) {
+    std::string p = "rank " + std::to_string(k) + " ";
+    EXPECT_EQ(LinesWith(r.out, p + "NODE_RANK=" + std::to_string(k / 2)).size(), 1u) << r.out;
+    EXPECT_EQ(LinesWith(r.out, p + "LOCAL_RANK=" + std::to_string(k % 2)).size(), 1u) << r.out;
+    EXPECT_EQ(LinesWith(r.out, p + "WORLD_SIZE=4").size(), 1u) << r.out;
+  }
+  // Ranks on different "hosts" have different agents (their parents).
+  EXPECT_NE(ReadyField(r.out, 0, "ppid"), ReadyField(r.out, 2, "ppid"));
+  ExpectNothingLeft();
+}
+
+TEST_F(SshRun, ThisMachineAndAnSshHostTogether) {
+  auto r = RunCommand(Cmd({"-H", "localhost:1,127.0.0.2:1", "--tag-output"},
+                          {Helper(), "contract"}),
+                      env_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(LinesWith(r.out, "[0] contract rank 0/2 (local 0/1, node 0/2)").size(), 1u) << r.out;
+  EXPECT_EQ(LinesWith(r.out, "[1] contract rank 1/2 (local 0/1, node 1/2)").size(), 1u) << r.out;
+  ExpectNothingLeft();
+}
+
+TEST_F(SshRun, RemoteFailureNamesHostAndRank) {
+  std::string script = "if [ $RANK = 3 ]; then echo bad thing >&2; exit 9; fi; sleep 60";
+  auto r = RunCommand(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2"}, {"sh", "-c", script}), env_);
+  EXPECT_EQ(r.code, 9) << r.err;
+  EXPECT_NE(r.err.find("rank 3 (node 1, 127.0.0.3) exited with code 9"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("| bad thing"), std::string::npos) << r.err;
+  ExpectNothingLeft();
+}
+
+TEST_F(SshRun, KilledAgentIsNoticedAndNothingSurvives) {
+  auto c = Child::Start(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2"}, {Helper(), "sleep", "120"}), env_);
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 4); }, 60))
+      << c->out() << c->err();
+  long agent = ReadyField(c->out(), 3, "ppid");  // rank 3 runs on 127.0.0.3
+  ASSERT_GT(agent, 1);
+  ::kill(static_cast<pid_t>(agent), SIGKILL);
+  int code = c->Wait(60);
+  EXPECT_EQ(code, 125) << c->err();
+  EXPECT_NE(c->err().find("the agent of node 1 (127.0.0.3) was lost"), std::string::npos)
+      << c->err();
+  // The dead agent's ranks are killed by its guard; the others by the launcher.
+  ExpectNothingLeft(10.0);
+}
+
+TEST_F(SshRun, UnreachableHostIsOneClearErrorBeforeAnythingStarts) {
+  fs::path witness = fs::path(::testing::TempDir()) / ("ogai-unreach-" + mark_);
+  auto r = RunCommand(Cmd({"-H", "127.0.0.2:1,127.0.0.9:1"},
+                          {"sh", "-c", "touch " + witness.string()}),
+                      env_, 120);
+  EXPECT_EQ(r.code, 125) << r.err;
+  EXPECT_NE(r.err.find("cannot start the agent on host 127.0.0.9"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(witness)) << "a rank ran although a host was unreachable";
+  ExpectNothingLeft(5.0);
+}
+
+TEST_F(SshRun, LostNodeRejoinsWhenTheGroupRestarts) {
+  auto c = Child::Start(Cmd({"-H", "127.0.0.2:1,127.0.0.3:1", "--max-restarts", "1"},
+                            {Helper(), "wait-restart", "120"}),
+                        env_);
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 2); }, 60))
+      << c->err();
+  ::kill(static_cast<pid_t>(ReadyField(c->out(), 1, "ppid")), SIGKILL);
+  int code = c->Wait(120);
+  EXPECT_EQ(code, 0) << c->err();
+  EXPECT_NE(c->err().find("restarting the group (restart 1 of 1)"), std::string::npos) << c->err();
+  EXPECT_EQ(LinesWith(c->out(), "rank 1 round 1 node 1").size(), 1u) << c->out();
+  EXPECT_EQ(LinesWith(c->out(), "rank 0 round 1 node 0").size(), 1u) << c->out();
+  ExpectNothingLeft(5.0);
+}
+
+TEST_F(SshRun, ElasticJobContinuesWithoutANodeThatCannotRejoin) {
+  // An ssh wrapper that refuses 127.0.0.3 once the flag file exists.
+  fs::path dir = fs::path(::testing::TempDir()) / ("ogai-elastic-" + mark_);
+  fs::create_directories(dir);
+  fs::path flag = dir / "down";
+  fs::path wrapper = dir / "ssh";
+  std::ofstream(wrapper) << "#!/bin/sh\n"
+                            "for a in \"$@\"; do prev=$host; host=$a; done\n"
+                            "if [ -e " << flag.string() << " ] && [ \"$prev\" = 127.0.0.3 ]; then\n"
+                            "  echo 'ssh: connect to host 127.0.0.3 port 22: Connection refused' >&2\n"
+                            "  exit 255\n"
+                            "fi\n"
+                            "exec ssh \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  std::vector<std::string> env = env_;
+  env.push_back("OGAI_SSH=" + wrapper.string());
+  auto c = Child::Start(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2", "--nnodes", "1:2", "--max-restarts",
+                             "1", "--rejoin-timeout", "3"},
+                            {Helper(), "wait-restart", "120"}),
+                        env);
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 4); }, 60))
+      << c->err();
+  std::ofstream(flag) << "down\n";
+  ::kill(static_cast<pid_t>(ReadyField(c->out(), 2, "ppid")), SIGKILL);
+  int code = c->Wait(120);
+  EXPECT_EQ(code, 0) << c->err();
+  EXPECT_NE(c->err().find("continuing without 1 node(s)"), std::string::npos) << c->err();
+  // Round 1 has the two ranks of 127.0.0.2 only, renumbered 0 and 1.
+  EXPECT_EQ(LinesWith(c->out(), "round 1 node 0").size(), 2u) << c->out();
+  EXPECT_EQ(LinesWith(c->out(), "round 1 node 1").size(), 0u) << c->out();
+  ExpectNothingLeft(5.0);
+  fs::remove_all(dir);
+}
+
+TEST_F(SshRun, MpiJobAcrossTwoHosts) {
+  // Ranks on different "hosts" talk TCP over loopback; the PMIx fence crosses the store.
+  auto r = RunCommand(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2", "-x", "OMPI_MCA_btl=self,tcp", "-x",
+                           "OMPI_MCA_btl_tcp_if_include=lo", "-x",
+                           "OMPI_MCA_oob_tcp_if_include=lo"},
+                          {BinDir() + "/mpi_allreduce", "4"}),
+                      env_);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(LinesWith(r.out, "of 4 sum 6 ok").size(), 4u) << r.out;
+  ExpectNothingLeft();
+}
+
+}  // namespace
+}  // namespace ogai::launch::testing

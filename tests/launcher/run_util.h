@@ -1,0 +1,69 @@
+// Helpers for the launcher's end-to-end tests: run ogai-run (or srun, sbatch, mpirun) as a
+// real child process, capture its output, signal it, and check that nothing of the job
+// remains afterwards.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ogai::launch::testing {
+
+// $OGAI_BUILD_DIR/bin (ctest sets OGAI_BUILD_DIR) or the folder of this test binary.
+std::string BinDir();
+std::string SourceDir();
+
+class Child {
+ public:
+  // Starts argv in its own session with stdout/stderr captured; `env` entries (KEY=VALUE)
+  // are added to this process's environment.
+  static std::unique_ptr<Child> Start(const std::vector<std::string>& argv,
+                                      const std::vector<std::string>& env = {});
+  ~Child();
+  // Reads output until pred(stdout) is true or `timeout` seconds pass. Returns pred's value.
+  bool WaitForStdout(const std::function<bool(const std::string&)>& pred, double timeout);
+  // Waits for the exit; returns the exit code (128+N for signal N), or -1 after `timeout`
+  // (the child and its session are then SIGKILLed).
+  int Wait(double timeout);
+  void Signal(int sig);
+  pid_t pid() const { return pid_; }
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+  double seconds() const;
+
+ private:
+  void Pump(double max_wait);
+  pid_t pid_ = -1;
+  int out_fd_ = -1, err_fd_ = -1;
+  std::string out_, err_;
+  bool exited_ = false;
+  int code_ = -1;
+  double start_ = 0;
+  double end_ = 0;
+};
+
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+  double seconds = 0;
+};
+RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+              double timeout = 120);
+
+// A fresh value for OGAI_TEST_MARK; pass `-x OGAI_TEST_MARK=<mark>` to ogai-run.
+std::string NewMark();
+// Processes whose environment carries OGAI_TEST_MARK=<mark>, after waiting up to `grace`
+// seconds for them to go.
+std::vector<pid_t> Survivors(const std::string& mark, double grace = 0.0);
+// "pid 123 (sleep 30), pid 124 (...)" for messages.
+std::string Describe(const std::vector<pid_t>& pids);
+
+// Lines of `text` that contain `needle`.
+std::vector<std::string> LinesWith(const std::string& text, const std::string& needle);
+// The value of key=value in a "ready rank=R pid=P ppid=Q" line of `rank`; -1 if absent.
+long ReadyField(const std::string& out, int rank, const std::string& key);
+
+}  // namespace ogai::launch::testing
