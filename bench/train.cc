@@ -184,7 +184,7 @@ int Run(int argc, char** argv) {
 
   train::TrainerOptions opts;
   opts.print = false;
-  auto trainer = train::Trainer::Create(*cfg, opts);
+  auto trainer = train::Trainer::Create(*cfg, {}, opts);
   if (!trainer.ok()) {
     std::fprintf(stderr, "ogai-bench train: %s\n", trainer.status().ToString().c_str());
     return 1;
