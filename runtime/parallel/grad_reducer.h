@@ -49,6 +49,8 @@ class GradReducer {
   // ZeRO-1: gathers every rank's updated parameter chunks into `params` (all buckets).
   Status AllGatherParams(float* params);
   const ReducerStats& stats() const { return stats_; }
+  // Overlap on: buckets start during backward. Off: all start in Finish() (for measuring).
+  void set_overlap(bool on) { overlap_ = on; }
   void ResetStats() { stats_ = {}; }
 
  private:

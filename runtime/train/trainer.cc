@@ -387,9 +387,13 @@ Status Trainer::Run(RunSummary* summary) {
   }
   if (metrics_ != nullptr) {
     const MemStats m = GetMemStats();
+    int64_t block_elems = 0;  // parameters of the transformer blocks held here
+    for (const auto& p : model_->params())
+      if (p.layer >= 0) block_elems += p.numel;
     std::fprintf(metrics_,
-                 "{\"memory\": {\"parameters\": %lld, \"gradients\": %lld, \"optimizer\": %lld, \"activations\": %lld}}\n",
-                 static_cast<long long>(m[MemCategory::kParameters].peak),
+                 "{\"memory\": {\"block_parameters\": %lld, \"parameters\": %lld, \"gradients\": %lld, "
+                 "\"optimizer\": %lld, \"activations\": %lld}}\n",
+                 static_cast<long long>(block_elems * 4), static_cast<long long>(m[MemCategory::kParameters].peak),
                  static_cast<long long>(m[MemCategory::kGradients].peak),
                  static_cast<long long>(m[MemCategory::kOptimizerState].peak),
                  static_cast<long long>(m[MemCategory::kActivations].peak));

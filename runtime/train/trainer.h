@@ -84,6 +84,10 @@ class Trainer {
   const Config& config() const { return cfg_; }
   const parallel::ParallelLayout& layout() const { return ctx_.layout; }
   bool is_rank0() const { return ctx_.layout.rank == 0; }
+  // Turns the overlap of DP reductions with backward on or off (parallel.overlap at start).
+  void SetOverlap(bool on) {
+    if (reducer_) reducer_->set_overlap(on);
+  }
 
  private:
   Trainer() = default;
