@@ -6,4 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 "$ROOT/scripts/build.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-ctest --test-dir build --output-on-failure -j "${OGAI_TEST_JOBS:-2}" "$@"
+# Tests labelled `heavy` (long multi-rank sweeps) run only when asked for: `scripts/test.sh -L heavy`.
+exclude=(-LE heavy)
+for a in "$@"; do
+  if [ "$a" = "-L" ] || [ "$a" = "--label-regex" ]; then exclude=(); fi
+done
+ctest --test-dir build --output-on-failure -j "${OGAI_TEST_JOBS:-2}" "${exclude[@]}" "$@"
