@@ -91,7 +91,7 @@ class CpuWork final : public Work {
         continue;
       }
       std::unique_lock<std::mutex> lk(state_->mu);
-      state_->cv.wait_for(lk, std::chrono::milliseconds(1),
+      state_->cv.wait_for(lk, std::chrono::microseconds(200),
                           [&] { return done_.load(std::memory_order_acquire); });
     }
   }
@@ -204,6 +204,7 @@ ProgressEngine::ProgressEngine(std::string group_name, std::chrono::milliseconds
         s.hooks.poll();
         if (s.hooks.arm) armed = s.hooks.arm();
         s.exec_mu.unlock();
+        s.cv.notify_all();  // a caller may have found the lock taken and gone to sleep
       }
       if (!armed) continue;
       // Sleep until woken, an fd event, or the next tick.

@@ -320,13 +320,15 @@ Status UcxTransport::WaitAll(Req* reqs, size_t n, const detail::OpContext& ctx, 
 void UcxTransport::IdleBackoff(bool on_caller_thread, int* idle_rounds) {
   ++*idle_rounds;
   if (*idle_rounds < 1000) return;
-  if (!on_caller_thread && *idle_rounds > 3000 && efd_ >= 0) {
-    // The progress thread sleeps on the worker's event fd rather than spin.
-    if (Arm()) {
+  if (!on_caller_thread && *idle_rounds > 4000) {
+    // The progress thread stops spinning: it sleeps on the worker's event fd for at most
+    // 20 us at a time (shared-memory transports do not always signal the fd).
+    if (efd_ < 0 || Arm()) {
       pollfd pfd{efd_, POLLIN, 0};
-      ::poll(&pfd, 1, 1);
+      timespec ts{0, 20000};
+      ::ppoll(&pfd, efd_ >= 0 ? 1 : 0, &ts, nullptr);
     }
-    *idle_rounds = 0;
+    *idle_rounds = 3000;
     return;
   }
   // Give the core to a peer process (oversubscribed node) or to the caller's compute.
