@@ -99,19 +99,19 @@ Result<std::unique_ptr<GPT>> GPT::Create(const ModelConfig& cfg, const ModelLayo
   for (int l = layout.layer_begin; l < layout.layer_end; ++l) {
     const std::string p = "h." + std::to_string(l) + ".";
     BlockParams b{};
-    auto add = [&](const char* name, std::vector<int64_t> shape, int dim, bool decay) {
+    auto add = [&](const char* name, std::vector<int64_t> shape, int dim, bool decay, bool pad = true) {
       int idx = static_cast<int>(m->params_.size());
-      m->AddParam(p + name, std::move(shape), dim, decay, l);
+      m->AddParam(p + name, std::move(shape), dim, decay, l, pad);
       return idx;
     };
     b.ln1_w = add("ln1.w", {C}, -1, false);
     b.ln1_b = add("ln1.b", {C}, -1, false);
     // q, k, v weights then biases, adjacent: together they are one [3 Cl, C] GEMM.
-    b.q_w = add("attn.q.w", {C, C}, 0, true);
-    b.k_w = add("attn.k.w", {C, C}, 0, true);
+    b.q_w = add("attn.q.w", {C, C}, 0, true, false);
+    b.k_w = add("attn.k.w", {C, C}, 0, true, false);
     b.v_w = add("attn.v.w", {C, C}, 0, true);
-    b.q_b = add("attn.q.b", {C}, 0, false);
-    b.k_b = add("attn.k.b", {C}, 0, false);
+    b.q_b = add("attn.q.b", {C}, 0, false, false);
+    b.k_b = add("attn.k.b", {C}, 0, false, false);
     b.v_b = add("attn.v.b", {C}, 0, false);
     b.proj_w = add("attn.proj.w", {C, C}, 1, true);
     b.proj_b = add("attn.proj.b", {C}, -1, false);
@@ -129,13 +129,17 @@ Result<std::unique_ptr<GPT>> GPT::Create(const ModelConfig& cfg, const ModelLayo
     m->lnf_b_ = static_cast<int>(m->params_.size());
     m->AddParam("lnf.b", {C}, -1, false, -1);
   }
+  for (size_t i = 0; i < m->params_.size(); ++i) {
+    const int64_t next = i + 1 < m->params_.size() ? m->params_[i + 1].offset : m->num_params_;
+    m->params_[i].extent = next - m->params_[i].offset;
+  }
   m->params_buf_ = Buffer(static_cast<size_t>(m->num_params_) * sizeof(float), MemCategory::kParameters);
   m->grads_buf_ = Buffer(static_cast<size_t>(m->num_params_) * sizeof(float), MemCategory::kGradients);
   return m;
 }
 
 void GPT::AddParam(const std::string& name, std::vector<int64_t> global_shape, int shard_dim,
-                   bool decay, int layer) {
+                   bool decay, int layer, bool pad) {
   ParamSpec s;
   s.name = name;
   s.global_shape = global_shape;
@@ -148,9 +152,9 @@ void GPT::AddParam(const std::string& name, std::vector<int64_t> global_shape, i
   }
   s.numel = 1;
   for (int64_t d : s.local_shape) s.numel *= d;
-  // Keep every tensor 64-byte aligned in the flat buffer.
+  // Keep tensors 64-byte aligned in the flat buffer (except inside the fused q, k, v).
   s.offset = num_params_;
-  num_params_ += (s.numel + 15) / 16 * 16;
+  num_params_ += pad ? (s.numel + 15) / 16 * 16 : s.numel;
   s.decay = decay;
   s.layer = layer;
   params_.push_back(std::move(s));

@@ -40,6 +40,7 @@ struct ParamSpec {
   int64_t shard_begin = 0;              // first global index along shard_dim held here
   int64_t offset = 0;                   // element offset in the flat buffers
   int64_t numel = 0;                    // local element count
+  int64_t extent = 0;                   // elements up to the next tensor (numel + padding)
   bool decay = false;                   // AdamW weight decay applies (matrices, embeddings)
   int layer = -1;                       // block index, or -1
 };
@@ -115,8 +116,9 @@ class GPT {
 
  private:
   GPT(const ModelConfig& cfg, const ModelLayout& layout);
+  // `pad` false keeps the next tensor directly after this one (q, k, v form one GEMM).
   void AddParam(const std::string& name, std::vector<int64_t> global_shape, int shard_dim,
-                bool decay, int layer);
+                bool decay, int layer, bool pad = true);
   float* P(int idx) { return param_data() + params_[idx].offset; }
   float* G(int idx) { return grad_data() + params_[idx].offset; }
   void Ready(int idx) {

@@ -14,7 +14,7 @@ AdamW::AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params
     for (const auto& p : params) {
       // Padding after a tensor belongs to it (it stays zero).
       const int64_t b = std::max(r.first, p.offset);
-      const int64_t e = std::min(r.second, p.offset + (p.numel + 15) / 16 * 16);
+      const int64_t e = std::min(r.second, p.offset + p.extent);
       if (b < e) spans_.push_back({b, e, size_ + (b - r.first), p.decay});
     }
     size_ += r.second - r.first;
