@@ -5,6 +5,14 @@
 // same run it times every GEMM shape the model executes (forward NT, backward NN and TN),
 // with every GEMM library available (oneDNN; OpenBLAS with its core type set for this CPU),
 // and takes the fastest single SGEMM as the peak. fraction_of_peak = model GFLOP/s / peak.
+//
+// Started as ranks (`ogai-run -np 2 -- ogai-bench train --config F parallel.dp=2`) it runs
+// the same steps on the job's layout and adds, measured in the same run: with dp > 1 the
+// DP all-reduce time (overlap off: every bucket starts after backward, so all of it is
+// exposed), the part still exposed with overlap on, the hidden fraction and both step
+// times; with pp > 1 the measured pipeline bubble (time waiting for activations or
+// gradients over the step time, mean over ranks) beside the theoretical (p-1)/m. The SGEMM
+// peak is measured only in a single-process run (co-located ranks share the cores).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +29,8 @@
 #include "runtime/core/memory.h"
 #include "runtime/core/profile.h"
 #include "runtime/model/gpt.h"
+#include "launcher/rank_env.h"
+#include "runtime/train/dist_setup.h"
 #include "runtime/train/trainer.h"
 
 namespace ogai::bench {
@@ -182,15 +192,31 @@ int Run(int argc, char** argv) {
   }
   const std::string lib = kernels::GetGemmBackend() == kernels::GemmBackend::kOpenBlas ? "openblas" : "onednn";
 
+  auto env = launch::DetectRankEnv();
+  if (!env.ok()) {
+    std::fprintf(stderr, "ogai-bench train: %s\n", env.status().ToString().c_str());
+    return 2;
+  }
+  train::ShareCoresAmongLocalRanks(*env);
+  auto dist = train::SetUpDistributed(*cfg, *env);
+  if (!dist.ok()) {
+    std::fprintf(stderr, "ogai-bench train: %s\n", dist.status().ToString().c_str());
+    return 1;
+  }
+  const parallel::ParallelLayout& layout = (*dist)->ctx.layout;
+  const bool rank0 = layout.rank == 0;
+  cfg->train.steps = warmup + (layout.dp > 1 ? 2 * steps : steps);
   train::TrainerOptions opts;
   opts.print = false;
-  auto trainer = train::Trainer::Create(*cfg, opts);
+  auto trainer = train::Trainer::Create(*cfg, (*dist)->ctx, opts);
   if (!trainer.ok()) {
     std::fprintf(stderr, "ogai-bench train: %s\n", trainer.status().ToString().c_str());
     return 1;
   }
-  std::vector<double> times;
+  // Phase 1: overlap as configured (on by default); phase 2 (dp > 1): overlap off.
+  std::vector<train::StepStats> on, off;
   double last_loss = 0;
+  (*trainer)->SetOverlap(cfg->parallel.overlap);
   for (int i = 0; i < warmup + steps; ++i) {
     if (i == warmup) {
       profile::Reset();
@@ -201,31 +227,82 @@ int Run(int argc, char** argv) {
       std::fprintf(stderr, "ogai-bench train: %s\n", e.ToString().c_str());
       return 1;
     }
-    if (i >= warmup) times.push_back(s.seconds);
+    if (i >= warmup) on.push_back(s);
     last_loss = s.loss;
   }
   profile::Enable(false);
   auto phases = profile::Totals();
-  std::vector<double> sorted = times;
-  std::sort(sorted.begin(), sorted.end());
-  const double med = sorted.size() % 2 ? sorted[sorted.size() / 2]
-                                       : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  if (layout.dp > 1) {
+    (*trainer)->SetOverlap(false);
+    for (int i = 0; i < steps; ++i) {
+      train::StepStats s;
+      if (Status e = (*trainer)->Step(&s); !e.ok()) {
+        std::fprintf(stderr, "ogai-bench train: %s\n", e.ToString().c_str());
+        return 1;
+      }
+      off.push_back(s);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  auto med_of = [&](const std::vector<train::StepStats>& v, double train::StepStats::*f) {
+    std::vector<double> x;
+    for (const auto& s : v) x.push_back(s.*f);
+    return x.empty() ? 0.0 : median(x);
+  };
+  std::vector<double> times;
+  for (const auto& s : on) times.push_back(s.seconds);
+  const double med = med_of(on, &train::StepStats::seconds);
   const double tokens = static_cast<double>(cfg->train.global_batch) * cfg->model.seq_len;
   const double model_gflops = model::GPT::ModelFlopsPerToken(cfg->model) * tokens / med / 1e9;
-  const Peak peak = MeasurePeak(cfg->model, cfg->train.micro_batch, lib);
-  const double frac = model_gflops / peak.best_gflops;
+  const bool single = layout.world == 1;
+  const Peak peak = single ? MeasurePeak(cfg->model, cfg->train.micro_batch, lib) : Peak{};
+  const double frac = single ? model_gflops / peak.best_gflops : 0.0;
   const MemStats mem = GetMemStats();
+  // DP overlap and PP bubble.
+  const double allreduce_ms = med_of(off, &train::StepStats::dp_exposed_s) * 1e3;
+  const double exposed_ms = med_of(on, &train::StepStats::dp_exposed_s) * 1e3;
+  const double step_off_ms = med_of(off, &train::StepStats::seconds) * 1e3;
+  const double hidden = allreduce_ms > 0 ? 1.0 - exposed_ms / allreduce_ms : 0.0;
+  const double bubble = med_of(on, &train::StepStats::pp_wait_s) / med;
+  const double bubble_theory = static_cast<double>(layout.pp - 1) / cfg->train.grad_accum;
+  if (!rank0) return 0;
 
   if (json) {
     std::printf("{\"ms_per_step\": %.3f, \"tokens_per_s\": %.1f, \"model_gflops\": %.2f, "
                 "\"gemm_peak_gflops\": %.2f, \"fraction_of_peak\": %.4f, \"gemm_mix_gflops\": %.2f, "
                 "\"fraction_of_mix\": %.4f, \"gemm\": \"%s\", \"threads\": %d, \"steps\": %d, "
-                "\"micro_batch\": %d, \"seq_len\": %d, \"params\": %lld, \"loss\": %.5f, \"peak_where\": \"%s\"}\n",
+                "\"micro_batch\": %d, \"seq_len\": %d, \"params\": %lld, \"loss\": %.5f, \"peak_where\": \"%s\", "
+                "\"dp\": %d, \"tp\": %d, \"pp\": %d, \"allreduce_ms\": %.3f, \"exposed_ms\": %.3f, "
+                "\"hidden_fraction\": %.4f, \"ms_per_step_no_overlap\": %.3f, \"bubble_measured\": %.4f, "
+                "\"bubble_theory\": %.4f}\n",
                 med * 1e3, tokens / med, model_gflops, peak.best_gflops, frac, peak.mix_gflops,
-                model_gflops / peak.mix_gflops, lib.c_str(), kernels::KernelThreads(), steps,
+                single ? model_gflops / peak.mix_gflops : 0.0, lib.c_str(), kernels::KernelThreads(), steps,
                 cfg->train.micro_batch, cfg->model.seq_len,
                 static_cast<long long>(model::GPT::DenseParamCount(cfg->model)), last_loss,
-                peak.best_where.c_str());
+                peak.best_where.c_str(), layout.dp, layout.tp, layout.pp, allreduce_ms, exposed_ms, hidden,
+                step_off_ms, bubble, bubble_theory);
+  } else if (!single) {
+    std::printf("ogai-bench train: %s, %lld parameters, layout dp %d x tp %d x pp %d, micro-batch %d x seq %d, "
+                "grad_accum %d, %d threads per rank\n",
+                config_path.c_str(), static_cast<long long>(model::GPT::DenseParamCount(cfg->model)), layout.dp,
+                layout.tp, layout.pp, cfg->train.micro_batch, cfg->model.seq_len, cfg->train.grad_accum,
+                kernels::KernelThreads());
+    std::printf("  step time (median of %d)   %10.1f ms\n", steps, med * 1e3);
+    std::printf("  tokens/s                   %10.0f\n", tokens / med);
+    std::printf("  model GFLOP/s              %10.1f\n", model_gflops);
+    if (layout.dp > 1) {
+      std::printf("  DP all-reduce time         %10.1f ms/step  (overlap off: all of it exposed)\n", allreduce_ms);
+      std::printf("  exposed with overlap on    %10.1f ms/step\n", exposed_ms);
+      std::printf("  hidden fraction            %10.3f\n", hidden);
+      std::printf("  step time, overlap off     %10.1f ms\n", step_off_ms);
+    }
+    if (layout.pp > 1) {
+      std::printf("  pipeline bubble            %10.3f measured, %.3f theoretical (p-1)/m = %d/%d\n", bubble,
+                  bubble_theory, layout.pp - 1, cfg->train.grad_accum);
+    }
   } else {
     std::printf("ogai-bench train: %s, %lld parameters, micro-batch %d x seq %d, %d threads, gemm %s\n",
                 config_path.c_str(), static_cast<long long>(model::GPT::DenseParamCount(cfg->model)),

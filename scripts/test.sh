@@ -26,4 +26,9 @@ if [ "${OGAI_TEST_DAEMONS:-1}" != "0" ]; then
   eval "$("$ROOT/scripts/testenv/slurm.sh" start "$TESTENV/slurm")"
 fi
 
-ctest --test-dir build --output-on-failure -j "${OGAI_TEST_JOBS:-2}" "$@"
+# Tests labelled `heavy` (long multi-rank sweeps) run only when asked for: `scripts/test.sh -L heavy`.
+exclude=(-LE heavy)
+for a in "$@"; do
+  if [ "$a" = "-L" ] || [ "$a" = "--label-regex" ]; then exclude=(); fi
+done
+ctest --test-dir build --output-on-failure -j "${OGAI_TEST_JOBS:-2}" "${exclude[@]}" "$@"

@@ -526,16 +526,6 @@ Status CheckRelations(Config& cfg) {
     return InvalidArgument("{train.min_lr} = " + Render(t.min_lr) + " is above {train.lr} = " + Render(t.lr) +
                            "; the schedule decays from lr down to min_lr");
   }
-  auto& par = cfg.parallel;
-  if (par.dp != 1 || par.tp != 1 || par.pp != 1) {
-    // Multi-rank layouts land with the parallelism work; say so plainly until then.
-    return NotSupported("{parallel.dp} x {parallel.tp} x {parallel.pp} = " + std::to_string(par.dp) + " x " +
-                        std::to_string(par.tp) + " x " + std::to_string(par.pp) +
-                        ": only dp = tp = pp = 1 is supported in this version of ogai; set all three to 1");
-  }
-  if (par.zero == 1 && par.dp == 1) {
-    // Harmless: ZeRO-1 over one replica is plain AdamW.
-  }
   if (!cfg.launch.nnodes.empty()) {
     const std::string& n = cfg.launch.nnodes;
     bool ok = !n.empty() && n.find_first_not_of("0123456789:") == std::string::npos &&

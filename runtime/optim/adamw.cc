@@ -7,17 +7,20 @@
 
 namespace ogai::optim {
 
-AdamW::AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params, int64_t begin,
-             int64_t end)
-    : cfg_(cfg), begin_(begin), end_(end) {
-  for (const auto& p : params) {
-    // Padding between tensors belongs to the preceding tensor (it stays zero).
-    const int64_t b = std::max(begin, p.offset);
-    const int64_t e = std::min(end, p.offset + (p.numel + 15) / 16 * 16);
-    if (b < e) spans_.push_back({b, e, p.decay});
+AdamW::AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params,
+             std::vector<Range> ranges)
+    : cfg_(cfg), ranges_(std::move(ranges)) {
+  for (const Range& r : ranges_) {
+    for (const auto& p : params) {
+      // Padding after a tensor belongs to it (it stays zero).
+      const int64_t b = std::max(r.first, p.offset);
+      const int64_t e = std::min(r.second, p.offset + (p.numel + 15) / 16 * 16);
+      if (b < e) spans_.push_back({b, e, size_ + (b - r.first), p.decay});
+    }
+    size_ += r.second - r.first;
   }
-  m_ = Buffer(static_cast<size_t>(end - begin) * sizeof(float), MemCategory::kOptimizerState);
-  v_ = Buffer(static_cast<size_t>(end - begin) * sizeof(float), MemCategory::kOptimizerState);
+  m_ = Buffer(static_cast<size_t>(size_) * sizeof(float), MemCategory::kOptimizerState);
+  v_ = Buffer(static_cast<size_t>(size_) * sizeof(float), MemCategory::kOptimizerState);
 }
 
 void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64_t step) {
@@ -31,8 +34,8 @@ void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64
   s.grad_scale = grad_scale;
   for (const Span& sp : spans_) {
     const int64_t n = sp.end - sp.begin;
-    kernels::AdamWUpdate(params + sp.begin, grads + sp.begin, m() + (sp.begin - begin_),
-                         v() + (sp.begin - begin_), n, s, sp.decay, true);
+    kernels::AdamWUpdate(params + sp.begin, grads + sp.begin, m() + sp.state, v() + sp.state, n,
+                         s, sp.decay, true);
   }
 }
 

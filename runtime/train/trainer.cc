@@ -1,24 +1,22 @@
 #include "runtime/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "kernels/cpu/adamw.h"
 #include "runtime/core/log.h"
 #include "runtime/core/profile.h"
 #include "runtime/optim/schedule.h"
+#include "runtime/parallel/schedule.h"
 
 namespace ogai::train {
 
 namespace {
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-std::string Fmt(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
 }
 std::string HumanRate(double v, const char* unit) {
   const char* pre[] = {"", "K", "M", "G", "T", "P"};
@@ -31,94 +29,310 @@ std::string HumanRate(double v, const char* unit) {
   std::snprintf(buf, sizeof(buf), "%.2f %s%s", v, pre[i], unit);
   return buf;
 }
+std::string ReplaceRank(std::string s, int rank) {
+  const std::string key = "{rank}";
+  for (size_t p = s.find(key); p != std::string::npos; p = s.find(key)) s.replace(p, key.size(), std::to_string(rank));
+  return s;
+}
+constexpr int kTagsPerMicro = 2;  // forward activation, backward gradient
 }  // namespace
 
 Trainer::~Trainer() {
+  // Pending sends must not outlive their buffers.
+  for (auto* v : {&fwd_send_, &bwd_send_})
+    for (auto& w : *v)
+      if (w) (void)w->Wait();
+  if (embed_work_) (void)embed_work_->Wait();
   if (metrics_ != nullptr) std::fclose(metrics_);
 }
 
-Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, TrainerOptions opts) {
+Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, DistContext ctx, TrainerOptions opts) {
   std::unique_ptr<Trainer> t(new Trainer());
   t->cfg_ = cfg;
+  t->ctx_ = std::move(ctx);
   t->opts_ = opts;
-  OGAI_ASSIGN_OR_RETURN(auto source, data::TokenSource::FromConfig(cfg));
-  OGAI_ASSIGN_OR_RETURN(t->loader_, data::DataLoader::Create(source, cfg.model.seq_len, cfg.train.seed));
-  model::ModelLayout layout;
-  OGAI_ASSIGN_OR_RETURN(t->model_, model::GPT::Create(cfg.model, layout));
-  t->model_->Init(cfg.train.seed);
-  t->opt_ = std::make_unique<optim::AdamW>(cfg.train, t->model_->params(), 0,
-                                           t->model_->num_local_params());
-  t->acts_ = t->model_->NewActivations(cfg.train.micro_batch);
-  const int64_t bt = static_cast<int64_t>(cfg.train.micro_batch) * cfg.model.seq_len;
-  t->inputs_.resize(bt);
-  t->targets_.resize(bt);
-  t->flops_per_token_ = model::GPT::ModelFlopsPerToken(cfg.model);
-  if (!cfg.train.metrics_file.empty()) {
-    t->metrics_ = std::fopen(cfg.train.metrics_file.c_str(), "w");
-    if (t->metrics_ == nullptr) {
-      return ErrnoError("train.metrics_file: cannot create '" + cfg.train.metrics_file + "'", errno);
+  if (t->ctx_.world == nullptr) {
+    OGAI_ASSIGN_OR_RETURN(t->ctx_.layout, parallel::MakeLayout(cfg, 0, 1));
+  } else if (t->ctx_.world->size() > 1 && t->ctx_.mesh == nullptr) {
+    return Internal("a multi-rank Trainer needs the device mesh");
+  }
+  OGAI_RETURN_IF_ERROR(t->SetUp());
+  return t;
+}
+
+Status Trainer::SetUp() {
+  const auto& L = ctx_.layout;
+  const auto& tc = cfg_.train;
+  OGAI_ASSIGN_OR_RETURN(auto source, data::TokenSource::FromConfig(cfg_));
+  OGAI_ASSIGN_OR_RETURN(loader_, data::DataLoader::Create(source, cfg_.model.seq_len, tc.seed));
+  OGAI_ASSIGN_OR_RETURN(model_, model::GPT::Create(cfg_.model, L.ModelLayout()));
+  model_->Init(tc.seed);
+  const int64_t n = model_->num_local_params();
+  for (size_t i = 0; i < model_->params().size(); ++i)
+    if (model_->params()[i].name == "wte") wte_ = static_cast<int>(i);
+
+  if (L.tp > 1) {
+    tp_comm_ = std::make_unique<parallel::GroupTensorParallelComm>(&ctx_.mesh->tp());
+    model_->set_tp_comm(tp_comm_.get());
+  }
+  const bool zero = cfg_.parallel.zero == 1 && L.dp > 1;
+  if (L.dp > 1) {
+    const int64_t bucket_elems = std::max<int64_t>(16, static_cast<int64_t>(cfg_.parallel.bucket_mb * 1024 * 1024 / 4));
+    reducer_ = std::make_unique<parallel::GradReducer>(&ctx_.mesh->dp(),
+                                                       parallel::PlanBuckets(model_->params(), n, bucket_elems),
+                                                       model_->grad_data(), zero, cfg_.parallel.overlap);
+    if (L.pp > 1 && wte_ >= 0) reducer_->Defer(wte_);
+  }
+  if (reducer_ || (L.pp > 1 && wte_ >= 0)) {
+    model_->set_grad_ready_hook([this](int p) { OnGradReady(p); });
+  }
+  if (L.pp > 1 && wte_ >= 0 && ctx_.embed == nullptr) {
+    return Internal("pipeline stage holding the tied embedding has no embedding group");
+  }
+  std::vector<optim::AdamW::Range> owned =
+      reducer_ ? reducer_->OwnedRanges(n) : std::vector<optim::AdamW::Range>{{0, n}};
+  opt_ = std::make_unique<optim::AdamW>(tc, model_->params(), owned);
+
+  // Which gradient elements this rank counts towards the global norm: tensors sharded over
+  // TP on every TP rank, replicated ones on TP rank 0; the last stage's tied wte copy not at
+  // all (the first stage counts it); after DP reduction, DP rank 0 (or, with ZeRO, each DP
+  // rank its own chunks).
+  std::vector<std::pair<int64_t, int64_t>> dp_owned;
+  if (zero) dp_owned = owned;
+  else if (L.dp_idx == 0) dp_owned = {{0, n}};
+  for (const auto& p : model_->params()) {
+    if (p.shard_dim < 0 && L.tp_idx != 0) continue;
+    if (p.name == "wte" && L.pp > 1 && !L.first_stage()) continue;
+    for (const auto& r : dp_owned) {
+      const int64_t b = std::max(r.first, p.offset), e = std::min(r.second, p.offset + p.numel);
+      if (b < e) norm_ranges_.push_back({b, e});
     }
   }
-  OGAI_LOG(Info) << "model: " << model::GPT::DenseParamCount(cfg.model) << " parameters, "
-                 << t->model_->params().size() << " tensors; data: "
-                 << source->total_tokens() << " tokens, " << t->loader_->num_windows()
-                 << " windows";
-  return t;
+
+  const int mb = tc.micro_batch;
+  const int slots = L.pp > 1 ? std::min(L.pp - L.pp_idx, tc.grad_accum) : 1;
+  for (int s = 0; s < slots; ++s) acts_.push_back(model_->NewActivations(mb));
+  const int64_t bt = static_cast<int64_t>(mb) * cfg_.model.seq_len;
+  inputs_.resize(bt);
+  targets_.resize(bt);
+  if (L.pp > 1) {
+    const size_t act_bytes = static_cast<size_t>(bt) * cfg_.model.d_model * sizeof(float);
+    if (!L.first_stage()) {
+      recv_act_ = Buffer(act_bytes, MemCategory::kActivations);
+      for (int s = 0; s < slots; ++s) dinput_.emplace_back(act_bytes, MemCategory::kActivations);
+    }
+    if (!L.last_stage()) recv_grad_ = Buffer(act_bytes, MemCategory::kActivations);
+    fwd_send_.resize(slots);
+    bwd_send_.resize(slots);
+  }
+  flops_per_token_ = model::GPT::ModelFlopsPerToken(cfg_.model);
+  if (!tc.metrics_file.empty()) {
+    const std::string path = ReplaceRank(tc.metrics_file, L.rank);
+    metrics_ = std::fopen(path.c_str(), "w");
+    if (metrics_ == nullptr) return ErrnoError("train.metrics_file: cannot create '" + path + "'", errno);
+  }
+  OGAI_LOG(Info) << "layout dp " << L.dp << " x tp " << L.tp << " x pp " << L.pp << ": dp " << L.dp_idx << ", tp "
+                 << L.tp_idx << ", stage " << L.pp_idx << " (blocks " << L.stage_layers[L.pp_idx].first << ".."
+                 << L.stage_layers[L.pp_idx].second - 1 << "); " << model_->params().size() << " tensors, "
+                 << n << " local parameters; data " << source->total_tokens() << " tokens"
+                 << (reducer_ ? "; " + std::to_string(reducer_->plan().buckets.size()) + " DP buckets" : "")
+                 << (zero ? " (ZeRO-1)" : "");
+  return Status::Ok();
+}
+
+void Trainer::OnGradReady(int param) {
+  if (!last_micro_) return;
+  if (param == wte_ && ctx_.layout.pp > 1) {
+    // Sum the tied embedding's gradient over the first and last stage; the DP reduction of
+    // its bucket starts once that is done (Step).
+    float* g = model_->grad_data() + model_->params()[wte_].offset;
+    embed_work_ = ctx_.embed->AllReduce(g, g, static_cast<size_t>(model_->params()[wte_].numel),
+                                        comm::DataType::kFloat32, comm::ReduceOp::kSum);
+  }
+  if (reducer_) reducer_->OnGradReady(param);
+}
+
+void Trainer::LoadMicro(int micro, int32_t* inputs, int32_t* targets) {
+  OGAI_PROFILE(kData);
+  const auto& tc = cfg_.train;
+  const int64_t first = step_ * tc.global_batch +
+                        static_cast<int64_t>(micro) * tc.micro_batch * ctx_.layout.dp +
+                        static_cast<int64_t>(ctx_.layout.dp_idx) * tc.micro_batch;
+  loader_->GetSamples(first, tc.micro_batch, inputs, targets);
+}
+
+Status Trainer::RunMicroBatches(double* loss_sum, double* pp_wait) {
+  if (ctx_.layout.pp > 1) return RunPipeline(loss_sum, pp_wait);
+  const auto& tc = cfg_.train;
+  const float grad_scale = 1.0f / static_cast<float>(static_cast<int64_t>(tc.global_batch) * cfg_.model.seq_len);
+  for (int micro = 0; micro < tc.grad_accum; ++micro) {
+    LoadMicro(micro, inputs_.data(), targets_.data());
+    double s = 0.0;
+    OGAI_RETURN_IF_ERROR(model_->Forward(*acts_[0], inputs_.data(), nullptr, targets_.data(), grad_scale, &s));
+    last_micro_ = micro == tc.grad_accum - 1;
+    if (last_micro_ && reducer_) reducer_->Arm();
+    OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[0], nullptr, nullptr));
+    *loss_sum += s;
+  }
+  return Status::Ok();
+}
+
+Status Trainer::RunPipeline(double* loss_sum, double* pp_wait) {
+  const auto& L = ctx_.layout;
+  const auto& tc = cfg_.train;
+  comm::ProcessGroup& pp = ctx_.mesh->pp();
+  const int slots = static_cast<int>(acts_.size());
+  const size_t act_count = static_cast<size_t>(tc.micro_batch) * cfg_.model.seq_len * cfg_.model.d_model;
+  const float grad_scale =
+      L.last_stage() ? 1.0f / static_cast<float>(static_cast<int64_t>(tc.global_batch) * cfg_.model.seq_len) : 0.0f;
+  auto wait_recv = [&](comm::WorkPtr w, const char* what, int micro) -> Status {
+    OGAI_PROFILE(kPpComm);
+    const double t0 = Now();
+    Status st = w->Wait();
+    *pp_wait += Now() - t0;
+    if (!st.ok()) return st.WithContext(std::string("pipeline ") + what + " of micro-batch " + std::to_string(micro));
+    return st;
+  };
+  for (const parallel::PipeOp& op : parallel::OneFOneB(L.pp_idx, L.pp, tc.grad_accum)) {
+    const int k = op.micro, slot = k % slots;
+    if (op.kind == parallel::PipeOp::kForward) {
+      for (auto* sends : {&fwd_send_, &bwd_send_}) {
+        if ((*sends)[slot]) {
+          OGAI_RETURN_IF_ERROR((*sends)[slot]->Wait());
+          (*sends)[slot].reset();
+        }
+      }
+      LoadMicro(k, inputs_.data(), targets_.data());
+      const float* input = nullptr;
+      if (!L.first_stage()) {
+        auto w = pp.Recv(recv_act_.data(), act_count, comm::DataType::kFloat32, L.pp_idx - 1, kTagsPerMicro * k);
+        OGAI_RETURN_IF_ERROR(wait_recv(w, "activation", k));
+        input = recv_act_.as<float>();
+      }
+      double s = 0.0;
+      OGAI_RETURN_IF_ERROR(model_->Forward(*acts_[slot], inputs_.data(), input, targets_.data(), grad_scale, &s));
+      *loss_sum += s;
+      if (!L.last_stage()) {
+        fwd_send_[slot] = pp.Send(model_->Output(*acts_[slot]), act_count, comm::DataType::kFloat32, L.pp_idx + 1,
+                                  kTagsPerMicro * k);
+      }
+    } else {
+      last_micro_ = k == tc.grad_accum - 1;
+      if (last_micro_ && reducer_) reducer_->Arm();
+      const float* dout = nullptr;
+      if (!L.last_stage()) {
+        auto w = pp.Recv(recv_grad_.data(), act_count, comm::DataType::kFloat32, L.pp_idx + 1, kTagsPerMicro * k + 1);
+        OGAI_RETURN_IF_ERROR(wait_recv(w, "gradient", k));
+        dout = recv_grad_.as<float>();
+      }
+      float* din = L.first_stage() ? nullptr : dinput_[slot].as<float>();
+      OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[slot], dout, din));
+      if (!L.first_stage()) {
+        bwd_send_[slot] = pp.Send(din, act_count, comm::DataType::kFloat32, L.pp_idx - 1, kTagsPerMicro * k + 1);
+      }
+    }
+  }
+  for (auto* sends : {&fwd_send_, &bwd_send_}) {
+    for (auto& w : *sends) {
+      if (w) {
+        OGAI_RETURN_IF_ERROR(w->Wait().WithContext("pipeline send"));
+        w.reset();
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+double Trainer::LocalGradSumSquares() const {
+  OGAI_PROFILE(kGradNorm);
+  double s = 0.0;
+  for (const auto& r : norm_ranges_) s += kernels::SumSquares(model_->grad_data() + r.first, r.second - r.first);
+  return s;
 }
 
 Status Trainer::Step(StepStats* stats) {
   const double t0 = Now();
+  const auto& L = ctx_.layout;
   const auto& tc = cfg_.train;
-  const int mb = tc.micro_batch;
   const int64_t T = cfg_.model.seq_len;
-  const float grad_scale = 1.0f / static_cast<float>(static_cast<int64_t>(tc.global_batch) * T);
-  double loss_sum = 0.0;
-  for (int micro = 0; micro < tc.grad_accum; ++micro) {
-    const int64_t first = step_ * tc.global_batch + static_cast<int64_t>(micro) * mb;
-    {
-      OGAI_PROFILE(kData);
-      loader_->GetSamples(first, mb, inputs_.data(), targets_.data());
-    }
-    double s = 0.0;
-    OGAI_RETURN_IF_ERROR(model_->Forward(*acts_, inputs_.data(), nullptr, targets_.data(), grad_scale, &s));
-    OGAI_RETURN_IF_ERROR(model_->Backward(*acts_, nullptr, nullptr));
-    loss_sum += s;
+  // Under ZeRO-1 the optimizer clears only the gradient chunks it owns.
+  if (reducer_ && cfg_.parallel.zero == 1) model_->ZeroGrads();
+  if (reducer_) reducer_->ResetStats();
+  double loss_sum = 0.0, pp_wait = 0.0;
+  OGAI_RETURN_IF_ERROR(RunMicroBatches(&loss_sum, &pp_wait));
+  last_micro_ = false;
+  if (embed_work_) {
+    OGAI_PROFILE(kPpComm);
+    Status st = embed_work_->Wait();
+    embed_work_.reset();
+    if (!st.ok()) return st.WithContext("summing the tied embedding gradient over first and last stage");
+    if (reducer_) reducer_->MarkReady(wte_);
   }
-  const double norm = std::sqrt(kernels::SumSquares(model_->grad_data(), model_->num_local_params()));
+  double dp_exposed = 0.0;
+  if (reducer_) {
+    OGAI_RETURN_IF_ERROR(reducer_->Finish());
+    dp_exposed = reducer_->stats().exposed_seconds;
+  }
+  const double tokens = static_cast<double>(tc.global_batch) * T;
+  // One world all-reduce carries the loss (from the last stage, TP rank 0), the squared
+  // gradient norm and the communication timings.
+  double sumsq = LocalGradSumSquares();
+  double loss_total = (L.last_stage() && L.tp_idx == 0) ? loss_sum : 0.0;
+  double pp_wait_mean = pp_wait, dp_exposed_mean = dp_exposed;
+  if (ctx_.world != nullptr && ctx_.world->size() > 1) {
+    float v[4] = {static_cast<float>(loss_total), static_cast<float>(sumsq), static_cast<float>(pp_wait),
+                  static_cast<float>(dp_exposed)};
+    Status st = ctx_.world->AllReduce(v, v, 4, comm::DataType::kFloat32, comm::ReduceOp::kSum)->Wait();
+    if (!st.ok()) return st.WithContext("reducing the loss and gradient norm");
+    loss_total = v[0];
+    sumsq = v[1];
+    pp_wait_mean = v[2] / ctx_.world->size();
+    dp_exposed_mean = v[3] / ctx_.world->size();
+  }
+  const double norm = std::sqrt(sumsq);
   const double lr = optim::LearningRate(tc, step_);
   opt_->Step(model_->param_data(), model_->grad_data(), lr, optim::ClipScale(norm, tc.grad_clip), step_ + 1);
+  if (reducer_ && cfg_.parallel.zero == 1) OGAI_RETURN_IF_ERROR(reducer_->AllGatherParams(model_->param_data()));
   ++step_;
+  if (ctx_.on_step) ctx_.on_step(step_);
   const double dt = Now() - t0;
-  const double tokens = static_cast<double>(tc.global_batch) * T;
   StepStats s;
   s.step = step_;
-  s.loss = loss_sum / tokens;
+  s.loss = loss_total / tokens;
   s.lr = lr;
   s.grad_norm = norm;
   s.seconds = dt;
   s.tokens_per_s = tokens / dt;
   s.model_flops_per_s = flops_per_token_ * tokens / dt;
-  if (metrics_ != nullptr) {
-    std::fprintf(metrics_, "{\"step\": %lld, \"loss\": %.9g, \"loss_bits\": \"%a\", \"lr\": %.9g, \"grad_norm\": %.9g, \"ms\": %.3f}\n",
-                 static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, dt * 1e3);
-    std::fflush(metrics_);
-  }
+  s.dp_exposed_s = dp_exposed_mean;
+  s.pp_wait_s = pp_wait_mean;
+  WriteMetrics(s);
   if (!std::isfinite(s.loss)) {
-    return Internal("loss became " + Fmt("%g", s.loss) + " at step " + std::to_string(step_) +
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%g", s.loss);
+    return Internal(std::string("loss became ") + buf + " at step " + std::to_string(step_) +
                     "; lower train.lr or raise train.warmup");
   }
   if (stats != nullptr) *stats = s;
   return Status::Ok();
 }
 
+void Trainer::WriteMetrics(const StepStats& s) {
+  if (metrics_ == nullptr) return;
+  std::fprintf(metrics_,
+               "{\"step\": %lld, \"loss\": %.9g, \"loss_bits\": \"%a\", \"lr\": %.9g, \"grad_norm\": %.9g, "
+               "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"pp_wait_ms\": %.3f}\n",
+               static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3,
+               s.dp_exposed_s * 1e3, s.pp_wait_s * 1e3);
+  std::fflush(metrics_);
+}
+
 void Trainer::PrintStep(const StepStats& s) const {
   const int width = static_cast<int>(std::to_string(cfg_.train.steps).size());
   char buf[256];
-  std::snprintf(buf, sizeof(buf),
-                "step %*lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.1f ms | %s | %s",
-                width, static_cast<long long>(s.step), static_cast<long long>(cfg_.train.steps),
-                s.loss, s.lr, s.grad_norm, s.seconds * 1e3,
-                HumanRate(s.tokens_per_s, "tok/s").c_str(),
+  std::snprintf(buf, sizeof(buf), "step %*lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.1f ms | %s | %s", width,
+                static_cast<long long>(s.step), static_cast<long long>(cfg_.train.steps), s.loss, s.lr, s.grad_norm,
+                s.seconds * 1e3, HumanRate(s.tokens_per_s, "tok/s").c_str(),
                 HumanRate(s.model_flops_per_s, "FLOP/s").c_str());
   Print(buf);
 }
@@ -128,46 +342,62 @@ Status Trainer::Run(RunSummary* summary) {
   const double start = Now();
   double last_progress = start;
   const int64_t total = cfg_.train.steps;
+  const bool print = opts_.print && is_rank0();
   while (step_ < total) {
     StepStats s;
     OGAI_RETURN_IF_ERROR(Step(&s));
     if (sum.history.empty()) sum.first_loss = s.loss;
     sum.last_loss = s.loss;
     sum.history.push_back(s);
-    if (opts_.print) {
-      const bool log_line = s.step % cfg_.train.log_every == 0 || s.step == 1 || s.step == total;
-      if (log_line) PrintStep(s);
-      const double now = Now();
-      if (!log_line && now - last_progress >= 10.0) {
-        const double done = static_cast<double>(s.step) / total;
-        const double eta = (now - start) / done * (1.0 - done);
-        char buf[160];
-        std::snprintf(buf, sizeof(buf), "progress: %lld/%lld steps (%.0f%%), loss %.4f, elapsed %.0f s, eta %.0f s",
-                      static_cast<long long>(s.step), static_cast<long long>(total), done * 100.0, s.loss,
-                      now - start, eta);
-        Print(buf);
-        last_progress = now;
-      } else if (log_line) {
-        last_progress = now;
-      }
+    if (!print) continue;
+    const bool log_line = s.step % cfg_.train.log_every == 0 || s.step == 1 || s.step == total;
+    const double now = Now();
+    if (log_line) {
+      PrintStep(s);
+      last_progress = now;
+    } else if (now - last_progress >= 10.0) {
+      const double done = static_cast<double>(s.step) / total;
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "progress: %lld/%lld steps (%.0f%%), loss %.4f, elapsed %.0f s, eta %.0f s",
+                    static_cast<long long>(s.step), static_cast<long long>(total), done * 100.0, s.loss, now - start,
+                    (now - start) / done * (1.0 - done));
+      Print(buf);
+      last_progress = now;
     }
   }
   sum.steps = static_cast<int64_t>(sum.history.size());
   sum.seconds = Now() - start;
-  if (opts_.print && sum.steps > 0) {
+  if (print && sum.steps > 0) {
     double tok = 0, flops = 0;
     for (const auto& h : sum.history) {
       tok += h.tokens_per_s * h.seconds;
       flops += h.model_flops_per_s * h.seconds;
     }
     char buf[320];
-    std::snprintf(buf, sizeof(buf),
-                  "done: %lld steps in %.1f s | loss %.4f -> %.4f (%.0f%% of the first) | %s | %s",
+    std::snprintf(buf, sizeof(buf), "done: %lld steps in %.1f s | loss %.4f -> %.4f (%.0f%% of the first) | %s | %s",
                   static_cast<long long>(sum.steps), sum.seconds, sum.first_loss, sum.last_loss,
                   100.0 * sum.last_loss / sum.first_loss, HumanRate(tok / sum.seconds, "tok/s").c_str(),
                   HumanRate(flops / sum.seconds, "FLOP/s").c_str());
     Print(buf);
-    OGAI_LOG(Info) << "memory: " << FormatMemStats(GetMemStats());
+  }
+  if (sum.steps > 0) {
+    double mean_ms = 0;
+    for (const auto& h : sum.history) mean_ms += h.seconds * 1e3 / sum.steps;
+    OGAI_LOG(Info) << "mean step " << mean_ms << " ms; memory: " << FormatMemStats(GetMemStats());
+  }
+  if (metrics_ != nullptr) {
+    const MemStats m = GetMemStats();
+    int64_t block_elems = 0;  // parameters of the transformer blocks held here
+    for (const auto& p : model_->params())
+      if (p.layer >= 0) block_elems += p.numel;
+    std::fprintf(metrics_,
+                 "{\"memory\": {\"block_parameters\": %lld, \"parameters\": %lld, \"gradients\": %lld, "
+                 "\"optimizer\": %lld, \"activations\": %lld}}\n",
+                 static_cast<long long>(block_elems * 4), static_cast<long long>(m[MemCategory::kParameters].peak),
+                 static_cast<long long>(m[MemCategory::kGradients].peak),
+                 static_cast<long long>(m[MemCategory::kOptimizerState].peak),
+                 static_cast<long long>(m[MemCategory::kActivations].peak));
+    std::fflush(metrics_);
   }
   if (summary != nullptr) *summary = std::move(sum);
   return Status::Ok();

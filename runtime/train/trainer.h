@@ -1,20 +1,35 @@
-// The training loop of one rank: data, model shard, optimizer, step logging.
+// The training loop of one rank: data, model shard, optimizer, and the communication of
+// data, tensor and pipeline parallelism.
 //
-// Trainer::Create builds everything from a validated Config; Step() runs one optimizer step
-// (all micro-batches, gradient reduction, clipping, AdamW) and returns its statistics; Run()
-// loops to train.steps, printing the per-step line, a progress line and a summary on rank 0.
+// Trainer::Create builds everything from a validated Config and the rank's DistContext
+// (empty for a single process); Step() runs one optimizer step — every micro-batch (1F1B
+// over pipeline stages), the DP gradient reduction overlapped with backward, the tied
+// embedding's gradient sum across first and last stage, global-norm clipping, AdamW
+// (ZeRO-1 sharded when parallel.zero = 1) — and returns its statistics; Run() loops to
+// train.steps, printing the per-step line, a progress line and a summary on rank 0.
+//
+// The same seed, data and global batch give the same loss curve whatever the layout: each
+// (step, micro-batch, DP rank) reads a fixed slice of the global batch, and the loss and
+// its gradient are always the mean over all global_batch x seq_len tokens.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "dataproc/loader.h"
+#include "runtime/comm/device_mesh.h"
+#include "runtime/comm/process_group.h"
 #include "runtime/core/config.h"
+#include "runtime/core/memory.h"
 #include "runtime/core/status.h"
 #include "runtime/model/gpt.h"
 #include "runtime/optim/adamw.h"
+#include "runtime/parallel/grad_reducer.h"
+#include "runtime/parallel/layout.h"
+#include "runtime/parallel/tp_comm.h"
 
 namespace ogai::train {
 
@@ -23,9 +38,12 @@ struct StepStats {
   double loss = 0;           // mean token loss over the global batch
   double lr = 0;
   double grad_norm = 0;      // before clipping
-  double seconds = 0;        // wall time of the step
+  double seconds = 0;        // wall time of the step (this rank)
   double tokens_per_s = 0;   // global tokens / seconds
   double model_flops_per_s = 0;
+  // Communication, averaged over the ranks of the job.
+  double dp_exposed_s = 0;   // waiting for DP reductions after backward
+  double pp_wait_s = 0;      // waiting for pipeline activations/gradients
 };
 
 struct RunSummary {
@@ -40,9 +58,19 @@ struct TrainerOptions {
   bool print = true;         // per-step lines, progress and summary (rank 0)
 };
 
+// What the rank is part of. All null / default for a single process.
+struct DistContext {
+  comm::ProcessGroup* world = nullptr;
+  comm::DeviceMesh* mesh = nullptr;         // required when world->size() > 1
+  comm::ProcessGroup* embed = nullptr;      // first+last stage of a pipeline (tied wte)
+  parallel::ParallelLayout layout;          // rank 0 of 1 by default
+  std::function<void(int64_t)> on_step;     // progress heartbeat (the launcher's)
+};
+
 class Trainer {
  public:
-  static Result<std::unique_ptr<Trainer>> Create(const Config& cfg, TrainerOptions opts = {});
+  static Result<std::unique_ptr<Trainer>> Create(const Config& cfg, DistContext ctx = {},
+                                                 TrainerOptions opts = {});
   ~Trainer();
 
   // One optimizer step.
@@ -52,19 +80,46 @@ class Trainer {
 
   int64_t step() const { return step_; }
   model::GPT& model() { return *model_; }
+  optim::AdamW& optimizer() { return *opt_; }
   const Config& config() const { return cfg_; }
+  const parallel::ParallelLayout& layout() const { return ctx_.layout; }
+  bool is_rank0() const { return ctx_.layout.rank == 0; }
+  // Turns the overlap of DP reductions with backward on or off (parallel.overlap at start).
+  void SetOverlap(bool on) {
+    if (reducer_) reducer_->set_overlap(on);
+  }
 
  private:
   Trainer() = default;
+  Status SetUp();
+  void OnGradReady(int param);
+  Status RunMicroBatches(double* loss_sum, double* pp_wait);
+  Status RunPipeline(double* loss_sum, double* pp_wait);
+  void LoadMicro(int micro, int32_t* inputs, int32_t* targets);
+  double LocalGradSumSquares() const;
   void PrintStep(const StepStats& s) const;
+  void WriteMetrics(const StepStats& s);
 
   Config cfg_;
+  DistContext ctx_;
   TrainerOptions opts_;
   std::unique_ptr<data::DataLoader> loader_;
   std::unique_ptr<model::GPT> model_;
   std::unique_ptr<optim::AdamW> opt_;
-  model::ActivationsPtr acts_;
+  std::unique_ptr<parallel::GroupTensorParallelComm> tp_comm_;
+  std::unique_ptr<parallel::GradReducer> reducer_;
+  std::vector<model::ActivationsPtr> acts_;     // one per in-flight micro-batch
   std::vector<int32_t> inputs_, targets_;
+  // Pipeline buffers.
+  Buffer recv_act_, recv_grad_;
+  std::vector<Buffer> dinput_;                  // per slot (non-first stages)
+  std::vector<comm::WorkPtr> fwd_send_, bwd_send_;
+  // Tied embedding.
+  int wte_ = -1;
+  comm::WorkPtr embed_work_;
+  bool last_micro_ = false;
+  // Gradient-norm ownership: the flat ranges this rank counts.
+  std::vector<std::pair<int64_t, int64_t>> norm_ranges_;
   int64_t step_ = 0;  // completed optimizer steps
   double flops_per_token_ = 0;
   FILE* metrics_ = nullptr;

@@ -1,12 +1,15 @@
-// ogai-worker: the runtime of one rank. ogai-run starts one per rank; `mpirun`/`srun` can
-// start it too. Usage: ogai-worker [-v|-vv] train.yaml [section.key=value ...]
-#include <cstring>
+// ogai-worker: the runtime of one rank. ogai-run starts one per rank; `mpirun` and `srun`
+// can start it too (docs/launcher.md, "the rank contract").
+// Usage: ogai-worker [-v|-vv] train.yaml [section.key=value ...]
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "launcher/rank_env.h"
 #include "runtime/core/config.h"
 #include "runtime/core/log.h"
+#include "runtime/train/dist_setup.h"
 #include "runtime/train/trainer.h"
 
 namespace {
@@ -48,8 +51,8 @@ int main(int argc, char** argv) {
     } else if (config_path.empty()) {
       config_path = a;
     } else {
-      ogai::LogLine(ogai::LogLevel::Error, "unexpected argument '" + a +
-                                               "' (one config file; overrides look like train.steps=10)");
+      ogai::LogLine(ogai::LogLevel::Error,
+                    "unexpected argument '" + a + "' (one config file; overrides look like train.steps=10)");
       return 2;
     }
   }
@@ -63,12 +66,24 @@ int main(int argc, char** argv) {
     ogai::LogLine(ogai::LogLevel::Error, std::string("no config file given\n") + kUsage);
     return 2;
   }
+  auto env = ogai::launch::DetectRankEnv();
+  if (!env.ok()) return Fail(env.status(), 2);
+  if (env->world_size > 1) ogai::SetLogRank(env->rank);
   auto cfg = ogai::LoadConfig(config_path, overrides);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   if (auto st = ogai::kernels::ApplyGemmBackendFromEnv(); !st.ok()) return Fail(st, 2);
-  OGAI_LOG(Info) << "gemm: " << ogai::kernels::GemmBackendDescription();
+  ogai::train::ShareCoresAmongLocalRanks(*env);
+  OGAI_LOG(Info) << env->Describe() << "; gemm " << ogai::kernels::GemmBackendDescription();
 
-  auto trainer = ogai::train::Trainer::Create(*cfg);
+  auto dist = ogai::train::SetUpDistributed(*cfg, *env);
+  if (!dist.ok()) return Fail(dist.status(), 1);
+  auto progress = ogai::launch::ProgressReporter::FromEnv();
+  if (!progress.ok()) return Fail(progress.status(), 1);
+  ogai::launch::ProgressReporter* reporter = progress->get();
+  ogai::train::DistContext ctx = (*dist)->ctx;
+  ctx.on_step = [reporter](int64_t step) { reporter->Report(step); };
+
+  auto trainer = ogai::train::Trainer::Create(*cfg, ctx);
   if (!trainer.ok()) return Fail(trainer.status(), 1);
   ogai::train::RunSummary summary;
   if (auto st = (*trainer)->Run(&summary); !st.ok()) return Fail(st, 1);

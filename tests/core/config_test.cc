@@ -109,11 +109,10 @@ TEST(Config, OverridesApplyAndAreValidated) {
       << r.status().message();
 }
 
-TEST(Config, ParallelLayoutsNotYetSupportedSaySo) {
-  auto r = ParseConfig(kGood, "good.yaml", {"parallel.tp=2"});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Code::kNotSupported);
-  EXPECT_NE(r.status().message().find("only dp = tp = pp = 1"), std::string::npos);
+TEST(Config, GlobalBatchCountsDataParallelReplicas) {
+  auto r = ParseConfig(kGood, "good.yaml", {"parallel.dp=2", "parallel.tp=2", "train.global_batch=8"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->train.grad_accum, 2);  // 8 = micro_batch 2 x accum 2 x dp 2
 }
 
 TEST(Config, SyntaxErrorHasLineAndColumn) {

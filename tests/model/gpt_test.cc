@@ -164,8 +164,8 @@ TEST(Trainer, LossFallsAndRunsAreBitIdentical) {
   Config cfg = TinyTrainConfig();
   train::TrainerOptions quiet;
   quiet.print = false;
-  auto a = train::Trainer::Create(cfg, quiet);
-  auto b = train::Trainer::Create(cfg, quiet);
+  auto a = train::Trainer::Create(cfg, {}, quiet);
+  auto b = train::Trainer::Create(cfg, {}, quiet);
   ASSERT_TRUE(a.ok() && b.ok());
   train::RunSummary sa, sb;
   ASSERT_TRUE((*a)->Run(&sa).ok());
@@ -188,8 +188,8 @@ TEST(Trainer, GradientAccumulationMatchesOneBigMicroBatch) {
   acc.train.grad_accum = 4;
   train::TrainerOptions quiet;
   quiet.print = false;
-  auto a = train::Trainer::Create(big, quiet);
-  auto b = train::Trainer::Create(acc, quiet);
+  auto a = train::Trainer::Create(big, {}, quiet);
+  auto b = train::Trainer::Create(acc, {}, quiet);
   ASSERT_TRUE(a.ok() && b.ok());
   train::RunSummary sa, sb;
   ASSERT_TRUE((*a)->Run(&sa).ok());

@@ -1,0 +1,310 @@
+// ogai-bench coll: nccl-tests-style collective benchmark with an MPI baseline measured in
+// the same run and the same processes. Run it under mpirun (MPI gives ranks and the
+// baseline; the ucx backend bootstraps through MPI):
+//
+//   mpirun -np 2 build/bin/ogai-bench coll --op allreduce --backend ucx --min-bytes 8 --max-bytes 256M
+//
+// For each size (doubling): out-of-place and in-place time (µs, the slowest rank's mean
+// over --iters, each iteration = call + Wait), algbw = bytes/time, busbw = algbw times
+// nccl-tests' factor (all-reduce 2(n-1)/n, all-gather and reduce-scatter (n-1)/n,
+// broadcast and sendrecv 1), #wrong = elements that differ from the expected result
+// (checked on every size, all ranks summed), then the plain MPI collective's time and
+// busbw, and ratio = ogai busbw / MPI busbw (out-of-place; > 1 means ogai is faster).
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bench/command.h"
+#include "runtime/comm/process_group.h"
+#include "runtime/comm/types.h"
+#include "runtime/core/log.h"
+
+namespace ogai::bench {
+namespace {
+
+using comm::DataType;
+using comm::ReduceOp;
+
+struct Opts {
+  std::string op = "allreduce", backend = "ucx", dtype = "fp32", redop = "sum";
+  size_t min_bytes = 8, max_bytes = 256u << 20;
+  int iters = 0, warmup = -1;  // 0: chosen per size
+  bool json = false, check = true;
+};
+
+size_t ParseBytes(const std::string& s) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  switch (end && *end ? *end : ' ') {
+    case 'K': case 'k': v *= 1024; break;
+    case 'M': case 'm': v *= 1024 * 1024; break;
+    case 'G': case 'g': v *= 1024.0 * 1024 * 1024; break;
+    default: break;
+  }
+  return static_cast<size_t>(v);
+}
+
+void Usage() {
+  std::fprintf(stderr,
+               "usage: mpirun -np N ogai-bench coll [--op allreduce|allgather|reducescatter|broadcast|sendrecv]\n"
+               "         [--backend ucx|mpi] [--min-bytes 8] [--max-bytes 256M] [--dtype fp32|bf16]\n"
+               "         [--redop sum|avg|max|min] [--iters N] [--warmup N] [--json] [--no-check]\n");
+}
+
+float Val(int r, size_t i) { return static_cast<float>((r + 1) * static_cast<int>((i % 7) + 1)); }
+
+void Fill(void* p, size_t n, DataType t, int r) {
+  for (size_t i = 0; i < n; ++i) {
+    if (t == DataType::kFloat32) static_cast<float*>(p)[i] = Val(r, i);
+    else static_cast<uint16_t*>(p)[i] = comm::FloatToBf16(Val(r, i));
+  }
+}
+float At(const void* p, size_t i, DataType t) {
+  return t == DataType::kFloat32 ? static_cast<const float*>(p)[i] : comm::Bf16ToFloat(static_cast<const uint16_t*>(p)[i]);
+}
+float Round(float v, DataType t) { return t == DataType::kFloat32 ? v : comm::Bf16ToFloat(comm::FloatToBf16(v)); }
+
+struct Case {
+  std::string op;
+  DataType t;
+  ReduceOp redop;
+  int rank, n;
+  size_t bytes;   // nccl-tests' size: the full buffer (all-gather output, reduce-scatter input)
+  size_t count;   // elements per rank-block (nccl-tests' count)
+  size_t es;
+  std::vector<char> in, out;
+
+  double BusFactor() const {
+    if (op == "allreduce") return 2.0 * (n - 1) / n;
+    if (op == "allgather" || op == "reducescatter") return static_cast<double>(n - 1) / n;
+    return 1.0;
+  }
+  size_t InElems() const { return op == "reducescatter" ? count * static_cast<size_t>(n) : count; }
+  size_t OutElems() const { return op == "allgather" ? count * static_cast<size_t>(n) : count; }
+  void Prepare() {
+    in.assign(InElems() * es + 64, 0);
+    out.assign(std::max(OutElems(), InElems()) * es + 64, 0);
+    Fill(in.data(), InElems(), t, rank);
+    if (op == "broadcast" || op == "sendrecv") Fill(out.data(), OutElems(), t, rank);
+  }
+  // Expected output element i.
+  float Expected(size_t i) const {
+    const double tri = n * (n + 1) / 2.0;
+    const float base = static_cast<float>((i % 7) + 1);
+    if (op == "allreduce") {
+      switch (redop) {
+        case ReduceOp::kSum: return Round(static_cast<float>(base * tri), t);
+        case ReduceOp::kAvg: return Round(Round(static_cast<float>(base * tri), t) / static_cast<float>(n), t);
+        case ReduceOp::kMax: return Round(base * static_cast<float>(n), t);
+        case ReduceOp::kMin: return Round(base, t);
+      }
+    }
+    if (op == "reducescatter") {
+      size_t g = static_cast<size_t>(rank) * count + i;
+      return Round(static_cast<float>(((g % 7) + 1) * tri), t);
+    }
+    if (op == "allgather") return Round(Val(static_cast<int>(i / count), i % count), t);
+    if (op == "broadcast") return Round(Val(0, i), t);
+    return Round(Val((rank - 1 + n) % n, i), t);  // sendrecv
+  }
+  long Wrong(const void* result) const {
+    long w = 0;
+    for (size_t i = 0; i < OutElems(); ++i) w += At(result, i, t) != Expected(i);
+    return w;
+  }
+};
+
+MPI_Datatype MpiType(DataType t) { return t == DataType::kFloat32 ? MPI_FLOAT : MPI_UINT16_T; }
+
+// One iteration of the plain MPI collective (the baseline). bf16 sums are not native to
+// MPI, so the baseline is only run for fp32.
+int MpiOnce(Case& c, bool in_place) {
+  const int cnt = static_cast<int>(c.count);
+  MPI_Datatype ty = MpiType(c.t);
+  MPI_Op op = c.redop == ReduceOp::kMax ? MPI_MAX : c.redop == ReduceOp::kMin ? MPI_MIN : MPI_SUM;
+  void* in = c.in.data();
+  void* out = c.out.data();
+  if (c.op == "allreduce") return MPI_Allreduce(in_place ? MPI_IN_PLACE : in, out, cnt, ty, op, MPI_COMM_WORLD);
+  if (c.op == "allgather") return MPI_Allgather(in, cnt, ty, out, cnt, ty, MPI_COMM_WORLD);
+  if (c.op == "reducescatter") return MPI_Reduce_scatter_block(in, out, cnt, ty, op, MPI_COMM_WORLD);
+  if (c.op == "broadcast") return MPI_Bcast(out, cnt, ty, 0, MPI_COMM_WORLD);
+  const int right = (c.rank + 1) % c.n, left = (c.rank - 1 + c.n) % c.n;
+  return MPI_Sendrecv(in, cnt, ty, right, 0, out, cnt, ty, left, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+Status OgaiOnce(comm::ProcessGroup& pg, Case& c, bool in_place) {
+  char* in = c.in.data();
+  char* out = c.out.data();
+  if (c.op == "allreduce") return pg.AllReduce(in, in_place ? in : out, c.count, c.t, c.redop)->Wait();
+  if (c.op == "allgather") {
+    // In-place: the own block already sits in the output.
+    const char* src = in_place ? out + static_cast<size_t>(c.rank) * c.count * c.es : in;
+    return pg.AllGather(src, out, c.count, c.t)->Wait();
+  }
+  if (c.op == "reducescatter") {
+    char* dst = in_place ? in + static_cast<size_t>(c.rank) * c.count * c.es : out;
+    return pg.ReduceScatter(in, dst, c.count, c.t, c.redop)->Wait();
+  }
+  if (c.op == "broadcast") return pg.Broadcast(out, c.count, c.t, 0)->Wait();
+  const int right = (c.rank + 1) % c.n, left = (c.rank - 1 + c.n) % c.n;
+  auto r = pg.Recv(out, c.count, c.t, left, 0);
+  auto s = pg.Send(in, c.count, c.t, right, 0);
+  Status st = s->Wait();
+  Status st2 = r->Wait();
+  return st.ok() ? st2 : st;
+}
+
+// Result pointer of a checked run, given in_place.
+const void* ResultOf(const Case& c, bool in_place) {
+  if (c.op == "allreduce") return in_place ? c.in.data() : c.out.data();
+  if (c.op == "reducescatter") return in_place ? c.in.data() + static_cast<size_t>(c.rank) * c.count * c.es : c.out.data();
+  return c.out.data();
+}
+
+void PrepareInPlace(Case& c) {
+  c.Prepare();
+  if (c.op == "allgather") Fill(c.out.data() + static_cast<size_t>(c.rank) * c.count * c.es, c.count, c.t, c.rank);
+}
+
+template <typename F>
+double TimeIt(int warmup, int iters, F once) {
+  for (int i = 0; i < warmup; ++i) once();
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; ++i) once();
+  double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iters;
+  double worst = 0;
+  MPI_Allreduce(&us, &worst, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return worst;
+}
+
+int RunColl(int argc, char** argv) {
+  Opts o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--op") o.op = next();
+    else if (a == "--backend") o.backend = next();
+    else if (a == "--min-bytes") o.min_bytes = ParseBytes(next());
+    else if (a == "--max-bytes") o.max_bytes = ParseBytes(next());
+    else if (a == "--dtype") o.dtype = next();
+    else if (a == "--redop") o.redop = next();
+    else if (a == "--iters") o.iters = std::atoi(next().c_str());
+    else if (a == "--warmup") o.warmup = std::atoi(next().c_str());
+    else if (a == "--json") o.json = true;
+    else if (a == "--no-check") o.check = false;
+    else if (a == "--help" || a == "-h") { Usage(); return 0; }
+    else { std::fprintf(stderr, "ogai-bench coll: unknown option '%s'\n", a.c_str()); Usage(); return 2; }
+  }
+  const std::vector<std::string> ops = {"allreduce", "allgather", "reducescatter", "broadcast", "sendrecv"};
+  if (std::find(ops.begin(), ops.end(), o.op) == ops.end()) {
+    std::fprintf(stderr, "ogai-bench coll: unknown --op '%s'\n", o.op.c_str());
+    return 2;
+  }
+  if (o.backend != "ucx" && o.backend != "mpi") {
+    std::fprintf(stderr, "ogai-bench coll: --backend must be ucx or mpi on CPU (nccl: scripts/gpu_check.sh)\n");
+    return 2;
+  }
+  auto dtype = comm::ParseDataType(o.dtype);
+  auto redop = comm::ParseReduceOp(o.redop);
+  if (!dtype.ok() || !redop.ok() || *dtype == DataType::kFloat16) {
+    std::fprintf(stderr, "ogai-bench coll: --dtype must be fp32 or bf16, --redop sum|avg|max|min\n");
+    return 2;
+  }
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  int rank = 0, n = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  SetLogRank(rank);
+  int rc = 0;
+  {
+    auto pg = comm::CreateProcessGroup(o.backend, nullptr, rank, n);
+    if (!pg.ok()) {
+      if (rank == 0) std::fprintf(stderr, "ogai-bench coll: %s\n", pg.status().ToString().c_str());
+      MPI_Finalize();
+      return 1;
+    }
+    const size_t es = comm::DataTypeSize(*dtype);
+    const bool mpi_baseline = *dtype == DataType::kFloat32 && *redop != ReduceOp::kAvg;
+    if (rank == 0 && !o.json) {
+      std::printf("# ogai-bench coll: op %s, backend %s, %d ranks, MPI baseline: %s\n", o.op.c_str(), o.backend.c_str(), n,
+                  mpi_baseline ? "same processes, same run" : "none (MPI has no bf16 / avg)");
+      std::printf("#%11s %12s %8s %6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %10s %8s %6s\n", "", "", "", "",
+                  "out-of-place", "", "", "", "in-place", "", "", "", "MPI", "", "");
+      std::printf("#%11s %12s %8s %6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %10s %8s %6s\n", "size(B)", "count", "type",
+                  "redop", "time(us)", "algbw", "busbw", "#wrong", "time(us)", "algbw", "busbw", "#wrong", "time(us)",
+                  "busbw", "ratio");
+    }
+    const int unit = (o.op == "allgather" || o.op == "reducescatter") ? n : 1;
+    for (size_t bytes = std::max<size_t>(o.min_bytes, es * static_cast<size_t>(unit)); bytes <= o.max_bytes; bytes *= 2) {
+      Case c{o.op, *dtype, *redop, rank, n, bytes, bytes / es / static_cast<size_t>(unit), es, {}, {}};
+      int iters = o.iters > 0 ? o.iters : static_cast<int>(std::clamp<size_t>((size_t{1} << 30) / bytes, 5, 2000));
+      int warmup = o.warmup >= 0 ? o.warmup : std::max(2, iters / 10);
+      long wrong[2] = {0, 0};
+      double t[2];
+      Status bad;
+      for (int ip = 0; ip < 2; ++ip) {
+        if (o.op == "broadcast" || o.op == "sendrecv") {
+          if (ip == 1) { t[1] = t[0]; wrong[1] = 0; continue; }  // in-place by nature
+        }
+        ip ? PrepareInPlace(c) : c.Prepare();
+        if (o.check) {
+          Status st = OgaiOnce(**pg, c, ip == 1);
+          if (!st.ok()) bad = st;
+          wrong[ip] = c.Wrong(ResultOf(c, ip == 1));
+        }
+        t[ip] = TimeIt(warmup, iters, [&] {
+          Status st = OgaiOnce(**pg, c, ip == 1);
+          if (!st.ok() && bad.ok()) bad = st;
+        });
+      }
+      if (!bad.ok()) {
+        std::fprintf(stderr, "rank %d: %s\n", rank, bad.ToString().c_str());
+        rc = 1;
+        break;
+      }
+      long total_wrong[2];
+      MPI_Allreduce(wrong, total_wrong, 2, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+      double mpi_t = 0;
+      if (mpi_baseline) {
+        c.Prepare();
+        mpi_t = TimeIt(warmup, iters, [&] { MpiOnce(c, false); });
+      }
+      if (total_wrong[0] + total_wrong[1] > 0) rc = 1;
+      if (rank == 0) {
+        const double algbw = bytes / t[0] / 1e3, busbw = algbw * c.BusFactor();
+        const double algbw_ip = bytes / t[1] / 1e3, busbw_ip = algbw_ip * c.BusFactor();
+        const double mpi_busbw = mpi_baseline ? bytes / mpi_t / 1e3 * c.BusFactor() : 0;
+        const double ratio = mpi_baseline ? busbw / mpi_busbw : 0;
+        if (o.json) {
+          std::printf("{\"op\":\"%s\",\"backend\":\"%s\",\"ranks\":%d,\"bytes\":%zu,\"count\":%zu,\"type\":\"%s\",\"redop\":\"%s\","
+                      "\"time_us\":%.3f,\"algbw_gbs\":%.4f,\"busbw_gbs\":%.4f,\"wrong\":%ld,"
+                      "\"inplace_time_us\":%.3f,\"inplace_busbw_gbs\":%.4f,\"mpi_time_us\":%.3f,"
+                      "\"mpi_busbw_gbs\":%.4f,\"ratio_vs_mpi\":%.4f}\n",
+                      o.op.c_str(), o.backend.c_str(), n, bytes, c.count, comm::DataTypeName(*dtype),
+                      comm::ReduceOpName(*redop), t[0], algbw, busbw, total_wrong[0] + total_wrong[1], t[1], busbw_ip,
+                      mpi_t, mpi_busbw, ratio);
+        } else {
+          std::printf("%12zu %12zu %8s %6s | %10.2f %8.3f %8.3f %7ld | %10.2f %8.3f %8.3f %7ld | %10.2f %8.3f %6.2f\n",
+                      bytes, c.count, comm::DataTypeName(*dtype), comm::ReduceOpName(*redop), t[0], algbw, busbw,
+                      total_wrong[0], t[1], algbw_ip, busbw_ip, total_wrong[1], mpi_t, mpi_busbw, ratio);
+        }
+        std::fflush(stdout);
+      }
+    }
+  }
+  MPI_Finalize();
+  return rc;
+}
+
+Command reg("coll", "collective benchmark (nccl-tests style, with an MPI baseline)", &RunColl);
+
+}  // namespace
+}  // namespace ogai::bench
