@@ -61,7 +61,6 @@ Result<std::vector<HostEntry>> ParseHostfile(const std::string& text, const std:
     }
     HostEntry e;
     e.name = word;
-    bool have_slots = false;
     while (words >> word) {
       size_t eq = word.find('=');
       std::string key = word.substr(0, eq);
@@ -74,7 +73,6 @@ Result<std::vector<HostEntry>> ParseHostfile(const std::string& text, const std:
       if (key == "slots" || key == "count" || key == "cpu") {
         if (n < 1) return InvalidArgument(where + ": slots must be at least 1, got " + val);
         e.slots = n;
-        have_slots = true;
       } else if (key == "max_slots" || key == "max-slots" || key == "slots_max") {
         e.max_slots = n;
       } else {
@@ -86,7 +84,6 @@ Result<std::vector<HostEntry>> ParseHostfile(const std::string& text, const std:
       return InvalidArgument(where + ": max_slots=" + std::to_string(e.max_slots) +
                              " is below slots=" + std::to_string(e.slots));
     }
-    (void)have_slots;
     AddOrMerge(hosts, e);
   }
   if (hosts.empty()) {
@@ -141,12 +138,10 @@ bool IsLocalHost(const std::string& name) {
   if (::gethostname(buf, sizeof buf - 1) != 0) return false;
   std::string me(buf);
   if (name == me) return true;
-  std::string short_me = me.substr(0, me.find('.'));
-  std::string short_name = name.substr(0, name.find('.'));
-  // "node1" matches "node1.cluster" either way round, but "node1.a" does not match "node1.b".
-  return (name == short_me) || (me == short_name && name.find('.') == std::string::npos) ||
-         (short_name == short_me && (name.find('.') == std::string::npos ||
-                                     me.find('.') == std::string::npos));
+  // "node1" and "node1.cluster" name the same machine, but "node1.a" and "node1.b" do not.
+  bool name_short = name.find('.') == std::string::npos;
+  bool me_short = me.find('.') == std::string::npos;
+  return (name_short || me_short) && name.substr(0, name.find('.')) == me.substr(0, me.find('.'));
 }
 
 }  // namespace ogai::launch

@@ -205,6 +205,10 @@ Status Launcher::Prepare() {
     in.hosts_source = "the Slurm allocation (SLURM_JOB_NODELIST=" + std::string(nodelist) + ")";
     slurm_ = true;
   }
+  if (opts_.agent_launcher == "slurm" && !slurm_) {
+    return InvalidArgument("--agent-launcher slurm needs a Slurm allocation (SLURM_JOB_ID) and no "
+                           "-H/--hostfile; run ogai-run inside sbatch or salloc");
+  }
   in.np = l_.np;
   in.nproc_per_node = l_.nproc_per_node;
   OGAI_RETURN_IF_ERROR(ParseNnodes(l_.nnodes, &in.min_nodes, &in.max_nodes));
@@ -580,11 +584,12 @@ void Launcher::Broadcast(const Command& c) {
 void Launcher::FatalStore(const Status& st) {
   if (phase_ == Phase::kDone) return;
   LogLine(LogLevel::Error, "the job's store failed: " + st.ToString());
-  first_failure_.reset();
-  RankFailure f;
-  f.kind = RankFailure::Kind::kAgentLost;
-  f.detail = "the job's store failed: " + st.message();
-  if (!first_failure_) first_failure_ = f;
+  if (!first_failure_) {
+    RankFailure f;
+    f.kind = RankFailure::Kind::kAgentLost;
+    f.detail = "the job's store failed: " + st.message();
+    first_failure_ = f;
+  }
   l_.max_restarts = restarts_done_;  // no restart without a store
   if (phase_ == Phase::kRunning) {
     phase_ = Phase::kStopping;
@@ -765,6 +770,12 @@ void Launcher::OnAgentLost(int agent, const std::string& reason) {
   if (a.lost || a.dropped) return;
   a.lost = true;
   a.lost_reason = reason;
+  // An ssh whose agent is gone (or frozen, or cut off) goes too: the agent, should it come
+  // back, then sees the end of its input and stops its ranks.
+  if (a.helper >= 0 && !slurm_) {
+    Helper& h = helpers_[static_cast<size_t>(a.helper)];
+    if (!h.exited) ::kill(h.pid, SIGKILL);
+  }
   if (phase_ == Phase::kDone) return;
   if (phase_ == Phase::kJoining) {
     LogLine(LogLevel::Error, "cannot start the agent on host " + a.host + ": " + reason +
@@ -949,7 +960,7 @@ int Launcher::Run() {
         }
       }
     });
-    loop_.Every(kAgentHeartbeatPeriod, [this] { CheckAgentHeartbeats(); });
+    loop_.Every(kAgentHeartbeatPeriod / 2, [this] { CheckAgentHeartbeats(); });
   }
   loop_.Run();
 

@@ -42,6 +42,7 @@ start)
     fi
   done
   mkdir -p "$dir"; dir="$(cd "$dir" && pwd)"
+  "$0" stop "$dir"              # a second start replaces the first, never leaks it
   mkdir -p "$dir/munge" "$dir/ctld" "$dir/slurmd" "$dir/pmix"
   chmod 700 "$dir/munge"
   rm -f "$dir/munge/munge.key"

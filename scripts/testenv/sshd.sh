@@ -27,6 +27,7 @@ start)
   if [ ! -x "$SSHD" ]; then echo "sshd.sh: $SSHD not found (apt-get install openssh-server)" >&2; exit 1; fi
   mkdir -p "$dir"; chmod 700 "$dir"
   dir="$(cd "$dir" && pwd)"
+  "$0" stop "$dir"              # a second start replaces the first, never leaks it
   mkdir -p /run/sshd            # sshd's privilege-separation directory
   rm -f "$dir"/host_ed25519* "$dir"/id_ed25519*
   ssh-keygen -q -t ed25519 -N '' -f "$dir/host_ed25519"

@@ -359,11 +359,18 @@ TEST(LocalRun, TrainingJobNeedsOgaiWorkerNextToOgaiRun) {
   fs::remove_all(tmp);
 }
 
-TEST(LocalRun, TrainingJobRunsOgaiWorker) {
+TEST(LocalRun, TrainingJobRunsOgaiWorkerWithTheLaunchSection) {
   if (!fs::exists(BinDir() + "/ogai-worker")) GTEST_SKIP() << "ogai-worker is not built";
-  auto r = RunCommand({OgaiRun(), SourceDir() + "/examples/tiny.yaml", "train.steps=2",
-                "train.log_every=1"});
+  // launch.* keys (here as overrides, as if in train.yaml's launch: section) set ogai-run's
+  // flags; the command line wins over them.
+  auto r = RunCommand({OgaiRun(), "--timestamp-output", SourceDir() + "/examples/tiny.yaml",
+                       "train.steps=2", "train.log_every=1", "launch.tag_output=true",
+                       "launch.timestamp_output=false"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
+  static const std::regex line(R"(^\d{4}-\d\d-\d\dT[0-9:.]+ \[0\] step 2/2 .*)");
+  bool found = false;
+  for (const std::string& l : LinesWith(r.out, "step 2/2")) found |= std::regex_match(l, line);
+  EXPECT_TRUE(found) << r.out;
 }
 
 }  // namespace

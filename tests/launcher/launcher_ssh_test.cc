@@ -105,6 +105,26 @@ TEST_F(SshRun, KilledAgentIsNoticedAndNothingSurvives) {
   ExpectNothingLeft(10.0);
 }
 
+TEST_F(SshRun, FrozenAgentIsNoticedThroughTheStore) {
+  // A stopped agent keeps its ssh connection open: only its silence in the store tells.
+  auto c = Child::Start(Cmd({"-H", "127.0.0.2:1,127.0.0.3:1"}, {Helper(), "sleep", "120"}), env_);
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 2); }, 60))
+      << c->err();
+  pid_t agent = static_cast<pid_t>(ReadyField(c->out(), 1, "ppid"));
+  ASSERT_GT(agent, 1);
+  double frozen_at = c->seconds();
+  ::kill(agent, SIGSTOP);
+  int code = c->Wait(60);
+  double noticed_after = c->seconds() - frozen_at;
+  ::kill(agent, SIGCONT);  // it wakes up to a closed connection and stops its ranks
+  EXPECT_EQ(code, 125) << c->err();
+  EXPECT_NE(c->err().find("no heartbeat from its agent in the store"), std::string::npos)
+      << c->err();
+  std::printf("frozen agent: ogai-run ended %.2f s after SIGSTOP\n", noticed_after);
+  EXPECT_LT(noticed_after, 30.0);  // generous: the design is 4 s plus the grace period
+  ExpectNothingLeft(10.0);
+}
+
 TEST_F(SshRun, UnreachableHostIsOneClearErrorBeforeAnythingStarts) {
   fs::path witness = fs::path(::testing::TempDir()) / ("ogai-unreach-" + mark_);
   auto r = RunCommand(Cmd({"-H", "127.0.0.2:1,127.0.0.9:1"},
