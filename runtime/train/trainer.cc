@@ -48,6 +48,9 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, TrainerOptio
   t->model_->Init(cfg.train.seed);
   t->opt_ = std::make_unique<optim::AdamW>(cfg.train, t->model_->params(), 0,
                                            t->model_->num_local_params());
+  // [checkpoint 1/3] resume as checkpoint.resume says (the step counter included).
+  OGAI_ASSIGN_OR_RETURN(t->ckpt_, Checkpointing::Create(cfg, t->model_.get(), t->opt_.get()));
+  OGAI_ASSIGN_OR_RETURN(t->step_, t->ckpt_->Resume());
   t->acts_ = t->model_->NewActivations(cfg.train.micro_batch);
   const int64_t bt = static_cast<int64_t>(cfg.train.micro_batch) * cfg.model.seq_len;
   t->inputs_.resize(bt);
@@ -86,6 +89,8 @@ Status Trainer::Step(StepStats* stats) {
   }
   const double norm = std::sqrt(kernels::SumSquares(model_->grad_data(), model_->num_local_params()));
   const double lr = optim::LearningRate(tc, step_);
+  // [checkpoint 2/3] a save in flight may still be copying parameters and moments.
+  OGAI_RETURN_IF_ERROR(ckpt_->BeforeOptimizerStep());
   opt_->Step(model_->param_data(), model_->grad_data(), lr, optim::ClipScale(norm, tc.grad_clip), step_ + 1);
   ++step_;
   const double dt = Now() - t0;
@@ -107,6 +112,8 @@ Status Trainer::Step(StepStats* stats) {
     return Internal("loss became " + Fmt("%g", s.loss) + " at step " + std::to_string(step_) +
                     "; lower train.lr or raise train.warmup");
   }
+  // [checkpoint 3/3] save when checkpoint.every_steps (or the last step) says so.
+  OGAI_RETURN_IF_ERROR(ckpt_->AfterStep(step_));
   if (stats != nullptr) *stats = s;
   return Status::Ok();
 }

@@ -15,6 +15,7 @@
 #include "runtime/core/status.h"
 #include "runtime/model/gpt.h"
 #include "runtime/optim/adamw.h"
+#include "runtime/train/checkpointing.h"
 
 namespace ogai::train {
 
@@ -53,6 +54,7 @@ class Trainer {
   int64_t step() const { return step_; }
   model::GPT& model() { return *model_; }
   const Config& config() const { return cfg_; }
+  Checkpointing& checkpointing() { return *ckpt_; }
 
  private:
   Trainer() = default;
@@ -68,6 +70,7 @@ class Trainer {
   int64_t step_ = 0;  // completed optimizer steps
   double flops_per_token_ = 0;
   FILE* metrics_ = nullptr;
+  std::unique_ptr<Checkpointing> ckpt_;  // checkpoint.* (runtime/train/checkpointing.h)
 };
 
 }  // namespace ogai::train
