@@ -2,6 +2,8 @@
 
 namespace ogai::ckpt {
 
+Status LocalCommitter::BeginSave(int64_t, const Status& prepared) { return prepared; }
+
 Result<std::vector<pb::ShardIndex>> LocalCommitter::Vote(int64_t, const pb::ShardIndex& mine,
                                                          const Status& local) {
   if (!local.ok()) return local;
@@ -15,6 +17,23 @@ ThreadGroupCommitter::Group::Group(int world_size, std::chrono::milliseconds tim
 
 ThreadGroupCommitter::ThreadGroupCommitter(std::shared_ptr<Group> group, int rank)
     : group_(std::move(group)), rank_(rank) {}
+
+Status ThreadGroupCommitter::BeginSave(int64_t step, const Status& prepared) {
+  Group& g = *group_;
+  std::unique_lock<std::mutex> lock(g.mu_);
+  Group::Round& round = g.rounds_[step];
+  if (rank_ == 0) {
+    round.prepared = true;
+    round.prepare_status = prepared;
+    g.cv_.notify_all();
+    return prepared;
+  }
+  if (!g.cv_.wait_for(lock, g.timeout_, [&] { return round.prepared; })) {
+    return Timeout("checkpoint step " + std::to_string(step) + ": rank 0 did not prepare the step directory within " +
+                   std::to_string(g.timeout_.count()) + " ms");
+  }
+  return round.prepare_status;
+}
 
 Result<std::vector<pb::ShardIndex>> ThreadGroupCommitter::Vote(int64_t step,
                                                                const pb::ShardIndex& mine,

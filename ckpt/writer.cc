@@ -222,7 +222,10 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
   const int64_t step = job.meta.step;
   std::string step_dir;
   pb::ShardIndex index;
-  Status local = PrepareStepDir(step, &step_dir);
+  // Rank 0 cleans and creates the step directory; the others wait for it.
+  Status local = committer_->rank() == 0 ? PrepareStepDir(step, &step_dir) : Status::Ok();
+  local = committer_->BeginSave(step, local);
+  step_dir = JoinPath(opts_.dir, StepDirName(step));
   if (local.ok()) local = WriteShard(job, staged, step_dir, &index);
   if (!staged || !local.ok()) MarkCaptured(job);  // (staged success marks it itself)
   const double t_commit = Now();
@@ -253,7 +256,7 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
 Status CheckpointWriter::PrepareStepDir(int64_t step, std::string* step_dir) {
   *step_dir = JoinPath(opts_.dir, StepDirName(step));
   std::error_code ec;
-  if (committer_->rank() == 0 && std::filesystem::exists(*step_dir, ec)) {
+  if (std::filesystem::exists(*step_dir, ec)) {
     // A leftover of an earlier attempt at this step: a crashed save, or a checkpoint from
     // the run this one was resumed away from. Its manifest goes first (RemoveCheckpoint).
     const bool committed = std::filesystem::exists(JoinPath(*step_dir, kManifestName), ec);
