@@ -376,10 +376,10 @@ Status CheckpointWriter::WriteShard(Job& job, bool staged, const std::string& st
   }
   if (st.ok()) st = ensure_header();
   if (st.ok() && ::fdatasync(fd) != 0) st = ErrnoError("fdatasync " + path, errno);
+  job.stats.write_s = Now() - t_first_write;  // data written and durable, as a raw write
   if (::close(fd) != 0 && st.ok()) st = ErrnoError("close " + path, errno);
-  if (st.ok()) st = FsyncPath(step_dir);
+  if (st.ok()) st = FsyncPath(step_dir);      // the file's directory entry
   if (!st.ok()) return st;
-  job.stats.write_s = Now() - t_first_write;
   job.stats.bytes = static_cast<int64_t>(off);
   index->mutable_file()->set_bytes(off);
   return Status::Ok();

@@ -81,8 +81,8 @@ struct SaveStats {
   int64_t bytes = 0;              // this rank's shard file
   double wait_previous_s = 0;     // Save() waited for the previous save to finish
   double capture_s = 0;           // Save() until the caller's memory was no longer needed
-  double write_s = 0;             // first byte written until the file was durable
-  double commit_s = 0;            // vote, manifest, latest, retention
+  double write_s = 0;             // first byte written until fdatasync returned
+  double commit_s = 0;            // vote, manifest, latest, retention (total_s has the rest)
   double total_s = 0;             // Save() until committed
 };
 

@@ -205,15 +205,21 @@ Status Checkpointing::AfterStep(int64_t step) {
   const bool last = step == cfg_.train.steps;
   const bool due = last || (cc.every_steps > 0 && step % cc.every_steps == 0);
   if (!due) return Status::Ok();
-  OGAI_PROFILE(kCheckpoint);
-  const double t0 = Now();
-  OGAI_RETURN_IF_ERROR(writer_->Save(CheckpointWritePlan(*model_, *opt_, role_, cfg_.parallel.zero > 0), Meta(step)));
-  stalls_.push_back(Now() - t0);
-  fence_pending_ = cc.async;
+  OGAI_RETURN_IF_ERROR(SaveNow(step));
   if (last) {
     fence_pending_ = false;
     return writer_->Wait();
   }
+  return Status::Ok();
+}
+
+Status Checkpointing::SaveNow(int64_t step) {
+  if (writer_ == nullptr) return InvalidArgument("checkpoint.dir is not set: there is nowhere to save");
+  OGAI_PROFILE(kCheckpoint);
+  const double t0 = Now();
+  OGAI_RETURN_IF_ERROR(writer_->Save(CheckpointWritePlan(*model_, *opt_, role_, cfg_.parallel.zero > 0), Meta(step)));
+  stalls_.push_back(Now() - t0);
+  fence_pending_ = cfg_.checkpoint.async;
   return Status::Ok();
 }
 

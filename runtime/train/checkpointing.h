@@ -67,6 +67,9 @@ class Checkpointing {
   Status BeforeOptimizerStep();
   Status AfterStep(int64_t step);
 
+  // Starts a save of the current state as `step` now (what AfterStep does when one is due);
+  // async: the copy proceeds while the caller goes on, BeforeOptimizerStep fences it.
+  Status SaveNow(int64_t step);
   // Loads one checkpoint (any layout; every chunk read is checked). Sets *step.
   Status Load(const std::string& path, int64_t* step);
   // Saves the current state as `step` into `dir` ("" = checkpoint.dir) with a fresh
