@@ -1,6 +1,7 @@
 #include "ckpt/writer.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,9 +63,10 @@ class Ring {
     q_.push_back({pos, ref});
     return base_ + pos;
   }
-  const uint8_t* FrontData() const { return base_ + q_.front().pos; }
-  const ChunkRef& FrontRef() const { return q_.front().ref; }
-  void Pop() { q_.pop_front(); }
+  size_t size() const { return q_.size(); }
+  const uint8_t* Data(size_t i) const { return base_ + q_[i].pos; }
+  const ChunkRef& Ref(size_t i) const { return q_[i].ref; }
+  void Pop(size_t n) { q_.erase(q_.begin(), q_.begin() + static_cast<std::ptrdiff_t>(n)); }
 
  private:
   struct Entry {
@@ -76,9 +78,41 @@ class Ring {
   std::deque<Entry> q_;
 };
 
+// writev until every byte is out (short writes and EINTR handled).
+Status WriteAllV(int fd, struct iovec* iov, size_t n, size_t bytes, const std::string& path) {
+  while (bytes > 0) {
+    ssize_t w = ::writev(fd, iov, static_cast<int>(n));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("writing " + path, errno);
+    }
+    bytes -= static_cast<size_t>(w);
+    size_t left = static_cast<size_t>(w);
+    while (n > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --n;
+    }
+    if (n > 0) {
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return Status::Ok();
+}
+
 int64_t SliceBytes(const ConstSlice& s) { return s.region.numel() * static_cast<int64_t>(sizeof(float)); }
 
 }  // namespace
+
+struct CheckpointWriter::ShardPlan {
+  std::vector<ChunkRef> chunks;            // in file order
+  std::vector<pb::Piece*> piece_of;        // per slice, its piece in the index
+  uint64_t file_bytes = 0;
+  std::unique_ptr<Ring> ring;              // staged saves
+  size_t next = 0;                         // first chunk not yet copied into the ring
+  bool captured = false;
+};
 
 CheckpointWriter::CheckpointWriter(const WriterOptions& opts) : opts_(opts) {
   committer_ = opts_.committer != nullptr ? opts_.committer : &local_committer_;
@@ -108,6 +142,21 @@ CheckpointWriter::~CheckpointWriter() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+int64_t CheckpointWriter::StagingBytesFor(int64_t snapshot_bytes) const {
+  return opts_.staging_bytes > 0 ? opts_.staging_bytes : std::max<int64_t>(snapshot_bytes, 4096);
+}
+
+void CheckpointWriter::Reserve(int64_t snapshot_bytes) {
+  if (!opts_.async) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !busy_; });
+  const int64_t want = StagingBytesFor(snapshot_bytes);
+  if (static_cast<int64_t>(staging_.size()) != want) {
+    staging_.reset();
+    staging_ = Buffer(static_cast<size_t>(want), MemCategory::kStaging);
+  }
 }
 
 bool CheckpointWriter::busy() const {
@@ -222,12 +271,21 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
   const int64_t step = job.meta.step;
   std::string step_dir;
   pb::ShardIndex index;
+  ShardPlan plan;
+  Status local = PlanShard(job, staged, &index, &plan);
+  // The copy into staging comes first, before any file-system call: an fsync can take
+  // seconds on a busy disk, and the training loop may be waiting for the copy.
+  if (local.ok() && staged) FillStaging(job, plan);
   // Rank 0 cleans and creates the step directory; the others wait for it.
-  Status local = committer_->rank() == 0 ? PrepareStepDir(step, &step_dir) : Status::Ok();
-  local = committer_->BeginSave(step, local);
+  Status prepared = committer_->rank() == 0 ? PrepareStepDir(step, &step_dir) : Status::Ok();
+  prepared = committer_->BeginSave(step, prepared);
+  if (local.ok()) local = prepared;
   step_dir = JoinPath(opts_.dir, StepDirName(step));
-  if (local.ok()) local = WriteShard(job, staged, step_dir, &index);
-  if (!staged || !local.ok()) MarkCaptured(job);  // (staged success marks it itself)
+  if (local.ok()) local = WriteShard(job, plan, staged, step_dir);
+  if (!plan.captured) {
+    plan.captured = true;
+    MarkCaptured(job);
+  }
   const double t_commit = Now();
   auto votes = committer_->Vote(step, index, local);
   Status outcome;
@@ -268,27 +326,24 @@ Status CheckpointWriter::PrepareStepDir(int64_t step, std::string* step_dir) {
   return FsyncPath(opts_.dir);
 }
 
-Status CheckpointWriter::WriteShard(Job& job, bool staged, const std::string& step_dir,
-                                    pb::ShardIndex* index) {
+
+Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardPlan* plan) {
   const int rank = committer_->rank();
   const std::string fname = ShardFileName(rank);
-  const std::string path = JoinPath(step_dir, fname);
-
   int64_t total = 0;
   for (const ConstSlice& s : job.slices) total += SliceBytes(s);
-  // Staging: reuse one buffer across saves so resident memory stays flat.
+  // Staging: one buffer reused across saves, so resident memory stays flat.
   int64_t chunk = opts_.chunk_bytes;
   if (staged) {
-    const int64_t want = opts_.staging_bytes > 0 ? opts_.staging_bytes : std::max<int64_t>(total, 4096);
+    const int64_t want = StagingBytesFor(total);
     if (static_cast<int64_t>(staging_.size()) != want) {
       staging_.reset();
       staging_ = Buffer(static_cast<size_t>(want), MemCategory::kStaging);
     }
     chunk = std::min<int64_t>(chunk, want / 4 * 4);
+    plan->ring = std::make_unique<Ring>(staging_.as<uint8_t>(), want);
   }
-
-  // The plan: every slice's bytes in chunks, laid out one after another after the header.
-  std::vector<ChunkRef> chunks;
+  // Every slice's bytes in chunks, one after another after the header.
   index->set_rank(rank);
   index->mutable_file()->set_name(fname);
   index->mutable_file()->set_rank(rank);
@@ -296,7 +351,7 @@ Status CheckpointWriter::WriteShard(Job& job, bool staged, const std::string& st
   index->mutable_optimizer_range()->set_begin(job.meta.opt_begin);
   index->mutable_optimizer_range()->set_end(job.meta.opt_end);
   std::map<std::string, int> tensor_of;
-  std::vector<pb::Piece*> piece_of(job.slices.size(), nullptr);
+  plan->piece_of.assign(job.slices.size(), nullptr);
   uint64_t off = kShardHeaderBytes;
   for (size_t i = 0; i < job.slices.size(); ++i) {
     const ConstSlice& s = job.slices[i];
@@ -320,13 +375,34 @@ Status CheckpointWriter::WriteShard(Job& job, bool staged, const std::string& st
     p->set_flat_begin(s.region.flat_begin);
     p->set_flat_end(s.region.flat_end);
     p->set_chunk_bytes(static_cast<uint64_t>(chunk));
-    piece_of[i] = p;
+    plan->piece_of[i] = p;
     for (int64_t o = 0; o < SliceBytes(s); o += chunk) {
-      chunks.push_back({i, o, std::min<int64_t>(chunk, SliceBytes(s) - o)});
+      plan->chunks.push_back({i, o, std::min<int64_t>(chunk, SliceBytes(s) - o)});
     }
     off += static_cast<uint64_t>(SliceBytes(s));
   }
+  plan->file_bytes = off;
+  index->mutable_file()->set_bytes(off);
+  return Status::Ok();
+}
 
+void CheckpointWriter::FillStaging(Job& job, ShardPlan& plan) {
+  while (plan.next < plan.chunks.size()) {
+    const ChunkRef& c = plan.chunks[plan.next];
+    uint8_t* dst = plan.ring->Alloc(c.len, c);
+    if (dst == nullptr) break;
+    std::memcpy(dst, reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset, static_cast<size_t>(c.len));
+    ++plan.next;
+  }
+  if (plan.next == plan.chunks.size() && !plan.captured) {
+    plan.captured = true;
+    MarkCaptured(job);
+  }
+}
+
+Status CheckpointWriter::WriteShard(Job& job, ShardPlan& plan, bool staged, const std::string& step_dir) {
+  const int rank = committer_->rank();
+  const std::string path = JoinPath(step_dir, ShardFileName(rank));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create checkpoint shard " + path, errno);
   Status st;
@@ -340,39 +416,54 @@ Status CheckpointWriter::WriteShard(Job& job, bool staged, const std::string& st
     EncodeShardHeader({rank, job.meta.step}, header);
     return WriteAllFd(fd, header, sizeof(header), path);
   };
-  auto write_chunk = [&](const uint8_t* data, const ChunkRef& c) -> Status {
+  // Chunks go out in batches (one writev of up to 64 chunks or 8 MiB), so that many small
+  // tensors cost few system calls; each chunk gets its CRC-32C on the way.
+  constexpr size_t kMaxIov = 64;
+  constexpr int64_t kMaxBatchBytes = 8 << 20;
+  auto write_batch = [&](size_t n, const auto& data_of, const auto& ref_of) -> Status {
     OGAI_RETURN_IF_ERROR(ensure_header());
-    piece_of[c.slice]->add_chunk_crc32c(Crc32c(data, static_cast<size_t>(c.len)));
-    return WriteAllFd(fd, data, static_cast<size_t>(c.len), path);
+    struct iovec iov[kMaxIov];
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const ChunkRef& c = ref_of(i);
+      const uint8_t* d = data_of(i);
+      plan.piece_of[c.slice]->add_chunk_crc32c(Crc32c(d, static_cast<size_t>(c.len)));
+      iov[i].iov_base = const_cast<uint8_t*>(d);
+      iov[i].iov_len = static_cast<size_t>(c.len);
+      bytes += static_cast<size_t>(c.len);
+    }
+    return WriteAllV(fd, iov, n, bytes, path);
   };
-  auto src = [&](const ChunkRef& c) {
-    return reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset;
+  auto batch_size = [&](size_t avail, const auto& ref_of) {
+    size_t n = 0;
+    int64_t bytes = 0;
+    while (n < avail && n < kMaxIov && (n == 0 || bytes + ref_of(n).len <= kMaxBatchBytes)) bytes += ref_of(n++).len;
+    return n;
   };
   if (!staged) {
-    for (size_t i = 0; st.ok() && i < chunks.size(); ++i) st = write_chunk(src(chunks[i]), chunks[i]);
-  } else {
-    // Fill the ring as far as it goes, then write its oldest chunk, and again; with a ring
-    // as large as the snapshot everything is copied (captured) before the first write.
-    Ring ring(staging_.as<uint8_t>(), static_cast<int64_t>(staging_.size()));
-    size_t next = 0;
-    bool captured = false;
-    while (st.ok() && (next < chunks.size() || !ring.empty())) {
-      while (next < chunks.size()) {
-        uint8_t* dst = ring.Alloc(chunks[next].len, chunks[next]);
-        if (dst == nullptr) break;
-        std::memcpy(dst, src(chunks[next]), static_cast<size_t>(chunks[next].len));
-        ++next;
-      }
-      if (next == chunks.size() && !captured) {
-        captured = true;
-        MarkCaptured(job);
-      }
-      if (!ring.empty()) {
-        st = write_chunk(ring.FrontData(), ring.FrontRef());
-        ring.Pop();
-      }
+    size_t i = 0;
+    while (st.ok() && i < plan.chunks.size()) {
+      auto ref_of = [&](size_t k) -> const ChunkRef& { return plan.chunks[i + k]; };
+      auto data_of = [&](size_t k) {
+        const ChunkRef& c = plan.chunks[i + k];
+        return reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset;
+      };
+      const size_t n = batch_size(plan.chunks.size() - i, ref_of);
+      st = write_batch(n, data_of, ref_of);
+      i += n;
     }
-    if (!captured) MarkCaptured(job);
+  } else {
+    // Write the ring's oldest chunks, refill, and again; with a ring as large as the
+    // snapshot everything was copied (captured) before the first write.
+    Ring& ring = *plan.ring;
+    while (st.ok() && !ring.empty()) {
+      auto ref_of = [&](size_t k) -> const ChunkRef& { return ring.Ref(k); };
+      auto data_of = [&](size_t k) { return ring.Data(k); };
+      const size_t n = batch_size(ring.size(), ref_of);
+      st = write_batch(n, data_of, ref_of);
+      ring.Pop(n);
+      FillStaging(job, plan);
+    }
   }
   if (st.ok()) st = ensure_header();
   if (st.ok() && ::fdatasync(fd) != 0) st = ErrnoError("fdatasync " + path, errno);
@@ -380,8 +471,7 @@ Status CheckpointWriter::WriteShard(Job& job, bool staged, const std::string& st
   if (::close(fd) != 0 && st.ok()) st = ErrnoError("close " + path, errno);
   if (st.ok()) st = FsyncPath(step_dir);      // the file's directory entry
   if (!st.ok()) return st;
-  job.stats.bytes = static_cast<int64_t>(off);
-  index->mutable_file()->set_bytes(off);
+  job.stats.bytes = static_cast<int64_t>(plan.file_bytes);
   return Status::Ok();
 }
 

@@ -94,6 +94,9 @@ class CheckpointWriter {
   CheckpointWriter(const CheckpointWriter&) = delete;
   CheckpointWriter& operator=(const CheckpointWriter&) = delete;
 
+  // Allocates the staging buffer for snapshots of `snapshot_bytes` now (at start-up) rather
+  // than on the first save, when the training loop may be waiting for the copy.
+  void Reserve(int64_t snapshot_bytes);
   Status Save(std::vector<ConstSlice> slices, const SaveMeta& meta);
   Status WaitCaptured();
   Status Wait();
@@ -112,12 +115,16 @@ class CheckpointWriter {
   explicit CheckpointWriter(const WriterOptions& opts);
   void ThreadMain();
   Status RunJob(Job& job, bool staged);
+  struct ShardPlan;  // the chunks of this rank's file and the staging ring (writer.cc)
   Status PrepareStepDir(int64_t step, std::string* step_dir);
-  Status WriteShard(Job& job, bool staged, const std::string& step_dir, pb::ShardIndex* index);
+  Status PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardPlan* plan);
+  void FillStaging(Job& job, ShardPlan& plan);
+  Status WriteShard(Job& job, ShardPlan& plan, bool staged, const std::string& step_dir);
   Status CommitAsLeader(const Job& job, const std::vector<pb::ShardIndex>& votes,
                         const std::string& step_dir);
   Status Retain(int64_t step);
   void MarkCaptured(Job& job);
+  int64_t StagingBytesFor(int64_t snapshot_bytes) const;
 
   WriterOptions opts_;
   LocalCommitter local_committer_;

@@ -94,6 +94,9 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
     wo.chunk_bytes = c->chunk_bytes_;
     wo.committer = committer;
     OGAI_ASSIGN_OR_RETURN(c->writer_, ckpt::CheckpointWriter::Create(wo));
+    int64_t snapshot = 0;
+    for (const auto& s : CheckpointWritePlan(*model, *opt, role, cfg.parallel.zero > 0)) snapshot += s.region.numel() * 4;
+    c->writer_->Reserve(snapshot);
   }
   return c;
 }
@@ -223,7 +226,7 @@ Status Checkpointing::SaveNow(int64_t step) {
   return Status::Ok();
 }
 
-Status Checkpointing::SaveSync(int64_t step, const std::string& dir) {
+Result<ckpt::SaveStats> Checkpointing::SaveSync(int64_t step, const std::string& dir) {
   if (writer_ != nullptr) OGAI_RETURN_IF_ERROR(writer_->Wait());
   ckpt::WriterOptions wo;
   wo.dir = dir.empty() ? cfg_.checkpoint.dir : dir;
@@ -232,7 +235,8 @@ Status Checkpointing::SaveSync(int64_t step, const std::string& dir) {
   wo.chunk_bytes = chunk_bytes_;
   wo.committer = committer_;
   OGAI_ASSIGN_OR_RETURN(auto w, ckpt::CheckpointWriter::Create(wo));
-  return w->Save(CheckpointWritePlan(*model_, *opt_, role_, cfg_.parallel.zero > 0), Meta(step));
+  OGAI_RETURN_IF_ERROR(w->Save(CheckpointWritePlan(*model_, *opt_, role_, cfg_.parallel.zero > 0), Meta(step)));
+  return w->stats().back();
 }
 
 }  // namespace ogai::train

@@ -73,8 +73,8 @@ class Checkpointing {
   // Loads one checkpoint (any layout; every chunk read is checked). Sets *step.
   Status Load(const std::string& path, int64_t* step);
   // Saves the current state as `step` into `dir` ("" = checkpoint.dir) with a fresh
-  // synchronous writer (benchmarks, tools); returns when committed.
-  Status SaveSync(int64_t step, const std::string& dir = "");
+  // synchronous writer (benchmarks, tools); returns its timings once committed.
+  Result<ckpt::SaveStats> SaveSync(int64_t step, const std::string& dir = "");
 
   // Time the training loop waited for each async save so far (Save call + optimizer fence).
   const std::vector<double>& stalls() const { return stalls_; }
