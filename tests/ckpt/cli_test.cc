@@ -170,7 +170,7 @@ TEST(Crash, KillDuringSavesLeavesTheLatestCommittedCheckpointUsable) {
 
   std::mt19937 rng(20240611);
   int kills = 0, unfinished_seen = 0;
-  for (int attempt = 0; attempt < 60 && kills < 22; ++attempt) {
+  for (int attempt = 0; attempt < 60 && kills < 21; ++attempt) {
     TempDir d;
     Child c(Worker({"train.steps=60", "checkpoint.every_steps=1", "checkpoint.keep_last=2", "checkpoint.dir=" + d.path()}),
             d / "log.txt", {"OGAI_CKPT_CHUNK_KB=64"});

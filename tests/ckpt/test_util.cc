@@ -31,14 +31,15 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+// The environment (set by ctest) wins; else the paths this test was built with.
 std::string BinPath(const std::string& name) {
   const char* b = std::getenv("OGAI_BUILD_DIR");
-  return std::string(b != nullptr ? b : "build") + "/bin/" + name;
+  return std::string(b != nullptr && *b != '\0' ? b : OGAI_TEST_BUILD_DIR) + "/bin/" + name;
 }
 
 std::string SourcePath(const std::string& rel) {
   const char* s = std::getenv("OGAI_SOURCE_DIR");
-  return std::string(s != nullptr ? s : ".") + "/" + rel;
+  return std::string(s != nullptr && *s != '\0' ? s : OGAI_TEST_SOURCE_DIR) + "/" + rel;
 }
 
 Child::Child(const std::vector<std::string>& argv, const std::string& log_path,

@@ -303,7 +303,9 @@ TEST(Resume, ExplicitPathNoneAndConfigMismatch) {
 
 TEST(Staging, HundredSavesLeaveResidentMemoryFlat) {
   TempDir d;
-  auto cfg = TinyConfig({"train.steps=1000", "checkpoint.every_steps=1", "checkpoint.keep_last=2", "checkpoint.dir=" + d.path()});
+  // A smaller model than tiny.yaml's: the saves, not the steps, are what is measured.
+  auto cfg = TinyConfig({"train.steps=1000", "checkpoint.every_steps=1", "checkpoint.keep_last=2", "checkpoint.dir=" + d.path(),
+                         "model.layers=1", "model.d_model=64", "model.heads=2", "train.micro_batch=2"});
   TrainerOptions topts;
   topts.print = false;
   auto t = Trainer::Create(cfg, topts);
