@@ -216,6 +216,10 @@ Status Checkpointing::AfterStep(int64_t step) {
   return Status::Ok();
 }
 
+std::vector<ckpt::ConstSlice> Checkpointing::WritePlan() const {
+  return CheckpointWritePlan(*model_, *opt_, role_, cfg_.parallel.zero > 0);
+}
+
 Status Checkpointing::SaveNow(int64_t step) {
   if (writer_ == nullptr) return InvalidArgument("checkpoint.dir is not set: there is nowhere to save");
   OGAI_PROFILE(kCheckpoint);

@@ -76,6 +76,8 @@ class Checkpointing {
   // synchronous writer (benchmarks, tools); returns its timings once committed.
   Result<ckpt::SaveStats> SaveSync(int64_t step, const std::string& dir = "");
 
+  // The slices this rank writes now (CheckpointWritePlan of its model and optimizer).
+  std::vector<ckpt::ConstSlice> WritePlan() const;
   // Time the training loop waited for each async save so far (Save call + optimizer fence).
   const std::vector<double>& stalls() const { return stalls_; }
   ckpt::CheckpointWriter* writer() { return writer_.get(); }
