@@ -322,8 +322,9 @@ Status CheckpointWriter::PrepareStepDir(int64_t step, std::string* step_dir) {
                    << " checkpoint " << *step_dir << " left by an earlier run";
     OGAI_RETURN_IF_ERROR(RemoveCheckpoint(*step_dir));
   }
-  OGAI_RETURN_IF_ERROR(MakeDirs(*step_dir));
-  return FsyncPath(opts_.dir);
+  // No fsync of DIR here: the commit's last step (moving `latest`) fsyncs DIR, which makes
+  // this directory's entry durable together with `latest`; until then nothing names it.
+  return MakeDirs(*step_dir);
 }
 
 
