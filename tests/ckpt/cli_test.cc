@@ -184,7 +184,21 @@ TEST(Crash, KillDuringSavesLeavesTheLatestCommittedCheckpointUsable) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     ASSERT_TRUE(fs::exists(d / "latest")) << testing::ReadFile(d / "log.txt");
-    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 400000)(rng)));
+    // A random moment, then the next save in progress (a step directory without its
+    // manifest), then a random moment inside it: writing, fsyncing, publishing or retaining.
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 200000)(rng)));
+    auto saving = [&] {
+      auto l = ListCheckpoints(d.path());
+      if (!l.ok()) return false;
+      for (const auto& e : *l)
+        if (!e.committed) return true;
+      return false;
+    };
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!saving() && c.Running() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 30000)(rng)));
     if (!c.Running()) continue;  // finished before the kill: not a kill
     c.Kill();
     ++kills;
