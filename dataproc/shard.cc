@@ -12,16 +12,6 @@
 namespace ogai::data {
 namespace {
 
-std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-
 void PutU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
 void PutU64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
 uint32_t GetU32(const uint8_t* p) {
@@ -50,29 +40,6 @@ Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path) {
 }
 
 }  // namespace
-
-uint32_t Crc32c(const void* data, size_t n, uint32_t crc) {
-  static const std::array<uint32_t, 256> table = MakeCrcTable();
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  crc = ~crc;
-#if defined(__SSE4_2__)
-  while (n >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    crc = static_cast<uint32_t>(__builtin_ia32_crc32di(crc, v));
-    p += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    crc = __builtin_ia32_crc32qi(crc, *p++);
-    --n;
-  }
-#else
-  while (n-- > 0) crc = table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-#endif
-  (void)table;
-  return ~crc;
-}
 
 Status WriteTokenShard(const std::string& path, std::span<const int32_t> tokens,
                        uint32_t vocab_size) {

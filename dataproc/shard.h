@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 
+#include "runtime/core/crc32c.h"
 #include "runtime/core/status.h"
 
 namespace ogai::data {
@@ -61,7 +62,7 @@ class TokenShard {
   TokenDType dtype_ = TokenDType::kUInt16;
 };
 
-// CRC-32C (Castagnoli), as used by the shard header and checkpoint chunks.
-uint32_t Crc32c(const void* data, size_t n, uint32_t crc = 0);
+// CRC-32C of the shard header: the one implementation lives in runtime/core/crc32c.h.
+using ::ogai::Crc32c;
 
 }  // namespace ogai::data

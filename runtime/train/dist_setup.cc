@@ -51,6 +51,7 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
   d->ctx.world = d->world.get();
   d->ctx.mesh = d->mesh.get();
   d->ctx.embed = d->embed.get();
+  d->ctx.store = d->store;
   OGAI_LOG(Info) << "joined " << env.Describe() << " over " << d->world->backend();
   return d;
 }

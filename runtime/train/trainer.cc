@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ckpt/store_committer.h"
 #include "kernels/cpu/adamw.h"
 #include "runtime/core/log.h"
 #include "runtime/core/profile.h"
@@ -92,6 +93,30 @@ Status Trainer::SetUp() {
   std::vector<optim::AdamW::Range> owned =
       reducer_ ? reducer_->OwnedRanges(n) : std::vector<optim::AdamW::Range>{{0, n}};
   opt_ = std::make_unique<optim::AdamW>(tc, model_->params(), owned);
+
+  // [checkpoint 1/3] resume as checkpoint.resume says (the step counter included). Ranks
+  // agree on every candidate, so no two ranks continue from different steps.
+  const bool multi = ctx_.world != nullptr && ctx_.world->size() > 1;
+  if (multi && !cfg_.checkpoint.dir.empty()) {
+    if (ctx_.store == nullptr) {
+      return InvalidArgument("checkpoint.dir is set but this " + std::to_string(ctx_.world->size()) +
+                             "-rank job has no store for the commit vote; start it with ogai-run, or export "
+                             "MASTER_ADDR and MASTER_PORT");
+    }
+    committer_ = std::make_unique<ckpt::StoreCommitter>(
+        ctx_.store, L.rank, L.world, std::chrono::milliseconds(static_cast<int64_t>(cfg_.parallel.timeout_s * 1000)));
+  }
+  CheckpointRole role{L.rank, L.world, L.dp_idx, L.dp};
+  OGAI_ASSIGN_OR_RETURN(ckpt_, Checkpointing::Create(cfg_, model_.get(), opt_.get(), role, committer_.get()));
+  if (multi) {
+    comm::ProcessGroup* world = ctx_.world;
+    ckpt_->set_agreement([world](bool ok) -> Result<bool> {
+      float v = ok ? 0.0f : 1.0f;
+      OGAI_RETURN_IF_ERROR(world->AllReduce(&v, &v, 1, comm::DataType::kFloat32, comm::ReduceOp::kSum)->Wait());
+      return v == 0.0f;
+    });
+  }
+  OGAI_ASSIGN_OR_RETURN(step_, ckpt_->Resume());
 
   // Which gradient elements this rank counts towards the global norm: tensors sharded over
   // TP on every TP rank, replicated ones on TP rank 0; the last stage's tied wte copy not at
@@ -291,9 +316,13 @@ Status Trainer::Step(StepStats* stats) {
   }
   const double norm = std::sqrt(sumsq);
   const double lr = optim::LearningRate(tc, step_);
+  // [checkpoint 2/3] a save's copy must be done before parameters and moments change.
+  OGAI_RETURN_IF_ERROR(ckpt_->BeforeOptimizerStep());
   opt_->Step(model_->param_data(), model_->grad_data(), lr, optim::ClipScale(norm, tc.grad_clip), step_ + 1);
   if (reducer_ && cfg_.parallel.zero == 1) OGAI_RETURN_IF_ERROR(reducer_->AllGatherParams(model_->param_data()));
   ++step_;
+  // [checkpoint 3/3] save when checkpoint.every_steps (or the last step) says so.
+  OGAI_RETURN_IF_ERROR(ckpt_->AfterStep(step_));
   if (ctx_.on_step) ctx_.on_step(step_);
   const double dt = Now() - t0;
   StepStats s;

@@ -30,6 +30,8 @@
 #include "runtime/parallel/grad_reducer.h"
 #include "runtime/parallel/layout.h"
 #include "runtime/parallel/tp_comm.h"
+#include "runtime/store/store.h"
+#include "runtime/train/checkpointing.h"
 
 namespace ogai::train {
 
@@ -63,6 +65,7 @@ struct DistContext {
   comm::ProcessGroup* world = nullptr;
   comm::DeviceMesh* mesh = nullptr;         // required when world->size() > 1
   comm::ProcessGroup* embed = nullptr;      // first+last stage of a pipeline (tied wte)
+  std::shared_ptr<store::Store> store;      // the job's store (checkpoint commit votes)
   parallel::ParallelLayout layout;          // rank 0 of 1 by default
   std::function<void(int64_t)> on_step;     // progress heartbeat (the launcher's)
 };
@@ -84,6 +87,7 @@ class Trainer {
   const Config& config() const { return cfg_; }
   const parallel::ParallelLayout& layout() const { return ctx_.layout; }
   bool is_rank0() const { return ctx_.layout.rank == 0; }
+  Checkpointing& checkpointing() { return *ckpt_; }
   // Turns the overlap of DP reductions with backward on or off (parallel.overlap at start).
   void SetOverlap(bool on) {
     if (reducer_) reducer_->set_overlap(on);
@@ -106,6 +110,8 @@ class Trainer {
   std::unique_ptr<data::DataLoader> loader_;
   std::unique_ptr<model::GPT> model_;
   std::unique_ptr<optim::AdamW> opt_;
+  std::unique_ptr<ckpt::Committer> committer_;
+  std::unique_ptr<Checkpointing> ckpt_;
   std::unique_ptr<parallel::GroupTensorParallelComm> tp_comm_;
   std::unique_ptr<parallel::GradReducer> reducer_;
   std::vector<model::ActivationsPtr> acts_;     // one per in-flight micro-batch

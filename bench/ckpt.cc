@@ -1,0 +1,271 @@
+// ogai-bench ckpt: what a checkpoint costs the training loop, against what the disk can do.
+//
+// In one run, on the same state (parameters + AdamW moments of --config's model):
+//   stall_ms       time the training loop waited per async save (the Save call plus the
+//                  optimizer-step fence), median over --repeats saves taken while training
+//   sync_save_ms   a synchronous save of the same state (write, fsync, manifest, latest)
+//   write_gbs      the writer's throughput: shard bytes / (first write .. fdatasync returned)
+//                  in the synchronous saves, chunking and checksums included (the async
+//                  saves' figure, taken while training shares the CPUs, is async_write_gbs)
+//   raw_write_gbs  the same bytes written sequentially (writev of the state's slices) and
+//                  fdatasync'ed: the disk's baseline, measured alternately with the saves;
+//                  write_fraction is the median over rounds of raw time / writer time
+//   load_ms        loading the checkpoint back (every chunk's CRC checked; page cache warm)
+// Targets (issue 6): stall <= 5% of the synchronous save; write >= 80% of raw.
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bench/command.h"
+#include "ckpt/format.h"
+#include "kernels/cpu/gemm.h"
+#include "runtime/core/config.h"
+#include "runtime/core/log.h"
+#include "runtime/core/memory.h"
+#include "runtime/train/trainer.h"
+
+namespace ogai::bench {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ogai-bench ckpt --config FILE [--json] [--repeats N] [--seq N] [--dir DIR]\n"
+    "                       [section.key=value ...]\n"
+    "  --repeats N   saves of each kind, and loads (default 3); medians are reported\n"
+    "  --seq N       model.seq_len for the training steps between saves (default 64; the\n"
+    "                state changes only by the position-embedding rows)\n"
+    "  --dir DIR     where to write (default: a fresh directory under $TMPDIR or /tmp,\n"
+    "                removed afterwards)\n"
+    "  --json        one JSON object: stall_ms, sync_save_ms, write_gbs, raw_write_gbs,\n"
+    "                load_ms, and more\n";
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// The raw baseline: the same bytes (the state's slices, a 64-byte header's worth of zeros
+// first) written sequentially with as few writev calls as possible, then fdatasync; no
+// chunking, no checksums, no manifest. Seconds.
+Result<double> RawWrite(const std::string& path, const std::vector<ckpt::ConstSlice>& slices) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot create " + path, errno);
+  const double t0 = Now();  // the writer's write_s too runs from the first write to fdatasync
+  static const uint8_t zeros[ckpt::kShardHeaderBytes] = {};
+  Status st = ckpt::WriteAllFd(fd, zeros, sizeof(zeros), path);
+  std::vector<struct iovec> iov;
+  size_t bytes = 0;
+  auto flush = [&]() {
+    size_t i = 0;
+    while (st.ok() && bytes > 0) {
+      ssize_t w = ::writev(fd, iov.data() + i, static_cast<int>(iov.size() - i));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        st = ErrnoError("writing " + path, errno);
+        break;
+      }
+      bytes -= static_cast<size_t>(w);
+      size_t left = static_cast<size_t>(w);
+      while (i < iov.size() && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+      if (i < iov.size()) {
+        iov[i].iov_base = static_cast<uint8_t*>(iov[i].iov_base) + left;
+        iov[i].iov_len -= left;
+      }
+    }
+    iov.clear();
+  };
+  for (const auto& s : slices) {
+    iov.push_back({const_cast<float*>(s.data), static_cast<size_t>(s.region.numel()) * 4});
+    bytes += iov.back().iov_len;
+    if (iov.size() == 64) flush();
+  }
+  flush();
+  if (st.ok() && ::fdatasync(fd) != 0) st = ErrnoError("fdatasync " + path, errno);
+  const double t = Now() - t0;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!st.ok()) return st;
+  return t;
+}
+
+int Run(int argc, char** argv) {
+  std::string config_path, dir;
+  int repeats = 3, seq = 64;
+  bool json = false;
+  std::vector<std::string> overrides;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "--config" || a == "--dir" || a == "--repeats" || a == "--seq") {
+      const char* v = next();
+      if (v == nullptr) {
+        std::fprintf(stderr, "ogai-bench ckpt: %s needs a value\n%s", a.c_str(), kUsage);
+        return 2;
+      }
+      if (a == "--config") config_path = v;
+      if (a == "--dir") dir = v;
+      if (a == "--repeats" || a == "--seq") {
+        char* end = nullptr;
+        const long n = std::strtol(v, &end, 10);
+        if (*end != '\0' || n < 1) {
+          std::fprintf(stderr, "ogai-bench ckpt: %s must be a whole number >= 1, got '%s'\n", a.c_str(), v);
+          return 2;
+        }
+        (a == "--repeats" ? repeats : seq) = static_cast<int>(n);
+      }
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (IsConfigOverride(a)) {
+      overrides.push_back(a);
+    } else {
+      std::fprintf(stderr, "ogai-bench ckpt: unknown argument '%s'\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "ogai-bench ckpt: --config FILE is required\n%s", kUsage);
+    return 2;
+  }
+  bool own_dir = false;
+  if (dir.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    std::string tmpl = std::string(t != nullptr && *t ? t : "/tmp") + "/ogai-bench-ckpt-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      std::fprintf(stderr, "ogai-bench ckpt: cannot create a directory under %s: %s\n", t ? t : "/tmp", std::strerror(errno));
+      return 1;
+    }
+    dir = tmpl;
+    own_dir = true;
+  }
+  struct Cleanup {
+    std::string dir;
+    bool on;
+    ~Cleanup() {
+      std::error_code ec;
+      if (on) std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir, own_dir};
+
+  std::vector<std::string> o = {"model.seq_len=" + std::to_string(seq), "train.steps=1000000000",
+                                "checkpoint.dir=" + ckpt::JoinPath(dir, "async"), "checkpoint.every_steps=0",
+                                "checkpoint.keep_last=2", "checkpoint.async=true", "checkpoint.resume=none",
+                                "train.metrics_file="};
+  o.insert(o.end(), overrides.begin(), overrides.end());
+  auto cfg = LoadConfig(config_path, o);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "ogai-bench ckpt: %s\n", cfg.status().ToString().c_str());
+    return 2;
+  }
+  if (Status st = kernels::ApplyGemmBackendFromEnv(); !st.ok()) {
+    std::fprintf(stderr, "ogai-bench ckpt: %s\n", st.ToString().c_str());
+    return 2;
+  }
+  train::TrainerOptions topts;
+  topts.print = false;
+  auto trainer = train::Trainer::Create(*cfg, {}, topts);
+  if (!trainer.ok()) {
+    std::fprintf(stderr, "ogai-bench ckpt: %s\n", trainer.status().ToString().c_str());
+    return 1;
+  }
+  train::Trainer& T = **trainer;
+  train::Checkpointing& C = T.checkpointing();
+  auto fail = [](const Status& st) {
+    std::fprintf(stderr, "ogai-bench ckpt: %s\n", st.ToString().c_str());
+    return 1;
+  };
+
+  // Per repeat, alternately (so that all three see the same disk and the same neighbours):
+  // the raw baseline; an async save while training goes on until the writer is idle; a
+  // synchronous save of the same state.
+  std::vector<double> step_plain, step_saving, stalls, sync_s, sync_write_s, raw_s, ratio;
+  if (Status st = T.Step(nullptr); !st.ok()) return fail(st);  // warm-up
+  int64_t bytes = 0;
+  for (int r = 0; r < repeats; ++r) {
+    train::StepStats s;
+    if (Status st = T.Step(&s); !st.ok()) return fail(st);
+    step_plain.push_back(s.seconds);
+    auto rt = RawWrite(ckpt::JoinPath(dir, "raw.bin"), C.WritePlan());
+    if (!rt.ok()) return fail(rt.status());
+    raw_s.push_back(*rt);
+    if (Status st = C.SaveNow(T.step()); !st.ok()) return fail(st);
+    int during = 0;
+    do {
+      if (Status st = T.Step(&s); !st.ok()) return fail(st);
+      step_saving.push_back(s.seconds);
+      ++during;
+    } while (C.writer()->busy());
+    if (Status st = C.writer()->Wait(); !st.ok()) return fail(st);
+    stalls.push_back(C.stalls().back());
+    bytes = C.writer()->stats().back().bytes;
+    const double t0 = Now();
+    auto ss = C.SaveSync(T.step(), ckpt::JoinPath(dir, "sync"));
+    if (!ss.ok()) return fail(ss.status());
+    sync_s.push_back(Now() - t0);
+    sync_write_s.push_back(ss->write_s);
+    ratio.push_back(raw_s.back() / ss->write_s);
+    if (!json) {
+      std::fprintf(stderr, "  round %d: async stall %.1f ms (%d steps ran while it was written), sync save %.1f ms, raw %.1f ms\n",
+                   r + 1, stalls.back() * 1e3, during, sync_s.back() * 1e3, raw_s.back() * 1e3);
+    }
+  }
+  std::vector<double> write_s, capture_s;
+  for (const auto& w : C.writer()->stats()) {
+    write_s.push_back(w.write_s);
+    capture_s.push_back(w.capture_s);
+  }
+  // Loads (the latest async checkpoint; every chunk verified).
+  std::vector<double> load_s;
+  auto async_list = ckpt::ListCheckpoints(ckpt::JoinPath(dir, "async"));
+  if (!async_list.ok() || async_list->empty()) return fail(Internal("no async checkpoint was written"));
+  for (int r = 0; r < repeats; ++r) {
+    const double t0 = Now();
+    int64_t step = 0;
+    if (Status st = C.Load(async_list->back().path, &step); !st.ok()) return fail(st);
+    load_s.push_back(Now() - t0);
+  }
+
+  const double stall = Median(stalls), sync = Median(sync_s), raw_t = Median(raw_s);
+  const double write_gbs = bytes / Median(sync_write_s) / 1e9, raw_gbs = bytes / raw_t / 1e9;
+  const double async_gbs = bytes / Median(write_s) / 1e9;
+  if (json) {
+    std::printf("{\"stall_ms\": %.3f, \"sync_save_ms\": %.1f, \"write_gbs\": %.3f, \"raw_write_gbs\": %.3f, "
+                "\"load_ms\": %.1f, \"bytes\": %lld, \"async_write_gbs\": %.3f, \"capture_ms\": %.1f, "
+                "\"stall_fraction\": %.5f, \"write_fraction\": %.3f, \"step_ms\": %.1f, \"step_ms_during_save\": %.1f, "
+                "\"repeats\": %d, \"seq_len\": %d}\n",
+                stall * 1e3, sync * 1e3, write_gbs, raw_gbs, Median(load_s) * 1e3, static_cast<long long>(bytes),
+                async_gbs, Median(capture_s) * 1e3, stall / sync, Median(ratio), Median(step_plain) * 1e3,
+                Median(step_saving) * 1e3, repeats, seq);
+  } else {
+    std::printf("ogai-bench ckpt: %s, %s of state per save (medians of %d)\n", config_path.c_str(), FormatBytes(bytes).c_str(), repeats);
+    std::printf("  training-loop stall per async save %10.1f ms  (%.2f%% of a synchronous save; target <= 5%%)\n", stall * 1e3, 100 * stall / sync);
+    std::printf("  synchronous save (all of it)       %10.1f ms\n", sync * 1e3);
+    std::printf("  writer: chunks + CRC + fdatasync   %10.3f GB/s (%.0f%% of raw, median of the rounds' ratios; target >= 80%%)\n", write_gbs, 100 * Median(ratio));
+    std::printf("  raw sequential write + fdatasync   %10.3f GB/s\n", raw_gbs);
+    std::printf("  async writer while training runs   %10.3f GB/s (sharing the CPUs with the steps)\n", async_gbs);
+    std::printf("  load (every chunk verified)        %10.1f ms\n", Median(load_s) * 1e3);
+    std::printf("  snapshot copy (writer thread)      %10.1f ms\n", Median(capture_s) * 1e3);
+    std::printf("  step time                          %10.1f ms, %.1f ms while a save is written\n", Median(step_plain) * 1e3, Median(step_saving) * 1e3);
+  }
+  return 0;
+}
+
+Command reg("ckpt", "checkpoint stall, sync save, write GB/s against raw, load", &Run);
+
+}  // namespace
+}  // namespace ogai::bench

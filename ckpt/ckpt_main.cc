@@ -1,0 +1,203 @@
+// ogai-ckpt: look after checkpoints.
+//   ogai-ckpt ls DIR                       every checkpoint under DIR
+//   ogai-ckpt verify PATH                  every checksum; exit 1 on any fault
+//   ogai-ckpt inspect PATH [--config]      tensors, shapes, layout, step, sizes
+//   ogai-ckpt export PATH --format safetensors OUT [--optimizer]
+// PATH is a step directory (DIR/step_NNNNNNNN) or a checkpoint root (its `latest`).
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "ckpt/export.h"
+#include "ckpt/format.h"
+#include "ckpt/reader.h"
+#include "runtime/core/log.h"
+#include "runtime/core/memory.h"
+
+namespace {
+
+using namespace ogai;
+using namespace ogai::ckpt;
+
+constexpr const char* kUsage =
+    "usage: ogai-ckpt ls DIR\n"
+    "       ogai-ckpt verify PATH\n"
+    "       ogai-ckpt inspect PATH [--config]\n"
+    "       ogai-ckpt export PATH --format safetensors OUT [--optimizer]\n"
+    "PATH: a checkpoint root (checkpoint.dir; uses what its `latest` names) or one of its\n"
+    "step_NNNNNNNN directories. verify exits 1 when any checksum, size or header is wrong.\n";
+
+int Fail(const Status& st, int code = 1) {
+  std::fprintf(stderr, "ogai-ckpt: %s\n", st.ToString().c_str());
+  return code;
+}
+
+std::string Shape(const pb::Tensor& t) {
+  std::string s = "[";
+  for (int i = 0; i < t.shape_size(); ++i) s += (i ? ", " : "") + std::to_string(t.shape(i));
+  return s + "]";
+}
+
+std::string Time(int64_t unix_ms) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+int Ls(const std::string& dir) {
+  auto list = ListCheckpoints(dir);
+  if (!list.ok()) return Fail(list.status());
+  auto latest = ReadLatest(dir);
+  if (list->empty()) {
+    std::printf("%s: no checkpoints\n", dir.c_str());
+    return 0;
+  }
+  std::printf("%-16s %-12s %10s  %-19s  %s\n", "checkpoint", "state", "size", "created", "");
+  for (const auto& e : *list) {
+    const std::string name = e.path.substr(e.path.rfind('/') + 1);
+    std::string created = "-", state = e.committed ? "committed" : "unfinished";
+    if (e.committed) {
+      auto m = ReadManifest(e.path);
+      if (m.ok()) created = Time(m->created_unix_ms());
+      else state = "damaged";
+    }
+    const bool is_latest = latest.ok() && *latest == name;
+    std::printf("%-16s %-12s %10s  %-19s  %s\n", name.c_str(), state.c_str(), FormatBytes(e.bytes).c_str(),
+                created.c_str(), is_latest ? "<- latest" : "");
+  }
+  if (!latest.ok() && latest.status().code() != Code::kNotFound) {
+    std::printf("warning: %s\n", latest.status().message().c_str());
+  }
+  return 0;
+}
+
+int Verify(const std::string& path) {
+  auto ck = Checkpoint::Open(path);
+  if (!ck.ok()) return Fail(ck.status());
+  int64_t bytes = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto faults = (*ck)->Verify(&bytes);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  int chunks = 0;
+  for (const auto& t : (*ck)->manifest().tensors())
+    for (const auto& p : t.pieces()) chunks += p.chunk_crc32c_size();
+  if (!faults.empty()) {
+    for (const auto& f : faults) std::printf("FAULT %s\n", f.ToString().c_str());
+    std::printf("%s: %zu fault(s); this checkpoint must not be trusted (resume falls back to an earlier one "
+                "with checkpoint.resume=auto)\n",
+                (*ck)->path().c_str(), faults.size());
+    return 1;
+  }
+  std::printf("OK %s: step %lld, %d files, %d tensors, %d chunks, %s verified in %.2f s\n", (*ck)->path().c_str(),
+              static_cast<long long>((*ck)->step()), (*ck)->manifest().files_size(),
+              (*ck)->manifest().tensors_size(), chunks, FormatBytes(bytes).c_str(), s);
+  return 0;
+}
+
+int Inspect(const std::string& path, bool config) {
+  auto ck = Checkpoint::Open(path);
+  if (!ck.ok()) return Fail(ck.status());
+  const pb::Manifest& m = (*ck)->manifest();
+  if (config) {
+    std::fputs(m.config_yaml().c_str(), stdout);
+    return 0;
+  }
+  const auto& L = m.layout();
+  std::printf("checkpoint  %s\n", (*ck)->path().c_str());
+  std::printf("step        %lld (samples consumed %lld, global batch %lld, seed %llu)\n",
+              static_cast<long long>(m.step()), static_cast<long long>(m.train().samples_consumed()),
+              static_cast<long long>(m.train().global_batch()),
+              static_cast<unsigned long long>(m.train().seed()));
+  std::printf("layout      world %d = dp %d x tp %d x pp %d, zero %d\n", L.world_size(), L.dp(), L.tp(), L.pp(), L.zero());
+  std::printf("created     %s by %s\n", Time(m.created_unix_ms()).c_str(), m.created_by().c_str());
+  std::printf("files       %d, %s\n", m.files_size(), FormatBytes((*ck)->TotalBytes()).c_str());
+  for (const auto& f : m.files()) {
+    std::printf("  %-20s rank %-5d %s\n", f.name().c_str(), f.rank(), FormatBytes(static_cast<int64_t>(f.bytes())).c_str());
+  }
+  for (const auto& r : m.optimizer_ranges()) {
+    std::printf("optimizer   rank %d: flat elements [%lld, %lld)\n", r.rank(), static_cast<long long>(r.begin()),
+                static_cast<long long>(r.end()));
+  }
+  int64_t params = 0;
+  std::printf("tensors     %d\n", m.tensors_size());
+  std::printf("  %-32s %-5s %-18s %7s %12s\n", "name", "dtype", "shape", "pieces", "bytes");
+  for (const auto& t : m.tensors()) {
+    int64_t n = 1;
+    for (int64_t d : t.shape()) n *= d;
+    if (!IsOptimizerTensor(t.name())) params += n;
+    std::printf("  %-32s %-5s %-18s %7d %12lld\n", t.name().c_str(), "f32", Shape(t).c_str(), t.pieces_size(),
+                static_cast<long long>(n * 4));
+  }
+  std::printf("parameters  %lld\n", static_cast<long long>(params));
+  return 0;
+}
+
+int Export(const std::vector<std::string>& args) {
+  std::string path, format, out;
+  bool opt = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--format" && i + 1 < args.size()) {
+      format = args[++i];
+    } else if (args[i] == "--optimizer") {
+      opt = true;
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      std::fprintf(stderr, "ogai-ckpt export: unknown option '%s'\n%s", args[i].c_str(), kUsage);
+      return 2;
+    } else if (path.empty()) {
+      path = args[i];
+    } else if (out.empty()) {
+      out = args[i];
+    } else {
+      std::fprintf(stderr, "ogai-ckpt export: unexpected argument '%s'\n%s", args[i].c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (path.empty() || out.empty()) {
+    std::fprintf(stderr, "ogai-ckpt export: needs PATH and OUT\n%s", kUsage);
+    return 2;
+  }
+  if (format != "safetensors") {
+    std::fprintf(stderr, "ogai-ckpt export: --format must be safetensors (the only format ogai exports), got '%s'\n",
+                 format.c_str());
+    return 2;
+  }
+  auto ck = Checkpoint::Open(path);
+  if (!ck.ok()) return Fail(ck.status());
+  ExportOptions eo;
+  eo.include_optimizer = opt;
+  auto n = ExportSafetensors(**ck, out, eo);
+  if (!n.ok()) return Fail(n.status());
+  std::printf("wrote %s: %d tensors from %s (step %lld)\n", out.c_str(), *n, (*ck)->path().c_str(),
+              static_cast<long long>((*ck)->step()));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ogai::SetLogProcessName("ogai-ckpt");
+  if (!ogai::ApplyLogLevelFromEnv()) {
+    std::fprintf(stderr, "ogai-ckpt: OGAI_LOG_LEVEL must be error, warn, info or debug\n");
+    return 2;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "ls" && args.size() == 1) return Ls(args[0]);
+  if (cmd == "verify" && args.size() == 1) return Verify(args[0]);
+  if (cmd == "inspect" && (args.size() == 1 || (args.size() == 2 && args[1] == "--config"))) {
+    return Inspect(args[0], args.size() == 2);
+  }
+  if (cmd == "export") return Export(args);
+  std::fprintf(stderr, "ogai-ckpt: unknown command or wrong arguments: '%s'\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

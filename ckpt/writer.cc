@@ -1,0 +1,564 @@
+#include "ckpt/writer.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+
+#include "ckpt/format.h"
+#include "runtime/core/crc32c.h"
+#include "runtime/core/log.h"
+
+namespace ogai::ckpt {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One checksummed chunk of one slice.
+struct ChunkRef {
+  size_t slice;
+  int64_t offset;  // bytes into the slice's data
+  int64_t len;
+};
+
+// A FIFO of variable-size byte ranges in one buffer (single-threaded: the writer thread
+// both fills and drains it).
+class Ring {
+ public:
+  Ring(uint8_t* base, int64_t cap) : base_(base), cap_(cap) {}
+  bool empty() const { return q_.empty(); }
+  // Reserves n contiguous bytes; nullptr when they do not fit now.
+  uint8_t* Alloc(int64_t n, const ChunkRef& ref) {
+    int64_t pos;
+    if (q_.empty()) {
+      pos = 0;
+    } else {
+      const Entry& f = q_.front();
+      const Entry& b = q_.back();
+      const int64_t end = b.pos + b.ref.len;
+      if (f.pos <= b.pos) {
+        if (cap_ - end >= n) pos = end;
+        else if (f.pos >= n) pos = 0;
+        else return nullptr;
+      } else {
+        if (f.pos - end >= n) pos = end;
+        else return nullptr;
+      }
+    }
+    if (n > cap_) return nullptr;
+    q_.push_back({pos, ref});
+    return base_ + pos;
+  }
+  size_t size() const { return q_.size(); }
+  const uint8_t* Data(size_t i) const { return base_ + q_[i].pos; }
+  const ChunkRef& Ref(size_t i) const { return q_[i].ref; }
+  void Pop(size_t n) { q_.erase(q_.begin(), q_.begin() + static_cast<std::ptrdiff_t>(n)); }
+
+ private:
+  struct Entry {
+    int64_t pos;
+    ChunkRef ref;
+  };
+  uint8_t* base_;
+  int64_t cap_;
+  std::deque<Entry> q_;
+};
+
+// writev until every byte is out (short writes and EINTR handled).
+Status WriteAllV(int fd, struct iovec* iov, size_t n, size_t bytes, const std::string& path) {
+  while (bytes > 0) {
+    ssize_t w = ::writev(fd, iov, static_cast<int>(n));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("writing " + path, errno);
+    }
+    bytes -= static_cast<size_t>(w);
+    size_t left = static_cast<size_t>(w);
+    while (n > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --n;
+    }
+    if (n > 0) {
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return Status::Ok();
+}
+
+int64_t SliceBytes(const ConstSlice& s) { return s.region.numel() * static_cast<int64_t>(sizeof(float)); }
+
+}  // namespace
+
+struct CheckpointWriter::ShardPlan {
+  std::vector<ChunkRef> chunks;            // in file order
+  std::vector<pb::Piece*> piece_of;        // per slice, its piece in the index
+  uint64_t file_bytes = 0;
+  std::unique_ptr<Ring> ring;              // staged saves
+  size_t next = 0;                         // first chunk not yet copied into the ring
+  bool captured = false;
+};
+
+CheckpointWriter::CheckpointWriter(const WriterOptions& opts) : opts_(opts) {
+  committer_ = opts_.committer != nullptr ? opts_.committer : &local_committer_;
+}
+
+Result<std::unique_ptr<CheckpointWriter>> CheckpointWriter::Create(const WriterOptions& opts) {
+  if (opts.dir.empty()) return InvalidArgument("checkpoint.dir is empty: set it to a directory to save checkpoints");
+  if (opts.keep_last < 1) return InvalidArgument("checkpoint.keep_last must be at least 1");
+  if (opts.chunk_bytes < 4096 || opts.chunk_bytes % 4 != 0) {
+    return InvalidArgument("checkpoint chunk size must be a multiple of 4 bytes, at least 4096");
+  }
+  if (opts.staging_bytes < 0) return InvalidArgument("checkpoint.staging_mb must be >= 0");
+  OGAI_RETURN_IF_ERROR(MakeDirs(opts.dir));
+  std::unique_ptr<CheckpointWriter> w(new CheckpointWriter(opts));
+  if (opts.async) w->thread_ = std::thread([p = w.get()] { p->ThreadMain(); });
+  return w;
+}
+
+CheckpointWriter::~CheckpointWriter() {
+  Status st = Wait();
+  if (!st.ok()) {
+    OGAI_LOG(Error) << "checkpoint: " << st.ToString();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+int64_t CheckpointWriter::StagingBytesFor(int64_t snapshot_bytes) const {
+  return opts_.staging_bytes > 0 ? opts_.staging_bytes : std::max<int64_t>(snapshot_bytes, 4096);
+}
+
+void CheckpointWriter::Reserve(int64_t snapshot_bytes) {
+  if (!opts_.async) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !busy_; });
+  const int64_t want = StagingBytesFor(snapshot_bytes);
+  if (static_cast<int64_t>(staging_.size()) != want) {
+    staging_.reset();
+    staging_ = Buffer(static_cast<size_t>(want), MemCategory::kStaging);
+  }
+}
+
+bool CheckpointWriter::busy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return busy_;
+}
+
+std::vector<SaveStats> CheckpointWriter::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+Status CheckpointWriter::Save(std::vector<ConstSlice> slices, const SaveMeta& meta) {
+  const double t0 = Now();
+  for (const ConstSlice& s : slices) {
+    Status st = s.region.CheckWithin(s.global_shape);
+    if (!st.ok()) return st.WithContext("checkpoint slice of tensor '" + s.name + "'");
+    if (s.data == nullptr && s.region.numel() > 0) {
+      return InvalidArgument("checkpoint slice of tensor '" + s.name + "' has no data");
+    }
+  }
+  Job job;
+  job.slices = std::move(slices);
+  job.meta = meta;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (busy_) {
+      OGAI_LOG(Warn) << "checkpoint: the save of step " << busy_step_
+                     << " is still being written; the save of step " << meta.step
+                     << " waits for it (the disk is slower than checkpoint.every_steps asks for)";
+      cv_.wait(lock, [&] { return !busy_; });
+    }
+    job.stats.wait_previous_s = Now() - t0;
+    Status prev = last_status_;
+    last_status_ = Status::Ok();
+    if (!prev.ok()) return prev;
+  }
+  job.t_start = t0;
+  job.stats.step = meta.step;
+  if (!opts_.async) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_ = true;
+      busy_step_ = meta.step;
+    }
+    Status st = RunJob(job, /*staged=*/false);
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_ = false;
+    if (st.ok()) {
+      stats_.push_back(job.stats);
+      if (stats_.size() > 1000) stats_.erase(stats_.begin());
+    }
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  busy_ = true;
+  captured_ = false;
+  busy_step_ = meta.step;
+  pending_ = std::move(job);
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+Status CheckpointWriter::WaitCaptured() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return captured_ || !busy_; });
+  return Status::Ok();
+}
+
+Status CheckpointWriter::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !busy_; });
+  Status st = last_status_;
+  last_status_ = Status::Ok();
+  return st;
+}
+
+void CheckpointWriter::MarkCaptured(Job& job) {
+  job.stats.capture_s = Now() - job.t_start;
+  std::lock_guard<std::mutex> lock(mu_);
+  captured_ = true;
+  cv_.notify_all();
+}
+
+void CheckpointWriter::ThreadMain() {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || pending_.has_value(); });
+      if (!pending_.has_value()) return;
+      job = std::move(*pending_);
+      pending_.reset();
+    }
+    Status st = RunJob(job, /*staged=*/true);
+    if (!st.ok()) {
+      OGAI_LOG(Error) << "checkpoint: save of step " << job.meta.step << " failed: " << st.ToString();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    last_status_ = st;
+    if (st.ok()) {
+      stats_.push_back(job.stats);
+      if (stats_.size() > 1000) stats_.erase(stats_.begin());
+    }
+    busy_ = false;
+    captured_ = true;
+    cv_.notify_all();
+  }
+}
+
+Status CheckpointWriter::RunJob(Job& job, bool staged) {
+  const int64_t step = job.meta.step;
+  std::string step_dir;
+  pb::ShardIndex index;
+  ShardPlan plan;
+  Status local = PlanShard(job, staged, &index, &plan);
+  // The copy into staging comes first, before any file-system call: an fsync can take
+  // seconds on a busy disk, and the training loop may be waiting for the copy.
+  if (local.ok() && staged) FillStaging(job, plan);
+  // Rank 0 cleans and creates the step directory; the others wait for it.
+  Status prepared = committer_->rank() == 0 ? PrepareStepDir(step, &step_dir) : Status::Ok();
+  prepared = committer_->BeginSave(step, prepared);
+  if (local.ok()) local = prepared;
+  step_dir = JoinPath(opts_.dir, StepDirName(step));
+  if (local.ok()) local = WriteShard(job, plan, staged, step_dir);
+  if (!plan.captured) {
+    plan.captured = true;
+    MarkCaptured(job);
+  }
+  const double t_commit = Now();
+  auto votes = committer_->Vote(step, index, local);
+  Status outcome;
+  if (committer_->rank() == 0) {
+    outcome = votes.ok() ? CommitAsLeader(job, *votes, step_dir) : votes.status();
+  } else {
+    outcome = votes.ok() ? local : votes.status();
+  }
+  outcome = committer_->Decide(step, outcome);
+  if (outcome.ok() && committer_->rank() == 0) {
+    Status rs = Retain(step);
+    if (!rs.ok()) {
+      OGAI_LOG(Warn) << "checkpoint: retention after step " << step << ": " << rs.ToString();
+    }
+  }
+  job.stats.commit_s = Now() - t_commit;
+  job.stats.total_s = Now() - job.t_start;
+  if (outcome.ok()) {
+    OGAI_LOG(Info) << "checkpoint: step " << step << " committed (" << FormatBytes(job.stats.bytes)
+                   << " from this rank, write " << job.stats.write_s << " s, commit "
+                   << job.stats.commit_s << " s)";
+  }
+  return outcome.ok() ? outcome : outcome.WithContext("checkpoint of step " + std::to_string(step));
+}
+
+Status CheckpointWriter::PrepareStepDir(int64_t step, std::string* step_dir) {
+  *step_dir = JoinPath(opts_.dir, StepDirName(step));
+  std::error_code ec;
+  if (std::filesystem::exists(*step_dir, ec)) {
+    // A leftover of an earlier attempt at this step: a crashed save, or a checkpoint from
+    // the run this one was resumed away from. Its manifest goes first (RemoveCheckpoint).
+    const bool committed = std::filesystem::exists(JoinPath(*step_dir, kManifestName), ec);
+    OGAI_LOG(Warn) << "checkpoint: replacing the " << (committed ? "committed" : "unfinished")
+                   << " checkpoint " << *step_dir << " left by an earlier run";
+    OGAI_RETURN_IF_ERROR(RemoveCheckpoint(*step_dir));
+  }
+  // No fsync of DIR here: the commit's last step (moving `latest`) fsyncs DIR, which makes
+  // this directory's entry durable together with `latest`; until then nothing names it.
+  return MakeDirs(*step_dir);
+}
+
+
+Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardPlan* plan) {
+  const int rank = committer_->rank();
+  const std::string fname = ShardFileName(rank);
+  int64_t total = 0;
+  for (const ConstSlice& s : job.slices) total += SliceBytes(s);
+  // Staging: one buffer reused across saves, so resident memory stays flat.
+  int64_t chunk = opts_.chunk_bytes;
+  if (staged) {
+    const int64_t want = StagingBytesFor(total);
+    if (static_cast<int64_t>(staging_.size()) != want) {
+      staging_.reset();
+      staging_ = Buffer(static_cast<size_t>(want), MemCategory::kStaging);
+    }
+    chunk = std::min<int64_t>(chunk, want / 4 * 4);
+    plan->ring = std::make_unique<Ring>(staging_.as<uint8_t>(), want);
+  }
+  // Every slice's bytes in chunks, one after another after the header.
+  index->set_rank(rank);
+  index->mutable_file()->set_name(fname);
+  index->mutable_file()->set_rank(rank);
+  index->mutable_optimizer_range()->set_rank(rank);
+  index->mutable_optimizer_range()->set_begin(job.meta.opt_begin);
+  index->mutable_optimizer_range()->set_end(job.meta.opt_end);
+  std::map<std::string, int> tensor_of;
+  plan->piece_of.assign(job.slices.size(), nullptr);
+  uint64_t off = kShardHeaderBytes;
+  for (size_t i = 0; i < job.slices.size(); ++i) {
+    const ConstSlice& s = job.slices[i];
+    auto it = tensor_of.find(s.name);
+    pb::Tensor* t;
+    if (it == tensor_of.end()) {
+      tensor_of[s.name] = index->tensors_size();
+      t = index->add_tensors();
+      t->set_name(s.name);
+      t->set_dtype(pb::F32);
+      for (int64_t d : s.global_shape) t->add_shape(d);
+    } else {
+      t = index->mutable_tensors(it->second);
+    }
+    pb::Piece* p = t->add_pieces();
+    p->set_file(0);
+    p->set_byte_offset(off);
+    p->set_byte_length(static_cast<uint64_t>(SliceBytes(s)));
+    for (int64_t b : s.region.begin) p->add_box_begin(b);
+    for (int64_t e : s.region.extent) p->add_box_extent(e);
+    p->set_flat_begin(s.region.flat_begin);
+    p->set_flat_end(s.region.flat_end);
+    p->set_chunk_bytes(static_cast<uint64_t>(chunk));
+    plan->piece_of[i] = p;
+    for (int64_t o = 0; o < SliceBytes(s); o += chunk) {
+      plan->chunks.push_back({i, o, std::min<int64_t>(chunk, SliceBytes(s) - o)});
+    }
+    off += static_cast<uint64_t>(SliceBytes(s));
+  }
+  plan->file_bytes = off;
+  index->mutable_file()->set_bytes(off);
+  return Status::Ok();
+}
+
+void CheckpointWriter::FillStaging(Job& job, ShardPlan& plan) {
+  while (plan.next < plan.chunks.size()) {
+    const ChunkRef& c = plan.chunks[plan.next];
+    uint8_t* dst = plan.ring->Alloc(c.len, c);
+    if (dst == nullptr) break;
+    std::memcpy(dst, reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset, static_cast<size_t>(c.len));
+    ++plan.next;
+  }
+  if (plan.next == plan.chunks.size() && !plan.captured) {
+    plan.captured = true;
+    MarkCaptured(job);
+  }
+}
+
+Status CheckpointWriter::WriteShard(Job& job, ShardPlan& plan, bool staged, const std::string& step_dir) {
+  const int rank = committer_->rank();
+  const std::string path = JoinPath(step_dir, ShardFileName(rank));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot create checkpoint shard " + path, errno);
+  Status st;
+  double t_first_write = 0;
+  bool header_done = false;
+  auto ensure_header = [&]() -> Status {
+    if (header_done) return Status::Ok();
+    header_done = true;
+    t_first_write = Now();
+    uint8_t header[kShardHeaderBytes];
+    EncodeShardHeader({rank, job.meta.step}, header);
+    return WriteAllFd(fd, header, sizeof(header), path);
+  };
+  // Chunks go out in batches (one writev of up to 64 chunks or 8 MiB), so that many small
+  // tensors cost few system calls; each chunk gets its CRC-32C on the way.
+  constexpr size_t kMaxIov = 64;
+  constexpr int64_t kMaxBatchBytes = 8 << 20;
+  auto write_batch = [&](size_t n, const auto& data_of, const auto& ref_of) -> Status {
+    OGAI_RETURN_IF_ERROR(ensure_header());
+    struct iovec iov[kMaxIov];
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const ChunkRef& c = ref_of(i);
+      const uint8_t* d = data_of(i);
+      plan.piece_of[c.slice]->add_chunk_crc32c(Crc32c(d, static_cast<size_t>(c.len)));
+      iov[i].iov_base = const_cast<uint8_t*>(d);
+      iov[i].iov_len = static_cast<size_t>(c.len);
+      bytes += static_cast<size_t>(c.len);
+    }
+    return WriteAllV(fd, iov, n, bytes, path);
+  };
+  auto batch_size = [&](size_t avail, const auto& ref_of) {
+    size_t n = 0;
+    int64_t bytes = 0;
+    while (n < avail && n < kMaxIov && (n == 0 || bytes + ref_of(n).len <= kMaxBatchBytes)) bytes += ref_of(n++).len;
+    return n;
+  };
+  if (!staged) {
+    size_t i = 0;
+    while (st.ok() && i < plan.chunks.size()) {
+      auto ref_of = [&](size_t k) -> const ChunkRef& { return plan.chunks[i + k]; };
+      auto data_of = [&](size_t k) {
+        const ChunkRef& c = plan.chunks[i + k];
+        return reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset;
+      };
+      const size_t n = batch_size(plan.chunks.size() - i, ref_of);
+      st = write_batch(n, data_of, ref_of);
+      i += n;
+    }
+  } else {
+    // Write the ring's oldest chunks, refill, and again; with a ring as large as the
+    // snapshot everything was copied (captured) before the first write.
+    Ring& ring = *plan.ring;
+    while (st.ok() && !ring.empty()) {
+      auto ref_of = [&](size_t k) -> const ChunkRef& { return ring.Ref(k); };
+      auto data_of = [&](size_t k) { return ring.Data(k); };
+      const size_t n = batch_size(ring.size(), ref_of);
+      st = write_batch(n, data_of, ref_of);
+      ring.Pop(n);
+      FillStaging(job, plan);
+    }
+  }
+  if (st.ok()) st = ensure_header();
+  if (st.ok() && ::fdatasync(fd) != 0) st = ErrnoError("fdatasync " + path, errno);
+  job.stats.write_s = Now() - t_first_write;  // data written and durable, as a raw write
+  if (::close(fd) != 0 && st.ok()) st = ErrnoError("close " + path, errno);
+  if (st.ok()) st = FsyncPath(step_dir);      // the file's directory entry
+  if (!st.ok()) return st;
+  job.stats.bytes = static_cast<int64_t>(plan.file_bytes);
+  return Status::Ok();
+}
+
+Status CheckpointWriter::CommitAsLeader(const Job& job, const std::vector<pb::ShardIndex>& votes,
+                                        const std::string& step_dir) {
+  const SaveMeta& meta = job.meta;
+  pb::Manifest m;
+  m.set_format_version(kFormatVersion);
+  m.set_step(meta.step);
+  pb::TrainState* ts = m.mutable_train();
+  ts->set_step(meta.step);
+  ts->set_seed(meta.seed);
+  ts->set_global_batch(meta.global_batch);
+  ts->set_samples_consumed(meta.step * meta.global_batch);
+  ts->set_optimizer("adamw");
+  *m.mutable_layout() = meta.layout;
+  m.set_config_yaml(meta.config_yaml);
+  m.set_created_by("ogai 0.1.0");
+  m.set_created_unix_ms(UnixMs());
+
+  std::map<std::string, int> tensor_of;
+  for (const pb::ShardIndex& idx : votes) {
+    const int file = m.files_size();
+    *m.add_files() = idx.file();
+    if (idx.optimizer_range().end() > idx.optimizer_range().begin()) {
+      *m.add_optimizer_ranges() = idx.optimizer_range();
+    }
+    for (const pb::Tensor& t : idx.tensors()) {
+      auto it = tensor_of.find(t.name());
+      pb::Tensor* dst;
+      if (it == tensor_of.end()) {
+        tensor_of[t.name()] = m.tensors_size();
+        dst = m.add_tensors();
+        dst->set_name(t.name());
+        dst->set_dtype(t.dtype());
+        *dst->mutable_shape() = t.shape();
+      } else {
+        dst = m.mutable_tensors(it->second);
+        if (dst->dtype() != t.dtype() ||
+            !std::equal(dst->shape().begin(), dst->shape().end(), t.shape().begin(), t.shape().end())) {
+          return Internal("rank " + std::to_string(idx.rank()) + " saved tensor '" + t.name() +
+                          "' with another global shape or dtype than an earlier rank");
+        }
+      }
+      for (const pb::Piece& p : t.pieces()) {
+        pb::Piece* q = dst->add_pieces();
+        *q = p;
+        q->set_file(file);
+      }
+    }
+  }
+  // Every element of every tensor written exactly once (the pieces are then disjoint).
+  for (const pb::Tensor& t : m.tensors()) {
+    int64_t want = 1, have = 0;
+    for (int64_t d : t.shape()) want *= d;
+    for (const pb::Piece& p : t.pieces()) have += p.flat_end() - p.flat_begin();
+    if (have != want) {
+      return Internal("tensor '" + t.name() + "': the ranks wrote " + std::to_string(have) + " of its " +
+                      std::to_string(want) + " elements (" + (have < want ? "a gap" : "an overlap") +
+                      "); the write plan that chose each rank's slices is wrong");
+    }
+  }
+  OGAI_RETURN_IF_ERROR(WriteManifest(step_dir, m));
+  return WriteLatest(opts_.dir, StepDirName(meta.step));
+}
+
+Status CheckpointWriter::Retain(int64_t step) {
+  OGAI_ASSIGN_OR_RETURN(auto list, ListCheckpoints(opts_.dir));
+  int kept = 1;  // the one just committed
+  Status first_error;
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    if (it->step >= step) continue;  // this one, and any from an abandoned later run
+    bool remove;
+    if (it->committed) {
+      remove = kept >= opts_.keep_last;
+      if (!remove) ++kept;
+    } else {
+      remove = true;  // an unfinished save older than a committed one
+    }
+    if (!remove) continue;
+    OGAI_LOG(Info) << "checkpoint: removing " << (it->committed ? "" : "unfinished ") << it->path
+                   << " (checkpoint.keep_last = " << opts_.keep_last << ")";
+    Status st = RemoveCheckpoint(it->path);
+    if (!st.ok() && first_error.ok()) first_error = st;
+  }
+  return first_error;
+}
+
+}  // namespace ogai::ckpt

@@ -1,0 +1,146 @@
+// CheckpointWriter: one rank's side of an asynchronous sharded checkpoint.
+//
+//   auto w = CheckpointWriter::Create({.dir = "ckpt", .keep_last = 3});
+//   w->Save(slices, meta);   // returns at once (async); a background thread copies the
+//   ...                      // slices into host staging, then streams them to disk
+//   w->WaitCaptured();       // before the caller modifies the slices' memory (the next
+//                            // optimizer step): usually already true
+//   w->Wait();               // the save is committed (or its error)
+//
+// Save. The caller lists the tensor slices THIS rank writes (ckpt/region.h); with data
+// parallelism it lists a disjoint part of the replicated state, so that every element of
+// every tensor is written by exactly one rank (the commit checks that). The writer copies
+// them into a staging buffer of checkpoint.staging_mb (0: one snapshot) and, on its own
+// thread, writes them to DIR/step_NNNNNNNN/rank_RRRRR.shard in chunks, each with a CRC-32C,
+// then fsyncs the file and the directory. When the staging buffer is smaller than the
+// snapshot, the copy proceeds as the writes free space, and WaitCaptured() waits for it.
+//
+// Commit. The rank votes through the Committer; rank 0 merges every rank's index into the
+// manifest, checks that every tensor is covered exactly once, publishes manifest.pb (temp,
+// fsync, rename, fsync dir), then moves DIR/latest the same way, then applies retention:
+// committed checkpoints older than this one beyond keep_last are removed (manifest first),
+// and so are unfinished ones older than this one. Checkpoints with a higher step (from a
+// run that was resumed from an older checkpoint) are left alone. A crash at any moment
+// leaves the previous committed checkpoint and `latest` intact.
+//
+// One save at a time: a Save() while the previous one is still running logs a warning and
+// waits for it. An error of a background save is returned by the next Save() or Wait().
+//
+// Thread safety: one caller thread; the writer's own thread is internal.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ckpt/committer.h"
+#include "ckpt/region.h"
+#include "proto/ckpt.pb.h"
+#include "runtime/core/memory.h"
+#include "runtime/core/status.h"
+
+namespace ogai::ckpt {
+
+// Part of one fp32 tensor to write: `data` holds region.numel() elements in region order,
+// and must stay unchanged until WaitCaptured() (async) or Save() (sync) returns.
+struct ConstSlice {
+  std::string name;
+  std::vector<int64_t> global_shape;
+  Region region;
+  const float* data = nullptr;
+};
+
+// What a checkpoint records besides tensors.
+struct SaveMeta {
+  int64_t step = 0;
+  uint64_t seed = 0;
+  int64_t global_batch = 0;
+  pb::Layout layout;
+  std::string config_yaml;
+  int64_t opt_begin = 0;  // this rank's optimizer range in its flat buffer
+  int64_t opt_end = 0;
+};
+
+struct WriterOptions {
+  std::string dir;                 // checkpoint root (created if missing)
+  int keep_last = 3;               // committed checkpoints to keep (>= 1)
+  bool async = true;               // false: Save() returns when committed, no staging
+  int64_t staging_bytes = 0;       // host staging bound; 0: one snapshot's size
+  int64_t chunk_bytes = 4 << 20;   // bytes per checksummed chunk
+  Committer* committer = nullptr;  // not owned; null: this is a one-rank job
+};
+
+// Timings of one save (seconds).
+struct SaveStats {
+  int64_t step = 0;
+  int64_t bytes = 0;              // this rank's shard file
+  double wait_previous_s = 0;     // Save() waited for the previous save to finish
+  double capture_s = 0;           // Save() until the caller's memory was no longer needed
+  double write_s = 0;             // first byte written until fdatasync returned
+  double commit_s = 0;            // vote, manifest, latest, retention (total_s has the rest)
+  double total_s = 0;             // Save() until committed
+};
+
+class CheckpointWriter {
+ public:
+  static Result<std::unique_ptr<CheckpointWriter>> Create(const WriterOptions& opts);
+  // Waits for a save in flight (and logs its error, if any).
+  ~CheckpointWriter();
+  CheckpointWriter(const CheckpointWriter&) = delete;
+  CheckpointWriter& operator=(const CheckpointWriter&) = delete;
+
+  // Allocates the staging buffer for snapshots of `snapshot_bytes` now (at start-up) rather
+  // than on the first save, when the training loop may be waiting for the copy.
+  void Reserve(int64_t snapshot_bytes);
+  Status Save(std::vector<ConstSlice> slices, const SaveMeta& meta);
+  Status WaitCaptured();
+  Status Wait();
+  bool busy() const;
+  // One entry per finished save, oldest first (the last 1000).
+  std::vector<SaveStats> stats() const;
+  const WriterOptions& options() const { return opts_; }
+
+ private:
+  struct Job {
+    std::vector<ConstSlice> slices;
+    SaveMeta meta;
+    double t_start = 0;
+    SaveStats stats;
+  };
+  explicit CheckpointWriter(const WriterOptions& opts);
+  void ThreadMain();
+  Status RunJob(Job& job, bool staged);
+  struct ShardPlan;  // the chunks of this rank's file and the staging ring (writer.cc)
+  Status PrepareStepDir(int64_t step, std::string* step_dir);
+  Status PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardPlan* plan);
+  void FillStaging(Job& job, ShardPlan& plan);
+  Status WriteShard(Job& job, ShardPlan& plan, bool staged, const std::string& step_dir);
+  Status CommitAsLeader(const Job& job, const std::vector<pb::ShardIndex>& votes,
+                        const std::string& step_dir);
+  Status Retain(int64_t step);
+  void MarkCaptured(Job& job);
+  int64_t StagingBytesFor(int64_t snapshot_bytes) const;
+
+  WriterOptions opts_;
+  LocalCommitter local_committer_;
+  Committer* committer_;
+  Buffer staging_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Job> pending_;
+  bool busy_ = false;
+  bool captured_ = true;
+  bool stop_ = false;
+  int64_t busy_step_ = -1;
+  Status last_status_;
+  std::vector<SaveStats> stats_;
+  std::thread thread_;
+};
+
+}  // namespace ogai::ckpt

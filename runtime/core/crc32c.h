@@ -1,0 +1,17 @@
+// CRC-32C (Castagnoli, polynomial 0x1EDC6F41, reflected 0x82F63B78): the checksum of every
+// framed record in ogai (token shard headers, checkpoint chunks and manifests).
+//
+// Crc32c(data, n) is the standard CRC-32C (check value of "123456789" is 0xE3069283).
+// Pass a previous result as `crc` to continue over more bytes:
+//   Crc32c(b, nb, Crc32c(a, na)) == Crc32c(a ++ b).
+// Uses the SSE4.2 crc32 instruction when the build targets a CPU that has it, else a table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ogai {
+
+uint32_t Crc32c(const void* data, size_t n, uint32_t crc = 0);
+
+}  // namespace ogai

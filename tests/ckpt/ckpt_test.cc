@@ -1,0 +1,488 @@
+// The checkpoint library on its own: region geometry, the format, the writer's commit
+// protocol and retention, the reader's checks, and resharding between layouts with
+// synthetic multi-rank saves (ranks are threads; the store-based committer comes later).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "ckpt/committer.h"
+#include "ckpt/format.h"
+#include "ckpt/reader.h"
+#include "ckpt/region.h"
+#include "ckpt/writer.h"
+#include "runtime/core/crc32c.h"
+#include "tests/ckpt/test_util.h"
+
+namespace ogai::ckpt {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+// ---- regions -------------------------------------------------------------------------
+
+// Global flat index of each element a region holds, in its order.
+std::vector<int64_t> Elements(const Region& r, const std::vector<int64_t>& shape) {
+  std::vector<int64_t> out;
+  for (int64_t i = r.flat_begin; i < r.flat_end; ++i) {
+    int64_t rem = i, g = 0;
+    std::vector<int64_t> c(shape.size());
+    for (size_t d = shape.size(); d-- > 0;) {
+      c[d] = rem % r.extent[d] + r.begin[d];
+      rem /= r.extent[d];
+    }
+    for (size_t d = 0; d < shape.size(); ++d) g = g * shape[d] + c[d];
+    out.push_back(g);
+  }
+  return out;
+}
+
+Region RandomRegion(std::mt19937& rng, const std::vector<int64_t>& shape) {
+  Region r;
+  for (int64_t s : shape) {
+    int64_t a = std::uniform_int_distribution<int64_t>(0, s - 1)(rng);
+    int64_t b = std::uniform_int_distribution<int64_t>(a + 1, s)(rng);
+    r.begin.push_back(a);
+    r.extent.push_back(b - a);
+  }
+  const int64_t n = r.box_numel();
+  r.flat_begin = std::uniform_int_distribution<int64_t>(0, n - 1)(rng);
+  r.flat_end = std::uniform_int_distribution<int64_t>(r.flat_begin + 1, n)(rng);
+  if (rng() % 3 == 0) {  // often the whole box, as a TP shard is
+    r.flat_begin = 0;
+    r.flat_end = n;
+  }
+  return r;
+}
+
+TEST(Region, OverlapMatchesElementByElementIntersection) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 3000; ++trial) {
+    const int nd = 1 + static_cast<int>(rng() % 3);
+    std::vector<int64_t> shape;
+    for (int d = 0; d < nd; ++d) shape.push_back(1 + static_cast<int64_t>(rng() % 7));
+    const Region a = RandomRegion(rng, shape), b = RandomRegion(rng, shape);
+    ASSERT_TRUE(a.CheckWithin(shape).ok());
+    const auto ea = Elements(a, shape), eb = Elements(b, shape);
+    std::map<int64_t, int64_t> pos_b;
+    for (size_t i = 0; i < eb.size(); ++i) pos_b[eb[i]] = static_cast<int64_t>(i);
+    std::set<int64_t> want;
+    for (int64_t g : ea)
+      if (pos_b.count(g)) want.insert(g);
+    std::set<int64_t> got;
+    int64_t total = 0;
+    ForEachOverlap(a, b, [&](int64_t so, int64_t dso, int64_t n) {
+      ASSERT_GT(n, 0);
+      for (int64_t k = 0; k < n; ++k) {
+        ASSERT_LT(so + k, static_cast<int64_t>(ea.size()));
+        ASSERT_LT(dso + k, static_cast<int64_t>(eb.size()));
+        ASSERT_EQ(ea[so + k], eb[dso + k]) << "trial " << trial;
+        got.insert(ea[so + k]);
+      }
+      total += n;
+    });
+    ASSERT_EQ(got, want) << "trial " << trial << " a=" << a.ToString() << " b=" << b.ToString();
+    ASSERT_EQ(total, static_cast<int64_t>(want.size())) << "an element was reported twice";
+    ASSERT_EQ(OverlapCount(a, b), total);
+  }
+}
+
+TEST(Region, RejectsRegionsOutsideTheTensor) {
+  EXPECT_FALSE(Region::Box({0, 2}, {4, 4}).CheckWithin({4, 5}).ok());
+  EXPECT_FALSE(Region::Box({0}, {4}).CheckWithin({4, 4}).ok());
+  Region r = Region::Whole({3, 3});
+  r.flat_end = 10;
+  EXPECT_FALSE(r.CheckWithin({3, 3}).ok());
+  EXPECT_TRUE(Region::Whole({3, 3}).Sub(2, 7).CheckWithin({3, 3}).ok());
+}
+
+// ---- format --------------------------------------------------------------------------
+
+TEST(Format, NamesAndShardHeader) {
+  EXPECT_EQ(StepDirName(100), "step_00000100");
+  EXPECT_EQ(ParseStepDirName("/x/step_00000100/"), 100);
+  EXPECT_EQ(ParseStepDirName("step_12x"), -1);
+  EXPECT_EQ(ShardFileName(3), "rank_00003.shard");
+  uint8_t h[kShardHeaderBytes];
+  EncodeShardHeader({5, 1234}, h);
+  ShardHeader got;
+  ASSERT_TRUE(DecodeShardHeader(h, sizeof(h), "f", &got).ok());
+  EXPECT_EQ(got.rank, 5);
+  EXPECT_EQ(got.step, 1234);
+  h[17] ^= 1;
+  Status st = DecodeShardHeader(h, sizeof(h), "f", &got);
+  EXPECT_EQ(st.code(), Code::kCorruption);
+  EncodeShardHeader({5, 1234}, h);
+  h[8] = 9;  // a future version
+  h[24] = 0;
+  st = DecodeShardHeader(h, sizeof(h), "f", &got);
+  EXPECT_EQ(st.code(), Code::kNotSupported);
+  EXPECT_NE(st.message().find("newer"), std::string::npos);
+}
+
+TEST(Format, ManifestRoundTripAndDamage) {
+  TempDir d;
+  pb::Manifest m;
+  m.set_format_version(kFormatVersion);
+  m.set_step(7);
+  m.set_config_yaml("model:\n  layers: 2\n");
+  ASSERT_TRUE(WriteManifest(d.path(), m).ok());
+  auto back = ReadManifest(d.path());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->step(), 7);
+  EXPECT_EQ(back->config_yaml(), m.config_yaml());
+  EXPECT_FALSE(fs::exists(d / "manifest.pb.tmp"));
+  testing::FlipByte(d / "manifest.pb", testing::FileSize(d / "manifest.pb") - 8);
+  auto bad = ReadManifest(d.path());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kCorruption);
+  EXPECT_NE(bad.status().message().find("manifest.pb"), std::string::npos);
+  // No manifest: not committed.
+  fs::remove(d / "manifest.pb");
+  EXPECT_EQ(ReadManifest(d.path()).status().code(), Code::kNotFound);
+}
+
+// ---- writer and reader -----------------------------------------------------------------
+
+float Val(const std::string& name, int64_t g, int salt) {
+  uint32_t h = Crc32c(name.data(), name.size(), static_cast<uint32_t>(salt));
+  h = Crc32c(&g, sizeof(g), h);
+  return static_cast<float>(static_cast<int32_t>(h % 20001) - 10000) / 1000.0f;
+}
+
+// A synthetic tensor held whole by one writer.
+struct Owned {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+Owned MakeTensor(const std::string& name, std::vector<int64_t> shape, int salt) {
+  Owned o{name, shape, {}};
+  const Region r = Region::Whole(shape);
+  for (int64_t g : Elements(r, shape)) o.data.push_back(Val(name, g, salt));
+  return o;
+}
+
+SaveMeta Meta(int64_t step) {
+  SaveMeta m;
+  m.step = step;
+  m.seed = 42;
+  m.global_batch = 8;
+  m.layout.set_world_size(1);
+  m.layout.set_dp(1);
+  m.layout.set_tp(1);
+  m.layout.set_pp(1);
+  return m;
+}
+
+std::vector<ConstSlice> WholeSlices(const std::vector<Owned>& ts) {
+  std::vector<ConstSlice> out;
+  for (const auto& t : ts) out.push_back({t.name, t.shape, Region::Whole(t.shape), t.data.data()});
+  return out;
+}
+
+void ExpectReadsBack(const std::string& path, const std::vector<Owned>& ts) {
+  auto ck = Checkpoint::Open(path);
+  ASSERT_TRUE(ck.ok()) << ck.status().ToString();
+  for (const auto& t : ts) {
+    std::vector<float> got(t.data.size(), -99.0f);
+    ASSERT_TRUE((*ck)->Read({{t.name, t.shape, Region::Whole(t.shape), got.data()}}).ok());
+    ASSERT_EQ(std::memcmp(got.data(), t.data.data(), got.size() * 4), 0) << t.name;
+  }
+}
+
+class WriterModes : public ::testing::TestWithParam<std::tuple<bool, int64_t>> {};
+
+TEST_P(WriterModes, SaveCommitsAndReadsBackBitExact) {
+  const auto [async, staging] = GetParam();
+  TempDir d;
+  std::vector<Owned> ts = {MakeTensor("a", {37, 129}, 1), MakeTensor("b", {5}, 2), MakeTensor("c", {3, 4, 1000}, 3)};
+  WriterOptions wo;
+  wo.dir = d.path();
+  wo.async = async;
+  wo.staging_bytes = staging;
+  wo.chunk_bytes = 4096;  // many chunks per tensor
+  auto w = CheckpointWriter::Create(wo);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(3)).ok());
+  ASSERT_TRUE((*w)->WaitCaptured().ok());
+  ASSERT_TRUE((*w)->Wait().ok());
+  EXPECT_EQ(*ReadLatest(d.path()), "step_00000003");
+  ExpectReadsBack(d.path(), ts);
+  auto ck = Checkpoint::Open(d / "step_00000003");
+  ASSERT_TRUE(ck.ok());
+  EXPECT_TRUE((*ck)->Verify().empty());
+  EXPECT_EQ((*ck)->manifest().train().samples_consumed(), 24);
+  const auto stats = (*w)->stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].bytes, testing::FileSize(d / "step_00000003/rank_00000.shard"));
+}
+
+// Synchronous; async with staging for the whole snapshot; async with an 8 KiB ring (much
+// smaller than the 530 KB state: the copy must interleave with the writes).
+INSTANTIATE_TEST_SUITE_P(Ckpt, WriterModes,
+                         ::testing::Values(std::make_tuple(false, int64_t{0}), std::make_tuple(true, int64_t{0}),
+                                           std::make_tuple(true, int64_t{8192})));
+
+TEST(Writer, SaveWhileBusyWaitsAndEveryStepCommits) {
+  TempDir d;
+  std::vector<Owned> ts = {MakeTensor("w", {256, 256}, 1)};
+  WriterOptions wo;
+  wo.dir = d.path();
+  wo.keep_last = 10;
+  auto w = CheckpointWriter::Create(wo);
+  ASSERT_TRUE(w.ok());
+  for (int s = 1; s <= 5; ++s) ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(s)).ok());  // no Wait between
+  ASSERT_TRUE((*w)->Wait().ok());
+  auto list = ListCheckpoints(d.path());
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 5u);
+  for (const auto& e : *list) EXPECT_TRUE(e.committed) << e.path;
+  EXPECT_EQ(*ReadLatest(d.path()), "step_00000005");
+}
+
+TEST(Writer, RetentionKeepsTheNewestAndLeavesAbandonedLaterRunsAlone) {
+  TempDir d;
+  std::vector<Owned> ts = {MakeTensor("w", {8, 8}, 1)};
+  WriterOptions wo;
+  wo.dir = d.path();
+  wo.keep_last = 2;
+  wo.async = false;
+  {
+    auto w = CheckpointWriter::Create(wo);
+    for (int s : {10, 20, 30, 40}) ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(s)).ok());
+  }
+  auto list = ListCheckpoints(d.path());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].step, 30);
+  EXPECT_EQ((*list)[1].step, 40);
+  // An unfinished save (a crash) at step 45, and a run resumed from step 30 saving 35.
+  fs::create_directories(d / "step_00000045");
+  fs::create_directories(d / "step_00000033");  // unfinished, older than the next commit
+  auto w = CheckpointWriter::Create(wo);
+  ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(35)).ok());
+  list = ListCheckpoints(d.path());
+  std::vector<int64_t> steps;
+  for (const auto& e : *list) steps.push_back(e.step);
+  // 30 kept (keep_last 2 counts 35 and 30), 33 removed (unfinished, older), 40 and 45 left alone.
+  EXPECT_EQ(steps, (std::vector<int64_t>{30, 35, 40, 45}));
+  EXPECT_EQ(*ReadLatest(d.path()), "step_00000035");
+  auto cand = ResumeCandidates(d.path());
+  ASSERT_TRUE(cand.ok());
+  ASSERT_EQ(cand->size(), 2u);  // latest first, then older committed; never the abandoned 40
+  EXPECT_EQ((*cand)[0], d / "step_00000035");
+  EXPECT_EQ((*cand)[1], d / "step_00000030");
+}
+
+TEST(Writer, IncompleteCoverageIsNotCommittedAndTheOldCheckpointStays) {
+  TempDir d;
+  std::vector<Owned> ts = {MakeTensor("w", {8, 8}, 1)};
+  WriterOptions wo;
+  wo.dir = d.path();
+  wo.async = false;
+  auto w = CheckpointWriter::Create(wo);
+  ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(1)).ok());
+  auto half = WholeSlices(ts);
+  half[0].region = half[0].region.Sub(0, 32);  // a write plan with a gap
+  Status st = (*w)->Save(half, Meta(2));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("32 of its 64"), std::string::npos) << st.ToString();
+  EXPECT_EQ(*ReadLatest(d.path()), "step_00000001");
+  EXPECT_FALSE(fs::exists(d / "step_00000002/manifest.pb"));
+  ExpectReadsBack(d.path(), ts);
+}
+
+TEST(Reader, CorruptAndTruncatedShardsAreNamedWithTensorAndOffset) {
+  TempDir d;
+  std::vector<Owned> ts = {MakeTensor("first", {64, 64}, 1), MakeTensor("second", {64, 64}, 2)};
+  WriterOptions wo;
+  wo.dir = d.path();
+  wo.async = false;
+  wo.chunk_bytes = 4096;
+  auto w = CheckpointWriter::Create(wo);
+  ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(9)).ok());
+  const std::string shard = d / "step_00000009/rank_00000.shard";
+  // "second" starts after the header and the 16 KiB of "first"; flip a byte in its 2nd chunk.
+  const int64_t off = 64 + 16384 + 4096 + 100;
+  testing::FlipByte(shard, off);
+  auto ck = Checkpoint::Open(d.path());
+  ASSERT_TRUE(ck.ok());
+  std::vector<float> buf(64 * 64);
+  // Reading only "first" is fine: what is read is checked, and that is intact.
+  EXPECT_TRUE((*ck)->Read({{"first", {64, 64}, Region::Whole({64, 64}), buf.data()}}).ok());
+  Status st = (*ck)->Read({{"second", {64, 64}, Region::Whole({64, 64}), buf.data()}});
+  ASSERT_EQ(st.code(), Code::kCorruption);
+  EXPECT_NE(st.message().find("rank_00000.shard"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("'second'"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("byte offset " + std::to_string(64 + 16384 + 4096)), std::string::npos) << st.message();
+  auto faults = (*ck)->Verify();
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(faults[0].tensor, "second");
+  EXPECT_EQ(faults[0].offset, static_cast<uint64_t>(64 + 16384 + 4096));
+  testing::FlipByte(shard, off);  // repaired
+  EXPECT_TRUE((*ck)->Verify().empty());
+
+  testing::TruncateFile(shard, 64 + 16384 + 1000);
+  st = (*ck)->Read({{"second", {64, 64}, Region::Whole({64, 64}), buf.data()}});
+  ASSERT_EQ(st.code(), Code::kCorruption);
+  EXPECT_NE(st.message().find("truncated"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("'second'"), std::string::npos) << st.message();
+  faults = (*ck)->Verify();
+  ASSERT_GE(faults.size(), 2u);  // the file size, and every chunk of "second" past the end
+  EXPECT_NE(faults[0].what.find("truncated"), std::string::npos);
+}
+
+TEST(Reader, WrongShapeOrMissingTensorSaysSo) {
+  TempDir d;
+  std::vector<Owned> ts = {MakeTensor("w", {8, 8}, 1)};
+  WriterOptions wo;
+  wo.dir = d.path();
+  wo.async = false;
+  auto w = CheckpointWriter::Create(wo);
+  ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(1)).ok());
+  auto ck = Checkpoint::Open(d.path());
+  std::vector<float> buf(128);
+  Status st = (*ck)->Read({{"w", {8, 16}, Region::Whole({8, 16}), buf.data()}});
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("[8, 8]"), std::string::npos);
+  st = (*ck)->Read({{"nope", {8, 8}, Region::Whole({8, 8}), buf.data()}});
+  EXPECT_EQ(st.code(), Code::kNotFound);
+  auto missing = Checkpoint::Open(d / "nowhere");
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+}
+
+// ---- resharding with synthetic multi-rank saves ------------------------------------------
+
+// Rank r of a layout holds, of every tensor, a TP slice along `dim` (or all of it when the
+// tensor is replicated); over DP the data is split by flat range (each rank writes a part).
+struct SyntheticLayout {
+  int tp = 1;
+  int dp = 1;
+};
+
+struct TensorDef {
+  std::string name;
+  std::vector<int64_t> shape;
+  int dim;  // TP split dimension, -1 replicated
+};
+
+const std::vector<TensorDef> kTensors = {
+    {"emb", {64, 24}, 0}, {"col", {48, 24}, 0}, {"row", {24, 48}, 1}, {"bias", {48}, 0}, {"norm", {24}, -1}, {"cube", {4, 8, 6}, 1},
+};
+
+Region TpRegion(const TensorDef& t, int tp_rank, int tp) {
+  std::vector<int64_t> b(t.shape.size(), 0), e = t.shape;
+  if (t.dim >= 0) {
+    e[t.dim] = t.shape[t.dim] / tp;
+    b[t.dim] = e[t.dim] * tp_rank;
+  }
+  return Region::Box(b, e);
+}
+
+// The values a region of a tensor must hold.
+std::vector<float> Expected(const TensorDef& t, const Region& r) {
+  std::vector<float> v;
+  for (int64_t g : Elements(r, t.shape)) v.push_back(Val(t.name, g, 5));
+  return v;
+}
+
+void SaveSynthetic(const std::string& dir, const SyntheticLayout& L, int64_t step) {
+  const int world = L.tp * L.dp;
+  auto group = std::make_shared<ThreadGroupCommitter::Group>(world, std::chrono::milliseconds(30000));
+  std::vector<std::thread> threads;
+  std::vector<Status> results(world);
+  for (int rank = 0; rank < world; ++rank) {
+    threads.emplace_back([&, rank] {
+      const int tp_rank = rank % L.tp, dp_rank = rank / L.tp;
+      ThreadGroupCommitter committer(group, rank);
+      std::vector<std::vector<float>> store;
+      std::vector<ConstSlice> slices;
+      store.reserve(kTensors.size());
+      for (const auto& t : kTensors) {
+        if (t.dim < 0 && tp_rank != 0) continue;
+        Region r = TpRegion(t, tp_rank, L.tp);
+        const int64_t n = r.numel();
+        r = r.Sub(n * dp_rank / L.dp, n * (dp_rank + 1) / L.dp);
+        store.push_back(Expected(t, r));
+        slices.push_back({t.name, t.shape, r, store.back().data()});
+      }
+      WriterOptions wo;
+      wo.dir = dir;
+      wo.committer = &committer;
+      wo.chunk_bytes = 4096;
+      auto w = CheckpointWriter::Create(wo);
+      if (!w.ok()) {
+        results[rank] = w.status();
+        return;
+      }
+      SaveMeta meta = Meta(step);
+      meta.layout.set_world_size(world);
+      meta.layout.set_tp(L.tp);
+      meta.layout.set_dp(L.dp);
+      results[rank] = (*w)->Save(slices, meta);
+      if (results[rank].ok()) results[rank] = (*w)->Wait();
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int r = 0; r < world; ++r) ASSERT_TRUE(results[r].ok()) << "rank " << r << ": " << results[r].ToString();
+}
+
+// Reads as every rank of `L` would (TP slice; a flat-range part, as ZeRO-1 holds) and checks.
+void CheckLoad(const std::string& dir, const SyntheticLayout& L) {
+  auto ck = Checkpoint::Open(dir);
+  ASSERT_TRUE(ck.ok()) << ck.status().ToString();
+  for (int rank = 0; rank < L.tp * L.dp; ++rank) {
+    const int tp_rank = rank % L.tp, dp_rank = rank / L.tp;
+    for (const auto& t : kTensors) {
+      Region r = TpRegion(t, tp_rank, L.tp);
+      const int64_t n = r.numel();
+      r = r.Sub(n * dp_rank / L.dp, n * (dp_rank + 1) / L.dp);
+      std::vector<float> got(r.numel(), -99.0f);
+      Status st = (*ck)->Read({{t.name, t.shape, r, got.data()}});
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      ASSERT_EQ(got, Expected(t, r)) << t.name << " at rank " << rank << " of tp " << L.tp << " x dp " << L.dp;
+    }
+  }
+}
+
+TEST(Reshard, EverySavedLayoutLoadsAtEveryOtherLayout) {
+  const std::vector<SyntheticLayout> layouts = {{1, 1}, {2, 1}, {4, 1}, {2, 2}, {1, 3}, {4, 2}};
+  for (const auto& save : layouts) {
+    TempDir d;
+    SaveSynthetic(d.path(), save, 100);
+    auto ck = Checkpoint::Open(d.path());
+    ASSERT_TRUE(ck.ok());
+    EXPECT_EQ((*ck)->manifest().files_size(), save.tp * save.dp);
+    EXPECT_TRUE((*ck)->Verify().empty());
+    for (const auto& load : layouts) {
+      SCOPED_TRACE("saved at tp " + std::to_string(save.tp) + " x dp " + std::to_string(save.dp) +
+                   ", loaded at tp " + std::to_string(load.tp) + " x dp " + std::to_string(load.dp));
+      CheckLoad(d.path(), load);
+    }
+  }
+}
+
+TEST(Reshard, AFailedRankVoteAbortsTheCommit) {
+  TempDir d;
+  auto group = std::make_shared<ThreadGroupCommitter::Group>(2, std::chrono::milliseconds(30000));
+  ThreadGroupCommitter c0(group, 0), c1(group, 1);
+  pb::ShardIndex idx;
+  std::thread t1([&] {
+    (void)c1.Vote(5, idx, IoError("disk full"));
+    (void)c1.Decide(5, Status::Ok());
+  });
+  auto v = c0.Vote(5, idx, Status::Ok());
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("disk full"), std::string::npos);
+  EXPECT_FALSE(c0.Decide(5, v.status()).ok());
+  t1.join();
+}
+
+}  // namespace
+}  // namespace ogai::ckpt
