@@ -1,0 +1,77 @@
+#include "tests/util/job.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace ogai::testing {
+
+std::string BuildDir() {
+  const char* d = std::getenv("OGAI_BUILD_DIR");
+  return d != nullptr ? d : "build";
+}
+
+TempDir::TempDir(const std::string& tag) {
+  std::string tmpl = "/tmp/" + tag + ".XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  path_ = mkdtemp(buf.data());
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+JobResult RunShell(const std::string& command) {
+  JobResult r;
+  const std::string full = "(" + command + ") 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return r;
+}
+
+std::vector<StepMetrics> ReadStepMetrics(const std::string& path) {
+  std::vector<StepMetrics> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const auto sp = line.find("\"step\": ");
+    const auto lp = line.find("\"loss\": ");
+    const auto bp = line.find("\"loss_bits\": \"");
+    if (sp == std::string::npos || lp == std::string::npos || bp == std::string::npos) continue;
+    StepMetrics m;
+    m.step = std::stoll(line.substr(sp + 8));
+    m.loss = std::stod(line.substr(lp + 8));
+    const auto be = line.find('"', bp + 14);
+    m.loss_bits = line.substr(bp + 14, be - bp - 14);
+    out.push_back(m);
+  }
+  return out;
+}
+
+std::map<std::string, long long> ReadMemoryMetrics(const std::string& path) {
+  std::map<std::string, long long> m;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"memory\"") == std::string::npos) continue;
+    for (const char* key : {"block_parameters", "parameters", "gradients", "optimizer", "activations"}) {
+      const std::string k = std::string("\"") + key + "\": ";
+      const auto p = line.find(k);
+      if (p != std::string::npos) m[key] = std::stoll(line.substr(p + k.size()));
+    }
+  }
+  return m;
+}
+
+void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+}  // namespace ogai::testing

@@ -1,0 +1,45 @@
+// Helpers for tests that run whole jobs through ogai-run and read their metrics files.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ogai::testing {
+
+// The build directory (OGAI_BUILD_DIR, set by ctest; "build" otherwise).
+std::string BuildDir();
+// A fresh directory under /tmp, removed by the destructor.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "ogai_test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct JobResult {
+  int exit_code = -1;    // the shell's exit status of the command
+  std::string output;    // stdout + stderr
+};
+// Runs `command` with /bin/sh, output captured.
+JobResult RunShell(const std::string& command);
+
+struct StepMetrics {
+  int64_t step = 0;
+  double loss = 0;
+  std::string loss_bits;
+};
+// The per-step lines of a train.metrics_file, and its final memory line (empty if none).
+std::vector<StepMetrics> ReadStepMetrics(const std::string& path);
+std::map<std::string, long long> ReadMemoryMetrics(const std::string& path);
+
+// Writes `text` to `path`.
+void WriteFile(const std::string& path, const std::string& text);
+
+}  // namespace ogai::testing
