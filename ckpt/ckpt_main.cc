@@ -3,8 +3,12 @@
 //   ogai-ckpt verify PATH                  every checksum; exit 1 on any fault
 //   ogai-ckpt inspect PATH [--config]      tensors, shapes, layout, step, sizes
 //   ogai-ckpt export PATH --format safetensors OUT [--optimizer]
+//   ogai-ckpt diff PATH_A PATH_B [--atol X] [--optimizer]   tensor by tensor, any layouts
 // PATH is a step directory (DIR/step_NNNNNNNN) or a checkpoint root (its `latest`).
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -26,8 +30,11 @@ constexpr const char* kUsage =
     "       ogai-ckpt verify PATH\n"
     "       ogai-ckpt inspect PATH [--config]\n"
     "       ogai-ckpt export PATH --format safetensors OUT [--optimizer]\n"
+    "       ogai-ckpt diff PATH_A PATH_B [--atol X] [--optimizer]\n"
     "PATH: a checkpoint root (checkpoint.dir; uses what its `latest` names) or one of its\n"
-    "step_NNNNNNNN directories. verify exits 1 when any checksum, size or header is wrong.\n";
+    "step_NNNNNNNN directories. verify exits 1 when any checksum, size or header is wrong.\n"
+    "diff compares the consolidated tensors of two checkpoints (saved at any layouts) and\n"
+    "exits 1 when a tensor differs by more than --atol (default 0) or is missing.\n";
 
 int Fail(const Status& st, int code = 1) {
   std::fprintf(stderr, "ogai-ckpt: %s\n", st.ToString().c_str());
@@ -177,6 +184,85 @@ int Export(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Reads the whole (consolidated) tensor `t` of checkpoint `ck`.
+Result<std::vector<float>> ReadWhole(const Checkpoint& ck, const pb::Tensor& t) {
+  std::vector<int64_t> shape(t.shape().begin(), t.shape().end());
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<float> out(static_cast<size_t>(n));
+  ReadSlice s;
+  s.name = t.name();
+  s.global_shape = shape;
+  s.region = Region::Box(std::vector<int64_t>(shape.size(), 0), shape);
+  s.data = out.data();
+  OGAI_RETURN_IF_ERROR(ck.Read({s}));
+  return out;
+}
+
+int Diff(const std::vector<std::string>& args) {
+  std::vector<std::string> paths;
+  double atol = 0.0;
+  bool opt = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--atol" && i + 1 < args.size()) {
+      char* end = nullptr;
+      atol = std::strtod(args[++i].c_str(), &end);
+      if (*end != '\0' || atol < 0) {
+        std::fprintf(stderr, "ogai-ckpt diff: --atol must be a number >= 0, got '%s'\n", args[i].c_str());
+        return 2;
+      }
+    } else if (args[i] == "--optimizer") {
+      opt = true;
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      std::fprintf(stderr, "ogai-ckpt diff: unknown option '%s'\n%s", args[i].c_str(), kUsage);
+      return 2;
+    } else {
+      paths.push_back(args[i]);
+    }
+  }
+  if (paths.size() != 2) {
+    std::fprintf(stderr, "ogai-ckpt diff: needs two checkpoints\n%s", kUsage);
+    return 2;
+  }
+  auto a = Checkpoint::Open(paths[0]);
+  if (!a.ok()) return Fail(a.status());
+  auto b = Checkpoint::Open(paths[1]);
+  if (!b.ok()) return Fail(b.status());
+  int compared = 0, differing = 0;
+  double worst = 0.0;
+  std::string worst_name;
+  for (const pb::Tensor& ta : (*a)->manifest().tensors()) {
+    if (!opt && ta.name().rfind("adamw.", 0) == 0) continue;
+    const pb::Tensor* tb = (*b)->FindTensor(ta.name());
+    if (tb == nullptr || Shape(*tb) != Shape(ta)) {
+      std::printf("%-32s only in %s or shaped differently (%s vs %s)\n", ta.name().c_str(), paths[0].c_str(),
+                  Shape(ta).c_str(), tb ? Shape(*tb).c_str() : "missing");
+      ++differing;
+      continue;
+    }
+    auto va = ReadWhole(**a, ta);
+    if (!va.ok()) return Fail(va.status());
+    auto vb = ReadWhole(**b, *tb);
+    if (!vb.ok()) return Fail(vb.status());
+    double max_diff = 0.0;
+    for (size_t i = 0; i < va->size(); ++i) {
+      max_diff = std::max(max_diff, std::fabs(static_cast<double>((*va)[i]) - (*vb)[i]));
+    }
+    ++compared;
+    if (max_diff > worst) {
+      worst = max_diff;
+      worst_name = ta.name();
+    }
+    if (max_diff > atol) {
+      std::printf("%-32s %-16s max |a - b| = %.3g\n", ta.name().c_str(), Shape(ta).c_str(), max_diff);
+      ++differing;
+    }
+  }
+  std::printf("%d tensors compared, %d beyond --atol %g; largest difference %.3g%s%s\n", compared, differing, atol,
+              worst, worst_name.empty() ? "" : " in ", worst_name.c_str());
+  return differing == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,6 +284,7 @@ int main(int argc, char** argv) {
     return Inspect(args[0], args.size() == 2);
   }
   if (cmd == "export") return Export(args);
+  if (cmd == "diff") return Diff(args);
   std::fprintf(stderr, "ogai-ckpt: unknown command or wrong arguments: '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }

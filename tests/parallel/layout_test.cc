@@ -1,24 +1,25 @@
 // Layout equivalence: the tiny test model trained for 20 steps on every dp x tp x pp layout
 // of up to 8 ranks that divides it (and ZeRO-1 variants) follows the single-rank loss at
-// every step within 1e-5 relative; a multi-rank layout run twice gives identical loss bits;
+// every step within 1e-5 relative and ends with parameters within 1e-5 absolute (compared
+// through the final checkpoints with ogai-ckpt diff); a multi-rank layout run twice gives identical loss bits;
 // the per-rank memory accounting shows TP halving block parameters and ZeRO-1 halving the
 // optimizer state. Real processes, started by ogai-run.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/util/job.h"
+
 namespace {
 
-namespace fs = std::filesystem;
+using ogai::testing::ReadMemoryMetrics;
+using ogai::testing::ReadStepMetrics;
+using ogai::testing::RunShell;
+using ogai::testing::TempDir;
 
 struct Layout {
   int dp, tp, pp, zero;
@@ -27,29 +28,18 @@ struct Layout {
   }
 };
 
-std::string BuildDir() {
-  const char* d = std::getenv("OGAI_BUILD_DIR");
-  return d ? d : "build";
-}
-
+// A modest learning rate: Adam turns rounding-level gradient differences between layouts
+// into parameter differences proportional to lr (tensors whose gradient is near zero move
+// by about lr * sign(noise)); at 6e-4 the largest final difference seen was 4.9e-6 (tp 4).
 const char* kConfig = R"(model: {layers: 4, heads: 4, d_model: 64, vocab: 256, seq_len: 32}
 data: {source: demo, demo_tokens: 200000, demo_seed: 3}
-train: {steps: 20, micro_batch: 1, global_batch: 8, lr: 3.0e-3, warmup: 2, seed: 7, log_every: 20}
+train: {steps: 20, micro_batch: 1, global_batch: 8, lr: 6.0e-4, warmup: 2, seed: 7, log_every: 20}
 parallel: {timeout_s: 120}
 )";
 
-class Workdir {
+class Workdir : public TempDir {
  public:
-  Workdir() {
-    char tmpl[] = "/tmp/ogai_layout_test.XXXXXX";
-    path_ = mkdtemp(tmpl);
-    std::ofstream(path_ + "/tiny.yaml") << kConfig;
-  }
-  ~Workdir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  Workdir() : TempDir("ogai_layout_test") { ogai::testing::WriteFile(*this / "tiny.yaml", kConfig); }
 };
 
 struct RunResult {
@@ -61,48 +51,26 @@ struct RunResult {
   std::string output;
 };
 
-std::map<std::string, long long> ParseMemory(const std::string& line) {
-  std::map<std::string, long long> m;
-  for (const char* key : {"block_parameters", "parameters", "gradients", "optimizer", "activations"}) {
-    const std::string k = std::string("\"") + key + "\": ";
-    auto p = line.find(k);
-    if (p != std::string::npos) m[key] = std::stoll(line.substr(p + k.size()));
-  }
-  return m;
-}
-
 RunResult RunJob(const Workdir& w, const Layout& l, const std::string& tag) {
-  RunResult r;
   const int np = l.dp * l.tp * l.pp;
-  const std::string metrics = w.path() + "/" + tag + "_{rank}.jsonl";
-  const std::string log = w.path() + "/" + tag + ".log";
+  const std::string metrics = w / (tag + "_{rank}.jsonl");
   std::ostringstream cmd;
-  cmd << BuildDir() << "/bin/ogai-run -np " << np << " --oversubscribe " << w.path() << "/tiny.yaml"
+  cmd << ogai::testing::BuildDir() << "/bin/ogai-run -np " << np << " --oversubscribe " << (w / "tiny.yaml")
       << " parallel.dp=" << l.dp << " parallel.tp=" << l.tp << " parallel.pp=" << l.pp << " parallel.zero=" << l.zero
-      << " 'train.metrics_file=" << metrics << "' > " << log << " 2>&1";
-  const int status = std::system(cmd.str().c_str());
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream lf(log);
-  r.output.assign(std::istreambuf_iterator<char>(lf), {});
+      << " 'train.metrics_file=" << metrics << "' checkpoint.dir=" << (w / ("ck_" + tag));
+  auto job = RunShell(cmd.str());
+  RunResult r;
+  r.exit_code = job.exit_code;
+  r.output = job.output;
   for (int rank = 0; rank < np; ++rank) {
-    std::string path = metrics;
-    path.replace(path.find("{rank}"), 6, std::to_string(rank));
-    std::ifstream in(path);
-    std::map<std::string, long long> mem;
-    for (std::string line; std::getline(in, line);) {
-      if (line.find("\"memory\"") != std::string::npos) {
-        mem = ParseMemory(line);
-        continue;
+    const std::string path = w / (tag + "_" + std::to_string(rank) + ".jsonl");
+    if (rank == 0) {
+      for (const auto& m : ReadStepMetrics(path)) {
+        r.loss.push_back(m.loss);
+        r.loss_bits.push_back(m.loss_bits);
       }
-      if (rank != 0) continue;
-      auto lp = line.find("\"loss\": ");
-      auto bp = line.find("\"loss_bits\": \"");
-      if (lp == std::string::npos || bp == std::string::npos) continue;
-      r.loss.push_back(std::stod(line.substr(lp + 8)));
-      auto be = line.find('"', bp + 14);
-      r.loss_bits.push_back(line.substr(bp + 14, be - bp - 14));
     }
-    r.memory_by_rank.push_back(mem);
+    r.memory_by_rank.push_back(ReadMemoryMetrics(path));
   }
   if (!r.memory_by_rank.empty()) r.memory = r.memory_by_rank[0];
   return r;
@@ -131,7 +99,11 @@ TEST_P(LayoutEquivalence, LossFollowsSingleRank) {
   for (size_t i = 0; i < r.loss.size(); ++i) {
     EXPECT_NEAR(r.loss[i], base.loss[i], 1e-5 * std::fabs(base.loss[i])) << l.Name() << " step " << i + 1;
   }
-  EXPECT_LT(r.loss.back(), 0.8 * r.loss.front()) << "the model did not learn";
+  EXPECT_LT(r.loss.back(), 0.9 * r.loss.front()) << "the model did not learn";
+  // The final parameters, gathered from the final checkpoints of both runs.
+  auto diff = RunShell(ogai::testing::BuildDir() + "/bin/ogai-ckpt diff " + (SharedDir() / "ck_single") + " " +
+                       (SharedDir() / ("ck_" + l.Name())) + " --atol 1e-5");
+  EXPECT_EQ(diff.exit_code, 0) << diff.output;
 }
 
 std::vector<Layout> AllLayouts() {
