@@ -57,11 +57,13 @@ void PositionAdd(float* out, const float* wpe, int64_t b, int64_t t, int64_t c) 
   }
 }
 
-void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c) {
+void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c,
+                         bool accumulate) {
   OGAI_PROFILE(kEmbedding);
 #pragma omp parallel for schedule(static)
   for (int64_t ti = 0; ti < t; ++ti) {
     float* d = dwpe + ti * c;
+    if (!accumulate) std::memset(d, 0, sizeof(float) * c);
     for (int64_t bi = 0; bi < b; ++bi) {
       const float* g = dout + (bi * t + ti) * c;
 #pragma omp simd

@@ -20,6 +20,8 @@ void EmbeddingLookupBackward(float* dwte, const float* dout, const int32_t* toke
                              int64_t vocab_end);
 
 void PositionAdd(float* out, const float* wpe, int64_t b, int64_t t, int64_t c);
-void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c);
+// accumulate false: dwpe is overwritten.
+void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c,
+                         bool accumulate = true);
 
 }  // namespace ogai::kernels

@@ -35,7 +35,7 @@ void LayerNormForward(float* out, float* mean, float* rstd, const float* inp, co
 
 void LayerNormBackward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                        const float* w, const float* mean, const float* rstd, int64_t n,
-                       int64_t c) {
+                       int64_t c, bool accumulate_params) {
   OGAI_PROFILE(kLayerNorm);
   constexpr int64_t kRows = 32;
   const int64_t chunks = (n + kRows - 1) / kRows;
@@ -78,8 +78,8 @@ void LayerNormBackward(float* dinp, float* dw, float* db, const float* dout, con
       sw += pw[ch * c + j];
       sb += pb[ch * c + j];
     }
-    dw[j] += sw;
-    db[j] += sb;
+    dw[j] = accumulate_params ? dw[j] + sw : sw;
+    db[j] = accumulate_params ? db[j] + sb : sb;
   }
 }
 

@@ -353,7 +353,8 @@ const float* GPT::Output(const Activations& a) const { return a.x_out.as<float>(
 
 // ---- backward ------------------------------------------------------------------------
 
-Status GPT::Backward(Activations& a, const float* doutput, float* dinput) {
+Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool overwrite_grads) {
+  const bool acc = !overwrite_grads;
   const int64_t B = a.b, T = cfg_.seq_len, BT = B * T, C = C_;
   float* dres = a.dres.as<float>();  // gradient of the residual stream, updated in place
   float* dln = a.dln.as<float>();
@@ -364,11 +365,11 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput) {
     float* dlogits = a.logits.as<float>();
     // Head: logits = lnf . wte^T  ->  dlnf = dlogits . wte, dwte += dlogits^T . lnf
     k::MatmulBackward(dln, G(wte_), nullptr, dlogits, a.lnf.as<float>(), P(wte_), BT, C, Vl_,
-                      false, true);
+                      false, acc);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
     std::memset(dres, 0, sizeof(float) * BT * C);
     k::LayerNormBackward(dres, G(lnf_w_), G(lnf_b_), dln, a.x_out.as<float>(), P(lnf_w_),
-                         a.lnf_mean.as<float>(), a.lnf_rstd.as<float>(), BT, C);
+                         a.lnf_mean.as<float>(), a.lnf_rstd.as<float>(), BT, C, acc);
     Ready(lnf_w_);
     Ready(lnf_b_);
     if (!layout_.first_stage) Ready(wte_);  // its last contribution on this stage
@@ -381,44 +382,49 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput) {
     LayerActs& L = a.layers[li];
     // MLP: x_out = x_mid + fch_gelu . Wmp^T + bmp
     float* dfch = a.dfch.as<float>();
-    k::BiasBackward(G(p.mproj_b), dres, BT, C, true);
+    k::BiasBackward(G(p.mproj_b), dres, BT, C, acc);
     Ready(p.mproj_b);
     k::MatmulBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu.as<float>(), P(p.mproj_w), BT,
-                      Fl_, C, false, true);
+                      Fl_, C, false, acc);
     Ready(p.mproj_w);
     k::GeluBackward(dfch, L.fch.as<float>(), dfch, BT * Fl_);
     k::MatmulBackward(dln, G(p.fc_w), G(p.fc_b), dfch, L.ln2.as<float>(), P(p.fc_w), BT, C, Fl_,
-                      false, true);
+                      false, acc);
     Ready(p.fc_w);
     Ready(p.fc_b);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
     k::LayerNormBackward(dres, G(p.ln2_w), G(p.ln2_b), dln, L.x_mid.as<float>(), P(p.ln2_w),
-                         L.ln2_mean.as<float>(), L.ln2_rstd.as<float>(), BT, C);
+                         L.ln2_mean.as<float>(), L.ln2_rstd.as<float>(), BT, C, acc);
     Ready(p.ln2_w);
     Ready(p.ln2_b);
     // Attention: x_mid = x_in + atty . Wproj^T + bproj
     float* datty = a.datty.as<float>();
     float* dqkv = a.dqkv.as<float>();
-    k::BiasBackward(G(p.proj_b), dres, BT, C, true);
+    k::BiasBackward(G(p.proj_b), dres, BT, C, acc);
     Ready(p.proj_b);
     k::MatmulBackward(datty, G(p.proj_w), nullptr, dres, L.atty.as<float>(), P(p.proj_w), BT, Cl_,
-                      C, false, true);
+                      C, false, acc);
     Ready(p.proj_w);
     k::AttentionBackward(dqkv, datty, L.atty.as<float>(), L.lse.as<float>(), L.qkv.as<float>(), B,
                          T, NHl_, HD_);
     k::MatmulBackward(dln, G(p.q_w), G(p.q_b), dqkv, L.ln1.as<float>(), P(p.q_w), BT, C, 3 * Cl_,
-                      false, true);
+                      false, acc);
     for (int idx : {p.q_w, p.k_w, p.v_w, p.q_b, p.k_b, p.v_b}) Ready(idx);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
     k::LayerNormBackward(dres, G(p.ln1_w), G(p.ln1_b), dln, L.x_in.as<float>(), P(p.ln1_w),
-                         L.ln1_mean.as<float>(), L.ln1_rstd.as<float>(), BT, C);
+                         L.ln1_mean.as<float>(), L.ln1_rstd.as<float>(), BT, C, acc);
     Ready(p.ln1_w);
     Ready(p.ln1_b);
   }
 
   if (layout_.first_stage) {
-    k::PositionAddBackward(G(wpe_), dres, B, T, C);
+    k::PositionAddBackward(G(wpe_), dres, B, T, C, acc);
     Ready(wpe_);
+    // On a stage with the head, the head's GEMM has already written (or added to) wte's
+    // gradient; without it, a fresh step clears it before the scatter-add.
+    if (overwrite_grads && !layout_.last_stage) {
+      std::memset(G(wte_), 0, sizeof(float) * params_[wte_].numel);
+    }
     k::EmbeddingLookupBackward(G(wte_), dres, a.tokens.data(), BT, C, V0_, V0_ + Vl_);
     Ready(wte_);
   } else if (dinput != nullptr) {

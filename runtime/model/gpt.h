@@ -106,8 +106,10 @@ class GPT {
   const float* Output(const Activations& acts) const;
 
   // Backward for the micro-batch whose Forward filled `acts`. Non-last stages get `doutput`
-  // [b*T*C]; non-first stages write `dinput` [b*T*C]. Gradients accumulate.
-  Status Backward(Activations& acts, const float* doutput, float* dinput);
+  // [b*T*C]; non-first stages write `dinput` [b*T*C]. Gradients accumulate (+=), or, with
+  // `overwrite_grads` (the first micro-batch of a step), are written afresh — which saves
+  // clearing the gradient buffer between steps.
+  Status Backward(Activations& acts, const float* doutput, float* dinput, bool overwrite_grads = false);
 
   // 6 * (parameters that do matmul work, counting the tied head once) + attention, per token,
   // for the whole model (not just this rank's part): the usual "model FLOPs" (PaLM, app. B).

@@ -26,8 +26,9 @@ class AdamW {
         std::vector<Range> ranges);
 
   // One update of the owned ranges of params from the same ranges of grads; step is
-  // 1-based. Clears those gradients in the same pass.
-  void Step(float* params, float* grads, double lr, float grad_scale, int64_t step);
+  // 1-based. With `clear_grads`, clears those gradients in the same pass.
+  void Step(float* params, float* grads, double lr, float grad_scale, int64_t step,
+            bool clear_grads = true);
 
   const std::vector<Range>& ranges() const { return ranges_; }
   float* m() { return m_.as<float>(); }

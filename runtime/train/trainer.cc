@@ -196,7 +196,7 @@ Status Trainer::RunMicroBatches(double* loss_sum, double* pp_wait) {
     OGAI_RETURN_IF_ERROR(model_->Forward(*acts_[0], inputs_.data(), nullptr, targets_.data(), grad_scale, &s));
     last_micro_ = micro == tc.grad_accum - 1;
     if (last_micro_ && reducer_) reducer_->Arm();
-    OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[0], nullptr, nullptr));
+    OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[0], nullptr, nullptr, micro == 0 && !ZeroSharded()));
     *loss_sum += s;
   }
   return Status::Ok();
@@ -251,7 +251,7 @@ Status Trainer::RunPipeline(double* loss_sum, double* pp_wait) {
         dout = recv_grad_.as<float>();
       }
       float* din = L.first_stage() ? nullptr : dinput_[slot].as<float>();
-      OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[slot], dout, din));
+      OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[slot], dout, din, k == 0 && !ZeroSharded()));
       if (!L.first_stage()) {
         bwd_send_[slot] = pp.Send(din, act_count, comm::DataType::kFloat32, L.pp_idx - 1, kTagsPerMicro * k + 1);
       }
@@ -280,8 +280,9 @@ Status Trainer::Step(StepStats* stats) {
   const auto& L = ctx_.layout;
   const auto& tc = cfg_.train;
   const int64_t T = cfg_.model.seq_len;
-  // Under ZeRO-1 the optimizer clears only the gradient chunks it owns.
-  if (reducer_ && cfg_.parallel.zero == 1) model_->ZeroGrads();
+  // The first micro-batch's backward writes the gradients afresh, except under ZeRO-1, where
+  // the reduce-scatter leaves partial sums outside the owned chunks: clear everything then.
+  if (ZeroSharded()) model_->ZeroGrads();
   if (reducer_) reducer_->ResetStats();
   double loss_sum = 0.0, pp_wait = 0.0;
   OGAI_RETURN_IF_ERROR(RunMicroBatches(&loss_sum, &pp_wait));
@@ -318,8 +319,9 @@ Status Trainer::Step(StepStats* stats) {
   const double lr = optim::LearningRate(tc, step_);
   // [checkpoint 2/3] a save's copy must be done before parameters and moments change.
   OGAI_RETURN_IF_ERROR(ckpt_->BeforeOptimizerStep());
-  opt_->Step(model_->param_data(), model_->grad_data(), lr, optim::ClipScale(norm, tc.grad_clip), step_ + 1);
-  if (reducer_ && cfg_.parallel.zero == 1) OGAI_RETURN_IF_ERROR(reducer_->AllGatherParams(model_->param_data()));
+  opt_->Step(model_->param_data(), model_->grad_data(), lr, optim::ClipScale(norm, tc.grad_clip), step_ + 1,
+             /*clear_grads=*/false);
+  if (ZeroSharded()) OGAI_RETURN_IF_ERROR(reducer_->AllGatherParams(model_->param_data()));
   ++step_;
   // [checkpoint 3/3] save when checkpoint.every_steps (or the last step) says so.
   OGAI_RETURN_IF_ERROR(ckpt_->AfterStep(step_));

@@ -97,6 +97,7 @@ class Trainer {
   Trainer() = default;
   Status SetUp();
   void OnGradReady(int param);
+  bool ZeroSharded() const { return reducer_ != nullptr && cfg_.parallel.zero == 1; }
   Status RunMicroBatches(double* loss_sum, double* pp_wait);
   Status RunPipeline(double* loss_sum, double* pp_wait);
   void LoadMicro(int micro, int32_t* inputs, int32_t* targets);
