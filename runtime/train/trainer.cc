@@ -269,7 +269,6 @@ Status Trainer::RunPipeline(double* loss_sum, double* pp_wait) {
 }
 
 double Trainer::LocalGradSumSquares() const {
-  OGAI_PROFILE(kGradNorm);
   double s = 0.0;
   for (const auto& r : norm_ranges_) s += kernels::SumSquares(model_->grad_data() + r.first, r.second - r.first);
   return s;
