@@ -41,7 +41,9 @@ Result<std::vector<pb::ShardIndex>> StoreCommitter::Vote(int64_t step, const pb:
   std::vector<pb::ShardIndex> out(world_);
   std::string failures;
   for (int r = 0; r < world_; ++r) {
-    OGAI_ASSIGN_OR_RETURN(std::string v, store_->Get(keys[r], timeout_));
+    auto got = store_->Get(keys[r], timeout_);
+    if (!got.ok()) return got.status();
+    const std::string& v = *got;
     if (v.rfind(kFailed, 0) == 0) {
       failures += (failures.empty() ? "" : "; ") + std::string("rank ") + std::to_string(r) + ": " + v.substr(8);
     } else if (!out[r].ParseFromString(v)) {
