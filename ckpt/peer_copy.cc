@@ -87,13 +87,16 @@ Result<std::unique_ptr<PeerCopies>> PeerCopies::Create(const Options& opts) {
                            std::to_string(opts.caches.size()) + " shard caches");
   }
   if (opts.copies < 0) return InvalidArgument("peer copies: copies must be >= 0");
+  if (opts.part_bytes == 0 || opts.part_bytes > (48u << 20)) {
+    return InvalidArgument("peer copies: part_bytes must be in (0, 48 MiB] (the store's frames are at most 64 MiB)");
+  }
   return std::unique_ptr<PeerCopies>(new PeerCopies(opts));
 }
 
 std::vector<int> PeerCopies::Targets() const {
   const int n = static_cast<int>(opts_.caches.size());
   std::vector<int> out;
-  for (int k = opts_.local_dir.empty() ? 0 : 1; k <= opts_.copies && k < n; ++k) {
+  for (int k = 0; k <= opts_.copies && k < n; ++k) {
     const int node = (opts_.node + k) % n;
     if (!opts_.caches[static_cast<size_t>(node)].empty()) out.push_back(node);
   }
@@ -199,10 +202,11 @@ Status PeerCopies::PushTo(int node, const std::string& name, int64_t step, const
   // publish the new meta.
   OGAI_ASSIGN_OR_RETURN(auto old, c->TryGet(MetaKey(name)));
   OGAI_RETURN_IF_ERROR(c->Delete(MetaKey(name)).status());
-  const int64_t parts = static_cast<int64_t>((bytes.size() + kPartBytes - 1) / kPartBytes);
+  const size_t pb = opts_.part_bytes;
+  const int64_t parts = static_cast<int64_t>((bytes.size() + pb - 1) / pb);
   for (int64_t i = 0; i < parts; ++i) {
-    const size_t off = static_cast<size_t>(i) * kPartBytes;
-    OGAI_RETURN_IF_ERROR(c->Set(PartKey(name, i), bytes.substr(off, std::min(kPartBytes, bytes.size() - off))));
+    const size_t off = static_cast<size_t>(i) * pb;
+    OGAI_RETURN_IF_ERROR(c->Set(PartKey(name, i), bytes.substr(off, std::min(pb, bytes.size() - off))));
   }
   if (old.has_value()) {
     if (auto m = ParseMeta(*old)) {
@@ -227,7 +231,7 @@ Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& 
   if (!opts_.local_dir.empty()) {
     Status s = WriteLocal(name, step, bytes, crc);
     if (s.ok()) {
-      ++st.nodes;
+      ++st.places;
     } else {
       errors = s.message();
       OGAI_LOG(Warn) << s.message();
@@ -236,7 +240,7 @@ Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& 
   for (int node : Targets()) {
     Status s = PushTo(node, name, step, bytes, crc);
     if (s.ok()) {
-      ++st.nodes;
+      ++st.places;
     } else {
       errors += (errors.empty() ? "" : "; ") + s.message();
       OGAI_LOG(Warn) << "peer copy of " << name << " (step " << step << ") to node " << node << ": " << s.message();
@@ -245,7 +249,7 @@ Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& 
     }
   }
   st.seconds = Since(t0);
-  if (st.nodes == 0) return Unavailable("peer copy of " + path + ": no node took it: " + errors);
+  if (st.places == 0) return Unavailable("peer copy of " + path + ": no place took it: " + errors);
   return st;
 }
 

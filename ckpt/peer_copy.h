@@ -13,19 +13,20 @@
 // nodes that survived, so the copies are still there when the new group starts.
 //
 // Push. After a checkpoint is committed (CheckpointWriter's on_committed, on the writer's
-// thread) each rank stores its shard file, byte for byte, in its node's folder and in the
-// caches of the next `copies` nodes (node+1, ... modulo the node count). A single lost node
-// therefore leaves a copy of every shard: its own ranks' shards on its neighbour, the others'
-// on their own nodes.
+// thread) each rank stores its shard file, byte for byte, in its node's folder (for its own
+// node's ranks: mapped, no network), in its node's cache (for the ranks of a node that
+// replaces a lost one) and in the caches of the next `copies` nodes (node+1, ... modulo the
+// node count). A single lost node therefore leaves a copy of every shard in memory that the
+// others can reach: its own ranks' shards on its neighbour, the others' on their own nodes.
 //
-// Slots: one per shard file name, replaced by each push, so memory is bounded by (1 + copies)
+// Slots: one per shard file name, replaced by each push, so memory is bounded by (2 + copies)
 // shards per rank over the job.
 //   folder: <file>   a 4096-byte header (magic "OGAIPEER", step, bytes, CRC-32C of the file)
 //                    then the file; written to a temp name and renamed (atomic). Read back
 //                    by mapping it: no copy before the reader's own (which checks every
 //                    chunk's CRC-32C against the manifest, as for files on disk).
 //   cache:  shard/<file>/meta  "<step> <bytes> <parts> <crc32c of the whole file>"
-//           shard/<file>/<i>   part i of the file (kPartBytes each, the last shorter), under
+//           shard/<file>/<i>   part i of the file (part_bytes each, the last shorter), under
 //                              the store's 64 MiB frame limit
 //   A push deletes meta first and writes it last, so a reader that finds meta at step S finds
 //   the parts of S; the CRC catches anything else.
@@ -54,7 +55,6 @@ namespace ogai::ckpt {
 
 class PeerCopies {
  public:
-  static constexpr size_t kPartBytes = 32u << 20;
 
   struct Options {
     std::vector<std::string> caches;  // "host:port" by node rank; "" for a node without one
@@ -62,13 +62,14 @@ class PeerCopies {
     int copies = 1;                    // other nodes that hold a copy of each shard
     std::string local_dir;             // this node's folder of copies ("" when none)
     std::string token;                 // the job's store token (the caches use it too)
+    size_t part_bytes = 32u << 20;     // a copy travels to a cache in parts of this size
     std::chrono::milliseconds push_timeout{5000};
     std::chrono::milliseconds fetch_connect_timeout{500};
   };
   struct PushStats {
     int64_t step = 0;
     int64_t bytes = 0;
-    int nodes = 0;        // nodes that now hold it (this one included when it has a folder)
+    int places = 0;       // that now hold it: this node's folder, caches
     double seconds = 0;
   };
   struct FetchStats {
@@ -82,8 +83,7 @@ class PeerCopies {
   static Result<std::vector<std::string>> ParseCacheList(const std::string& list);
   static Result<std::unique_ptr<PeerCopies>> Create(const Options& opts);
 
-  // The node ranks whose caches a push goes to: the next `copies` other nodes (and this node's
-  // own cache when it has no folder).
+  // The node ranks whose caches a push goes to: this node, then the next `copies` nodes.
   std::vector<int> Targets() const;
   // Stores the shard file at `path`, written for `step`, in every target cache. Fails only
   // when no cache took it; a cache that did not is logged.

@@ -146,10 +146,10 @@ void Checkpointing::OnCommitted(int64_t step, const std::string& shard_path) {
     OGAI_LOG(Warn) << "checkpoint: " << st.status().message() << " (the checkpoint on disk is complete)";
     return;
   }
-  OGAI_LOG(Info) << "checkpoint: step " << step << " shard (" << st->bytes << " bytes) copied to the memory of "
-                 << st->nodes << " node(s) in " << st->seconds * 1e3 << " ms";
+  OGAI_LOG(Info) << "checkpoint: step " << step << " shard (" << st->bytes << " bytes) copied into memory, "
+                 << st->places << " places (node folder, shard caches) in " << st->seconds * 1e3 << " ms";
   std::lock_guard<std::mutex> lock(peer_mu_);
-  peer_copy_ = {st->step, st->bytes, st->nodes, st->seconds};
+  peer_copy_ = {st->step, st->bytes, st->places, st->seconds};
 }
 
 ckpt::SaveMeta Checkpointing::Meta(int64_t step) const {

@@ -71,7 +71,7 @@ struct ResumeInfo {
 struct PeerCopyInfo {
   int64_t step = 0;
   int64_t bytes = 0;
-  int nodes = 0;
+  int places = 0;  // this node's folder and the caches that hold it
   double seconds = 0;
 };
 

@@ -430,9 +430,9 @@ void Trainer::WriteMetrics(const StepStats& s) {
     if (pc.step > peer_copy_reported_) {
       peer_copy_reported_ = pc.step;
       std::fprintf(metrics_,
-                   "{\"peer_copy\": {\"step\": %lld, \"bytes\": %lld, \"nodes\": %d, \"ms\": %.3f, "
+                   "{\"peer_copy\": {\"step\": %lld, \"bytes\": %lld, \"places\": %d, \"ms\": %.3f, "
                    "\"restart\": %d}}\n",
-                   static_cast<long long>(pc.step), static_cast<long long>(pc.bytes), pc.nodes, pc.seconds * 1e3,
+                   static_cast<long long>(pc.step), static_cast<long long>(pc.bytes), pc.places, pc.seconds * 1e3,
                    ctx_.restart_count);
     }
   }
