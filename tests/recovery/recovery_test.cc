@@ -81,7 +81,7 @@ TEST(Recovery, HungRankIsNamedRestartedAndFinishesBitIdentical) {
   const Metrics ref = ReferenceRun("hang", kTwoRanks, kDp2, 40, &ref_log);
   ASSERT_EQ(ref.final.size(), 40u) << ref_log;
 
-  Job job("hang", Flags({"--max-restarts", "3", "--heartbeat-timeout", "3", "--grace", "2"}), kDp2);
+  Job job("hang", Flags({"--max-restarts", "3", "--heartbeat-timeout", "5", "--grace", "2"}), kDp2);
   ASSERT_TRUE(WaitForStep(job, 12)) << job.err();
   const pid_t victim = RankPid(job.mark(), 1, 0);
   ASSERT_GT(victim, 0);
