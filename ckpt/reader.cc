@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "ckpt/format.h"
 #include "runtime/core/crc32c.h"
@@ -46,42 +47,79 @@ Status CheckPiece(const pb::Manifest& m, const pb::Tensor& t, const pb::Piece& p
   return Status::Ok();
 }
 
-// Open shard files, each header checked once.
+// Open shard files, each header checked once; files held in memory are used in their place.
 class FileSet {
  public:
-  FileSet(const std::string& dir, const pb::Manifest& m) : dir_(dir), m_(m) {}
+  FileSet(const std::string& dir, const pb::Manifest& m, const ShardBytes* mem) : dir_(dir), m_(m), mem_(mem) {}
   ~FileSet() {
     for (auto& [i, fd] : fds_) ::close(fd);
   }
-  std::string Path(int file) const { return JoinPath(dir_, m_.files(file).name()); }
-  Result<int> Get(int file) {
-    auto it = fds_.find(file);
-    if (it != fds_.end()) return it->second;
+  std::string Path(int file) const {
+    const std::string p = JoinPath(dir_, m_.files(file).name());
+    return Memory(file) != nullptr ? p + " (in-memory copy)" : p;
+  }
+  // Checks the file's header once. Then ReadAt reads from it.
+  Status Open(int file) {
+    if (fds_.count(file) || checked_mem_.count(file)) return Status::Ok();
     const std::string path = Path(file);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return NotFound(path + " is missing (the manifest lists it): the checkpoint is incomplete");
-      return ErrnoError("cannot open " + path, errno);
-    }
     uint8_t h[kShardHeaderBytes];
-    ssize_t n = ::pread(fd, h, sizeof(h), 0);
+    size_t n = 0;
+    int fd = -1;
+    if (const ShardView* mem = Memory(file)) {
+      if (mem->size != m_.files(file).bytes()) {
+        return Corruption(path + " is " + std::to_string(mem->size) + " bytes, the manifest says " +
+                          std::to_string(m_.files(file).bytes()));
+      }
+      n = std::min(mem->size, sizeof(h));
+      std::memcpy(h, mem->data, n);
+    } else {
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        if (errno == ENOENT) return NotFound(path + " is missing (the manifest lists it): the checkpoint is incomplete");
+        return ErrnoError("cannot open " + path, errno);
+      }
+      ssize_t got = ::pread(fd, h, sizeof(h), 0);
+      n = got < 0 ? 0 : static_cast<size_t>(got);
+    }
     ShardHeader sh;
-    Status st = DecodeShardHeader(h, n < 0 ? 0 : static_cast<size_t>(n), path, &sh);
+    Status st = DecodeShardHeader(h, n, path, &sh);
     if (st.ok() && sh.step != m_.step()) {
       st = Corruption(path + ": shard header says step " + std::to_string(sh.step) + ", the manifest " + std::to_string(m_.step()) + " (a file from another checkpoint)");
     }
     if (!st.ok()) {
-      ::close(fd);
+      if (fd >= 0) ::close(fd);
       return st;
     }
-    fds_[file] = fd;
-    return fd;
+    if (fd >= 0) {
+      fds_[file] = fd;
+    } else {
+      checked_mem_.insert(file);
+    }
+    return Status::Ok();
+  }
+  Status ReadAt(int file, void* dst, size_t len, uint64_t off) {
+    if (const ShardView* mem = Memory(file)) {
+      if (off + len > mem->size) {
+        return IoError(Path(file) + ": reading " + std::to_string(len) + " bytes at offset " + std::to_string(off) +
+                       " runs past its end (" + std::to_string(mem->size) + " bytes)");
+      }
+      std::memcpy(dst, mem->data + off, len);
+      return Status::Ok();
+    }
+    return PreadExact(fds_.at(file), dst, len, off, Path(file));
   }
 
  private:
+  const ShardView* Memory(int file) const {
+    if (mem_ == nullptr) return nullptr;
+    auto it = mem_->find(m_.files(file).name());
+    return it == mem_->end() ? nullptr : &it->second;
+  }
   std::string dir_;
   const pb::Manifest& m_;
+  const ShardBytes* mem_;
   std::map<int, int> fds_;
+  std::set<int> checked_mem_;
 };
 
 std::string ChunkWhere(const std::string& path, const std::string& tensor, uint64_t off, uint64_t len) {
@@ -89,6 +127,15 @@ std::string ChunkWhere(const std::string& path, const std::string& tensor, uint6
 }
 
 }  // namespace
+
+ShardView ShardView::Own(std::string bytes) {
+  auto s = std::make_shared<const std::string>(std::move(bytes));
+  ShardView v;
+  v.data = s->data();
+  v.size = s->size();
+  v.owner = s;
+  return v;
+}
 
 std::string Fault::ToString() const {
   std::string s = file;
@@ -145,7 +192,28 @@ int64_t Checkpoint::TotalBytes() const {
   return n;
 }
 
-Status Checkpoint::Read(const std::vector<ReadSlice>& slices) const {
+std::vector<int> Checkpoint::FilesFor(const std::vector<ReadSlice>& slices) const {
+  std::map<std::string, std::vector<const ReadSlice*>> by_name;
+  for (const ReadSlice& s : slices) by_name[s.name].push_back(&s);
+  std::set<int> files;
+  for (const pb::Tensor& t : m_.tensors()) {
+    auto it = by_name.find(t.name());
+    if (it == by_name.end()) continue;
+    for (const pb::Piece& p : t.pieces()) {
+      if (files.count(p.file())) continue;
+      const Region pr = PieceRegion(p);
+      for (const ReadSlice* s : it->second) {
+        if (OverlapCount(pr, s->region) > 0) {
+          files.insert(p.file());
+          break;
+        }
+      }
+    }
+  }
+  return {files.begin(), files.end()};
+}
+
+Status Checkpoint::Read(const std::vector<ReadSlice>& slices, const ShardBytes* in_memory) const {
   std::map<std::string, int> tensor_index;
   for (int i = 0; i < m_.tensors_size(); ++i) tensor_index[m_.tensors(i).name()] = i;
   // Slices per tensor, after checking each against the manifest.
@@ -172,7 +240,7 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices) const {
     wanted[it->second].push_back(&s);
   }
 
-  FileSet files(dir_, m_);
+  FileSet files(dir_, m_, in_memory);
   Buffer scratch;
   for (const auto& [ti, want] : wanted) {
     const pb::Tensor& t = m_.tensors(ti);
@@ -181,7 +249,7 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices) const {
       bool any = false;
       for (const ReadSlice* s : want) any = any || OverlapCount(pr, s->region) > 0;
       if (!any) continue;
-      OGAI_ASSIGN_OR_RETURN(int fd, files.Get(p.file()));
+      OGAI_RETURN_IF_ERROR(files.Open(p.file()));
       const std::string path = files.Path(p.file());
       const int64_t celems = static_cast<int64_t>(p.chunk_bytes() / 4);
       for (int c = 0; c < p.chunk_crc32c_size(); ++c) {
@@ -204,7 +272,7 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices) const {
           if (scratch.size() < len) scratch = Buffer(std::max<size_t>(len, p.chunk_bytes()), MemCategory::kStaging);
           buf = scratch.as<uint8_t>();
         }
-        Status st = PreadExact(fd, buf, len, off, path);
+        Status st = files.ReadAt(p.file(), buf, len, off);
         if (!st.ok()) {
           return Status(st.code(), "tensor '" + t.name() + "': " + st.message() + "; the file is damaged: " +
                                        "resume from an earlier checkpoint (checkpoint.resume=PATH)");

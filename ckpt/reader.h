@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,17 @@
 #include "runtime/core/status.h"
 
 namespace ogai::ckpt {
+
+// A whole shard file held in memory (a peer copy, ckpt/peer_copy.h): `size` bytes at `data`,
+// kept valid by `owner` (a string, a mapping).
+struct ShardView {
+  const char* data = nullptr;
+  size_t size = 0;
+  std::shared_ptr<const void> owner;
+  static ShardView Own(std::string bytes);
+};
+// File name as the manifest lists it ("rank_00003.shard") -> its bytes.
+using ShardBytes = std::map<std::string, ShardView>;
 
 // Part of one fp32 tensor to fill: `data` receives region.numel() elements in region order.
 struct ReadSlice {
@@ -51,7 +63,11 @@ class Checkpoint {
   const pb::Tensor* FindTensor(const std::string& name) const;
   int64_t TotalBytes() const;  // of all shard files
 
-  Status Read(const std::vector<ReadSlice>& slices) const;
+  // Fills `slices`. Files found in `in_memory` (checked like files: size, header, every
+  // chunk's CRC-32C) are read from there, the others from disk.
+  Status Read(const std::vector<ReadSlice>& slices, const ShardBytes* in_memory = nullptr) const;
+  // The indexes (into manifest().files()) of the files that hold elements of `slices`.
+  std::vector<int> FilesFor(const std::vector<ReadSlice>& slices) const;
 
   // Checks every file's header and size, every chunk's CRC-32C, and that every tensor's
   // pieces cover it exactly. Returns every fault found (empty: the checkpoint is good).

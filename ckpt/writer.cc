@@ -307,6 +307,11 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
     OGAI_LOG(Info) << "checkpoint: step " << step << " committed (" << FormatBytes(job.stats.bytes)
                    << " from this rank, write " << job.stats.write_s << " s, commit "
                    << job.stats.commit_s << " s)";
+    if (opts_.on_committed) {
+      const std::string shard = JoinPath(step_dir, ShardFileName(committer_->rank()));
+      std::error_code ec;
+      opts_.on_committed(step, std::filesystem::exists(shard, ec) ? shard : std::string());
+    }
   }
   return outcome.ok() ? outcome : outcome.WithContext("checkpoint of step " + std::to_string(step));
 }

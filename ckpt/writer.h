@@ -31,6 +31,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,6 +74,10 @@ struct WriterOptions {
   int64_t staging_bytes = 0;       // host staging bound; 0: one snapshot's size
   int64_t chunk_bytes = 4 << 20;   // bytes per checksummed chunk
   Committer* committer = nullptr;  // not owned; null: this is a one-rank job
+  // Called after each committed save, on the thread that ran it (the writer's own thread when
+  // async), with the step and the path of this rank's shard file ("" when it wrote none).
+  // Peer copies (ckpt/peer_copy.h) start here; the next save waits until it returns.
+  std::function<void(int64_t step, const std::string& shard_path)> on_committed;
 };
 
 // Timings of one save (seconds).

@@ -27,7 +27,9 @@
 #include "launcher/process.h"
 #include "launcher/protocol.h"
 #include "launcher/store_channel.h"
+#include "launcher/remote.h"
 #include "runtime/core/log.h"
+#include "runtime/store/server.h"
 #include "runtime/store/store.h"
 
 namespace ogai::launch {
@@ -63,6 +65,9 @@ class Agent {
   std::unique_ptr<PmixServer> pmix_;
   std::unique_ptr<OrphanGuard> guard_;
   std::unique_ptr<NodeRunner> runner_;
+  std::unique_ptr<store::StoreServer> cache_;  // checkpoint shard copies (peer_copies)
+  std::string cache_addr_;
+  std::string shard_dir_;  // this node's shard copies (tmpfs)
   std::thread heartbeat_;
   std::mutex hb_mu_;
   std::condition_variable hb_cv_;
@@ -124,10 +129,13 @@ Status Agent::Setup() {
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) return ErrnoError("agent: temp folder under " + base, errno);
   tmpdir_ = buf.data();
+  if (spec_.shard_cache) {
+    OGAI_ASSIGN_OR_RETURN(shard_dir_, CreateShardDir(boot_.run_id, id_, tmpdir_));
+  }
   // Before any thread starts.
   OGAI_ASSIGN_OR_RETURN(guard_, OrphanGuard::Start("OGAI_AGENT_ID=" + boot_.run_id + "." +
                                                        std::to_string(id_),
-                                                   tmpdir_));
+                                                   tmpdir_, shard_dir_));
   OGAI_RETURN_IF_ERROR(BecomeSubreaper());
   sigset_t handled;
   sigemptyset(&handled);
@@ -174,6 +182,17 @@ Status Agent::Setup() {
     });
   }
 
+  if (spec_.shard_cache) {
+    // This node's shard cache (docs/recovery.md): ranks of this and other nodes keep their
+    // latest checkpoint shard here, in memory that outlives them.
+    auto addr = LocalAddressFacing(boot_.store_host);
+    std::string bind = addr.ok() ? *addr : std::string("0.0.0.0");
+    auto server = store::StoreServer::Start(bind, 0, boot_.token);
+    if (!server.ok()) return server.status().WithContext("agent: starting the shard cache on " + bind);
+    cache_ = std::move(server).value();
+    cache_addr_ = (bind == "0.0.0.0" ? host_ : bind) + ":" + std::to_string(cache_->port());
+  }
+
   // Commands from now on (earlier ones were for agents that came before us).
   int64_t next = 0;
   auto nv = store_->TryGet(kCommandNextKey);
@@ -217,6 +236,7 @@ Status Agent::Setup() {
   join.type = Event::Type::kJoin;
   join.host = host_;
   join.pid = ::getpid();
+  join.cache = cache_addr_;
   Publish(join);
   return Status::Ok();
 }
@@ -258,6 +278,9 @@ void Agent::HandleCommand(const Command& c) {
       r.oversubscribe = spec_.oversubscribe;
       r.pmix = spec_.pmix;
       r.tmpdir = tmpdir_;
+      r.elastic = spec_.elastic;
+      if (spec_.shard_cache) r.caches = c.plan.caches;
+      r.shard_dir = shard_dir_;
       if (fence_) fence_->SetNode(node);
       Status st = runner_->Start(r);
       if (!st.ok()) {
@@ -356,11 +379,13 @@ int Agent::Run() {
   if (commands_) commands_->Stop();
   fence_.reset();
   runner_.reset();
+  cache_.reset();
   pmix_.reset();
   if (guard_) guard_->Dismiss();
-  if (!tmpdir_.empty()) {
+  for (const std::string* dir : {&tmpdir_, &shard_dir_}) {
+    if (dir->empty()) continue;
     std::error_code ec;
-    std::filesystem::remove_all(tmpdir_, ec);
+    std::filesystem::remove_all(*dir, ec);
   }
   return code;
 }

@@ -90,7 +90,7 @@ Result<RankFailure> RankFailure::Parse(const std::string& text) {
   }
 }
 
-std::string FormatRootCause(const RankFailure& f) {
+std::string FormatRootCause(const RankFailure& f, const std::vector<FailureRecord>& history) {
   std::string s = "ogai-run: job failed: " + f.Headline() + "\n";
   auto row = [&](const char* k, const std::string& v) { s += "  " + std::string(k) + v + "\n"; };
   if (f.node_rank >= 0) {
@@ -122,6 +122,20 @@ std::string FormatRootCause(const RankFailure& f) {
     for (const std::string& l : f.stderr_tail) s += "    | " + l + "\n";
   } else if (f.rank >= 0) {
     s += "  (it wrote nothing to stderr)\n";
+  }
+  if (history.size() > 1) {
+    s += "  failures, one per round (" + std::to_string(history.size() - 1) + " restart" +
+         (history.size() == 2 ? "" : "s") + " used):\n";
+    for (const FailureRecord& h : history) {
+      char at[64];
+      std::snprintf(at, sizeof at, "    round %d at %.1f s: ", h.round, h.seconds);
+      std::string line = at + h.failure.Headline();
+      if (h.failure.kind == RankFailure::Kind::kSignaled || h.failure.kind == RankFailure::Kind::kExited) {
+        if (h.failure.pid > 0) line += ", pid " + std::to_string(h.failure.pid);
+        if (h.failure.has_step) line += ", after step " + std::to_string(h.failure.last_step);
+      }
+      s += line + "\n";
+    }
   }
   s += "ogai-run: exit code " + std::to_string(f.ExitCode()) + "\n";
   return s;

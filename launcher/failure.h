@@ -46,7 +46,15 @@ struct RankFailure {
   static Result<RankFailure> Parse(const std::string& json);
 };
 
-// The multi-line root-cause block ogai-run prints on stderr.
-std::string FormatRootCause(const RankFailure& f);
+// One round's failure, kept for the history in the root-cause block.
+struct FailureRecord {
+  int round = 0;         // OGAI_RESTART_COUNT of the round that failed
+  double seconds = 0;    // since ogai-run started
+  RankFailure failure;
+};
+
+// The multi-line root-cause block ogai-run prints on stderr: `f` in detail and, when the job
+// was restarted, one line per failed round from `history` (oldest first).
+std::string FormatRootCause(const RankFailure& f, const std::vector<FailureRecord>& history = {});
 
 }  // namespace ogai::launch

@@ -16,7 +16,8 @@
 namespace ogai::launch {
 namespace {
 
-[[noreturn]] void GuardMain(int fd, const std::string& marker, const std::string& tmpdir) {
+[[noreturn]] void GuardMain(int fd, const std::string& marker, const std::string& tmpdir,
+                            const std::string& shard_dir) {
   ::setsid();
   for (int s : {SIGINT, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGUSR1, SIGUSR2}) {
     ::signal(s, SIG_IGN);
@@ -64,9 +65,10 @@ namespace {
     struct timespec ts = {0, 100 * 1000 * 1000};
     ::nanosleep(&ts, nullptr);
   }
-  if (!tmpdir.empty()) {
+  for (const std::string* dir : {&tmpdir, &shard_dir}) {
+    if (dir->empty()) continue;
     std::error_code ec;
-    std::filesystem::remove_all(tmpdir, ec);
+    std::filesystem::remove_all(*dir, ec);
   }
   ::_exit(0);
 }
@@ -74,7 +76,8 @@ namespace {
 }  // namespace
 
 Result<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(const std::string& marker,
-                                                        const std::string& tmpdir) {
+                                                        const std::string& tmpdir,
+                                                        const std::string& shard_dir) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe for the orphan guard", errno);
   pid_t pid = ::fork();
@@ -86,7 +89,7 @@ Result<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(const std::string& marke
   }
   if (pid == 0) {
     ::close(p[1]);
-    GuardMain(p[0], marker, tmpdir);
+    GuardMain(p[0], marker, tmpdir, shard_dir);
   }
   ::close(p[0]);
   std::unique_ptr<OrphanGuard> g(new OrphanGuard());

@@ -7,8 +7,8 @@
 // each rank's session id. When the agent says goodbye (Dismiss) the guard exits quietly; when
 // the pipe closes without a goodbye, the agent is gone: the guard SIGKILLs every process
 // whose environment carries the job marker (OGAI_AGENT_ID=...) and every process in the
-// ranks' sessions, until none is left (bounded: 20 s), removes the job's temp folder and
-// exits.
+// ranks' sessions, until none is left (bounded: 20 s), removes the job's temp folder (and
+// the node's shard-copy folder, when there is one) and exits.
 //
 // Start() must run before the process has threads (it forks and the child keeps running
 // ordinary code).
@@ -26,7 +26,8 @@ namespace ogai::launch {
 class OrphanGuard {
  public:
   static Result<std::unique_ptr<OrphanGuard>> Start(const std::string& marker,
-                                                    const std::string& tmpdir);
+                                                    const std::string& tmpdir,
+                                                    const std::string& shard_dir = "");
   ~OrphanGuard();  // Dismiss()
   void AddSession(pid_t sid);
   // Sends goodbye and reaps the guard.

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -110,6 +112,7 @@ class Launcher {
     std::optional<std::string> hb_value;
     Clock::time_point hb_changed;
     NodeState state = NodeState::kIdle;
+    std::string cache;     // its shard cache "host:port" (checkpoint.peer_copies)
   };
 
   // Set-up (before the loop runs).
@@ -133,6 +136,9 @@ class Launcher {
   void Finish(int code);
   void Broadcast(const Command& c);
   void FatalStore(const Status& st);
+  void RecordFailure(const RankFailure& f);
+  void Trace(const std::string& event, const std::string& detail = "");
+  double Elapsed() const { return std::chrono::duration<double>(Clock::now() - start_time_).count(); }
   bool AllRoundNodes(NodeState s) const;
   std::vector<int> RoundAgents() const;
   NodeRound LocalRound(const RoundPlan& plan, int agent_id) const;
@@ -157,6 +163,11 @@ class Launcher {
   std::unique_ptr<StoreFence> fence_;
   std::unique_ptr<PmixServer> pmix_;
   std::unique_ptr<NodeRunner> local_;
+  std::unique_ptr<store::StoreServer> cache_;  // this node's shard cache (peer copies)
+  std::string cache_addr_;
+  std::string shard_dir_;                      // this node's shard copies (tmpfs)
+  std::vector<FailureRecord> history_;         // one failure per failed round
+  int trace_fd_ = -1;                          // OGAI_RUN_TRACE
   int local_agent_ = -1;
   int signal_fd_ = -1;
   int64_t cmd_seq_ = 0;
@@ -277,9 +288,12 @@ Status Launcher::StartServices() {
 
   // The guard forks: it must exist before any thread does.
   if (local_agent_ >= 0) {
+    if (opts_.shard_cache) {
+      OGAI_ASSIGN_OR_RETURN(shard_dir_, CreateShardDir(run_id_, local_agent_, tmpdir_));
+    }
     OGAI_ASSIGN_OR_RETURN(guard_, OrphanGuard::Start("OGAI_AGENT_ID=" + run_id_ + "." +
                                                          std::to_string(local_agent_),
-                                                     tmpdir_));
+                                                     tmpdir_, shard_dir_));
   }
   OGAI_RETURN_IF_ERROR(BecomeSubreaper());
   sigset_t handled = HandledSignals();
@@ -336,7 +350,17 @@ Status Launcher::StartServices() {
   spec_.master_port = master_port_;
   spec_.verbosity = opts_.verbosity;
   for (const Agent& a : agents_) spec_.agent_hosts.push_back(a.host);
+  spec_.elastic = plan_.min_nodes < static_cast<int>(plan_.nodes.size());
+  spec_.shard_cache = opts_.shard_cache;
   OGAI_RETURN_IF_ERROR(store_->Set(kSpecKey, spec_.Serialize()));
+  if (spec_.shard_cache && local_agent_ >= 0) {
+    // This node's shard cache, beside the store: ranks keep their latest checkpoint shard
+    // here, in memory that outlives them (docs/recovery.md).
+    auto cache = store::StoreServer::Start(bind, 0, token_);
+    if (!cache.ok()) return cache.status().WithContext("starting this node's shard cache on " + bind);
+    cache_ = std::move(cache).value();
+    cache_addr_ = master_addr_ + ":" + std::to_string(cache_->port());
+  }
   OGAI_RETURN_IF_ERROR(store_->Set(kCommandNextKey, "0"));
 
   if (local_agent_ >= 0) {
@@ -589,6 +613,7 @@ void Launcher::FatalStore(const Status& st) {
     f.kind = RankFailure::Kind::kAgentLost;
     f.detail = "the job's store failed: " + st.message();
     first_failure_ = f;
+    RecordFailure(f);
   }
   l_.max_restarts = restarts_done_;  // no restart without a store
   if (phase_ == Phase::kRunning) {
@@ -607,6 +632,7 @@ void Launcher::OnEvent(const Event& e) {
       OGAI_LOG(Info) << "agent " << e.agent << " joined from " << e.host << " (pid " << e.pid
                      << ")";
       a.joined = true;
+      a.cache = e.cache;
       a.hb_changed = Clock::now();
       a.hb_value.reset();
       if (a.helper >= 0) {
@@ -698,6 +724,9 @@ NodeRound Launcher::LocalRound(const RoundPlan& plan, int agent_id) const {
   r.oversubscribe = spec_.oversubscribe;
   r.pmix = spec_.pmix;
   r.tmpdir = tmpdir_;
+  r.elastic = spec_.elastic;
+  if (spec_.shard_cache) r.caches = plan.caches;
+  r.shard_dir = shard_dir_;
   return r;
 }
 
@@ -708,12 +737,17 @@ void Launcher::StartRound() {
     round_plan_.agents.push_back(n.agent);
     round_plan_.hosts.push_back(n.host);
     round_plan_.node_ranks.push_back(n.ranks);
+    if (spec_.shard_cache) {
+      round_plan_.caches.push_back(n.agent == local_agent_ ? cache_addr_
+                                                            : agents_[static_cast<size_t>(n.agent)].cache);
+    }
   }
   for (Agent& a : agents_) a.state = NodeState::kIdle;
   for (int id : round_plan_.agents) agents_[static_cast<size_t>(id)].state = NodeState::kRunning;
   first_failure_.reset();
   phase_ = Phase::kRunning;
   OGAI_LOG(Info) << "round " << round_ << ": " << current_.Describe();
+  Trace("round_start");
   Command c;
   c.type = Command::Type::kRound;
   c.plan = round_plan_;
@@ -739,6 +773,7 @@ void Launcher::OnNodeFailure(int agent, const RankFailure& f) {
     return;
   }
   first_failure_ = f;
+  RecordFailure(f);
   OGAI_LOG(Info) << "first failure: " << f.Headline() << "; stopping every rank";
   phase_ = Phase::kStopping;
   StopAll(SIGTERM, l_.grace);
@@ -831,6 +866,7 @@ void Launcher::StopAll(int sig, double grace) {
 
 void Launcher::AfterStop() {
   if (phase_ != Phase::kStopping) return;
+  Trace("stopped");
   if (interrupted_ != 0) {
     RankFailure f;
     f.kind = RankFailure::Kind::kInterrupted;
@@ -871,7 +907,7 @@ void Launcher::AfterStop() {
                                     " node(s) did not rejoin within --rejoin-timeout; " +
                                     std::to_string(survivors) + " left, " +
                                     std::to_string(plan_.min_nodes) + " needed\n");
-        WriteAll(STDERR_FILENO, FormatRootCause(lf));
+        WriteAll(STDERR_FILENO, FormatRootCause(lf, history_));
         Finish(lf.ExitCode());
         return;
       }
@@ -889,13 +925,40 @@ void Launcher::AfterStop() {
     CheckJoined();
     return;
   }
-  WriteAll(STDERR_FILENO, FormatRootCause(f));
+  WriteAll(STDERR_FILENO, FormatRootCause(f, history_));
   Finish(f.ExitCode());
+}
+
+void Launcher::RecordFailure(const RankFailure& f) {
+  history_.push_back({round_, Elapsed(), f});
+  Trace("failure", f.Headline());
+}
+
+void Launcher::Trace(const std::string& event, const std::string& detail) {
+  if (trace_fd_ < 0) return;
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  char head[160];
+  std::snprintf(head, sizeof head, "{\"unix_ms\": %.3f, \"event\": \"%s\", \"round\": %d",
+                static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6, event.c_str(),
+                round_);
+  std::string line = head;
+  if (!detail.empty()) {
+    std::string esc;
+    for (char c : detail) {
+      if (c == '"' || c == '\\') esc += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) esc += c;
+    }
+    line += ", \"detail\": \"" + esc + "\"";
+  }
+  line += "}\n";
+  WriteAll(trace_fd_, line);
 }
 
 void Launcher::Finish(int code) {
   if (phase_ == Phase::kDone) return;
   phase_ = Phase::kDone;
+  Trace("finish", "exit code " + std::to_string(code));
   exit_code_ = code;
   if (join_timer_) loop_.Cancel(join_timer_);
   if (store_ && !helpers_.empty()) (void)store_->Set(kExitKey, "1");
@@ -927,6 +990,13 @@ void Launcher::Finish(int code) {
 }
 
 int Launcher::Run() {
+  if (const char* t = std::getenv("OGAI_RUN_TRACE"); t != nullptr && *t != '\0') {
+    trace_fd_ = ::open(t, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (trace_fd_ < 0) {
+      LogLine(LogLevel::Error, "OGAI_RUN_TRACE=" + std::string(t) + ": cannot open it: " + std::strerror(errno));
+      return kExitUsage;
+    }
+  }
   Status st = Prepare();
   if (!st.ok()) {
     LogLine(LogLevel::Error, st.ToString());
@@ -937,6 +1007,7 @@ int Launcher::Run() {
     LogLine(LogLevel::Error, st.ToString());
     if (guard_) guard_->Dismiss();
     if (!tmpdir_.empty()) std::filesystem::remove_all(tmpdir_);
+    if (!shard_dir_.empty()) std::filesystem::remove_all(shard_dir_);
     return kExitLauncher;
   }
   std::vector<int> remote;
@@ -981,10 +1052,13 @@ int Launcher::Run() {
   local_.reset();
   store_.reset();
   if (server_) server_->Stop();
+  cache_.reset();
+  if (trace_fd_ >= 0) ::close(trace_fd_);
   pmix_.reset();
   if (guard_) guard_->Dismiss();
   std::error_code ec;
   std::filesystem::remove_all(tmpdir_, ec);
+  if (!shard_dir_.empty()) std::filesystem::remove_all(shard_dir_, ec);
   return exit_code_;
 }
 

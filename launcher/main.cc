@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     opts.program = {worker, std::filesystem::absolute(opts.train_yaml).string()};
     opts.program.insert(opts.program.end(), opts.overrides.begin(), opts.overrides.end());
     for (int i = 0; i < opts.verbosity && i < 2; ++i) opts.program.push_back("-v");
+    opts.shard_cache = cfg->checkpoint.peer_copies > 0 && !cfg->checkpoint.dir.empty();
   }
   return RunLauncher(opts);
 }

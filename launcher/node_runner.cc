@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +145,13 @@ Status NodeRunner::Start(const NodeRound& round) {
       round_.Marker(),
       "OGAI_HEARTBEAT_FILE=" + hb_path,
   };
+  if (round_.elastic) common.push_back("OGAI_ELASTIC=1");
+  if (!round_.caches.empty()) {
+    std::string list;
+    for (const std::string& c : round_.caches) list += (list.empty() ? "" : ",") + c;
+    common.push_back("OGAI_SHARD_CACHES=" + list);
+  }
+  if (!round_.shard_dir.empty()) common.push_back("OGAI_SHARD_DIR=" + round_.shard_dir);
 
   auto now = Clock::now();
   for (int lr = 0; lr < nlocal; ++lr) {
@@ -238,6 +246,11 @@ RankFailure NodeRunner::BaseFailure(const Rank& r) const {
   f.pid = r.pid;
   f.detail = r.abort_msg;
   f.stderr_tail.assign(r.tail.lines().begin(), r.tail.lines().end());
+  if (heartbeats_) {
+    HeartbeatSample s = heartbeats_->Read(r.local_rank);
+    f.has_step = s.armed;
+    f.last_step = s.step;
+  }
   return f;
 }
 
@@ -322,6 +335,12 @@ bool NodeRunner::OnChildStatus(pid_t pid, int st) {
   r->status = st;
   DrainAll(*r);
   OGAI_LOG(Debug) << "rank " << r->rank << " pid " << pid << " ended: " << DescribeWaitStatus(st);
+  if (state_ == State::kStopping || state_ == State::kFinishing) {
+    // The round may be over now: look at once rather than at the next tick (a restart
+    // waits for this).
+    loop_.Post([this] { TeardownTick(); });
+    return true;
+  }
   if (state_ != State::kRunning) return true;
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
     MaybeFinished();
@@ -358,6 +377,11 @@ void NodeRunner::CheckHeartbeats() {
   if (state_ != State::kRunning || !heartbeats_) return;
   auto now = Clock::now();
   double limit = round_.heartbeat_timeout;
+  // When one rank hangs, the others soon wait for it in a collective and fall silent too:
+  // blame the rank that is stopped (SIGSTOP), else the one silent for longest.
+  Rank* worst = nullptr;
+  double worst_for = 0;
+  bool worst_stopped = false;
   for (auto& rp : ranks_) {
     Rank& r = *rp;
     if (r.reaped) continue;
@@ -371,21 +395,28 @@ void NodeRunner::CheckHeartbeats() {
     double idle = std::chrono::duration<double>(now - r.last_progress).count();
     double stopped_for =
         r.stopped ? std::chrono::duration<double>(now - r.stopped_since).count() : 0.0;
-    if ((r.hb_armed && idle > limit) || stopped_for > limit) {
-      RankFailure f = BaseFailure(r);
-      f.kind = RankFailure::Kind::kHung;
-      f.has_step = r.hb_armed;
-      f.last_step = r.hb_step;
-      f.idle_seconds = r.hb_armed ? idle : stopped_for;
-      char lim[32];
-      std::snprintf(lim, sizeof lim, "%g", limit);
-      f.detail = std::string(r.stopped ? "it is stopped (SIGSTOP, or a debugger)"
-                                       : "its progress reports (ProgressReporter::Report) stopped") +
-                 "; --heartbeat-timeout is " + lim + " s";
-      ReportFailure(f);
-      return;
+    const bool stopped = stopped_for > limit;
+    if (!stopped && !(r.hb_armed && idle > limit)) continue;
+    const double for_s = stopped ? stopped_for : idle;
+    if (worst == nullptr || (stopped && !worst_stopped) || (stopped == worst_stopped && for_s > worst_for)) {
+      worst = &r;
+      worst_for = for_s;
+      worst_stopped = stopped;
     }
   }
+  if (worst == nullptr) return;
+  Rank& r = *worst;
+  RankFailure f = BaseFailure(r);
+  f.kind = RankFailure::Kind::kHung;
+  f.has_step = r.hb_armed;
+  f.last_step = r.hb_step;
+  f.idle_seconds = worst_for;
+  char lim[32];
+  std::snprintf(lim, sizeof lim, "%g", limit);
+  f.detail = std::string(worst_stopped ? "it is stopped (SIGSTOP, or a debugger)"
+                                       : "its progress reports (ProgressReporter::Report) stopped") +
+             "; --heartbeat-timeout is " + lim + " s";
+  ReportFailure(f);
 }
 
 void NodeRunner::Stop(int sig, double grace) {
@@ -516,6 +547,20 @@ extern char** environ;
 
 namespace ogai::launch {
 
+Result<std::string> CreateShardDir(const std::string& run_id, int agent_id, const std::string& tmpdir) {
+  std::string dir;
+  struct stat st{};
+  if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0) {
+    dir = "/dev/shm/ogai-shards." + run_id + "." + std::to_string(agent_id);
+  } else {
+    dir = tmpdir + "/shards";
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoError("creating the shard-copy folder " + dir, errno);
+  }
+  return dir;
+}
+
 std::vector<std::string> OwnEnvironment() {
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
@@ -528,8 +573,9 @@ std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
       "OMPI_COMM_WORLD_", "OMPI_MCA_orte_", "OMPI_MCA_ess", "OMPI_MCA_pmix", "OMPI_FILE_LOCATION",
       "OMPI_UNIVERSE_SIZE", "OMPI_APP_CTX_NUM_PROCS", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX",
       "PMI_", "PMIX_", "OGAI_AGENT_", "OGAI_HEARTBEAT_"};
-  static const char* kDropExact[] = {"SLURM_PROCID", "SLURM_LOCALID", "SLURM_GTIDS",
-                                     "SLURM_TASK_PID", "SLURM_STEP_ID", "SLURM_STEPID"};
+  static const char* kDropExact[] = {"SLURM_PROCID",   "SLURM_LOCALID", "SLURM_GTIDS",
+                                     "SLURM_TASK_PID", "SLURM_STEP_ID", "SLURM_STEPID",
+                                     "OGAI_ELASTIC",   "OGAI_SHARD_CACHES", "OGAI_SHARD_DIR"};
   std::set<std::string> extra_keys;
   for (const std::string& kv : extra) extra_keys.insert(KeyOf(kv));
   std::vector<std::string> out;

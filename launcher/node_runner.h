@@ -59,6 +59,9 @@ struct NodeRound {
   bool oversubscribe = false;
   bool pmix = true;
   std::string tmpdir;                 // this node's job folder (heartbeat file, PMIx files)
+  bool elastic = false;               // OGAI_ELASTIC=1 for the ranks
+  std::vector<std::string> caches;    // shard caches by node rank (OGAI_SHARD_CACHES)
+  std::string shard_dir;              // this node's in-memory shard copies (OGAI_SHARD_DIR)
 
   int world_size() const;
   const std::vector<int>& my_ranks() const { return node_ranks[static_cast<size_t>(node_rank)]; }
@@ -139,6 +142,11 @@ class NodeRunner {
 }  // namespace ogai::launch
 
 namespace ogai::launch {
+
+// Creates the folder where the ranks of this node keep in-memory copies of their latest
+// checkpoint shard (checkpoint.peer_copies): /dev/shm/ogai-shards.<run>.<agent> on a tmpfs,
+// else <tmpdir>/shards. The agent removes it at the end (its orphan guard if it dies).
+Result<std::string> CreateShardDir(const std::string& run_id, int agent_id, const std::string& tmpdir);
 
 // The environment a rank starts from: `own` (the agent's environment) without variables a
 // parent launcher or an outer job left behind (another rank contract, mpirun's and srun's

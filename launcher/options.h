@@ -32,6 +32,8 @@ struct RunOptions {
   std::string mpi = "pmix";         // pmix: serve PMIx to the ranks | none
   std::string agent_launcher = "auto";  // auto | ssh | slurm: how remote agents start
   int verbosity = 0;                // -v: 1, -vv: 2
+  // A training job with checkpoint.peer_copies > 0: every node's agent serves a shard cache.
+  bool shard_cache = false;
 };
 
 // Parses argv[1..]. Errors name the flag, what was wrong and the fix; nothing is started.

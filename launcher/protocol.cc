@@ -24,7 +24,7 @@ std::string Dump(const json& j) {
 
 json PlanToJson(const RoundPlan& p) {
   return json{{"round", p.round}, {"agents", p.agents}, {"hosts", p.hosts},
-              {"node_ranks", p.node_ranks}};
+              {"node_ranks", p.node_ranks}, {"caches", p.caches}};
 }
 
 RoundPlan PlanFromJson(const json& j) {
@@ -33,6 +33,7 @@ RoundPlan PlanFromJson(const json& j) {
   p.agents = j.at("agents").get<std::vector<int>>();
   p.hosts = j.at("hosts").get<std::vector<std::string>>();
   p.node_ranks = j.at("node_ranks").get<std::vector<std::vector<int>>>();
+  if (j.contains("caches")) p.caches = j.at("caches").get<std::vector<std::string>>();
   return p;
 }
 
@@ -55,7 +56,9 @@ std::string JobSpec::Serialize() const {
          {"master_addr", master_addr},
          {"master_port", master_port},
          {"verbosity", verbosity},
-         {"agent_hosts", agent_hosts}};
+         {"agent_hosts", agent_hosts},
+         {"elastic", elastic},
+         {"shard_cache", shard_cache}};
   return Dump(j);
 }
 
@@ -80,6 +83,8 @@ Result<JobSpec> JobSpec::Parse(const std::string& text) {
     s.master_port = j.at("master_port").get<int>();
     s.verbosity = j.at("verbosity").get<int>();
     s.agent_hosts = j.at("agent_hosts").get<std::vector<std::string>>();
+    s.elastic = j.value("elastic", false);
+    s.shard_cache = j.value("shard_cache", false);
     return s;
   });
 }
@@ -137,6 +142,7 @@ std::string Event::Serialize() const {
       j["type"] = "join";
       j["host"] = host;
       j["pid"] = pid;
+      j["cache"] = cache;
       break;
     case Type::kFailure:
       j["type"] = "failure";
@@ -163,6 +169,7 @@ Result<Event> Event::Parse(const std::string& text) {
       e.type = Type::kJoin;
       e.host = j.at("host").get<std::string>();
       e.pid = j.at("pid").get<int64_t>();
+      e.cache = j.value("cache", std::string());
     } else if (t == "failure") {
       e.type = Type::kFailure;
       OGAI_ASSIGN_OR_RETURN(e.failure, RankFailure::Parse(j.at("failure").dump()));

@@ -43,6 +43,8 @@ struct JobSpec {
   int master_port = 0;
   int verbosity = 0;
   std::vector<std::string> agent_hosts;  // by agent id
+  bool elastic = false;      // --nnodes MIN:MAX: ranks get OGAI_ELASTIC=1
+  bool shard_cache = false;  // checkpoint.peer_copies: every agent serves a shard cache
 
   std::string Serialize() const;
   static Result<JobSpec> Parse(const std::string& json);
@@ -53,6 +55,7 @@ struct RoundPlan {
   std::vector<int> agents;                   // node rank -> agent id
   std::vector<std::string> hosts;            // node rank -> host
   std::vector<std::vector<int>> node_ranks;  // node rank -> global ranks (local-rank order)
+  std::vector<std::string> caches;           // node rank -> its shard cache "host:port" (or empty)
   // The node rank of `agent_id`, or -1 if it sits this round out.
   int NodeOf(int agent_id) const;
 };
@@ -75,6 +78,7 @@ struct Event {
   int round = 0;
   std::string host;      // kJoin: the agent's host name
   int64_t pid = 0;       // kJoin
+  std::string cache;     // kJoin: its shard cache "host:port" ("" when it serves none)
   RankFailure failure;   // kFailure
   std::string message;   // kError
   std::string Serialize() const;

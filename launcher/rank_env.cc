@@ -206,6 +206,14 @@ Result<RankEnv> DetectRankEnv(const EnvMap& env) {
   if (!st.ok()) return st.WithContext("reading the rank environment");
   if (const std::string* t = Find(env, "OGAI_STORE_TOKEN")) r.store_token = *t;
   if (const std::string* id = Find(env, "OGAI_RUN_ID")) r.run_id = *id;
+  if (const std::string* e = Find(env, "OGAI_ELASTIC")) {
+    if (*e != "0" && *e != "1") {
+      return InvalidArgument("OGAI_ELASTIC='" + *e + "' must be 0 or 1");
+    }
+    r.elastic = *e == "1";
+  }
+  if (const std::string* c = Find(env, "OGAI_SHARD_CACHES")) r.shard_caches = *c;
+  if (const std::string* d = Find(env, "OGAI_SHARD_DIR")) r.shard_dir = *d;
   if (r.source == RankSource::kOgai && r.launcher_hosts_store &&
       (r.master_addr.empty() || r.master_port == 0)) {
     return InvalidArgument("started by ogai-run (OGAI_RUN_ID is set) but MASTER_ADDR/MASTER_PORT "

@@ -54,6 +54,14 @@ struct RankEnv {
   int max_restarts = 0;      // OGAI_MAX_RESTARTS
   std::string run_id;        // OGAI_RUN_ID: unique per ogai-run invocation ("" otherwise)
   bool launcher_hosts_store = false;  // true under ogai-run: connect, do not serve
+  // OGAI_ELASTIC=1: the job may continue at another world size after losing nodes
+  // (ogai-run --nnodes MIN:MAX); a training rank then derives dp from WORLD_SIZE.
+  bool elastic = false;
+  // OGAI_SHARD_CACHES: "host:port,host:port,..." by this round's node rank: the in-memory
+  // checkpoint shard caches the node agents hold (checkpoint.peer_copies; docs/recovery.md).
+  std::string shard_caches;
+  // OGAI_SHARD_DIR: this node's folder (tmpfs) for in-memory copies of checkpoint shards.
+  std::string shard_dir;
 
   // The key prefix a rank should use in the store for this rendezvous round, so that keys
   // of a restarted group never mix with the previous round's: "r<restart_count>/".

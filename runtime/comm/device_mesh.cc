@@ -1,5 +1,9 @@
 #include "runtime/comm/device_mesh.h"
 
+#include <cstring>
+
+#include "runtime/comm/self_group.h"
+
 namespace ogai::comm {
 
 MeshCoord DeviceMesh::CoordOf(int rank, int tp, int dp, int pp) {
@@ -52,9 +56,16 @@ Result<std::unique_ptr<DeviceMesh>> DeviceMesh::Create(ProcessGroup* world, int 
   const MeshCoord c = m->coord_;
   // Group indices: tp groups by (pp, dp), dp groups by (pp, tp), pp groups by (dp, tp).
   const int tp_idx = c.pp * dp + c.dp, dp_idx = c.pp * tp + c.tp, pp_idx = c.dp * tp + c.tp;
-  OGAI_ASSIGN_OR_RETURN(m->tp_, world->NewGroup(TpRanks(r, tp, dp, pp), "tp" + std::to_string(tp_idx)));
-  OGAI_ASSIGN_OR_RETURN(m->dp_, world->NewGroup(DpRanks(r, tp, dp, pp), "dp" + std::to_string(dp_idx)));
-  OGAI_ASSIGN_OR_RETURN(m->pp_, world->NewGroup(PpRanks(r, tp, dp, pp), "pp" + std::to_string(pp_idx)));
+  // A group of one rank needs no transport (host-memory backends; NCCL's buffers live on
+  // the device, so it keeps real groups).
+  const bool host = std::strcmp(world->backend(), "nccl") != 0;
+  auto group = [&](const std::vector<int>& ranks, const std::string& name) -> Result<std::unique_ptr<ProcessGroup>> {
+    if (host && ranks.size() == 1) return MakeSelfGroup(name, world->timeout());
+    return world->NewGroup(ranks, name);
+  };
+  OGAI_ASSIGN_OR_RETURN(m->tp_, group(TpRanks(r, tp, dp, pp), "tp" + std::to_string(tp_idx)));
+  OGAI_ASSIGN_OR_RETURN(m->dp_, group(DpRanks(r, tp, dp, pp), "dp" + std::to_string(dp_idx)));
+  OGAI_ASSIGN_OR_RETURN(m->pp_, group(PpRanks(r, tp, dp, pp), "pp" + std::to_string(pp_idx)));
   return m;
 }
 

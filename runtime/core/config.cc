@@ -246,7 +246,7 @@ const std::vector<Field>& Schema() {
     f.push_back(MakeField("train.eps", &C::train, &TrainConfig::eps, "AdamW epsilon", Range{0, 1}));
     f.push_back(MakeField("train.seed", &C::train, &TrainConfig::seed, "seed for init and data order"));
     f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
-    f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file, "write one JSON line per step here ({rank} = the rank)"));
+    f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file, "one JSON line per step ({rank} = the rank); restarts append"));
     // parallel
     f.push_back(MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", pos));
     f.push_back(MakeField("parallel.tp", &C::parallel, &ParallelConfig::tp, "tensor-parallel size", pos));
@@ -264,7 +264,7 @@ const std::vector<Field>& Schema() {
     f.push_back(MakeField("checkpoint.async", &C::checkpoint, &CheckpointConfig::async, "write shards in the background"));
     f.push_back(MakeField("checkpoint.resume", &C::checkpoint, &CheckpointConfig::resume, "auto | none | PATH of a checkpoint"));
     f.push_back(MakeField("checkpoint.strict", &C::checkpoint, &CheckpointConfig::strict, "a corrupt checkpoint on resume is an error, not a fallback"));
-    f.push_back(MakeField("checkpoint.peer_copies", &C::checkpoint, &CheckpointConfig::peer_copies, "in-memory shard copies on other nodes", Range{0, 1}));
+    f.push_back(MakeField("checkpoint.peer_copies", &C::checkpoint, &CheckpointConfig::peer_copies, "keep each shard in memory on its node and on N more nodes (docs/recovery.md)", Range{0, 1}));
     f.push_back(MakeField("checkpoint.staging_mb", &C::checkpoint, &CheckpointConfig::staging_mb, "host staging memory bound in MiB (0: one snapshot)", nonneg));
     // launch
     f.push_back(MakeField("launch.np", &C::launch, &LaunchConfig::np, "number of ranks (0: from hosts, else 1)", nonneg));

@@ -113,6 +113,8 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
     wo.staging_bytes = static_cast<int64_t>(cc.staging_mb * 1024.0 * 1024.0);
     wo.chunk_bytes = c->chunk_bytes_;
     wo.committer = committer;
+    Checkpointing* self = c.get();
+    wo.on_committed = [self](int64_t step, const std::string& shard) { self->OnCommitted(step, shard); };
     OGAI_ASSIGN_OR_RETURN(c->writer_, ckpt::CheckpointWriter::Create(wo));
     int64_t snapshot = 0;
     for (const auto& s : CheckpointWritePlan(*model, *opt, role, cfg.parallel.zero > 0)) snapshot += s.region.numel() * 4;
@@ -121,7 +123,34 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
   return c;
 }
 
-Checkpointing::~Checkpointing() = default;
+Checkpointing::~Checkpointing() {
+  // The writer's thread calls OnCommitted: it must be gone before the peer copies are.
+  writer_.reset();
+}
+
+std::string ResumeInfo::Source() const {
+  if (path.empty()) return "none";
+  if (files_from_peers == 0) return "disk";
+  return files_from_peers == files ? "peer" : "mixed";
+}
+
+PeerCopyInfo Checkpointing::last_peer_copy() const {
+  std::lock_guard<std::mutex> lock(peer_mu_);
+  return peer_copy_;
+}
+
+void Checkpointing::OnCommitted(int64_t step, const std::string& shard_path) {
+  if (peers_ == nullptr || shard_path.empty()) return;
+  auto st = peers_->Push(step, shard_path);
+  if (!st.ok()) {
+    OGAI_LOG(Warn) << "checkpoint: " << st.status().message() << " (the checkpoint on disk is complete)";
+    return;
+  }
+  OGAI_LOG(Info) << "checkpoint: step " << step << " shard (" << st->bytes << " bytes) copied into memory, "
+                 << st->places << " places (node folder, shard caches) in " << st->seconds * 1e3 << " ms";
+  std::lock_guard<std::mutex> lock(peer_mu_);
+  peer_copy_ = {st->step, st->bytes, st->places, st->seconds};
+}
 
 ckpt::SaveMeta Checkpointing::Meta(int64_t step) const {
   ckpt::SaveMeta m;
@@ -145,6 +174,7 @@ ckpt::SaveMeta Checkpointing::Meta(int64_t step) const {
 
 Status Checkpointing::Load(const std::string& path, int64_t* step) {
   OGAI_PROFILE(kCheckpoint);
+  const double t0 = Now();
   OGAI_ASSIGN_OR_RETURN(auto ck, ckpt::Checkpoint::Open(path));
   const auto& ts = ck->manifest().train();
   if (ts.global_batch() != cfg_.train.global_batch) {
@@ -159,11 +189,38 @@ Status Checkpointing::Load(const std::string& path, int64_t* step) {
                            ", this run has " + std::to_string(cfg_.train.seed) +
                            ": the data order would not continue; set train.seed=" + std::to_string(ts.seed()));
   }
-  OGAI_RETURN_IF_ERROR(ck->Read(CheckpointReadPlan(*model_, *opt_)));
+  const auto plan = CheckpointReadPlan(*model_, *opt_);
+  const std::vector<int> files = ck->FilesFor(plan);
+  ResumeInfo info;
+  info.path = ck->path();
+  info.files = static_cast<int>(files.size());
+  ckpt::ShardBytes mem;
+  if (peers_ != nullptr) {
+    std::vector<std::pair<std::string, uint64_t>> want;
+    for (int f : files) want.push_back({ck->manifest().files(f).name(), ck->manifest().files(f).bytes()});
+    ckpt::PeerCopies::FetchStats fs;
+    mem = peers_->Fetch(ck->step(), want, &fs);
+    info.files_from_peers = fs.files;
+    info.bytes_from_peers = fs.bytes;
+    OGAI_LOG(Info) << "checkpoint: fetched " << fs.files << " of " << want.size() << " shard files (" << fs.bytes
+                   << " bytes) from peer memory in " << fs.seconds * 1e3 << " ms";
+  }
+  Status read = ck->Read(plan, mem.empty() ? nullptr : &mem);
+  if (!read.ok() && !mem.empty()) {
+    OGAI_LOG(Warn) << "checkpoint: reading the peer copies failed (" << read.message() << "); reading the files";
+    info.files_from_peers = 0;
+    info.bytes_from_peers = 0;
+    read = ck->Read(plan);
+  }
+  OGAI_RETURN_IF_ERROR(read);
   *step = ck->step();
+  info.step = *step;
+  info.load_s = Now() - t0;
+  resume_ = info;
   const auto& L = ck->manifest().layout();
   OGAI_LOG(Info) << "checkpoint: resumed from " << ck->path() << " at step " << *step << " (saved at dp "
-                 << L.dp() << " x tp " << L.tp() << " x pp " << L.pp() << ")";
+                 << L.dp() << " x tp " << L.tp() << " x pp " << L.pp() << ") in " << info.load_s * 1e3 << " ms; "
+                 << info.files_from_peers << " of " << info.files << " shard files from peer memory";
   return Status::Ok();
 }
 

@@ -15,13 +15,16 @@
 // whole config and the layout. Resuming checks seed and global batch against the config.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "ckpt/committer.h"
+#include "ckpt/peer_copy.h"
 #include "ckpt/reader.h"
 #include "ckpt/writer.h"
 #include "runtime/core/config.h"
@@ -51,6 +54,26 @@ std::vector<ckpt::ConstSlice> CheckpointWritePlan(const model::GPT& model, const
 // The slices this rank loads: every parameter it holds (both copies of a tied wte) and the
 // moments of its optimizer range.
 std::vector<ckpt::ReadSlice> CheckpointReadPlan(model::GPT& model, optim::AdamW& opt);
+
+// How the run started: which checkpoint, from where, how long it took.
+struct ResumeInfo {
+  int64_t step = 0;             // 0 when the run started fresh
+  std::string path;             // the checkpoint loaded ("" when none)
+  double load_s = 0;            // opening, fetching peer copies and reading, on this rank
+  int files = 0;                // shard files this rank read from
+  int files_from_peers = 0;     // of which in-memory peer copies
+  int64_t bytes_from_peers = 0;
+  // "none", "disk", "peer" (every file from peer memory) or "mixed".
+  std::string Source() const;
+};
+
+// The latest peer copy this rank pushed (step 0: none yet).
+struct PeerCopyInfo {
+  int64_t step = 0;
+  int64_t bytes = 0;
+  int places = 0;  // this node's folder and the caches that hold it
+  double seconds = 0;
+};
 
 class Checkpointing {
  public:
@@ -82,6 +105,14 @@ class Checkpointing {
 
   // The slices this rank writes now (CheckpointWritePlan of its model and optimizer).
   std::vector<ckpt::ConstSlice> WritePlan() const;
+  // checkpoint.peer_copies: after each commit, push this rank's shard to `peers`; on resume,
+  // read what they hold instead of the files. Call before Resume() and before any save.
+  void EnablePeerCopies(std::unique_ptr<ckpt::PeerCopies> peers) { peers_ = std::move(peers); }
+  bool peer_copies_enabled() const { return peers_ != nullptr; }
+  const ResumeInfo& resume_info() const { return resume_; }
+  // The latest completed push (thread-safe: the writer's thread updates it).
+  PeerCopyInfo last_peer_copy() const;
+
   // Time the training loop waited for each async save so far (Save call + optimizer fence).
   const std::vector<double>& stalls() const { return stalls_; }
   ckpt::CheckpointWriter* writer() { return writer_.get(); }
@@ -89,6 +120,7 @@ class Checkpointing {
  private:
   Checkpointing() = default;
   ckpt::SaveMeta Meta(int64_t step) const;
+  void OnCommitted(int64_t step, const std::string& shard_path);
 
   Config cfg_;
   model::GPT* model_ = nullptr;
@@ -100,6 +132,10 @@ class Checkpointing {
   bool fence_pending_ = false;
   std::function<Result<bool>(bool)> agree_;
   int64_t chunk_bytes_ = 4 << 20;
+  std::unique_ptr<ckpt::PeerCopies> peers_;
+  ResumeInfo resume_;
+  mutable std::mutex peer_mu_;
+  PeerCopyInfo peer_copy_;
 };
 
 }  // namespace ogai::train

@@ -24,6 +24,14 @@ struct DistRuntime {
   DistContext ctx;  // points into the members above
 };
 
+// An elastic job (env.elastic: ogai-run --nnodes MIN:MAX) restarted on another number of
+// ranks: parallel.dp in the config is the full-size value, and train.global_batch (derived
+// from it, or given) is kept. Sets parallel.dp = world / (tp * pp) and train.grad_accum so
+// that micro_batch * grad_accum * dp is still the global batch. Returns whether anything
+// changed (false when the world is the configured one, or the job is not elastic). Errors
+// say what does not divide and what to change.
+Result<bool> AdaptToWorldSize(Config& cfg, const launch::RankEnv& env);
+
 // Single rank (world_size 1): only the layout is filled in. Otherwise connects everything;
 // errors say which piece failed and how to fix it.
 Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const launch::RankEnv& env);

@@ -1,5 +1,7 @@
 #include "runtime/train/trainer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -29,6 +31,9 @@ std::string HumanRate(double v, const char* unit) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.2f %s%s", v, pre[i], unit);
   return buf;
+}
+double UnixMs() {
+  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 std::string ReplaceRank(std::string s, int rank) {
   const std::string key = "{rank}";
@@ -64,10 +69,19 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, DistContext 
 Status Trainer::SetUp() {
   const auto& L = ctx_.layout;
   const auto& tc = cfg_.train;
+  double mark = Now();
+  auto phase = [&](const char* name) {
+    const double now = Now();
+    ctx_.startup_ms.push_back({name, (now - mark) * 1e3});
+    mark = now;
+  };
   OGAI_ASSIGN_OR_RETURN(auto source, data::TokenSource::FromConfig(cfg_));
   OGAI_ASSIGN_OR_RETURN(loader_, data::DataLoader::Create(source, cfg_.model.seq_len, tc.seed));
+  phase("data");
+  // Parameters are initialised after the resume below, and only when nothing was loaded:
+  // a restarted group does not pay for an initialisation the checkpoint overwrites.
   OGAI_ASSIGN_OR_RETURN(model_, model::GPT::Create(cfg_.model, L.ModelLayout()));
-  model_->Init(tc.seed);
+  phase("model");
   const int64_t n = model_->num_local_params();
   for (size_t i = 0; i < model_->params().size(); ++i)
     if (model_->params()[i].name == "wte") wte_ = static_cast<int>(i);
@@ -108,6 +122,8 @@ Status Trainer::SetUp() {
   }
   CheckpointRole role{L.rank, L.world, L.dp_idx, L.dp};
   OGAI_ASSIGN_OR_RETURN(ckpt_, Checkpointing::Create(cfg_, model_.get(), opt_.get(), role, committer_.get()));
+  OGAI_RETURN_IF_ERROR(EnablePeerCopies());
+  phase("optimizer_checkpointing");
   if (multi) {
     comm::ProcessGroup* world = ctx_.world;
     ckpt_->set_agreement([world](bool ok) -> Result<bool> {
@@ -117,6 +133,8 @@ Status Trainer::SetUp() {
     });
   }
   OGAI_ASSIGN_OR_RETURN(step_, ckpt_->Resume());
+  if (ckpt_->resume_info().path.empty()) model_->Init(tc.seed);
+  phase("resume");
 
   // Which gradient elements this rank counts towards the global norm: tensors sharded over
   // TP on every TP rank, replicated ones on TP rank 0; the last stage's tied wte copy not at
@@ -151,17 +169,70 @@ Status Trainer::SetUp() {
     bwd_send_.resize(slots);
   }
   flops_per_token_ = model::GPT::ModelFlopsPerToken(cfg_.model);
-  if (!tc.metrics_file.empty()) {
-    const std::string path = ReplaceRank(tc.metrics_file, L.rank);
-    metrics_ = std::fopen(path.c_str(), "w");
-    if (metrics_ == nullptr) return ErrnoError("train.metrics_file: cannot create '" + path + "'", errno);
-  }
+  phase("buffers");
+  OGAI_RETURN_IF_ERROR(OpenMetrics());
   OGAI_LOG(Info) << "layout dp " << L.dp << " x tp " << L.tp << " x pp " << L.pp << ": dp " << L.dp_idx << ", tp "
                  << L.tp_idx << ", stage " << L.pp_idx << " (blocks " << L.stage_layers[L.pp_idx].first << ".."
                  << L.stage_layers[L.pp_idx].second - 1 << "); " << model_->params().size() << " tensors, "
                  << n << " local parameters; data " << source->total_tokens() << " tokens"
                  << (reducer_ ? "; " + std::to_string(reducer_->plan().buckets.size()) + " DP buckets" : "")
                  << (zero ? " (ZeRO-1)" : "");
+  return Status::Ok();
+}
+
+Status Trainer::EnablePeerCopies() {
+  const auto& cc = cfg_.checkpoint;
+  if (cc.peer_copies <= 0 || cc.dir.empty()) return Status::Ok();
+  if (ctx_.shard_caches.empty()) {
+    if (ctx_.layout.rank == 0) {
+      OGAI_LOG(Warn) << "checkpoint.peer_copies is " << cc.peer_copies
+                     << " but no shard cache is running (OGAI_SHARD_CACHES is not set: start the job with "
+                        "ogai-run); checkpoints are kept on disk only";
+    }
+    return Status::Ok();
+  }
+  OGAI_ASSIGN_OR_RETURN(auto caches, ckpt::PeerCopies::ParseCacheList(ctx_.shard_caches));
+  ckpt::PeerCopies::Options o;
+  o.caches = std::move(caches);
+  o.node = ctx_.node_rank;
+  o.copies = cc.peer_copies;
+  o.token = ctx_.store_token;
+  o.local_dir = ctx_.shard_dir;
+  OGAI_ASSIGN_OR_RETURN(auto peers, ckpt::PeerCopies::Create(o));
+  ckpt_->EnablePeerCopies(std::move(peers));
+  return Status::Ok();
+}
+
+// The metrics file: one JSON line per step. The first start of a job (restart 0) creates
+// it; a restarted group (OGAI_RESTART_COUNT > 0) appends, so the file keeps every round.
+// Each round begins with a "start" record (where it resumed, from what, how long it took);
+// every line carries the restart count, and the steps a round redoes after resuming appear
+// again: for each step, the last line is the one that counts (docs/recovery.md).
+Status Trainer::OpenMetrics() {
+  const auto& tc = cfg_.train;
+  if (tc.metrics_file.empty()) return Status::Ok();
+  const auto& L = ctx_.layout;
+  const std::string path = ReplaceRank(tc.metrics_file, L.rank);
+  metrics_ = std::fopen(path.c_str(), ctx_.restart_count > 0 ? "a" : "w");
+  if (metrics_ == nullptr) return ErrnoError("train.metrics_file: cannot create '" + path + "'", errno);
+  const ResumeInfo& r = ckpt_->resume_info();
+  std::string startup;
+  for (const auto& [name, ms] : ctx_.startup_ms) {
+    char item[96];
+    std::snprintf(item, sizeof item, "%s\"%s\": %.3f", startup.empty() ? "" : ", ", name.c_str(), ms);
+    startup += item;
+  }
+  std::fprintf(metrics_,
+               "{\"start\": {\"restart\": %d, \"rank\": %d, \"world\": %d, \"dp\": %d, \"tp\": %d, "
+               "\"pp\": %d, \"grad_accum\": %d, \"global_batch\": %d, \"pid\": %ld, \"resume_step\": %lld, "
+               "\"source\": \"%s\", \"load_ms\": %.3f, \"files\": %d, \"peer_files\": %d, "
+               "\"peer_bytes\": %lld, \"started_unix_ms\": %.3f, \"joined_unix_ms\": %.3f, "
+               "\"ready_unix_ms\": %.3f, \"startup_ms\": {%s}}}\n",
+               ctx_.restart_count, L.rank, L.world, L.dp, L.tp, L.pp, tc.grad_accum, tc.global_batch,
+               static_cast<long>(::getpid()), static_cast<long long>(step_), r.Source().c_str(), r.load_s * 1e3,
+               r.files, r.files_from_peers, static_cast<long long>(r.bytes_from_peers), ctx_.started_unix_ms,
+               ctx_.joined_unix_ms, UnixMs(), startup.c_str());
+  std::fflush(metrics_);
   return Status::Ok();
 }
 
@@ -351,9 +422,21 @@ void Trainer::WriteMetrics(const StepStats& s) {
   if (metrics_ == nullptr) return;
   std::fprintf(metrics_,
                "{\"step\": %lld, \"loss\": %.9g, \"loss_bits\": \"%a\", \"lr\": %.9g, \"grad_norm\": %.9g, "
-               "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"pp_wait_ms\": %.3f}\n",
+               "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"pp_wait_ms\": %.3f, \"restart\": %d, "
+               "\"unix_ms\": %.3f}\n",
                static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3,
-               s.dp_exposed_s * 1e3, s.pp_wait_s * 1e3);
+               s.dp_exposed_s * 1e3, s.pp_wait_s * 1e3, ctx_.restart_count, UnixMs());
+  if (ckpt_->peer_copies_enabled()) {
+    const PeerCopyInfo pc = ckpt_->last_peer_copy();
+    if (pc.step > peer_copy_reported_) {
+      peer_copy_reported_ = pc.step;
+      std::fprintf(metrics_,
+                   "{\"peer_copy\": {\"step\": %lld, \"bytes\": %lld, \"places\": %d, \"ms\": %.3f, "
+                   "\"restart\": %d}}\n",
+                   static_cast<long long>(pc.step), static_cast<long long>(pc.bytes), pc.places, pc.seconds * 1e3,
+                   ctx_.restart_count);
+    }
+  }
   std::fflush(metrics_);
 }
 

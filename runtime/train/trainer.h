@@ -68,6 +68,19 @@ struct DistContext {
   std::shared_ptr<store::Store> store;      // the job's store (checkpoint commit votes)
   parallel::ParallelLayout layout;          // rank 0 of 1 by default
   std::function<void(int64_t)> on_step;     // progress heartbeat (the launcher's)
+  // From the launcher's rank contract (launch::RankEnv), for restarts and peer copies.
+  int restart_count = 0;                    // OGAI_RESTART_COUNT
+  int node_rank = 0;
+  std::string shard_caches;                 // OGAI_SHARD_CACHES ("" when none)
+  std::string shard_dir;                    // OGAI_SHARD_DIR: this node's copies (tmpfs)
+  std::string store_token;
+  // Wall-clock marks (ms since the epoch; 0 = unknown) written to the metrics file's start
+  // record: the process's start and the moment it had joined the group.
+  double started_unix_ms = 0;
+  double joined_unix_ms = 0;
+  // Where start-up time went (phase, milliseconds), in order; the trainer adds its own
+  // phases and writes them all into the start record.
+  std::vector<std::pair<std::string, double>> startup_ms;
 };
 
 class Trainer {
@@ -104,6 +117,8 @@ class Trainer {
   double LocalGradSumSquares() const;
   void PrintStep(const StepStats& s) const;
   void WriteMetrics(const StepStats& s);
+  Status OpenMetrics();
+  Status EnablePeerCopies();
 
   Config cfg_;
   DistContext ctx_;
@@ -130,6 +145,7 @@ class Trainer {
   int64_t step_ = 0;  // completed optimizer steps
   double flops_per_token_ = 0;
   FILE* metrics_ = nullptr;
+  int64_t peer_copy_reported_ = 0;  // the last peer-copied step written to the metrics file
 };
 
 }  // namespace ogai::train

@@ -2,6 +2,7 @@
 // can start it too (docs/launcher.md, "the rank contract").
 // Usage: ogai-worker [-v|-vv] train.yaml [section.key=value ...]
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,14 @@ int Fail(const ogai::Status& st, int code) {
   return code;
 }
 
+double UnixMs() {
+  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const double started_ms = UnixMs();
   ogai::SetLogProcessName("ogai-worker");
   std::string config_path;
   std::vector<std::string> overrides;
@@ -71,6 +77,8 @@ int main(int argc, char** argv) {
   if (env->world_size > 1) ogai::SetLogRank(env->rank);
   auto cfg = ogai::LoadConfig(config_path, overrides);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
+  // An elastic job on fewer (or more) ranks than its config's layout: same global batch.
+  if (auto adapted = ogai::train::AdaptToWorldSize(*cfg, *env); !adapted.ok()) return Fail(adapted.status(), 2);
   if (auto st = ogai::kernels::ApplyGemmBackendFromEnv(); !st.ok()) return Fail(st, 2);
   ogai::train::ShareCoresAmongLocalRanks(*env);
   OGAI_LOG(Info) << env->Describe() << "; gemm " << ogai::kernels::GemmBackendDescription();
@@ -82,6 +90,8 @@ int main(int argc, char** argv) {
   ogai::launch::ProgressReporter* reporter = progress->get();
   ogai::train::DistContext ctx = (*dist)->ctx;
   ctx.on_step = [reporter](int64_t step) { reporter->Report(step); };
+  ctx.started_unix_ms = started_ms;
+  ctx.joined_unix_ms = UnixMs();
 
   auto trainer = ogai::train::Trainer::Create(*cfg, ctx);
   if (!trainer.ok()) return Fail(trainer.status(), 1);

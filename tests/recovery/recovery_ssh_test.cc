@@ -1,0 +1,154 @@
+// Recovery when a whole node goes: two "hosts" reached over the test sshd (127.0.0.2 and
+// 127.0.0.3, scripts/testenv/sshd.sh), each with its own agent. The test SIGKILLs one node's
+// agent and its ranks together.
+//   * the node comes back: the group restarts with its agent started again and finishes
+//     bit-identical to an uninterrupted run; with checkpoint.peer_copies the lost node's
+//     ranks load their shards from the surviving node's memory;
+//   * it does not (--nnodes 1:2, --rejoin-timeout): the job goes on at half the data-parallel
+//     size, the checkpoint resharded, the global batch kept by twice the gradient
+//     accumulation, within the layout-equivalence tolerance of an uninterrupted run.
+// Without the test sshd (OGAI_TEST_SSH_CONFIG) the tests skip.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/recovery/recovery_util.h"
+
+namespace ogai::recovery_testing {
+namespace {
+
+namespace fs = std::filesystem;
+using launch::testing::Describe;
+
+class RecoverySsh : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* cfg = std::getenv("OGAI_TEST_SSH_CONFIG");
+    if (cfg == nullptr || !fs::exists(cfg)) {
+      GTEST_SKIP() << "no test sshd: OGAI_TEST_SSH_CONFIG is not set (scripts/test.sh starts one with "
+                      "scripts/testenv/sshd.sh)";
+    }
+    env_ = {std::string("OGAI_SSH_OPTS=-F ") + cfg};
+  }
+  // Kills the agent of the node `rank` runs on, and that node's ranks, at once.
+  void KillNodeOf(const Job& job, int rank, const std::vector<int>& node_ranks) {
+    const pid_t r = RankPid(job.mark(), rank, 0);
+    ASSERT_GT(r, 0);
+    const pid_t agent = ParentOf(r);
+    ASSERT_GT(agent, 1);
+    std::vector<pid_t> ranks;
+    for (int k : node_ranks) ranks.push_back(RankPid(job.mark(), k, 0));
+    ASSERT_EQ(::kill(agent, SIGKILL), 0);
+    for (pid_t p : ranks)
+      if (p > 0) ::kill(p, SIGKILL);
+  }
+  std::vector<std::string> env_;
+};
+
+bool PeerCopied(const Job& job, const std::vector<int>& ranks, int64_t step) {
+  for (int r : ranks) {
+    const Metrics m = job.ReadRank(r);
+    if (m.peer_copy_steps.empty() || m.peer_copy_steps.back() < step) return false;
+  }
+  return true;
+}
+
+TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
+  std::string ref_log;
+  const Metrics ref = ReferenceRun("node_ref", {"-np", "2"}, {"parallel.dp=2"}, 40, &ref_log);
+  ASSERT_EQ(ref.final.size(), 40u) << ref_log;
+
+  // Both "hosts" are this machine: one OpenMP thread per rank, as in the local reference run
+  // (each node's ranks would otherwise take every core of "their" node).
+  Job job("node", {"-H", "127.0.0.2:1,127.0.0.3:1", "-x", "OMP_NUM_THREADS=1", "--max-restarts", "2", "--grace", "2"},
+          {"parallel.dp=2", "checkpoint.peer_copies=1"}, 40, env_);
+  ASSERT_TRUE(job.WaitUntil([&] { return PeerCopied(job, {0, 1}, 10); }, 120)) << job.err();
+  KillNodeOf(job, 1, {1});
+  ASSERT_EQ(job.Wait(), 0) << job.err();
+  EXPECT_NE(job.err().find("the agent of node 1 (127.0.0.3) was lost"), std::string::npos) << job.err();
+  EXPECT_NE(job.err().find("restarting the group (restart 1 of 2)"), std::string::npos) << job.err();
+  for (int r : {0, 1}) {
+    const Metrics m = job.ReadRank(r);
+    const StartLine* s = m.Start(1);
+    ASSERT_NE(s, nullptr) << "rank " << r << " has no start record of the restarted round";
+    EXPECT_GE(s->resume_step, 10) << "rank " << r;
+    // Rank 1's node lost its memory: its shards come from node 0's cache (and rank 0's from
+    // its own node's folder).
+    EXPECT_EQ(s->source, "peer") << "rank " << r << ": " << s->peer_files << " of " << s->files
+                                 << " shard files from peer memory";
+    ASSERT_EQ(m.final.size(), 40u) << "rank " << r;
+    for (const auto& [step, line] : m.final) {
+      EXPECT_EQ(line.loss_bits, ref.final.at(step).loss_bits) << "rank " << r << " step " << step;
+    }
+  }
+  auto left = job.Leftovers(10.0);
+  EXPECT_TRUE(left.empty()) << "left running: " << Describe(left);
+}
+
+TEST_F(RecoverySsh, ElasticJobShrinksToTheNodesLeftKeepingTheGlobalBatch) {
+  std::string ref_log;
+  const Metrics ref = ReferenceRun("shrink_ref", {"-np", "4"}, {"parallel.dp=4"}, 40, &ref_log);
+  ASSERT_EQ(ref.final.size(), 40u) << ref_log;
+
+  // An ssh that refuses 127.0.0.3 once the flag file exists: the node stays lost.
+  const fs::path wrap_dir = fs::temp_directory_path() / ("ogai_shrink_ssh." + std::to_string(::getpid()));
+  fs::create_directories(wrap_dir);
+  const fs::path flag = wrap_dir / "down";
+  const fs::path wrapper = wrap_dir / "ssh";
+  std::ofstream(wrapper) << "#!/bin/sh\n"
+                            "for a in \"$@\"; do prev=$host; host=$a; done\n"
+                            "if [ -e "
+                         << flag.string()
+                         << " ] && [ \"$prev\" = 127.0.0.3 ]; then\n"
+                            "  echo 'ssh: connect to host 127.0.0.3 port 22: Connection refused' >&2\n"
+                            "  exit 255\n"
+                            "fi\n"
+                            "exec ssh \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  std::vector<std::string> env = env_;
+  env.push_back("OGAI_SSH=" + wrapper.string());
+
+  Job job("shrink",
+          {"-H", "127.0.0.2:2,127.0.0.3:2", "-x", "OMP_NUM_THREADS=1", "--nnodes", "1:2", "--max-restarts", "1",
+           "--rejoin-timeout", "2", "--grace", "2"},
+          {"parallel.dp=4", "checkpoint.peer_copies=1"}, 40, env);
+  ASSERT_TRUE(job.WaitUntil([&] { return PeerCopied(job, {0, 1, 2, 3}, 10); }, 120)) << job.err();
+  std::ofstream(flag) << "down\n";
+  KillNodeOf(job, 2, {2, 3});
+  ASSERT_EQ(job.Wait(), 0) << job.err();
+  fs::remove_all(wrap_dir);
+  EXPECT_NE(job.err().find("continuing without 1 node(s)"), std::string::npos) << job.err();
+
+  const Metrics m = job.ReadRank(0);
+  const StartLine* first = m.Start(0);
+  const StartLine* s = m.Start(1);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(s, nullptr) << "no start record of the shrunk round";
+  EXPECT_EQ(first->world, 4);
+  EXPECT_EQ(first->dp, 4);
+  EXPECT_EQ(s->world, 2);
+  EXPECT_EQ(s->dp, 2);
+  EXPECT_EQ(s->grad_accum, 2 * first->grad_accum) << "the global batch was not kept";
+  EXPECT_GE(s->resume_step, 10);
+  // The lost node's ranks' shards come from this node's memory, resharded from dp 4 to 2.
+  EXPECT_EQ(s->source, "peer") << s->peer_files << " of " << s->files << " shard files from peer memory";
+  ASSERT_EQ(m.final.size(), 40u);
+  for (const auto& [step, line] : m.final) {
+    const double want = ref.final.at(step).loss;
+    if (step <= s->resume_step) {
+      EXPECT_EQ(line.loss_bits, ref.final.at(step).loss_bits) << "step " << step << " (before the shrink)";
+    } else {
+      EXPECT_NEAR(line.loss, want, 1e-5 * std::fabs(want)) << "step " << step << " (after the shrink)";
+    }
+  }
+  auto left = job.Leftovers(10.0);
+  EXPECT_TRUE(left.empty()) << "left running: " << Describe(left);
+}
+
+}  // namespace
+}  // namespace ogai::recovery_testing
