@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "runtime/core/log.h"
 
@@ -30,6 +31,14 @@ WorkPtr MakeCompletedWork(Status status) { return std::make_shared<CompletedWork
 
 namespace detail {
 
+EngineTuning EngineTuning::FromEnv() {
+  EngineTuning t;
+  if (const char* v = std::getenv("OGAI_COMM_WAKE_BYTES"); v != nullptr && *v != '\0') {
+    t.wake_bytes = std::strtoull(v, nullptr, 10);
+  }
+  return t;
+}
+
 class CpuWork;
 
 struct ProgressEngine::State {
@@ -39,15 +48,19 @@ struct ProgressEngine::State {
   EngineTuning tuning;
   int wake_fd = -1;
 
-  std::mutex exec_mu;  // held by whoever runs operations / touches the transport
-  std::mutex mu;       // guards queue, broken, stop
+  std::mutex exec_mu;  // held by whoever runs operations
+  std::mutex mu;       // guards queue, broken, stop; cv waits on it
   std::condition_variable cv;
   std::deque<std::shared_ptr<CpuWork>> queue;
   Status broken_status;
   bool stop = false;
+  uint64_t next_seq = 0;              // under mu
+  std::atomic<uint64_t> exec_gen{0};  // bumped each time exec_mu is released
+  std::atomic<int> cv_sleepers{0};    // threads inside cv.wait (registered under mu)
+  std::atomic<int> waiters{0};        // callers blocked in Wait()
+  std::atomic<int> drivers{0};        // of which: callers that run queued operations themselves
   std::atomic<bool> sleeping_long{false};
   std::atomic<int64_t> last_submit_ns{0};
-  uint64_t next_seq = 0;  // under mu
   std::atomic<uint64_t> started{0};
 
   void Wake() {
@@ -55,8 +68,22 @@ struct ProgressEngine::State {
     ssize_t w = ::write(wake_fd, &one, sizeof(one));
     (void)w;
   }
-  // Runs queued operations with exec_mu held, until `until` is done (or the queue is empty
-  // when until is null).
+  void ReleaseExec() {
+    exec_mu.unlock();
+    exec_gen.fetch_add(1, std::memory_order_seq_cst);
+    NotifySleepers();
+  }
+  // After a state change a sleeper waits for (done_, exec_gen), stored seq_cst: a sleeper
+  // registers itself (seq_cst) before it checks, so either it sees the change or we see it
+  // and take mu, which it holds until it is inside cv.wait. Without sleepers (the usual
+  // case: the caller runs its own operation) this costs one load.
+  void NotifySleepers() {
+    if (cv_sleepers.load(std::memory_order_seq_cst) == 0) return;
+    { std::lock_guard<std::mutex> lk(mu); }
+    cv.notify_all();
+  }
+  // Runs queued operations with exec_mu held: on a caller, up to and including `until`; on
+  // the progress thread, until the queue is empty or a caller wants to drive.
   void RunQueued(bool on_caller_thread, const CpuWork* until);
 };
 
@@ -68,32 +95,58 @@ class CpuWork final : public Work {
         submitted_(Clock::now()) {}
 
   Status Wait(std::chrono::milliseconds timeout) override {
-    const auto now = Clock::now();
-    const auto deadline = timeout >= std::chrono::hours(24 * 365) ? Clock::time_point::max()
-                                                                  : now + timeout;
-    int spins = 0;
+    if (done_.load(std::memory_order_acquire)) return status_;
+    ProgressEngine::State& s = *state_;
+    // Only a caller that waits for as long as it takes runs operations: a bounded Wait must
+    // be able to return while the operation runs on.
+    const bool drive = timeout >= std::chrono::hours(24 * 365);
+    const auto deadline = drive ? Clock::time_point::max() : Clock::now() + timeout;
+    s.waiters.fetch_add(1, std::memory_order_relaxed);
+    if (drive) s.drivers.fetch_add(1, std::memory_order_seq_cst);
+    Status result;
     for (;;) {
-      if (done_.load(std::memory_order_acquire)) return status_;
-      // Not picked up yet: run it here (only when the caller waits for as long as it takes;
-      // a bounded Wait must be able to return while the operation runs on).
-      if (deadline == Clock::time_point::max() && state_->exec_mu.try_lock()) {
-        state_->RunQueued(/*on_caller_thread=*/true, this);
-        state_->exec_mu.unlock();
-        state_->cv.notify_all();
+      const uint64_t gen = s.exec_gen.load(std::memory_order_acquire);
+      if (done_.load(std::memory_order_acquire)) {
+        result = status_;
+        break;
+      }
+      if (drive && !started_.load(std::memory_order_acquire) && s.exec_mu.try_lock()) {
+        s.RunQueued(/*on_caller_thread=*/true, this);
+        s.ReleaseExec();
         continue;
       }
       if (Clock::now() >= deadline) {
-        return Timeout(std::string(op_) + " on group '" + state_->group + "' still running after " +
-                       std::to_string(timeout.count()) + " ms of Wait");
+        result = Timeout(std::string(op_) + " on group '" + s.group + "' still running after " +
+                         std::to_string(timeout.count()) + " ms of Wait");
+        break;
       }
-      if (++spins < 2000) {
-        __builtin_ia32_pause();
-        continue;
+      // Running elsewhere: sleep until it is done, or (when driving) until the thread that
+      // holds the execution lock lets go of it.
+      std::unique_lock<std::mutex> lk(s.mu);
+      s.cv_sleepers.fetch_add(1, std::memory_order_seq_cst);
+      auto pred = [&] {
+        return done_.load(std::memory_order_seq_cst) ||
+               (drive && s.exec_gen.load(std::memory_order_seq_cst) != gen);
+      };
+      if (drive) {
+        s.cv.wait(lk, pred);
+      } else {
+        s.cv.wait_until(lk, deadline, pred);
       }
-      std::unique_lock<std::mutex> lk(state_->mu);
-      state_->cv.wait_for(lk, std::chrono::microseconds(200),
-                          [&] { return done_.load(std::memory_order_acquire); });
+      s.cv_sleepers.fetch_sub(1, std::memory_order_relaxed);
     }
+    s.waiters.fetch_sub(1, std::memory_order_relaxed);
+    if (drive && s.drivers.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+      // The thread left the queue alone while we drove; operations submitted meanwhile
+      // may be its to run now.
+      bool pending;
+      {
+        std::lock_guard<std::mutex> lk(s.mu);
+        pending = !s.queue.empty();
+      }
+      if (pending) s.Wake();
+    }
+    return result;
   }
 
   bool Test() override { return done_.load(std::memory_order_acquire); }
@@ -102,16 +155,13 @@ class CpuWork final : public Work {
     return done_.load(std::memory_order_acquire) ? status_ : Status::Ok();
   }
 
-  // Runs the operation on the current thread (exec_mu held).
-  void Run(bool on_caller_thread) {
+  // Runs the operation on the current thread (exec_mu held). `broken` is the group's
+  // failure when it was taken off the queue.
+  void Run(bool on_caller_thread, const Status& broken) {
     Status st;
-    {
-      std::unique_lock<std::mutex> lk(state_->mu);
-      if (!state_->broken_status.ok()) {
-        st = Aborted(std::string(op_) + " on group '" + state_->group +
-                     "' not run: the group is unusable after an earlier failure: " +
-                     state_->broken_status.message());
-      }
+    if (!broken.ok()) {
+      st = Aborted(std::string(op_) + " on group '" + state_->group +
+                   "' not run: the group is unusable after an earlier failure: " + broken.message());
     }
     if (st.ok() && abort_.load()) {
       st = Aborted(std::string(op_) + " on group '" + state_->group + "' aborted before it started");
@@ -121,6 +171,7 @@ class CpuWork final : public Work {
       ctx.deadline = Clock::now() + state_->timeout;
       ctx.abort = &abort_;
       ctx.on_caller_thread = on_caller_thread;
+      ctx.waiters = &state_->waiters;
       ctx.seq = seq_;
       if (collective_) state_->started.fetch_add(1, std::memory_order_relaxed);
       st = fn_(ctx);
@@ -135,7 +186,8 @@ class CpuWork final : public Work {
     }
     status_ = std::move(st);
     fn_ = nullptr;  // drop captured buffers
-    done_.store(true, std::memory_order_release);
+    done_.store(true, std::memory_order_seq_cst);
+    state_->NotifySleepers();
   }
 
   std::atomic<bool> abort_{false};
@@ -146,6 +198,7 @@ class CpuWork final : public Work {
   OpFn fn_;
   Clock::time_point submitted_;
   uint64_t seq_ = 0;
+  std::atomic<bool> started_{false};
   std::atomic<bool> done_{false};
   Status status_;
 };
@@ -153,14 +206,17 @@ class CpuWork final : public Work {
 void ProgressEngine::State::RunQueued(bool on_caller_thread, const CpuWork* until) {
   for (;;) {
     std::shared_ptr<CpuWork> w;
+    Status broken;
     {
       std::lock_guard<std::mutex> lk(mu);
       if (queue.empty()) return;
+      if (!on_caller_thread && drivers.load(std::memory_order_seq_cst) > 0) return;
       w = std::move(queue.front());
       queue.pop_front();
+      w->started_.store(true, std::memory_order_release);
+      if (!broken_status.ok()) broken = broken_status;
     }
-    w->Run(on_caller_thread);
-    cv.notify_all();
+    w->Run(on_caller_thread, broken);
     if (w.get() == until) return;
   }
 }
@@ -177,39 +233,35 @@ ProgressEngine::ProgressEngine(std::string group_name, std::chrono::milliseconds
   auto st = state_;
   thread_ = std::thread([st] {
     auto& s = *st;
+    auto last_poll = Clock::now();
     for (;;) {
-      {
-        std::lock_guard<std::mutex> lk(s.mu);
-        if (s.stop) return;
-      }
       const auto now = Clock::now();
-      // Is an operation waiting that the thread should run?
+      // Is there an operation the thread should run?
       Clock::time_point next_eligible = Clock::time_point::max();
       {
         std::lock_guard<std::mutex> lk(s.mu);
-        if (!s.queue.empty()) {
+        if (s.stop) return;
+        if (!s.queue.empty() && s.drivers.load(std::memory_order_seq_cst) == 0) {
           const auto& w = s.queue.front();
           next_eligible = w->bytes_ >= s.tuning.wake_bytes ? w->submitted_
                                                            : w->submitted_ + s.tuning.claim_delay;
         }
       }
-      if (next_eligible <= now && s.exec_mu.try_lock()) {
-        s.RunQueued(false, nullptr);
-        s.exec_mu.unlock();
-        s.cv.notify_all();
-        continue;
+      if (next_eligible <= now) {
+        if (s.exec_mu.try_lock()) {
+          s.RunQueued(false, nullptr);
+          s.ReleaseExec();
+          continue;
+        }
+        // A caller is running operations; look again at the next tick.
+        next_eligible = now + s.tuning.hot_tick;
       }
-      bool armed = true;
-      if (s.hooks.poll && s.exec_mu.try_lock()) {
+      if (s.hooks.poll && now - last_poll >= s.tuning.idle_tick) {
         s.hooks.poll();
-        if (s.hooks.arm) armed = s.hooks.arm();
-        s.exec_mu.unlock();
-        s.cv.notify_all();  // a caller may have found the lock taken and gone to sleep
+        last_poll = Clock::now();
       }
-      if (!armed) continue;
-      // Sleep until woken, an fd event, or the next tick.
-      const auto since_submit =
-          now - Clock::time_point(Clock::duration(s.last_submit_ns.load()));
+      // Sleep until woken, the next claim, or the next tick.
+      const auto since_submit = now - Clock::time_point(Clock::duration(s.last_submit_ns.load()));
       std::chrono::nanoseconds sleep = since_submit < s.tuning.hot_period
                                            ? std::chrono::nanoseconds(s.tuning.hot_tick)
                                            : std::chrono::nanoseconds(s.tuning.idle_tick);
@@ -218,10 +270,10 @@ ProgressEngine::ProgressEngine(std::string group_name, std::chrono::milliseconds
         if (until < sleep) sleep = std::max<std::chrono::nanoseconds>(until, std::chrono::microseconds(20));
       }
       s.sleeping_long.store(sleep > s.tuning.hot_tick);
-      pollfd fds[2] = {{s.wake_fd, POLLIN, 0}, {s.hooks.event_fd, POLLIN, 0}};
+      pollfd fd{s.wake_fd, POLLIN, 0};
       timespec ts{static_cast<time_t>(sleep.count() / 1000000000),
                   static_cast<long>(sleep.count() % 1000000000)};
-      ::ppoll(fds, s.hooks.event_fd >= 0 ? 2 : 1, &ts, nullptr);
+      ::ppoll(&fd, 1, &ts, nullptr);
       s.sleeping_long.store(false);
       uint64_t drained;
       while (::read(s.wake_fd, &drained, sizeof(drained)) > 0) {

@@ -109,7 +109,7 @@ Status RunRing(const CollArgs& a, const RingPlan& p) {
         for (size_t i = sends_checked; i < sends.size(); ++i) t.Cancel(&sends[i]);
         return t.FailOp(ctx, p.op_name);
       }
-      t.IdleBackoff(ctx.on_caller_thread, &idle);
+      t.IdleBackoff(ctx, &idle);
       continue;
     }
     idle = 0;

@@ -70,11 +70,8 @@ class UcxProcessGroup final : public ProcessGroup {
     detail::EngineHooks hooks;
     UcxTransport* raw = t_.get();
     hooks.poll = [raw] { raw->Progress(); };
-    hooks.arm = [raw] { return raw->Arm(); };
-    hooks.event_fd = raw->event_fd();
-    detail::EngineTuning et;
-    if (const char* v = std::getenv("OGAI_COMM_WAKE_BYTES")) et.wake_bytes = std::strtoull(v, nullptr, 10);
-    engine_ = std::make_unique<detail::ProgressEngine>(o.name, o.timeout, std::move(hooks), et);
+    engine_ = std::make_unique<detail::ProgressEngine>(o.name, o.timeout, std::move(hooks),
+                                                       detail::EngineTuning::FromEnv());
     detail::ProgressEngine* eng = engine_.get();
     t_->SetProgressCounter([eng] { return eng->collectives_started(); });
   }
