@@ -41,6 +41,32 @@ EngineTuning EngineTuning::FromEnv() {
 
 class CpuWork;
 
+constexpr int kDriver = 1 << 16;
+
+// Guards the queue: held for a few instructions at a time, and cheaper than a mutex on the
+// path every small operation takes (unlock is a plain store). Yields if the holder was
+// preempted.
+class SpinLock {
+ public:
+  void lock() {
+    while (f_.exchange(true, std::memory_order_acquire)) {
+      for (int i = 0; f_.load(std::memory_order_relaxed); ++i) {
+        if (i < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+          __builtin_ia32_pause();
+#endif
+        } else {
+          std::this_thread::yield();
+        }
+      }
+    }
+  }
+  void unlock() { f_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> f_{false};
+};
+
 struct ProgressEngine::State {
   std::string group;
   std::chrono::milliseconds timeout;
@@ -49,7 +75,8 @@ struct ProgressEngine::State {
   int wake_fd = -1;
 
   std::mutex exec_mu;  // held by whoever runs operations
-  std::mutex mu;       // guards queue, broken, stop; cv waits on it
+  SpinLock qmu;        // guards queue, broken_status, stop, next_seq, first_seen_
+  std::mutex mu;       // for cv only (a thread that sleeps until an operation is done)
   std::condition_variable cv;
   std::deque<std::shared_ptr<CpuWork>> queue;
   Status broken_status;
@@ -57,10 +84,11 @@ struct ProgressEngine::State {
   uint64_t next_seq = 0;              // under mu
   std::atomic<uint64_t> exec_gen{0};  // bumped each time exec_mu is released
   std::atomic<int> cv_sleepers{0};    // threads inside cv.wait (registered under mu)
-  std::atomic<int> waiters{0};        // callers blocked in Wait()
-  std::atomic<int> drivers{0};        // of which: callers that run queued operations themselves
-  std::atomic<bool> sleeping_long{false};
-  std::atomic<int64_t> last_submit_ns{0};
+  // Callers blocked in Wait() (low 16 bits, see OpContext::hot) plus kDriver for each of
+  // them that runs queued operations itself: one atomic, so Wait() pays one locked add.
+  std::atomic<int> waiters{0};
+  int drivers() const { return waiters.load(std::memory_order_seq_cst) / kDriver; }
+  std::atomic<size_t> queued{0};      // queue.size(), written under mu
   std::atomic<uint64_t> started{0};
 
   void Wake() {
@@ -92,7 +120,7 @@ class CpuWork final : public Work {
   CpuWork(std::shared_ptr<ProgressEngine::State> st, const char* op, size_t bytes, bool collective,
           OpFn fn)
       : state_(std::move(st)), op_(op), bytes_(bytes), collective_(collective), fn_(std::move(fn)),
-        submitted_(Clock::now()) {}
+        large_(bytes >= state_->tuning.wake_bytes) {}
 
   Status Wait(std::chrono::milliseconds timeout) override {
     if (done_.load(std::memory_order_acquire)) return status_;
@@ -101,8 +129,10 @@ class CpuWork final : public Work {
     // be able to return while the operation runs on.
     const bool drive = timeout >= std::chrono::hours(24 * 365);
     const auto deadline = drive ? Clock::time_point::max() : Clock::now() + timeout;
-    s.waiters.fetch_add(1, std::memory_order_relaxed);
-    if (drive) s.drivers.fetch_add(1, std::memory_order_seq_cst);
+    const int mine = 1 + (drive ? kDriver : 0);
+    s.waiters.fetch_add(mine, std::memory_order_seq_cst);
+    // A bounded wait does not run operations: make sure the thread looks at the queue.
+    if (!drive && !started_.load(std::memory_order_acquire)) s.Wake();
     Status result;
     for (;;) {
       const uint64_t gen = s.exec_gen.load(std::memory_order_acquire);
@@ -135,16 +165,11 @@ class CpuWork final : public Work {
       }
       s.cv_sleepers.fetch_sub(1, std::memory_order_relaxed);
     }
-    s.waiters.fetch_sub(1, std::memory_order_relaxed);
-    if (drive && s.drivers.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+    const int before = s.waiters.fetch_sub(mine, std::memory_order_seq_cst);
+    if (drive && before / kDriver == 1 && s.queued.load(std::memory_order_seq_cst) > 0) {
       // The thread left the queue alone while we drove; operations submitted meanwhile
       // may be its to run now.
-      bool pending;
-      {
-        std::lock_guard<std::mutex> lk(s.mu);
-        pending = !s.queue.empty();
-      }
-      if (pending) s.Wake();
+      s.Wake();
     }
     return result;
   }
@@ -168,12 +193,13 @@ class CpuWork final : public Work {
     }
     if (st.ok()) {
       OpContext ctx;
-      ctx.deadline = Clock::now() + state_->timeout;
+      ctx.timeout = state_->timeout;
       ctx.abort = &abort_;
       ctx.on_caller_thread = on_caller_thread;
       ctx.waiters = &state_->waiters;
       ctx.seq = seq_;
-      if (collective_) state_->started.fetch_add(1, std::memory_order_relaxed);
+      // Only the thread holding exec_mu writes it: no locked add needed.
+      if (collective_) state_->started.store(state_->started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       st = fn_(ctx);
     }
     Finish(std::move(st));
@@ -181,7 +207,7 @@ class CpuWork final : public Work {
 
   void Finish(Status st) {
     if (!st.ok()) {
-      std::unique_lock<std::mutex> lk(state_->mu);
+      std::lock_guard<SpinLock> lk(state_->qmu);
       if (state_->broken_status.ok()) state_->broken_status = st;
     }
     status_ = std::move(st);
@@ -196,7 +222,8 @@ class CpuWork final : public Work {
   size_t bytes_;
   bool collective_;
   OpFn fn_;
-  Clock::time_point submitted_;
+  bool large_;                      // at least wake_bytes: the thread takes it at once
+  Clock::time_point first_seen_{};  // by the progress thread, at the queue's front (under qmu)
   uint64_t seq_ = 0;
   std::atomic<bool> started_{false};
   std::atomic<bool> done_{false};
@@ -208,11 +235,12 @@ void ProgressEngine::State::RunQueued(bool on_caller_thread, const CpuWork* unti
     std::shared_ptr<CpuWork> w;
     Status broken;
     {
-      std::lock_guard<std::mutex> lk(mu);
+      std::lock_guard<SpinLock> lk(qmu);
       if (queue.empty()) return;
-      if (!on_caller_thread && drivers.load(std::memory_order_seq_cst) > 0) return;
+      if (!on_caller_thread && drivers() > 0) return;
       w = std::move(queue.front());
       queue.pop_front();
+      queued.store(queue.size(), std::memory_order_relaxed);
       w->started_.store(true, std::memory_order_release);
       if (!broken_status.ok()) broken = broken_status;
     }
@@ -229,52 +257,53 @@ ProgressEngine::ProgressEngine(std::string group_name, std::chrono::milliseconds
   state_->hooks = std::move(hooks);
   state_->tuning = tuning;
   state_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  state_->last_submit_ns = Clock::now().time_since_epoch().count();
   auto st = state_;
   thread_ = std::thread([st] {
     auto& s = *st;
     auto last_poll = Clock::now();
+    // The timer: short while the thread finds operations to claim (the program starts
+    // small ones without waiting), backing off to idle_tick while it finds none (a program
+    // that waits at once drives everything itself and should not be interrupted).
+    std::chrono::nanoseconds tick = s.tuning.hot_tick;
     for (;;) {
       const auto now = Clock::now();
-      // Is there an operation the thread should run?
+      // Is there an operation the thread should run? (Small ones only once they have sat
+      // at the front for claim_delay: Submit does not read the clock.)
       Clock::time_point next_eligible = Clock::time_point::max();
       {
-        std::lock_guard<std::mutex> lk(s.mu);
+        std::lock_guard<SpinLock> lk(s.qmu);
         if (s.stop) return;
-        if (!s.queue.empty() && s.drivers.load(std::memory_order_seq_cst) == 0) {
-          const auto& w = s.queue.front();
-          next_eligible = w->bytes_ >= s.tuning.wake_bytes ? w->submitted_
-                                                           : w->submitted_ + s.tuning.claim_delay;
+        if (!s.queue.empty() && s.drivers() == 0) {
+          auto& w = *s.queue.front();
+          if (w.first_seen_ == Clock::time_point{}) w.first_seen_ = now;
+          next_eligible = w.large_ ? now : w.first_seen_ + s.tuning.claim_delay;
         }
       }
       if (next_eligible <= now) {
         if (s.exec_mu.try_lock()) {
           s.RunQueued(false, nullptr);
           s.ReleaseExec();
+          tick = s.tuning.hot_tick;
           continue;
         }
         // A caller is running operations; look again at the next tick.
-        next_eligible = now + s.tuning.hot_tick;
+        next_eligible = now + tick;
       }
       if (s.hooks.poll && now - last_poll >= s.tuning.idle_tick) {
         s.hooks.poll();
         last_poll = Clock::now();
       }
       // Sleep until woken, the next claim, or the next tick.
-      const auto since_submit = now - Clock::time_point(Clock::duration(s.last_submit_ns.load()));
-      std::chrono::nanoseconds sleep = since_submit < s.tuning.hot_period
-                                           ? std::chrono::nanoseconds(s.tuning.hot_tick)
-                                           : std::chrono::nanoseconds(s.tuning.idle_tick);
-      if (next_eligible != Clock::time_point::max()) {
-        auto until = next_eligible - now;
-        if (until < sleep) sleep = std::max<std::chrono::nanoseconds>(until, std::chrono::microseconds(20));
+      std::chrono::nanoseconds sleep = tick;
+      if (next_eligible == Clock::time_point::max()) {
+        tick = std::min<std::chrono::nanoseconds>(tick * 2, s.tuning.idle_tick);
+      } else if (next_eligible - now < sleep) {
+        sleep = std::max<std::chrono::nanoseconds>(next_eligible - now, std::chrono::microseconds(20));
       }
-      s.sleeping_long.store(sleep > s.tuning.hot_tick);
       pollfd fd{s.wake_fd, POLLIN, 0};
       timespec ts{static_cast<time_t>(sleep.count() / 1000000000),
                   static_cast<long>(sleep.count() % 1000000000)};
       ::ppoll(&fd, 1, &ts, nullptr);
-      s.sleeping_long.store(false);
       uint64_t drained;
       while (::read(s.wake_fd, &drained, sizeof(drained)) > 0) {
       }
@@ -288,7 +317,7 @@ void ProgressEngine::Shutdown() {
   if (!thread_.joinable()) return;
   std::deque<std::shared_ptr<CpuWork>> left;
   {
-    std::lock_guard<std::mutex> lk(state_->mu);
+    std::lock_guard<SpinLock> lk(state_->qmu);
     state_->stop = true;
     left.swap(state_->queue);
   }
@@ -305,21 +334,22 @@ void ProgressEngine::Shutdown() {
 WorkPtr ProgressEngine::Submit(const char* op_name, size_t bytes, bool collective, OpFn fn) {
   auto w = std::make_shared<CpuWork>(state_, op_name, bytes, collective, std::move(fn));
   {
-    std::lock_guard<std::mutex> lk(state_->mu);
+    std::lock_guard<SpinLock> lk(state_->qmu);
     if (state_->stop) {
       return MakeCompletedWork(Aborted(std::string(op_name) + " on group '" + state_->group +
                                        "': the group is shut down"));
     }
     if (collective) w->seq_ = state_->next_seq++;
     state_->queue.push_back(w);
+    state_->queued.store(state_->queue.size(), std::memory_order_relaxed);
   }
-  state_->last_submit_ns.store(w->submitted_.time_since_epoch().count(), std::memory_order_relaxed);
-  if (bytes >= state_->tuning.wake_bytes || state_->sleeping_long.load()) state_->Wake();
+  // Small operations are left to a caller that waits (or to the thread's next tick).
+  if (w->large_) state_->Wake();
   return w;
 }
 
 Status ProgressEngine::broken() const {
-  std::lock_guard<std::mutex> lk(state_->mu);
+  std::lock_guard<SpinLock> lk(state_->qmu);
   return state_->broken_status;
 }
 

@@ -12,8 +12,8 @@
 //     While a caller drives, the thread keeps its hands off the queue.
 //
 // CPU cost of the progress thread: it sleeps when it has nothing to run (a 1 ms tick while
-// operations are recent, so small unwaited operations are still claimed; a long tick when
-// idle, to answer probes). It never touches the execution lock while it sleeps, so it never
+// it finds small unwaited operations to claim, backing off to 50 ms while it finds none;
+// the idle tick also answers probes). It never touches the execution lock while it sleeps, so it never
 // stalls a caller that drives. Operations it runs wait for peers without a hot spin (the
 // shared-memory path sleeps on a futex, the UCX path on the worker's event fd) unless a
 // caller is waiting for them (OpContext::hot()).
@@ -37,15 +37,22 @@ namespace ogai::comm::detail {
 using Clock = std::chrono::steady_clock;
 
 struct OpContext {
-  Clock::time_point deadline;         // fail with kTimeout after this
+  std::chrono::milliseconds timeout{0};  // the group's timeout for one operation
   const std::atomic<bool>* abort;     // set by Work::Abort() or group shutdown
   bool on_caller_thread = false;      // run inside Wait(): spinning is free
-  const std::atomic<int>* waiters = nullptr;  // callers blocked in Wait() on this group
+  const std::atomic<int>* waiters = nullptr;  // callers blocked in Wait() (low 16 bits)
   uint64_t seq = 0;                   // collective sequence number (same on every member)
   bool aborted() const { return abort->load(std::memory_order_relaxed); }
+  // Fail with kTimeout after this: `timeout` after the operation first asked (an operation
+  // that never has to wait never reads the clock, which costs tens of ns in a VM).
+  Clock::time_point deadline() const {
+    if (deadline_ == Clock::time_point{}) deadline_ = Clock::now() + timeout;
+    return deadline_;
+  }
+  mutable Clock::time_point deadline_{};
   // Somebody is blocked until this finishes: polling beats sleeping.
   bool hot() const {
-    return on_caller_thread || (waiters != nullptr && waiters->load(std::memory_order_relaxed) > 0);
+    return on_caller_thread || (waiters != nullptr && (waiters->load(std::memory_order_relaxed) & 0xffff) > 0);
   }
 };
 
@@ -61,9 +68,8 @@ struct EngineHooks {
 struct EngineTuning {
   size_t wake_bytes = 1 << 20;                  // OGAI_COMM_WAKE_BYTES
   std::chrono::microseconds claim_delay{200};
-  std::chrono::microseconds hot_tick{1000};     // timer while operations are recent
-  std::chrono::milliseconds hot_period{100};    // "recent"
-  std::chrono::milliseconds idle_tick{50};      // timer when idle (answers probes)
+  std::chrono::microseconds hot_tick{1000};     // timer while the thread finds work to claim
+  std::chrono::milliseconds idle_tick{50};      // longest timer (backs off to it; answers probes)
   // Reads OGAI_COMM_WAKE_BYTES.
   static EngineTuning FromEnv();
 };

@@ -22,7 +22,8 @@ const std::vector<std::string> kUcxMessages = {"OGAI_UCX_SHM=0", "OGAI_LOG_LEVEL
 // Shared memory with one-page slots, two in flight and no spinning: every message of the
 // sweep spans many chunks, reuses slots and sleeps on the futex.
 const std::vector<std::string> kShmStress = {"OGAI_UCX_SHM_SLOT_BYTES=4096", "OGAI_UCX_SHM_DEPTH=2",
-                                             "OGAI_UCX_SHM_SPIN_US=0", "OGAI_UCX_SHM_DIRECT_MAX_BYTES=0",
+                                             "OGAI_UCX_SHM_SPIN_US=0", "OGAI_UCX_SHM_BG_SPIN_US=0",
+                                             "OGAI_UCX_SHM_DIRECT_MAX_BYTES=0",
                                              "OGAI_LOG_LEVEL=debug"};
 
 // Every rank said which path its world group took.

@@ -98,7 +98,7 @@ static_assert(sizeof(ShmComm::Header) <= kPage);
 constexpr size_t kTinyBytes = 56;
 struct ShmComm::SlotHead {
   alignas(64) std::atomic<uint32_t> seq;  // g + 1 once chunk g is in the slot
-  uint32_t pad;
+  uint32_t consumed;                      // the owner's `consumed` when it posted (= g)
   char tiny[kTinyBytes];
 };
 
@@ -107,11 +107,15 @@ ShmTuning ShmTuning::FromEnv(int group_size) {
   t.slot_bytes = RoundUp(std::max<size_t>(kPage, EnvSize("OGAI_UCX_SHM_SLOT_BYTES", t.slot_bytes)), kPage);
   t.depth = std::clamp(EnvInt("OGAI_UCX_SHM_DEPTH", t.depth), 2, 64);
   t.direct_max_bytes = EnvSize("OGAI_UCX_SHM_DIRECT_MAX_BYTES", t.direct_max_bytes);
-  // A rank that has a core of its own spins a while before it sleeps (the peer is running
-  // and answers within a microsecond or two); on an oversubscribed node the peer we wait
-  // for needs our core, so we sleep almost at once.
+  // A rank that has a core of its own spins a while before it sleeps: the peer is running
+  // and answers within a microsecond or two, while waking a sleeper costs tens of
+  // microseconds in a VM (and if the spin is shorter than that, both sides end up sleeping
+  // on every operation). On an oversubscribed node the peer we wait for may need our core,
+  // so we sleep almost at once. A background operation spins briefly: the caller computes.
   const bool oversubscribed = LocalProcesses(group_size) > UsableCores();
-  t.spin = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_SPIN_US", oversubscribed ? 2 : 50));
+  t.spin = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_SPIN_US", oversubscribed ? 5 : 1000));
+  t.bg_spin = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_BG_SPIN_US", oversubscribed ? 2 : 20));
+  t.yield = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_YIELD_US", oversubscribed ? 1000 : 0));
   return t;
 }
 
@@ -236,7 +240,11 @@ inline void StoreAndWake(std::atomic<uint32_t>* word, uint32_t value, const std:
 }  // namespace
 
 void ShmComm::Post(uint32_t g) {
-  StoreAndWake(&Head(rank_, g)->seq, g + 1, hdr_[static_cast<size_t>(rank_)]->sleepers.v);
+  SlotHead* h = Head(rank_, g);
+  // Every chunk before g is finished here; telling the readers in the line they read anyway
+  // spares them a look at our `consumed` line before they reuse a slot.
+  h->consumed = g;
+  StoreAndWake(&h->seq, g + 1, hdr_[static_cast<size_t>(rank_)]->sleepers.v);
 }
 
 void ShmComm::Publish(Field f, uint32_t value) {
@@ -252,25 +260,34 @@ void ShmComm::Finish(uint32_t g) {
 
 Status ShmComm::WaitWord(int q, std::atomic<uint32_t>* word, uint32_t target, const detail::OpContext& ctx) {
   if (Reached(word->load(std::memory_order_acquire), target)) return Status::Ok();
-  if (tuning_.spin.count() > 0) {
-    const auto until = Clock::now() + tuning_.spin;
+  const bool hot = ctx.hot();
+  const auto spin = hot ? tuning_.spin : tuning_.bg_spin;
+  if (spin.count() > 0) {
+    const auto until = Clock::now() + spin;
     for (unsigned i = 1;; ++i) {
       CpuRelax();
       if (Reached(word->load(std::memory_order_acquire), target)) return Status::Ok();
       if ((i & 63) == 0 && Clock::now() >= until) break;
     }
   }
+  if (hot && tuning_.yield.count() > 0) {
+    const auto until = Clock::now() + tuning_.yield;
+    do {
+      ::sched_yield();
+      if (Reached(word->load(std::memory_order_acquire), target)) return Status::Ok();
+    } while (Clock::now() < until && !ctx.aborted());
+  }
   std::atomic<uint32_t>& sleepers = hdr_[static_cast<size_t>(q)]->sleepers.v;
   auto last_hook = Clock::now();
   for (;;) {
     if (ctx.aborted()) return Aborted("aborted");
     const auto now = Clock::now();
-    if (now >= ctx.deadline) return Timeout("timed out waiting for rank " + std::to_string(q));
+    if (now >= ctx.deadline()) return Timeout("timed out waiting for rank " + std::to_string(q));
     sleepers.fetch_add(1, std::memory_order_seq_cst);
     const uint32_t v = word->load(std::memory_order_seq_cst);
     if (!Reached(v, target)) {
       // Sleep in slices, to notice an abort and to answer probes.
-      auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.deadline - now);
+      auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.deadline() - now);
       left = std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(10));
       timespec ts{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
       Futex(word, FUTEX_WAIT, v, &ts);
@@ -285,7 +302,12 @@ Status ShmComm::WaitWord(int q, std::atomic<uint32_t>* word, uint32_t target, co
 }
 
 Status ShmComm::WaitPosted(int q, uint32_t g, const detail::OpContext& ctx) {
-  return WaitWord(q, &Head(q, g)->seq, g + 1, ctx);
+  SlotHead* h = Head(q, g);
+  OGAI_RETURN_IF_ERROR(WaitWord(q, &h->seq, g + 1, ctx));
+  // (q cannot reuse this slot before we have consumed chunk g, so the field is chunk g's.)
+  uint32_t& seen = seen_consumed_[static_cast<size_t>(q)];
+  if (Reached(h->consumed, seen)) seen = h->consumed;
+  return Status::Ok();
 }
 
 Status ShmComm::WaitAllPosted(uint32_t g, const detail::OpContext& ctx) {

@@ -45,9 +45,17 @@ struct ShmTuning {
   // the chunk and copies the other parts from their owners (two synchronisations, 1/n of
   // the reduction work). Two ranks always use the first form. OGAI_UCX_SHM_DIRECT_MAX_BYTES.
   size_t direct_max_bytes = 64 << 10;
-  // How long a wait spins before it sleeps on the futex; OGAI_UCX_SHM_SPIN_US. The default
-  // depends on whether the node has a core per rank (see FromEnv).
+  // How long a wait spins before it sleeps on the futex: `spin` when somebody waits for the
+  // operation (OGAI_UCX_SHM_SPIN_US), `bg_spin` when it runs in the background while the
+  // caller computes (OGAI_UCX_SHM_BG_SPIN_US). Defaults depend on whether the node has a
+  // core per rank (see FromEnv).
   std::chrono::microseconds spin{0};
+  std::chrono::microseconds bg_spin{0};
+  // After the spin, a waiter somebody waits for yields its core this long before it sleeps
+  // (OGAI_UCX_SHM_YIELD_US): on an oversubscribed node the rank we wait for is likely
+  // runnable on our core, and a yield hands over in a few microseconds where a futex
+  // wake-up takes tens.
+  std::chrono::microseconds yield{0};
   static ShmTuning FromEnv(int group_size);
 };
 

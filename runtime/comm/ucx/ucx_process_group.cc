@@ -64,7 +64,7 @@ bool ShmEnabled() {
 Result<bool> AgreeAll(UcxTransport* t, bool mine, std::chrono::milliseconds timeout) {
   std::atomic<bool> never{false};
   detail::OpContext ctx;
-  ctx.deadline = Clock::now() + timeout;
+  ctx.timeout = timeout;
   ctx.abort = &never;
   ctx.on_caller_thread = true;
   ctx.seq = kBootstrapSeq;

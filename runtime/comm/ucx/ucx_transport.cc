@@ -299,7 +299,7 @@ Status UcxTransport::WaitAll(Req* reqs, size_t n, const detail::OpContext& ctx, 
     }
     if (all) break;
     Progress();
-    if (ctx.aborted() || Clock::now() >= ctx.deadline) {
+    if (ctx.aborted() || Clock::now() >= ctx.deadline()) {
       for (size_t i = 0; i < n; ++i) Cancel(&reqs[i]);
       return FailOp(ctx, op);
     }
