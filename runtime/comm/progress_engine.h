@@ -3,17 +3,20 @@
 //
 // Operations are blocking functions (they drive the network until done, checking their
 // deadline and abort flag). Exactly one thread runs them at a time, in submission order:
-//   - the group's progress thread, so that an operation completes while the caller
-//     computes (overlap); or
-//   - the caller itself, inside Work::Wait(), when the operation has not been picked up
-//     yet: a caller that waits anyway runs it on its own thread, which saves two thread
-//     hand-offs per operation (this is what makes small collectives as fast as MPI's).
+//   - a caller blocked in Work::Wait() runs every queued operation up to its own on its own
+//     thread: a caller that waits anyway drives the operation itself, as NCCL/gloo do, with
+//     no thread hand-off (this is what makes small blocking collectives fast);
+//   - the group's progress thread runs operations nobody waits for, so that they complete
+//     while the caller computes (overlap): at once for operations of at least `wake_bytes`,
+//     after `claim_delay` for smaller ones (a caller usually waits for those right away).
+//     While a caller drives, the thread keeps its hands off the queue.
 //
-// CPU cost of the progress thread: it sleeps when it has nothing to do. Operations of at
-// least `wake_bytes` wake it at once; smaller ones are left to a waiting caller and picked
-// up by the thread only if nobody ran them within `claim_delay` (a short timer tick runs
-// while operations are recent; none when the group is idle). Backends can hand it a file
-// descriptor (the UCX worker's event fd) to sleep on while a peer is slow.
+// CPU cost of the progress thread: it sleeps when it has nothing to run (a 1 ms tick while
+// it finds small unwaited operations to claim, backing off to 50 ms while it finds none;
+// the idle tick also answers probes). It never touches the execution lock while it sleeps, so it never
+// stalls a caller that drives. Operations it runs wait for peers without a hot spin (the
+// shared-memory path sleeps on a futex, the UCX path on the worker's event fd) unless a
+// caller is waiting for them (OpContext::hot()).
 #pragma once
 
 #include <atomic>
@@ -34,31 +37,41 @@ namespace ogai::comm::detail {
 using Clock = std::chrono::steady_clock;
 
 struct OpContext {
-  Clock::time_point deadline;         // fail with kTimeout after this
+  std::chrono::milliseconds timeout{0};  // the group's timeout for one operation
   const std::atomic<bool>* abort;     // set by Work::Abort() or group shutdown
   bool on_caller_thread = false;      // run inside Wait(): spinning is free
+  const std::atomic<int>* waiters = nullptr;  // callers blocked in Wait() (low 16 bits)
   uint64_t seq = 0;                   // collective sequence number (same on every member)
   bool aborted() const { return abort->load(std::memory_order_relaxed); }
+  // Fail with kTimeout after this: `timeout` after the operation first asked (an operation
+  // that never has to wait never reads the clock, which costs tens of ns in a VM).
+  Clock::time_point deadline() const {
+    if (deadline_ == Clock::time_point{}) deadline_ = Clock::now() + timeout;
+    return deadline_;
+  }
+  mutable Clock::time_point deadline_{};
+  // Somebody is blocked until this finishes: polling beats sleeping.
+  bool hot() const {
+    return on_caller_thread || (waiters != nullptr && (waiters->load(std::memory_order_relaxed) & 0xffff) > 0);
+  }
 };
 
 using OpFn = std::function<Status(const OpContext&)>;
 
 struct EngineHooks {
-  // Idle-time polling with the execution lock held (progress the network, answer control
-  // messages). May be empty.
+  // Idle-time polling by the progress thread (answer probes, progress point-to-point
+  // messages), about once per idle_tick. Runs WITHOUT the execution lock: it must be
+  // thread-safe against a running operation. May be empty.
   std::function<void()> poll;
-  // Called with the lock held right before sleeping on event_fd. Returns false when there
-  // is more to poll first (UCX: ucp_worker_arm() said busy).
-  std::function<bool()> arm;
-  int event_fd = -1;
 };
 
 struct EngineTuning {
-  size_t wake_bytes = 64 << 10;
+  size_t wake_bytes = 1 << 20;                  // OGAI_COMM_WAKE_BYTES
   std::chrono::microseconds claim_delay{200};
-  std::chrono::microseconds hot_tick{1000};     // timer while operations are recent
-  std::chrono::milliseconds hot_period{200};    // "recent"
-  std::chrono::milliseconds idle_tick{100};     // timer when idle (answers probes)
+  std::chrono::microseconds hot_tick{1000};     // timer while the thread finds work to claim
+  std::chrono::milliseconds idle_tick{50};      // longest timer (backs off to it; answers probes)
+  // Reads OGAI_COMM_WAKE_BYTES.
+  static EngineTuning FromEnv();
 };
 
 class ProgressEngine {

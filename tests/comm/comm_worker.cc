@@ -17,6 +17,7 @@
 #include "runtime/comm/device_mesh.h"
 #include "runtime/comm/process_group.h"
 #include "runtime/comm/types.h"
+#include "runtime/core/log.h"
 #include "runtime/store/store.h"
 
 using namespace ogai;
@@ -315,6 +316,7 @@ int main(int argc, char** argv) {
   const std::string scenario = Arg(argc, argv, "--scenario", "sweep");
   auto dtype = ParseDataType(Arg(argc, argv, "--dtype", "fp32"));
   const size_t large = std::strtoull(Arg(argc, argv, "--large", "1048579").c_str(), nullptr, 10);
+  ApplyLogLevelFromEnv();
   g_rank = EnvInt("OGAI_TEST_RANK", "OMPI_COMM_WORLD_RANK", 0);
   g_world = EnvInt("OGAI_TEST_WORLD", "OMPI_COMM_WORLD_SIZE", 1);
   std::shared_ptr<store::Store> st;

@@ -249,7 +249,7 @@ class MpiProcessGroup final : public ProcessGroup {
         if (rc != MPI_SUCCESS) return MpiError(std::string(op) + " on group '" + name() + "'", rc);
         if (flag) break;
         ServiceProbes();
-        if (ctx.aborted() || Clock::now() >= ctx.deadline) {
+        if (ctx.aborted() || Clock::now() >= ctx.deadline()) {
           std::string what = std::string(op) + " #" + std::to_string(ctx.seq) + " on group '" + name() +
                              "' (rank " + std::to_string(rank()) + " of " + std::to_string(size()) + ")";
           if (ctx.aborted()) return Aborted(what + " aborted");

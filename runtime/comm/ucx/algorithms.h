@@ -16,6 +16,7 @@
 #include <cstddef>
 
 #include "runtime/comm/progress_engine.h"
+#include "runtime/comm/shm/shm_comm.h"
 #include "runtime/comm/types.h"
 #include "runtime/comm/ucx/ucx_transport.h"
 #include "runtime/core/memory.h"
@@ -46,6 +47,7 @@ struct CollArgs {
   const AlgoTuning* tuning;
   Scratch* scratch;   // algorithm buffers
   Scratch* ring_tmp;  // the ring's receive slots
+  shm::ShmComm* shm = nullptr;  // set when every member is on this node: collectives go through it
 };
 
 Status AllReduce(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype,

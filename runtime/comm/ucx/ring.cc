@@ -104,12 +104,12 @@ Status RunRing(const CollArgs& a, const RingPlan& p) {
       // Drain finished sends so UCP can reuse their requests.
       while (sends_checked < sends.size() && t.Check(&sends[sends_checked])) ++sends_checked;
       t.Progress();
-      if (ctx.aborted() || detail::Clock::now() >= ctx.deadline) {
+      if (ctx.aborted() || detail::Clock::now() >= ctx.deadline()) {
         for (size_t i = completed; i < posted; ++i) t.Cancel(&recvs[i]);
         for (size_t i = sends_checked; i < sends.size(); ++i) t.Cancel(&sends[i]);
         return t.FailOp(ctx, p.op_name);
       }
-      t.IdleBackoff(ctx.on_caller_thread, &idle);
+      t.IdleBackoff(ctx, &idle);
       continue;
     }
     idle = 0;

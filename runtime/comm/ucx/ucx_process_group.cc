@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 #include "runtime/comm/progress_engine.h"
+#include "runtime/comm/shm/shm_comm.h"
 #include "runtime/comm/ucx/algorithms.h"
 #include "runtime/comm/ucx/ucx_transport.h"
 #include "runtime/core/log.h"
@@ -16,6 +18,70 @@ using detail::Clock;
 namespace {
 
 constexpr int kBootTag = -1;  // per-peer sequence space of bootstrap messages
+constexpr uint64_t kBootstrapSeq = 0xfffff;  // collective tags of the set-up agreement
+
+// What a member publishes at set-up: its UCX worker address, its host, and the name of its
+// shared-memory segment ("" without one). Length-prefixed fields after a magic.
+std::string EncodeHello(const std::string& ucx_addr, const std::string& host, const std::string& shm_name) {
+  std::string out = "OGH1";
+  for (const std::string* f : {&ucx_addr, &host, &shm_name}) {
+    uint32_t n = static_cast<uint32_t>(f->size());
+    out.append(reinterpret_cast<const char*>(&n), sizeof(n));
+    out += *f;
+  }
+  return out;
+}
+
+struct Hello {
+  std::string ucx_addr, host, shm_name;
+};
+
+Result<Hello> DecodeHello(const std::string& b, int rank) {
+  Hello h;
+  size_t pos = 4;
+  if (b.compare(0, 4, "OGH1") != 0) {
+    return InvalidArgument("ucx bootstrap: rank " + std::to_string(rank) + " published an address of another ogai version");
+  }
+  for (std::string* f : {&h.ucx_addr, &h.host, &h.shm_name}) {
+    uint32_t n = 0;
+    if (pos + sizeof(n) > b.size()) return InvalidArgument("ucx bootstrap: truncated address of rank " + std::to_string(rank));
+    std::memcpy(&n, b.data() + pos, sizeof(n));
+    pos += sizeof(n);
+    if (pos + n > b.size()) return InvalidArgument("ucx bootstrap: truncated address of rank " + std::to_string(rank));
+    f->assign(b, pos, n);
+    pos += n;
+  }
+  return h;
+}
+
+bool ShmEnabled() {
+  const char* v = std::getenv("OGAI_UCX_SHM");
+  return v == nullptr || *v == '\0' || std::strcmp(v, "0") != 0;
+}
+
+// Whether every member managed to attach every segment (a min over the group, through UCX,
+// before the group's engine exists).
+Result<bool> AgreeAll(UcxTransport* t, bool mine, std::chrono::milliseconds timeout) {
+  std::atomic<bool> never{false};
+  detail::OpContext ctx;
+  ctx.timeout = timeout;
+  ctx.abort = &never;
+  ctx.on_caller_thread = true;
+  ctx.seq = kBootstrapSeq;
+  AlgoTuning tuning;
+  Scratch s1, s2;
+  CollArgs a{t, &ctx, &tuning, &s1, &s2, nullptr};
+  float v = mine ? 1.f : 0.f, all = 0.f;
+  OGAI_RETURN_IF_ERROR(ucx::AllReduce(a, &v, &all, 1, DataType::kFloat32, ReduceOp::kMin));
+  return all > 0.5f;
+}
+
+// The shared-memory path reports a deadline or abort briefly; the UCX side says which
+// ranks are missing.
+Status ShmStatus(const CollArgs& a, const char* op, Status st) {
+  if (st.code() == Code::kTimeout || st.code() == Code::kAborted) return a.t->FailOp(*a.ctx, op);
+  return st;
+}
 
 // A posted point-to-point message.
 class P2pWork final : public Work {
@@ -65,16 +131,16 @@ class P2pWork final : public Work {
 
 class UcxProcessGroup final : public ProcessGroup {
  public:
-  UcxProcessGroup(int rank, int size, const ProcessGroupOptions& o, std::shared_ptr<UcxTransport> t)
-      : ProcessGroup(rank, size, o.name, o.timeout), t_(std::move(t)), tuning_(AlgoTuning::FromEnv()) {
+  UcxProcessGroup(int rank, int size, const ProcessGroupOptions& o, std::shared_ptr<UcxTransport> t,
+                  std::unique_ptr<shm::ShmComm> shm)
+      : ProcessGroup(rank, size, o.name, o.timeout), t_(std::move(t)), tuning_(AlgoTuning::FromEnv()),
+        shm_(std::move(shm)) {
     detail::EngineHooks hooks;
     UcxTransport* raw = t_.get();
     hooks.poll = [raw] { raw->Progress(); };
-    hooks.arm = [raw] { return raw->Arm(); };
-    hooks.event_fd = raw->event_fd();
-    detail::EngineTuning et;
-    if (const char* v = std::getenv("OGAI_COMM_WAKE_BYTES")) et.wake_bytes = std::strtoull(v, nullptr, 10);
-    engine_ = std::make_unique<detail::ProgressEngine>(o.name, o.timeout, std::move(hooks), et);
+    if (shm_) shm_->SetIdleHook([raw] { raw->Progress(); });
+    engine_ = std::make_unique<detail::ProgressEngine>(o.name, o.timeout, std::move(hooks),
+                                                       detail::EngineTuning::FromEnv());
     detail::ProgressEngine* eng = engine_.get();
     t_->SetProgressCounter([eng] { return eng->collectives_started(); });
   }
@@ -88,28 +154,41 @@ class UcxProcessGroup final : public ProcessGroup {
 
   WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     if (Status st = CheckBuffers("allreduce", send, recv, count); !st.ok()) return MakeCompletedWork(st);
-    return Submit("allreduce", count * DataTypeSize(dtype), [=, this](const CollArgs& a) {
+    return Submit("allreduce", count * DataTypeSize(dtype), [=](const CollArgs& a) {
+      if (a.shm) return ShmStatus(a, "allreduce", a.shm->AllReduce(*a.ctx, send, recv, count, dtype, op));
       return ucx::AllReduce(a, send, recv, count, dtype, op);
     });
   }
   WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     if (Status st = CheckBuffers("reducescatter", send, recv, count); !st.ok()) return MakeCompletedWork(st);
     return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
-                  [=, this](const CollArgs& a) { return ucx::ReduceScatter(a, send, recv, count, dtype, op); });
+                  [=](const CollArgs& a) {
+                    if (a.shm) return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
+                    return ucx::ReduceScatter(a, send, recv, count, dtype, op);
+                  });
   }
   WorkPtr AllGather(const void* send, void* recv, size_t count, DataType dtype) override {
     if (Status st = CheckBuffers("allgather", send, recv, count); !st.ok()) return MakeCompletedWork(st);
     return Submit("allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
-                  [=, this](const CollArgs& a) { return ucx::AllGather(a, send, recv, count, dtype); });
+                  [=](const CollArgs& a) {
+                    if (a.shm) return ShmStatus(a, "allgather", a.shm->AllGather(*a.ctx, send, recv, count, dtype));
+                    return ucx::AllGather(a, send, recv, count, dtype);
+                  });
   }
   WorkPtr Broadcast(void* buf, size_t count, DataType dtype, int root) override {
     if (root < 0 || root >= size()) return MakeCompletedWork(BadRank("broadcast root", root));
     if (Status st = CheckBuffers("broadcast", buf, buf, count); !st.ok()) return MakeCompletedWork(st);
     return Submit("broadcast", count * DataTypeSize(dtype),
-                  [=, this](const CollArgs& a) { return ucx::Broadcast(a, buf, count, dtype, root); });
+                  [=](const CollArgs& a) {
+                    if (a.shm) return ShmStatus(a, "broadcast", a.shm->Broadcast(*a.ctx, buf, count, dtype, root));
+                    return ucx::Broadcast(a, buf, count, dtype, root);
+                  });
   }
   WorkPtr Barrier() override {
-    return Submit("barrier", 0, [](const CollArgs& a) { return ucx::Barrier(a); });
+    return Submit("barrier", 0, [](const CollArgs& a) {
+      if (a.shm) return ShmStatus(a, "barrier", a.shm->Barrier(*a.ctx));
+      return ucx::Barrier(a);
+    });
   }
 
   WorkPtr Send(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
@@ -205,7 +284,7 @@ class UcxProcessGroup final : public ProcessGroup {
   template <typename F>
   WorkPtr Submit(const char* op, size_t bytes, F fn) {
     return engine_->Submit(op, bytes, true, [this, fn](const detail::OpContext& ctx) {
-      CollArgs a{t_.get(), &ctx, &tuning_, &scratch_, &ring_tmp_};
+      CollArgs a{t_.get(), &ctx, &tuning_, &scratch_, &ring_tmp_, shm_.get()};
       return fn(a);
     });
   }
@@ -213,6 +292,7 @@ class UcxProcessGroup final : public ProcessGroup {
   std::shared_ptr<UcxTransport> t_;
   AlgoTuning tuning_;
   Scratch scratch_, ring_tmp_;
+  std::unique_ptr<shm::ShmComm> shm_;
   std::unique_ptr<detail::ProgressEngine> engine_;
 };
 
@@ -224,10 +304,55 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, 
     return InvalidArgument("ucx: rank " + std::to_string(rank) + " outside world size " + std::to_string(size));
   }
   OGAI_ASSIGN_OR_RETURN(std::unique_ptr<UcxTransport> t, UcxTransport::Create(rank, size, options.name));
-  OGAI_ASSIGN_OR_RETURN(std::vector<std::string> addrs, exchange(t->address()));
+  // Members on one node share memory for their collectives (shm_comm.h); UCX carries
+  // point-to-point messages, probes and every collective of a group that spans nodes.
+  std::unique_ptr<shm::ShmComm> shm;
+  if (size > 1 && ShmEnabled()) {
+    auto s = shm::ShmComm::Create(rank, size, shm::ShmTuning::FromEnv(size));
+    if (s.ok()) {
+      shm = std::move(*s);
+    } else {
+      OGAI_LOG(Warn) << "group '" << options.name << "': no shared-memory collectives: " << s.status().ToString();
+    }
+  }
+  const std::string host = shm::HostKey();
+  OGAI_ASSIGN_OR_RETURN(std::vector<std::string> hellos,
+                        exchange(EncodeHello(t->address(), host, shm ? shm->segment_name() : "")));
+  if (hellos.size() != static_cast<size_t>(size)) return Internal("ucx bootstrap: wrong number of addresses");
+  std::vector<std::string> addrs, names;
+  bool one_node = true;
+  for (int r = 0; r < size; ++r) {
+    OGAI_ASSIGN_OR_RETURN(Hello h, DecodeHello(hellos[static_cast<size_t>(r)], r));
+    one_node = one_node && h.host == host && !h.shm_name.empty();
+    addrs.push_back(std::move(h.ucx_addr));
+    names.push_back(std::move(h.shm_name));
+  }
   OGAI_RETURN_IF_ERROR(t->Connect(addrs));
+  // Every member sees the same hellos, so they agree on one_node; whether every attach
+  // worked (another /dev/shm, say) needs one more round.
+  if (shm && one_node) {
+    Status at = shm->Attach(names);
+    OGAI_ASSIGN_OR_RETURN(bool all, AgreeAll(t.get(), at.ok(), options.timeout));
+    if (!at.ok()) {
+      OGAI_LOG(Warn) << "group '" << options.name << "': no shared-memory collectives: " << at.ToString();
+    }
+    if (all) {
+      shm->Unlink();  // every member has mapped it
+    } else {
+      shm.reset();
+    }
+  } else {
+    shm.reset();
+  }
+  if (size > 1) {
+    if (shm) {
+      OGAI_LOG(Debug) << "group '" << options.name << "': collectives through shared memory";
+    } else {
+      OGAI_LOG(Debug) << "group '" << options.name << "': collectives through UCX messages";
+    }
+  }
   return std::unique_ptr<ProcessGroup>(
-      new UcxProcessGroup(rank, size, options, std::shared_ptr<UcxTransport>(std::move(t))));
+      new UcxProcessGroup(rank, size, options, std::shared_ptr<UcxTransport>(std::move(t)), std::move(shm)));
 }
 
 AddressExchange StoreExchange(std::shared_ptr<store::Store> store, int rank, int size, const std::string& group,

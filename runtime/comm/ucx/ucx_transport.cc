@@ -299,13 +299,13 @@ Status UcxTransport::WaitAll(Req* reqs, size_t n, const detail::OpContext& ctx, 
     }
     if (all) break;
     Progress();
-    if (ctx.aborted() || Clock::now() >= ctx.deadline) {
+    if (ctx.aborted() || Clock::now() >= ctx.deadline()) {
       for (size_t i = 0; i < n; ++i) Cancel(&reqs[i]);
       return FailOp(ctx, op);
     }
     // The progress thread does not spin for long: after a while it sleeps on the worker's
     // event fd (short timeout, so deadlines are still honoured).
-    IdleBackoff(ctx.on_caller_thread, &idle_rounds);
+    IdleBackoff(ctx, &idle_rounds);
   }
   for (size_t i = 0; i < n; ++i) {
     if (reqs[i].status != UCS_OK) {
@@ -317,15 +317,16 @@ Status UcxTransport::WaitAll(Req* reqs, size_t n, const detail::OpContext& ctx, 
   return Status::Ok();
 }
 
-void UcxTransport::IdleBackoff(bool on_caller_thread, int* idle_rounds) {
+void UcxTransport::IdleBackoff(const detail::OpContext& ctx, int* idle_rounds) {
   ++*idle_rounds;
   if (*idle_rounds < 1000) return;
-  if (!on_caller_thread && *idle_rounds > 4000) {
-    // The progress thread stops spinning: it sleeps on the worker's event fd for at most
-    // 20 us at a time (shared-memory transports do not always signal the fd).
+  if (!ctx.hot() && *idle_rounds > 4000) {
+    // Nobody waits for this operation (it runs in the background while the caller
+    // computes): stop spinning and sleep on the worker's event fd, for at most 100 us at a
+    // time (shared-memory transports do not always signal the fd).
     if (efd_ < 0 || Arm()) {
       pollfd pfd{efd_, POLLIN, 0};
-      timespec ts{0, 20000};
+      timespec ts{0, 100000};
       ::ppoll(&pfd, efd_ >= 0 ? 1 : 0, &ts, nullptr);
     }
     *idle_rounds = 3000;

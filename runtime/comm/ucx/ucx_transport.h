@@ -91,9 +91,9 @@ class UcxTransport {
   // "allreduce" etc. On timeout it asks every member how far it got (Diagnose) so the
   // error names the ranks that did not arrive.
   Status WaitAll(Req* reqs, size_t n, const detail::OpContext& ctx, const char* op);
-  // Called by wait loops when a round made no progress: yields, and on the progress thread
-  // eventually sleeps on the event fd.
-  void IdleBackoff(bool on_caller_thread, int* idle_rounds);
+  // Called by wait loops when a round made no progress: yields, and when nobody waits for
+  // the operation (!ctx.hot()) eventually sleeps on the event fd.
+  void IdleBackoff(const detail::OpContext& ctx, int* idle_rounds);
   // The error for an operation past its deadline (kTimeout, with Diagnose()) or aborted.
   Status FailOp(const detail::OpContext& ctx, const char* op);
   // Waits for one p2p/bootstrap request until deadline.
