@@ -232,6 +232,7 @@ const std::vector<Field>& Schema() {
     f.push_back(MakeField("data.demo_seed", &C::data, &DataConfig::demo_seed, "seed of the demo corpus generator"));
     // train
     f.push_back(MakeField("train.steps", &C::train, &TrainConfig::steps, "optimizer steps", pos));
+    f.push_back(MakeField("train.stop_after", &C::train, &TrainConfig::stop_after, "stop after this step, saving a checkpoint (0: at train.steps); the schedule still spans train.steps", nonneg));
     f.push_back(MakeField("train.micro_batch", &C::train, &TrainConfig::micro_batch, "sequences per micro-batch per rank", pos));
     f.push_back(MakeField("train.global_batch", &C::train, &TrainConfig::global_batch, "sequences per optimizer step (0: derived)", nonneg));
     f.push_back(MakeField("train.grad_accum", &C::train, &TrainConfig::grad_accum, "micro-batches per step per rank (0: derived)", nonneg));

@@ -39,6 +39,7 @@ struct DataConfig {
 
 struct TrainConfig {
   int64_t steps = 100;
+  int64_t stop_after = 0;           // stop (and save) after this step; 0: at steps. The schedule spans steps.
   int micro_batch = 4;
   int global_batch = 0;             // 0: micro_batch * grad_accum * dp
   int grad_accum = 0;               // 0: derived from global_batch (or 1)

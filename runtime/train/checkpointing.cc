@@ -294,7 +294,7 @@ Status Checkpointing::BeforeOptimizerStep() {
 Status Checkpointing::AfterStep(int64_t step) {
   if (writer_ == nullptr) return Status::Ok();
   const auto& cc = cfg_.checkpoint;
-  const bool last = step == cfg_.train.steps;
+  const bool last = step == cfg_.train.steps || step == cfg_.train.stop_after;
   const bool due = last || (cc.every_steps > 0 && step % cc.every_steps == 0);
   if (!due) return Status::Ok();
   OGAI_RETURN_IF_ERROR(SaveNow(step));

@@ -454,7 +454,7 @@ Status Trainer::Run(RunSummary* summary) {
   RunSummary sum;
   const double start = Now();
   double last_progress = start;
-  const int64_t total = cfg_.train.steps;
+  const int64_t total = cfg_.train.stop_after > 0 ? std::min(cfg_.train.stop_after, cfg_.train.steps) : cfg_.train.steps;
   const bool print = opts_.print && is_rank0();
   while (step_ < total) {
     StepStats s;

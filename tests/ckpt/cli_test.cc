@@ -212,8 +212,9 @@ TEST(Crash, KillDuringSavesLeavesTheLatestCommittedCheckpointUsable) {
     const int64_t s = ParseStepDirName(*latest);
     ASSERT_GE(s, 1);
     if (s >= 59) continue;
-    // Resume by path (checkpoint.dir unset: the two steps are not saved again).
-    ASSERT_EQ(RunCommand(Worker({"train.steps=" + std::to_string(s + 2), "checkpoint.resume=" + d.path(),
+    // Resume by path (checkpoint.dir unset: the two steps are not saved again) and stop two
+    // steps later; the schedule still spans 60 steps, as in the reference run.
+    ASSERT_EQ(RunCommand(Worker({"train.steps=60", "train.stop_after=" + std::to_string(s + 2), "checkpoint.resume=" + d.path(),
                                  "train.metrics_file=" + (d / "resumed.jsonl")}),
                          &out, 60),
               0)

@@ -227,13 +227,16 @@ std::vector<std::string> RunTrainer(const std::vector<std::string>& overrides, i
 class BitExactResume : public ::testing::TestWithParam<std::vector<std::string>> {};
 
 TEST_P(BitExactResume, TenPlusTenEqualsTwenty) {
-  const auto straight = RunTrainer({"train.steps=20"});
+  const auto straight = RunTrainer({"train.steps=20", "train.warmup=5"});
   ASSERT_EQ(straight.size(), 20u);
   TempDir d;
   auto o = GetParam();
+  o.push_back("train.warmup=5");
   o.push_back("checkpoint.dir=" + d.path());
   auto first = o, second = o;
-  first.push_back("train.steps=10");
+  // The first run stops (and saves) after step 10 of a 20-step schedule; warm-up is 5 steps,
+  // so steps 6..10 already depend on the schedule's length.
+  first.insert(first.end(), {"train.steps=20", "train.stop_after=10"});
   second.push_back("train.steps=20");
   const auto a = RunTrainer(first);
   int64_t start = -1;
@@ -308,7 +311,7 @@ TEST(Resume, ExplicitPathNoneAndConfigMismatch) {
   ASSERT_TRUE(t.ok());
   EXPECT_EQ((*t)->step(), 0);
   // Another global batch would change the data position: an error, not a fallback.
-  t = Resume(c.d.path(), {"train.micro_batch=4"});
+  t = Resume(c.d.path(), {"train.global_batch=16"});
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("global_batch"), std::string::npos) << t.status().message();
   // Another model shape: the tensor and both shapes are named.
