@@ -58,16 +58,34 @@ bool PeerCopied(const Job& job, const std::vector<int>& ranks, int64_t step) {
   return true;
 }
 
+// The step of the job's latest committed checkpoint (0 if none yet).
+int64_t LatestStep(const Job& job) {
+  std::ifstream in(job.dir() + "/ckpt/latest");
+  std::string name;
+  if (!(in >> name) || name.rfind("step_", 0) != 0) return 0;
+  return std::atoll(name.c_str() + 5);
+}
+
 TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
   std::string ref_log;
-  const Metrics ref = ReferenceRun("node_ref", {"-np", "2"}, {"parallel.dp=2"}, 40, &ref_log);
-  ASSERT_EQ(ref.final.size(), 40u) << ref_log;
+  const Metrics ref = ReferenceRun("node_ref", {"-np", "2"}, {"parallel.dp=2"}, 100, &ref_log);
+  ASSERT_EQ(ref.final.size(), 100u) << ref_log;
 
   // Both "hosts" are this machine: one OpenMP thread per rank, as in the local reference run
   // (each node's ranks would otherwise take every core of "their" node).
   Job job("node", {"-H", "127.0.0.2:1,127.0.0.3:1", "-x", "OMP_NUM_THREADS=1", "--max-restarts", "2", "--grace", "2"},
-          {"parallel.dp=2", "checkpoint.peer_copies=1"}, 40, env_);
-  ASSERT_TRUE(job.WaitUntil([&] { return PeerCopied(job, {0, 1}, 10); }, 120)) << job.err();
+          {"parallel.dp=2", "checkpoint.peer_copies=1", "checkpoint.every_steps=50"}, 100, env_);
+  // The kill comes once every rank's peer copy of the latest committed checkpoint is made,
+  // and (checkpoints 50 steps apart; a copy takes 15-20 steps of this small model) well
+  // before the next one commits: the restart loads that checkpoint. A newer checkpoint whose copies were still under way would be read from
+  // disk, as it should.
+  ASSERT_TRUE(job.WaitUntil(
+      [&] {
+        const int64_t latest = LatestStep(job);
+        return latest >= 50 && PeerCopied(job, {0, 1}, latest);
+      },
+      120))
+      << job.err();
   KillNodeOf(job, 1, {1});
   ASSERT_EQ(job.Wait(), 0) << job.err();
   EXPECT_NE(job.err().find("the agent of node 1 (127.0.0.3) was lost"), std::string::npos) << job.err();
@@ -76,12 +94,12 @@ TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
     const Metrics m = job.ReadRank(r);
     const StartLine* s = m.Start(1);
     ASSERT_NE(s, nullptr) << "rank " << r << " has no start record of the restarted round";
-    EXPECT_GE(s->resume_step, 10) << "rank " << r;
+    EXPECT_GE(s->resume_step, 50) << "rank " << r;
     // Rank 1's node lost its memory: its shards come from node 0's cache (and rank 0's from
     // its own node's folder).
     EXPECT_EQ(s->source, "peer") << "rank " << r << ": " << s->peer_files << " of " << s->files
-                                 << " shard files from peer memory";
-    ASSERT_EQ(m.final.size(), 40u) << "rank " << r;
+                                 << " shard files from peer memory\n" << job.err();
+    ASSERT_EQ(m.final.size(), 100u) << "rank " << r;
     for (const auto& [step, line] : m.final) {
       EXPECT_EQ(line.loss_bits, ref.final.at(step).loss_bits) << "rank " << r << " step " << step;
     }
