@@ -50,22 +50,6 @@ class RecoverySsh : public ::testing::Test {
   std::vector<std::string> env_;
 };
 
-bool PeerCopied(const Job& job, const std::vector<int>& ranks, int64_t step) {
-  for (int r : ranks) {
-    const Metrics m = job.ReadRank(r);
-    if (m.peer_copy_steps.empty() || m.peer_copy_steps.back() < step) return false;
-  }
-  return true;
-}
-
-// The step of the job's latest committed checkpoint (0 if none yet).
-int64_t LatestStep(const Job& job) {
-  std::ifstream in(job.dir() + "/ckpt/latest");
-  std::string name;
-  if (!(in >> name) || name.rfind("step_", 0) != 0) return 0;
-  return std::atoll(name.c_str() + 5);
-}
-
 TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
   std::string ref_log;
   const Metrics ref = ReferenceRun("node_ref", {"-np", "2"}, {"parallel.dp=2"}, 100, &ref_log);
@@ -79,13 +63,7 @@ TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
   // and (checkpoints 50 steps apart; a copy takes 15-20 steps of this small model) well
   // before the next one commits: the restart loads that checkpoint. A newer checkpoint whose copies were still under way would be read from
   // disk, as it should.
-  ASSERT_TRUE(job.WaitUntil(
-      [&] {
-        const int64_t latest = LatestStep(job);
-        return latest >= 50 && PeerCopied(job, {0, 1}, latest);
-      },
-      120))
-      << job.err();
+  ASSERT_TRUE(WaitForPeerCopiedLatest(job, {0, 1}, 50)) << job.err();
   KillNodeOf(job, 1, {1});
   ASSERT_EQ(job.Wait(), 0) << job.err();
   EXPECT_NE(job.err().find("the agent of node 1 (127.0.0.3) was lost"), std::string::npos) << job.err();

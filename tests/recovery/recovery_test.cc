@@ -148,21 +148,14 @@ TEST(Recovery, WhenRestartsRunOutTheRootCauseListsEveryRound) {
 
 TEST(Recovery, PeerCopiesAreWhatTheRestartLoads) {
   std::string ref_log;
-  const Metrics ref = ReferenceRun("peer", kTwoRanks, kDp2, 40, &ref_log);
-  ASSERT_EQ(ref.final.size(), 40u) << ref_log;
+  const Metrics ref = ReferenceRun("peer", kTwoRanks, kDp2, 100, &ref_log);
+  ASSERT_EQ(ref.final.size(), 100u) << ref_log;
 
-  Job job("peer", Flags({"--max-restarts", "2", "--grace", "2"}), {"parallel.dp=2", "checkpoint.peer_copies=1"});
-  // Both ranks have pushed the copy of a checkpoint before the kill.
-  ASSERT_TRUE(job.WaitUntil(
-      [&] {
-        for (int r : {0, 1}) {
-          const Metrics m = job.ReadRank(r);
-          if (m.peer_copy_steps.empty() || m.peer_copy_steps.back() < 10) return false;
-        }
-        return true;
-      },
-      120))
-      << job.err();
+  Job job("peer", Flags({"--max-restarts", "2", "--grace", "2"}),
+          {"parallel.dp=2", "checkpoint.peer_copies=1", "checkpoint.every_steps=50"}, 100);
+  // Both ranks have pushed their copies of the latest checkpoint before the kill, and the
+  // next one is 50 steps away.
+  ASSERT_TRUE(WaitForPeerCopiedLatest(job, {0, 1}, 50)) << job.err();
   const pid_t victim = RankPid(job.mark(), 0, 0);
   ASSERT_GT(victim, 0);
   const std::string shard_dir = EnvOf(victim, "OGAI_SHARD_DIR");
@@ -173,10 +166,10 @@ TEST(Recovery, PeerCopiesAreWhatTheRestartLoads) {
     const Metrics m = job.ReadRank(r);
     const StartLine* s = m.Start(1);
     ASSERT_NE(s, nullptr) << "rank " << r;
-    EXPECT_GE(s->resume_step, 10) << "rank " << r;
+    EXPECT_GE(s->resume_step, 50) << "rank " << r;
     EXPECT_EQ(s->source, "peer") << "rank " << r << ": " << s->peer_files << " of " << s->files
                                  << " shard files came from peer memory";
-    ExpectSameLosses(ref, m, 40);
+    ExpectSameLosses(ref, m, 100);
   }
   auto left = job.Leftovers();
   EXPECT_TRUE(left.empty()) << "left running: " << Describe(left);

@@ -160,6 +160,30 @@ int Job::Wait(double timeout) { return child_->Wait(timeout); }
 
 std::vector<pid_t> Job::Leftovers(double grace) const { return launch::testing::Survivors(mark_, grace); }
 
+bool PeerCopied(const Job& job, const std::vector<int>& ranks, int64_t step) {
+  for (int r : ranks) {
+    const Metrics m = job.ReadRank(r);
+    if (m.peer_copy_steps.empty() || m.peer_copy_steps.back() < step) return false;
+  }
+  return true;
+}
+
+int64_t LatestStep(const Job& job) {
+  std::ifstream in(job.dir() + "/ckpt/latest");
+  std::string name;
+  if (!(in >> name) || name.rfind("step_", 0) != 0) return 0;
+  return std::atoll(name.c_str() + 5);
+}
+
+bool WaitForPeerCopiedLatest(Job& job, const std::vector<int>& ranks, int64_t min_step, double timeout) {
+  return job.WaitUntil(
+      [&] {
+        const int64_t latest = LatestStep(job);
+        return latest >= min_step && PeerCopied(job, ranks, latest);
+      },
+      timeout);
+}
+
 Metrics ReferenceRun(const std::string& tag, const std::vector<std::string>& flags,
                      const std::vector<std::string>& overrides, int steps, std::string* log) {
   Job j(tag + "_ref", flags, overrides, steps);

@@ -86,6 +86,16 @@ class Job {
   std::unique_ptr<launch::testing::Child> child_;
 };
 
+// Every rank in `ranks` has made the peer copy of checkpoint `step` (or a later one).
+bool PeerCopied(const Job& job, const std::vector<int>& ranks, int64_t step);
+// The step of the job's latest committed checkpoint (0 if none yet).
+int64_t LatestStep(const Job& job);
+// Waits until the latest committed checkpoint (at least `min_step`) has its peer copies on
+// every rank in `ranks`: a kill then restarts from that checkpoint out of peer memory, as
+// long as the next checkpoint is far enough away (a copy can take 15-20 steps of the test
+// model on a quiet machine).
+bool WaitForPeerCopiedLatest(Job& job, const std::vector<int>& ranks, int64_t min_step, double timeout = 120);
+
 // Runs the same job to the end without any fault and returns rank 0's metrics.
 Metrics ReferenceRun(const std::string& tag, const std::vector<std::string>& flags,
                      const std::vector<std::string>& overrides, int steps = 40, std::string* log = nullptr);
