@@ -358,6 +358,7 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
   const int64_t B = a.b, T = cfg_.seq_len, BT = B * T, C = C_;
   float* dres = a.dres.as<float>();  // gradient of the residual stream, updated in place
   float* dln = a.dln.as<float>();
+  const bool sink = layout_.first_stage && layout_.last_stage && embed_sink_.active && embed_sink_.active();
   if (layout_.last_stage) {
     if (!a.logits_grad_ready) {
       return Internal("Backward on the last stage needs Forward with grad_scale > 0");
@@ -372,7 +373,7 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
                          a.lnf_mean.as<float>(), a.lnf_rstd.as<float>(), BT, C, acc);
     Ready(lnf_w_);
     Ready(lnf_b_);
-    if (!layout_.first_stage) Ready(wte_);  // its last contribution on this stage
+    if (!layout_.first_stage || sink) Ready(wte_);  // its last contribution on this stage
   } else {
     std::memcpy(dres, doutput, sizeof(float) * BT * C);
   }
@@ -425,12 +426,20 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     if (overwrite_grads && !layout_.last_stage) {
       std::memset(G(wte_), 0, sizeof(float) * params_[wte_].numel);
     }
-    k::EmbeddingLookupBackward(G(wte_), dres, a.tokens.data(), BT, C, V0_, V0_ + Vl_);
-    Ready(wte_);
+    if (sink) {
+      embed_sink_.take(a.tokens.data(), dres, BT);
+    } else {
+      k::EmbeddingLookupBackward(G(wte_), dres, a.tokens.data(), BT, C, V0_, V0_ + Vl_);
+      Ready(wte_);
+    }
   } else if (dinput != nullptr) {
     std::memcpy(dinput, dres, sizeof(float) * BT * C);
   }
   return Status::Ok();
+}
+
+void GPT::AddEmbeddingGrad(const int32_t* tokens, const float* rows, int64_t n) {
+  k::EmbeddingLookupBackward(G(wte_), rows, tokens, n, C_, V0_, V0_ + Vl_);
 }
 
 // ---- accounting ----------------------------------------------------------------------

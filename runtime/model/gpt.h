@@ -89,6 +89,22 @@ class GPT {
   // Called with a parameter's index as soon as backward has finished writing its gradient.
   void set_grad_ready_hook(std::function<void(int)> hook) { grad_ready_ = std::move(hook); }
 
+  // The tied embedding on a rank that holds both the embedding and the head (pp = 1). Its
+  // gradient has two parts: the head's GEMM (dense, computed first in backward) and the
+  // token lookup's scatter-add of the residual gradient into the rows of the batch's tokens
+  // (sparse, computed last). When `active()` says so at the start of a backward pass, wte is
+  // reported ready right after the head, and the sparse part goes to `take(tokens, rows, n)`
+  // (n tokens, n x d_model rows, valid during the call) instead of into the gradient; the
+  // caller adds it later with AddEmbeddingGrad. This lets data parallelism reduce the
+  // largest tensor (a third of GPT-2 124M) while the blocks' backward runs.
+  struct EmbeddingGradSink {
+    std::function<bool()> active;
+    std::function<void(const int32_t* tokens, const float* rows, int64_t n)> take;
+  };
+  void set_embedding_grad_sink(EmbeddingGradSink sink) { embed_sink_ = std::move(sink); }
+  // wte's gradient += the scatter-add of `rows` at `tokens` (this rank's vocabulary slice).
+  void AddEmbeddingGrad(const int32_t* tokens, const float* rows, int64_t n);
+
   // Fills the parameters from (seed, name, global index): layout-independent.
   void Init(uint64_t seed);
   void ZeroGrads();
@@ -145,6 +161,7 @@ class GPT {
   int64_t C_ = 0, Cl_ = 0, Fl_ = 0, NHl_ = 0, HD_ = 0, Vl_ = 0, V0_ = 0;
   TensorParallelComm* tp_ = nullptr;
   std::function<void(int)> grad_ready_;
+  EmbeddingGradSink embed_sink_;
 };
 
 }  // namespace ogai::model

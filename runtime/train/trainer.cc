@@ -97,6 +97,11 @@ Status Trainer::SetUp() {
                                                        parallel::PlanBuckets(model_->params(), n, bucket_elems),
                                                        model_->grad_data(), zero, cfg_.parallel.overlap);
     if (L.pp > 1 && wte_ >= 0) reducer_->Defer(wte_);
+    early_wte_ = L.pp == 1 && wte_ >= 0 && !zero;
+  }
+  if (early_wte_) {
+    model_->set_embedding_grad_sink({[this] { return last_micro_; },
+                                     [this](const int32_t* t, const float* r, int64_t k) { TakeEmbeddingGrad(t, r, k); }});
   }
   if (reducer_ || (L.pp > 1 && wte_ >= 0)) {
     model_->set_grad_ready_hook([this](int p) { OnGradReady(p); });
@@ -248,6 +253,37 @@ void Trainer::OnGradReady(int param) {
   if (reducer_) reducer_->OnGradReady(param);
 }
 
+void Trainer::TakeEmbeddingGrad(const int32_t* tokens, const float* rows, int64_t n) {
+  const int64_t C = cfg_.model.d_model;
+  const size_t rec = static_cast<size_t>(n + n * C);  // floats per rank
+  if (embed_n_ != n) {
+    embed_send_ = Buffer(rec * sizeof(float), MemCategory::kComm);
+    embed_recv_ = Buffer(rec * sizeof(float) * static_cast<size_t>(ctx_.mesh->dp().size()), MemCategory::kComm);
+    embed_n_ = n;
+  }
+  float* s = embed_send_.as<float>();
+  static_assert(sizeof(int32_t) == sizeof(float));
+  std::memcpy(s, tokens, sizeof(int32_t) * n);  // the bits travel unchanged (a gather adds nothing)
+  std::memcpy(s + n, rows, sizeof(float) * n * C);
+  embed_gather_ = ctx_.mesh->dp().AllGather(s, embed_recv_.as<float>(), rec, comm::DataType::kFloat32);
+}
+
+Status Trainer::AddGatheredEmbeddingGrad() {
+  if (!embed_gather_) return Status::Ok();
+  Status st = embed_gather_->Wait();
+  embed_gather_.reset();
+  if (!st.ok()) return st.WithContext("gathering the token-embedding gradient rows over data parallelism");
+  const int64_t n = embed_n_, rec = n + n * cfg_.model.d_model;
+  const float* all = embed_recv_.as<float>();
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int r = 0; r < ctx_.mesh->dp().size(); ++r) {
+    const float* part = all + r * rec;
+    std::memcpy(tokens.data(), part, sizeof(int32_t) * n);
+    model_->AddEmbeddingGrad(tokens.data(), part + n, n);
+  }
+  return Status::Ok();
+}
+
 void Trainer::LoadMicro(int micro, int32_t* inputs, int32_t* targets) {
   OGAI_PROFILE(kData);
   const auto& tc = cfg_.train;
@@ -368,6 +404,7 @@ Status Trainer::Step(StepStats* stats) {
   if (reducer_) {
     OGAI_RETURN_IF_ERROR(reducer_->Finish());
     dp_exposed = reducer_->stats().exposed_seconds;
+    OGAI_RETURN_IF_ERROR(AddGatheredEmbeddingGrad());
   }
   const double tokens = static_cast<double>(tc.global_batch) * T;
   // One world all-reduce carries the loss (from the last stage, TP rank 0), the squared

@@ -139,6 +139,16 @@ class Trainer {
   // Tied embedding.
   int wte_ = -1;
   comm::WorkPtr embed_work_;
+  // Data parallelism with pp = 1: the tied embedding's dense gradient (the head's) is
+  // reduced during backward, and the token lookup's sparse part (tokens and rows of the last
+  // micro-batch) is all-gathered over DP and added on every rank, in rank order, after the
+  // reduction (GPT::EmbeddingGradSink).
+  bool early_wte_ = false;
+  Buffer embed_send_, embed_recv_;  // per rank: n tokens (int32 bits), then n x d_model rows
+  int64_t embed_n_ = 0;
+  comm::WorkPtr embed_gather_;
+  void TakeEmbeddingGrad(const int32_t* tokens, const float* rows, int64_t n);
+  Status AddGatheredEmbeddingGrad();
   bool last_micro_ = false;
   // Gradient-norm ownership: the flat ranges this rank counts.
   std::vector<std::pair<int64_t, int64_t>> norm_ranges_;
