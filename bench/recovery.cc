@@ -211,7 +211,15 @@ Sample RunOnce(const Setup& s, bool peer, std::mt19937_64& rng, int index) {
     return out;
   };
   if (!out.error.empty()) return fail(out.error);
-  if (t_kill == 0) return fail("the job ended before the kill at step " + std::to_string(out.kill_after_step));
+  if (t_kill == 0) {
+    // Say why: the last line ogai-run wrote (a config error, say).
+    std::ifstream in(dir + "/ogai-run.log");
+    std::string line, last;
+    while (std::getline(in, line))
+      if (!line.empty()) last = line;
+    return fail("the job ended (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+                ") before the kill at step " + std::to_string(out.kill_after_step) + (last.empty() ? "" : ": " + last));
+  }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return fail("ogai-run ended with " + launch::DescribeWaitStatus(status));
   }
