@@ -65,7 +65,7 @@ Result<double> RawWrite(const std::string& path, const std::vector<ckpt::ConstSl
   if (fd < 0) return ErrnoError("cannot create " + path, errno);
   const double t0 = Now();  // the writer's write_s too runs from the first write to fdatasync
   static const uint8_t zeros[ckpt::kShardHeaderBytes] = {};
-  Status st = ckpt::WriteAllFd(fd, zeros, sizeof(zeros), path);
+  Status st = WriteAllFd(fd, zeros, sizeof(zeros), path);
   std::vector<struct iovec> iov;
   size_t bytes = 0;
   auto flush = [&]() {

@@ -240,19 +240,6 @@ Status FsyncPath(const std::string& path) {
   return st;
 }
 
-Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path) {
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("writing " + path, errno);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::Ok();
-}
 
 Status PreadExact(int fd, void* data, size_t n, uint64_t offset, const std::string& path) {
   uint8_t* p = static_cast<uint8_t*>(data);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "proto/ckpt.pb.h"
+#include "runtime/core/file_io.h"
 #include "runtime/core/status.h"
 
 namespace ogai::ckpt {
@@ -70,7 +71,6 @@ Status RemoveCheckpoint(const std::string& step_dir);
 
 // Small POSIX helpers shared by the writer and the reader.
 Status FsyncPath(const std::string& path);  // a file or a directory
-Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path);
 // Reads exactly n bytes at `offset`; a short read is Corruption ("truncated").
 Status PreadExact(int fd, void* data, size_t n, uint64_t offset, const std::string& path);
 Status MakeDirs(const std::string& path);

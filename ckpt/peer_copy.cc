@@ -107,17 +107,6 @@ namespace {
 constexpr char kLocalMagic[8] = {'O', 'G', 'A', 'I', 'P', 'E', 'E', 'R'};
 constexpr size_t kLocalHeader = 64;  // magic, int64 step, uint64 bytes, uint32 crc, zeros
 
-Status WriteAllFd(int fd, const char* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return ErrnoError("peer copy: writing " + path, errno);
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::Ok();
-}
-
 // A read-only mapping, unmapped when the last ShardView holding it goes.
 struct Mapping {
   void* base = nullptr;
@@ -139,8 +128,8 @@ Status PeerCopies::WriteLocal(const std::string& name, int64_t step, const std::
   std::memcpy(h + 8, &step, 8);
   std::memcpy(h + 16, &size, 8);
   std::memcpy(h + 24, &crc, 4);
-  Status st = WriteAllFd(fd, h, sizeof h, tmp);
-  if (st.ok()) st = WriteAllFd(fd, bytes.data(), bytes.size(), tmp);
+  Status st = WriteAllFd(fd, h, sizeof h, "peer copy " + tmp);
+  if (st.ok()) st = WriteAllFd(fd, bytes.data(), bytes.size(), "peer copy " + tmp);
   ::close(fd);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoError("peer copy: renaming " + tmp, errno);
   if (!st.ok()) ::unlink(tmp.c_str());
