@@ -1,5 +1,7 @@
 #include "ckpt/format.h"
 
+#include "runtime/core/bytes.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,18 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void PutU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
-void PutU64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
-uint32_t GetU32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-uint64_t GetU64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
 
 // Writes `bytes` to DIR/NAME via DIR/NAME.tmp, fsync, rename, fsync DIR.
 Status PublishFile(const std::string& dir, const std::string& name, const std::string& bytes) {

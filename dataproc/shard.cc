@@ -1,5 +1,6 @@
 #include "dataproc/shard.h"
 
+#include "runtime/core/bytes.h"
 #include "runtime/core/file_io.h"
 
 #include <fcntl.h>
@@ -12,22 +13,6 @@
 #include <vector>
 
 namespace ogai::data {
-namespace {
-
-void PutU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
-void PutU64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
-uint32_t GetU32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-uint64_t GetU64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-}  // namespace
 
 Status WriteTokenShard(const std::string& path, std::span<const int32_t> tokens,
                        uint32_t vocab_size) {
