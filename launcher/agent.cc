@@ -145,15 +145,7 @@ Status Agent::Setup() {
   signal_fd_ = ::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signal_fd_ < 0) return ErrnoError("signalfd", errno);
 
-  if (spec_.pmix) {
-    OGAI_ASSIGN_OR_RETURN(pmix_, PmixServer::Start(tmpdir_));
-    fence_ = std::make_unique<StoreFence>(store_, 0);
-    StoreFence* fence = fence_.get();
-    pmix_->SetCrossNodeFence([fence](const std::string& id, const std::vector<int>& nodes,
-                                     std::string local, PmixServer::FenceDone done) {
-      fence->Run(id, nodes, std::move(local), std::move(done));
-    });
-  }
+  if (spec_.pmix) OGAI_RETURN_IF_ERROR(StartNodePmix(tmpdir_, store_, &pmix_, &fence_));
   NodeRunner::Callbacks cb;
   cb.on_failure = [this](const RankFailure& f) {
     Event e;
@@ -174,13 +166,7 @@ Status Agent::Setup() {
     MaybeQuit();
   };
   runner_ = std::make_unique<NodeRunner>(loop_, pmix_.get(), guard_.get(), cb);
-  if (pmix_) {
-    NodeRunner* runner = runner_.get();
-    EventLoop* loop = &loop_;
-    pmix_->SetAbortHandler([runner, loop](int rank, int status, const std::string& msg) {
-      loop->Post([runner, rank, status, msg] { runner->NoteAbort(rank, status, msg); });
-    });
-  }
+  if (pmix_) ForwardPmixAborts(pmix_.get(), runner_.get(), &loop_);
 
   if (spec_.shard_cache) {
     // This node's shard cache (docs/recovery.md): ranks of this and other nodes keep their

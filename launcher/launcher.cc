@@ -364,15 +364,7 @@ Status Launcher::StartServices() {
   OGAI_RETURN_IF_ERROR(store_->Set(kCommandNextKey, "0"));
 
   if (local_agent_ >= 0) {
-    if (spec_.pmix) {
-      OGAI_ASSIGN_OR_RETURN(pmix_, PmixServer::Start(tmpdir_));
-      fence_ = std::make_unique<StoreFence>(store_, 0);
-      StoreFence* fence = fence_.get();
-      pmix_->SetCrossNodeFence([fence](const std::string& id, const std::vector<int>& nodes,
-                                       std::string local, PmixServer::FenceDone done) {
-        fence->Run(id, nodes, std::move(local), std::move(done));
-      });
-    }
+    if (spec_.pmix) OGAI_RETURN_IF_ERROR(StartNodePmix(tmpdir_, store_, &pmix_, &fence_));
     NodeRunner::Callbacks cb;
     int me = local_agent_;
     cb.on_failure = [this, me](const RankFailure& f) { OnNodeFailure(me, f); };
@@ -384,13 +376,7 @@ Status Launcher::StartServices() {
         if (h.pid == p && !h.exited) return true;
       return false;
     });
-    if (pmix_) {
-      NodeRunner* runner = local_.get();
-      EventLoop* loop = &loop_;
-      pmix_->SetAbortHandler([runner, loop](int rank, int status, const std::string& msg) {
-        loop->Post([runner, rank, status, msg] { runner->NoteAbort(rank, status, msg); });
-      });
-    }
+    if (pmix_) ForwardPmixAborts(pmix_.get(), local_.get(), &loop_);
   }
 
   // Events from remote agents.

@@ -18,6 +18,7 @@
 #include "launcher/heartbeat.h"
 #include "launcher/pmix_server.h"
 #include "launcher/process.h"
+#include "launcher/store_channel.h"
 #include "runtime/core/log.h"
 
 namespace ogai::launch {
@@ -590,6 +591,22 @@ std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
   }
   out.insert(out.end(), extra.begin(), extra.end());
   return out;
+}
+
+Status StartNodePmix(const std::string& tmpdir, std::shared_ptr<store::Store> store,
+                     std::unique_ptr<PmixServer>* pmix, std::unique_ptr<StoreFence>* fence) {
+  OGAI_ASSIGN_OR_RETURN(*pmix, PmixServer::Start(tmpdir));
+  *fence = std::make_unique<StoreFence>(std::move(store), 0);
+  StoreFence* f = fence->get();
+  (*pmix)->SetCrossNodeFence([f](const std::string& id, const std::vector<int>& nodes, std::string local,
+                                 PmixServer::FenceDone done) { f->Run(id, nodes, std::move(local), std::move(done)); });
+  return Status::Ok();
+}
+
+void ForwardPmixAborts(PmixServer* pmix, NodeRunner* runner, EventLoop* loop) {
+  pmix->SetAbortHandler([runner, loop](int rank, int status, const std::string& msg) {
+    loop->Post([runner, rank, status, msg] { runner->NoteAbort(rank, status, msg); });
+  });
 }
 
 }  // namespace ogai::launch

@@ -31,11 +31,16 @@
 #include "launcher/output.h"
 #include "runtime/core/status.h"
 
+namespace ogai::store {
+class Store;
+}
+
 namespace ogai::launch {
 
 class HeartbeatTable;
 class OrphanGuard;
 class PmixServer;
+class StoreFence;
 
 struct NodeRound {
   std::string run_id;
@@ -156,5 +161,12 @@ std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
                                      const std::vector<std::string>& extra);
 // This process's environment as KEY=VALUE strings.
 std::vector<std::string> OwnEnvironment();
+
+// A node's PMIx server (under `tmpdir`) whose fences that span nodes go through the job's
+// store (*fence); the launcher's local node and every remote agent start theirs this way.
+Status StartNodePmix(const std::string& tmpdir, std::shared_ptr<store::Store> store,
+                     std::unique_ptr<PmixServer>* pmix, std::unique_ptr<StoreFence>* fence);
+// An abort a rank asks for through PMIx reaches `runner` on `loop`.
+void ForwardPmixAborts(PmixServer* pmix, NodeRunner* runner, EventLoop* loop);
 
 }  // namespace ogai::launch
