@@ -262,10 +262,16 @@ int Run(int argc, char** argv) {
   const double frac = single ? model_gflops / peak.best_gflops : 0.0;
   const MemStats mem = GetMemStats();
   // DP overlap and PP bubble.
-  const double allreduce_ms = med_of(off, &train::StepStats::dp_exposed_s) * 1e3;
-  const double exposed_ms = med_of(on, &train::StepStats::dp_exposed_s) * 1e3;
+  // On the rank that waited least (the last to finish backward): with overlap off, the
+  // reduction's own time; with it on, the part backward did not hide. The mean wait over the
+  // ranks adds load imbalance (ranks that finished backward early wait for the slowest).
+  const double allreduce_ms = med_of(off, &train::StepStats::dp_exposed_min_s) * 1e3;
+  const double exposed_ms = med_of(on, &train::StepStats::dp_exposed_min_s) * 1e3;
+  const double allreduce_mean_ms = med_of(off, &train::StepStats::dp_exposed_s) * 1e3;
+  const double exposed_mean_ms = med_of(on, &train::StepStats::dp_exposed_s) * 1e3;
   const double step_off_ms = med_of(off, &train::StepStats::seconds) * 1e3;
   const double hidden = allreduce_ms > 0 ? 1.0 - exposed_ms / allreduce_ms : 0.0;
+  const double hidden_mean = allreduce_mean_ms > 0 ? 1.0 - exposed_mean_ms / allreduce_mean_ms : 0.0;
   const double bubble = med_of(on, &train::StepStats::pp_wait_s) / med;
   const double bubble_theory = static_cast<double>(layout.pp - 1) / cfg->train.grad_accum;
   if (!rank0) return 0;
@@ -277,13 +283,14 @@ int Run(int argc, char** argv) {
                 "\"micro_batch\": %d, \"seq_len\": %d, \"params\": %lld, \"loss\": %.5f, \"peak_where\": \"%s\", "
                 "\"dp\": %d, \"tp\": %d, \"pp\": %d, \"allreduce_ms\": %.3f, \"exposed_ms\": %.3f, "
                 "\"hidden_fraction\": %.4f, \"ms_per_step_no_overlap\": %.3f, \"bubble_measured\": %.4f, "
-                "\"bubble_theory\": %.4f}\n",
+                "\"bubble_theory\": %.4f, \"allreduce_mean_wait_ms\": %.3f, \"exposed_mean_wait_ms\": %.3f, "
+                "\"hidden_fraction_mean_wait\": %.4f}\n",
                 med * 1e3, tokens / med, model_gflops, peak.best_gflops, frac, peak.mix_gflops,
                 single ? model_gflops / peak.mix_gflops : 0.0, lib.c_str(), kernels::KernelThreads(), steps,
                 cfg->train.micro_batch, cfg->model.seq_len,
                 static_cast<long long>(model::GPT::DenseParamCount(cfg->model)), last_loss,
                 peak.best_where.c_str(), layout.dp, layout.tp, layout.pp, allreduce_ms, exposed_ms, hidden,
-                step_off_ms, bubble, bubble_theory);
+                step_off_ms, bubble, bubble_theory, allreduce_mean_ms, exposed_mean_ms, hidden_mean);
   } else if (!single) {
     std::printf("ogai-bench train: %s, %lld parameters, layout dp %d x tp %d x pp %d, micro-batch %d x seq %d, "
                 "grad_accum %d, %d threads per rank\n",
@@ -294,9 +301,11 @@ int Run(int argc, char** argv) {
     std::printf("  tokens/s                   %10.0f\n", tokens / med);
     std::printf("  model GFLOP/s              %10.1f\n", model_gflops);
     if (layout.dp > 1) {
-      std::printf("  DP all-reduce time         %10.1f ms/step  (overlap off: all of it exposed)\n", allreduce_ms);
+      std::printf("  DP all-reduce time         %10.1f ms/step  (overlap off: all of it exposed; the rank that waited least)\n", allreduce_ms);
       std::printf("  exposed with overlap on    %10.1f ms/step\n", exposed_ms);
       std::printf("  hidden fraction            %10.3f\n", hidden);
+      std::printf("  mean wait over the ranks   %10.1f ms off, %.1f ms on (hidden %.3f; adds load imbalance)\n",
+                  allreduce_mean_ms, exposed_mean_ms, hidden_mean);
       std::printf("  step time, overlap off     %10.1f ms\n", step_off_ms);
     }
     if (layout.pp > 1) {

@@ -411,7 +411,13 @@ Status Trainer::Step(StepStats* stats) {
   // gradient norm and the communication timings.
   double sumsq = LocalGradSumSquares();
   double loss_total = (L.last_stage() && L.tp_idx == 0) ? loss_sum : 0.0;
-  double pp_wait_mean = pp_wait, dp_exposed_mean = dp_exposed;
+  double pp_wait_mean = pp_wait, dp_exposed_mean = dp_exposed, dp_exposed_min = dp_exposed;
+  if (reducer_ && ctx_.world->size() > 1) {
+    float w = static_cast<float>(dp_exposed);
+    Status st = ctx_.world->AllReduce(&w, &w, 1, comm::DataType::kFloat32, comm::ReduceOp::kMin)->Wait();
+    if (!st.ok()) return st.WithContext("reducing the data-parallel wait times");
+    dp_exposed_min = w;
+  }
   if (ctx_.world != nullptr && ctx_.world->size() > 1) {
     float v[4] = {static_cast<float>(loss_total), static_cast<float>(sumsq), static_cast<float>(pp_wait),
                   static_cast<float>(dp_exposed)};
@@ -443,6 +449,7 @@ Status Trainer::Step(StepStats* stats) {
   s.tokens_per_s = tokens / dt;
   s.model_flops_per_s = flops_per_token_ * tokens / dt;
   s.dp_exposed_s = dp_exposed_mean;
+  s.dp_exposed_min_s = dp_exposed_min;
   s.pp_wait_s = pp_wait_mean;
   WriteMetrics(s);
   if (!std::isfinite(s.loss)) {

@@ -45,6 +45,10 @@ struct StepStats {
   double model_flops_per_s = 0;
   // Communication, averaged over the ranks of the job.
   double dp_exposed_s = 0;   // waiting for DP reductions after backward
+  // The same wait on the rank that waited least: the reduction time that backward did not
+  // hide, without the time the ranks that finished backward early spent waiting for the
+  // slowest one (load imbalance, which shows as dp_exposed_s - dp_exposed_min_s).
+  double dp_exposed_min_s = 0;
   double pp_wait_s = 0;      // waiting for pipeline activations/gradients
 };
 
