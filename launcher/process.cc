@@ -117,7 +117,7 @@ Result<pid_t> Spawn(const SpawnRequest& req) {
     if (kv.rfind("PATH=", 0) == 0) path_var = kv.substr(5);
   OGAI_ASSIGN_OR_RETURN(std::string exe, ResolveProgram(req.argv[0], path_var));
 
-  // Everything the child needs is prepared before fork: after fork it only makes
+  // Everything the child needs is prepared before vfork: after it the child only makes
   // async-signal-safe calls.
   std::vector<char*> argv, envp;
   for (const std::string& a : req.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -128,11 +128,10 @@ Result<pid_t> Spawn(const SpawnRequest& req) {
   CPU_ZERO(&cpus);
   for (int c : req.cpus)
     if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &cpus);
-  int devnull = -1;
-  if (req.stdin_fd < 0) {
-    devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0) return ErrnoError("opening /dev/null", errno);
-  }
+  // const: a variable assigned before vfork and read after must not be one the child could
+  // have changed (-Wclobbered).
+  const int devnull = req.stdin_fd < 0 ? ::open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+  if (req.stdin_fd < 0 && devnull < 0) return ErrnoError("opening /dev/null", errno);
   int errpipe[2];
   if (::pipe2(errpipe, O_CLOEXEC) != 0) {
     int e = errno;
@@ -140,13 +139,22 @@ Result<pid_t> Spawn(const SpawnRequest& req) {
     return ErrnoError("pipe", e);
   }
   pid_t parent = ::getpid();
-  pid_t pid = ::fork();
+  // vfork: the child borrows this process's memory until it execs, instead of copying its
+  // page tables (fork's cost grows with the launcher's size and is paid once per rank). The
+  // child only makes async-signal-safe calls on its own stack frame and leaves through exec
+  // or _exit. Every signal stays blocked in the calling thread across vfork, so no handler of
+  // ours can run in the child while it shares our memory; the child sets its own mask below.
+  sigset_t all, saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+  pid_t pid = ::vfork();
+  if (pid != 0) ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (pid < 0) {
     int e = errno;
     ::close(errpipe[0]);
     ::close(errpipe[1]);
     if (devnull >= 0) ::close(devnull);
-    return ErrnoError("fork", e);
+    return ErrnoError("vfork", e);
   }
   if (pid == 0) {
     // Child.
