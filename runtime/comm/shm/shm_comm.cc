@@ -50,16 +50,6 @@ long Futex(std::atomic<uint32_t>* word, int op, uint32_t val, const timespec* ts
   return ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, val, ts, nullptr, 0);
 }
 
-size_t EnvSize(const char* name, size_t def) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return def;
-  char* end = nullptr;
-  unsigned long long x = std::strtoull(v, &end, 10);
-  if (end != nullptr && (*end == 'k' || *end == 'K')) x <<= 10;
-  if (end != nullptr && (*end == 'm' || *end == 'M')) x <<= 20;
-  return static_cast<size_t>(x);
-}
-
 int EnvInt(const char* name, int def) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::atoi(v) : def;
@@ -104,9 +94,9 @@ struct ShmComm::SlotHead {
 
 ShmTuning ShmTuning::FromEnv(int group_size) {
   ShmTuning t;
-  t.slot_bytes = RoundUp(std::max<size_t>(kPage, EnvSize("OGAI_UCX_SHM_SLOT_BYTES", t.slot_bytes)), kPage);
+  t.slot_bytes = RoundUp(std::max<size_t>(kPage, detail::EnvBytes("OGAI_UCX_SHM_SLOT_BYTES", t.slot_bytes)), kPage);
   t.depth = std::clamp(EnvInt("OGAI_UCX_SHM_DEPTH", t.depth), 2, 64);
-  t.direct_max_bytes = EnvSize("OGAI_UCX_SHM_DIRECT_MAX_BYTES", t.direct_max_bytes);
+  t.direct_max_bytes = detail::EnvBytes("OGAI_UCX_SHM_DIRECT_MAX_BYTES", t.direct_max_bytes);
   // A rank that has a core of its own spins a while before it sleeps: the peer is running
   // and answers within a microsecond or two, while waking a sleeper costs tens of
   // microseconds in a VM (and if the spin is shorter than that, both sides end up sleeping

@@ -5,15 +5,7 @@
 
 namespace ogai::comm::ucx {
 
-static size_t EnvBytes(const char* name, size_t def) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return def;
-  char* end = nullptr;
-  unsigned long long x = std::strtoull(v, &end, 10);
-  if (end != nullptr && (*end == 'k' || *end == 'K')) x <<= 10;
-  if (end != nullptr && (*end == 'm' || *end == 'M')) x <<= 20;
-  return static_cast<size_t>(x);
-}
+using detail::EnvBytes;
 
 AlgoTuning AlgoTuning::FromEnv() {
   AlgoTuning t;
