@@ -17,20 +17,6 @@
 namespace ogai::ckpt::testing {
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  const char* t = std::getenv("TMPDIR");
-  std::string tmpl = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/ogai-ckpt-test-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = buf.data();
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 // The environment (set by ctest) wins; else the paths this test was built with.
 std::string BinPath(const std::string& name) {
   const char* b = std::getenv("OGAI_BUILD_DIR");

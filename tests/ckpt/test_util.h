@@ -7,21 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/util/job.h"
+
 namespace ogai::ckpt::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ogai::testing::TempDir;
 
 // The build's bin/ directory (OGAI_BUILD_DIR from ctest) and the source tree.
 std::string BinPath(const std::string& name);

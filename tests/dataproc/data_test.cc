@@ -10,6 +10,7 @@
 #include "dataproc/demo_corpus.h"
 #include "dataproc/loader.h"
 #include "dataproc/rng.h"
+#include "tests/util/job.h"
 #include "dataproc/shard.h"
 
 namespace ogai::data {
@@ -17,18 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/ogai_data_test.XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ogai::testing::TempDir;
 
 TEST(Shard, RoundTripUint16AndUint32) {
   TempDir d;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 namespace ogai::testing {
 
@@ -16,10 +17,12 @@ std::string BuildDir() {
 }
 
 TempDir::TempDir(const std::string& tag) {
-  std::string tmpl = "/tmp/" + tag + ".XXXXXX";
+  const char* t = std::getenv("TMPDIR");
+  std::string tmpl = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/" + tag + ".XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
-  path_ = mkdtemp(buf.data());
+  if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl + " failed");
+  path_ = buf.data();
 }
 
 TempDir::~TempDir() {

@@ -9,7 +9,8 @@ namespace ogai::testing {
 
 // The build directory (OGAI_BUILD_DIR, set by ctest; "build" otherwise).
 std::string BuildDir();
-// A fresh directory under /tmp, removed by the destructor.
+// A fresh directory under $TMPDIR (or /tmp), named after `tag`, removed with everything in it
+// by the destructor. Throws if it cannot be made.
 class TempDir {
  public:
   explicit TempDir(const std::string& tag = "ogai_test");
