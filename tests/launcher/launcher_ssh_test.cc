@@ -21,12 +21,9 @@ namespace fs = std::filesystem;
 class SshRun : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* cfg = std::getenv("OGAI_TEST_SSH_CONFIG");
-    if (cfg == nullptr || !fs::exists(cfg)) {
-      GTEST_SKIP() << "no test sshd: OGAI_TEST_SSH_CONFIG is not set (scripts/test.sh starts "
-                      "one with scripts/testenv/sshd.sh)";
-    }
-    env_ = {std::string("OGAI_SSH_OPTS=-F ") + cfg};
+    const std::string ssh = TestSshEnv();
+    if (ssh.empty()) GTEST_SKIP() << kNoTestSshd;
+    env_ = {ssh};
     mark_ = NewMark();
   }
   std::vector<std::string> Cmd(std::vector<std::string> flags, std::vector<std::string> program) {

@@ -157,6 +157,12 @@ RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std
   return r;
 }
 
+std::string TestSshEnv() {
+  const char* cfg = std::getenv("OGAI_TEST_SSH_CONFIG");
+  if (cfg == nullptr || !std::filesystem::exists(cfg)) return "";
+  return std::string("OGAI_SSH_OPTS=-F ") + cfg;
+}
+
 std::string NewMark() {
   static std::atomic<int> counter{0};
   std::random_device rd;

@@ -55,6 +55,12 @@ RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std
 
 // A fresh value for OGAI_TEST_MARK; pass `-x OGAI_TEST_MARK=<mark>` to ogai-run.
 std::string NewMark();
+// The environment entry that points ogai-run's ssh at the test sshd
+// ("OGAI_SSH_OPTS=-F <config>"), or "" when none runs (OGAI_TEST_SSH_CONFIG unset or missing);
+// kNoTestSshd is what a test that needs it says when it skips.
+std::string TestSshEnv();
+inline constexpr const char* kNoTestSshd =
+    "no test sshd: OGAI_TEST_SSH_CONFIG is not set (scripts/test.sh starts one with scripts/testenv/sshd.sh)";
 // Processes whose environment carries OGAI_TEST_MARK=<mark>, after waiting up to `grace`
 // seconds for them to go.
 std::vector<pid_t> Survivors(const std::string& mark, double grace = 0.0);

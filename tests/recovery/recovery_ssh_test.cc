@@ -28,12 +28,9 @@ using launch::testing::Describe;
 class RecoverySsh : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* cfg = std::getenv("OGAI_TEST_SSH_CONFIG");
-    if (cfg == nullptr || !fs::exists(cfg)) {
-      GTEST_SKIP() << "no test sshd: OGAI_TEST_SSH_CONFIG is not set (scripts/test.sh starts one with "
-                      "scripts/testenv/sshd.sh)";
-    }
-    env_ = {std::string("OGAI_SSH_OPTS=-F ") + cfg};
+    const std::string ssh = launch::testing::TestSshEnv();
+    if (ssh.empty()) GTEST_SKIP() << launch::testing::kNoTestSshd;
+    env_ = {ssh};
   }
   // Kills the agent of the node `rank` runs on, and that node's ranks, at once.
   void KillNodeOf(const Job& job, int rank, const std::vector<int>& node_ranks) {
