@@ -3,12 +3,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ckpt/format.h"
 #include "launcher/process.h"
 
 namespace ogai::recovery_testing {
@@ -169,10 +171,8 @@ bool PeerCopied(const Job& job, const std::vector<int>& ranks, int64_t step) {
 }
 
 int64_t LatestStep(const Job& job) {
-  std::ifstream in(job.dir() + "/ckpt/latest");
-  std::string name;
-  if (!(in >> name) || name.rfind("step_", 0) != 0) return 0;
-  return std::atoll(name.c_str() + 5);
+  auto name = ckpt::ReadLatest(job.dir() + "/ckpt");
+  return name.ok() ? std::max<int64_t>(0, ckpt::ParseStepDirName(*name)) : 0;
 }
 
 bool WaitForPeerCopiedLatest(Job& job, const std::vector<int>& ranks, int64_t min_step, double timeout) {
