@@ -466,10 +466,10 @@ void Trainer::WriteMetrics(const StepStats& s) {
   if (metrics_ == nullptr) return;
   std::fprintf(metrics_,
                "{\"step\": %lld, \"loss\": %.9g, \"loss_bits\": \"%a\", \"lr\": %.9g, \"grad_norm\": %.9g, "
-               "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"pp_wait_ms\": %.3f, \"restart\": %d, "
-               "\"unix_ms\": %.3f}\n",
+               "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"dp_exposed_min_ms\": %.3f, \"pp_wait_ms\": %.3f, "
+               "\"restart\": %d, \"unix_ms\": %.3f}\n",
                static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3,
-               s.dp_exposed_s * 1e3, s.pp_wait_s * 1e3, ctx_.restart_count, UnixMs());
+               s.dp_exposed_s * 1e3, s.dp_exposed_min_s * 1e3, s.pp_wait_s * 1e3, ctx_.restart_count, UnixMs());
   if (ckpt_->peer_copies_enabled()) {
     const PeerCopyInfo pc = ckpt_->last_peer_copy();
     if (pc.step > peer_copy_reported_) {
