@@ -28,10 +28,10 @@
 #include "bench/command.h"
 #include "ckpt/format.h"
 #include "kernels/cpu/gemm.h"
-#include "runtime/core/config.h"
-#include "runtime/core/log.h"
-#include "runtime/core/memory.h"
-#include "runtime/train/trainer.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/memory.h"
+#include "train/trainer.h"
 
 namespace ogai::bench {
 namespace {

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "bench/command.h"
-#include "runtime/comm/process_group.h"
-#include "runtime/comm/types.h"
-#include "runtime/core/log.h"
+#include "comm/process_group.h"
+#include "comm/types.h"
+#include "core/log.h"
 
 namespace ogai::bench {
 namespace {

@@ -15,8 +15,8 @@
 #include <cstring>
 #include <string>
 
-#include "launcher/rank_env.h"
-#include "runtime/store/store.h"
+#include "rank/rank_env.h"
+#include "store/store.h"
 
 namespace {
 

@@ -37,7 +37,7 @@
 #include "launcher/node_runner.h"
 #include "launcher/process.h"
 #include "launcher/remote.h"
-#include "runtime/core/config.h"
+#include "core/config.h"
 
 namespace ogai::bench {
 namespace {

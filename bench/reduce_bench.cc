@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "runtime/comm/reduce.h"
+#include "comm/reduce.h"
 
 namespace {
 

@@ -24,14 +24,14 @@
 
 #include "bench/command.h"
 #include "kernels/cpu/gemm.h"
-#include "runtime/core/config.h"
-#include "runtime/core/log.h"
-#include "runtime/core/memory.h"
-#include "runtime/core/profile.h"
-#include "runtime/model/gpt.h"
-#include "launcher/rank_env.h"
-#include "runtime/train/dist_setup.h"
-#include "runtime/train/trainer.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/memory.h"
+#include "core/profile.h"
+#include "model/gpt.h"
+#include "rank/rank_env.h"
+#include "train/dist_setup.h"
+#include "train/trainer.h"
 
 namespace ogai::bench {
 namespace {

@@ -17,8 +17,8 @@
 #include "ckpt/export.h"
 #include "ckpt/format.h"
 #include "ckpt/reader.h"
-#include "runtime/core/log.h"
-#include "runtime/core/memory.h"
+#include "core/log.h"
+#include "core/memory.h"
 
 namespace {
 

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "proto/ckpt.pb.h"
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::ckpt {
 

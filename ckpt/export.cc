@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ckpt/format.h"
-#include "runtime/core/memory.h"
+#include "core/memory.h"
 
 namespace ogai::ckpt {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "ckpt/reader.h"
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::ckpt {
 

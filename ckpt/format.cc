@@ -1,6 +1,6 @@
 #include "ckpt/format.h"
 
-#include "runtime/core/bytes.h"
+#include "core/bytes.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "runtime/core/crc32c.h"
+#include "core/crc32c.h"
 
 namespace ogai::ckpt {
 namespace fs = std::filesystem;

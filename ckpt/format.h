@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "proto/ckpt.pb.h"
-#include "runtime/core/file_io.h"
-#include "runtime/core/status.h"
+#include "core/file_io.h"
+#include "core/status.h"
 
 namespace ogai::ckpt {
 

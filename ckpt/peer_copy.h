@@ -48,8 +48,8 @@
 #include <vector>
 
 #include "ckpt/reader.h"
-#include "runtime/core/status.h"
-#include "runtime/store/store.h"
+#include "core/status.h"
+#include "store/store.h"
 
 namespace ogai::ckpt {
 

@@ -12,9 +12,9 @@
 #include <set>
 
 #include "ckpt/format.h"
-#include "runtime/core/crc32c.h"
-#include "runtime/core/log.h"
-#include "runtime/core/memory.h"
+#include "core/crc32c.h"
+#include "core/log.h"
+#include "core/memory.h"
 
 namespace ogai::ckpt {
 namespace {

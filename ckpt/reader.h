@@ -19,7 +19,7 @@
 
 #include "ckpt/region.h"
 #include "proto/ckpt.pb.h"
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::ckpt {
 

@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "ckpt/committer.h"
-#include "runtime/store/store.h"
+#include "store/store.h"
 
 namespace ogai::ckpt {
 

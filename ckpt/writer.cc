@@ -12,8 +12,8 @@
 #include <map>
 
 #include "ckpt/format.h"
-#include "runtime/core/crc32c.h"
-#include "runtime/core/log.h"
+#include "core/crc32c.h"
+#include "core/log.h"
 
 namespace ogai::ckpt {
 namespace {

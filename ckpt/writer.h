@@ -42,8 +42,8 @@
 #include "ckpt/committer.h"
 #include "ckpt/region.h"
 #include "proto/ckpt.pb.h"
-#include "runtime/core/memory.h"
-#include "runtime/core/status.h"
+#include "core/memory.h"
+#include "core/status.h"
 
 namespace ogai::ckpt {
 

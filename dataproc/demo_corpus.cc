@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "dataproc/rng.h"
+#include "core/rng.h"
 
 namespace ogai::data {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "dataproc/byte_tokenizer.h"
 #include "dataproc/demo_corpus.h"
-#include "dataproc/rng.h"
+#include "core/rng.h"
 
 namespace ogai::data {
 

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "dataproc/shard.h"
-#include "runtime/core/config.h"
-#include "runtime/core/status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 namespace ogai::data {
 

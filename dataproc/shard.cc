@@ -1,7 +1,7 @@
 #include "dataproc/shard.h"
 
-#include "runtime/core/bytes.h"
-#include "runtime/core/file_io.h"
+#include "core/bytes.h"
+#include "core/file_io.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -19,8 +19,8 @@
 #include <span>
 #include <string>
 
-#include "runtime/core/crc32c.h"
-#include "runtime/core/status.h"
+#include "core/crc32c.h"
+#include "core/status.h"
 
 namespace ogai::data {
 
@@ -62,7 +62,7 @@ class TokenShard {
   TokenDType dtype_ = TokenDType::kUInt16;
 };
 
-// CRC-32C of the shard header: the one implementation lives in runtime/core/crc32c.h.
+// CRC-32C of the shard header: the one implementation lives in core/crc32c.h.
 using ::ogai::Crc32c;
 
 }  // namespace ogai::data

@@ -28,9 +28,9 @@
 #include "launcher/protocol.h"
 #include "launcher/store_channel.h"
 #include "launcher/remote.h"
-#include "runtime/core/log.h"
-#include "runtime/store/server.h"
-#include "runtime/store/store.h"
+#include "core/log.h"
+#include "store/server.h"
+#include "store/store.h"
 
 namespace ogai::launch {
 namespace {

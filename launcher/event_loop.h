@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::launch {
 

@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::launch {
 

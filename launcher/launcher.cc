@@ -28,11 +28,11 @@
 #include "launcher/process.h"
 #include "launcher/protocol.h"
 #include "launcher/remote.h"
-#include "launcher/slurm_env.h"
+#include "rank/slurm_env.h"
 #include "launcher/store_channel.h"
-#include "runtime/core/log.h"
-#include "runtime/store/server.h"
-#include "runtime/store/store.h"
+#include "core/log.h"
+#include "store/server.h"
+#include "store/store.h"
 
 namespace ogai::launch {
 namespace {

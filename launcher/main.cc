@@ -9,8 +9,8 @@
 #include "launcher/launcher.h"
 #include "launcher/options.h"
 #include "launcher/remote.h"
-#include "runtime/core/config.h"
-#include "runtime/core/log.h"
+#include "core/config.h"
+#include "core/log.h"
 
 namespace {
 

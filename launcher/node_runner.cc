@@ -15,11 +15,11 @@
 #include <map>
 
 #include "launcher/guard.h"
-#include "launcher/heartbeat.h"
+#include "rank/heartbeat.h"
 #include "launcher/pmix_server.h"
 #include "launcher/process.h"
 #include "launcher/store_channel.h"
-#include "runtime/core/log.h"
+#include "core/log.h"
 
 namespace ogai::launch {
 

@@ -29,7 +29,7 @@
 #include "launcher/event_loop.h"
 #include "launcher/failure.h"
 #include "launcher/output.h"
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::store {
 class Store;

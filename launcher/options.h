@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/config.h"
-#include "runtime/core/status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 namespace ogai::launch {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::launch {
 

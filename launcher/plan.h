@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "launcher/hostfile.h"
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::launch {
 

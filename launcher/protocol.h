@@ -20,7 +20,7 @@
 
 #include "launcher/failure.h"
 #include "launcher/output.h"
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::launch {
 

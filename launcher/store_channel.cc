@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "runtime/core/log.h"
+#include "core/log.h"
 
 namespace ogai::launch {
 

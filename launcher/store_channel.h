@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/store/store.h"
+#include "store/store.h"
 
 namespace ogai::launch {
 

@@ -1,6 +1,6 @@
 #include "kernels/cpu/adamw.h"
 
-#include "runtime/core/profile.h"
+#include "core/profile.h"
 
 #include <algorithm>
 #include <cmath>

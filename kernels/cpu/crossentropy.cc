@@ -1,7 +1,7 @@
 #include "kernels/cpu/crossentropy.h"
 
 #include "kernels/cpu/vec_math.h"
-#include "runtime/core/profile.h"
+#include "core/profile.h"
 
 #include <cmath>
 

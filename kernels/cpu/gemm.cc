@@ -1,6 +1,6 @@
 #include "kernels/cpu/gemm.h"
 
-#include "runtime/core/profile.h"
+#include "core/profile.h"
 
 #include <dlfcn.h>
 #include <omp.h>

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/core/status.h"
+#include "core/status.h"
 
 namespace ogai::kernels {
 

@@ -1,6 +1,6 @@
 #include "kernels/cpu/residual.h"
 
-#include "runtime/core/profile.h"
+#include "core/profile.h"
 
 namespace ogai::kernels {
 

@@ -15,7 +15,7 @@
 #include "ckpt/reader.h"
 #include "ckpt/region.h"
 #include "ckpt/writer.h"
-#include "runtime/core/crc32c.h"
+#include "core/crc32c.h"
 #include "tests/ckpt/test_util.h"
 
 namespace ogai::ckpt {

@@ -7,11 +7,11 @@
 #include <thread>
 
 #include "ckpt/format.h"
-#include "runtime/core/crc32c.h"
-#include "runtime/core/memory.h"
-#include "runtime/parallel/buckets.h"
-#include "runtime/train/checkpointing.h"
-#include "runtime/train/trainer.h"
+#include "core/crc32c.h"
+#include "core/memory.h"
+#include "parallel/buckets.h"
+#include "train/checkpointing.h"
+#include "train/trainer.h"
 #include "tests/ckpt/test_util.h"
 
 namespace ogai::train {

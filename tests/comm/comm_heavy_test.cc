@@ -2,7 +2,7 @@
 // Not part of the default run's time budget; see docs/comm.md.
 #include <gtest/gtest.h>
 
-#include "runtime/store/server.h"
+#include "store/server.h"
 #include "tests/comm/spawner.h"
 
 namespace ogai {

@@ -5,7 +5,7 @@
 #include <string>
 #include <tuple>
 
-#include "runtime/store/server.h"
+#include "store/server.h"
 #include "tests/comm/spawner.h"
 
 namespace ogai {

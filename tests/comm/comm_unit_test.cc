@@ -5,10 +5,10 @@
 #include <cmath>
 #include <thread>
 
-#include "runtime/comm/device_mesh.h"
-#include "runtime/comm/process_group.h"
-#include "runtime/comm/progress_engine.h"
-#include "runtime/comm/reduce.h"
+#include "comm/device_mesh.h"
+#include "comm/process_group.h"
+#include "comm/progress_engine.h"
+#include "comm/reduce.h"
 
 namespace ogai::comm {
 namespace {

@@ -14,11 +14,11 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/comm/device_mesh.h"
-#include "runtime/comm/process_group.h"
-#include "runtime/comm/types.h"
-#include "runtime/core/log.h"
-#include "runtime/store/store.h"
+#include "comm/device_mesh.h"
+#include "comm/process_group.h"
+#include "comm/types.h"
+#include "core/log.h"
+#include "store/store.h"
 
 using namespace ogai;
 using namespace ogai::comm;

@@ -1,4 +1,4 @@
-#include "runtime/core/config.h"
+#include "core/config.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "runtime/core/memory.h"
+#include "core/memory.h"
 
 #include <gtest/gtest.h>
 

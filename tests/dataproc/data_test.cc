@@ -9,7 +9,7 @@
 #include "dataproc/byte_tokenizer.h"
 #include "dataproc/demo_corpus.h"
 #include "dataproc/loader.h"
-#include "dataproc/rng.h"
+#include "core/rng.h"
 #include "tests/util/job.h"
 #include "dataproc/shard.h"
 

@@ -1,8 +1,8 @@
 // NCCL backend tests: real rank processes sharing the machine's GPU(s). Skipped without one.
 #include <gtest/gtest.h>
 
-#include "runtime/comm/nccl/nccl_process_group.h"
-#include "runtime/store/server.h"
+#include "comm/nccl/nccl_process_group.h"
+#include "store/server.h"
 #include "tests/comm/spawner.h"
 
 namespace ogai {

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/comm/nccl/nccl_process_group.h"
-#include "runtime/comm/process_group.h"
-#include "runtime/store/store.h"
+#include "comm/nccl/nccl_process_group.h"
+#include "comm/process_group.h"
+#include "store/store.h"
 
 using namespace ogai;
 using namespace ogai::comm;

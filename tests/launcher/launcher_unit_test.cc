@@ -7,15 +7,15 @@
 #include <filesystem>
 
 #include "launcher/failure.h"
-#include "launcher/heartbeat.h"
+#include "rank/heartbeat.h"
 #include "launcher/hostfile.h"
 #include "launcher/node_runner.h"
 #include "launcher/options.h"
 #include "launcher/output.h"
 #include "launcher/plan.h"
 #include "launcher/protocol.h"
-#include "launcher/rank_env.h"
-#include "launcher/slurm_env.h"
+#include "rank/rank_env.h"
+#include "rank/slurm_env.h"
 
 namespace ogai::launch {
 namespace {

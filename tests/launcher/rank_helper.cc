@@ -29,7 +29,7 @@
 #include <string>
 #include <thread>
 
-#include "launcher/rank_env.h"
+#include "rank/rank_env.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "runtime/model/gpt.h"
+#include "model/gpt.h"
 
 #include <gtest/gtest.h>
 
@@ -6,8 +6,8 @@
 #include <cstring>
 #include <random>
 
-#include "runtime/optim/schedule.h"
-#include "runtime/train/trainer.h"
+#include "optim/schedule.h"
+#include "train/trainer.h"
 
 namespace ogai::model {
 namespace {

@@ -3,9 +3,9 @@
 
 #include <set>
 
-#include "runtime/parallel/buckets.h"
-#include "runtime/parallel/layout.h"
-#include "runtime/parallel/schedule.h"
+#include "parallel/buckets.h"
+#include "parallel/layout.h"
+#include "parallel/schedule.h"
 
 namespace ogai::parallel {
 namespace {

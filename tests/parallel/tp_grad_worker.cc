@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "launcher/rank_env.h"
-#include "runtime/core/config.h"
-#include "runtime/model/gpt.h"
-#include "runtime/parallel/tp_comm.h"
-#include "runtime/train/dist_setup.h"
+#include "rank/rank_env.h"
+#include "core/config.h"
+#include "model/gpt.h"
+#include "parallel/tp_comm.h"
+#include "train/dist_setup.h"
 
 namespace {
 

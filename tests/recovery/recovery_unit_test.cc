@@ -13,8 +13,8 @@
 #include "ckpt/reader.h"
 #include "ckpt/writer.h"
 #include "launcher/failure.h"
-#include "runtime/store/server.h"
-#include "runtime/train/dist_setup.h"
+#include "store/server.h"
+#include "train/dist_setup.h"
 
 namespace ogai {
 namespace {

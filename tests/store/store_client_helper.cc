@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "runtime/store/store.h"
+#include "store/store.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {

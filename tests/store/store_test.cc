@@ -12,8 +12,8 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/store/server.h"
-#include "runtime/store/store.h"
+#include "store/server.h"
+#include "store/store.h"
 
 extern char** environ;
 

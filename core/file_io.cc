@@ -1,0 +1,23 @@
+#include "core/file_io.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+namespace ogai {
+
+Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return ErrnoError("writing " + path, errno);
+    if (w == 0) return IoError("writing " + path + ": the write made no progress (disk full?)");
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ogai

@@ -1,0 +1,60 @@
+#include "core/status.h"
+
+#include <cstring>
+
+namespace ogai {
+
+const char* CodeName(Code c) {
+  switch (c) {
+    case Code::kOk: return "OK";
+    case Code::kInvalidArgument: return "InvalidArgument";
+    case Code::kNotFound: return "NotFound";
+    case Code::kAlreadyExists: return "AlreadyExists";
+    case Code::kIoError: return "IoError";
+    case Code::kCorruption: return "Corruption";
+    case Code::kTimeout: return "Timeout";
+    case Code::kUnavailable: return "Unavailable";
+    case Code::kNotSupported: return "NotSupported";
+    case Code::kPermissionDenied: return "PermissionDenied";
+    case Code::kAborted: return "Aborted";
+    case Code::kInternal: return "Internal";
+  }
+  return "Unknown";
+}
+
+static std::string ShortFile(const char* path) {
+  // Keep the path from the project root ("core/status.cc"), not the build machine's.
+  std::string p(path);
+  static const std::string root = OGAI_SOURCE_DIR;
+  if (p.compare(0, root.size(), root) == 0) return p.substr(root.size());
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+Status::Status(Code code, std::string msg, std::source_location loc)
+    : code_(code), msg_(std::move(msg)) {
+  if (code_ != Code::kOk) where_ = ShortFile(loc.file_name()) + ":" + std::to_string(loc.line());
+}
+
+Status Status::WithContext(const std::string& context) const {
+  if (ok()) return *this;
+  Status s = *this;
+  s.msg_ = context + ": " + msg_;
+  return s;
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  return std::string(CodeName(code_)) + ": " + msg_;
+}
+
+std::string Status::ToDebugString() const {
+  if (ok()) return "OK";
+  return ToString() + " [at " + where_ + "]";
+}
+
+Status ErrnoError(const std::string& what, int errno_value, std::source_location loc) {
+  return Status(Code::kIoError, what + ": " + std::strerror(errno_value), loc);
+}
+
+}  // namespace ogai

@@ -1,0 +1,85 @@
+#include "parallel/layout.h"
+
+#include <numeric>
+
+namespace ogai::parallel {
+
+model::ModelLayout ParallelLayout::ModelLayout() const {
+  model::ModelLayout m;
+  m.tp_rank = tp_idx;
+  m.tp_size = tp;
+  m.layer_begin = stage_layers[pp_idx].first;
+  m.layer_end = stage_layers[pp_idx].second;
+  m.first_stage = first_stage();
+  m.last_stage = last_stage();
+  return m;
+}
+
+Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp,
+                                                          const std::vector<int>& override_layers) {
+  std::vector<std::pair<int, int>> out;
+  if (!override_layers.empty()) {
+    if (static_cast<int>(override_layers.size()) != pp) {
+      return InvalidArgument("parallel.pp_layers lists " + std::to_string(override_layers.size()) +
+                             " stages but parallel.pp is " + std::to_string(pp) +
+                             "; give one block count per pipeline stage");
+    }
+    const int sum = std::accumulate(override_layers.begin(), override_layers.end(), 0);
+    if (sum != layers) {
+      return InvalidArgument("parallel.pp_layers sums to " + std::to_string(sum) + " blocks but model.layers is " +
+                             std::to_string(layers) + "; the counts must add up to the model's layers");
+    }
+    int b = 0;
+    for (int n : override_layers) {
+      if (n < 1) return InvalidArgument("parallel.pp_layers: every stage needs at least one block");
+      out.push_back({b, b + n});
+      b += n;
+    }
+    return out;
+  }
+  if (layers < pp) {
+    return InvalidArgument("model.layers = " + std::to_string(layers) + " is fewer than parallel.pp = " +
+                           std::to_string(pp) + " stages; every stage needs at least one block");
+  }
+  const int base = layers / pp, extra = layers % pp;
+  int b = 0;
+  for (int s = 0; s < pp; ++s) {
+    const int n = base + (s < extra ? 1 : 0);
+    out.push_back({b, b + n});
+    b += n;
+  }
+  return out;
+}
+
+Result<ParallelLayout> MakeLayout(const Config& cfg, int rank, int world) {
+  const auto& p = cfg.parallel;
+  if (p.dp * p.tp * p.pp != world) {
+    return InvalidArgument("parallel.dp x parallel.tp x parallel.pp = " + std::to_string(p.dp) + " x " +
+                           std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " +
+                           std::to_string(p.dp * p.tp * p.pp) + " but the job has " + std::to_string(world) +
+                           " ranks; start " + std::to_string(p.dp * p.tp * p.pp) +
+                           " ranks (-np) or change the layout");
+  }
+  if (cfg.model.heads % p.tp != 0) {
+    return InvalidArgument("model.heads = " + std::to_string(cfg.model.heads) + " is not divisible by parallel.tp = " +
+                           std::to_string(p.tp) + "; choose tp dividing the head count");
+  }
+  if (cfg.model.vocab % p.tp != 0) {
+    return InvalidArgument("model.vocab = " + std::to_string(cfg.model.vocab) + " is not divisible by parallel.tp = " +
+                           std::to_string(p.tp) + "; pad the vocabulary to a multiple of tp (e.g. " +
+                           std::to_string((cfg.model.vocab + p.tp - 1) / p.tp * p.tp) + ")");
+  }
+  ParallelLayout l;
+  l.dp = p.dp;
+  l.tp = p.tp;
+  l.pp = p.pp;
+  l.rank = rank;
+  l.world = world;
+  l.tp_idx = rank % p.tp;
+  l.dp_idx = (rank / p.tp) % p.dp;
+  l.pp_idx = rank / (p.tp * p.dp);
+  OGAI_ASSIGN_OR_RETURN(l.stage_layers, StageLayerRanges(cfg.model.layers, p.pp, p.pp_layers));
+  return l;
+}
+
+}  // namespace ogai::parallel

@@ -1,0 +1,594 @@
+// StoreServer: one epoll thread, a map of keys, and a list of parked waiters.
+#include "store/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <list>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "proto/store.pb.h"
+#include "core/log.h"
+#include "store/wire.h"
+
+namespace ogai::store {
+
+using wire_internal::Clock;
+namespace pb = ::ogai::store::wire;
+
+namespace {
+
+constexpr size_t kMaxOutboxBytes = 256u << 20;  // a client that stops reading is dropped
+
+struct Client {
+  uint64_t id = 0;
+  int fd = -1;
+  std::string peer;
+  std::string inbox;
+  std::string outbox;
+  size_t out_off = 0;
+  bool authed = false;
+  bool close_after_flush = false;
+  bool want_write = false;
+  bool dead = false;  // to be dropped by the event loop
+};
+
+struct Waiter {
+  uint64_t client_id = 0;
+  uint64_t request_id = 0;
+  std::vector<std::string> keys;
+  bool is_get = false;  // reply with the value of keys[0]
+  int64_t timeout_ms = 0;
+  Clock::time_point deadline;
+};
+
+std::string PeerName(const sockaddr_storage& ss) {
+  char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
+  ::getnameinfo(reinterpret_cast<const sockaddr*>(&ss), sizeof(ss), host, sizeof(host), serv,
+                sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+  return std::string(host) + ":" + serv;
+}
+
+std::string JoinKeys(const std::vector<std::string>& keys) {
+  std::string s;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i) s += ", ";
+    s += "'" + keys[i] + "'";
+  }
+  return s;
+}
+
+}  // namespace
+
+class StoreServer::Impl {
+ public:
+  Impl(int listen_fd, int event_fd, int epoll_fd, int port, std::string token)
+      : listen_fd_(listen_fd), event_fd_(event_fd), epoll_fd_(epoll_fd), port_(port),
+        token_(std::move(token)) {}
+
+  ~Impl() { Stop(); }
+
+  void StartThread() { thread_ = std::thread([this] { Loop(); }); }
+
+  void Stop() {
+    std::lock_guard<std::mutex> lk(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    stop_.store(true);
+    uint64_t one = 1;
+    ssize_t w = ::write(event_fd_, &one, sizeof(one));
+    (void)w;
+    if (thread_.joinable()) thread_.join();
+    for (auto& [id, c] : clients_) ::close(c.fd);
+    clients_.clear();
+    ::close(listen_fd_);
+    ::close(event_fd_);
+    ::close(epoll_fd_);
+  }
+
+  int port() const { return port_; }
+  int num_clients() const { return num_clients_.load(); }
+
+ private:
+  void Loop() {
+    std::vector<epoll_event> events(512);
+    while (!stop_.load()) {
+      int timeout_ms = NextTimeoutMs();
+      int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        OGAI_LOG(Error) << "store server: epoll_wait: " << std::strerror(errno);
+        break;
+      }
+      for (int i = 0; i < n; ++i) {
+        uint64_t tag = events[i].data.u64;
+        if (tag == kListenTag) {
+          AcceptAll();
+        } else if (tag == kEventTag) {
+          // Stop request; the loop condition ends the thread.
+        } else {
+          auto it = clients_.find(tag);
+          if (it == clients_.end() || it->second.dead) continue;
+          Client& c = it->second;
+          bool alive = true;
+          if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) alive = ReadFrom(c);
+          if (alive && (events[i].events & EPOLLOUT)) alive = Flush(c);
+          if (!alive) it->second.dead = true;
+        }
+      }
+      ExpireWaiters();
+      SweepDead();
+    }
+  }
+
+  int NextTimeoutMs() const {
+    if (waiters_.empty()) return -1;
+    auto now = Clock::now();
+    auto next = Clock::time_point::max();
+    for (const auto& w : waiters_) next = std::min(next, w.deadline);
+    if (next <= now) return 0;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
+    return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
+  }
+
+  void AcceptAll() {
+    for (;;) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof(ss);
+      int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          OGAI_LOG(Warn) << "store server: accept: " << std::strerror(errno);
+        }
+        return;
+      }
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      uint64_t id = next_client_id_++;
+      Client c;
+      c.id = id;
+      c.fd = fd;
+      c.peer = PeerName(ss);
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.u64 = id;
+      if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        ::close(fd);
+        continue;
+      }
+      clients_.emplace(id, std::move(c));
+      num_clients_.store(static_cast<int>(clients_.size()));
+    }
+  }
+
+  // Returns false when the client must be dropped.
+  bool ReadFrom(Client& c) {
+    char buf[64 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n > 0) {
+        c.inbox.append(buf, static_cast<size_t>(n));
+        if (!ParseFrames(c) || c.dead) return false;
+        continue;
+      }
+      if (n == 0) {
+        if (!c.inbox.empty()) {
+          OGAI_LOG(Warn) << "store server: client " << c.peer << " disconnected mid-message ("
+                         << c.inbox.size() << " bytes of a frame); dropped";
+        }
+        return false;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return !c.close_after_flush || Flush(c);
+      return false;
+    }
+  }
+
+  bool ParseFrames(Client& c) {
+    size_t off = 0;
+    bool ok = true;
+    while (c.inbox.size() - off >= wire_internal::kFrameHeaderBytes) {
+      uint32_t len = 0;
+      Status st = wire_internal::DecodeHeader(c.inbox.data() + off, &len);
+      if (!st.ok()) {
+        OGAI_LOG(Warn) << "store server: dropping client " << c.peer << ": " << st.message();
+        return false;
+      }
+      if (c.inbox.size() - off < wire_internal::kFrameHeaderBytes + len) break;
+      pb::Request req;
+      if (!req.ParseFromArray(c.inbox.data() + off + wire_internal::kFrameHeaderBytes,
+                              static_cast<int>(len))) {
+        OGAI_LOG(Warn) << "store server: dropping client " << c.peer << ": unparsable request";
+        return false;
+      }
+      off += wire_internal::kFrameHeaderBytes + len;
+      if (!Handle(c, req)) {
+        ok = false;
+        break;
+      }
+    }
+    c.inbox.erase(0, off);
+    return ok;
+  }
+
+  void Reply(Client& c, const pb::Response& resp) {
+    std::string payload;
+    resp.SerializeToString(&payload);
+    char hdr[wire_internal::kFrameHeaderBytes];
+    wire_internal::EncodeHeader(static_cast<uint32_t>(payload.size()), hdr);
+    c.outbox.append(hdr, sizeof(hdr));
+    c.outbox.append(payload);
+  }
+
+  // Writes what it can. Returns false when the client must be dropped.
+  bool Flush(Client& c) {
+    while (c.out_off < c.outbox.size()) {
+      ssize_t n = ::send(c.fd, c.outbox.data() + c.out_off, c.outbox.size() - c.out_off,
+                         MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_off += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (c.outbox.size() - c.out_off > kMaxOutboxBytes) return false;
+        SetWantWrite(c, true);
+        return true;
+      }
+      return false;
+    }
+    c.outbox.clear();
+    c.out_off = 0;
+    SetWantWrite(c, false);
+    return !c.close_after_flush;
+  }
+
+  void SetWantWrite(Client& c, bool on) {
+    if (c.want_write == on) return;
+    c.want_write = on;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (on ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+    ev.data.u64 = c.id;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+
+  void SweepDead() {
+    std::vector<uint64_t> dead;
+    for (auto& [id, c] : clients_) {
+      if (c.dead) dead.push_back(id);
+    }
+    for (uint64_t id : dead) DropClient(id);
+  }
+
+  void DropClient(uint64_t id) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+    ::close(it->second.fd);
+    clients_.erase(it);
+    waiters_.remove_if([id](const Waiter& w) { return w.client_id == id; });
+    num_clients_.store(static_cast<int>(clients_.size()));
+  }
+
+  static pb::Response Error(uint64_t id, pb::ResponseCode code, const std::string& msg) {
+    pb::Response r;
+    r.set_id(id);
+    r.set_code(code);
+    r.set_message(msg);
+    return r;
+  }
+
+  // Returns false when the client must be dropped right away.
+  bool Handle(Client& c, const pb::Request& req) {
+    const uint64_t id = req.id();
+    if (!c.authed) {
+      if (req.op_case() != pb::Request::kHello) {
+        Reply(c, Error(id, pb::PERMISSION_DENIED,
+                       "the first request on a store connection must be Hello with the job token"));
+        c.close_after_flush = true;
+        return Flush(c);
+      }
+      if (!TokenEquals(req.hello().token())) {
+        OGAI_LOG(Warn) << "store server: client " << c.peer << " gave a wrong token; refused";
+        Reply(c, Error(id, pb::PERMISSION_DENIED,
+                       "wrong store token: connect with the token of this job (the launcher hands it to every rank)"));
+        c.close_after_flush = true;
+        return Flush(c);
+      }
+      if (req.hello().protocol_version() != wire_internal::kProtocolVersion) {
+        Reply(c, Error(id, pb::INVALID_ARGUMENT,
+                       "store protocol version " + std::to_string(req.hello().protocol_version()) +
+                           " is not the server's " +
+                           std::to_string(wire_internal::kProtocolVersion) +
+                           ": use the same ogai build for the launcher and the ranks"));
+        c.close_after_flush = true;
+        return Flush(c);
+      }
+      c.authed = true;
+      pb::Response r;
+      r.set_id(id);
+      Reply(c, r);
+      return Flush(c);
+    }
+
+    pb::Response r;
+    r.set_id(id);
+    switch (req.op_case()) {
+      case pb::Request::kSet: {
+        if (req.set().key().empty()) {
+          Reply(c, Error(id, pb::INVALID_ARGUMENT, "empty key"));
+          break;
+        }
+        data_[req.set().key()] = req.set().value();
+        Reply(c, r);
+        Wake();
+        break;
+      }
+      case pb::Request::kGet:
+      case pb::Request::kWait: {
+        Waiter w;
+        w.client_id = c.id;
+        w.request_id = id;
+        int64_t timeout_ms;
+        if (req.op_case() == pb::Request::kGet) {
+          w.is_get = true;
+          w.keys.push_back(req.get().key());
+          timeout_ms = req.get().timeout_ms();
+        } else {
+          w.keys.assign(req.wait().keys().begin(), req.wait().keys().end());
+          timeout_ms = req.wait().timeout_ms();
+        }
+        w.timeout_ms = timeout_ms;
+        w.deadline = Clock::now() + std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0));
+        if (!TryAnswer(c, w)) waiters_.push_back(std::move(w));
+        break;
+      }
+      case pb::Request::kAdd: {
+        const std::string& key = req.add().key();
+        int64_t cur = 0;
+        auto it = data_.find(key);
+        if (it != data_.end()) {
+          const std::string& v = it->second;
+          auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), cur);
+          if (ec != std::errc() || p != v.data() + v.size()) {
+            Reply(c, Error(id, pb::INVALID_ARGUMENT,
+                           "key '" + key + "' does not hold an integer, cannot add to it"));
+            break;
+          }
+        }
+        cur += req.add().delta();
+        data_[key] = std::to_string(cur);
+        r.set_int_value(cur);
+        Reply(c, r);
+        Wake();
+        break;
+      }
+      case pb::Request::kCompareSet: {
+        const auto& cs = req.compare_set();
+        auto it = data_.find(cs.key());
+        const std::string current = it == data_.end() ? std::string() : it->second;
+        if (current == cs.expected()) {
+          data_[cs.key()] = cs.desired();
+          r.set_value(cs.desired());
+          Wake();
+        } else {
+          r.set_value(current);
+        }
+        Reply(c, r);
+        break;
+      }
+      case pb::Request::kDel:
+        r.set_found(data_.erase(req.del().key()) > 0);
+        Reply(c, r);
+        break;
+      case pb::Request::kTryGet: {
+        auto it = data_.find(req.try_get().key());
+        if (it != data_.end()) {
+          r.set_found(true);
+          r.set_value(it->second);
+        }
+        Reply(c, r);
+        break;
+      }
+      case pb::Request::kListKeys: {
+        const std::string& prefix = req.list_keys().prefix();
+        for (auto it = data_.lower_bound(prefix);
+             it != data_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+          r.add_keys(it->first);
+        }
+        Reply(c, r);
+        break;
+      }
+      case pb::Request::kHello:
+        Reply(c, r);
+        break;
+      default:
+        Reply(c, Error(id, pb::INVALID_ARGUMENT, "unknown store request"));
+        break;
+    }
+    return Flush(c);
+  }
+
+  bool TokenEquals(const std::string& given) const {
+    // Constant time in the token's length.
+    unsigned char diff = given.size() == token_.size() ? 0 : 1;
+    for (size_t i = 0; i < token_.size(); ++i) {
+      diff |= static_cast<unsigned char>(token_[i] ^ (i < given.size() ? given[i] : 0));
+    }
+    return diff == 0;
+  }
+
+  // Answers w if all its keys exist.
+  bool TryAnswer(Client& c, const Waiter& w) {
+    for (const auto& k : w.keys) {
+      if (data_.find(k) == data_.end()) return false;
+    }
+    pb::Response r;
+    r.set_id(w.request_id);
+    if (w.is_get) r.set_value(data_[w.keys[0]]);
+    Reply(c, r);
+    return true;
+  }
+
+  // Answers every waiter whose keys are now all present.
+  void Wake() {
+    std::vector<uint64_t> to_flush;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      auto cit = clients_.find(it->client_id);
+      if (cit == clients_.end() || cit->second.dead) {
+        it = waiters_.erase(it);
+        continue;
+      }
+      if (TryAnswer(cit->second, *it)) {
+        to_flush.push_back(it->client_id);
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    FlushClients(to_flush);
+  }
+
+  void ExpireWaiters() {
+    auto now = Clock::now();
+    std::vector<uint64_t> to_flush;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->deadline > now) {
+        ++it;
+        continue;
+      }
+      auto cit = clients_.find(it->client_id);
+      if (cit != clients_.end()) {
+        std::vector<std::string> missing;
+        for (const auto& k : it->keys) {
+          if (data_.find(k) == data_.end()) missing.push_back(k);
+        }
+        pb::Response r = Error(it->request_id, pb::TIMEOUT,
+                               "store wait timed out after " + std::to_string(it->timeout_ms) +
+                                   " ms; keys still missing: " + JoinKeys(missing));
+        for (const auto& k : missing) r.add_keys(k);
+        Reply(cit->second, r);
+        to_flush.push_back(it->client_id);
+      }
+      it = waiters_.erase(it);
+    }
+    FlushClients(to_flush);
+  }
+
+  void FlushClients(const std::vector<uint64_t>& ids) {
+    for (uint64_t id : ids) {
+      auto it = clients_.find(id);
+      if (it != clients_.end() && !it->second.dead && !Flush(it->second)) it->second.dead = true;
+    }
+  }
+
+  static constexpr uint64_t kListenTag = ~0ull;
+  static constexpr uint64_t kEventTag = ~0ull - 1;
+
+  int listen_fd_, event_fd_, epoll_fd_, port_;
+  std::string token_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex stop_mu_;
+  bool stopped_ = false;
+  std::atomic<int> num_clients_{0};
+  uint64_t next_client_id_ = 1;
+  std::unordered_map<uint64_t, Client> clients_;
+  std::map<std::string, std::string> data_;
+  std::list<Waiter> waiters_;
+
+  friend class StoreServer;
+};
+
+Result<std::unique_ptr<StoreServer>> StoreServer::Start(const std::string& bind_host, int port,
+                                                        const std::string& token) {
+  if (port < 0 || port > 65535) return InvalidArgument("store port out of range: " + std::to_string(port));
+  if (token.empty()) return InvalidArgument("the store token must not be empty");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  std::string port_s = std::to_string(port);
+  int rc = ::getaddrinfo(bind_host.empty() ? nullptr : bind_host.c_str(), port_s.c_str(), &hints, &res);
+  if (rc != 0) {
+    return InvalidArgument("cannot resolve store bind address '" + bind_host + "': " + gai_strerror(rc));
+  }
+  int fd = -1;
+  int err = 0;
+  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 4096) != 0) {
+      err = errno;
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(res);
+  const std::string where = bind_host + ":" + std::to_string(port);
+  if (fd < 0) {
+    if (err == EADDRINUSE) {
+      return Unavailable("store cannot listen on " + where +
+                         ": the port is in use; pick another port or pass 0 for a free one");
+    }
+    return Unavailable("store cannot listen on " + where + ": " + std::strerror(err));
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  int bound_port = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                            : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  int epfd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (efd < 0 || epfd < 0) {
+    int e = errno;
+    ::close(fd);
+    if (efd >= 0) ::close(efd);
+    if (epfd >= 0) ::close(epfd);
+    return ErrnoError("store server setup", e);
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = Impl::kListenTag;
+  ::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+  ev.data.u64 = Impl::kEventTag;
+  ::epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev);
+  auto impl = std::make_unique<Impl>(fd, efd, epfd, bound_port, token);
+  impl->StartThread();
+  OGAI_LOG(Info) << "store server listening on " << bind_host << ":" << bound_port;
+  return std::unique_ptr<StoreServer>(new StoreServer(std::move(impl)));
+}
+
+StoreServer::StoreServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoreServer::~StoreServer() { Stop(); }
+int StoreServer::port() const { return impl_->port(); }
+int StoreServer::num_clients() const { return impl_->num_clients(); }
+void StoreServer::Stop() {
+  if (impl_) impl_->Stop();
+}
+
+}  // namespace ogai::store

@@ -1,0 +1,563 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "ckpt/store_committer.h"
+#include "kernels/cpu/adamw.h"
+#include "core/log.h"
+#include "core/profile.h"
+#include "optim/schedule.h"
+#include "parallel/schedule.h"
+
+namespace ogai::train {
+
+namespace {
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+std::string HumanRate(double v, const char* unit) {
+  const char* pre[] = {"", "K", "M", "G", "T", "P"};
+  int i = 0;
+  while (v >= 1000.0 && i < 5) {
+    v /= 1000.0;
+    ++i;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.2f %s%s", v, pre[i], unit);
+  return buf;
+}
+double UnixMs() {
+  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+std::string ReplaceRank(std::string s, int rank) {
+  const std::string key = "{rank}";
+  for (size_t p = s.find(key); p != std::string::npos; p = s.find(key)) s.replace(p, key.size(), std::to_string(rank));
+  return s;
+}
+constexpr int kTagsPerMicro = 2;  // forward activation, backward gradient
+}  // namespace
+
+Trainer::~Trainer() {
+  // Pending sends must not outlive their buffers.
+  for (auto* v : {&fwd_send_, &bwd_send_})
+    for (auto& w : *v)
+      if (w) (void)w->Wait();
+  if (embed_work_) (void)embed_work_->Wait();
+  if (metrics_ != nullptr) std::fclose(metrics_);
+}
+
+Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, DistContext ctx, TrainerOptions opts) {
+  std::unique_ptr<Trainer> t(new Trainer());
+  t->cfg_ = cfg;
+  t->ctx_ = std::move(ctx);
+  t->opts_ = opts;
+  if (t->ctx_.world == nullptr) {
+    OGAI_ASSIGN_OR_RETURN(t->ctx_.layout, parallel::MakeLayout(cfg, 0, 1));
+  } else if (t->ctx_.world->size() > 1 && t->ctx_.mesh == nullptr) {
+    return Internal("a multi-rank Trainer needs the device mesh");
+  }
+  OGAI_RETURN_IF_ERROR(t->SetUp());
+  return t;
+}
+
+Status Trainer::SetUp() {
+  const auto& L = ctx_.layout;
+  const auto& tc = cfg_.train;
+  double mark = Now();
+  auto phase = [&](const char* name) {
+    const double now = Now();
+    ctx_.startup_ms.push_back({name, (now - mark) * 1e3});
+    mark = now;
+  };
+  OGAI_ASSIGN_OR_RETURN(auto source, data::TokenSource::FromConfig(cfg_));
+  OGAI_ASSIGN_OR_RETURN(loader_, data::DataLoader::Create(source, cfg_.model.seq_len, tc.seed));
+  phase("data");
+  // Parameters are initialised after the resume below, and only when nothing was loaded:
+  // a restarted group does not pay for an initialisation the checkpoint overwrites.
+  OGAI_ASSIGN_OR_RETURN(model_, model::GPT::Create(cfg_.model, L.ModelLayout()));
+  phase("model");
+  const int64_t n = model_->num_local_params();
+  for (size_t i = 0; i < model_->params().size(); ++i)
+    if (model_->params()[i].name == "wte") wte_ = static_cast<int>(i);
+
+  if (L.tp > 1) {
+    tp_comm_ = std::make_unique<parallel::GroupTensorParallelComm>(&ctx_.mesh->tp());
+    model_->set_tp_comm(tp_comm_.get());
+  }
+  const bool zero = cfg_.parallel.zero == 1 && L.dp > 1;
+  if (L.dp > 1) {
+    const int64_t bucket_elems = std::max<int64_t>(16, static_cast<int64_t>(cfg_.parallel.bucket_mb * 1024 * 1024 / 4));
+    reducer_ = std::make_unique<parallel::GradReducer>(&ctx_.mesh->dp(),
+                                                       parallel::PlanBuckets(model_->params(), n, bucket_elems),
+                                                       model_->grad_data(), zero, cfg_.parallel.overlap);
+    if (L.pp > 1 && wte_ >= 0) reducer_->Defer(wte_);
+    early_wte_ = L.pp == 1 && wte_ >= 0 && !zero;
+  }
+  if (early_wte_) {
+    model_->set_embedding_grad_sink({[this] { return last_micro_; },
+                                     [this](const int32_t* t, const float* r, int64_t k) { TakeEmbeddingGrad(t, r, k); }});
+  }
+  if (reducer_ || (L.pp > 1 && wte_ >= 0)) {
+    model_->set_grad_ready_hook([this](int p) { OnGradReady(p); });
+  }
+  if (L.pp > 1 && wte_ >= 0 && ctx_.embed == nullptr) {
+    return Internal("pipeline stage holding the tied embedding has no embedding group");
+  }
+  std::vector<optim::AdamW::Range> owned =
+      reducer_ ? reducer_->OwnedRanges(n) : std::vector<optim::AdamW::Range>{{0, n}};
+  opt_ = std::make_unique<optim::AdamW>(tc, model_->params(), owned);
+
+  // [checkpoint 1/3] resume as checkpoint.resume says (the step counter included). Ranks
+  // agree on every candidate, so no two ranks continue from different steps.
+  const bool multi = ctx_.world != nullptr && ctx_.world->size() > 1;
+  if (multi && !cfg_.checkpoint.dir.empty()) {
+    if (ctx_.store == nullptr) {
+      return InvalidArgument("checkpoint.dir is set but this " + std::to_string(ctx_.world->size()) +
+                             "-rank job has no store for the commit vote; start it with ogai-run, or export "
+                             "MASTER_ADDR and MASTER_PORT");
+    }
+    committer_ = std::make_unique<ckpt::StoreCommitter>(
+        ctx_.store, L.rank, L.world, std::chrono::milliseconds(static_cast<int64_t>(cfg_.parallel.timeout_s * 1000)));
+  }
+  CheckpointRole role{L.rank, L.world, L.dp_idx, L.dp};
+  OGAI_ASSIGN_OR_RETURN(ckpt_, Checkpointing::Create(cfg_, model_.get(), opt_.get(), role, committer_.get()));
+  OGAI_RETURN_IF_ERROR(EnablePeerCopies());
+  phase("optimizer_checkpointing");
+  if (multi) {
+    comm::ProcessGroup* world = ctx_.world;
+    ckpt_->set_agreement([world](bool ok) -> Result<bool> {
+      float v = ok ? 0.0f : 1.0f;
+      OGAI_RETURN_IF_ERROR(world->AllReduce(&v, &v, 1, comm::DataType::kFloat32, comm::ReduceOp::kSum)->Wait());
+      return v == 0.0f;
+    });
+  }
+  OGAI_ASSIGN_OR_RETURN(step_, ckpt_->Resume());
+  if (ckpt_->resume_info().path.empty()) model_->Init(tc.seed);
+  phase("resume");
+
+  // Which gradient elements this rank counts towards the global norm: tensors sharded over
+  // TP on every TP rank, replicated ones on TP rank 0; the last stage's tied wte copy not at
+  // all (the first stage counts it); after DP reduction, DP rank 0 (or, with ZeRO, each DP
+  // rank its own chunks).
+  std::vector<std::pair<int64_t, int64_t>> dp_owned;
+  if (zero) dp_owned = owned;
+  else if (L.dp_idx == 0) dp_owned = {{0, n}};
+  for (const auto& p : model_->params()) {
+    if (p.shard_dim < 0 && L.tp_idx != 0) continue;
+    if (p.name == "wte" && L.pp > 1 && !L.first_stage()) continue;
+    for (const auto& r : dp_owned) {
+      const int64_t b = std::max(r.first, p.offset), e = std::min(r.second, p.offset + p.numel);
+      if (b < e) norm_ranges_.push_back({b, e});
+    }
+  }
+
+  const int mb = tc.micro_batch;
+  const int slots = L.pp > 1 ? std::min(L.pp - L.pp_idx, tc.grad_accum) : 1;
+  for (int s = 0; s < slots; ++s) acts_.push_back(model_->NewActivations(mb));
+  const int64_t bt = static_cast<int64_t>(mb) * cfg_.model.seq_len;
+  inputs_.resize(bt);
+  targets_.resize(bt);
+  if (L.pp > 1) {
+    const size_t act_bytes = static_cast<size_t>(bt) * cfg_.model.d_model * sizeof(float);
+    if (!L.first_stage()) {
+      recv_act_ = Buffer(act_bytes, MemCategory::kActivations);
+      for (int s = 0; s < slots; ++s) dinput_.emplace_back(act_bytes, MemCategory::kActivations);
+    }
+    if (!L.last_stage()) recv_grad_ = Buffer(act_bytes, MemCategory::kActivations);
+    fwd_send_.resize(slots);
+    bwd_send_.resize(slots);
+  }
+  flops_per_token_ = model::GPT::ModelFlopsPerToken(cfg_.model);
+  phase("buffers");
+  OGAI_RETURN_IF_ERROR(OpenMetrics());
+  OGAI_LOG(Info) << "layout dp " << L.dp << " x tp " << L.tp << " x pp " << L.pp << ": dp " << L.dp_idx << ", tp "
+                 << L.tp_idx << ", stage " << L.pp_idx << " (blocks " << L.stage_layers[L.pp_idx].first << ".."
+                 << L.stage_layers[L.pp_idx].second - 1 << "); " << model_->params().size() << " tensors, "
+                 << n << " local parameters; data " << source->total_tokens() << " tokens"
+                 << (reducer_ ? "; " + std::to_string(reducer_->plan().buckets.size()) + " DP buckets" : "")
+                 << (zero ? " (ZeRO-1)" : "");
+  return Status::Ok();
+}
+
+Status Trainer::EnablePeerCopies() {
+  const auto& cc = cfg_.checkpoint;
+  if (cc.peer_copies <= 0 || cc.dir.empty()) return Status::Ok();
+  if (ctx_.shard_caches.empty()) {
+    if (ctx_.layout.rank == 0) {
+      OGAI_LOG(Warn) << "checkpoint.peer_copies is " << cc.peer_copies
+                     << " but no shard cache is running (OGAI_SHARD_CACHES is not set: start the job with "
+                        "ogai-run); checkpoints are kept on disk only";
+    }
+    return Status::Ok();
+  }
+  OGAI_ASSIGN_OR_RETURN(auto caches, ckpt::PeerCopies::ParseCacheList(ctx_.shard_caches));
+  ckpt::PeerCopies::Options o;
+  o.caches = std::move(caches);
+  o.node = ctx_.node_rank;
+  o.copies = cc.peer_copies;
+  o.token = ctx_.store_token;
+  o.local_dir = ctx_.shard_dir;
+  OGAI_ASSIGN_OR_RETURN(auto peers, ckpt::PeerCopies::Create(o));
+  ckpt_->EnablePeerCopies(std::move(peers));
+  return Status::Ok();
+}
+
+// The metrics file: one JSON line per step. The first start of a job (restart 0) creates
+// it; a restarted group (OGAI_RESTART_COUNT > 0) appends, so the file keeps every round.
+// Each round begins with a "start" record (where it resumed, from what, how long it took);
+// every line carries the restart count, and the steps a round redoes after resuming appear
+// again: for each step, the last line is the one that counts (docs/recovery.md).
+Status Trainer::OpenMetrics() {
+  const auto& tc = cfg_.train;
+  if (tc.metrics_file.empty()) return Status::Ok();
+  const auto& L = ctx_.layout;
+  const std::string path = ReplaceRank(tc.metrics_file, L.rank);
+  metrics_ = std::fopen(path.c_str(), ctx_.restart_count > 0 ? "a" : "w");
+  if (metrics_ == nullptr) return ErrnoError("train.metrics_file: cannot create '" + path + "'", errno);
+  const ResumeInfo& r = ckpt_->resume_info();
+  std::string startup;
+  for (const auto& [name, ms] : ctx_.startup_ms) {
+    char item[96];
+    std::snprintf(item, sizeof item, "%s\"%s\": %.3f", startup.empty() ? "" : ", ", name.c_str(), ms);
+    startup += item;
+  }
+  std::fprintf(metrics_,
+               "{\"start\": {\"restart\": %d, \"rank\": %d, \"world\": %d, \"dp\": %d, \"tp\": %d, "
+               "\"pp\": %d, \"grad_accum\": %d, \"global_batch\": %d, \"pid\": %ld, \"resume_step\": %lld, "
+               "\"source\": \"%s\", \"load_ms\": %.3f, \"files\": %d, \"peer_files\": %d, "
+               "\"peer_bytes\": %lld, \"started_unix_ms\": %.3f, \"joined_unix_ms\": %.3f, "
+               "\"ready_unix_ms\": %.3f, \"startup_ms\": {%s}}}\n",
+               ctx_.restart_count, L.rank, L.world, L.dp, L.tp, L.pp, tc.grad_accum, tc.global_batch,
+               static_cast<long>(::getpid()), static_cast<long long>(step_), r.Source().c_str(), r.load_s * 1e3,
+               r.files, r.files_from_peers, static_cast<long long>(r.bytes_from_peers), ctx_.started_unix_ms,
+               ctx_.joined_unix_ms, UnixMs(), startup.c_str());
+  std::fflush(metrics_);
+  return Status::Ok();
+}
+
+void Trainer::OnGradReady(int param) {
+  if (!last_micro_) return;
+  if (param == wte_ && ctx_.layout.pp > 1) {
+    // Sum the tied embedding's gradient over the first and last stage; the DP reduction of
+    // its bucket starts once that is done (Step).
+    float* g = model_->grad_data() + model_->params()[wte_].offset;
+    embed_work_ = ctx_.embed->AllReduce(g, g, static_cast<size_t>(model_->params()[wte_].numel),
+                                        comm::DataType::kFloat32, comm::ReduceOp::kSum);
+  }
+  if (reducer_) reducer_->OnGradReady(param);
+}
+
+void Trainer::TakeEmbeddingGrad(const int32_t* tokens, const float* rows, int64_t n) {
+  const int64_t C = cfg_.model.d_model;
+  const size_t rec = static_cast<size_t>(n + n * C);  // floats per rank
+  if (embed_n_ != n) {
+    embed_send_ = Buffer(rec * sizeof(float), MemCategory::kComm);
+    embed_recv_ = Buffer(rec * sizeof(float) * static_cast<size_t>(ctx_.mesh->dp().size()), MemCategory::kComm);
+    embed_n_ = n;
+  }
+  float* s = embed_send_.as<float>();
+  static_assert(sizeof(int32_t) == sizeof(float));
+  std::memcpy(s, tokens, sizeof(int32_t) * n);  // the bits travel unchanged (a gather adds nothing)
+  std::memcpy(s + n, rows, sizeof(float) * n * C);
+  embed_gather_ = ctx_.mesh->dp().AllGather(s, embed_recv_.as<float>(), rec, comm::DataType::kFloat32);
+}
+
+Status Trainer::AddGatheredEmbeddingGrad() {
+  if (!embed_gather_) return Status::Ok();
+  Status st = embed_gather_->Wait();
+  embed_gather_.reset();
+  if (!st.ok()) return st.WithContext("gathering the token-embedding gradient rows over data parallelism");
+  const int64_t n = embed_n_, rec = n + n * cfg_.model.d_model;
+  const float* all = embed_recv_.as<float>();
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int r = 0; r < ctx_.mesh->dp().size(); ++r) {
+    const float* part = all + r * rec;
+    std::memcpy(tokens.data(), part, sizeof(int32_t) * n);
+    model_->AddEmbeddingGrad(tokens.data(), part + n, n);
+  }
+  return Status::Ok();
+}
+
+void Trainer::LoadMicro(int micro, int32_t* inputs, int32_t* targets) {
+  OGAI_PROFILE(kData);
+  const auto& tc = cfg_.train;
+  const int64_t first = step_ * tc.global_batch +
+                        static_cast<int64_t>(micro) * tc.micro_batch * ctx_.layout.dp +
+                        static_cast<int64_t>(ctx_.layout.dp_idx) * tc.micro_batch;
+  loader_->GetSamples(first, tc.micro_batch, inputs, targets);
+}
+
+Status Trainer::RunMicroBatches(double* loss_sum, double* pp_wait) {
+  if (ctx_.layout.pp > 1) return RunPipeline(loss_sum, pp_wait);
+  const auto& tc = cfg_.train;
+  const float grad_scale = 1.0f / static_cast<float>(static_cast<int64_t>(tc.global_batch) * cfg_.model.seq_len);
+  for (int micro = 0; micro < tc.grad_accum; ++micro) {
+    LoadMicro(micro, inputs_.data(), targets_.data());
+    double s = 0.0;
+    OGAI_RETURN_IF_ERROR(model_->Forward(*acts_[0], inputs_.data(), nullptr, targets_.data(), grad_scale, &s));
+    last_micro_ = micro == tc.grad_accum - 1;
+    if (last_micro_ && reducer_) reducer_->Arm();
+    OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[0], nullptr, nullptr, micro == 0 && !ZeroSharded()));
+    *loss_sum += s;
+  }
+  return Status::Ok();
+}
+
+Status Trainer::RunPipeline(double* loss_sum, double* pp_wait) {
+  const auto& L = ctx_.layout;
+  const auto& tc = cfg_.train;
+  comm::ProcessGroup& pp = ctx_.mesh->pp();
+  const int slots = static_cast<int>(acts_.size());
+  const size_t act_count = static_cast<size_t>(tc.micro_batch) * cfg_.model.seq_len * cfg_.model.d_model;
+  const float grad_scale =
+      L.last_stage() ? 1.0f / static_cast<float>(static_cast<int64_t>(tc.global_batch) * cfg_.model.seq_len) : 0.0f;
+  auto wait_recv = [&](comm::WorkPtr w, const char* what, int micro) -> Status {
+    OGAI_PROFILE(kPpComm);
+    const double t0 = Now();
+    Status st = w->Wait();
+    *pp_wait += Now() - t0;
+    if (!st.ok()) return st.WithContext(std::string("pipeline ") + what + " of micro-batch " + std::to_string(micro));
+    return st;
+  };
+  for (const parallel::PipeOp& op : parallel::OneFOneB(L.pp_idx, L.pp, tc.grad_accum)) {
+    const int k = op.micro, slot = k % slots;
+    if (op.kind == parallel::PipeOp::kForward) {
+      for (auto* sends : {&fwd_send_, &bwd_send_}) {
+        if ((*sends)[slot]) {
+          OGAI_RETURN_IF_ERROR((*sends)[slot]->Wait());
+          (*sends)[slot].reset();
+        }
+      }
+      LoadMicro(k, inputs_.data(), targets_.data());
+      const float* input = nullptr;
+      if (!L.first_stage()) {
+        auto w = pp.Recv(recv_act_.data(), act_count, comm::DataType::kFloat32, L.pp_idx - 1, kTagsPerMicro * k);
+        OGAI_RETURN_IF_ERROR(wait_recv(w, "activation", k));
+        input = recv_act_.as<float>();
+      }
+      double s = 0.0;
+      OGAI_RETURN_IF_ERROR(model_->Forward(*acts_[slot], inputs_.data(), input, targets_.data(), grad_scale, &s));
+      *loss_sum += s;
+      if (!L.last_stage()) {
+        fwd_send_[slot] = pp.Send(model_->Output(*acts_[slot]), act_count, comm::DataType::kFloat32, L.pp_idx + 1,
+                                  kTagsPerMicro * k);
+      }
+    } else {
+      last_micro_ = k == tc.grad_accum - 1;
+      if (last_micro_ && reducer_) reducer_->Arm();
+      const float* dout = nullptr;
+      if (!L.last_stage()) {
+        auto w = pp.Recv(recv_grad_.data(), act_count, comm::DataType::kFloat32, L.pp_idx + 1, kTagsPerMicro * k + 1);
+        OGAI_RETURN_IF_ERROR(wait_recv(w, "gradient", k));
+        dout = recv_grad_.as<float>();
+      }
+      float* din = L.first_stage() ? nullptr : dinput_[slot].as<float>();
+      OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[slot], dout, din, k == 0 && !ZeroSharded()));
+      if (!L.first_stage()) {
+        bwd_send_[slot] = pp.Send(din, act_count, comm::DataType::kFloat32, L.pp_idx - 1, kTagsPerMicro * k + 1);
+      }
+    }
+  }
+  for (auto* sends : {&fwd_send_, &bwd_send_}) {
+    for (auto& w : *sends) {
+      if (w) {
+        OGAI_RETURN_IF_ERROR(w->Wait().WithContext("pipeline send"));
+        w.reset();
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+double Trainer::LocalGradSumSquares() const {
+  double s = 0.0;
+  for (const auto& r : norm_ranges_) s += kernels::SumSquares(model_->grad_data() + r.first, r.second - r.first);
+  return s;
+}
+
+Status Trainer::Step(StepStats* stats) {
+  const double t0 = Now();
+  const auto& L = ctx_.layout;
+  const auto& tc = cfg_.train;
+  const int64_t T = cfg_.model.seq_len;
+  // The first micro-batch's backward writes the gradients afresh, except under ZeRO-1, where
+  // the reduce-scatter leaves partial sums outside the owned chunks: clear everything then.
+  if (ZeroSharded()) model_->ZeroGrads();
+  if (reducer_) reducer_->ResetStats();
+  double loss_sum = 0.0, pp_wait = 0.0;
+  OGAI_RETURN_IF_ERROR(RunMicroBatches(&loss_sum, &pp_wait));
+  last_micro_ = false;
+  if (embed_work_) {
+    OGAI_PROFILE(kPpComm);
+    Status st = embed_work_->Wait();
+    embed_work_.reset();
+    if (!st.ok()) return st.WithContext("summing the tied embedding gradient over first and last stage");
+    if (reducer_) reducer_->MarkReady(wte_);
+  }
+  double dp_exposed = 0.0;
+  if (reducer_) {
+    OGAI_RETURN_IF_ERROR(reducer_->Finish());
+    dp_exposed = reducer_->stats().exposed_seconds;
+    OGAI_RETURN_IF_ERROR(AddGatheredEmbeddingGrad());
+  }
+  const double tokens = static_cast<double>(tc.global_batch) * T;
+  // One world all-reduce carries the loss (from the last stage, TP rank 0), the squared
+  // gradient norm and the communication timings.
+  double sumsq = LocalGradSumSquares();
+  double loss_total = (L.last_stage() && L.tp_idx == 0) ? loss_sum : 0.0;
+  double pp_wait_mean = pp_wait, dp_exposed_mean = dp_exposed, dp_exposed_min = dp_exposed;
+  if (reducer_ && ctx_.world->size() > 1) {
+    float w = static_cast<float>(dp_exposed);
+    Status st = ctx_.world->AllReduce(&w, &w, 1, comm::DataType::kFloat32, comm::ReduceOp::kMin)->Wait();
+    if (!st.ok()) return st.WithContext("reducing the data-parallel wait times");
+    dp_exposed_min = w;
+  }
+  if (ctx_.world != nullptr && ctx_.world->size() > 1) {
+    float v[4] = {static_cast<float>(loss_total), static_cast<float>(sumsq), static_cast<float>(pp_wait),
+                  static_cast<float>(dp_exposed)};
+    Status st = ctx_.world->AllReduce(v, v, 4, comm::DataType::kFloat32, comm::ReduceOp::kSum)->Wait();
+    if (!st.ok()) return st.WithContext("reducing the loss and gradient norm");
+    loss_total = v[0];
+    sumsq = v[1];
+    pp_wait_mean = v[2] / ctx_.world->size();
+    dp_exposed_mean = v[3] / ctx_.world->size();
+  }
+  const double norm = std::sqrt(sumsq);
+  const double lr = optim::LearningRate(tc, step_);
+  // [checkpoint 2/3] a save's copy must be done before parameters and moments change.
+  OGAI_RETURN_IF_ERROR(ckpt_->BeforeOptimizerStep());
+  opt_->Step(model_->param_data(), model_->grad_data(), lr, optim::ClipScale(norm, tc.grad_clip), step_ + 1,
+             /*clear_grads=*/false);
+  if (ZeroSharded()) OGAI_RETURN_IF_ERROR(reducer_->AllGatherParams(model_->param_data()));
+  ++step_;
+  // [checkpoint 3/3] save when checkpoint.every_steps (or the last step) says so.
+  OGAI_RETURN_IF_ERROR(ckpt_->AfterStep(step_));
+  if (ctx_.on_step) ctx_.on_step(step_);
+  const double dt = Now() - t0;
+  StepStats s;
+  s.step = step_;
+  s.loss = loss_total / tokens;
+  s.lr = lr;
+  s.grad_norm = norm;
+  s.seconds = dt;
+  s.tokens_per_s = tokens / dt;
+  s.model_flops_per_s = flops_per_token_ * tokens / dt;
+  s.dp_exposed_s = dp_exposed_mean;
+  s.dp_exposed_min_s = dp_exposed_min;
+  s.pp_wait_s = pp_wait_mean;
+  WriteMetrics(s);
+  if (!std::isfinite(s.loss)) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%g", s.loss);
+    return Internal(std::string("loss became ") + buf + " at step " + std::to_string(step_) +
+                    "; lower train.lr or raise train.warmup");
+  }
+  if (stats != nullptr) *stats = s;
+  return Status::Ok();
+}
+
+void Trainer::WriteMetrics(const StepStats& s) {
+  if (metrics_ == nullptr) return;
+  std::fprintf(metrics_,
+               "{\"step\": %lld, \"loss\": %.9g, \"loss_bits\": \"%a\", \"lr\": %.9g, \"grad_norm\": %.9g, "
+               "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"dp_exposed_min_ms\": %.3f, \"pp_wait_ms\": %.3f, "
+               "\"restart\": %d, \"unix_ms\": %.3f}\n",
+               static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3,
+               s.dp_exposed_s * 1e3, s.dp_exposed_min_s * 1e3, s.pp_wait_s * 1e3, ctx_.restart_count, UnixMs());
+  if (ckpt_->peer_copies_enabled()) {
+    const PeerCopyInfo pc = ckpt_->last_peer_copy();
+    if (pc.step > peer_copy_reported_) {
+      peer_copy_reported_ = pc.step;
+      std::fprintf(metrics_,
+                   "{\"peer_copy\": {\"step\": %lld, \"bytes\": %lld, \"places\": %d, \"ms\": %.3f, "
+                   "\"restart\": %d}}\n",
+                   static_cast<long long>(pc.step), static_cast<long long>(pc.bytes), pc.places, pc.seconds * 1e3,
+                   ctx_.restart_count);
+    }
+  }
+  std::fflush(metrics_);
+}
+
+void Trainer::PrintStep(const StepStats& s) const {
+  const int width = static_cast<int>(std::to_string(cfg_.train.steps).size());
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "step %*lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.1f ms | %s | %s", width,
+                static_cast<long long>(s.step), static_cast<long long>(cfg_.train.steps), s.loss, s.lr, s.grad_norm,
+                s.seconds * 1e3, HumanRate(s.tokens_per_s, "tok/s").c_str(),
+                HumanRate(s.model_flops_per_s, "FLOP/s").c_str());
+  Print(buf);
+}
+
+Status Trainer::Run(RunSummary* summary) {
+  RunSummary sum;
+  const double start = Now();
+  double last_progress = start;
+  const int64_t total = cfg_.train.stop_after > 0 ? std::min(cfg_.train.stop_after, cfg_.train.steps) : cfg_.train.steps;
+  const bool print = opts_.print && is_rank0();
+  while (step_ < total) {
+    StepStats s;
+    OGAI_RETURN_IF_ERROR(Step(&s));
+    if (sum.history.empty()) sum.first_loss = s.loss;
+    sum.last_loss = s.loss;
+    sum.history.push_back(s);
+    if (!print) continue;
+    const bool log_line = s.step % cfg_.train.log_every == 0 || s.step == 1 || s.step == total;
+    const double now = Now();
+    if (log_line) {
+      PrintStep(s);
+      last_progress = now;
+    } else if (now - last_progress >= 10.0) {
+      const double done = static_cast<double>(s.step) / total;
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "progress: %lld/%lld steps (%.0f%%), loss %.4f, elapsed %.0f s, eta %.0f s",
+                    static_cast<long long>(s.step), static_cast<long long>(total), done * 100.0, s.loss, now - start,
+                    (now - start) / done * (1.0 - done));
+      Print(buf);
+      last_progress = now;
+    }
+  }
+  sum.steps = static_cast<int64_t>(sum.history.size());
+  sum.seconds = Now() - start;
+  if (print && sum.steps > 0) {
+    double tok = 0, flops = 0;
+    for (const auto& h : sum.history) {
+      tok += h.tokens_per_s * h.seconds;
+      flops += h.model_flops_per_s * h.seconds;
+    }
+    char buf[320];
+    std::snprintf(buf, sizeof(buf), "done: %lld steps in %.1f s | loss %.4f -> %.4f (%.0f%% of the first) | %s | %s",
+                  static_cast<long long>(sum.steps), sum.seconds, sum.first_loss, sum.last_loss,
+                  100.0 * sum.last_loss / sum.first_loss, HumanRate(tok / sum.seconds, "tok/s").c_str(),
+                  HumanRate(flops / sum.seconds, "FLOP/s").c_str());
+    Print(buf);
+  }
+  if (sum.steps > 0) {
+    double mean_ms = 0;
+    for (const auto& h : sum.history) mean_ms += h.seconds * 1e3 / sum.steps;
+    OGAI_LOG(Info) << "mean step " << mean_ms << " ms; memory: " << FormatMemStats(GetMemStats());
+  }
+  if (metrics_ != nullptr) {
+    const MemStats m = GetMemStats();
+    int64_t block_elems = 0;  // parameters of the transformer blocks held here
+    for (const auto& p : model_->params())
+      if (p.layer >= 0) block_elems += p.numel;
+    std::fprintf(metrics_,
+                 "{\"memory\": {\"block_parameters\": %lld, \"parameters\": %lld, \"gradients\": %lld, "
+                 "\"optimizer\": %lld, \"activations\": %lld}}\n",
+                 static_cast<long long>(block_elems * 4), static_cast<long long>(m[MemCategory::kParameters].peak),
+                 static_cast<long long>(m[MemCategory::kGradients].peak),
+                 static_cast<long long>(m[MemCategory::kOptimizerState].peak),
+                 static_cast<long long>(m[MemCategory::kActivations].peak));
+    std::fflush(metrics_);
+  }
+  if (summary != nullptr) *summary = std::move(sum);
+  return Status::Ok();
+}
+
+}  // namespace ogai::train

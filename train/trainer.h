@@ -1,0 +1,165 @@
+// The training loop of one rank: data, model shard, optimizer, and the communication of
+// data, tensor and pipeline parallelism.
+//
+// Trainer::Create builds everything from a validated Config and the rank's DistContext
+// (empty for a single process); Step() runs one optimizer step — every micro-batch (1F1B
+// over pipeline stages), the DP gradient reduction overlapped with backward, the tied
+// embedding's gradient sum across first and last stage, global-norm clipping, AdamW
+// (ZeRO-1 sharded when parallel.zero = 1) — and returns its statistics; Run() loops to
+// train.steps, printing the per-step line, a progress line and a summary on rank 0.
+//
+// The same seed, data and global batch give the same loss curve whatever the layout: each
+// (step, micro-batch, DP rank) reads a fixed slice of the global batch, and the loss and
+// its gradient are always the mean over all global_batch x seq_len tokens.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataproc/loader.h"
+#include "comm/device_mesh.h"
+#include "comm/process_group.h"
+#include "core/config.h"
+#include "core/memory.h"
+#include "core/status.h"
+#include "model/gpt.h"
+#include "optim/adamw.h"
+#include "parallel/grad_reducer.h"
+#include "parallel/layout.h"
+#include "parallel/tp_comm.h"
+#include "store/store.h"
+#include "train/checkpointing.h"
+
+namespace ogai::train {
+
+struct StepStats {
+  int64_t step = 0;          // 1-based: the step just completed
+  double loss = 0;           // mean token loss over the global batch
+  double lr = 0;
+  double grad_norm = 0;      // before clipping
+  double seconds = 0;        // wall time of the step (this rank)
+  double tokens_per_s = 0;   // global tokens / seconds
+  double model_flops_per_s = 0;
+  // Communication, averaged over the ranks of the job.
+  double dp_exposed_s = 0;   // waiting for DP reductions after backward
+  // The same wait on the rank that waited least: the reduction time that backward did not
+  // hide, without the time the ranks that finished backward early spent waiting for the
+  // slowest one (load imbalance, which shows as dp_exposed_s - dp_exposed_min_s).
+  double dp_exposed_min_s = 0;
+  double pp_wait_s = 0;      // waiting for pipeline activations/gradients
+};
+
+struct RunSummary {
+  int64_t steps = 0;
+  double first_loss = 0;
+  double last_loss = 0;
+  double seconds = 0;
+  std::vector<StepStats> history;
+};
+
+struct TrainerOptions {
+  bool print = true;         // per-step lines, progress and summary (rank 0)
+};
+
+// What the rank is part of. All null / default for a single process.
+struct DistContext {
+  comm::ProcessGroup* world = nullptr;
+  comm::DeviceMesh* mesh = nullptr;         // required when world->size() > 1
+  comm::ProcessGroup* embed = nullptr;      // first+last stage of a pipeline (tied wte)
+  std::shared_ptr<store::Store> store;      // the job's store (checkpoint commit votes)
+  parallel::ParallelLayout layout;          // rank 0 of 1 by default
+  std::function<void(int64_t)> on_step;     // progress heartbeat (the launcher's)
+  // From the launcher's rank contract (launch::RankEnv), for restarts and peer copies.
+  int restart_count = 0;                    // OGAI_RESTART_COUNT
+  int node_rank = 0;
+  std::string shard_caches;                 // OGAI_SHARD_CACHES ("" when none)
+  std::string shard_dir;                    // OGAI_SHARD_DIR: this node's copies (tmpfs)
+  std::string store_token;
+  // Wall-clock marks (ms since the epoch; 0 = unknown) written to the metrics file's start
+  // record: the process's start and the moment it had joined the group.
+  double started_unix_ms = 0;
+  double joined_unix_ms = 0;
+  // Where start-up time went (phase, milliseconds), in order; the trainer adds its own
+  // phases and writes them all into the start record.
+  std::vector<std::pair<std::string, double>> startup_ms;
+};
+
+class Trainer {
+ public:
+  static Result<std::unique_ptr<Trainer>> Create(const Config& cfg, DistContext ctx = {},
+                                                 TrainerOptions opts = {});
+  ~Trainer();
+
+  // One optimizer step.
+  Status Step(StepStats* stats);
+  // Steps until train.steps; fills *summary.
+  Status Run(RunSummary* summary);
+
+  int64_t step() const { return step_; }
+  model::GPT& model() { return *model_; }
+  optim::AdamW& optimizer() { return *opt_; }
+  const Config& config() const { return cfg_; }
+  const parallel::ParallelLayout& layout() const { return ctx_.layout; }
+  bool is_rank0() const { return ctx_.layout.rank == 0; }
+  Checkpointing& checkpointing() { return *ckpt_; }
+  // Turns the overlap of DP reductions with backward on or off (parallel.overlap at start).
+  void SetOverlap(bool on) {
+    if (reducer_) reducer_->set_overlap(on);
+  }
+
+ private:
+  Trainer() = default;
+  Status SetUp();
+  void OnGradReady(int param);
+  bool ZeroSharded() const { return reducer_ != nullptr && cfg_.parallel.zero == 1; }
+  Status RunMicroBatches(double* loss_sum, double* pp_wait);
+  Status RunPipeline(double* loss_sum, double* pp_wait);
+  void LoadMicro(int micro, int32_t* inputs, int32_t* targets);
+  double LocalGradSumSquares() const;
+  void PrintStep(const StepStats& s) const;
+  void WriteMetrics(const StepStats& s);
+  Status OpenMetrics();
+  Status EnablePeerCopies();
+
+  Config cfg_;
+  DistContext ctx_;
+  TrainerOptions opts_;
+  std::unique_ptr<data::DataLoader> loader_;
+  std::unique_ptr<model::GPT> model_;
+  std::unique_ptr<optim::AdamW> opt_;
+  std::unique_ptr<ckpt::Committer> committer_;
+  std::unique_ptr<Checkpointing> ckpt_;
+  std::unique_ptr<parallel::GroupTensorParallelComm> tp_comm_;
+  std::unique_ptr<parallel::GradReducer> reducer_;
+  std::vector<model::ActivationsPtr> acts_;     // one per in-flight micro-batch
+  std::vector<int32_t> inputs_, targets_;
+  // Pipeline buffers.
+  Buffer recv_act_, recv_grad_;
+  std::vector<Buffer> dinput_;                  // per slot (non-first stages)
+  std::vector<comm::WorkPtr> fwd_send_, bwd_send_;
+  // Tied embedding.
+  int wte_ = -1;
+  comm::WorkPtr embed_work_;
+  // Data parallelism with pp = 1: the tied embedding's dense gradient (the head's) is
+  // reduced during backward, and the token lookup's sparse part (tokens and rows of the last
+  // micro-batch) is all-gathered over DP and added on every rank, in rank order, after the
+  // reduction (GPT::EmbeddingGradSink).
+  bool early_wte_ = false;
+  Buffer embed_send_, embed_recv_;  // per rank: n tokens (int32 bits), then n x d_model rows
+  int64_t embed_n_ = 0;
+  comm::WorkPtr embed_gather_;
+  void TakeEmbeddingGrad(const int32_t* tokens, const float* rows, int64_t n);
+  Status AddGatheredEmbeddingGrad();
+  bool last_micro_ = false;
+  // Gradient-norm ownership: the flat ranges this rank counts.
+  std::vector<std::pair<int64_t, int64_t>> norm_ranges_;
+  int64_t step_ = 0;  // completed optimizer steps
+  double flops_per_token_ = 0;
+  FILE* metrics_ = nullptr;
+  int64_t peer_copy_reported_ = 0;  // the last peer-copied step written to the metrics file
+};
+
+}  // namespace ogai::train
