@@ -27,6 +27,7 @@
 
 #include "bench/command.h"
 #include "ckpt/format.h"
+#include "core/clock.h"
 #include "kernels/cpu/gemm.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -46,10 +47,6 @@ constexpr const char* kUsage =
     "                removed afterwards)\n"
     "  --json        one JSON object: stall_ms, sync_save_ms, write_gbs, raw_write_gbs,\n"
     "                load_ms, and more\n";
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "bench/command.h"
+#include "core/clock.h"
 #include "launcher/node_runner.h"
 #include "launcher/process.h"
 #include "launcher/remote.h"
@@ -60,10 +61,6 @@ constexpr const char* kUsage =
     "                   as a restart on another machine or after eviction would find them\n"
     "  --json           one JSON object on stdout\n"
     "Keys: detect_ms, restart_ms, first_step_ms, lost_steps (and respawn_ms, ready_ms, load_ms).\n";
-
-double UnixMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;

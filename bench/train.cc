@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench/command.h"
+#include "core/clock.h"
 #include "kernels/cpu/gemm.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -45,10 +46,6 @@ constexpr const char* kUsage =
     "                 gemm_peak_gflops, fraction_of_peak (and more)\n"
     "  --breakdown    time each phase of the step (adds a little overhead)\n"
     "  --gemm NAME    GEMM library for the training run (default: OGAI_GEMM or onednn)\n";
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 struct Shape {
   bool ta, tb;

@@ -12,21 +12,12 @@
 #include <map>
 
 #include "ckpt/format.h"
+#include "core/clock.h"
 #include "core/crc32c.h"
 #include "core/log.h"
 
 namespace ogai::ckpt {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // One checksummed chunk of one slice.
 struct ChunkRef {
@@ -496,7 +487,7 @@ Status CheckpointWriter::CommitAsLeader(const Job& job, const std::vector<pb::Sh
   *m.mutable_layout() = meta.layout;
   m.set_config_yaml(meta.config_yaml);
   m.set_created_by("ogai 0.1.0");
-  m.set_created_unix_ms(UnixMs());
+  m.set_created_unix_ms(static_cast<int64_t>(UnixMs()));
 
   std::map<std::string, int> tensor_of;
   for (const pb::ShardIndex& idx : votes) {

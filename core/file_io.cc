@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <ctime>
 
 namespace ogai {
 
@@ -18,6 +19,25 @@ Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path) {
     n -= static_cast<size_t>(w);
   }
   return Status::Ok();
+}
+
+void WriteAll(int fd, std::string_view s) {
+  const char* p = s.data();
+  size_t left = s.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct timespec ts = {0, 1000000};
+        ::nanosleep(&ts, nullptr);
+        continue;
+      }
+      return;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
 }
 
 }  // namespace ogai

@@ -1,9 +1,10 @@
-// Small POSIX file helpers shared by the components that write files (checkpoints, token
-// shards, peer copies).
+// The project's write helpers: WriteAllFd for files whose loss is an error (checkpoints,
+// token shards, peer copies), WriteAll for output streams.
 #pragma once
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -11,5 +12,10 @@ namespace ogai {
 
 // Writes all n bytes to fd (retrying short writes and EINTR); an error names `path`.
 Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path);
+
+// Best effort, for output streams (stderr, stdout, a child's pipe): writes all of `s`,
+// retrying short writes, EINTR and EAGAIN (a non-blocking pipe that is full), and drops the
+// rest on any other error, because there is nowhere left to report it.
+void WriteAll(int fd, std::string_view s);
 
 }  // namespace ogai

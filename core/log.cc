@@ -8,6 +8,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/file_io.h"
+
 namespace ogai {
 namespace {
 
@@ -15,20 +17,6 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::Warn)};
 std::atomic<int> g_rank{-1};
 std::mutex g_name_mu;
 std::string g_name = "ogai";
-
-void WriteAll(int fd, const std::string& s) {
-  const char* p = s.data();
-  size_t left = s.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // nowhere left to report a failed log write
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
 
 const char* LevelTag(LogLevel l) {
   switch (l) {

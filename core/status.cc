@@ -1,5 +1,8 @@
 #include "core/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <cstring>
 
 namespace ogai {
@@ -55,6 +58,12 @@ std::string Status::ToDebugString() const {
 
 Status ErrnoError(const std::string& what, int errno_value, std::source_location loc) {
   return Status(Code::kIoError, what + ": " + std::strerror(errno_value), loc);
+}
+
+void AbortOnErrorValue(const Status& status) {
+  std::fprintf(stderr, "ogai: fatal: value() called on an error Result: %s\n", status.ToString().c_str());
+  std::fflush(stderr);
+  std::abort();
 }
 
 }  // namespace ogai

@@ -86,6 +86,9 @@ OGAI_STATUS_FACTORY(Internal, kInternal)
 Status ErrnoError(const std::string& what, int errno_value,
                   std::source_location loc = std::source_location::current());
 
+// Prints "value() called on an error Result: <status>" and aborts. Used by Result<T>.
+[[noreturn]] void AbortOnErrorValue(const Status& status);
+
 // Result<T>: a value or a non-OK Status.
 template <typename T>
 class [[nodiscard]] Result {
@@ -98,15 +101,29 @@ class [[nodiscard]] Result {
     static const Status kOkStatus;
     return ok() ? kOkStatus : std::get<Status>(v_);
   }
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
+  // value() on an error is a bug in the caller: it aborts with the status text (never a
+  // bare bad_variant_access).
+  T& value() & {
+    CheckHasValue();
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    CheckHasValue();
+    return std::get<T>(v_);
+  }
+  T&& value() && {
+    CheckHasValue();
+    return std::get<T>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
  private:
+  void CheckHasValue() const {
+    if (!ok()) AbortOnErrorValue(std::get<Status>(v_));
+  }
   std::variant<T, Status> v_;
 };
 

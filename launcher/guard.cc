@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "core/file_io.h"
 #include "launcher/process.h"
 
 namespace ogai::launch {

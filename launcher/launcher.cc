@@ -19,6 +19,7 @@
 #include <optional>
 #include <random>
 
+#include "core/file_io.h"
 #include "launcher/failure.h"
 #include "launcher/guard.h"
 #include "launcher/hostfile.h"

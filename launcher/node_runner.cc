@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/file_io.h"
 #include "launcher/guard.h"
 #include "rank/heartbeat.h"
 #include "launcher/pmix_server.h"

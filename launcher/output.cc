@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/file_io.h"
 #include "launcher/process.h"
 
 namespace ogai::launch {

@@ -303,25 +303,6 @@ std::string DescribeWaitStatus(int st) {
   return "status " + std::to_string(st);
 }
 
-void WriteAll(int fd, const std::string& s) {
-  const char* p = s.data();
-  size_t left = s.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        struct timespec ts = {0, 1000000};
-        ::nanosleep(&ts, nullptr);
-        continue;
-      }
-      return;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
-
 Status SetNonBlockingCloexec(int fd) {
   int fl = ::fcntl(fd, F_GETFL);
   if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return ErrnoError("fcntl", errno);

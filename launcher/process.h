@@ -63,9 +63,6 @@ std::string SignalName(int sig);
 // "exit code 7" / "signal 9 (SIGKILL)" / "stopped by SIGSTOP" for a wait status.
 std::string DescribeWaitStatus(int status);
 
-// Writes all of `s` to `fd`, retrying on EINTR/partial writes (blocking fds).
-void WriteAll(int fd, const std::string& s);
-
 // Makes `fd` non-blocking and close-on-exec.
 Status SetNonBlockingCloexec(int fd);
 

@@ -3,15 +3,10 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/profile.h"
 
 namespace ogai::parallel {
-namespace {
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
-
 GradReducer::GradReducer(comm::ProcessGroup* dp, BucketPlan plan, float* grads, bool zero,
                          bool overlap)
     : dp_(dp), plan_(std::move(plan)), grads_(grads), zero_(zero), overlap_(overlap) {

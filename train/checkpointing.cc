@@ -4,15 +4,12 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/profile.h"
 
 namespace ogai::train {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 constexpr const char* kMomentM = "adamw.m.";
 constexpr const char* kMomentV = "adamw.v.";

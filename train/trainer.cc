@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "ckpt/store_committer.h"
+#include "core/clock.h"
 #include "kernels/cpu/adamw.h"
 #include "core/log.h"
 #include "core/profile.h"
@@ -18,9 +19,6 @@
 namespace ogai::train {
 
 namespace {
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 std::string HumanRate(double v, const char* unit) {
   const char* pre[] = {"", "K", "M", "G", "T", "P"};
   int i = 0;
@@ -31,9 +29,6 @@ std::string HumanRate(double v, const char* unit) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.2f %s%s", v, pre[i], unit);
   return buf;
-}
-double UnixMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 std::string ReplaceRank(std::string s, int rank) {
   const std::string key = "{rank}";

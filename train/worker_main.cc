@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "core/clock.h"
 #include "rank/rank_env.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -25,14 +26,10 @@ int Fail(const ogai::Status& st, int code) {
   return code;
 }
 
-double UnixMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const double started_ms = UnixMs();
+  const double started_ms = ogai::UnixMs();
   ogai::SetLogProcessName("ogai-worker");
   std::string config_path;
   std::vector<std::string> overrides;
@@ -91,7 +88,7 @@ int main(int argc, char** argv) {
   ogai::train::DistContext ctx = (*dist)->ctx;
   ctx.on_step = [reporter](int64_t step) { reporter->Report(step); };
   ctx.started_unix_ms = started_ms;
-  ctx.joined_unix_ms = UnixMs();
+  ctx.joined_unix_ms = ogai::UnixMs();
 
   auto trainer = ogai::train::Trainer::Create(*cfg, ctx);
   if (!trainer.ok()) return Fail(trainer.status(), 1);

@@ -14,18 +14,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/clock.h"
 #include "launcher/node_runner.h"
 #include "launcher/process.h"
 #include "launcher/remote.h"
 
 namespace ogai::launch::testing {
 namespace {
-
-double Now() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 }  // namespace
 
