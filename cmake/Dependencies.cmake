@@ -6,14 +6,12 @@ find_package(yaml-cpp REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(PkgConfig REQUIRED)
 
-# GEMM libraries: oneDNN (default, measured fastest here) and OpenBLAS (alternative).
-# Debian's dnnl CMake package insists on OpenCL; the library itself does not need it.
+# GEMM: oneDNN (the default, measured fastest here) is linked. OpenBLAS, the alternative
+# (OGAI_GEMM=openblas), is loaded at run time with dlopen (kernels/cpu/gemm.cc), so the
+# build does not need it. Debian's dnnl CMake package insists on OpenCL; the library itself
+# does not need it.
 find_library(OGAI_DNNL_LIB NAMES dnnl REQUIRED)
 find_path(OGAI_DNNL_INCLUDE oneapi/dnnl/dnnl.h REQUIRED)
-find_library(OGAI_OPENBLAS_LIB NAMES openblas REQUIRED)
-find_path(OGAI_OPENBLAS_INCLUDE cblas.h
-  PATHS /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas
-  REQUIRED)
 
 # Communication.
 find_package(MPI REQUIRED COMPONENTS C)

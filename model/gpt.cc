@@ -10,7 +10,6 @@
 #include "kernels/cpu/gelu.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/matmul.h"
-#include "kernels/cpu/residual.h"
 
 namespace ogai::model {
 

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev protobuf-compiler libprotobuf-dev
-  libdnnl-dev libopenblas-dev
+  libdnnl-dev libopenblas0  # OpenBLAS: dlopen-ed by OGAI_GEMM=openblas and its test
   openmpi-bin libopenmpi-dev libucx-dev ucx-utils libpmix-dev
   libzstd-dev libxxhash-dev nlohmann-json3-dev libsqlite3-dev
   openssh-server openssh-client

@@ -15,7 +15,6 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/matmul.h"
-#include "kernels/cpu/residual.h"
 #include "kernels/cpu/softmax.h"
 #include "kernels/cpu/vec_math.h"
 #include "kernels/ref/reference.h"
@@ -313,20 +312,6 @@ TEST(CrossEntropy, FusedForwardBackwardAndShardedPieces) {
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < v; ++j)
       EXPECT_NEAR(j < v0 ? a[i * v0 + j] : b[i * v1 + j - v0], rdz[i * v + j], 1e-6);
-}
-
-TEST(Residual, ForwardBackward) {
-  Vec a = Rand(33, 25), b = Rand(33, 26), r = Rand(33, 27);
-  FVec out(33), da(33, 1.0f), db(33, 0.0f);
-  ResidualForward(out.data(), F(a).data(), F(b).data(), 33);
-  for (int i = 0; i < 33; ++i) EXPECT_FLOAT_EQ(out[i], static_cast<float>(a[i] + b[i]));
-  ResidualBackward(da.data(), db.data(), F(r).data(), 33);
-  auto fa = [&](const Vec& x) { Vec o(33); for (int i = 0; i < 33; ++i) o[i] = x[i] + b[i]; return o; };
-  Vec g = FiniteDiff(fa, a, r);
-  for (int i = 0; i < 33; ++i) {
-    EXPECT_NEAR(da[i], 1.0 + g[i], 1e-5);
-    EXPECT_NEAR(db[i], g[i], 1e-5);
-  }
 }
 
 TEST(AdamW, MatchesReferenceOverSeveralSteps) {
