@@ -127,9 +127,10 @@ void EvictFromPageCache(const std::string& dir) {
 
 Sample RunOnce(const Setup& s, bool peer, std::mt19937_64& rng, int index) {
   Sample out;
-  char tmpl[] = "/tmp/ogai-bench-recovery.XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) {
-    out.error = "mkdtemp failed";
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ogai-bench-recovery.XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    out.error = "mkdtemp failed under " + tmpl;
     return out;
   }
   const std::string dir = tmpl;

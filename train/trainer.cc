@@ -1,7 +1,5 @@
 #include "train/trainer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,37 +12,12 @@
 #include "core/log.h"
 #include "core/profile.h"
 #include "optim/schedule.h"
-#include "parallel/schedule.h"
 
 namespace ogai::train {
 
-namespace {
-std::string HumanRate(double v, const char* unit) {
-  const char* pre[] = {"", "K", "M", "G", "T", "P"};
-  int i = 0;
-  while (v >= 1000.0 && i < 5) {
-    v /= 1000.0;
-    ++i;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.2f %s%s", v, pre[i], unit);
-  return buf;
-}
-std::string ReplaceRank(std::string s, int rank) {
-  const std::string key = "{rank}";
-  for (size_t p = s.find(key); p != std::string::npos; p = s.find(key)) s.replace(p, key.size(), std::to_string(rank));
-  return s;
-}
-constexpr int kTagsPerMicro = 2;  // forward activation, backward gradient
-}  // namespace
-
 Trainer::~Trainer() {
-  // Pending sends must not outlive their buffers.
-  for (auto* v : {&fwd_send_, &bwd_send_})
-    for (auto& w : *v)
-      if (w) (void)w->Wait();
+  // A pending reduction must not outlive its buffer.
   if (embed_work_) (void)embed_work_->Wait();
-  if (metrics_ != nullptr) std::fclose(metrics_);
 }
 
 Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, DistContext ctx, TrainerOptions opts) {
@@ -152,21 +125,27 @@ Status Trainer::SetUp() {
     }
   }
 
-  const int mb = tc.micro_batch;
-  const int slots = L.pp > 1 ? std::min(L.pp - L.pp_idx, tc.grad_accum) : 1;
-  for (int s = 0; s < slots; ++s) acts_.push_back(model_->NewActivations(mb));
-  const int64_t bt = static_cast<int64_t>(mb) * cfg_.model.seq_len;
-  inputs_.resize(bt);
-  targets_.resize(bt);
+  const float loss_grad_scale = 1.0f / static_cast<float>(static_cast<int64_t>(tc.global_batch) * cfg_.model.seq_len);
   if (L.pp > 1) {
-    const size_t act_bytes = static_cast<size_t>(bt) * cfg_.model.d_model * sizeof(float);
-    if (!L.first_stage()) {
-      recv_act_ = Buffer(act_bytes, MemCategory::kActivations);
-      for (int s = 0; s < slots; ++s) dinput_.emplace_back(act_bytes, MemCategory::kActivations);
-    }
-    if (!L.last_stage()) recv_grad_ = Buffer(act_bytes, MemCategory::kActivations);
-    fwd_send_.resize(slots);
-    bwd_send_.resize(slots);
+    Pipeline::Options po;
+    po.group = &ctx_.mesh->pp();
+    po.stage = L.pp_idx;
+    po.stages = L.pp;
+    po.micro_batches = tc.grad_accum;
+    po.micro_batch = tc.micro_batch;
+    po.seq_len = cfg_.model.seq_len;
+    po.d_model = cfg_.model.d_model;
+    po.loss_grad_scale = loss_grad_scale;
+    po.overwrite_grads = !ZeroSharded();
+    Pipeline::Hooks hooks;
+    hooks.load = [this](int micro, int32_t* inputs, int32_t* targets) { LoadMicro(micro, inputs, targets); };
+    hooks.before_backward = [this](int micro) { BeforeBackward(micro); };
+    pipeline_ = std::make_unique<Pipeline>(model_.get(), po, std::move(hooks));
+  } else {
+    acts_ = model_->NewActivations(tc.micro_batch);
+    const int64_t bt = static_cast<int64_t>(tc.micro_batch) * cfg_.model.seq_len;
+    inputs_.resize(bt);
+    targets_.resize(bt);
   }
   flops_per_token_ = model::GPT::ModelFlopsPerToken(cfg_.model);
   phase("buffers");
@@ -203,36 +182,21 @@ Status Trainer::EnablePeerCopies() {
   return Status::Ok();
 }
 
-// The metrics file: one JSON line per step. The first start of a job (restart 0) creates
-// it; a restarted group (OGAI_RESTART_COUNT > 0) appends, so the file keeps every round.
-// Each round begins with a "start" record (where it resumed, from what, how long it took);
-// every line carries the restart count, and the steps a round redoes after resuming appear
-// again: for each step, the last line is the one that counts (docs/recovery.md).
 Status Trainer::OpenMetrics() {
   const auto& tc = cfg_.train;
   if (tc.metrics_file.empty()) return Status::Ok();
-  const auto& L = ctx_.layout;
-  const std::string path = ReplaceRank(tc.metrics_file, L.rank);
-  metrics_ = std::fopen(path.c_str(), ctx_.restart_count > 0 ? "a" : "w");
-  if (metrics_ == nullptr) return ErrnoError("train.metrics_file: cannot create '" + path + "'", errno);
-  const ResumeInfo& r = ckpt_->resume_info();
-  std::string startup;
-  for (const auto& [name, ms] : ctx_.startup_ms) {
-    char item[96];
-    std::snprintf(item, sizeof item, "%s\"%s\": %.3f", startup.empty() ? "" : ", ", name.c_str(), ms);
-    startup += item;
-  }
-  std::fprintf(metrics_,
-               "{\"start\": {\"restart\": %d, \"rank\": %d, \"world\": %d, \"dp\": %d, \"tp\": %d, "
-               "\"pp\": %d, \"grad_accum\": %d, \"global_batch\": %d, \"pid\": %ld, \"resume_step\": %lld, "
-               "\"source\": \"%s\", \"load_ms\": %.3f, \"files\": %d, \"peer_files\": %d, "
-               "\"peer_bytes\": %lld, \"started_unix_ms\": %.3f, \"joined_unix_ms\": %.3f, "
-               "\"ready_unix_ms\": %.3f, \"startup_ms\": {%s}}}\n",
-               ctx_.restart_count, L.rank, L.world, L.dp, L.tp, L.pp, tc.grad_accum, tc.global_batch,
-               static_cast<long>(::getpid()), static_cast<long long>(step_), r.Source().c_str(), r.load_s * 1e3,
-               r.files, r.files_from_peers, static_cast<long long>(r.bytes_from_peers), ctx_.started_unix_ms,
-               ctx_.joined_unix_ms, UnixMs(), startup.c_str());
-  std::fflush(metrics_);
+  OGAI_ASSIGN_OR_RETURN(metrics_, MetricsFile::Open(tc.metrics_file, ctx_.layout.rank, ctx_.restart_count));
+  StartRecord r;
+  r.restart = ctx_.restart_count;
+  r.layout = ctx_.layout;
+  r.grad_accum = tc.grad_accum;
+  r.global_batch = tc.global_batch;
+  r.resume_step = step_;
+  r.resume = ckpt_->resume_info();
+  r.started_unix_ms = ctx_.started_unix_ms;
+  r.joined_unix_ms = ctx_.joined_unix_ms;
+  r.startup_ms = ctx_.startup_ms;
+  metrics_->WriteStart(r);
   return Status::Ok();
 }
 
@@ -288,84 +252,22 @@ void Trainer::LoadMicro(int micro, int32_t* inputs, int32_t* targets) {
   loader_->GetSamples(first, tc.micro_batch, inputs, targets);
 }
 
+void Trainer::BeforeBackward(int micro) {
+  last_micro_ = micro == cfg_.train.grad_accum - 1;
+  if (last_micro_ && reducer_) reducer_->Arm();
+}
+
 Status Trainer::RunMicroBatches(double* loss_sum, double* pp_wait) {
-  if (ctx_.layout.pp > 1) return RunPipeline(loss_sum, pp_wait);
+  if (pipeline_) return pipeline_->Run(loss_sum, pp_wait);
   const auto& tc = cfg_.train;
   const float grad_scale = 1.0f / static_cast<float>(static_cast<int64_t>(tc.global_batch) * cfg_.model.seq_len);
   for (int micro = 0; micro < tc.grad_accum; ++micro) {
     LoadMicro(micro, inputs_.data(), targets_.data());
     double s = 0.0;
-    OGAI_RETURN_IF_ERROR(model_->Forward(*acts_[0], inputs_.data(), nullptr, targets_.data(), grad_scale, &s));
-    last_micro_ = micro == tc.grad_accum - 1;
-    if (last_micro_ && reducer_) reducer_->Arm();
-    OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[0], nullptr, nullptr, micro == 0 && !ZeroSharded()));
+    OGAI_RETURN_IF_ERROR(model_->Forward(*acts_, inputs_.data(), nullptr, targets_.data(), grad_scale, &s));
+    BeforeBackward(micro);
+    OGAI_RETURN_IF_ERROR(model_->Backward(*acts_, nullptr, nullptr, micro == 0 && !ZeroSharded()));
     *loss_sum += s;
-  }
-  return Status::Ok();
-}
-
-Status Trainer::RunPipeline(double* loss_sum, double* pp_wait) {
-  const auto& L = ctx_.layout;
-  const auto& tc = cfg_.train;
-  comm::ProcessGroup& pp = ctx_.mesh->pp();
-  const int slots = static_cast<int>(acts_.size());
-  const size_t act_count = static_cast<size_t>(tc.micro_batch) * cfg_.model.seq_len * cfg_.model.d_model;
-  const float grad_scale =
-      L.last_stage() ? 1.0f / static_cast<float>(static_cast<int64_t>(tc.global_batch) * cfg_.model.seq_len) : 0.0f;
-  auto wait_recv = [&](comm::WorkPtr w, const char* what, int micro) -> Status {
-    OGAI_PROFILE(kPpComm);
-    const double t0 = Now();
-    Status st = w->Wait();
-    *pp_wait += Now() - t0;
-    if (!st.ok()) return st.WithContext(std::string("pipeline ") + what + " of micro-batch " + std::to_string(micro));
-    return st;
-  };
-  for (const parallel::PipeOp& op : parallel::OneFOneB(L.pp_idx, L.pp, tc.grad_accum)) {
-    const int k = op.micro, slot = k % slots;
-    if (op.kind == parallel::PipeOp::kForward) {
-      for (auto* sends : {&fwd_send_, &bwd_send_}) {
-        if ((*sends)[slot]) {
-          OGAI_RETURN_IF_ERROR((*sends)[slot]->Wait());
-          (*sends)[slot].reset();
-        }
-      }
-      LoadMicro(k, inputs_.data(), targets_.data());
-      const float* input = nullptr;
-      if (!L.first_stage()) {
-        auto w = pp.Recv(recv_act_.data(), act_count, comm::DataType::kFloat32, L.pp_idx - 1, kTagsPerMicro * k);
-        OGAI_RETURN_IF_ERROR(wait_recv(w, "activation", k));
-        input = recv_act_.as<float>();
-      }
-      double s = 0.0;
-      OGAI_RETURN_IF_ERROR(model_->Forward(*acts_[slot], inputs_.data(), input, targets_.data(), grad_scale, &s));
-      *loss_sum += s;
-      if (!L.last_stage()) {
-        fwd_send_[slot] = pp.Send(model_->Output(*acts_[slot]), act_count, comm::DataType::kFloat32, L.pp_idx + 1,
-                                  kTagsPerMicro * k);
-      }
-    } else {
-      last_micro_ = k == tc.grad_accum - 1;
-      if (last_micro_ && reducer_) reducer_->Arm();
-      const float* dout = nullptr;
-      if (!L.last_stage()) {
-        auto w = pp.Recv(recv_grad_.data(), act_count, comm::DataType::kFloat32, L.pp_idx + 1, kTagsPerMicro * k + 1);
-        OGAI_RETURN_IF_ERROR(wait_recv(w, "gradient", k));
-        dout = recv_grad_.as<float>();
-      }
-      float* din = L.first_stage() ? nullptr : dinput_[slot].as<float>();
-      OGAI_RETURN_IF_ERROR(model_->Backward(*acts_[slot], dout, din, k == 0 && !ZeroSharded()));
-      if (!L.first_stage()) {
-        bwd_send_[slot] = pp.Send(din, act_count, comm::DataType::kFloat32, L.pp_idx - 1, kTagsPerMicro * k + 1);
-      }
-    }
-  }
-  for (auto* sends : {&fwd_send_, &bwd_send_}) {
-    for (auto& w : *sends) {
-      if (w) {
-        OGAI_RETURN_IF_ERROR(w->Wait().WithContext("pipeline send"));
-        w.reset();
-      }
-    }
   }
   return Status::Ok();
 }
@@ -459,97 +361,33 @@ Status Trainer::Step(StepStats* stats) {
 
 void Trainer::WriteMetrics(const StepStats& s) {
   if (metrics_ == nullptr) return;
-  std::fprintf(metrics_,
-               "{\"step\": %lld, \"loss\": %.9g, \"loss_bits\": \"%a\", \"lr\": %.9g, \"grad_norm\": %.9g, "
-               "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"dp_exposed_min_ms\": %.3f, \"pp_wait_ms\": %.3f, "
-               "\"restart\": %d, \"unix_ms\": %.3f}\n",
-               static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3,
-               s.dp_exposed_s * 1e3, s.dp_exposed_min_s * 1e3, s.pp_wait_s * 1e3, ctx_.restart_count, UnixMs());
-  if (ckpt_->peer_copies_enabled()) {
-    const PeerCopyInfo pc = ckpt_->last_peer_copy();
-    if (pc.step > peer_copy_reported_) {
-      peer_copy_reported_ = pc.step;
-      std::fprintf(metrics_,
-                   "{\"peer_copy\": {\"step\": %lld, \"bytes\": %lld, \"places\": %d, \"ms\": %.3f, "
-                   "\"restart\": %d}}\n",
-                   static_cast<long long>(pc.step), static_cast<long long>(pc.bytes), pc.places, pc.seconds * 1e3,
-                   ctx_.restart_count);
-    }
-  }
-  std::fflush(metrics_);
-}
-
-void Trainer::PrintStep(const StepStats& s) const {
-  const int width = static_cast<int>(std::to_string(cfg_.train.steps).size());
-  char buf[256];
-  std::snprintf(buf, sizeof(buf), "step %*lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.1f ms | %s | %s", width,
-                static_cast<long long>(s.step), static_cast<long long>(cfg_.train.steps), s.loss, s.lr, s.grad_norm,
-                s.seconds * 1e3, HumanRate(s.tokens_per_s, "tok/s").c_str(),
-                HumanRate(s.model_flops_per_s, "FLOP/s").c_str());
-  Print(buf);
+  metrics_->WriteStep(s);
+  if (ckpt_->peer_copies_enabled()) metrics_->WritePeerCopy(ckpt_->last_peer_copy());
 }
 
 Status Trainer::Run(RunSummary* summary) {
   RunSummary sum;
   const double start = Now();
-  double last_progress = start;
   const int64_t total = cfg_.train.stop_after > 0 ? std::min(cfg_.train.stop_after, cfg_.train.steps) : cfg_.train.steps;
   const bool print = opts_.print && is_rank0();
+  ConsoleReport console(cfg_.train.steps, total, cfg_.train.log_every, start);
   while (step_ < total) {
     StepStats s;
     OGAI_RETURN_IF_ERROR(Step(&s));
     if (sum.history.empty()) sum.first_loss = s.loss;
     sum.last_loss = s.loss;
     sum.history.push_back(s);
-    if (!print) continue;
-    const bool log_line = s.step % cfg_.train.log_every == 0 || s.step == 1 || s.step == total;
-    const double now = Now();
-    if (log_line) {
-      PrintStep(s);
-      last_progress = now;
-    } else if (now - last_progress >= 10.0) {
-      const double done = static_cast<double>(s.step) / total;
-      char buf[160];
-      std::snprintf(buf, sizeof(buf), "progress: %lld/%lld steps (%.0f%%), loss %.4f, elapsed %.0f s, eta %.0f s",
-                    static_cast<long long>(s.step), static_cast<long long>(total), done * 100.0, s.loss, now - start,
-                    (now - start) / done * (1.0 - done));
-      Print(buf);
-      last_progress = now;
-    }
+    if (print) console.OnStep(s, Now());
   }
   sum.steps = static_cast<int64_t>(sum.history.size());
   sum.seconds = Now() - start;
-  if (print && sum.steps > 0) {
-    double tok = 0, flops = 0;
-    for (const auto& h : sum.history) {
-      tok += h.tokens_per_s * h.seconds;
-      flops += h.model_flops_per_s * h.seconds;
-    }
-    char buf[320];
-    std::snprintf(buf, sizeof(buf), "done: %lld steps in %.1f s | loss %.4f -> %.4f (%.0f%% of the first) | %s | %s",
-                  static_cast<long long>(sum.steps), sum.seconds, sum.first_loss, sum.last_loss,
-                  100.0 * sum.last_loss / sum.first_loss, HumanRate(tok / sum.seconds, "tok/s").c_str(),
-                  HumanRate(flops / sum.seconds, "FLOP/s").c_str());
-    Print(buf);
-  }
-  if (sum.steps > 0) {
-    double mean_ms = 0;
-    for (const auto& h : sum.history) mean_ms += h.seconds * 1e3 / sum.steps;
-    OGAI_LOG(Info) << "mean step " << mean_ms << " ms; memory: " << FormatMemStats(GetMemStats());
-  }
+  if (print) console.Summary(sum);
+  LogRunEnd(sum);
   if (metrics_ != nullptr) {
-    const MemStats m = GetMemStats();
     int64_t block_elems = 0;  // parameters of the transformer blocks held here
     for (const auto& p : model_->params())
       if (p.layer >= 0) block_elems += p.numel;
-    std::fprintf(metrics_,
-                 "{\"memory\": {\"block_parameters\": %lld, \"parameters\": %lld, \"gradients\": %lld, "
-                 "\"optimizer\": %lld, \"activations\": %lld}}\n",
-                 static_cast<long long>(block_elems * 4), static_cast<long long>(m[MemCategory::kParameters].peak),
-                 static_cast<long long>(m[MemCategory::kGradients].peak),
-                 static_cast<long long>(m[MemCategory::kOptimizerState].peak),
-                 static_cast<long long>(m[MemCategory::kActivations].peak));
-    std::fflush(metrics_);
+    metrics_->WriteMemory(block_elems * 4, GetMemStats());
   }
   if (summary != nullptr) *summary = std::move(sum);
   return Status::Ok();

@@ -32,33 +32,10 @@
 #include "parallel/tp_comm.h"
 #include "store/store.h"
 #include "train/checkpointing.h"
+#include "train/metrics.h"
+#include "train/pipeline.h"
 
 namespace ogai::train {
-
-struct StepStats {
-  int64_t step = 0;          // 1-based: the step just completed
-  double loss = 0;           // mean token loss over the global batch
-  double lr = 0;
-  double grad_norm = 0;      // before clipping
-  double seconds = 0;        // wall time of the step (this rank)
-  double tokens_per_s = 0;   // global tokens / seconds
-  double model_flops_per_s = 0;
-  // Communication, averaged over the ranks of the job.
-  double dp_exposed_s = 0;   // waiting for DP reductions after backward
-  // The same wait on the rank that waited least: the reduction time that backward did not
-  // hide, without the time the ranks that finished backward early spent waiting for the
-  // slowest one (load imbalance, which shows as dp_exposed_s - dp_exposed_min_s).
-  double dp_exposed_min_s = 0;
-  double pp_wait_s = 0;      // waiting for pipeline activations/gradients
-};
-
-struct RunSummary {
-  int64_t steps = 0;
-  double first_loss = 0;
-  double last_loss = 0;
-  double seconds = 0;
-  std::vector<StepStats> history;
-};
 
 struct TrainerOptions {
   bool print = true;         // per-step lines, progress and summary (rank 0)
@@ -116,10 +93,11 @@ class Trainer {
   void OnGradReady(int param);
   bool ZeroSharded() const { return reducer_ != nullptr && cfg_.parallel.zero == 1; }
   Status RunMicroBatches(double* loss_sum, double* pp_wait);
-  Status RunPipeline(double* loss_sum, double* pp_wait);
   void LoadMicro(int micro, int32_t* inputs, int32_t* targets);
+  // Before each micro-batch's backward: the last one arms the DP reduction and the tied
+  // embedding's gradient sum (OnGradReady).
+  void BeforeBackward(int micro);
   double LocalGradSumSquares() const;
-  void PrintStep(const StepStats& s) const;
   void WriteMetrics(const StepStats& s);
   Status OpenMetrics();
   Status EnablePeerCopies();
@@ -134,12 +112,10 @@ class Trainer {
   std::unique_ptr<Checkpointing> ckpt_;
   std::unique_ptr<parallel::GroupTensorParallelComm> tp_comm_;
   std::unique_ptr<parallel::GradReducer> reducer_;
-  std::vector<model::ActivationsPtr> acts_;     // one per in-flight micro-batch
+  // pp = 1: one micro-batch at a time.
+  model::ActivationsPtr acts_;
   std::vector<int32_t> inputs_, targets_;
-  // Pipeline buffers.
-  Buffer recv_act_, recv_grad_;
-  std::vector<Buffer> dinput_;                  // per slot (non-first stages)
-  std::vector<comm::WorkPtr> fwd_send_, bwd_send_;
+  std::unique_ptr<Pipeline> pipeline_;          // pp > 1
   // Tied embedding.
   int wte_ = -1;
   comm::WorkPtr embed_work_;
@@ -158,8 +134,7 @@ class Trainer {
   std::vector<std::pair<int64_t, int64_t>> norm_ranges_;
   int64_t step_ = 0;  // completed optimizer steps
   double flops_per_token_ = 0;
-  FILE* metrics_ = nullptr;
-  int64_t peer_copy_reported_ = 0;  // the last peer-copied step written to the metrics file
+  std::unique_ptr<MetricsFile> metrics_;        // train.metrics_file ("" : none)
 };
 
 }  // namespace ogai::train

@@ -178,12 +178,12 @@ TEST(Crash, KillDuringSavesLeavesTheLatestCommittedCheckpointUsable) {
   for (int attempt = 0; attempt < 60 && kills < 21; ++attempt) {
     TempDir d;
     Child c(Worker({"train.steps=60", "checkpoint.every_steps=1", "checkpoint.keep_last=2", "checkpoint.dir=" + d.path()}),
-            d / "log.txt", {"OGAI_CKPT_CHUNK_KB=64"});
+            {{"OGAI_CKPT_CHUNK_KB=64"}});
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!fs::exists(d / "latest") && c.Running() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    ASSERT_TRUE(fs::exists(d / "latest")) << testing::ReadFile(d / "log.txt");
+    ASSERT_TRUE(fs::exists(d / "latest")) << c.output();
     // A random moment, then the next save in progress (a step directory without its
     // manifest), then a random moment inside it: writing, fsyncing, publishing or retaining.
     std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 200000)(rng)));

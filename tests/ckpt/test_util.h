@@ -1,12 +1,11 @@
-// Helpers shared by the checkpoint tests: temp directories, child processes, file damage.
+// Helpers shared by the checkpoint tests: paths, child processes, file damage.
 #pragma once
-
-#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "tests/util/child.h"
 #include "tests/util/job.h"
 
 namespace ogai::ckpt::testing {
@@ -17,29 +16,11 @@ using ogai::testing::TempDir;
 std::string BinPath(const std::string& name);
 std::string SourcePath(const std::string& rel);
 
-// A child process with stdout+stderr captured to a file; killed (SIGKILL) and reaped at
-// destruction if still running, so no test leaves a process behind.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::string& log_path,
-        const std::vector<std::string>& env = {});
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  pid_t pid() const { return pid_; }
-  // Waits up to timeout_s; returns the exit code, 128+signal, or -1 on timeout.
-  int Wait(double timeout_s);
-  // True if it has not exited yet (reaps it if it has).
-  bool Running();
-  void Kill();  // SIGKILL + reap
+// Children are tests/util/child.h's.
+using ogai::testing::Child;
 
- private:
-  pid_t pid_ = -1;
-  int status_ = -1;
-  bool reaped_ = false;
-};
-
-// Runs argv to completion (timeout_s); returns the exit code and fills *output.
+// Runs argv to completion (a timeout kills it and fails the test); returns the exit code and
+// fills *output.
 int RunCommand(const std::vector<std::string>& argv, std::string* output, double timeout_s = 120);
 
 std::string ReadFile(const std::string& path);

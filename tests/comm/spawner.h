@@ -1,5 +1,5 @@
-// Test spawner: starts real rank processes (fork/exec of a helper binary) and collects
-// their exit codes and output, killing them all if they outlive a deadline.
+// Test spawner: starts real rank processes (tests/util/child.h) and collects their exit
+// codes and output, killing them all if they outlive a deadline.
 #pragma once
 
 #include <chrono>

@@ -3,11 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <random>
 
-#include "optim/schedule.h"
-#include "train/trainer.h"
 
 namespace ogai::model {
 namespace {
@@ -181,69 +178,6 @@ TEST(GPT, RejectsLayoutsThatDoNotDivide) {
   auto r = GPT::Create(cfg, l);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("not divisible by parallel.tp"), std::string::npos);
-}
-
-TEST(Schedule, WarmupCosineAndConstant) {
-  TrainConfig t;
-  t.lr = 1.0;
-  t.min_lr = 0.1;
-  t.warmup = 10;
-  t.steps = 110;
-  EXPECT_DOUBLE_EQ(optim::LearningRate(t, 0), 0.1);
-  EXPECT_DOUBLE_EQ(optim::LearningRate(t, 9), 1.0);
-  EXPECT_NEAR(optim::LearningRate(t, 60), 0.55, 1e-12);
-  EXPECT_NEAR(optim::LearningRate(t, 110), 0.1, 1e-12);
-  t.schedule = "linear";
-  EXPECT_NEAR(optim::LearningRate(t, 60), 0.55, 1e-12);
-  t.schedule = "constant";
-  EXPECT_DOUBLE_EQ(optim::LearningRate(t, 100), 1.0);
-}
-
-Config TinyTrainConfig() {
-  auto cfg = ParseConfig(R"(model: {layers: 2, heads: 2, d_model: 32, vocab: 256, seq_len: 16}
-data: {source: demo, demo_tokens: 20000}
-train: {steps: 30, micro_batch: 4, lr: 3.0e-3, warmup: 3, seed: 5})",
-                         "inline.yaml");
-  EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
-  return *cfg;
-}
-
-TEST(Trainer, LossFallsAndRunsAreBitIdentical) {
-  Config cfg = TinyTrainConfig();
-  train::TrainerOptions quiet;
-  quiet.print = false;
-  auto a = train::Trainer::Create(cfg, {}, quiet);
-  auto b = train::Trainer::Create(cfg, {}, quiet);
-  ASSERT_TRUE(a.ok() && b.ok());
-  train::RunSummary sa, sb;
-  ASSERT_TRUE((*a)->Run(&sa).ok());
-  ASSERT_TRUE((*b)->Run(&sb).ok());
-  ASSERT_EQ(sa.history.size(), 30u);
-  EXPECT_LT(sa.last_loss, 0.7 * sa.first_loss);
-  for (size_t i = 0; i < sa.history.size(); ++i) {
-    uint64_t x, y;
-    std::memcpy(&x, &sa.history[i].loss, 8);
-    std::memcpy(&y, &sb.history[i].loss, 8);
-    ASSERT_EQ(x, y) << "step " << i + 1;
-  }
-}
-
-TEST(Trainer, GradientAccumulationMatchesOneBigMicroBatch) {
-  Config big = TinyTrainConfig();
-  big.train.steps = 5;
-  Config acc = big;
-  acc.train.micro_batch = 1;
-  acc.train.grad_accum = 4;
-  train::TrainerOptions quiet;
-  quiet.print = false;
-  auto a = train::Trainer::Create(big, {}, quiet);
-  auto b = train::Trainer::Create(acc, {}, quiet);
-  ASSERT_TRUE(a.ok() && b.ok());
-  train::RunSummary sa, sb;
-  ASSERT_TRUE((*a)->Run(&sa).ok());
-  ASSERT_TRUE((*b)->Run(&sb).ok());
-  for (size_t i = 0; i < sa.history.size(); ++i)
-    EXPECT_NEAR(sa.history[i].loss, sb.history[i].loss, 1e-5 * sa.history[i].loss) << "step " << i + 1;
 }
 
 }  // namespace

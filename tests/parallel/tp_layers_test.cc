@@ -4,21 +4,17 @@
 // all-reduces, the vocab-parallel embedding and cross-entropy) matches the dense model's,
 // and every rank's gradient shard equals the matching slice of the dense gradient.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
-namespace {
+#include "tests/util/child.h"
+#include "tests/util/job.h"
 
-namespace fs = std::filesystem;
+namespace {
 
 struct Tensor {
   int shard_dim = -1;
@@ -49,15 +45,13 @@ class TpLayers : public ::testing::TestWithParam<int> {};
 
 TEST_P(TpLayers, ShardsMatchTheDenseModel) {
   const int tp = GetParam();
-  char tmpl[] = "/tmp/ogai_tp_layers.XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  const std::string build = std::getenv("OGAI_BUILD_DIR") ? std::getenv("OGAI_BUILD_DIR") : "build";
-  const std::string cmd = build + "/bin/ogai-run -np " + std::to_string(tp) + " --oversubscribe -- " + build +
-                          "/bin/tp_grad_worker " + dir + " " + std::to_string(tp) + " > " + dir + "/log 2>&1";
-  const int status = std::system(cmd.c_str());
-  std::ifstream log(dir + "/log");
-  std::string out((std::istreambuf_iterator<char>(log)), {});
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  const ogai::testing::TempDir tmp("ogai_tp_layers");
+  const std::string& dir = tmp.path();
+  const std::string build = ogai::testing::BuildDir();
+  const auto run = ogai::testing::RunChild({build + "/bin/ogai-run", "-np", std::to_string(tp), "--oversubscribe", "--",
+                                            build + "/bin/tp_grad_worker", dir, std::to_string(tp)},
+                                           /*timeout_s=*/240);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
   const Dump dense = Read(dir + "/dense.txt");
   ASSERT_GT(dense.t.size(), 10u);
   for (int r = 0; r < tp; ++r) {
@@ -81,7 +75,6 @@ TEST_P(TpLayers, ShardsMatchTheDenseModel) {
         }
     }
   }
-  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(TpSizes, TpLayers, ::testing::Values(2, 4));

@@ -1,7 +1,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 
 #include "store/server.h"
 #include "store/store.h"
+#include "tests/util/child.h"
 
 extern char** environ;
 
@@ -281,29 +281,16 @@ TEST_F(StoreTest, GarbageAndHalfFramesAreDroppedOthersServed) {
 }
 
 TEST_F(StoreTest, ClientKilledMidCallIsDropped) {
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, out[0]);
-  std::string port = std::to_string(server_->port());
-  char* argv[] = {const_cast<char*>(OGAI_STORE_CLIENT_HELPER), port.data(),
-                  const_cast<char*>(kToken), nullptr};
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, OGAI_STORE_CLIENT_HELPER, &fa, nullptr, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(out[1]);
+  ogai::testing::Child::Options o;
+  o.stdout_pipe = true;
+  ogai::testing::Child child({OGAI_STORE_CLIENT_HELPER, std::to_string(server_->port()), kToken}, o);
   char line[32] = {};
-  ssize_t n = ::read(out[0], line, sizeof(line) - 1);  // "connected"
-  ::close(out[0]);
-  ASSERT_GT(n, 0);
+  ssize_t n = ::read(child.stdout_fd(), line, sizeof(line) - 1);  // "connected"
+  ASSERT_GT(n, 0) << child.output();
   int with_child = server_->num_clients();
   EXPECT_GE(with_child, 2);
   std::this_thread::sleep_for(50ms);  // let it park in Get
-  ::kill(pid, SIGKILL);
-  int wstatus = 0;
-  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  child.Kill();
   EXPECT_TRUE(WaitForClients(with_child - 1));
   // The parked Get of the dead client is gone; setting its key is harmless.
   ASSERT_TRUE(store_->Set("never-set", "now").ok());

@@ -1,6 +1,5 @@
 #include "tests/util/job.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+
+#include "tests/util/child.h"
 
 namespace ogai::testing {
 
@@ -30,17 +31,9 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-JobResult RunShell(const std::string& command) {
-  JobResult r;
-  const std::string full = "(" + command + ") 2>&1";
-  FILE* p = popen(full.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  return r;
+JobResult RunShell(const std::string& command, double timeout_s) {
+  const ChildResult c = RunChild({"/bin/sh", "-c", command}, timeout_s);
+  return {c.exit_code, c.output};
 }
 
 std::vector<StepMetrics> ReadStepMetrics(const std::string& path) {

@@ -25,11 +25,12 @@ class TempDir {
 };
 
 struct JobResult {
-  int exit_code = -1;    // the shell's exit status of the command
+  int exit_code = -1;    // the shell's exit status (128 + signal; -1 after a timeout)
   std::string output;    // stdout + stderr
 };
-// Runs `command` with /bin/sh, output captured.
-JobResult RunShell(const std::string& command);
+// Runs `command` with /bin/sh (a Child, tests/util/child.h), output captured; when it runs
+// past timeout_s it is killed with everything it started and the test fails.
+JobResult RunShell(const std::string& command, double timeout_s = 600);
 
 struct StepMetrics {
   int64_t step = 0;

@@ -1,0 +1,145 @@
+#include "train/metrics.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace ogai::train {
+
+namespace {
+std::string ReplaceRank(std::string s, int rank) {
+  const std::string key = "{rank}";
+  for (size_t p = s.find(key); p != std::string::npos; p = s.find(key)) s.replace(p, key.size(), std::to_string(rank));
+  return s;
+}
+}  // namespace
+
+std::string HumanRate(double v, const char* unit) {
+  const char* pre[] = {"", "K", "M", "G", "T", "P"};
+  int i = 0;
+  while (v >= 1000.0 && i < 5) {
+    v /= 1000.0;
+    ++i;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.2f %s%s", v, pre[i], unit);
+  return buf;
+}
+
+std::string StepLine(const StepStats& s, int64_t steps) {
+  const int width = static_cast<int>(std::to_string(steps).size());
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "step %*lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.1f ms | %s | %s", width,
+                static_cast<long long>(s.step), static_cast<long long>(steps), s.loss, s.lr, s.grad_norm,
+                s.seconds * 1e3, HumanRate(s.tokens_per_s, "tok/s").c_str(),
+                HumanRate(s.model_flops_per_s, "FLOP/s").c_str());
+  return buf;
+}
+
+ConsoleReport::ConsoleReport(int64_t steps, int64_t total, int64_t log_every, double start)
+    : steps_(steps), total_(total), log_every_(log_every), start_(start), last_line_(start) {}
+
+void ConsoleReport::OnStep(const StepStats& s, double now) {
+  if (s.step % log_every_ == 0 || s.step == 1 || s.step == total_) {
+    Print(StepLine(s, steps_));
+    last_line_ = now;
+  } else if (now - last_line_ >= 10.0) {
+    const double done = static_cast<double>(s.step) / total_;
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "progress: %lld/%lld steps (%.0f%%), loss %.4f, elapsed %.0f s, eta %.0f s",
+                  static_cast<long long>(s.step), static_cast<long long>(total_), done * 100.0, s.loss, now - start_,
+                  (now - start_) / done * (1.0 - done));
+    Print(buf);
+    last_line_ = now;
+  }
+}
+
+void ConsoleReport::Summary(const RunSummary& sum) const {
+  if (sum.steps <= 0) return;
+  double tok = 0, flops = 0;
+  for (const auto& h : sum.history) {
+    tok += h.tokens_per_s * h.seconds;
+    flops += h.model_flops_per_s * h.seconds;
+  }
+  char buf[320];
+  std::snprintf(buf, sizeof(buf), "done: %lld steps in %.1f s | loss %.4f -> %.4f (%.0f%% of the first) | %s | %s",
+                static_cast<long long>(sum.steps), sum.seconds, sum.first_loss, sum.last_loss,
+                100.0 * sum.last_loss / sum.first_loss, HumanRate(tok / sum.seconds, "tok/s").c_str(),
+                HumanRate(flops / sum.seconds, "FLOP/s").c_str());
+  Print(buf);
+}
+
+void LogRunEnd(const RunSummary& sum) {
+  if (sum.steps <= 0) return;
+  double mean_ms = 0;
+  for (const auto& h : sum.history) mean_ms += h.seconds * 1e3 / sum.steps;
+  OGAI_LOG(Info) << "mean step " << mean_ms << " ms; memory: " << FormatMemStats(GetMemStats());
+}
+
+Result<std::unique_ptr<MetricsFile>> MetricsFile::Open(const std::string& pattern, int rank, int restart) {
+  const std::string path = ReplaceRank(pattern, rank);
+  FILE* f = std::fopen(path.c_str(), restart > 0 ? "a" : "w");
+  if (f == nullptr) return ErrnoError("train.metrics_file: cannot create '" + path + "'", errno);
+  return std::unique_ptr<MetricsFile>(new MetricsFile(f, restart));
+}
+
+MetricsFile::~MetricsFile() { std::fclose(f_); }
+
+void MetricsFile::WriteStart(const StartRecord& s) {
+  const auto& L = s.layout;
+  const ResumeInfo& r = s.resume;
+  std::string startup;
+  for (const auto& [name, ms] : s.startup_ms) {
+    char item[96];
+    std::snprintf(item, sizeof item, "%s\"%s\": %.3f", startup.empty() ? "" : ", ", name.c_str(), ms);
+    startup += item;
+  }
+  std::fprintf(f_,
+               "{\"start\": {\"restart\": %d, \"rank\": %d, \"world\": %d, \"dp\": %d, \"tp\": %d, "
+               "\"pp\": %d, \"grad_accum\": %d, \"global_batch\": %d, \"pid\": %ld, \"resume_step\": %lld, "
+               "\"source\": \"%s\", \"load_ms\": %.3f, \"files\": %d, \"peer_files\": %d, "
+               "\"peer_bytes\": %lld, \"started_unix_ms\": %.3f, \"joined_unix_ms\": %.3f, "
+               "\"ready_unix_ms\": %.3f, \"startup_ms\": {%s}}}\n",
+               s.restart, L.rank, L.world, L.dp, L.tp, L.pp, s.grad_accum, s.global_batch,
+               static_cast<long>(::getpid()), static_cast<long long>(s.resume_step), r.Source().c_str(),
+               r.load_s * 1e3, r.files, r.files_from_peers, static_cast<long long>(r.bytes_from_peers),
+               s.started_unix_ms, s.joined_unix_ms, UnixMs(), startup.c_str());
+  std::fflush(f_);
+}
+
+void MetricsFile::WriteStep(const StepStats& s) {
+  std::fprintf(f_,
+               "{\"step\": %lld, \"loss\": %.9g, \"loss_bits\": \"%a\", \"lr\": %.9g, \"grad_norm\": %.9g, "
+               "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"dp_exposed_min_ms\": %.3f, \"pp_wait_ms\": %.3f, "
+               "\"restart\": %d, \"unix_ms\": %.3f}\n",
+               static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3,
+               s.dp_exposed_s * 1e3, s.dp_exposed_min_s * 1e3, s.pp_wait_s * 1e3, restart_, UnixMs());
+  std::fflush(f_);
+}
+
+void MetricsFile::WritePeerCopy(const PeerCopyInfo& pc) {
+  if (pc.step <= peer_copy_reported_) return;
+  peer_copy_reported_ = pc.step;
+  std::fprintf(f_,
+               "{\"peer_copy\": {\"step\": %lld, \"bytes\": %lld, \"places\": %d, \"ms\": %.3f, "
+               "\"restart\": %d}}\n",
+               static_cast<long long>(pc.step), static_cast<long long>(pc.bytes), pc.places, pc.seconds * 1e3,
+               restart_);
+  std::fflush(f_);
+}
+
+void MetricsFile::WriteMemory(int64_t block_parameter_bytes, const MemStats& m) {
+  std::fprintf(f_,
+               "{\"memory\": {\"block_parameters\": %lld, \"parameters\": %lld, \"gradients\": %lld, "
+               "\"optimizer\": %lld, \"activations\": %lld}}\n",
+               static_cast<long long>(block_parameter_bytes), static_cast<long long>(m[MemCategory::kParameters].peak),
+               static_cast<long long>(m[MemCategory::kGradients].peak),
+               static_cast<long long>(m[MemCategory::kOptimizerState].peak),
+               static_cast<long long>(m[MemCategory::kActivations].peak));
+  std::fflush(f_);
+}
+
+}  // namespace ogai::train
