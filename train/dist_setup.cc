@@ -85,8 +85,8 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
   const auto& L = d->ctx.layout;
   OGAI_ASSIGN_OR_RETURN(d->mesh, comm::DeviceMesh::Create(d->world.get(), L.tp, L.dp, L.pp));
   if (L.pp > 1 && (L.first_stage() || L.last_stage())) {
-    const int first = parallel::ParallelLayout::RankOf(0, L.dp_idx, L.tp_idx, L.dp, L.tp);
-    const int last = parallel::ParallelLayout::RankOf(L.pp - 1, L.dp_idx, L.tp_idx, L.dp, L.tp);
+    const int first = comm::DeviceMesh::RankOf({L.tp_idx, L.dp_idx, 0}, L.tp, L.dp, L.pp);
+    const int last = comm::DeviceMesh::RankOf({L.tp_idx, L.dp_idx, L.pp - 1}, L.tp, L.dp, L.pp);
     OGAI_ASSIGN_OR_RETURN(d->embed, d->world->NewGroup({first, last}, "embed" + std::to_string(L.dp_idx) + "_" +
                                                                           std::to_string(L.tp_idx)));
   }
