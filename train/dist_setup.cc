@@ -72,13 +72,17 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
     OGAI_ASSIGN_OR_RETURN(auto base, store::ConnectTcpStore(env.master_addr, env.master_port, env.store_token, timeout));
     d->store = store::MakePrefixStore(std::shared_ptr<store::Store>(std::move(base)), env.StorePrefix());
     phase("store");
-  } else if (!comm::StartedByMpiLauncher()) {
+  } else if (!env.mpi_launcher) {
     return InvalidArgument("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
                            " has no store address: set MASTER_ADDR and MASTER_PORT, or start the job with "
                            "ogai-run, mpirun or srun --mpi=pmix");
   }
   comm::ProcessGroupOptions opts;
   opts.timeout = timeout;
+  opts.store_prefix = env.StorePrefix();
+  opts.mpi_launcher = env.mpi_launcher;
+  opts.local_world_size = env.local_world_size;
+  opts.local_rank = env.local_rank;
   OGAI_ASSIGN_OR_RETURN(d->world, comm::CreateProcessGroup(cfg.parallel.backend, d->store, env.rank, env.world_size, opts));
   phase("world_group");
   OGAI_ASSIGN_OR_RETURN(d->ctx.layout, parallel::MakeLayout(cfg, env.rank, env.world_size));
