@@ -24,6 +24,7 @@
 #include "comm/process_group.h"
 #include "comm/types.h"
 #include "core/log.h"
+#include "rank/rank_env.h"
 
 namespace ogai::bench {
 namespace {
@@ -225,7 +226,14 @@ int RunColl(int argc, char** argv) {
   SetLogRank(rank);
   int rc = 0;
   {
-    auto pg = comm::CreateProcessGroup(o.backend, nullptr, rank, n);
+    // MPI bootstraps the group (no store); the launcher facts come from the rank contract.
+    comm::ProcessGroupOptions po;
+    if (auto env = launch::DetectRankEnv(); env.ok()) {
+      po.mpi_launcher = env->mpi_launcher;
+      po.local_world_size = env->local_world_size;
+      po.local_rank = env->local_rank;
+    }
+    auto pg = comm::CreateProcessGroup(o.backend, nullptr, rank, n, po);
     if (!pg.ok()) {
       if (rank == 0) std::fprintf(stderr, "ogai-bench coll: %s\n", pg.status().ToString().c_str());
       MPI_Finalize();

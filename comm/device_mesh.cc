@@ -60,7 +60,11 @@ Result<std::unique_ptr<DeviceMesh>> DeviceMesh::Create(ProcessGroup* world, int 
   // the device, so it keeps real groups).
   const bool host = std::strcmp(world->backend(), "nccl") != 0;
   auto group = [&](const std::vector<int>& ranks, const std::string& name) -> Result<std::unique_ptr<ProcessGroup>> {
-    if (host && ranks.size() == 1) return MakeSelfGroup(name, world->timeout());
+    if (host && ranks.size() == 1) {
+      ProcessGroupOptions o = world->options();
+      o.name = name;
+      return MakeSelfGroup(o);
+    }
     return world->NewGroup(ranks, name);
   };
   OGAI_ASSIGN_OR_RETURN(m->tp_, group(TpRanks(r, tp, dp, pp), "tp" + std::to_string(tp_idx)));

@@ -1,7 +1,5 @@
 #include "comm/process_group.h"
 
-#include <cstdlib>
-
 #include "comm/mpi/mpi_env.h"
 #include "comm/mpi/mpi_process_group.h"
 #include "comm/ucx/ucx_process_group.h"
@@ -22,29 +20,21 @@ std::vector<std::string> AvailableBackends() {
   return b;
 }
 
-bool StartedByMpiLauncher() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"}) {
-    const char* x = std::getenv(v);
-    if (x != nullptr && *x != '\0') return true;
-  }
-  // srun sets SLURM_STEP_ID and SLURM_PROCID for each task; sbatch alone sets no step.
-  return std::getenv("SLURM_PROCID") != nullptr && std::getenv("SLURM_STEP_ID") != nullptr;
-}
-
 Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& backend_in,
                                                          std::shared_ptr<store::Store> store, int rank,
                                                          int size, const ProcessGroupOptions& options) {
   std::string backend = backend_in;
-  if (backend == "auto") backend = (store == nullptr && StartedByMpiLauncher()) ? "mpi" : "ucx";
+  if (backend == "auto") backend = (store == nullptr && options.mpi_launcher) ? "mpi" : "ucx";
   if (size <= 0 || rank < 0 || rank >= size) {
     return InvalidArgument("rank " + std::to_string(rank) + " is outside world size " + std::to_string(size));
   }
   if (backend == "ucx") {
     if (store != nullptr) {
-      return ucx::CreateUcxProcessGroup(rank, size, options,
-                                        ucx::StoreExchange(store, rank, size, options.name, options.timeout));
+      return ucx::CreateUcxProcessGroup(
+          rank, size, options,
+          ucx::StoreExchange(store, options.store_prefix, rank, size, options.name, options.timeout));
     }
-    if (!StartedByMpiLauncher()) {
+    if (!options.mpi_launcher) {
       return InvalidArgument("ucx backend needs a store to find its peers (MASTER_ADDR/MASTER_PORT from ogai-run), "
                              "or ranks started by mpirun/srun to bootstrap through MPI");
     }
@@ -59,7 +49,7 @@ Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& back
     });
   }
   if (backend == "mpi") {
-    if (store != nullptr && !StartedByMpiLauncher()) {
+    if (store != nullptr && !options.mpi_launcher) {
       OGAI_LOG(Warn) << "mpi backend: this process was not started by mpirun/srun; MPI will run it as a "
                         "singleton (world size 1)";
     }

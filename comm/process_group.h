@@ -12,6 +12,12 @@
 // Reductions are deterministic: the same inputs give the same bits on every run and on
 // every rank of the group (the combining order is fixed by the algorithm, never by timing).
 //
+// Arguments are checked here, once, for every backend (process_group.cc): a bad dtype or
+// reduce op, a null buffer with count > 0, a root or peer outside the group, a send to or
+// receive from this rank itself, a tag outside [0, 65535], bad NewGroup ranks. Such a call
+// returns a finished Work (or error) with kInvalidArgument and does not count as an
+// operation of the group; the backends' Do* methods only ever see valid arguments.
+//
 // Create the world group with CreateProcessGroup(), and sub-groups with NewGroup() or a
 // DeviceMesh (device_mesh.h).
 #pragma once
@@ -29,12 +35,29 @@
 
 namespace ogai::comm {
 
+// Everything a group needs to know about the job it runs in. comm reads no launcher
+// variables itself: the caller (train/dist_setup.cc, from launch::RankEnv) passes them.
+// Sub-groups inherit every field but the name.
 struct ProcessGroupOptions {
   // Name shown in errors and logs ("world", "dp0", ...). Sub-groups are named by NewGroup.
   std::string name = "world";
   // How long one operation may wait for its peers before it fails.
   std::chrono::milliseconds timeout = std::chrono::minutes(5);
-  // NCCL: the CUDA device of this rank (-1: LOCAL_RANK, else 0).
+  // Prepended to every store key the bootstrap writes ("<prefix>ucx/<group>/addr/<rank>",
+  // "<prefix>nccl/<group>/id"). Restart-scoped: it must differ between rendezvous rounds
+  // when the store outlives a round, so that a restarted group never reads the previous
+  // round's addresses. dist_setup passes RankEnv::StorePrefix() ("r<restart_count>/").
+  std::string store_prefix;
+  // The ranks were started by an MPI-capable launcher (mpirun/mpiexec, srun): MPI can
+  // bootstrap the group when no store is given (RankEnv::mpi_launcher).
+  bool mpi_launcher = false;
+  // Processes of this job on this node (RankEnv::local_world_size); 0: unknown, taken as the
+  // group size. The shared-memory path spins less when they outnumber the cores.
+  int local_world_size = 0;
+  // This rank's index on its node (RankEnv::local_rank); -1: unknown. NCCL picks the CUDA
+  // device local_rank % device count when `device` is -1.
+  int local_rank = -1;
+  // NCCL: the CUDA device of this rank (-1: from local_rank, else 0).
   int device = -1;
 };
 
@@ -44,48 +67,60 @@ class ProcessGroup {
 
   int rank() const { return rank_; }
   int size() const { return size_; }
-  const std::string& name() const { return name_; }
-  std::chrono::milliseconds timeout() const { return timeout_; }
+  const std::string& name() const { return options_.name; }
+  std::chrono::milliseconds timeout() const { return options_.timeout; }
+  const ProcessGroupOptions& options() const { return options_; }
   virtual const char* backend() const = 0;
 
   // recv[i] = op over ranks of send[i], on every rank. count elements each.
-  virtual WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype,
-                            ReduceOp op) = 0;
+  WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op);
   // send holds size()*count elements; rank r gets block r of the reduction in recv (count).
-  virtual WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType dtype,
-                                ReduceOp op) = 0;
+  WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op);
   // recv (size()*count elements) gets every rank's send (count elements), in rank order.
-  virtual WorkPtr AllGather(const void* send, void* recv, size_t count, DataType dtype) = 0;
+  WorkPtr AllGather(const void* send, void* recv, size_t count, DataType dtype);
   // buf of every rank gets root's buf.
-  virtual WorkPtr Broadcast(void* buf, size_t count, DataType dtype, int root) = 0;
-  // Point-to-point. Messages between a pair with the same tag (0 <= tag < 65536) arrive in
-  // the order they were sent. A Send completes when its buffer may be reused.
-  virtual WorkPtr Send(const void* buf, size_t count, DataType dtype, int dst, int tag) = 0;
-  virtual WorkPtr Recv(void* buf, size_t count, DataType dtype, int src, int tag) = 0;
-  virtual WorkPtr Barrier() = 0;
+  WorkPtr Broadcast(void* buf, size_t count, DataType dtype, int root);
+  // Point-to-point with another rank of the group (never this rank itself). Messages
+  // between a pair with the same tag (0 <= tag < 65536) arrive in the order they were sent.
+  // A Send completes when its buffer may be reused.
+  WorkPtr Send(const void* buf, size_t count, DataType dtype, int dst, int tag);
+  WorkPtr Recv(void* buf, size_t count, DataType dtype, int src, int tag);
+  WorkPtr Barrier();
 
   // A group of the given ranks of this group (this group's numbering; the new group's rank
   // i is ranks[i]). Called by exactly the ranks in `ranks`, each group in the same order on
   // every member; non-members do not call it. name must be unique among the groups.
-  virtual Result<std::unique_ptr<ProcessGroup>> NewGroup(const std::vector<int>& ranks,
-                                                         const std::string& name) = 0;
+  Result<std::unique_ptr<ProcessGroup>> NewGroup(const std::vector<int>& ranks, const std::string& name);
 
  protected:
-  ProcessGroup(int rank, int size, std::string name, std::chrono::milliseconds timeout)
-      : rank_(rank), size_(size), name_(std::move(name)), timeout_(timeout) {}
+  ProcessGroup(int rank, int size, ProcessGroupOptions options)
+      : rank_(rank), size_(size), options_(std::move(options)) {}
+
+  // The backend's operations, called with checked arguments only.
+  virtual WorkPtr DoAllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) = 0;
+  virtual WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) = 0;
+  virtual WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) = 0;
+  virtual WorkPtr DoBroadcast(void* buf, size_t count, DataType dtype, int root) = 0;
+  virtual WorkPtr DoSend(const void* buf, size_t count, DataType dtype, int dst, int tag) = 0;
+  virtual WorkPtr DoRecv(void* buf, size_t count, DataType dtype, int src, int tag) = 0;
+  virtual WorkPtr DoBarrier() = 0;
+  // ranks are distinct, inside this group, and ranks[my_index] == rank(); `options` are
+  // this group's with the new name.
+  virtual Result<std::unique_ptr<ProcessGroup>> DoNewGroup(const std::vector<int>& ranks, int my_index,
+                                                           const ProcessGroupOptions& options) = 0;
 
  private:
   int rank_;
   int size_;
-  std::string name_;
-  std::chrono::milliseconds timeout_;
+  ProcessGroupOptions options_;
 };
 
 // Creates the world group of this rank.
-//   backend: "ucx", "mpi", "nccl", or "auto" (mpi when started by mpirun/srun and no store
+//   backend: "ucx", "mpi", "nccl", or "auto" (mpi when options.mpi_launcher and no store
 //            is given, else ucx).
 //   store:   the job's store; nullptr means "bootstrap through MPI" (ranks started by
-//            mpirun or srun --mpi=pmix), in which case rank and size must be MPI's.
+//            mpirun or srun --mpi=pmix: options.mpi_launcher), in which case rank and size
+//            must be MPI's.
 // Errors say which backend is not built or not usable here, and how to pick another.
 Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& backend,
                                                          std::shared_ptr<store::Store> store,
@@ -94,8 +129,5 @@ Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& back
 
 // The backends compiled into this build ("ucx", "mpi", and "nccl" when CUDA+NCCL were found).
 std::vector<std::string> AvailableBackends();
-
-// True when this process was started by mpirun/mpiexec (Open MPI, MPICH/Hydra) or srun.
-bool StartedByMpiLauncher();
 
 }  // namespace ogai::comm

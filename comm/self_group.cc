@@ -2,58 +2,53 @@
 
 #include <cstring>
 
+#include "core/check.h"
+
 namespace ogai::comm {
 namespace {
 
 class SelfGroup final : public ProcessGroup {
  public:
-  SelfGroup(const std::string& name, std::chrono::milliseconds timeout) : ProcessGroup(0, 1, name, timeout) {}
+  explicit SelfGroup(const ProcessGroupOptions& options) : ProcessGroup(0, 1, options) {}
   const char* backend() const override { return "self"; }
 
-  WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp) override {
+ protected:
+  WorkPtr DoAllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp) override {
     return Copy(send, recv, count * DataTypeSize(dtype));
   }
-  WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp) override {
+  WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp) override {
     return Copy(send, recv, count * DataTypeSize(dtype));
   }
-  WorkPtr AllGather(const void* send, void* recv, size_t count, DataType dtype) override {
+  WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
     return Copy(send, recv, count * DataTypeSize(dtype));
   }
-  WorkPtr Broadcast(void*, size_t, DataType, int root) override {
-    if (root != 0) return MakeCompletedWork(NoPeer("broadcast from root " + std::to_string(root)));
-    return MakeCompletedWork(Status::Ok());
+  WorkPtr DoBroadcast(void*, size_t, DataType, int) override { return MakeCompletedWork(Status::Ok()); }
+  // ProcessGroup::Send/Recv reject the only rank (0, this one) as a peer.
+  WorkPtr DoSend(const void*, size_t, DataType, int, int) override {
+    OGAI_CHECK(false && "unreachable: a one-rank group has no peer to send to");
+    return nullptr;
   }
-  WorkPtr Send(const void*, size_t, DataType, int dst, int) override {
-    return MakeCompletedWork(NoPeer("send to rank " + std::to_string(dst)));
+  WorkPtr DoRecv(void*, size_t, DataType, int, int) override {
+    OGAI_CHECK(false && "unreachable: a one-rank group has no peer to receive from");
+    return nullptr;
   }
-  WorkPtr Recv(void*, size_t, DataType, int src, int) override {
-    return MakeCompletedWork(NoPeer("receive from rank " + std::to_string(src)));
-  }
-  WorkPtr Barrier() override { return MakeCompletedWork(Status::Ok()); }
-  Result<std::unique_ptr<ProcessGroup>> NewGroup(const std::vector<int>& ranks, const std::string& name) override {
-    if (ranks.size() != 1 || ranks[0] != 0) {
-      return InvalidArgument("NewGroup '" + name + "': group '" + this->name() + "' has the single rank 0");
-    }
-    return MakeSelfGroup(name, timeout());
+  WorkPtr DoBarrier() override { return MakeCompletedWork(Status::Ok()); }
+  Result<std::unique_ptr<ProcessGroup>> DoNewGroup(const std::vector<int>&, int,
+                                                   const ProcessGroupOptions& options) override {
+    return MakeSelfGroup(options);
   }
 
  private:
-  WorkPtr Copy(const void* send, void* recv, size_t bytes) {
-    if (bytes > 0 && (send == nullptr || recv == nullptr)) {
-      return MakeCompletedWork(InvalidArgument("collective on group '" + name() + "': null buffer"));
-    }
+  static WorkPtr Copy(const void* send, void* recv, size_t bytes) {
     if (bytes > 0 && send != recv) std::memmove(recv, send, bytes);
     return MakeCompletedWork(Status::Ok());
-  }
-  Status NoPeer(const std::string& what) const {
-    return InvalidArgument(what + " on group '" + name() + "': it has one rank, there is no peer");
   }
 };
 
 }  // namespace
 
-std::unique_ptr<ProcessGroup> MakeSelfGroup(const std::string& name, std::chrono::milliseconds timeout) {
-  return std::make_unique<SelfGroup>(name, timeout);
+std::unique_ptr<ProcessGroup> MakeSelfGroup(const ProcessGroupOptions& options) {
+  return std::make_unique<SelfGroup>(options);
 }
 
 }  // namespace ogai::comm

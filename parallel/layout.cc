@@ -2,6 +2,8 @@
 
 #include <numeric>
 
+#include "comm/device_mesh.h"
+
 namespace ogai::parallel {
 
 model::ModelLayout ParallelLayout::ModelLayout() const {
@@ -75,9 +77,10 @@ Result<ParallelLayout> MakeLayout(const Config& cfg, int rank, int world) {
   l.pp = p.pp;
   l.rank = rank;
   l.world = world;
-  l.tp_idx = rank % p.tp;
-  l.dp_idx = (rank / p.tp) % p.dp;
-  l.pp_idx = rank / (p.tp * p.dp);
+  const comm::MeshCoord c = comm::DeviceMesh::CoordOf(rank, p.tp, p.dp, p.pp);
+  l.tp_idx = c.tp;
+  l.dp_idx = c.dp;
+  l.pp_idx = c.pp;
   OGAI_ASSIGN_OR_RETURN(l.stage_layers, StageLayerRanges(cfg.model.layers, p.pp, p.pp_layers));
   return l;
 }

@@ -1,6 +1,7 @@
 // Where a rank sits in the dp x tp x pp layout, and which part of the model it holds.
 //
-// Megatron's order, the same as comm::DeviceMesh: TP ranks are adjacent, PP is outermost:
+// Megatron's order, computed by comm::DeviceMesh::CoordOf / RankOf (the one place that
+// knows it): TP ranks are adjacent, PP is outermost:
 //   rank = pp_idx * (dp * tp) + dp_idx * tp + tp_idx
 // Pipeline stages get contiguous ranges of blocks: balanced by default (the first
 // layers % pp stages get one extra block), or as listed in parallel.pp_layers.
@@ -24,9 +25,6 @@ struct ParallelLayout {
   bool first_stage() const { return pp_idx == 0; }
   bool last_stage() const { return pp_idx == pp - 1; }
   model::ModelLayout ModelLayout() const;
-  static int RankOf(int pp_idx, int dp_idx, int tp_idx, int dp, int tp) {
-    return pp_idx * (dp * tp) + dp_idx * tp + tp_idx;
-  }
 };
 
 // Blocks per stage: `override_layers` (one count per stage, summing to `layers`) or balanced.

@@ -212,6 +212,11 @@ Result<RankEnv> DetectRankEnv(const EnvMap& env) {
     }
     r.elastic = *e == "1";
   }
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"}) {
+    if (const std::string* x = Find(env, v); x != nullptr && !x->empty()) r.mpi_launcher = true;
+  }
+  // srun sets SLURM_STEP_ID and SLURM_PROCID for each task; sbatch alone sets no step.
+  if (Find(env, "SLURM_PROCID") != nullptr && Find(env, "SLURM_STEP_ID") != nullptr) r.mpi_launcher = true;
   if (const std::string* c = Find(env, "OGAI_SHARD_CACHES")) r.shard_caches = *c;
   if (const std::string* d = Find(env, "OGAI_SHARD_DIR")) r.shard_dir = *d;
   if (r.source == RankSource::kOgai && r.launcher_hosts_store &&

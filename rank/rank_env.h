@@ -54,6 +54,9 @@ struct RankEnv {
   int max_restarts = 0;      // OGAI_MAX_RESTARTS
   std::string run_id;        // OGAI_RUN_ID: unique per ogai-run invocation ("" otherwise)
   bool launcher_hosts_store = false;  // true under ogai-run: connect, do not serve
+  // Started by an MPI-capable launcher (Open MPI's mpirun, MPICH/Hydra's mpiexec, PMIx, or an
+  // srun step), whatever `source` says: MPI can bootstrap the ranks without a store.
+  bool mpi_launcher = false;
   // OGAI_ELASTIC=1: the job may continue at another world size after losing nodes
   // (ogai-run --nnodes MIN:MAX); a training rank then derives dp from WORLD_SIZE.
   bool elastic = false;

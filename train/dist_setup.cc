@@ -72,21 +72,26 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
     OGAI_ASSIGN_OR_RETURN(auto base, store::ConnectTcpStore(env.master_addr, env.master_port, env.store_token, timeout));
     d->store = store::MakePrefixStore(std::shared_ptr<store::Store>(std::move(base)), env.StorePrefix());
     phase("store");
-  } else if (!comm::StartedByMpiLauncher()) {
+  } else if (!env.mpi_launcher) {
     return InvalidArgument("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
                            " has no store address: set MASTER_ADDR and MASTER_PORT, or start the job with "
                            "ogai-run, mpirun or srun --mpi=pmix");
   }
   comm::ProcessGroupOptions opts;
   opts.timeout = timeout;
+  // d->store is already scoped to this restart round (r<N>/, above), so comm adds nothing.
+  opts.store_prefix = "";
+  opts.mpi_launcher = env.mpi_launcher;
+  opts.local_world_size = env.local_world_size;
+  opts.local_rank = env.local_rank;
   OGAI_ASSIGN_OR_RETURN(d->world, comm::CreateProcessGroup(cfg.parallel.backend, d->store, env.rank, env.world_size, opts));
   phase("world_group");
   OGAI_ASSIGN_OR_RETURN(d->ctx.layout, parallel::MakeLayout(cfg, env.rank, env.world_size));
   const auto& L = d->ctx.layout;
   OGAI_ASSIGN_OR_RETURN(d->mesh, comm::DeviceMesh::Create(d->world.get(), L.tp, L.dp, L.pp));
   if (L.pp > 1 && (L.first_stage() || L.last_stage())) {
-    const int first = parallel::ParallelLayout::RankOf(0, L.dp_idx, L.tp_idx, L.dp, L.tp);
-    const int last = parallel::ParallelLayout::RankOf(L.pp - 1, L.dp_idx, L.tp_idx, L.dp, L.tp);
+    const int first = comm::DeviceMesh::RankOf({L.tp_idx, L.dp_idx, 0}, L.tp, L.dp, L.pp);
+    const int last = comm::DeviceMesh::RankOf({L.tp_idx, L.dp_idx, L.pp - 1}, L.tp, L.dp, L.pp);
     OGAI_ASSIGN_OR_RETURN(d->embed, d->world->NewGroup({first, last}, "embed" + std::to_string(L.dp_idx) + "_" +
                                                                           std::to_string(L.tp_idx)));
   }

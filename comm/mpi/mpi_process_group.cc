@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -118,7 +117,7 @@ class MpiWork final : public Work {  // point-to-point
 class MpiProcessGroup final : public ProcessGroup {
  public:
   MpiProcessGroup(int rank, int size, const ProcessGroupOptions& o, MPI_Comm comm)
-      : ProcessGroup(rank, size, o.name, o.timeout), comm_(comm) {
+      : ProcessGroup(rank, size, o), comm_(comm) {
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     MPI_Comm_dup(comm_, &ctrl_);
     detail::EngineHooks hooks;
@@ -138,7 +137,8 @@ class MpiProcessGroup final : public ProcessGroup {
 
   const char* backend() const override { return "mpi"; }
 
-  WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
+ protected:
+  WorkPtr DoAllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     if (Status st = CheckCount("allreduce", count); !st.ok()) return MakeCompletedWork(st);
     const int n = size();
     return Submit("allreduce", count * DataTypeSize(dtype), [=, this](MPI_Request* r) {
@@ -146,7 +146,7 @@ class MpiProcessGroup final : public ProcessGroup {
                             UserOpFor(dtype, op), comm_, r);
     }, [=] { if (op == ReduceOp::kAvg) DivideInPlace(recv, count, dtype, n); }, count == 0);
   }
-  WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
+  WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     if (Status st = CheckCount("reducescatter", count * static_cast<size_t>(size())); !st.ok()) return MakeCompletedWork(st);
     const int n = size();
     const bool in_place = static_cast<const char*>(send) + static_cast<size_t>(rank()) * count * DataTypeSize(dtype) == recv;
@@ -163,7 +163,7 @@ class MpiProcessGroup final : public ProcessGroup {
       if (op == ReduceOp::kAvg) DivideInPlace(recv, count, dtype, n);
     }, count == 0);
   }
-  WorkPtr AllGather(const void* send, void* recv, size_t count, DataType dtype) override {
+  WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
     if (Status st = CheckCount("allgather", count * static_cast<size_t>(size())); !st.ok()) return MakeCompletedWork(st);
     const bool in_place = static_cast<char*>(recv) + static_cast<size_t>(rank()) * count * DataTypeSize(dtype) == send;
     return Submit("allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=, this](MPI_Request* r) {
@@ -171,28 +171,23 @@ class MpiProcessGroup final : public ProcessGroup {
                             static_cast<int>(count), MpiType(dtype), comm_, r);
     }, nullptr, count == 0);
   }
-  WorkPtr Broadcast(void* buf, size_t count, DataType dtype, int root) override {
-    if (root < 0 || root >= size()) return MakeCompletedWork(InvalidArgument("broadcast root " + std::to_string(root) + " outside group '" + name() + "'"));
+  WorkPtr DoBroadcast(void* buf, size_t count, DataType dtype, int root) override {
     if (Status st = CheckCount("broadcast", count); !st.ok()) return MakeCompletedWork(st);
     return Submit("broadcast", count * DataTypeSize(dtype), [=, this](MPI_Request* r) {
       return MPI_Ibcast(buf, static_cast<int>(count), MpiType(dtype), root, comm_, r);
     }, nullptr, count == 0);
   }
-  WorkPtr Barrier() override {
+  WorkPtr DoBarrier() override {
     return Submit("barrier", 0, [this](MPI_Request* r) { return MPI_Ibarrier(comm_, r); }, nullptr, false);
   }
-  WorkPtr Send(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
-    if (dst < 0 || dst >= size()) return MakeCompletedWork(InvalidArgument("send destination " + std::to_string(dst) + " outside group '" + name() + "'"));
-    if (tag < 0 || tag > 0xffff) return MakeCompletedWork(InvalidArgument("send tag must be in [0, 65535]"));
+  WorkPtr DoSend(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
     if (Status st = CheckCount("send", count); !st.ok()) return MakeCompletedWork(st);
     MPI_Request req;
     int rc = MPI_Isend(buf, static_cast<int>(count), MpiType(dtype), dst, tag, comm_, &req);
     if (rc != MPI_SUCCESS) return MakeCompletedWork(MpiError("MPI_Isend", rc));
     return std::make_shared<MpiWork>(req, "send to rank " + std::to_string(dst) + " on group '" + name() + "'", Clock::now() + timeout());
   }
-  WorkPtr Recv(void* buf, size_t count, DataType dtype, int src, int tag) override {
-    if (src < 0 || src >= size()) return MakeCompletedWork(InvalidArgument("receive source " + std::to_string(src) + " outside group '" + name() + "'"));
-    if (tag < 0 || tag > 0xffff) return MakeCompletedWork(InvalidArgument("receive tag must be in [0, 65535]"));
+  WorkPtr DoRecv(void* buf, size_t count, DataType dtype, int src, int tag) override {
     if (Status st = CheckCount("recv", count); !st.ok()) return MakeCompletedWork(st);
     MPI_Request req;
     int rc = MPI_Irecv(buf, static_cast<int>(count), MpiType(dtype), src, tag, comm_, &req);
@@ -200,16 +195,9 @@ class MpiProcessGroup final : public ProcessGroup {
     return std::make_shared<MpiWork>(req, "receive from rank " + std::to_string(src) + " on group '" + name() + "'", Clock::now() + timeout());
   }
 
-  Result<std::unique_ptr<ProcessGroup>> NewGroup(const std::vector<int>& ranks, const std::string& name) override {
-    std::set<int> uniq(ranks.begin(), ranks.end());
-    int my = -1;
-    for (size_t i = 0; i < ranks.size(); ++i) {
-      if (ranks[i] < 0 || ranks[i] >= size()) return InvalidArgument("NewGroup '" + name + "': rank " + std::to_string(ranks[i]) + " outside group '" + this->name() + "'");
-      if (ranks[i] == rank()) my = static_cast<int>(i);
-    }
-    if (uniq.size() != ranks.size() || my < 0) {
-      return InvalidArgument("NewGroup '" + name + "': ranks must be distinct and include the caller");
-    }
+  Result<std::unique_ptr<ProcessGroup>> DoNewGroup(const std::vector<int>& ranks, int my,
+                                                   const ProcessGroupOptions& o) override {
+    const std::string& name = o.name;
     MPI_Group parent_group, group;
     MPI_Comm_group(comm_, &parent_group);
     MPI_Group_incl(parent_group, static_cast<int>(ranks.size()), ranks.data(), &group);
@@ -220,9 +208,6 @@ class MpiProcessGroup final : public ProcessGroup {
     MPI_Group_free(&group);
     MPI_Group_free(&parent_group);
     if (rc != MPI_SUCCESS) return MpiError("MPI_Comm_create_group for '" + name + "'", rc);
-    ProcessGroupOptions o;
-    o.name = name;
-    o.timeout = timeout();
     return std::unique_ptr<ProcessGroup>(new MpiProcessGroup(my, static_cast<int>(ranks.size()), o, comm));
   }
 

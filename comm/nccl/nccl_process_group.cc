@@ -4,9 +4,7 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <set>
 #include <thread>
 
 #include "core/log.h"
@@ -41,11 +39,6 @@ ncclRedOp_t NcclOp(ReduceOp o) {
     case ReduceOp::kMin: return ncclMin;
   }
   return ncclSum;
-}
-
-std::string RestartPrefix() {
-  const char* rc = std::getenv("OGAI_RESTART_COUNT");
-  return std::string(rc && *rc ? rc : "0");
 }
 
 struct Shared {
@@ -106,43 +99,45 @@ class NcclProcessGroup final : public ProcessGroup {
  public:
   NcclProcessGroup(int rank, int size, const ProcessGroupOptions& o, std::shared_ptr<Shared> sh,
                    std::shared_ptr<store::Store> store, int device)
-      : ProcessGroup(rank, size, o.name, o.timeout), sh_(std::move(sh)), store_(std::move(store)), device_(device) {}
+      : ProcessGroup(rank, size, o), sh_(std::move(sh)), store_(std::move(store)), device_(device) {}
 
   const char* backend() const override { return "nccl"; }
   void SetStream(cudaStream_t s) { user_ = s; }
 
-  WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
+  ~NcclProcessGroup() override {
+    if (barrier_buf_ != nullptr) cudaFree(barrier_buf_);
+  }
+
+ protected:
+  WorkPtr DoAllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     return Enqueue("allreduce", [=, this] {
       return ncclAllReduce(send, recv, count, NcclType(dtype), NcclOp(op), sh_->comm, sh_->stream);
     });
   }
-  WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
+  WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     return Enqueue("reducescatter", [=, this] {
       return ncclReduceScatter(send, recv, count, NcclType(dtype), NcclOp(op), sh_->comm, sh_->stream);
     });
   }
-  WorkPtr AllGather(const void* send, void* recv, size_t count, DataType dtype) override {
+  WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
     return Enqueue("allgather", [=, this] {
       return ncclAllGather(send, recv, count, NcclType(dtype), sh_->comm, sh_->stream);
     });
   }
-  WorkPtr Broadcast(void* buf, size_t count, DataType dtype, int root) override {
-    if (root < 0 || root >= size()) return MakeCompletedWork(InvalidArgument("broadcast root outside group '" + name() + "'"));
+  WorkPtr DoBroadcast(void* buf, size_t count, DataType dtype, int root) override {
     return Enqueue("broadcast", [=, this] {
       return ncclBroadcast(buf, buf, count, NcclType(dtype), root, sh_->comm, sh_->stream);
     });
   }
-  WorkPtr Send(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
-    if (dst < 0 || dst >= size()) return MakeCompletedWork(InvalidArgument("send destination outside group '" + name() + "'"));
+  WorkPtr DoSend(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
     (void)tag;  // NCCL orders point-to-point per pair by issue order; tags are not needed.
     return Enqueue("send", [=, this] { return ncclSend(buf, count, NcclType(dtype), dst, sh_->comm, sh_->stream); });
   }
-  WorkPtr Recv(void* buf, size_t count, DataType dtype, int src, int tag) override {
-    if (src < 0 || src >= size()) return MakeCompletedWork(InvalidArgument("receive source outside group '" + name() + "'"));
+  WorkPtr DoRecv(void* buf, size_t count, DataType dtype, int src, int tag) override {
     (void)tag;
     return Enqueue("recv", [=, this] { return ncclRecv(buf, count, NcclType(dtype), src, sh_->comm, sh_->stream); });
   }
-  WorkPtr Barrier() override {
+  WorkPtr DoBarrier() override {
     if (barrier_buf_ == nullptr) {
       cudaError_t e = cudaMalloc(&barrier_buf_, sizeof(float));
       if (e != cudaSuccess) return MakeCompletedWork(CudaError("barrier scratch", e));
@@ -152,24 +147,11 @@ class NcclProcessGroup final : public ProcessGroup {
     });
   }
 
-  Result<std::unique_ptr<ProcessGroup>> NewGroup(const std::vector<int>& ranks, const std::string& name) override {
-    std::set<int> uniq(ranks.begin(), ranks.end());
-    int my = -1;
-    for (size_t i = 0; i < ranks.size(); ++i) {
-      if (ranks[i] == rank()) my = static_cast<int>(i);
-    }
-    if (uniq.size() != ranks.size() || my < 0) {
-      return InvalidArgument("NewGroup '" + name + "': ranks must be distinct and include the caller");
-    }
-    ProcessGroupOptions o;
-    o.name = name;
-    o.timeout = timeout();
+  Result<std::unique_ptr<ProcessGroup>> DoNewGroup(const std::vector<int>& ranks, int my,
+                                                   const ProcessGroupOptions& options) override {
+    ProcessGroupOptions o = options;
     o.device = device_;
     return CreateNcclProcessGroup(store_, my, static_cast<int>(ranks.size()), o);
-  }
-
-  ~NcclProcessGroup() override {
-    if (barrier_buf_ != nullptr) cudaFree(barrier_buf_);
   }
 
  private:
@@ -216,13 +198,10 @@ Result<std::unique_ptr<ProcessGroup>> CreateNcclProcessGroup(std::shared_ptr<sto
     return Unavailable("nccl backend: no CUDA device is visible on this machine (use --backend ucx on CPU)");
   }
   int device = options.device;
-  if (device < 0) {
-    const char* lr = std::getenv("LOCAL_RANK");
-    device = lr ? std::atoi(lr) % ndev : 0;
-  }
+  if (device < 0) device = options.local_rank >= 0 ? options.local_rank % ndev : 0;
   cudaError_t e = cudaSetDevice(device);
   if (e != cudaSuccess) return CudaError("cudaSetDevice(" + std::to_string(device) + ")", e);
-  const std::string key = "nccl/" + RestartPrefix() + "/" + options.name + "/id";
+  const std::string key = options.store_prefix + "nccl/" + options.name + "/id";
   ncclUniqueId id;
   if (rank == 0) {
     ncclResult_t r = ncclGetUniqueId(&id);

@@ -14,7 +14,8 @@
 
 namespace ogai::comm::nccl {
 
-// Shares the NCCL unique id through `store` (key "nccl/<restart>/<group>/id").
+// Shares the NCCL unique id through `store` (key "<options.store_prefix>nccl/<group>/id").
+// The CUDA device is options.device, else options.local_rank % device count, else 0.
 Result<std::unique_ptr<ProcessGroup>> CreateNcclProcessGroup(std::shared_ptr<store::Store> store, int rank,
                                                              int size, const ProcessGroupOptions& options);
 

@@ -55,15 +55,6 @@ int EnvInt(const char* name, int def) {
   return v != nullptr && *v != '\0' ? std::atoi(v) : def;
 }
 
-// Processes of this job on this node, as far as the launcher says.
-int LocalProcesses(int group_size) {
-  int n = group_size;
-  for (const char* v : {"LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"}) {
-    n = std::max(n, EnvInt(v, 0));
-  }
-  return n;
-}
-
 int UsableCores() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -92,7 +83,7 @@ struct ShmComm::SlotHead {
   char tiny[kTinyBytes];
 };
 
-ShmTuning ShmTuning::FromEnv(int group_size) {
+ShmTuning ShmTuning::FromEnv(int group_size, int local_world_size) {
   ShmTuning t;
   t.slot_bytes = RoundUp(std::max<size_t>(kPage, detail::EnvBytes("OGAI_UCX_SHM_SLOT_BYTES", t.slot_bytes)), kPage);
   t.depth = std::clamp(EnvInt("OGAI_UCX_SHM_DEPTH", t.depth), 2, 64);
@@ -102,7 +93,7 @@ ShmTuning ShmTuning::FromEnv(int group_size) {
   // microseconds in a VM (and if the spin is shorter than that, both sides end up sleeping
   // on every operation). On an oversubscribed node the peer we wait for may need our core,
   // so we sleep almost at once. A background operation spins briefly: the caller computes.
-  const bool oversubscribed = LocalProcesses(group_size) > UsableCores();
+  const bool oversubscribed = std::max(group_size, local_world_size) > UsableCores();
   t.spin = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_SPIN_US", oversubscribed ? 5 : 1000));
   t.bg_spin = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_BG_SPIN_US", oversubscribed ? 2 : 20));
   t.yield = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_YIELD_US", oversubscribed ? 1000 : 0));

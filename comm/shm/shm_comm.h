@@ -56,7 +56,9 @@ struct ShmTuning {
   // runnable on our core, and a yield hands over in a few microseconds where a futex
   // wake-up takes tens.
   std::chrono::microseconds yield{0};
-  static ShmTuning FromEnv(int group_size);
+  // local_world_size: the job's processes on this node, as the caller was told by the
+  // launcher (0: unknown); the group's own size counts as a lower bound.
+  static ShmTuning FromEnv(int group_size, int local_world_size);
 };
 
 // "hostname/boot id": ranks with equal keys can share memory.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 
 #include "comm/progress_engine.h"
 #include "comm/shm/shm_comm.h"
@@ -133,7 +132,7 @@ class UcxProcessGroup final : public ProcessGroup {
  public:
   UcxProcessGroup(int rank, int size, const ProcessGroupOptions& o, std::shared_ptr<UcxTransport> t,
                   std::unique_ptr<shm::ShmComm> shm)
-      : ProcessGroup(rank, size, o.name, o.timeout), t_(std::move(t)), tuning_(AlgoTuning::FromEnv()),
+      : ProcessGroup(rank, size, o), t_(std::move(t)), tuning_(AlgoTuning::FromEnv()),
         shm_(std::move(shm)) {
     detail::EngineHooks hooks;
     UcxTransport* raw = t_.get();
@@ -152,48 +151,42 @@ class UcxProcessGroup final : public ProcessGroup {
 
   const char* backend() const override { return "ucx"; }
 
-  WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    if (Status st = CheckBuffers("allreduce", send, recv, count); !st.ok()) return MakeCompletedWork(st);
+ protected:
+  WorkPtr DoAllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     return Submit("allreduce", count * DataTypeSize(dtype), [=](const CollArgs& a) {
       if (a.shm) return ShmStatus(a, "allreduce", a.shm->AllReduce(*a.ctx, send, recv, count, dtype, op));
       return ucx::AllReduce(a, send, recv, count, dtype, op);
     });
   }
-  WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    if (Status st = CheckBuffers("reducescatter", send, recv, count); !st.ok()) return MakeCompletedWork(st);
+  WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
                   [=](const CollArgs& a) {
                     if (a.shm) return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
                     return ucx::ReduceScatter(a, send, recv, count, dtype, op);
                   });
   }
-  WorkPtr AllGather(const void* send, void* recv, size_t count, DataType dtype) override {
-    if (Status st = CheckBuffers("allgather", send, recv, count); !st.ok()) return MakeCompletedWork(st);
+  WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
     return Submit("allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
                   [=](const CollArgs& a) {
                     if (a.shm) return ShmStatus(a, "allgather", a.shm->AllGather(*a.ctx, send, recv, count, dtype));
                     return ucx::AllGather(a, send, recv, count, dtype);
                   });
   }
-  WorkPtr Broadcast(void* buf, size_t count, DataType dtype, int root) override {
-    if (root < 0 || root >= size()) return MakeCompletedWork(BadRank("broadcast root", root));
-    if (Status st = CheckBuffers("broadcast", buf, buf, count); !st.ok()) return MakeCompletedWork(st);
+  WorkPtr DoBroadcast(void* buf, size_t count, DataType dtype, int root) override {
     return Submit("broadcast", count * DataTypeSize(dtype),
                   [=](const CollArgs& a) {
                     if (a.shm) return ShmStatus(a, "broadcast", a.shm->Broadcast(*a.ctx, buf, count, dtype, root));
                     return ucx::Broadcast(a, buf, count, dtype, root);
                   });
   }
-  WorkPtr Barrier() override {
+  WorkPtr DoBarrier() override {
     return Submit("barrier", 0, [](const CollArgs& a) {
       if (a.shm) return ShmStatus(a, "barrier", a.shm->Barrier(*a.ctx));
       return ucx::Barrier(a);
     });
   }
 
-  WorkPtr Send(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
-    if (dst < 0 || dst >= size()) return MakeCompletedWork(BadRank("send destination", dst));
-    if (tag < 0 || tag > 0xffff) return MakeCompletedWork(InvalidArgument("send tag must be in [0, 65535]"));
+  WorkPtr DoSend(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
     if (Status b = engine_->broken(); !b.ok()) return MakeCompletedWork(Aborted("send on group '" + name() + "': " + b.message()));
     uint64_t seq = t_->NextSendSeq(dst, tag);
     Req req;
@@ -202,9 +195,7 @@ class UcxProcessGroup final : public ProcessGroup {
     if (!st.ok()) return MakeCompletedWork(st);
     return std::make_shared<P2pWork>(t_, req, "send to rank " + std::to_string(dst) + " (tag " + std::to_string(tag) + ")", timeout());
   }
-  WorkPtr Recv(void* buf, size_t count, DataType dtype, int src, int tag) override {
-    if (src < 0 || src >= size()) return MakeCompletedWork(BadRank("receive source", src));
-    if (tag < 0 || tag > 0xffff) return MakeCompletedWork(InvalidArgument("receive tag must be in [0, 65535]"));
+  WorkPtr DoRecv(void* buf, size_t count, DataType dtype, int src, int tag) override {
     uint64_t seq = t_->NextRecvSeq(src, tag);
     Req req;
     Status st = t_->Irecv(src, MakeTag(TagKind::kP2p, src, (static_cast<uint64_t>(tag) << 24) | (seq & 0xffffff)),
@@ -213,26 +204,12 @@ class UcxProcessGroup final : public ProcessGroup {
     return std::make_shared<P2pWork>(t_, req, "receive from rank " + std::to_string(src) + " (tag " + std::to_string(tag) + ")", timeout());
   }
 
-  Result<std::unique_ptr<ProcessGroup>> NewGroup(const std::vector<int>& ranks, const std::string& name) override {
-    std::set<int> uniq(ranks.begin(), ranks.end());
-    if (uniq.size() != ranks.size() || ranks.empty()) {
-      return InvalidArgument("NewGroup '" + name + "': ranks must be distinct and non-empty");
-    }
-    int my = -1;
-    for (size_t i = 0; i < ranks.size(); ++i) {
-      if (ranks[i] < 0 || ranks[i] >= size()) return BadRank("NewGroup '" + name + "' member", ranks[i]);
-      if (ranks[i] == rank()) my = static_cast<int>(i);
-    }
-    if (my < 0) {
-      return InvalidArgument("NewGroup '" + name + "': rank " + std::to_string(rank()) +
-                             " is not a member; only members call NewGroup");
-    }
-    ProcessGroupOptions o;
-    o.name = name;
-    o.timeout = timeout();
+  Result<std::unique_ptr<ProcessGroup>> DoNewGroup(const std::vector<int>& ranks, int my,
+                                                   const ProcessGroupOptions& o) override {
     auto parent = t_;
     auto deadline = Clock::now() + timeout();
     const int parent_rank = rank();
+    const std::string name = o.name;
     AddressExchange exchange = [parent, ranks, my, deadline, parent_rank, name](const std::string& mine) -> Result<std::vector<std::string>> {
       const size_t n = ranks.size();
       std::vector<std::string> out(n);
@@ -270,17 +247,6 @@ class UcxProcessGroup final : public ProcessGroup {
   }
 
  private:
-  Status BadRank(const std::string& what, int r) const {
-    return InvalidArgument(what + " " + std::to_string(r) + " is outside group '" + name() + "' of size " +
-                           std::to_string(size()));
-  }
-  Status CheckBuffers(const char* op, const void* send, const void* recv, size_t count) const {
-    if (count > 0 && (send == nullptr || recv == nullptr)) {
-      return InvalidArgument(std::string(op) + " on group '" + name() + "': null buffer with " +
-                             std::to_string(count) + " elements");
-    }
-    return Status::Ok();
-  }
   template <typename F>
   WorkPtr Submit(const char* op, size_t bytes, F fn) {
     return engine_->Submit(op, bytes, true, [this, fn](const detail::OpContext& ctx) {
@@ -308,7 +274,7 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, 
   // point-to-point messages, probes and every collective of a group that spans nodes.
   std::unique_ptr<shm::ShmComm> shm;
   if (size > 1 && ShmEnabled()) {
-    auto s = shm::ShmComm::Create(rank, size, shm::ShmTuning::FromEnv(size));
+    auto s = shm::ShmComm::Create(rank, size, shm::ShmTuning::FromEnv(size, options.local_world_size));
     if (s.ok()) {
       shm = std::move(*s);
     } else {
@@ -355,11 +321,10 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, 
       new UcxProcessGroup(rank, size, options, std::shared_ptr<UcxTransport>(std::move(t)), std::move(shm)));
 }
 
-AddressExchange StoreExchange(std::shared_ptr<store::Store> store, int rank, int size, const std::string& group,
-                              std::chrono::milliseconds timeout) {
-  return [store, rank, size, group, timeout](const std::string& mine) -> Result<std::vector<std::string>> {
-    const char* rc = std::getenv("OGAI_RESTART_COUNT");
-    const std::string prefix = "ucx/" + std::string(rc && *rc ? rc : "0") + "/" + group + "/addr/";
+AddressExchange StoreExchange(std::shared_ptr<store::Store> store, const std::string& key_prefix, int rank, int size,
+                              const std::string& group, std::chrono::milliseconds timeout) {
+  return [store, key_prefix, rank, size, group, timeout](const std::string& mine) -> Result<std::vector<std::string>> {
+    const std::string prefix = key_prefix + "ucx/" + group + "/addr/";
     OGAI_RETURN_IF_ERROR(store->Set(prefix + std::to_string(rank), mine));
     std::vector<std::string> keys;
     for (int r = 0; r < size; ++r) keys.push_back(prefix + std::to_string(r));

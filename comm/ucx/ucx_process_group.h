@@ -20,9 +20,10 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size,
                                                             const ProcessGroupOptions& options,
                                                             const AddressExchange& exchange);
 
-// Bootstraps through the store: key "ucx/<restart>/<group>/addr/<rank>"
-// (restart = OGAI_RESTART_COUNT, 0 if unset).
-AddressExchange StoreExchange(std::shared_ptr<store::Store> store, int rank, int size,
-                              const std::string& group, std::chrono::milliseconds timeout);
+// Bootstraps through the store: key "<key_prefix>ucx/<group>/addr/<rank>" (key_prefix is
+// ProcessGroupOptions::store_prefix, restart-scoped by the caller).
+AddressExchange StoreExchange(std::shared_ptr<store::Store> store, const std::string& key_prefix,
+                              int rank, int size, const std::string& group,
+                              std::chrono::milliseconds timeout);
 
 }  // namespace ogai::comm::ucx

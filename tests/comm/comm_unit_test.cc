@@ -3,12 +3,15 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <thread>
 
 #include "comm/device_mesh.h"
 #include "comm/process_group.h"
 #include "comm/progress_engine.h"
 #include "comm/reduce.h"
+#include "comm/self_group.h"
+#include "comm/ucx/ucx_process_group.h"
 
 namespace ogai::comm {
 namespace {
@@ -76,6 +79,65 @@ TEST(Factory, UnknownBackendAndMissingBootstrapAreClear) {
   auto bad = CreateProcessGroup("ucx", nullptr, 3, 2);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+}
+
+// The argument checks live in ProcessGroup (process_group_checks.cc), not in the backends:
+// the same bad call gives the same Status from a real ucx group and from a self group, and
+// a rejected call is not an operation of the group (the next valid one still works).
+TEST(ArgumentChecks, SameStatusFromEveryBackend) {
+  ProcessGroupOptions o;
+  o.name = "g";
+  o.timeout = 20s;
+  auto ucx = ucx::CreateUcxProcessGroup(0, 1, o, [](const std::string& mine) {
+    return Result<std::vector<std::string>>(std::vector<std::string>{mine});
+  });
+  ASSERT_TRUE(ucx.ok()) << ucx.status().ToString();
+  std::unique_ptr<ProcessGroup> self = MakeSelfGroup(o);
+  ASSERT_STREQ((*ucx)->backend(), "ucx");
+  ASSERT_STREQ(self->backend(), "self");
+
+  float buf[4] = {1, 2, 3, 4};
+  const auto f32 = DataType::kFloat32;
+  const auto sum = ReduceOp::kSum;
+  using Call = std::function<WorkPtr(ProcessGroup&)>;
+  const std::vector<std::pair<Call, std::string>> bad = {
+      {[&](ProcessGroup& g) { return g.AllReduce(nullptr, buf, 4, f32, sum); }, "null buffer with 4 elements"},
+      {[&](ProcessGroup& g) { return g.AllReduce(buf, buf, 4, static_cast<DataType>(9), sum); }, "unknown data type 9"},
+      {[&](ProcessGroup& g) { return g.ReduceScatter(buf, buf, 4, f32, static_cast<ReduceOp>(-1)); }, "unknown reduce op -1"},
+      {[&](ProcessGroup& g) { return g.AllGather(buf, nullptr, 1, f32); }, "null buffer"},
+      {[&](ProcessGroup& g) { return g.Broadcast(buf, 4, f32, 1); }, "broadcast root 1 is outside group 'g' of size 1"},
+      {[&](ProcessGroup& g) { return g.Broadcast(buf, 4, f32, -1); }, "broadcast root -1 is outside group"},
+      {[&](ProcessGroup& g) { return g.Send(buf, 4, f32, 0, 0); }, "send destination 0 is this rank itself"},
+      {[&](ProcessGroup& g) { return g.Send(buf, 4, f32, 3, 0); }, "send destination 3 is outside group"},
+      {[&](ProcessGroup& g) { return g.Recv(buf, 4, f32, -2, 0); }, "receive source -2 is outside group"},
+      {[&](ProcessGroup& g) { return g.Recv(buf, 4, f32, 0, 70000); }, "receive source 0 is this rank itself"},
+  };
+  for (const auto& [call, want] : bad) {
+    Status a = call(**ucx)->Wait(), b = call(*self)->Wait();
+    EXPECT_EQ(a.code(), Code::kInvalidArgument) << a.ToString();
+    EXPECT_EQ(a.ToString(), b.ToString());
+    EXPECT_NE(a.message().find(want), std::string::npos) << a.ToString() << " lacks: " << want;
+  }
+  for (const std::vector<int>& ranks : {std::vector<int>{}, std::vector<int>{0, 0}, std::vector<int>{1}}) {
+    auto a = (*ucx)->NewGroup(ranks, "sub");
+    auto b = self->NewGroup(ranks, "sub");
+    ASSERT_FALSE(a.ok());
+    ASSERT_FALSE(b.ok());
+    EXPECT_EQ(a.status().code(), Code::kInvalidArgument) << a.status().ToString();
+    EXPECT_EQ(a.status().ToString(), b.status().ToString());
+  }
+  // Zero elements with null buffers is valid; the rejected calls left the group usable.
+  for (ProcessGroup* g : {ucx->get(), self.get()}) {
+    EXPECT_TRUE(g->AllReduce(nullptr, nullptr, 0, f32, sum)->Wait().ok()) << g->backend();
+    float x = 2, y = 0;
+    Status st = g->AllReduce(&x, &y, 1, f32, sum)->Wait();
+    EXPECT_TRUE(st.ok()) << g->backend() << ": " << st.ToString();
+    EXPECT_EQ(y, 2.0f) << g->backend();
+    auto sub = g->NewGroup({0}, "sub");
+    ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+    EXPECT_EQ((*sub)->name(), "sub");
+    EXPECT_EQ((*sub)->timeout(), o.timeout);  // sub-groups inherit the options
+  }
 }
 
 TEST(Factory, NcclIsCompiledInAndSaysWhenNoGpu) {

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "comm/device_mesh.h"
 #include "parallel/buckets.h"
 #include "parallel/layout.h"
 #include "parallel/schedule.h"
@@ -28,7 +29,7 @@ TEST(Layout, MegatronOrderTpAdjacentPpOutermost) {
   for (int r = 0; r < 8; ++r) {
     auto l = MakeLayout(c, r, 8);
     ASSERT_TRUE(l.ok()) << l.status().ToString();
-    EXPECT_EQ(ParallelLayout::RankOf(l->pp_idx, l->dp_idx, l->tp_idx, 2, 2), r);
+    EXPECT_EQ(comm::DeviceMesh::RankOf({l->tp_idx, l->dp_idx, l->pp_idx}, 2, 2, 2), r);
     seen.insert({l->pp_idx, l->dp_idx, l->tp_idx});
   }
   EXPECT_EQ(seen.size(), 8u);
