@@ -1,30 +1,18 @@
 #include "ckpt/writer.h"
 
-#include <fcntl.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
 
 #include "ckpt/format.h"
+#include "ckpt/shard_file.h"
 #include "core/clock.h"
-#include "core/crc32c.h"
 #include "core/log.h"
 
 namespace ogai::ckpt {
 namespace {
-
-// One checksummed chunk of one slice.
-struct ChunkRef {
-  size_t slice;
-  int64_t offset;  // bytes into the slice's data
-  int64_t len;
-};
 
 // A FIFO of variable-size byte ranges in one buffer (single-threaded: the writer thread
 // both fills and drains it).
@@ -69,40 +57,52 @@ class Ring {
   std::deque<Entry> q_;
 };
 
-// writev until every byte is out (short writes and EINTR handled).
-Status WriteAllV(int fd, struct iovec* iov, size_t n, size_t bytes, const std::string& path) {
-  while (bytes > 0) {
-    ssize_t w = ::writev(fd, iov, static_cast<int>(n));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("writing " + path, errno);
-    }
-    bytes -= static_cast<size_t>(w);
-    size_t left = static_cast<size_t>(w);
-    while (n > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --n;
-    }
-    if (n > 0) {
-      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
-  return Status::Ok();
-}
-
-int64_t SliceBytes(const ConstSlice& s) { return s.region.numel() * static_cast<int64_t>(sizeof(float)); }
-
 }  // namespace
 
-struct CheckpointWriter::ShardPlan {
-  std::vector<ChunkRef> chunks;            // in file order
-  std::vector<pb::Piece*> piece_of;        // per slice, its piece in the index
-  uint64_t file_bytes = 0;
-  std::unique_ptr<Ring> ring;              // staged saves
+struct CheckpointWriter::Staging {
+  std::unique_ptr<Ring> ring;              // staged saves only
   size_t next = 0;                         // first chunk not yet copied into the ring
-  bool captured = false;
+  bool captured = false;                   // the caller's memory is no longer needed
+};
+
+// An unstaged save writes the chunks straight from the caller's memory.
+class CheckpointWriter::DirectChunks final : public ChunkSource {
+ public:
+  DirectChunks(const Job& job, const ShardLayout& layout) : job_(job), layout_(layout) {}
+  size_t available() const override { return layout_.chunks.size() - next_; }
+  const ChunkRef& ref(size_t k) const override { return layout_.chunks[next_ + k]; }
+  const uint8_t* data(size_t k) const override {
+    const ChunkRef& c = ref(k);
+    return reinterpret_cast<const uint8_t*>(job_.slices[c.slice].data) + c.offset;
+  }
+  void Consumed(size_t n) override { next_ += n; }
+
+ private:
+  const Job& job_;
+  const ShardLayout& layout_;
+  size_t next_ = 0;
+};
+
+// A staged save writes the ring's oldest chunks and refills it as they go; with a ring as
+// large as the snapshot everything was copied (captured) before the first write.
+class CheckpointWriter::StagedChunks final : public ChunkSource {
+ public:
+  StagedChunks(CheckpointWriter& w, Job& job, const ShardLayout& layout, Staging& staging)
+      : w_(w), job_(job), layout_(layout), staging_(staging), ring_(*staging.ring) {}
+  size_t available() const override { return ring_.size(); }
+  const ChunkRef& ref(size_t k) const override { return ring_.Ref(k); }
+  const uint8_t* data(size_t k) const override { return ring_.Data(k); }
+  void Consumed(size_t n) override {
+    ring_.Pop(n);
+    w_.FillStaging(job_, layout_, staging_);
+  }
+
+ private:
+  CheckpointWriter& w_;
+  Job& job_;
+  const ShardLayout& layout_;
+  Staging& staging_;
+  Ring& ring_;
 };
 
 CheckpointWriter::CheckpointWriter(const WriterOptions& opts) : opts_(opts) {
@@ -262,19 +262,20 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
   const int64_t step = job.meta.step;
   std::string step_dir;
   pb::ShardIndex index;
-  ShardPlan plan;
-  Status local = PlanShard(job, staged, &index, &plan);
+  ShardLayout layout;
+  Staging staging;
+  Status local = PlanShard(job, staged, &index, &layout, &staging);
   // The copy into staging comes first, before any file-system call: an fsync can take
   // seconds on a busy disk, and the training loop may be waiting for the copy.
-  if (local.ok() && staged) FillStaging(job, plan);
+  if (local.ok() && staged) FillStaging(job, layout, staging);
   // Rank 0 cleans and creates the step directory; the others wait for it.
   Status prepared = committer_->rank() == 0 ? PrepareStepDir(step, &step_dir) : Status::Ok();
   prepared = committer_->BeginSave(step, prepared);
   if (local.ok()) local = prepared;
   step_dir = JoinPath(opts_.dir, StepDirName(step));
-  if (local.ok()) local = WriteShard(job, plan, staged, step_dir);
-  if (!plan.captured) {
-    plan.captured = true;
+  if (local.ok()) local = WriteShard(job, layout, staged, staging, step_dir);
+  if (!staging.captured) {
+    staging.captured = true;
     MarkCaptured(job);
   }
   const double t_commit = Now();
@@ -324,9 +325,8 @@ Status CheckpointWriter::PrepareStepDir(int64_t step, std::string* step_dir) {
 }
 
 
-Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardPlan* plan) {
-  const int rank = committer_->rank();
-  const std::string fname = ShardFileName(rank);
+Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* index,
+                                   ShardLayout* layout, Staging* staging) {
   int64_t total = 0;
   for (const ConstSlice& s : job.slices) total += SliceBytes(s);
   // Staging: one buffer reused across saves, so resident memory stays flat.
@@ -338,137 +338,40 @@ Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* 
       staging_ = Buffer(static_cast<size_t>(want), MemCategory::kStaging);
     }
     chunk = std::min<int64_t>(chunk, want / 4 * 4);
-    plan->ring = std::make_unique<Ring>(staging_.as<uint8_t>(), want);
+    staging->ring = std::make_unique<Ring>(staging_.as<uint8_t>(), want);
   }
-  // Every slice's bytes in chunks, one after another after the header.
-  index->set_rank(rank);
-  index->mutable_file()->set_name(fname);
-  index->mutable_file()->set_rank(rank);
-  index->mutable_optimizer_range()->set_rank(rank);
-  index->mutable_optimizer_range()->set_begin(job.meta.opt_begin);
-  index->mutable_optimizer_range()->set_end(job.meta.opt_end);
-  std::map<std::string, int> tensor_of;
-  plan->piece_of.assign(job.slices.size(), nullptr);
-  uint64_t off = kShardHeaderBytes;
-  for (size_t i = 0; i < job.slices.size(); ++i) {
-    const ConstSlice& s = job.slices[i];
-    auto it = tensor_of.find(s.name);
-    pb::Tensor* t;
-    if (it == tensor_of.end()) {
-      tensor_of[s.name] = index->tensors_size();
-      t = index->add_tensors();
-      t->set_name(s.name);
-      t->set_dtype(pb::F32);
-      for (int64_t d : s.global_shape) t->add_shape(d);
-    } else {
-      t = index->mutable_tensors(it->second);
-    }
-    pb::Piece* p = t->add_pieces();
-    p->set_file(0);
-    p->set_byte_offset(off);
-    p->set_byte_length(static_cast<uint64_t>(SliceBytes(s)));
-    for (int64_t b : s.region.begin) p->add_box_begin(b);
-    for (int64_t e : s.region.extent) p->add_box_extent(e);
-    p->set_flat_begin(s.region.flat_begin);
-    p->set_flat_end(s.region.flat_end);
-    p->set_chunk_bytes(static_cast<uint64_t>(chunk));
-    plan->piece_of[i] = p;
-    for (int64_t o = 0; o < SliceBytes(s); o += chunk) {
-      plan->chunks.push_back({i, o, std::min<int64_t>(chunk, SliceBytes(s) - o)});
-    }
-    off += static_cast<uint64_t>(SliceBytes(s));
-  }
-  plan->file_bytes = off;
-  index->mutable_file()->set_bytes(off);
+  PlanShardFile(committer_->rank(), job.slices, job.meta.opt_begin, job.meta.opt_end, chunk, index,
+                layout);
   return Status::Ok();
 }
 
-void CheckpointWriter::FillStaging(Job& job, ShardPlan& plan) {
-  while (plan.next < plan.chunks.size()) {
-    const ChunkRef& c = plan.chunks[plan.next];
-    uint8_t* dst = plan.ring->Alloc(c.len, c);
+void CheckpointWriter::FillStaging(Job& job, const ShardLayout& layout, Staging& staging) {
+  while (staging.next < layout.chunks.size()) {
+    const ChunkRef& c = layout.chunks[staging.next];
+    uint8_t* dst = staging.ring->Alloc(c.len, c);
     if (dst == nullptr) break;
     std::memcpy(dst, reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset, static_cast<size_t>(c.len));
-    ++plan.next;
+    ++staging.next;
   }
-  if (plan.next == plan.chunks.size() && !plan.captured) {
-    plan.captured = true;
+  if (staging.next == layout.chunks.size() && !staging.captured) {
+    staging.captured = true;
     MarkCaptured(job);
   }
 }
 
-Status CheckpointWriter::WriteShard(Job& job, ShardPlan& plan, bool staged, const std::string& step_dir) {
-  const int rank = committer_->rank();
-  const std::string path = JoinPath(step_dir, ShardFileName(rank));
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("cannot create checkpoint shard " + path, errno);
+Status CheckpointWriter::WriteShard(Job& job, ShardLayout& layout, bool staged, Staging& staging,
+                                    const std::string& step_dir) {
+  const ShardHeader header{committer_->rank(), job.meta.step};
   Status st;
-  double t_first_write = 0;
-  bool header_done = false;
-  auto ensure_header = [&]() -> Status {
-    if (header_done) return Status::Ok();
-    header_done = true;
-    t_first_write = Now();
-    uint8_t header[kShardHeaderBytes];
-    EncodeShardHeader({rank, job.meta.step}, header);
-    return WriteAllFd(fd, header, sizeof(header), path);
-  };
-  // Chunks go out in batches (one writev of up to 64 chunks or 8 MiB), so that many small
-  // tensors cost few system calls; each chunk gets its CRC-32C on the way.
-  constexpr size_t kMaxIov = 64;
-  constexpr int64_t kMaxBatchBytes = 8 << 20;
-  auto write_batch = [&](size_t n, const auto& data_of, const auto& ref_of) -> Status {
-    OGAI_RETURN_IF_ERROR(ensure_header());
-    struct iovec iov[kMaxIov];
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const ChunkRef& c = ref_of(i);
-      const uint8_t* d = data_of(i);
-      plan.piece_of[c.slice]->add_chunk_crc32c(Crc32c(d, static_cast<size_t>(c.len)));
-      iov[i].iov_base = const_cast<uint8_t*>(d);
-      iov[i].iov_len = static_cast<size_t>(c.len);
-      bytes += static_cast<size_t>(c.len);
-    }
-    return WriteAllV(fd, iov, n, bytes, path);
-  };
-  auto batch_size = [&](size_t avail, const auto& ref_of) {
-    size_t n = 0;
-    int64_t bytes = 0;
-    while (n < avail && n < kMaxIov && (n == 0 || bytes + ref_of(n).len <= kMaxBatchBytes)) bytes += ref_of(n++).len;
-    return n;
-  };
-  if (!staged) {
-    size_t i = 0;
-    while (st.ok() && i < plan.chunks.size()) {
-      auto ref_of = [&](size_t k) -> const ChunkRef& { return plan.chunks[i + k]; };
-      auto data_of = [&](size_t k) {
-        const ChunkRef& c = plan.chunks[i + k];
-        return reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset;
-      };
-      const size_t n = batch_size(plan.chunks.size() - i, ref_of);
-      st = write_batch(n, data_of, ref_of);
-      i += n;
-    }
+  if (staged) {
+    StagedChunks source(*this, job, layout, staging);
+    st = WriteShardFile(step_dir, header, layout, source, &job.stats.write_s);
   } else {
-    // Write the ring's oldest chunks, refill, and again; with a ring as large as the
-    // snapshot everything was copied (captured) before the first write.
-    Ring& ring = *plan.ring;
-    while (st.ok() && !ring.empty()) {
-      auto ref_of = [&](size_t k) -> const ChunkRef& { return ring.Ref(k); };
-      auto data_of = [&](size_t k) { return ring.Data(k); };
-      const size_t n = batch_size(ring.size(), ref_of);
-      st = write_batch(n, data_of, ref_of);
-      ring.Pop(n);
-      FillStaging(job, plan);
-    }
+    DirectChunks source(job, layout);
+    st = WriteShardFile(step_dir, header, layout, source, &job.stats.write_s);
   }
-  if (st.ok()) st = ensure_header();
-  if (st.ok() && ::fdatasync(fd) != 0) st = ErrnoError("fdatasync " + path, errno);
-  job.stats.write_s = Now() - t_first_write;  // data written and durable, as a raw write
-  if (::close(fd) != 0 && st.ok()) st = ErrnoError("close " + path, errno);
-  if (st.ok()) st = FsyncPath(step_dir);      // the file's directory entry
   if (!st.ok()) return st;
-  job.stats.bytes = static_cast<int64_t>(plan.file_bytes);
+  job.stats.bytes = static_cast<int64_t>(layout.file_bytes);
   return Status::Ok();
 }
 

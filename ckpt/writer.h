@@ -12,7 +12,7 @@
 // every tensor is written by exactly one rank (the commit checks that). The writer copies
 // them into a staging buffer of checkpoint.staging_mb (0: one snapshot) and, on its own
 // thread, writes them to DIR/step_NNNNNNNN/rank_RRRRR.shard in chunks, each with a CRC-32C,
-// then fsyncs the file and the directory. When the staging buffer is smaller than the
+// then fsyncs the file and the directory (the file itself: ckpt/shard_file.h). When the staging buffer is smaller than the
 // snapshot, the copy proceeds as the writes free space, and WaitCaptured() waits for it.
 //
 // Commit. The rank votes through the Committer; rank 0 merges every rank's index into the
@@ -41,20 +41,12 @@
 
 #include "ckpt/committer.h"
 #include "ckpt/region.h"
+#include "ckpt/shard_file.h"  // ConstSlice
 #include "proto/ckpt.pb.h"
 #include "core/memory.h"
 #include "core/status.h"
 
 namespace ogai::ckpt {
-
-// Part of one fp32 tensor to write: `data` holds region.numel() elements in region order,
-// and must stay unchanged until WaitCaptured() (async) or Save() (sync) returns.
-struct ConstSlice {
-  std::string name;
-  std::vector<int64_t> global_shape;
-  Region region;
-  const float* data = nullptr;
-};
 
 // What a checkpoint records besides tensors.
 struct SaveMeta {
@@ -120,11 +112,15 @@ class CheckpointWriter {
   explicit CheckpointWriter(const WriterOptions& opts);
   void ThreadMain();
   Status RunJob(Job& job, bool staged);
-  struct ShardPlan;  // the chunks of this rank's file and the staging ring (writer.cc)
+  struct Staging;  // the ring a staged save copies into and writes from (writer.cc)
+  class DirectChunks;
+  class StagedChunks;
   Status PrepareStepDir(int64_t step, std::string* step_dir);
-  Status PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardPlan* plan);
-  void FillStaging(Job& job, ShardPlan& plan);
-  Status WriteShard(Job& job, ShardPlan& plan, bool staged, const std::string& step_dir);
+  Status PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardLayout* layout,
+                   Staging* staging);
+  void FillStaging(Job& job, const ShardLayout& layout, Staging& staging);
+  Status WriteShard(Job& job, ShardLayout& layout, bool staged, Staging& staging,
+                    const std::string& step_dir);
   Status CommitAsLeader(const Job& job, const std::vector<pb::ShardIndex>& votes,
                         const std::string& step_dir);
   Status Retain(int64_t step);

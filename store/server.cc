@@ -1,4 +1,4 @@
-// StoreServer: one epoll thread, a map of keys, and a list of parked waiters.
+// StoreServer: one epoll thread that carries requests to a KvState and its answers back.
 #include "store/server.h"
 
 #include <arpa/inet.h>
@@ -14,10 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <list>
-#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -25,6 +22,7 @@
 
 #include "proto/store.pb.h"
 #include "core/log.h"
+#include "store/kv_state.h"
 #include "store/wire.h"
 
 namespace ogai::store {
@@ -49,29 +47,11 @@ struct Client {
   bool dead = false;  // to be dropped by the event loop
 };
 
-struct Waiter {
-  uint64_t client_id = 0;
-  uint64_t request_id = 0;
-  std::vector<std::string> keys;
-  bool is_get = false;  // reply with the value of keys[0]
-  int64_t timeout_ms = 0;
-  Clock::time_point deadline;
-};
-
 std::string PeerName(const sockaddr_storage& ss) {
   char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
   ::getnameinfo(reinterpret_cast<const sockaddr*>(&ss), sizeof(ss), host, sizeof(host), serv,
                 sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
   return std::string(host) + ":" + serv;
-}
-
-std::string JoinKeys(const std::vector<std::string>& keys) {
-  std::string s;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (i) s += ", ";
-    s += "'" + keys[i] + "'";
-  }
-  return s;
 }
 
 }  // namespace
@@ -104,6 +84,7 @@ class StoreServer::Impl {
 
   int port() const { return port_; }
   int num_clients() const { return num_clients_.load(); }
+  int waiter_count() const { return num_waiters_.load(); }
 
  private:
   void Loop() {
@@ -138,10 +119,10 @@ class StoreServer::Impl {
   }
 
   int NextTimeoutMs() const {
-    if (waiters_.empty()) return -1;
+    std::optional<Clock::time_point> deadline = state_.NextDeadline();
+    if (!deadline) return -1;
     auto now = Clock::now();
-    auto next = Clock::time_point::max();
-    for (const auto& w : waiters_) next = std::min(next, w.deadline);
+    auto next = *deadline;
     if (next <= now) return 0;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
     return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
@@ -284,7 +265,8 @@ class StoreServer::Impl {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
     ::close(it->second.fd);
     clients_.erase(it);
-    waiters_.remove_if([id](const Waiter& w) { return w.client_id == id; });
+    state_.DropOwner(id);
+    PublishWaiterCount();
     num_clients_.store(static_cast<int>(clients_.size()));
   }
 
@@ -331,92 +313,67 @@ class StoreServer::Impl {
 
     pb::Response r;
     r.set_id(id);
+    KvState::Answers woken;
     switch (req.op_case()) {
       case pb::Request::kSet: {
-        if (req.set().key().empty()) {
-          Reply(c, Error(id, pb::INVALID_ARGUMENT, "empty key"));
-          break;
-        }
-        data_[req.set().key()] = req.set().value();
-        Reply(c, r);
-        Wake();
+        Status st = state_.Set(req.set().key(), req.set().value(), &woken);
+        Reply(c, st.ok() ? r : Error(id, pb::INVALID_ARGUMENT, st.message()));
+        Deliver(woken);
         break;
       }
       case pb::Request::kGet:
       case pb::Request::kWait: {
-        Waiter w;
-        w.client_id = c.id;
-        w.request_id = id;
-        int64_t timeout_ms;
+        KvState::WaitRequest w;
+        w.owner = c.id;
+        w.tag = id;
         if (req.op_case() == pb::Request::kGet) {
           w.is_get = true;
           w.keys.push_back(req.get().key());
-          timeout_ms = req.get().timeout_ms();
+          w.timeout_ms = req.get().timeout_ms();
         } else {
           w.keys.assign(req.wait().keys().begin(), req.wait().keys().end());
-          timeout_ms = req.wait().timeout_ms();
+          w.timeout_ms = req.wait().timeout_ms();
         }
-        w.timeout_ms = timeout_ms;
-        w.deadline = Clock::now() + std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0));
-        if (!TryAnswer(c, w)) waiters_.push_back(std::move(w));
+        std::optional<KvState::WaitAnswer> now = state_.Park(std::move(w), Clock::now());
+        if (now) Reply(c, ToResponse(*now));
+        PublishWaiterCount();
         break;
       }
       case pb::Request::kAdd: {
-        const std::string& key = req.add().key();
-        int64_t cur = 0;
-        auto it = data_.find(key);
-        if (it != data_.end()) {
-          const std::string& v = it->second;
-          auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), cur);
-          if (ec != std::errc() || p != v.data() + v.size()) {
-            Reply(c, Error(id, pb::INVALID_ARGUMENT,
-                           "key '" + key + "' does not hold an integer, cannot add to it"));
-            break;
-          }
+        Result<int64_t> sum = state_.Add(req.add().key(), req.add().delta(), &woken);
+        if (!sum.ok()) {
+          Reply(c, Error(id, pb::INVALID_ARGUMENT, sum.status().message()));
+          break;
         }
-        cur += req.add().delta();
-        data_[key] = std::to_string(cur);
-        r.set_int_value(cur);
+        r.set_int_value(*sum);
         Reply(c, r);
-        Wake();
+        Deliver(woken);
         break;
       }
       case pb::Request::kCompareSet: {
         const auto& cs = req.compare_set();
-        auto it = data_.find(cs.key());
-        const std::string current = it == data_.end() ? std::string() : it->second;
-        if (current == cs.expected()) {
-          data_[cs.key()] = cs.desired();
-          r.set_value(cs.desired());
-          Wake();
-        } else {
-          r.set_value(current);
-        }
+        r.set_value(state_.CompareSet(cs.key(), cs.expected(), cs.desired(), &woken));
+        Deliver(woken);  // the woken waiters' answers go out before this reply, as always
         Reply(c, r);
         break;
       }
       case pb::Request::kDel:
-        r.set_found(data_.erase(req.del().key()) > 0);
+        r.set_found(state_.Delete(req.del().key()));
         Reply(c, r);
         break;
       case pb::Request::kTryGet: {
-        auto it = data_.find(req.try_get().key());
-        if (it != data_.end()) {
+        std::optional<std::string> v = state_.TryGet(req.try_get().key());
+        if (v) {
           r.set_found(true);
-          r.set_value(it->second);
+          r.set_value(*v);
         }
         Reply(c, r);
         break;
       }
-      case pb::Request::kListKeys: {
-        const std::string& prefix = req.list_keys().prefix();
-        for (auto it = data_.lower_bound(prefix);
-             it != data_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-          r.add_keys(it->first);
-        }
+      case pb::Request::kListKeys:
+        for (std::string& k : state_.ListKeys(req.list_keys().prefix())) r.add_keys(std::move(k));
         Reply(c, r);
         break;
-      }
       case pb::Request::kHello:
         Reply(c, r);
         break;
@@ -436,62 +393,38 @@ class StoreServer::Impl {
     return diff == 0;
   }
 
-  // Answers w if all its keys exist.
-  bool TryAnswer(Client& c, const Waiter& w) {
-    for (const auto& k : w.keys) {
-      if (data_.find(k) == data_.end()) return false;
+  static pb::Response ToResponse(const KvState::WaitAnswer& a) {
+    if (!a.status.ok()) {
+      pb::Response r = Error(a.tag, pb::TIMEOUT, a.status.message());
+      for (const auto& k : a.missing) r.add_keys(k);
+      return r;
     }
     pb::Response r;
-    r.set_id(w.request_id);
-    if (w.is_get) r.set_value(data_[w.keys[0]]);
-    Reply(c, r);
-    return true;
+    r.set_id(a.tag);
+    r.set_value(a.value);
+    return r;
   }
 
-  // Answers every waiter whose keys are now all present.
-  void Wake() {
+  // Queues each answer on its client (gone or dying clients get none) and flushes them.
+  void Deliver(const KvState::Answers& answers) {
+    PublishWaiterCount();  // before any answer leaves, so a client that has one sees the count
     std::vector<uint64_t> to_flush;
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      auto cit = clients_.find(it->client_id);
-      if (cit == clients_.end() || cit->second.dead) {
-        it = waiters_.erase(it);
-        continue;
-      }
-      if (TryAnswer(cit->second, *it)) {
-        to_flush.push_back(it->client_id);
-        it = waiters_.erase(it);
-      } else {
-        ++it;
-      }
+    for (const auto& a : answers) {
+      auto it = clients_.find(a.owner);
+      if (it == clients_.end() || it->second.dead) continue;
+      Reply(it->second, ToResponse(a));
+      to_flush.push_back(a.owner);
     }
     FlushClients(to_flush);
   }
 
   void ExpireWaiters() {
-    auto now = Clock::now();
-    std::vector<uint64_t> to_flush;
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (it->deadline > now) {
-        ++it;
-        continue;
-      }
-      auto cit = clients_.find(it->client_id);
-      if (cit != clients_.end()) {
-        std::vector<std::string> missing;
-        for (const auto& k : it->keys) {
-          if (data_.find(k) == data_.end()) missing.push_back(k);
-        }
-        pb::Response r = Error(it->request_id, pb::TIMEOUT,
-                               "store wait timed out after " + std::to_string(it->timeout_ms) +
-                                   " ms; keys still missing: " + JoinKeys(missing));
-        for (const auto& k : missing) r.add_keys(k);
-        Reply(cit->second, r);
-        to_flush.push_back(it->client_id);
-      }
-      it = waiters_.erase(it);
-    }
-    FlushClients(to_flush);
+    KvState::Answers expired;
+    state_.Expire(Clock::now(), &expired);
+    Deliver(expired);
   }
+
+  void PublishWaiterCount() { num_waiters_.store(state_.WaiterCount()); }
 
   void FlushClients(const std::vector<uint64_t>& ids) {
     for (uint64_t id : ids) {
@@ -510,10 +443,10 @@ class StoreServer::Impl {
   std::mutex stop_mu_;
   bool stopped_ = false;
   std::atomic<int> num_clients_{0};
+  std::atomic<int> num_waiters_{0};  // state_.WaiterCount(), published for other threads
   uint64_t next_client_id_ = 1;
   std::unordered_map<uint64_t, Client> clients_;
-  std::map<std::string, std::string> data_;
-  std::list<Waiter> waiters_;
+  KvState state_;  // touched by the loop thread only
 
   friend class StoreServer;
 };
@@ -587,6 +520,7 @@ StoreServer::StoreServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StoreServer::~StoreServer() { Stop(); }
 int StoreServer::port() const { return impl_->port(); }
 int StoreServer::num_clients() const { return impl_->num_clients(); }
+int StoreServer::WaiterCount() const { return impl_->waiter_count(); }
 void StoreServer::Stop() {
   if (impl_) impl_->Stop();
 }

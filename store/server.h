@@ -1,4 +1,5 @@
 // StoreServer: the TCP side of the rendezvous store (one per job, hosted by the launcher).
+// It is a transport: the key-value semantics, waiting included, live in KvState (kv_state.h).
 //
 // One thread serves every client with epoll; all operations are atomic with respect to each
 // other. The server checks each client's token before anything else, and drops a client
@@ -27,6 +28,10 @@ class StoreServer {
   int port() const;
   // Number of clients currently connected (for tests and the launcher's status line).
   int num_clients() const;
+  // Get and Wait requests parked on the server now (their keys are missing). Updated before
+  // any answer goes out, so a client holding an answer never sees its waiter counted. For
+  // tests and diagnostics: a test waits until its waiter is parked before it sets the key.
+  int WaiterCount() const;
   // Stops serving and closes every connection. Idempotent; the destructor calls it.
   void Stop();
 
