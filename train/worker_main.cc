@@ -9,7 +9,7 @@
 #include "kernels/cpu/gemm.h"
 #include "core/clock.h"
 #include "rank/rank_env.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "core/log.h"
 #include "train/dist_setup.h"
 #include "train/trainer.h"
