@@ -29,7 +29,7 @@
 #include "ckpt/format.h"
 #include "core/clock.h"
 #include "kernels/cpu/gemm.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "train/trainer.h"

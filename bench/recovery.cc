@@ -38,7 +38,7 @@
 #include "launcher/node_runner.h"
 #include "launcher/process.h"
 #include "launcher/remote.h"
-#include "core/config.h"
+#include "train/config.h"
 
 namespace ogai::bench {
 namespace {

@@ -25,7 +25,7 @@
 #include "bench/command.h"
 #include "core/clock.h"
 #include "kernels/cpu/gemm.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/profile.h"

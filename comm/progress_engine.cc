@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "core/knobs.h"
 #include "core/log.h"
 
 namespace ogai::comm {
@@ -31,21 +32,9 @@ WorkPtr MakeCompletedWork(Status status) { return std::make_shared<CompletedWork
 
 namespace detail {
 
-size_t EnvBytes(const char* name, size_t def) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return def;
-  char* end = nullptr;
-  unsigned long long x = std::strtoull(v, &end, 10);
-  if (end != nullptr && (*end == 'k' || *end == 'K')) x <<= 10;
-  if (end != nullptr && (*end == 'm' || *end == 'M')) x <<= 20;
-  return static_cast<size_t>(x);
-}
-
 EngineTuning EngineTuning::FromEnv() {
   EngineTuning t;
-  if (const char* v = std::getenv("OGAI_COMM_WAKE_BYTES"); v != nullptr && *v != '\0') {
-    t.wake_bytes = std::strtoull(v, nullptr, 10);
-  }
+  if (auto v = KnobInt("OGAI_COMM_WAKE_BYTES")) t.wake_bytes = static_cast<size_t>(*v);
   return t;
 }
 

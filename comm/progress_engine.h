@@ -65,10 +65,6 @@ struct EngineHooks {
   std::function<void()> poll;
 };
 
-// A byte count from the environment variable `name` ("65536", "64k", "4M"), or `def` when it
-// is unset or empty. The backends' tuning knobs (ucx/tuning.cc, shm/shm_comm.cc) read it.
-size_t EnvBytes(const char* name, size_t def);
-
 struct EngineTuning {
   size_t wake_bytes = 1 << 20;                  // OGAI_COMM_WAKE_BYTES
   std::chrono::microseconds claim_delay{200};

@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include "core/file_io.h"
+#include "core/knobs.h"
 
 namespace ogai {
 namespace {
@@ -34,8 +36,9 @@ void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 LogLevel GetLogLevel() { return static_cast<LogLevel>(g_level.load()); }
 
 bool ApplyLogLevelFromEnv() {
-  const char* v = std::getenv("OGAI_LOG_LEVEL");
-  if (v == nullptr || *v == '\0') return true;
+  const std::optional<std::string> level = KnobText("OGAI_LOG_LEVEL");
+  if (!level) return true;
+  const char* v = level->c_str();
   struct { const char* name; LogLevel level; } table[] = {
       {"error", LogLevel::Error}, {"warn", LogLevel::Warn},
       {"info", LogLevel::Info},   {"debug", LogLevel::Debug}};

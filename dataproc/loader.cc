@@ -27,11 +27,11 @@ std::shared_ptr<TokenSource> TokenSource::FromTokens(std::vector<int32_t> tokens
   return src;
 }
 
-Result<std::shared_ptr<TokenSource>> TokenSource::FromConfig(const Config& cfg) {
-  if (cfg.data.source == "demo") {
-    return FromTokens(ByteEncode(GenerateDemoCorpus(cfg.data.demo_tokens, cfg.data.demo_seed)));
+Result<std::shared_ptr<TokenSource>> TokenSource::FromConfig(const DataConfig& data, int model_vocab) {
+  if (data.source == "demo") {
+    return FromTokens(ByteEncode(GenerateDemoCorpus(data.demo_tokens, data.demo_seed)));
   }
-  return FromShards(cfg.data.paths, static_cast<uint32_t>(cfg.model.vocab));
+  return FromShards(data.paths, static_cast<uint32_t>(model_vocab));
 }
 
 int64_t TokenSource::total_tokens() const {

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "dataproc/shard.h"
-#include "core/config.h"
 #include "core/status.h"
+#include "dataproc/data_config.h"
 
 namespace ogai::data {
 
@@ -28,8 +28,9 @@ class TokenSource {
   static Result<std::shared_ptr<TokenSource>> FromShards(const std::vector<std::string>& paths,
                                                          uint32_t model_vocab);
   static std::shared_ptr<TokenSource> FromTokens(std::vector<int32_t> tokens);
-  // What data: in cfg asks for (the demo corpus, generated, or data.paths).
-  static Result<std::shared_ptr<TokenSource>> FromConfig(const Config& cfg);
+  // What train.yaml's data: section asks for (the demo corpus, generated, or data.paths,
+  // checked against the model's vocabulary).
+  static Result<std::shared_ptr<TokenSource>> FromConfig(const DataConfig& data, int model_vocab);
 
   int64_t total_tokens() const;
   int num_documents() const { return static_cast<int>(docs_.size()); }

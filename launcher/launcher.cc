@@ -20,6 +20,7 @@
 #include <random>
 
 #include "core/file_io.h"
+#include "core/knobs.h"
 #include "launcher/failure.h"
 #include "launcher/guard.h"
 #include "launcher/hostfile.h"
@@ -977,7 +978,8 @@ void Launcher::Finish(int code) {
 }
 
 int Launcher::Run() {
-  if (const char* t = std::getenv("OGAI_RUN_TRACE"); t != nullptr && *t != '\0') {
+  if (const std::optional<std::string> trace = KnobText("OGAI_RUN_TRACE")) {
+    const char* t = trace->c_str();
     trace_fd_ = ::open(t, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (trace_fd_ < 0) {
       LogLine(LogLevel::Error, "OGAI_RUN_TRACE=" + std::string(t) + ": cannot open it: " + std::strerror(errno));

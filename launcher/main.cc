@@ -9,7 +9,7 @@
 #include "launcher/launcher.h"
 #include "launcher/options.h"
 #include "launcher/remote.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "core/log.h"
 
 namespace {

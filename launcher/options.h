@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "train/config.h"
 #include "core/status.h"
 
 namespace ogai::launch {

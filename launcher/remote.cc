@@ -11,6 +11,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "core/knobs.h"
+
 namespace ogai::launch {
 
 std::string ShellQuote(const std::string& s) {
@@ -27,10 +29,9 @@ std::string ShellQuote(const std::string& s) {
 
 std::vector<std::string> SshAgentCommand(const std::string& host, const std::string& agent_path,
                                          int verbosity) {
-  const char* ssh = std::getenv("OGAI_SSH");
-  std::vector<std::string> argv = {ssh != nullptr && *ssh ? ssh : "ssh"};
-  if (const char* opts = std::getenv("OGAI_SSH_OPTS")) {
-    std::istringstream in(opts);
+  std::vector<std::string> argv = {KnobText("OGAI_SSH").value_or("ssh")};
+  if (const std::optional<std::string> opts = KnobText("OGAI_SSH_OPTS")) {
+    std::istringstream in(*opts);
     std::string w;
     while (in >> w) argv.push_back(w);
   }

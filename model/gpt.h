@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "model/model_config.h"
 #include "core/memory.h"
 #include "core/status.h"
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/config.h"
+#include "optim/train_config.h"
 #include "core/memory.h"
 #include "model/gpt.h"
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "core/config.h"
+#include "optim/train_config.h"
 
 namespace ogai::optim {
 

@@ -53,8 +53,7 @@ Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp,
   return out;
 }
 
-Result<ParallelLayout> MakeLayout(const Config& cfg, int rank, int world) {
-  const auto& p = cfg.parallel;
+Result<ParallelLayout> MakeLayout(const ParallelConfig& p, const ModelConfig& model, int rank, int world) {
   if (p.dp * p.tp * p.pp != world) {
     return InvalidArgument("parallel.dp x parallel.tp x parallel.pp = " + std::to_string(p.dp) + " x " +
                            std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " +
@@ -62,14 +61,14 @@ Result<ParallelLayout> MakeLayout(const Config& cfg, int rank, int world) {
                            " ranks; start " + std::to_string(p.dp * p.tp * p.pp) +
                            " ranks (-np) or change the layout");
   }
-  if (cfg.model.heads % p.tp != 0) {
-    return InvalidArgument("model.heads = " + std::to_string(cfg.model.heads) + " is not divisible by parallel.tp = " +
+  if (model.heads % p.tp != 0) {
+    return InvalidArgument("model.heads = " + std::to_string(model.heads) + " is not divisible by parallel.tp = " +
                            std::to_string(p.tp) + "; choose tp dividing the head count");
   }
-  if (cfg.model.vocab % p.tp != 0) {
-    return InvalidArgument("model.vocab = " + std::to_string(cfg.model.vocab) + " is not divisible by parallel.tp = " +
+  if (model.vocab % p.tp != 0) {
+    return InvalidArgument("model.vocab = " + std::to_string(model.vocab) + " is not divisible by parallel.tp = " +
                            std::to_string(p.tp) + "; pad the vocabulary to a multiple of tp (e.g. " +
-                           std::to_string((cfg.model.vocab + p.tp - 1) / p.tp * p.tp) + ")");
+                           std::to_string((model.vocab + p.tp - 1) / p.tp * p.tp) + ")");
   }
   ParallelLayout l;
   l.dp = p.dp;
@@ -81,7 +80,7 @@ Result<ParallelLayout> MakeLayout(const Config& cfg, int rank, int world) {
   l.tp_idx = c.tp;
   l.dp_idx = c.dp;
   l.pp_idx = c.pp;
-  OGAI_ASSIGN_OR_RETURN(l.stage_layers, StageLayerRanges(cfg.model.layers, p.pp, p.pp_layers));
+  OGAI_ASSIGN_OR_RETURN(l.stage_layers, StageLayerRanges(model.layers, p.pp, p.pp_layers));
   return l;
 }
 

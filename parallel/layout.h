@@ -10,9 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/config.h"
 #include "core/status.h"
 #include "model/gpt.h"
+#include "model/model_config.h"
+#include "parallel/parallel_config.h"
 
 namespace ogai::parallel {
 
@@ -33,6 +34,6 @@ Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp,
 
 // Checks dp * tp * pp == world and that the model divides (heads and vocab by tp, layers
 // over pp), with errors that name the keys and say what to change.
-Result<ParallelLayout> MakeLayout(const Config& cfg, int rank, int world);
+Result<ParallelLayout> MakeLayout(const ParallelConfig& p, const ModelConfig& model, int rank, int world);
 
 }  // namespace ogai::parallel

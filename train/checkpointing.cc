@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/clock.h"
+#include "core/knobs.h"
 #include "core/log.h"
 #include "core/profile.h"
 
@@ -93,7 +94,8 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
   c->opt_ = opt;
   c->role_ = role;
   c->committer_ = committer;
-  if (const char* kb = std::getenv("OGAI_CKPT_CHUNK_KB"); kb != nullptr && *kb != '\0') {
+  if (const std::optional<std::string> kb_text = KnobText("OGAI_CKPT_CHUNK_KB")) {
+    const char* kb = kb_text->c_str();
     char* end = nullptr;
     const long v = std::strtol(kb, &end, 10);
     if (*end != '\0' || v < 4 || v > (1 << 20)) {

@@ -27,7 +27,7 @@
 #include "ckpt/peer_copy.h"
 #include "ckpt/reader.h"
 #include "ckpt/writer.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "core/status.h"
 #include "model/gpt.h"
 #include "optim/adamw.h"

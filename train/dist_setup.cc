@@ -54,7 +54,7 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
   d->ctx.shard_dir = env.shard_dir;
   d->ctx.store_token = env.store_token;
   if (env.world_size <= 1) {
-    OGAI_ASSIGN_OR_RETURN(d->ctx.layout, parallel::MakeLayout(cfg, 0, 1));
+    OGAI_ASSIGN_OR_RETURN(d->ctx.layout, parallel::MakeLayout(cfg.parallel, cfg.model, 0, 1));
     return d;
   }
   using namespace std::chrono;
@@ -86,7 +86,7 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
   opts.local_rank = env.local_rank;
   OGAI_ASSIGN_OR_RETURN(d->world, comm::CreateProcessGroup(cfg.parallel.backend, d->store, env.rank, env.world_size, opts));
   phase("world_group");
-  OGAI_ASSIGN_OR_RETURN(d->ctx.layout, parallel::MakeLayout(cfg, env.rank, env.world_size));
+  OGAI_ASSIGN_OR_RETURN(d->ctx.layout, parallel::MakeLayout(cfg.parallel, cfg.model, env.rank, env.world_size));
   const auto& L = d->ctx.layout;
   OGAI_ASSIGN_OR_RETURN(d->mesh, comm::DeviceMesh::Create(d->world.get(), L.tp, L.dp, L.pp));
   if (L.pp > 1 && (L.first_stage() || L.last_stage())) {

@@ -8,7 +8,7 @@
 #include "rank/rank_env.h"
 #include "comm/device_mesh.h"
 #include "comm/process_group.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "store/server.h"
 #include "store/store.h"
 #include "train/trainer.h"

@@ -26,7 +26,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, DistContext 
   t->ctx_ = std::move(ctx);
   t->opts_ = opts;
   if (t->ctx_.world == nullptr) {
-    OGAI_ASSIGN_OR_RETURN(t->ctx_.layout, parallel::MakeLayout(cfg, 0, 1));
+    OGAI_ASSIGN_OR_RETURN(t->ctx_.layout, parallel::MakeLayout(cfg.parallel, cfg.model, 0, 1));
   } else if (t->ctx_.world->size() > 1 && t->ctx_.mesh == nullptr) {
     return Internal("a multi-rank Trainer needs the device mesh");
   }
@@ -43,7 +43,7 @@ Status Trainer::SetUp() {
     ctx_.startup_ms.push_back({name, (now - mark) * 1e3});
     mark = now;
   };
-  OGAI_ASSIGN_OR_RETURN(auto source, data::TokenSource::FromConfig(cfg_));
+  OGAI_ASSIGN_OR_RETURN(auto source, data::TokenSource::FromConfig(cfg_.data, cfg_.model.vocab));
   OGAI_ASSIGN_OR_RETURN(loader_, data::DataLoader::Create(source, cfg_.model.seq_len, tc.seed));
   phase("data");
   // Parameters are initialised after the resume below, and only when nothing was loaded:

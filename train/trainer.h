@@ -22,7 +22,7 @@
 #include "dataproc/loader.h"
 #include "comm/device_mesh.h"
 #include "comm/process_group.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "core/memory.h"
 #include "core/status.h"
 #include "model/gpt.h"

@@ -8,8 +8,9 @@
 
 #include "kernels/cpu/gemm.h"
 #include "core/clock.h"
+#include "core/knobs.h"
 #include "rank/rank_env.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "core/log.h"
 #include "train/dist_setup.h"
 #include "train/trainer.h"
@@ -18,7 +19,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ogai-worker [-v|-vv] TRAIN.yaml [section.key=value ...]\n"
-    "       ogai-worker --help-config    (every train.yaml key, its type and default)\n";
+    "       ogai-worker --help-config    (every train.yaml key, its type and default)\n"
+    "       ogai-worker --help-env       (every OGAI_* environment knob, its type and default)\n";
 
 int Fail(const ogai::Status& st, int code) {
   ogai::LogLine(ogai::LogLevel::Error, st.ToString());
@@ -41,6 +43,9 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--help-config") {
       ogai::Print(ogai::ConfigSchemaHelp());
+      return 0;
+    } else if (a == "--help-env") {
+      ogai::Print(ogai::KnobHelp());
       return 0;
     } else if (a == "-v" || a == "--verbose") {
       verbose = std::max(verbose, 1);

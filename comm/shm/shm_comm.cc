@@ -17,6 +17,7 @@
 #include <random>
 
 #include "comm/reduce.h"
+#include "core/knobs.h"
 
 namespace ogai::comm::shm {
 
@@ -85,18 +86,18 @@ struct ShmComm::SlotHead {
 
 ShmTuning ShmTuning::FromEnv(int group_size, int local_world_size) {
   ShmTuning t;
-  t.slot_bytes = RoundUp(std::max<size_t>(kPage, detail::EnvBytes("OGAI_UCX_SHM_SLOT_BYTES", t.slot_bytes)), kPage);
-  t.depth = std::clamp(EnvInt("OGAI_UCX_SHM_DEPTH", t.depth), 2, 64);
-  t.direct_max_bytes = detail::EnvBytes("OGAI_UCX_SHM_DIRECT_MAX_BYTES", t.direct_max_bytes);
+  t.slot_bytes = RoundUp(std::max<size_t>(kPage, KnobSize("OGAI_UCX_SHM_SLOT_BYTES").value_or(t.slot_bytes)), kPage);
+  t.depth = std::clamp(static_cast<int>(KnobInt("OGAI_UCX_SHM_DEPTH").value_or(t.depth)), 2, 64);
+  t.direct_max_bytes = KnobSize("OGAI_UCX_SHM_DIRECT_MAX_BYTES").value_or(t.direct_max_bytes);
   // A rank that has a core of its own spins a while before it sleeps: the peer is running
   // and answers within a microsecond or two, while waking a sleeper costs tens of
   // microseconds in a VM (and if the spin is shorter than that, both sides end up sleeping
   // on every operation). On an oversubscribed node the peer we wait for may need our core,
   // so we sleep almost at once. A background operation spins briefly: the caller computes.
   const bool oversubscribed = std::max(group_size, local_world_size) > UsableCores();
-  t.spin = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_SPIN_US", oversubscribed ? 5 : 1000));
-  t.bg_spin = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_BG_SPIN_US", oversubscribed ? 2 : 20));
-  t.yield = std::chrono::microseconds(EnvInt("OGAI_UCX_SHM_YIELD_US", oversubscribed ? 1000 : 0));
+  t.spin = std::chrono::microseconds(KnobInt("OGAI_UCX_SHM_SPIN_US").value_or(oversubscribed ? 5 : 1000));
+  t.bg_spin = std::chrono::microseconds(KnobInt("OGAI_UCX_SHM_BG_SPIN_US").value_or(oversubscribed ? 2 : 20));
+  t.yield = std::chrono::microseconds(KnobInt("OGAI_UCX_SHM_YIELD_US").value_or(oversubscribed ? 1000 : 0));
   return t;
 }
 

@@ -2,17 +2,17 @@
 #include <string>
 
 #include "comm/ucx/algorithms.h"
+#include "core/knobs.h"
 
 namespace ogai::comm::ucx {
 
-using detail::EnvBytes;
 
 AlgoTuning AlgoTuning::FromEnv() {
   AlgoTuning t;
-  t.rd_max_bytes = EnvBytes("OGAI_UCX_RD_MAX_BYTES", t.rd_max_bytes);
-  t.segment_bytes = std::max<size_t>(4096, EnvBytes("OGAI_UCX_SEGMENT_BYTES", t.segment_bytes));
-  t.window = static_cast<int>(std::max<size_t>(1, EnvBytes("OGAI_UCX_WINDOW", static_cast<size_t>(t.window))));
-  t.bcast_chain_min_bytes = EnvBytes("OGAI_UCX_BCAST_CHAIN_MIN_BYTES", t.bcast_chain_min_bytes);
+  t.rd_max_bytes = KnobSize("OGAI_UCX_RD_MAX_BYTES").value_or(t.rd_max_bytes);
+  t.segment_bytes = std::max<size_t>(4096, KnobSize("OGAI_UCX_SEGMENT_BYTES").value_or(t.segment_bytes));
+  t.window = static_cast<int>(std::max<size_t>(1, KnobSize("OGAI_UCX_WINDOW").value_or(static_cast<size_t>(t.window))));
+  t.bcast_chain_min_bytes = KnobSize("OGAI_UCX_BCAST_CHAIN_MIN_BYTES").value_or(t.bcast_chain_min_bytes);
   return t;
 }
 

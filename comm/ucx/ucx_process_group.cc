@@ -8,6 +8,7 @@
 #include "comm/shm/shm_comm.h"
 #include "comm/ucx/algorithms.h"
 #include "comm/ucx/ucx_transport.h"
+#include "core/knobs.h"
 #include "core/log.h"
 
 namespace ogai::comm::ucx {
@@ -54,8 +55,7 @@ Result<Hello> DecodeHello(const std::string& b, int rank) {
 }
 
 bool ShmEnabled() {
-  const char* v = std::getenv("OGAI_UCX_SHM");
-  return v == nullptr || *v == '\0' || std::strcmp(v, "0") != 0;
+  return KnobFlag("OGAI_UCX_SHM", true);
 }
 
 // Whether every member managed to attach every segment (a min over the group, through UCX,

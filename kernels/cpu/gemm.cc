@@ -1,5 +1,6 @@
 #include "kernels/cpu/gemm.h"
 
+#include "core/knobs.h"
 #include "core/profile.h"
 
 #include <dlfcn.h>
@@ -115,9 +116,9 @@ std::string GemmBackendDescription() {
 }
 
 Status ApplyGemmBackendFromEnv() {
-  const char* v = std::getenv("OGAI_GEMM");
-  if (v == nullptr || *v == '\0') return Status::Ok();
-  return SetGemmBackend(v).WithContext("OGAI_GEMM");
+  const std::optional<std::string> v = KnobText("OGAI_GEMM");
+  if (!v) return Status::Ok();
+  return SetGemmBackend(*v).WithContext("OGAI_GEMM");
 }
 
 int KernelThreads() { return omp_get_max_threads(); }

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "core/clock.h"
+#include "core/knobs.h"
 #include "launcher/node_runner.h"
 #include "launcher/process.h"
 #include "launcher/remote.h"
@@ -153,9 +154,9 @@ RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std
 }
 
 std::string TestSshEnv() {
-  const char* cfg = std::getenv("OGAI_TEST_SSH_CONFIG");
-  if (cfg == nullptr || !std::filesystem::exists(cfg)) return "";
-  return std::string("OGAI_SSH_OPTS=-F ") + cfg;
+  const std::optional<std::string> cfg = KnobText("OGAI_TEST_SSH_CONFIG");
+  if (!cfg || !std::filesystem::exists(*cfg)) return "";
+  return std::string("OGAI_SSH_OPTS=-F ") + *cfg;
 }
 
 std::string NewMark() {

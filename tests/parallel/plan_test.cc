@@ -11,8 +11,14 @@
 namespace ogai::parallel {
 namespace {
 
-Config Cfg(int dp, int tp, int pp, int layers = 4) {
-  Config c;
+// The two train.yaml sections MakeLayout reads.
+struct Sections {
+  ModelConfig model;
+  ParallelConfig parallel;
+};
+
+Sections Cfg(int dp, int tp, int pp, int layers = 4) {
+  Sections c;
   c.model.layers = layers;
   c.model.heads = 4;
   c.model.d_model = 64;
@@ -23,20 +29,24 @@ Config Cfg(int dp, int tp, int pp, int layers = 4) {
   return c;
 }
 
+Result<ParallelLayout> Layout(const Sections& c, int rank, int world) {
+  return MakeLayout(c.parallel, c.model, rank, world);
+}
+
 TEST(Layout, MegatronOrderTpAdjacentPpOutermost) {
-  Config c = Cfg(2, 2, 2);
+  Sections c = Cfg(2, 2, 2);
   std::set<std::tuple<int, int, int>> seen;
   for (int r = 0; r < 8; ++r) {
-    auto l = MakeLayout(c, r, 8);
+    auto l = Layout(c, r, 8);
     ASSERT_TRUE(l.ok()) << l.status().ToString();
     EXPECT_EQ(comm::DeviceMesh::RankOf({l->tp_idx, l->dp_idx, l->pp_idx}, 2, 2, 2), r);
     seen.insert({l->pp_idx, l->dp_idx, l->tp_idx});
   }
   EXPECT_EQ(seen.size(), 8u);
-  auto l1 = MakeLayout(c, 1, 8);
+  auto l1 = Layout(c, 1, 8);
   EXPECT_EQ(l1->tp_idx, 1);  // ranks 0 and 1 form a TP pair
   EXPECT_EQ(l1->dp_idx, 0);
-  auto l4 = MakeLayout(c, 4, 8);
+  auto l4 = Layout(c, 4, 8);
   EXPECT_EQ(l4->pp_idx, 1);
   EXPECT_TRUE(l4->last_stage());
   EXPECT_EQ(l4->ModelLayout().layer_begin, 2);
@@ -44,15 +54,15 @@ TEST(Layout, MegatronOrderTpAdjacentPpOutermost) {
 }
 
 TEST(Layout, ClearErrors) {
-  auto bad = MakeLayout(Cfg(2, 2, 1), 0, 8);
+  auto bad = Layout(Cfg(2, 2, 1), 0, 8);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("= 4 but the job has 8 ranks"), std::string::npos) << bad.status().message();
-  Config c = Cfg(1, 3, 1);
+  Sections c = Cfg(1, 3, 1);
   c.model.heads = 4;
-  bad = MakeLayout(c, 0, 3);
+  bad = Layout(c, 0, 3);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("model.heads = 4 is not divisible by parallel.tp = 3"), std::string::npos);
-  bad = MakeLayout(Cfg(1, 1, 8, 4), 0, 8);
+  bad = Layout(Cfg(1, 1, 8, 4), 0, 8);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("fewer than parallel.pp"), std::string::npos);
 }

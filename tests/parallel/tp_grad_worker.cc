@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "rank/rank_env.h"
-#include "core/config.h"
+#include "train/config.h"
 #include "model/gpt.h"
 #include "parallel/tp_comm.h"
 #include "train/dist_setup.h"

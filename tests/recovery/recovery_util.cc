@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "ckpt/format.h"
+#include "core/knobs.h"
 #include "launcher/process.h"
 
 namespace ogai::recovery_testing {
@@ -146,7 +147,7 @@ Job::Job(const std::string& tag, const std::vector<std::string>& flags, const st
 
 Job::~Job() {
   child_.reset();  // kills it (and its session) if still running
-  if (std::getenv("OGAI_TEST_KEEP") == nullptr) {
+  if (!KnobFlag("OGAI_TEST_KEEP", false)) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }

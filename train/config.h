@@ -1,10 +1,14 @@
-// train.yaml: the typed, validated job configuration.
+// train.yaml: the typed, validated job configuration (the worker's schema; ogai-run, above
+// train/, reads it too).
 //
 // A train.yaml has up to six sections: model, data, train, parallel, checkpoint, launch.
-// Every key is declared once in the schema (config.cc) with its type, default and help
-// text; the parser walks the YAML, rejects any key the schema does not know (naming the
-// key, the file and line, and the nearest valid key), checks each value's type and range,
-// then checks the relations between values (heads divide d_model, ...).
+// Each section's struct lives with the code that reads it (model/model_config.h,
+// dataproc/data_config.h, optim/train_config.h, parallel/parallel_config.h; checkpoint and
+// launch here). Every key is declared once in the schema table (config.cc) with its type,
+// default and help text; the generic mechanism (core/config_schema.h) walks the YAML, rejects
+// any key the table does not know (naming the key, the file and line, and the nearest valid
+// key), checks each value's type and range; config.cc then checks the relations between
+// values (heads divide d_model, ...).
 //
 // Any key can be overridden from the command line with `section.key=value`, e.g.
 // `ogai-run train.yaml train.steps=50 parallel.dp=2`; overrides are applied before
@@ -18,56 +22,12 @@
 #include <vector>
 
 #include "core/status.h"
+#include "dataproc/data_config.h"
+#include "model/model_config.h"
+#include "optim/train_config.h"
+#include "parallel/parallel_config.h"
 
 namespace ogai {
-
-struct ModelConfig {
-  int layers = 2;
-  int heads = 2;
-  int d_model = 64;
-  int vocab = 256;
-  int seq_len = 64;
-  double init_std = 0.02;
-};
-
-struct DataConfig {
-  std::string source = "demo";      // demo | shards
-  std::vector<std::string> paths;   // token shard files (source: shards)
-  int64_t demo_tokens = 1 << 20;    // size of the generated demo corpus
-  uint64_t demo_seed = 1234;
-};
-
-struct TrainConfig {
-  int64_t steps = 100;
-  int64_t stop_after = 0;           // stop (and save) after this step; 0: at steps. The schedule spans steps.
-  int micro_batch = 4;
-  int global_batch = 0;             // 0: micro_batch * grad_accum * dp
-  int grad_accum = 0;               // 0: derived from global_batch (or 1)
-  double lr = 3e-4;
-  double min_lr = 0.0;              // floor of the schedule; 0 means lr / 10
-  int64_t warmup = 0;               // linear warm-up steps
-  std::string schedule = "cosine";  // cosine | linear | constant
-  double weight_decay = 0.1;
-  double grad_clip = 1.0;           // 0 disables clipping
-  double beta1 = 0.9;
-  double beta2 = 0.95;
-  double eps = 1e-8;
-  uint64_t seed = 42;
-  int64_t log_every = 1;
-  std::string metrics_file;         // one JSON line per step ("" = none); {rank} = the rank
-};
-
-struct ParallelConfig {
-  int dp = 1;
-  int tp = 1;
-  int pp = 1;
-  int zero = 0;                     // 0 | 1 (ZeRO-1: shard optimizer state over dp)
-  double bucket_mb = 25.0;          // DP gradient bucket size
-  bool overlap = true;              // overlap DP all-reduce with backward
-  std::vector<int> pp_layers;       // layers per stage; empty = balanced
-  std::string backend = "auto";     // auto | ucx | mpi | nccl
-  double timeout_s = 300.0;         // collective timeout
-};
 
 struct CheckpointConfig {
   std::string dir;                  // "" disables checkpoints
@@ -122,7 +82,6 @@ Result<Config> LoadConfig(const std::string& path, const std::vector<std::string
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& name,
                            const std::vector<std::string>& overrides = {});
 // Checks relations between values and derives global_batch / grad_accum.
-// `world_size` is dp*tp*pp when 0.
 Status ValidateConfig(Config& cfg);
 
 // The whole config as YAML (every key, defaults included) — saved in checkpoints, printed

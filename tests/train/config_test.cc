@@ -1,4 +1,4 @@
-#include "core/config.h"
+#include "train/config.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,110 @@
+#include "core/knobs.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/check.h"
+
+namespace ogai {
+
+const std::vector<Knob>& Knobs() {
+  using T = KnobType;
+  static const std::vector<Knob> knobs = {
+      // Diagnostics.
+      {"OGAI_LOG_LEVEL", T::kString, "warn", "log level: error|warn|info|debug (over -v)"},
+      {"OGAI_RUN_TRACE", T::kString, "", "ogai-run appends one JSON line per launcher event to this file"},
+      // Kernels.
+      {"OGAI_GEMM", T::kString, "onednn", "GEMM backend: onednn|openblas"},
+      // Communication: the progress engine, UCX algorithms, intra-node shared memory.
+      {"OGAI_COMM_WAKE_BYTES", T::kInt, "1048576", "ops of at least this many bytes wake the progress thread at once"},
+      {"OGAI_UCX_RD_MAX_BYTES", T::kSize, "64k", "all-reduce uses recursive doubling up to this size, the ring above"},
+      {"OGAI_UCX_SEGMENT_BYTES", T::kSize, "256k", "pipeline segment of ring and chain (at least 4096)"},
+      {"OGAI_UCX_WINDOW", T::kSize, "4", "receives in flight per pipeline (at least 1)"},
+      {"OGAI_UCX_BCAST_CHAIN_MIN_BYTES", T::kSize, "256k", "broadcast switches from the tree to the chain at this size"},
+      {"OGAI_UCX_SHM", T::kFlag, "1", "0: ranks on one node talk through UCX messages, not shared memory"},
+      {"OGAI_UCX_SHM_SLOT_BYTES", T::kSize, "256k", "shared-memory chunk size (rounded up to pages)"},
+      {"OGAI_UCX_SHM_DEPTH", T::kInt, "4", "shared-memory chunks in flight per rank (2..64)"},
+      {"OGAI_UCX_SHM_DIRECT_MAX_BYTES", T::kSize, "64k", "shared-memory ops up to this size skip the chunk pipeline"},
+      {"OGAI_UCX_SHM_SPIN_US", T::kInt, "1000 (5 oversubscribed)", "microseconds a waiting rank spins before it sleeps"},
+      {"OGAI_UCX_SHM_BG_SPIN_US", T::kInt, "20 (2 oversubscribed)", "the same for background (overlapped) ops"},
+      {"OGAI_UCX_SHM_YIELD_US", T::kInt, "0 (1000 oversubscribed)", "microseconds a waiting rank yields its core between polls"},
+      // Checkpoints.
+      {"OGAI_CKPT_CHUNK_KB", T::kInt, "4096", "checksum chunk of checkpoint shards in KiB (4..1048576)"},
+      // ogai-run's ssh agents.
+      {"OGAI_SSH", T::kString, "ssh", "the ssh client ogai-run starts remote agents with"},
+      {"OGAI_SSH_OPTS", T::kString, "", "options for it, split on spaces, before the host"},
+      // Tests.
+      {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
+      {"OGAI_TEST_SSH_CONFIG", T::kString, "", "tests: ssh_config of the test sshd (scripts/testenv/sshd.sh)"},
+  };
+  return knobs;
+}
+
+namespace {
+
+const char* TypeName(KnobType t) {
+  switch (t) {
+    case KnobType::kString: return "string";
+    case KnobType::kInt: return "int";
+    case KnobType::kSize: return "size";
+    case KnobType::kFlag: return "flag";
+  }
+  return "?";
+}
+
+// The table's entry for `name`; a name not in the table is a bug.
+const Knob& Find(std::string_view name) {
+  for (const auto& k : Knobs())
+    if (name == k.name) return k;
+  internal::CheckFailed(__FILE__, __LINE__, "unknown environment knob " + std::string(name) + " (add it to Knobs())");
+}
+
+// The raw value when set and not empty, after checking the knob's type.
+const char* Raw(std::string_view name, std::optional<KnobType> type) {
+  const Knob& k = Find(name);
+  if (type) OGAI_CHECK_EQ(TypeName(k.type), std::string(TypeName(*type)));
+  const char* v = std::getenv(k.name);
+  return v != nullptr && *v != '\0' ? v : nullptr;
+}
+
+}  // namespace
+
+std::string KnobHelp() {
+  std::string out;
+  for (const auto& k : Knobs()) {
+    char line[512];
+    std::snprintf(line, sizeof(line), "  %-31s %-7s %-24s %s\n", k.name, TypeName(k.type), k.default_text, k.doc);
+    out += line;
+  }
+  return out;
+}
+
+std::optional<std::string> KnobText(std::string_view name) {
+  const char* v = Raw(name, std::nullopt);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+std::optional<int64_t> KnobInt(std::string_view name) {
+  const char* v = Raw(name, KnobType::kInt);
+  if (v == nullptr) return std::nullopt;
+  return std::strtoll(v, nullptr, 10);
+}
+
+std::optional<uint64_t> KnobSize(std::string_view name) {
+  const char* v = Raw(name, KnobType::kSize);
+  if (v == nullptr) return std::nullopt;
+  char* end = nullptr;
+  unsigned long long x = std::strtoull(v, &end, 10);
+  if (end != nullptr && (*end == 'k' || *end == 'K')) x <<= 10;
+  if (end != nullptr && (*end == 'm' || *end == 'M')) x <<= 20;
+  return static_cast<uint64_t>(x);
+}
+
+bool KnobFlag(std::string_view name, bool unset) {
+  const char* v = Raw(name, KnobType::kFlag);
+  if (v == nullptr) return unset;
+  return std::string_view(v) != "0";
+}
+
+}  // namespace ogai

@@ -1,0 +1,16 @@
+// The `model:` section of train.yaml: the shape of the GPT (train/config.cc declares its keys,
+// defaults and ranges; docs/config.md lists them).
+#pragma once
+
+namespace ogai {
+
+struct ModelConfig {
+  int layers = 2;
+  int heads = 2;
+  int d_model = 64;
+  int vocab = 256;
+  int seq_len = 64;
+  double init_std = 0.02;
+};
+
+}  // namespace ogai
