@@ -25,18 +25,23 @@ const char* CodeName(Code c) {
   return "Unknown";
 }
 
-static std::string ShortFile(const char* path) {
-  // Keep the path from the project root ("core/status.cc"), not the build machine's.
-  std::string p(path);
+std::string ProjectPath(const char* file) {
+  // The path from the project root ("core/status.cc"), not the build machine's: the source
+  // directory is stripped, and so are the "../" of a build that compiles relative paths
+  // (ccache with CCACHE_BASEDIR does).
+  std::string p(file);
   static const std::string root = OGAI_SOURCE_DIR;
   if (p.compare(0, root.size(), root) == 0) return p.substr(root.size());
+  size_t i = 0;
+  while (p.compare(i, 3, "../") == 0 || p.compare(i, 2, "./") == 0) i += p[i] == '.' && p[i + 1] == '.' ? 3 : 2;
+  if (i > 0) return p.substr(i);
   auto slash = p.rfind('/');
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
 Status::Status(Code code, std::string msg, std::source_location loc)
     : code_(code), msg_(std::move(msg)) {
-  if (code_ != Code::kOk) where_ = ShortFile(loc.file_name()) + ":" + std::to_string(loc.line());
+  if (code_ != Code::kOk) where_ = ProjectPath(loc.file_name()) + ":" + std::to_string(loc.line());
 }
 
 Status Status::WithContext(const std::string& context) const {

@@ -86,6 +86,9 @@ OGAI_STATUS_FACTORY(Internal, kInternal)
 Status ErrnoError(const std::string& what, int errno_value,
                   std::source_location loc = std::source_location::current());
 
+// `file` (a __FILE__ or source_location path) relative to the project root: "core/status.cc".
+std::string ProjectPath(const char* file);
+
 // Prints "value() called on an error Result: <status>" and aborts. Used by Result<T>.
 [[noreturn]] void AbortOnErrorValue(const Status& status);
 

@@ -51,11 +51,6 @@ long Futex(std::atomic<uint32_t>* word, int op, uint32_t val, const timespec* ts
   return ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, val, ts, nullptr, 0);
 }
 
-int EnvInt(const char* name, int def) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::atoi(v) : def;
-}
-
 int UsableCores() {
   cpu_set_t set;
   CPU_ZERO(&set);

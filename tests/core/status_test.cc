@@ -1,3 +1,4 @@
+#include "core/check.h"
 #include "core/status.h"
 
 #include <gtest/gtest.h>
@@ -57,6 +58,27 @@ TEST(Status, ErrnoErrorNamesTheCause) {
   Status s = ErrnoError("open /x", ENOENT);
   EXPECT_EQ(s.code(), Code::kIoError);
   EXPECT_EQ(s.message(), "open /x: No such file or directory");
+}
+
+// A Result holding an error is a bug to dereference: abort naming the status, not a bare
+// bad_variant_access.
+TEST(StatusDeathTest, ValueOfAnErrorAbortsWithTheStatusText) {
+  Result<int> r = NotFound("no such shard 'x'");
+  EXPECT_DEATH((void)r.value(), "value\\(\\) called on an error Result: .*no such shard 'x'");
+}
+
+TEST(StatusDeathTest, CheckReportsBothValuesAndWhere) {
+  const int tp = 4, world = 8;
+  EXPECT_DEATH(OGAI_CHECK_EQ(tp * 2, world + 1),
+               "check failed at tests/core/status_test.cc:[0-9]+: tp \\* 2 == world \\+ 1 \\(8 vs 9\\)");
+  EXPECT_DEATH(OGAI_CHECK(tp > world), "check failed at .*: tp > world");
+  OGAI_CHECK_LT(tp, world);  // holds: no abort
+}
+
+TEST(Status, ProjectPathIsRelativeToTheRoot) {
+  EXPECT_EQ(ProjectPath("../../../tests/core/status_test.cc"), "tests/core/status_test.cc");
+  EXPECT_EQ(ProjectPath("./core/log.cc"), "core/log.cc");
+  EXPECT_EQ(ProjectPath("/elsewhere/x.cc"), "x.cc");
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ std::string BinDir() {
 
 std::string SourceDir() {
   if (const char* s = std::getenv("OGAI_SOURCE_DIR")) return s;
-  return std::filesystem::path(BinDir()).parent_path().parent_path().string();
+  return OGAI_TEST_SOURCE_DIR;
 }
 
 std::unique_ptr<Child> Child::Start(const std::vector<std::string>& argv,
