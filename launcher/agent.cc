@@ -28,6 +28,7 @@
 #include "launcher/protocol.h"
 #include "launcher/store_channel.h"
 #include "launcher/remote.h"
+#include "rank/slurm_env.h"
 #include "core/log.h"
 #include "store/server.h"
 #include "store/store.h"
@@ -105,8 +106,8 @@ Status Agent::Setup() {
   id_ = boot_.agent_id;
   if (id_ < 0) {
     // Started by srun: find this node in the plan by Slurm's name for it.
-    const char* name = std::getenv("SLURMD_NODENAME");
-    std::string me = name != nullptr ? name : host_;
+    std::string me = SlurmNodeName(CurrentEnv());
+    if (me.empty()) me = host_;
     for (size_t i = 0; i < spec_.agent_hosts.size(); ++i) {
       if (spec_.agent_hosts[i] == me) id_ = static_cast<int>(i);
     }

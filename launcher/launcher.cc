@@ -197,25 +197,14 @@ Status Launcher::Prepare() {
     OGAI_ASSIGN_OR_RETURN(in.hosts, ParseHostList(l_.hosts));
     in.hosts_given = true;
     in.hosts_source = "--host " + l_.hosts;
-  } else if (std::getenv("SLURM_JOB_ID") != nullptr && opts_.agent_launcher != "ssh") {
-    const char* nodelist = std::getenv("SLURM_JOB_NODELIST");
-    if (nodelist == nullptr) nodelist = std::getenv("SLURM_NODELIST");
-    if (nodelist == nullptr) {
-      return InvalidArgument("SLURM_JOB_ID is set but SLURM_JOB_NODELIST is not: run ogai-run "
-                             "inside an allocation (sbatch/salloc), or pass -H");
+  } else if (opts_.agent_launcher != "ssh") {
+    OGAI_ASSIGN_OR_RETURN(auto alloc, DetectSlurmAllocation(CurrentEnv()));
+    if (alloc) {
+      for (size_t i = 0; i < alloc->hosts.size(); ++i) in.hosts.push_back({alloc->hosts[i], alloc->slots[i], 0});
+      in.hosts_given = true;
+      in.hosts_source = "the Slurm allocation (SLURM_JOB_NODELIST=" + alloc->nodelist + ")";
+      slurm_ = true;
     }
-    OGAI_ASSIGN_OR_RETURN(auto names, ExpandSlurmHostlist(nodelist));
-    const char* tpn = std::getenv("SLURM_TASKS_PER_NODE");
-    if (tpn == nullptr) tpn = std::getenv("SLURM_JOB_CPUS_PER_NODE");
-    std::vector<int> slots(names.size(), 1);
-    if (tpn != nullptr) {
-      OGAI_ASSIGN_OR_RETURN(auto counts, ExpandSlurmCounts(tpn));
-      for (size_t i = 0; i < names.size() && i < counts.size(); ++i) slots[i] = counts[i];
-    }
-    for (size_t i = 0; i < names.size(); ++i) in.hosts.push_back({names[i], slots[i], 0});
-    in.hosts_given = true;
-    in.hosts_source = "the Slurm allocation (SLURM_JOB_NODELIST=" + std::string(nodelist) + ")";
-    slurm_ = true;
   }
   if (opts_.agent_launcher == "slurm" && !slurm_) {
     return InvalidArgument("--agent-launcher slurm needs a Slurm allocation (SLURM_JOB_ID) and no "

@@ -36,9 +36,9 @@ std::string NodeRound::nspace() const {
   return "ogai." + run_id + "." + std::to_string(round);
 }
 
-std::string NodeRound::Marker() const {
-  return "OGAI_AGENT_ID=" + run_id + "." + std::to_string(agent_id);
-}
+std::string NodeRound::AgentId() const { return run_id + "." + std::to_string(agent_id); }
+
+std::string NodeRound::Marker() const { return std::string(kEnvAgentId) + "=" + AgentId(); }
 
 struct NodeRunner::Rank {
   int rank = 0;
@@ -131,29 +131,24 @@ Status NodeRunner::Start(const NodeRound& round) {
     pmix_registered_ = true;
   }
 
-  // The contract, common to this node's ranks.
-  std::vector<std::string> common = {
-      "WORLD_SIZE=" + std::to_string(round_.world_size()),
-      "LOCAL_WORLD_SIZE=" + std::to_string(nlocal),
-      "NODE_RANK=" + std::to_string(round_.node_rank),
-      "GROUP_RANK=" + std::to_string(round_.node_rank),
-      "OGAI_NNODES=" + std::to_string(round_.node_ranks.size()),
-      "MASTER_ADDR=" + round_.master_addr,
-      "MASTER_PORT=" + std::to_string(round_.master_port),
-      "OGAI_STORE_TOKEN=" + round_.token,
-      "OGAI_RESTART_COUNT=" + std::to_string(round_.round),
-      "OGAI_MAX_RESTARTS=" + std::to_string(round_.max_restarts),
-      "OGAI_RUN_ID=" + round_.run_id,
-      round_.Marker(),
-      "OGAI_HEARTBEAT_FILE=" + hb_path,
-  };
-  if (round_.elastic) common.push_back("OGAI_ELASTIC=1");
-  if (!round_.caches.empty()) {
-    std::string list;
-    for (const std::string& c : round_.caches) list += (list.empty() ? "" : ",") + c;
-    common.push_back("OGAI_SHARD_CACHES=" + list);
-  }
-  if (!round_.shard_dir.empty()) common.push_back("OGAI_SHARD_DIR=" + round_.shard_dir);
+  // The contract (rank/contract.h); the per-rank fields are filled in below.
+  RankEnv contract;
+  contract.world_size = round_.world_size();
+  contract.local_world_size = nlocal;
+  contract.node_rank = round_.node_rank;
+  contract.nnodes = static_cast<int>(round_.node_ranks.size());
+  contract.master_addr = round_.master_addr;
+  contract.master_port = round_.master_port;
+  contract.store_token = round_.token;
+  contract.restart_count = round_.round;
+  contract.max_restarts = round_.max_restarts;
+  contract.run_id = round_.run_id;
+  contract.agent_id = round_.AgentId();
+  contract.heartbeat_file = hb_path;
+  contract.elastic = round_.elastic;
+  for (const std::string& c : round_.caches)
+    contract.shard_caches += (contract.shard_caches.empty() ? "" : ",") + c;
+  contract.shard_dir = round_.shard_dir;
 
   auto now = Clock::now();
   for (int lr = 0; lr < nlocal; ++lr) {
@@ -164,10 +159,10 @@ Status NodeRunner::Start(const NodeRound& round) {
     Rank& rk = *r;
     ranks_.push_back(std::move(r));
 
-    std::vector<std::string> extra = common;
-    extra.push_back("RANK=" + std::to_string(rk.rank));
-    extra.push_back("LOCAL_RANK=" + std::to_string(lr));
-    extra.push_back("OGAI_HEARTBEAT_SLOT=" + std::to_string(lr));
+    contract.rank = rk.rank;
+    contract.local_rank = lr;
+    contract.heartbeat_slot = lr;
+    std::vector<std::string> extra = ToKeyValues(RankEnvVars(contract));
     Status st;
     if (round_.pmix && pmix_ != nullptr) {
       auto penv = pmix_->ClientEnv(round_.nspace(), rk.rank, user_schizo);
@@ -545,7 +540,6 @@ void NodeRunner::Complete() {
 
 }  // namespace ogai::launch
 
-extern char** environ;
 
 namespace ogai::launch {
 
@@ -561,37 +555,6 @@ Result<std::string> CreateShardDir(const std::string& run_id, int agent_id, cons
     return ErrnoError("creating the shard-copy folder " + dir, errno);
   }
   return dir;
-}
-
-std::vector<std::string> OwnEnvironment() {
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
-  return env;
-}
-
-std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
-                                     const std::vector<std::string>& extra) {
-  static const char* kDropPrefixes[] = {
-      "OMPI_COMM_WORLD_", "OMPI_MCA_orte_", "OMPI_MCA_ess", "OMPI_MCA_pmix", "OMPI_FILE_LOCATION",
-      "OMPI_UNIVERSE_SIZE", "OMPI_APP_CTX_NUM_PROCS", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX",
-      "PMI_", "PMIX_", "OGAI_AGENT_", "OGAI_HEARTBEAT_"};
-  static const char* kDropExact[] = {"SLURM_PROCID",   "SLURM_LOCALID", "SLURM_GTIDS",
-                                     "SLURM_TASK_PID", "SLURM_STEP_ID", "SLURM_STEPID",
-                                     "OGAI_ELASTIC",   "OGAI_SHARD_CACHES", "OGAI_SHARD_DIR"};
-  std::set<std::string> extra_keys;
-  for (const std::string& kv : extra) extra_keys.insert(KeyOf(kv));
-  std::vector<std::string> out;
-  for (const std::string& kv : own) {
-    std::string key = KeyOf(kv);
-    if (extra_keys.count(key)) continue;
-    bool drop = false;
-    for (const char* p : kDropPrefixes) drop |= key.rfind(p, 0) == 0;
-    for (const char* k : kDropExact) drop |= key == k;
-    if (key.rfind("PMIX_MCA_", 0) == 0) drop = false;  // the user's PMIx settings stay
-    if (!drop) out.push_back(kv);
-  }
-  out.insert(out.end(), extra.begin(), extra.end());
-  return out;
 }
 
 Status StartNodePmix(const std::string& tmpdir, std::shared_ptr<store::Store> store,
