@@ -113,9 +113,6 @@ class NodeRunner {
   enum class State { kIdle, kRunning, kFinishing, kStopping };
   struct Rank;
 
-  void ReadPipe(Rank& r, bool is_stderr);
-  void DrainAll(Rank& r);
-  void CloseRank(Rank& r);
   void EmitLine(Rank& r, bool is_stderr, std::string_view line);
   void CheckHeartbeats();
   void ReportFailure(RankFailure f);
@@ -146,21 +143,5 @@ class NodeRunner {
   std::vector<RankFailure> pending_spawn_failures_;
   bool pmix_registered_ = false;
 };
-
-}  // namespace ogai::launch
-
-namespace ogai::launch {
-
-// Creates the folder where the ranks of this node keep in-memory copies of their latest
-// checkpoint shard (checkpoint.peer_copies): /dev/shm/ogai-shards.<run>.<agent> on a tmpfs,
-// else <tmpdir>/shards. The agent removes it at the end (its orphan guard if it dies).
-Result<std::string> CreateShardDir(const std::string& run_id, int agent_id, const std::string& tmpdir);
-
-// A node's PMIx server (under `tmpdir`) whose fences that span nodes go through the job's
-// store (*fence); the launcher's local node and every remote agent start theirs this way.
-Status StartNodePmix(const std::string& tmpdir, std::shared_ptr<store::Store> store,
-                     std::unique_ptr<PmixServer>* pmix, std::unique_ptr<StoreFence>* fence);
-// An abort a rank asks for through PMIx reaches `runner` on `loop`.
-void ForwardPmixAborts(PmixServer* pmix, NodeRunner* runner, EventLoop* loop);
 
 }  // namespace ogai::launch
