@@ -1,7 +1,9 @@
 // RunAgent: `ogai-run --agent`, the per-node agent on a node other than the launcher's.
 //
 // It reads its bootstrap line (stdin under ssh, OGAI_AGENT_BOOTSTRAP under srun), connects to
-// the job's store, reads the job spec, starts its orphan guard, joins, and then follows the
+// the job's store, reads the job spec, sets up its LocalNode (local_node.h: temp folder,
+// orphan guard, PMIx server, NodeRunner, shard cache; the launcher's own node is set up the
+// same way), joins, and then follows the
 // launcher's commands (protocol.h): run a round's ranks, stop them, forward a signal, exit.
 // It reports each round's outcome as events and bumps its liveness key every 0.5 s. When the
 // launcher goes away (end of input under ssh, SIGTERM from srun, or the store failing) it
@@ -71,9 +73,9 @@ class Agent {
 
 Status Agent::Setup() {
   std::string line;
-  if (const char* b = std::getenv("OGAI_AGENT_BOOTSTRAP")) {
+  if (const char* b = std::getenv(kAgentBootstrapEnv)) {
     line = b;
-    ::unsetenv("OGAI_AGENT_BOOTSTRAP");
+    ::unsetenv(kAgentBootstrapEnv);
   } else {
     boot_from_stdin_ = true;
     char c;

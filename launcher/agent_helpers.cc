@@ -27,7 +27,7 @@ Status Launcher::StartHelpers(const std::vector<int>& ids) {
     SpawnRequest req;
     req.argv = std::move(argv);
     req.env = OwnEnvironment();
-    if (!stdin_bootstrap) req.env.push_back("OGAI_AGENT_BOOTSTRAP=" + b.Serialize());
+    if (!stdin_bootstrap) req.env.push_back(std::string(kAgentBootstrapEnv) + "=" + b.Serialize());
     // ssh dies with us (its agent then sees end of input); srun gets SIGTERM, which it
     // forwards to the agents before it exits.
     req.parent_death_signal = stdin_bootstrap ? SIGKILL : SIGTERM;

@@ -1,33 +1,24 @@
-// RunLauncher: plan, services, agents, rounds, restarts, exit code. See launcher.h.
+// RunLauncher's set-up and tear-down: the plan, the job's store and spec, this machine's
+// LocalNode, the event readers; then the loop, then everything stopped in order. The rest of
+// the Launcher is in agent_helpers.cc, launcher_events.cc and rounds.cc (launcher_impl.h).
 #include "launcher/launcher.h"
 #include "launcher/launcher_impl.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
-#include <map>
-#include <optional>
 #include <random>
 
-#include "core/file_io.h"
 #include "launcher/console.h"
-#include "launcher/failure.h"
-#include "launcher/guard.h"
 #include "launcher/hostfile.h"
-#include "launcher/node_runner.h"
 #include "launcher/plan.h"
-#include "launcher/pmix_server.h"
 #include "launcher/process.h"
 #include "launcher/protocol.h"
 #include "launcher/remote.h"
@@ -294,14 +285,15 @@ int Launcher::Run() {
 
   // Tear-down: readers before the store they read, the store before the PMIx server.
   if (events_) events_->Stop();
-  for (auto& h : helpers_) {
-    if (!h->exited) {
-      ::kill(h->child.pid(), SIGKILL);
-      int s;
-      ::waitpid(h->child.pid(), &s, 0);
-    }
+  std::vector<pid_t> running;
+  for (const auto& h : helpers_)
+    if (!h->exited) running.push_back(h->child.pid());
+  helpers_.clear();  // closes their pipes
+  for (pid_t pid : running) {
+    ::kill(pid, SIGKILL);
+    int s;
+    ::waitpid(pid, &s, 0);
   }
-  helpers_.clear();  // their pipes
   if (node_) node_->StopRanks();
   local_ = nullptr;
   store_.reset();

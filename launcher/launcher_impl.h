@@ -97,7 +97,7 @@ class Launcher {
   void FatalStore(const Status& st);
   void RecordFailure(const RankFailure& f);
   void Trace(const std::string& event, const std::string& detail = "");
-  double Elapsed() const { return std::chrono::duration<double>(Clock::now() - start_time_).count(); }
+  double Elapsed() const;  // seconds since ogai-run started
   bool AllRoundNodes(NodeState s) const;
   std::vector<int> RoundAgents() const;
 

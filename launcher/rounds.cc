@@ -16,6 +16,10 @@
 
 namespace ogai::launch {
 
+double Launcher::Elapsed() const {
+  return std::chrono::duration<double>(Clock::now() - start_time_).count();
+}
+
 std::vector<int> Launcher::RoundAgents() const { return round_plan_.agents; }
 
 bool Launcher::AllRoundNodes(NodeState s) const {
