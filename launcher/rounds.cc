@@ -41,8 +41,7 @@ void Launcher::CheckJoined() {
   }
   if (join_timer_) loop_.Cancel(join_timer_);
   join_timer_ = 0;
-  OGAI_LOG(Info) << "every agent joined after "
-                 << std::chrono::duration<double>(Clock::now() - start_time_).count() << " s";
+  OGAI_LOG(Info) << "every agent joined after " << Elapsed() << " s";
   StartRound();
 }
 
@@ -98,8 +97,7 @@ void Launcher::OnNodeSuccess(int agent) {
   }
   a.state = NodeState::kSucceeded;
   if (AllRoundNodes(NodeState::kSucceeded)) {
-    OGAI_LOG(Info) << "every rank exited 0 after "
-                   << std::chrono::duration<double>(Clock::now() - start_time_).count() << " s";
+    OGAI_LOG(Info) << "every rank exited 0 after " << Elapsed() << " s";
     Finish(0);
   }
 }
