@@ -1,7 +1,9 @@
 // RunAgent: `ogai-run --agent`, the per-node agent on a node other than the launcher's.
 //
 // It reads its bootstrap line (stdin under ssh, OGAI_AGENT_BOOTSTRAP under srun), connects to
-// the job's store, reads the job spec, starts its orphan guard, joins, and then follows the
+// the job's store, reads the job spec, sets up its LocalNode (local_node.h: temp folder,
+// orphan guard, PMIx server, NodeRunner, shard cache; the launcher's own node is set up the
+// same way), joins, and then follows the
 // launcher's commands (protocol.h): run a round's ranks, stop them, forward a signal, exit.
 // It reports each round's outcome as events and bumps its liveness key every 0.5 s. When the
 // launcher goes away (end of input under ssh, SIGTERM from srun, or the store failing) it
@@ -16,20 +18,19 @@
 #include <climits>
 #include <condition_variable>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 
-#include "launcher/guard.h"
+#include "launcher/console.h"
 #include "launcher/hostfile.h"
 #include "launcher/launcher.h"
+#include "launcher/local_node.h"
 #include "launcher/node_runner.h"
-#include "launcher/pmix_server.h"
 #include "launcher/process.h"
 #include "launcher/protocol.h"
 #include "launcher/store_channel.h"
 #include "launcher/remote.h"
+#include "rank/slurm_env.h"
 #include "core/log.h"
-#include "store/server.h"
 #include "store/store.h"
 
 namespace ogai::launch {
@@ -57,31 +58,24 @@ class Agent {
   JobSpec spec_;
   int id_ = -1;
   std::string host_;
-  std::string tmpdir_;
   EventLoop loop_;
   std::shared_ptr<store::Store> store_;
   std::unique_ptr<SequenceReader> commands_;
-  std::unique_ptr<StoreFence> fence_;
-  std::unique_ptr<PmixServer> pmix_;
-  std::unique_ptr<OrphanGuard> guard_;
-  std::unique_ptr<NodeRunner> runner_;
-  std::unique_ptr<store::StoreServer> cache_;  // checkpoint shard copies (peer_copies)
-  std::string cache_addr_;
-  std::string shard_dir_;  // this node's shard copies (tmpfs)
+  std::unique_ptr<LocalNode> node_;
+  NodeRunner* runner_ = nullptr;  // node_'s
   std::thread heartbeat_;
   std::mutex hb_mu_;
   std::condition_variable hb_cv_;
   bool hb_stop_ = false;
-  int signal_fd_ = -1;
   int round_ = -1;
   bool exiting_ = false;
 };
 
 Status Agent::Setup() {
   std::string line;
-  if (const char* b = std::getenv("OGAI_AGENT_BOOTSTRAP")) {
+  if (const char* b = std::getenv(kAgentBootstrapEnv)) {
     line = b;
-    ::unsetenv("OGAI_AGENT_BOOTSTRAP");
+    ::unsetenv(kAgentBootstrapEnv);
   } else {
     boot_from_stdin_ = true;
     char c;
@@ -105,8 +99,8 @@ Status Agent::Setup() {
   id_ = boot_.agent_id;
   if (id_ < 0) {
     // Started by srun: find this node in the plan by Slurm's name for it.
-    const char* name = std::getenv("SLURMD_NODENAME");
-    std::string me = name != nullptr ? name : host_;
+    std::string me = SlurmNodeName(CurrentEnv());
+    if (me.empty()) me = host_;
     for (size_t i = 0; i < spec_.agent_hosts.size(); ++i) {
       if (spec_.agent_hosts[i] == me) id_ = static_cast<int>(i);
     }
@@ -122,30 +116,14 @@ Status Agent::Setup() {
   SetLogProcessName("ogai-run agent " + std::to_string(id_) + "@" +
                     spec_.agent_hosts[static_cast<size_t>(id_)]);
 
-  const char* tmp = std::getenv("TMPDIR");
-  std::string base = (tmp != nullptr && *tmp) ? tmp : "/tmp";
-  std::string templ = base + "/ogai-agent." + boot_.run_id + "." + std::to_string(id_) + ".XXXXXX";
-  std::vector<char> buf(templ.begin(), templ.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) return ErrnoError("agent: temp folder under " + base, errno);
-  tmpdir_ = buf.data();
-  if (spec_.shard_cache) {
-    OGAI_ASSIGN_OR_RETURN(shard_dir_, CreateShardDir(boot_.run_id, id_, tmpdir_));
-  }
-  // Before any thread starts.
-  OGAI_ASSIGN_OR_RETURN(guard_, OrphanGuard::Start("OGAI_AGENT_ID=" + boot_.run_id + "." +
-                                                       std::to_string(id_),
-                                                   tmpdir_, shard_dir_));
-  OGAI_RETURN_IF_ERROR(BecomeSubreaper());
-  sigset_t handled;
-  sigemptyset(&handled);
-  for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, sig);
-  ::sigprocmask(SIG_BLOCK, &handled, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  signal_fd_ = ::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (signal_fd_ < 0) return ErrnoError("signalfd", errno);
+  LocalNodeOptions lo;
+  lo.tmp_prefix = "ogai-agent." + boot_.run_id + "." + std::to_string(id_);
+  lo.run_id = boot_.run_id;
+  lo.agent_id = id_;
+  lo.shard_cache = spec_.shard_cache;
+  lo.signals = {SIGCHLD, SIGINT, SIGTERM, SIGHUP};
+  OGAI_ASSIGN_OR_RETURN(node_, LocalNode::Prepare(lo));  // before any thread starts
 
-  if (spec_.pmix) OGAI_RETURN_IF_ERROR(StartNodePmix(tmpdir_, store_, &pmix_, &fence_));
   NodeRunner::Callbacks cb;
   cb.on_failure = [this](const RankFailure& f) {
     Event e;
@@ -165,19 +143,15 @@ Status Agent::Setup() {
     Publish(e);
     MaybeQuit();
   };
-  runner_ = std::make_unique<NodeRunner>(loop_, pmix_.get(), guard_.get(), cb);
-  if (pmix_) ForwardPmixAborts(pmix_.get(), runner_.get(), &loop_);
-
+  // The shard cache listens where the launcher's store is reached from.
+  std::string bind;
   if (spec_.shard_cache) {
-    // This node's shard cache (docs/recovery.md): ranks of this and other nodes keep their
-    // latest checkpoint shard here, in memory that outlives them.
     auto addr = LocalAddressFacing(boot_.store_host);
-    std::string bind = addr.ok() ? *addr : std::string("0.0.0.0");
-    auto server = store::StoreServer::Start(bind, 0, boot_.token);
-    if (!server.ok()) return server.status().WithContext("agent: starting the shard cache on " + bind);
-    cache_ = std::move(server).value();
-    cache_addr_ = (bind == "0.0.0.0" ? host_ : bind) + ":" + std::to_string(cache_->port());
+    bind = addr.ok() ? *addr : std::string("0.0.0.0");
   }
+  OGAI_RETURN_IF_ERROR(node_->Start(loop_, store_, spec_.pmix, cb, bind,
+                                    bind == "0.0.0.0" ? host_ : bind, boot_.token));
+  runner_ = node_->runner();
 
   // Commands from now on (earlier ones were for agents that came before us).
   int64_t next = 0;
@@ -215,14 +189,14 @@ Status Agent::Setup() {
                       [this] { return hb_stop_; });
     }
   });
-  loop_.AddFd(signal_fd_, POLLIN, [this](short) { OnSignal(); });
+  loop_.AddFd(node_->signal_fd(), POLLIN, [this](short) { OnSignal(); });
   if (boot_from_stdin_) loop_.AddFd(STDIN_FILENO, POLLIN, [this](short) { OnStdin(); });
 
   Event join;
   join.type = Event::Type::kJoin;
   join.host = host_;
   join.pid = ::getpid();
-  join.cache = cache_addr_;
+  join.cache = node_->cache_addr();
   Publish(join);
   return Status::Ok();
 }
@@ -238,46 +212,12 @@ void Agent::Publish(Event e) {
 void Agent::HandleCommand(const Command& c) {
   switch (c.type) {
     case Command::Type::kRound: {
-      int node = c.plan.NodeOf(id_);
-      if (node < 0 || exiting_) return;  // not part of this round
+      if (c.plan.NodeOf(id_) < 0 || exiting_) return;  // not part of this round
       round_ = c.plan.round;
-      NodeRound r;
-      r.run_id = spec_.run_id;
-      r.round = c.plan.round;
-      r.max_restarts = spec_.max_restarts;
-      r.agent_id = id_;
-      r.node_rank = node;
-      r.host = spec_.agent_hosts[static_cast<size_t>(id_)];
-      r.hosts = c.plan.hosts;
-      r.node_ranks = c.plan.node_ranks;
-      r.argv = spec_.argv;
-      r.env = RankBaseEnv(OwnEnvironment(), spec_.env);
-      // Run where the launcher runs when that folder exists here too, like mpirun.
-      r.cwd = ::access(spec_.cwd.c_str(), X_OK) == 0 ? spec_.cwd : std::string();
-      r.master_addr = boot_.store_host;
-      r.master_port = boot_.store_port;
-      r.token = boot_.token;
-      r.output = spec_.output;
-      r.heartbeat_timeout = spec_.heartbeat_timeout;
-      r.grace = spec_.grace;
-      r.bind_cores = spec_.bind_cores;
-      r.oversubscribe = spec_.oversubscribe;
-      r.pmix = spec_.pmix;
-      r.tmpdir = tmpdir_;
-      r.elastic = spec_.elastic;
-      if (spec_.shard_cache) r.caches = c.plan.caches;
-      r.shard_dir = shard_dir_;
-      if (fence_) fence_->SetNode(node);
-      Status st = runner_->Start(r);
-      if (!st.ok()) {
-        RankFailure f;
-        f.kind = RankFailure::Kind::kSpawnFailed;
-        f.node_rank = node;
-        f.host = r.host;
-        f.detail = st.message();
+      if (auto f = node_->StartRound(spec_, c.plan, boot_.token)) {
         Event e;
         e.type = Event::Type::kFailure;
-        e.failure = f;
+        e.failure = *f;
         Publish(e);
         Event s;
         s.type = Event::Type::kStopped;
@@ -326,7 +266,7 @@ void Agent::OnStdin() {
 
 void Agent::OnSignal() {
   signalfd_siginfo si;
-  while (::read(signal_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+  while (::read(node_->signal_fd(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
     int sig = static_cast<int>(si.ssi_signo);
     if (sig == SIGCHLD) {
       ReapChildren([this](pid_t pid, int st) { runner_->OnChildStatus(pid, st); });
@@ -342,7 +282,7 @@ int Agent::Run() {
   Status st = Setup();
   int code = 0;
   if (!st.ok()) {
-    LogLine(LogLevel::Error, st.ToString());
+    console::Error(st.ToString());
     // Tell the launcher, if it can be reached, so it names this node at once.
     if (store_ && id_ >= 0) {
       Event e;
@@ -363,16 +303,8 @@ int Agent::Run() {
   hb_cv_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
   if (commands_) commands_->Stop();
-  fence_.reset();
-  runner_.reset();
-  cache_.reset();
-  pmix_.reset();
-  if (guard_) guard_->Dismiss();
-  for (const std::string* dir : {&tmpdir_, &shard_dir_}) {
-    if (dir->empty()) continue;
-    std::error_code ec;
-    std::filesystem::remove_all(*dir, ec);
-  }
+  runner_ = nullptr;
+  node_.reset();  // ranks, shard cache, PMIx server, guard, folders
   return code;
 }
 

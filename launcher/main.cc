@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "launcher/console.h"
 #include "launcher/failure.h"
 #include "launcher/launcher.h"
 #include "launcher/options.h"
@@ -15,7 +16,7 @@
 namespace {
 
 int UsageError(const ogai::Status& st) {
-  ogai::LogLine(ogai::LogLevel::Error, st.ToString());
+  ogai::launch::console::Error(st.ToString());
   return ogai::launch::kExitUsage;
 }
 

@@ -15,8 +15,10 @@
 #include <map>
 
 #include "core/file_io.h"
+#include "launcher/console.h"
 #include "launcher/guard.h"
 #include "rank/heartbeat.h"
+#include "launcher/piped_child.h"
 #include "launcher/pmix_server.h"
 #include "launcher/process.h"
 #include "launcher/store_channel.h"
@@ -36,9 +38,9 @@ std::string NodeRound::nspace() const {
   return "ogai." + run_id + "." + std::to_string(round);
 }
 
-std::string NodeRound::Marker() const {
-  return "OGAI_AGENT_ID=" + run_id + "." + std::to_string(agent_id);
-}
+std::string NodeRound::AgentId() const { return run_id + "." + std::to_string(agent_id); }
+
+std::string NodeRound::Marker() const { return std::string(kEnvAgentId) + "=" + AgentId(); }
 
 struct NodeRunner::Rank {
   int rank = 0;
@@ -46,9 +48,7 @@ struct NodeRunner::Rank {
   pid_t pid = -1;
   bool reaped = true;   // true until spawned
   int status = 0;
-  int out_fd = -1;
-  int err_fd = -1;
-  LineSplitter out_split, err_split;
+  PipedChild child;  // stdout and stderr on pipes, cut into lines
   LineTail tail{20};
   RankFiles files;
   uint64_t hb_count = 0;
@@ -64,7 +64,7 @@ NodeRunner::NodeRunner(EventLoop& loop, PmixServer* pmix, OrphanGuard* guard, Ca
     : loop_(loop), pmix_(pmix), guard_(guard), cb_(std::move(cb)) {}
 
 NodeRunner::~NodeRunner() {
-  for (auto& r : ranks_) CloseRank(*r);
+  for (auto& r : ranks_) r->child.Close();
   for (auto id : {hb_timer_, tick_timer_, kill_timer_})
     if (id) loop_.Cancel(id);
 }
@@ -131,29 +131,24 @@ Status NodeRunner::Start(const NodeRound& round) {
     pmix_registered_ = true;
   }
 
-  // The contract, common to this node's ranks.
-  std::vector<std::string> common = {
-      "WORLD_SIZE=" + std::to_string(round_.world_size()),
-      "LOCAL_WORLD_SIZE=" + std::to_string(nlocal),
-      "NODE_RANK=" + std::to_string(round_.node_rank),
-      "GROUP_RANK=" + std::to_string(round_.node_rank),
-      "OGAI_NNODES=" + std::to_string(round_.node_ranks.size()),
-      "MASTER_ADDR=" + round_.master_addr,
-      "MASTER_PORT=" + std::to_string(round_.master_port),
-      "OGAI_STORE_TOKEN=" + round_.token,
-      "OGAI_RESTART_COUNT=" + std::to_string(round_.round),
-      "OGAI_MAX_RESTARTS=" + std::to_string(round_.max_restarts),
-      "OGAI_RUN_ID=" + round_.run_id,
-      round_.Marker(),
-      "OGAI_HEARTBEAT_FILE=" + hb_path,
-  };
-  if (round_.elastic) common.push_back("OGAI_ELASTIC=1");
-  if (!round_.caches.empty()) {
-    std::string list;
-    for (const std::string& c : round_.caches) list += (list.empty() ? "" : ",") + c;
-    common.push_back("OGAI_SHARD_CACHES=" + list);
-  }
-  if (!round_.shard_dir.empty()) common.push_back("OGAI_SHARD_DIR=" + round_.shard_dir);
+  // The contract (rank/contract.h); the per-rank fields are filled in below.
+  RankEnv contract;
+  contract.world_size = round_.world_size();
+  contract.local_world_size = nlocal;
+  contract.node_rank = round_.node_rank;
+  contract.nnodes = static_cast<int>(round_.node_ranks.size());
+  contract.master_addr = round_.master_addr;
+  contract.master_port = round_.master_port;
+  contract.store_token = round_.token;
+  contract.restart_count = round_.round;
+  contract.max_restarts = round_.max_restarts;
+  contract.run_id = round_.run_id;
+  contract.agent_id = round_.AgentId();
+  contract.heartbeat_file = hb_path;
+  contract.elastic = round_.elastic;
+  for (const std::string& c : round_.caches)
+    contract.shard_caches += (contract.shard_caches.empty() ? "" : ",") + c;
+  contract.shard_dir = round_.shard_dir;
 
   auto now = Clock::now();
   for (int lr = 0; lr < nlocal; ++lr) {
@@ -164,10 +159,10 @@ Status NodeRunner::Start(const NodeRound& round) {
     Rank& rk = *r;
     ranks_.push_back(std::move(r));
 
-    std::vector<std::string> extra = common;
-    extra.push_back("RANK=" + std::to_string(rk.rank));
-    extra.push_back("LOCAL_RANK=" + std::to_string(lr));
-    extra.push_back("OGAI_HEARTBEAT_SLOT=" + std::to_string(lr));
+    contract.rank = rk.rank;
+    contract.local_rank = lr;
+    contract.heartbeat_slot = lr;
+    std::vector<std::string> extra = ToKeyValues(RankEnvVars(contract));
     Status st;
     if (round_.pmix && pmix_ != nullptr) {
       auto penv = pmix_->ClientEnv(round_.nspace(), rk.rank, user_schizo);
@@ -187,26 +182,13 @@ Status NodeRunner::Start(const NodeRound& round) {
     req.cwd = round_.cwd;
     if (round_.bind_cores) req.cpus = {cpus[static_cast<size_t>(lr) % cpus.size()]};
     if (st.ok() && !round_.output.dir.empty()) st = rk.files.Open(round_.output.dir, rk.rank);
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-    if (st.ok() && (::pipe2(outp, O_CLOEXEC) != 0 || ::pipe2(errp, O_CLOEXEC) != 0)) {
-      st = ErrnoError("pipe", errno);
-    }
     if (st.ok()) {
-      req.stdout_fd = outp[1];
-      req.stderr_fd = errp[1];
-      auto pid = Spawn(req);
-      if (pid.ok()) {
-        rk.pid = *pid;
-        rk.reaped = false;
-      } else {
-        st = pid.status();
-      }
+      Rank* rp = &rk;
+      st = rk.child.Start(std::move(req), false, loop_, [this, rp](std::string_view line, bool err) {
+        EmitLine(*rp, err, line);
+      });
     }
-    if (outp[1] >= 0) ::close(outp[1]);
-    if (errp[1] >= 0) ::close(errp[1]);
     if (!st.ok()) {
-      for (int fd : {outp[0], errp[0]})
-        if (fd >= 0) ::close(fd);
       RankFailure f = BaseFailure(rk);
       f.kind = RankFailure::Kind::kSpawnFailed;
       f.exit_code = 127;
@@ -214,15 +196,10 @@ Status NodeRunner::Start(const NodeRound& round) {
       pending_spawn_failures_.push_back(f);
       continue;
     }
+    rk.pid = rk.child.pid();
+    rk.reaped = false;
     if (guard_ != nullptr) guard_->AddSession(rk.pid);
     sessions_.insert(rk.pid);
-    rk.out_fd = outp[0];
-    rk.err_fd = errp[0];
-    (void)SetNonBlockingCloexec(rk.out_fd);
-    (void)SetNonBlockingCloexec(rk.err_fd);
-    Rank* rp = &rk;
-    loop_.AddFd(rk.out_fd, POLLIN, [this, rp](short) { ReadPipe(*rp, false); });
-    loop_.AddFd(rk.err_fd, POLLIN, [this, rp](short) { ReadPipe(*rp, true); });
     OGAI_LOG(Debug) << "started rank " << rk.rank << " (local " << lr << ") pid " << rk.pid
                     << " on " << round_.host;
   }
@@ -262,52 +239,13 @@ void NodeRunner::EmitLine(Rank& r, bool is_stderr, std::string_view line) {
   if (cb_.on_output) {
     cb_.on_output(text, is_stderr);
   } else {
-    WriteAll(is_stderr ? STDERR_FILENO : STDOUT_FILENO, text);
+    console::Relay(text, is_stderr);
   }
   if (is_stderr) r.tail.Add(line);
   if (!round_.output.dir.empty()) {
     std::string plain = (round_.output.timestamp ? ts + " " : std::string()) +
                         std::string(line) + "\n";
     r.files.Write(is_stderr, plain);
-  }
-}
-
-void NodeRunner::ReadPipe(Rank& r, bool is_stderr) {
-  int& fd = is_stderr ? r.err_fd : r.out_fd;
-  LineSplitter& split = is_stderr ? r.err_split : r.out_split;
-  auto sink = [&](std::string_view line) { EmitLine(r, is_stderr, line); };
-  char buf[65536];
-  for (int i = 0; i < 16 && fd >= 0; ++i) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      split.Append(buf, static_cast<size_t>(n), sink);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
-    // EOF or error: the stream is over.
-    split.Finish(sink);
-    loop_.RemoveFd(fd);
-    ::close(fd);
-    fd = -1;
-  }
-}
-
-void NodeRunner::DrainAll(Rank& r) {
-  ReadPipe(r, false);
-  ReadPipe(r, true);
-}
-
-void NodeRunner::CloseRank(Rank& r) {
-  for (bool err : {false, true}) {
-    int& fd = err ? r.err_fd : r.out_fd;
-    if (fd < 0) continue;
-    ReadPipe(r, err);
-    if (fd < 0) continue;
-    (err ? r.err_split : r.out_split).Finish([&](std::string_view l) { EmitLine(r, err, l); });
-    loop_.RemoveFd(fd);
-    ::close(fd);
-    fd = -1;
   }
 }
 
@@ -335,7 +273,7 @@ bool NodeRunner::OnChildStatus(pid_t pid, int st) {
   }
   r->reaped = true;
   r->status = st;
-  DrainAll(*r);
+  r->child.Drain();
   OGAI_LOG(Debug) << "rank " << r->rank << " pid " << pid << " ended: " << DescribeWaitStatus(st);
   if (state_ == State::kStopping || state_ == State::kFinishing) {
     // The round may be over now: look at once rather than at the next tick (a restart
@@ -524,7 +462,7 @@ void NodeRunner::Complete() {
     if (*id) loop_.Cancel(*id);
     *id = 0;
   }
-  for (auto& r : ranks_) CloseRank(*r);
+  for (auto& r : ranks_) r->child.Close();
   if (pmix_registered_ && pmix_ != nullptr) {
     pmix_->DeregisterJob(round_.nspace());
     pmix_registered_ = false;
@@ -541,73 +479,6 @@ void NodeRunner::Complete() {
   } else {
     if (cb_.on_success) cb_.on_success();
   }
-}
-
-}  // namespace ogai::launch
-
-extern char** environ;
-
-namespace ogai::launch {
-
-Result<std::string> CreateShardDir(const std::string& run_id, int agent_id, const std::string& tmpdir) {
-  std::string dir;
-  struct stat st{};
-  if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0) {
-    dir = "/dev/shm/ogai-shards." + run_id + "." + std::to_string(agent_id);
-  } else {
-    dir = tmpdir + "/shards";
-  }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return ErrnoError("creating the shard-copy folder " + dir, errno);
-  }
-  return dir;
-}
-
-std::vector<std::string> OwnEnvironment() {
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
-  return env;
-}
-
-std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
-                                     const std::vector<std::string>& extra) {
-  static const char* kDropPrefixes[] = {
-      "OMPI_COMM_WORLD_", "OMPI_MCA_orte_", "OMPI_MCA_ess", "OMPI_MCA_pmix", "OMPI_FILE_LOCATION",
-      "OMPI_UNIVERSE_SIZE", "OMPI_APP_CTX_NUM_PROCS", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX",
-      "PMI_", "PMIX_", "OGAI_AGENT_", "OGAI_HEARTBEAT_"};
-  static const char* kDropExact[] = {"SLURM_PROCID",   "SLURM_LOCALID", "SLURM_GTIDS",
-                                     "SLURM_TASK_PID", "SLURM_STEP_ID", "SLURM_STEPID",
-                                     "OGAI_ELASTIC",   "OGAI_SHARD_CACHES", "OGAI_SHARD_DIR"};
-  std::set<std::string> extra_keys;
-  for (const std::string& kv : extra) extra_keys.insert(KeyOf(kv));
-  std::vector<std::string> out;
-  for (const std::string& kv : own) {
-    std::string key = KeyOf(kv);
-    if (extra_keys.count(key)) continue;
-    bool drop = false;
-    for (const char* p : kDropPrefixes) drop |= key.rfind(p, 0) == 0;
-    for (const char* k : kDropExact) drop |= key == k;
-    if (key.rfind("PMIX_MCA_", 0) == 0) drop = false;  // the user's PMIx settings stay
-    if (!drop) out.push_back(kv);
-  }
-  out.insert(out.end(), extra.begin(), extra.end());
-  return out;
-}
-
-Status StartNodePmix(const std::string& tmpdir, std::shared_ptr<store::Store> store,
-                     std::unique_ptr<PmixServer>* pmix, std::unique_ptr<StoreFence>* fence) {
-  OGAI_ASSIGN_OR_RETURN(*pmix, PmixServer::Start(tmpdir));
-  *fence = std::make_unique<StoreFence>(std::move(store), 0);
-  StoreFence* f = fence->get();
-  (*pmix)->SetCrossNodeFence([f](const std::string& id, const std::vector<int>& nodes, std::string local,
-                                 PmixServer::FenceDone done) { f->Run(id, nodes, std::move(local), std::move(done)); });
-  return Status::Ok();
-}
-
-void ForwardPmixAborts(PmixServer* pmix, NodeRunner* runner, EventLoop* loop) {
-  pmix->SetAbortHandler([runner, loop](int rank, int status, const std::string& msg) {
-    loop->Post([runner, rank, status, msg] { runner->NoteAbort(rank, status, msg); });
-  });
 }
 
 }  // namespace ogai::launch

@@ -30,6 +30,7 @@
 #include "launcher/failure.h"
 #include "launcher/output.h"
 #include "core/status.h"
+#include "rank/contract.h"  // RankBaseEnv, OwnEnvironment (moved there)
 
 namespace ogai::store {
 class Store;
@@ -71,7 +72,9 @@ struct NodeRound {
   int world_size() const;
   const std::vector<int>& my_ranks() const { return node_ranks[static_cast<size_t>(node_rank)]; }
   std::string nspace() const;
-  // The job marker every rank of this agent carries: "OGAI_AGENT_ID=<run>.<agent>".
+  // "<run>.<agent>": OGAI_AGENT_ID, the job marker every rank of this agent carries.
+  std::string AgentId() const;
+  // The marker as an environment entry: "OGAI_AGENT_ID=<run>.<agent>".
   std::string Marker() const;
 };
 
@@ -110,9 +113,6 @@ class NodeRunner {
   enum class State { kIdle, kRunning, kFinishing, kStopping };
   struct Rank;
 
-  void ReadPipe(Rank& r, bool is_stderr);
-  void DrainAll(Rank& r);
-  void CloseRank(Rank& r);
   void EmitLine(Rank& r, bool is_stderr, std::string_view line);
   void CheckHeartbeats();
   void ReportFailure(RankFailure f);
@@ -143,30 +143,5 @@ class NodeRunner {
   std::vector<RankFailure> pending_spawn_failures_;
   bool pmix_registered_ = false;
 };
-
-}  // namespace ogai::launch
-
-namespace ogai::launch {
-
-// Creates the folder where the ranks of this node keep in-memory copies of their latest
-// checkpoint shard (checkpoint.peer_copies): /dev/shm/ogai-shards.<run>.<agent> on a tmpfs,
-// else <tmpdir>/shards. The agent removes it at the end (its orphan guard if it dies).
-Result<std::string> CreateShardDir(const std::string& run_id, int agent_id, const std::string& tmpdir);
-
-// The environment a rank starts from: `own` (the agent's environment) without variables a
-// parent launcher or an outer job left behind (another rank contract, mpirun's and srun's
-// per-task variables, PMIx connection details, the agent bootstrap), plus `extra` (-x),
-// which wins over `own`.
-std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
-                                     const std::vector<std::string>& extra);
-// This process's environment as KEY=VALUE strings.
-std::vector<std::string> OwnEnvironment();
-
-// A node's PMIx server (under `tmpdir`) whose fences that span nodes go through the job's
-// store (*fence); the launcher's local node and every remote agent start theirs this way.
-Status StartNodePmix(const std::string& tmpdir, std::shared_ptr<store::Store> store,
-                     std::unique_ptr<PmixServer>* pmix, std::unique_ptr<StoreFence>* fence);
-// An abort a rank asks for through PMIx reaches `runner` on `loop`.
-void ForwardPmixAborts(PmixServer* pmix, NodeRunner* runner, EventLoop* loop);
 
 }  // namespace ogai::launch

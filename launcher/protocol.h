@@ -97,6 +97,7 @@ inline constexpr const char* kExitKey = "agent/exit";
 // The line an agent reads on stdin (ssh) or from OGAI_AGENT_BOOTSTRAP (srun):
 //   "ogai-agent-v1 <run_id> <agent_id> <store_host> <store_port> <token>"
 // agent_id "-" means "find yourself in the spec by host name" (srun: SLURMD_NODENAME).
+inline constexpr const char* kAgentBootstrapEnv = "OGAI_AGENT_BOOTSTRAP";
 struct Bootstrap {
   std::string run_id;
   int agent_id = -1;

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "rank/contract.h"
 #include "rank/heartbeat.h"
 #include "rank/slurm_env.h"
 
@@ -61,24 +62,24 @@ Status CheckRanks(const RankEnv& r, const std::string& rank_var, const std::stri
 
 Status ReadOgai(const EnvMap& env, RankEnv& r) {
   r.source = RankSource::kOgai;
-  OGAI_RETURN_IF_ERROR(Require(env, "WORLD_SIZE", "RANK is"));
-  OGAI_RETURN_IF_ERROR(GetInt(env, "RANK", 0, INT_MAX - 1, &r.rank));
-  OGAI_RETURN_IF_ERROR(GetInt(env, "WORLD_SIZE", 1, INT_MAX, &r.world_size));
+  OGAI_RETURN_IF_ERROR(Require(env, kEnvWorldSize, "RANK is"));
+  OGAI_RETURN_IF_ERROR(GetInt(env, kEnvRank, 0, INT_MAX - 1, &r.rank));
+  OGAI_RETURN_IF_ERROR(GetInt(env, kEnvWorldSize, 1, INT_MAX, &r.world_size));
   bool have_local = false, have_local_size = false;
-  OGAI_RETURN_IF_ERROR(GetInt(env, "LOCAL_RANK", 0, INT_MAX - 1, &r.local_rank, &have_local));
+  OGAI_RETURN_IF_ERROR(GetInt(env, kEnvLocalRank, 0, INT_MAX - 1, &r.local_rank, &have_local));
   OGAI_RETURN_IF_ERROR(
-      GetInt(env, "LOCAL_WORLD_SIZE", 1, INT_MAX, &r.local_world_size, &have_local_size));
+      GetInt(env, kEnvLocalWorldSize, 1, INT_MAX, &r.local_world_size, &have_local_size));
   if (!have_local) r.local_rank = r.rank;
   if (!have_local_size) r.local_world_size = r.world_size;
-  OGAI_RETURN_IF_ERROR(GetInt(env, "NODE_RANK", 0, INT_MAX - 1, &r.node_rank));
+  OGAI_RETURN_IF_ERROR(GetInt(env, kEnvNodeRank, 0, INT_MAX - 1, &r.node_rank));
   bool have_nnodes = false;
-  OGAI_RETURN_IF_ERROR(GetInt(env, "OGAI_NNODES", 1, INT_MAX, &r.nnodes, &have_nnodes));
+  OGAI_RETURN_IF_ERROR(GetInt(env, kEnvNnodes, 1, INT_MAX, &r.nnodes, &have_nnodes));
   if (!have_nnodes) {
     r.nnodes = r.local_world_size > 0 ? (r.world_size + r.local_world_size - 1) / r.local_world_size
                                       : 1;
   }
-  OGAI_RETURN_IF_ERROR(CheckRanks(r, "RANK", "WORLD_SIZE"));
-  r.launcher_hosts_store = Find(env, "OGAI_RUN_ID") != nullptr;
+  OGAI_RETURN_IF_ERROR(CheckRanks(r, kEnvRank, kEnvWorldSize));
+  r.launcher_hosts_store = Find(env, kEnvRunId) != nullptr;
   return Status::Ok();
 }
 
@@ -182,8 +183,8 @@ Result<RankEnv> DetectRankEnv() { return DetectRankEnv(CurrentEnv()); }
 Result<RankEnv> DetectRankEnv(const EnvMap& env) {
   RankEnv r;
   Status st;
-  if (Find(env, "RANK") != nullptr || Find(env, "OGAI_RUN_ID") != nullptr) {
-    if (Find(env, "RANK") == nullptr) {
+  if (Find(env, kEnvRank) != nullptr || Find(env, kEnvRunId) != nullptr) {
+    if (Find(env, kEnvRank) == nullptr) {
       return InvalidArgument("OGAI_RUN_ID is set but RANK is not: the ogai-run rank contract "
                              "is incomplete");
     }
@@ -197,16 +198,16 @@ Result<RankEnv> DetectRankEnv(const EnvMap& env) {
   }
   if (!st.ok()) return st.WithContext("reading the rank environment");
   // Settings any launcher may pass through.
-  if (const std::string* a = Find(env, "MASTER_ADDR"); a != nullptr && !a->empty()) {
+  if (const std::string* a = Find(env, kEnvMasterAddr); a != nullptr && !a->empty()) {
     r.master_addr = *a;
   }
-  st = GetInt(env, "MASTER_PORT", 1, 65535, &r.master_port);
-  if (st.ok()) st = GetInt(env, "OGAI_RESTART_COUNT", 0, INT_MAX, &r.restart_count);
-  if (st.ok()) st = GetInt(env, "OGAI_MAX_RESTARTS", 0, INT_MAX, &r.max_restarts);
+  st = GetInt(env, kEnvMasterPort, 1, 65535, &r.master_port);
+  if (st.ok()) st = GetInt(env, kEnvRestartCount, 0, INT_MAX, &r.restart_count);
+  if (st.ok()) st = GetInt(env, kEnvMaxRestarts, 0, INT_MAX, &r.max_restarts);
   if (!st.ok()) return st.WithContext("reading the rank environment");
-  if (const std::string* t = Find(env, "OGAI_STORE_TOKEN")) r.store_token = *t;
-  if (const std::string* id = Find(env, "OGAI_RUN_ID")) r.run_id = *id;
-  if (const std::string* e = Find(env, "OGAI_ELASTIC")) {
+  if (const std::string* t = Find(env, kEnvStoreToken)) r.store_token = *t;
+  if (const std::string* id = Find(env, kEnvRunId)) r.run_id = *id;
+  if (const std::string* e = Find(env, kEnvElastic)) {
     if (*e != "0" && *e != "1") {
       return InvalidArgument("OGAI_ELASTIC='" + *e + "' must be 0 or 1");
     }
@@ -217,8 +218,12 @@ Result<RankEnv> DetectRankEnv(const EnvMap& env) {
   }
   // srun sets SLURM_STEP_ID and SLURM_PROCID for each task; sbatch alone sets no step.
   if (Find(env, "SLURM_PROCID") != nullptr && Find(env, "SLURM_STEP_ID") != nullptr) r.mpi_launcher = true;
-  if (const std::string* c = Find(env, "OGAI_SHARD_CACHES")) r.shard_caches = *c;
-  if (const std::string* d = Find(env, "OGAI_SHARD_DIR")) r.shard_dir = *d;
+  if (const std::string* c = Find(env, kEnvShardCaches)) r.shard_caches = *c;
+  if (const std::string* d = Find(env, kEnvShardDir)) r.shard_dir = *d;
+  if (const std::string* a = Find(env, kEnvAgentId)) r.agent_id = *a;
+  if (const std::string* f = Find(env, kEnvHeartbeatFile)) r.heartbeat_file = *f;
+  // Checked where it is used (ProgressReporter::FromEnv); a bad value here leaves -1.
+  if (!GetInt(env, kEnvHeartbeatSlot, 0, INT_MAX - 1, &r.heartbeat_slot).ok()) r.heartbeat_slot = -1;
   if (r.source == RankSource::kOgai && r.launcher_hosts_store &&
       (r.master_addr.empty() || r.master_port == 0)) {
     return InvalidArgument("started by ogai-run (OGAI_RUN_ID is set) but MASTER_ADDR/MASTER_PORT "
@@ -233,12 +238,12 @@ Result<std::unique_ptr<ProgressReporter>> ProgressReporter::FromEnv() {
 
 Result<std::unique_ptr<ProgressReporter>> ProgressReporter::FromEnv(const EnvMap& env) {
   std::unique_ptr<ProgressReporter> p(new ProgressReporter());
-  const std::string* file = Find(env, "OGAI_HEARTBEAT_FILE");
+  const std::string* file = Find(env, kEnvHeartbeatFile);
   if (file == nullptr || file->empty()) return p;
   int slot = -1;
   bool have_slot = false;
-  OGAI_RETURN_IF_ERROR(GetInt(env, "OGAI_HEARTBEAT_SLOT", 0, INT_MAX - 1, &slot, &have_slot));
-  if (!have_slot) OGAI_RETURN_IF_ERROR(GetInt(env, "LOCAL_RANK", 0, INT_MAX - 1, &slot, &have_slot));
+  OGAI_RETURN_IF_ERROR(GetInt(env, kEnvHeartbeatSlot, 0, INT_MAX - 1, &slot, &have_slot));
+  if (!have_slot) OGAI_RETURN_IF_ERROR(GetInt(env, kEnvLocalRank, 0, INT_MAX - 1, &slot, &have_slot));
   if (!have_slot) {
     return InvalidArgument("OGAI_HEARTBEAT_FILE is set but neither OGAI_HEARTBEAT_SLOT nor "
                            "LOCAL_RANK is");

@@ -16,7 +16,8 @@
 //   nothing                 a single rank: rank 0 of 1.
 //
 // MASTER_ADDR / MASTER_PORT / OGAI_STORE_TOKEN in the environment are honoured whatever the
-// launcher (export them in an sbatch script or with `mpirun -x`). Under ogai-run the store is
+// launcher (export them in an sbatch script or with `mpirun -x`). rank/contract.h names every
+// variable ogai-run sets and has the writer (RankEnvVars). Under ogai-run the store is
 // already running at MASTER_ADDR:MASTER_PORT (hosted by the launcher); under any other launcher
 // rank 0 hosts it (`launcher_hosts_store` is false). docs/launcher.md has the whole contract.
 //
@@ -65,6 +66,13 @@ struct RankEnv {
   std::string shard_caches;
   // OGAI_SHARD_DIR: this node's folder (tmpfs) for in-memory copies of checkpoint shards.
   std::string shard_dir;
+  // OGAI_AGENT_ID: "<run>.<agent>", the job marker the launcher finds leftovers by ("" when
+  // not under ogai-run).
+  std::string agent_id;
+  // OGAI_HEARTBEAT_FILE / OGAI_HEARTBEAT_SLOT: where ProgressReporter writes (slot -1: none
+  // given; ProgressReporter then uses the local rank).
+  std::string heartbeat_file;
+  int heartbeat_slot = -1;
 
   // The key prefix a rank should use in the store for this rendezvous round, so that keys
   // of a restarted group never mix with the previous round's: "r<restart_count>/".

@@ -118,4 +118,34 @@ Result<std::vector<int>> ExpandSlurmCounts(const std::string& counts) {
   return out;
 }
 
+Result<std::optional<SlurmAllocation>> DetectSlurmAllocation(const EnvMap& env) {
+  auto get = [&](const char* key) -> const std::string* {
+    auto it = env.find(key);
+    return it == env.end() ? nullptr : &it->second;
+  };
+  if (get("SLURM_JOB_ID") == nullptr) return std::optional<SlurmAllocation>();
+  const std::string* nodelist = get("SLURM_JOB_NODELIST");
+  if (nodelist == nullptr) nodelist = get("SLURM_NODELIST");
+  if (nodelist == nullptr) {
+    return InvalidArgument("SLURM_JOB_ID is set but SLURM_JOB_NODELIST is not: run ogai-run "
+                           "inside an allocation (sbatch/salloc), or pass -H");
+  }
+  SlurmAllocation a;
+  a.nodelist = *nodelist;
+  OGAI_ASSIGN_OR_RETURN(a.hosts, ExpandSlurmHostlist(*nodelist));
+  const std::string* tpn = get("SLURM_TASKS_PER_NODE");
+  if (tpn == nullptr) tpn = get("SLURM_JOB_CPUS_PER_NODE");
+  a.slots.assign(a.hosts.size(), 1);
+  if (tpn != nullptr) {
+    OGAI_ASSIGN_OR_RETURN(auto counts, ExpandSlurmCounts(*tpn));
+    for (size_t i = 0; i < a.hosts.size() && i < counts.size(); ++i) a.slots[i] = counts[i];
+  }
+  return std::optional<SlurmAllocation>(std::move(a));
+}
+
+std::string SlurmNodeName(const EnvMap& env) {
+  auto it = env.find("SLURMD_NODENAME");
+  return it == env.end() ? std::string() : it->second;
+}
+
 }  // namespace ogai::launch
