@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/check.h"
+#include "core/edit_distance.h"
 
 namespace ogai::config {
 namespace {
@@ -218,20 +219,6 @@ std::string TypeName(const Field& f) {
   return "";
 }
 
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 // One parse: the document's name, and where each key's value came from (for messages).
 struct Parser {
   const Schema& schema;
@@ -257,8 +244,8 @@ struct Parser {
 
   Status Walk(const YAML::Node& node, const std::string& prefix, void* root) {
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& k = it->first;
-      const YAML::Node& v = it->second;
+      const YAML::Node k = it->first;  // copies: it-> points into a temporary proxy
+      const YAML::Node v = it->second;
       std::string kname = k.IsScalar() ? k.Scalar() : "?";
       std::string path = prefix.empty() ? kname : prefix + "." + kname;
       if (!k.IsScalar()) {

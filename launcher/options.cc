@@ -1,4 +1,5 @@
 #include "launcher/options.h"
+#include "core/edit_distance.h"
 
 #include <cerrno>
 #include <climits>
@@ -177,6 +178,10 @@ const std::vector<Flag>& Flags() {
                    o.mode = RunMode::kHelpConfig;
                    return Status::Ok();
                  }});
+    f.push_back({{"help-env"}, false, [](RunOptions& o, const std::string&) -> Status {
+                   o.mode = RunMode::kHelpEnv;
+                   return Status::Ok();
+                 }});
     f.push_back({{"version", "V"}, false, [](RunOptions& o, const std::string&) -> Status {
                    o.mode = RunMode::kVersion;
                    return Status::Ok();
@@ -195,19 +200,6 @@ const Flag* FindFlag(const std::string& name) {
     for (const std::string& n : f.names)
       if (n == name) return &f;
   return nullptr;
-}
-
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    prev.swap(cur);
-  }
-  return prev[b.size()];
 }
 
 std::string Suggest(const std::string& name) {
@@ -391,6 +383,7 @@ Other:
   --agent-launcher auto|ssh|slurm  how agents start on other nodes (default auto)
   -v, -vv                   say more (launch plan, agents, each rank's start and end)
   --help-config             list every train.yaml key
+  --help-env                list every OGAI_* environment knob
   -h, --help                this text
 
 Exit code: 0 when every rank exits 0; otherwise the first failing rank's exit code (128+N when
