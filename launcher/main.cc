@@ -11,6 +11,7 @@
 #include "launcher/options.h"
 #include "launcher/remote.h"
 #include "train/config.h"
+#include "core/knobs.h"
 #include "core/log.h"
 
 namespace {
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   switch (opts.mode) {
     case RunMode::kHelp: ogai::Print(UsageText()); return 0;
     case RunMode::kHelpConfig: ogai::Print(ogai::ConfigSchemaHelp()); return 0;
+    case RunMode::kHelpEnv: ogai::Print(ogai::KnobHelp()); return 0;
     case RunMode::kVersion: ogai::Print("ogai-run 0.1.0"); return 0;
     case RunMode::kAgent: return RunAgent(opts);
     case RunMode::kRun: break;

@@ -20,7 +20,7 @@
 
 namespace ogai::launch {
 
-enum class RunMode { kRun, kHelp, kHelpConfig, kVersion, kAgent };
+enum class RunMode { kRun, kHelp, kHelpConfig, kHelpEnv, kVersion, kAgent };
 
 struct RunOptions {
   RunMode mode = RunMode::kRun;
