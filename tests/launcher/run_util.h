@@ -10,40 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "tests/util/child.h"
+
 namespace ogai::launch::testing {
 
 // $OGAI_BUILD_DIR/bin (ctest sets OGAI_BUILD_DIR) or the folder of this test binary.
 std::string BinDir();
 std::string SourceDir();
 
-class Child {
- public:
-  // Starts argv in its own session with stdout/stderr captured; `env` entries (KEY=VALUE)
-  // are added to this process's environment.
-  static std::unique_ptr<Child> Start(const std::vector<std::string>& argv,
-                                      const std::vector<std::string>& env = {});
-  ~Child();
-  // Reads output until pred(stdout) is true or `timeout` seconds pass. Returns pred's value.
-  bool WaitForStdout(const std::function<bool(const std::string&)>& pred, double timeout);
-  // Waits for the exit; returns the exit code (128+N for signal N), or -1 after `timeout`
-  // (the child and its session are then SIGKILLed).
-  int Wait(double timeout);
-  void Signal(int sig);
-  pid_t pid() const { return pid_; }
-  const std::string& out() const { return out_; }
-  const std::string& err() const { return err_; }
-  double seconds() const;
-
- private:
-  void Pump(double max_wait);
-  pid_t pid_ = -1;
-  int out_fd_ = -1, err_fd_ = -1;
-  std::string out_, err_;
-  bool exited_ = false;
-  int code_ = -1;
-  double start_ = 0;
-  double end_ = 0;
-};
+// The tests' one child helper (tests/util/child.h): Child::Start captures stdout and stderr
+// apart and lets a test watch stdout while the program runs.
+using Child = ogai::testing::Child;
 
 struct RunResult {
   int code = -1;

@@ -76,8 +76,8 @@ class Job {
   bool WaitUntil(const std::function<bool()>& pred, double timeout);
   // ogai-run's exit code (-1 after `timeout`, when it is killed).
   int Wait(double timeout = 240);
-  const std::string& out() const { return child_->out(); }
-  const std::string& err() const { return child_->err(); }
+  std::string out() const { return child_->out(); }
+  std::string err() const { return child_->err(); }
   // Processes of the job still alive (after up to `grace` seconds).
   std::vector<pid_t> Leftovers(double grace = 5.0) const;
 

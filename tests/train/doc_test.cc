@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/util/child.h"
+
 namespace {
 
 std::string Env(const char* name, const char* fallback) {
@@ -21,14 +23,10 @@ std::string Env(const char* name, const char* fallback) {
 }
 
 std::string RunWorker(const std::string& flag) {
-  const std::string cmd = Env("OGAI_BUILD_DIR", OGAI_TEST_BUILD_DIR) + "/bin/ogai-worker " + flag;
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;) out.append(buf, n);
-  EXPECT_EQ(::pclose(p), 0) << cmd;
-  return out;
+  const std::string worker = Env("OGAI_BUILD_DIR", OGAI_TEST_BUILD_DIR) + "/bin/ogai-worker";
+  ogai::testing::ChildResult r = ogai::testing::RunChild({worker, flag}, 60);
+  EXPECT_EQ(r.exit_code, 0) << worker << " " << flag << ":\n" << r.output;
+  return r.output;
 }
 
 // The cells of a markdown table row "| a | b\|c | d |" (\| is a literal bar), trimmed,

@@ -1,8 +1,8 @@
 #include "tests/util/child.h"
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,12 +13,30 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+
 extern char** environ;
 
 namespace ogai::testing {
 
 namespace {
 std::string Name(const std::string& kv) { return kv.substr(0, kv.find('=') + 1); }
+
+// argv[0] as given when it names a path ("./x", "/bin/sh"), else the first match on PATH,
+// like execvp (resolved here because only async-signal-safe calls may follow fork).
+std::string Resolve(const std::string& prog) {
+  if (prog.find('/') != std::string::npos) return prog;
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string d;
+  while (std::getline(dirs, d, ':')) {
+    const std::string full = (d.empty() ? "." : d) + "/" + prog;
+    if (::access(full.c_str(), X_OK) == 0) return full;
+  }
+  return prog;  // execve fails: the child exits 127
+}
 }  // namespace
 
 Child::Child(const std::vector<std::string>& argv, Options o) : argv_(argv), dir_(std::make_unique<TempDir>("ogai_child")) {
@@ -35,11 +53,24 @@ Child::Child(const std::vector<std::string>& argv, Options o) : argv_(argv), dir
   std::vector<char*> envp, args;
   for (auto& e : envs) envp.push_back(e.data());
   envp.push_back(nullptr);
+  const std::string exe = Resolve(argv_[0]);
   for (auto& a : argv_) args.push_back(a.data());
   args.push_back(nullptr);
+  separate_stderr_ = o.separate_stderr;
   const std::string log = *dir_ / "output";
   const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("Child: cannot create " + log);
+  int err_fd = log_fd;
+  if (separate_stderr_) {
+    const std::string errlog = *dir_ / "stderr";
+    err_fd = ::open(errlog.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (err_fd < 0) {
+      ::close(log_fd);
+      throw std::runtime_error("Child: cannot create " + errlog);
+    }
+  }
+  const pid_t parent = ::getpid();
+  start_ = Now();
   int p[2] = {-1, -1};
   if (o.stdout_pipe && ::pipe2(p, O_CLOEXEC) != 0) {
     ::close(log_fd);
@@ -47,15 +78,17 @@ Child::Child(const std::vector<std::string>& argv, Options o) : argv_(argv), dir
   }
   pid_ = ::fork();
   if (pid_ == 0) {
-    ::setpgid(0, 0);
+    ::setsid();  // a session and process group of its own
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the test died before prctl took effect
     ::dup2(o.stdout_pipe ? p[1] : log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::execve(args[0], args.data(), envp.data());
+    ::dup2(err_fd, 2);
+    ::execve(exe.c_str(), args.data(), envp.data());
     ::_exit(127);
   }
   const int fork_errno = errno;
-  if (pid_ > 0) ::setpgid(pid_, pid_);  // also here: no race with a Kill right after
   ::close(log_fd);
+  if (err_fd != log_fd) ::close(err_fd);
   if (o.stdout_pipe) {
     ::close(p[1]);
     pipe_fd_ = p[0];
@@ -77,6 +110,7 @@ bool Child::Running() {
   if (::waitpid(pid_, &st, WNOHANG) == pid_) {
     status_ = st;
     reaped_ = true;
+    end_ = Now();
     ::kill(-pid_, SIGKILL);  // whatever it left behind in its group
     return false;
   }
@@ -105,6 +139,30 @@ void Child::Kill() {
   }
   status_ = st;
   reaped_ = true;
+  end_ = Now();
+}
+
+void Child::Signal(int sig) {
+  if (!reaped_ && pid_ > 0) ::kill(pid_, sig);
+}
+
+bool Child::WaitForStdout(const std::function<bool(const std::string&)>& pred, double timeout_s) {
+  const double deadline = Now() + timeout_s;
+  for (;;) {
+    const bool running = Running();
+    if (pred(out())) return true;
+    if (!running || Now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a file: no event to wait on
+  }
+}
+
+double Child::seconds() const { return (reaped_ ? end_ : Now()) - start_; }
+
+std::unique_ptr<Child> Child::Start(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  Options o;
+  o.env = env;
+  o.separate_stderr = true;
+  return std::make_unique<Child>(argv, o);
 }
 
 int Child::exit_code() const {
@@ -116,12 +174,22 @@ int Child::exit_code() const {
 
 bool Child::signalled() const { return reaped_ && WIFSIGNALED(status_); }
 
-std::string Child::output() const {
-  std::ifstream f(*dir_ / "output", std::ios::binary);
+namespace {
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
 }
+}  // namespace
+
+std::string Child::output() const {
+  return separate_stderr_ ? out() + err() : ReadAll(*dir_ / "output");
+}
+
+std::string Child::out() const { return ReadAll(*dir_ / "output"); }
+
+std::string Child::err() const { return separate_stderr_ ? ReadAll(*dir_ / "stderr") : ""; }
 
 std::string Child::command() const {
   std::string s;

@@ -1,18 +1,21 @@
 // The one way tests start a child process.
 //
-// Child runs argv[0] (a path; PATH is not searched) with this process's environment plus
+// Child runs argv[0] (a path, or a name looked up on PATH like execvp) with this process's environment plus
 // `env` ("NAME=value"; a name given there replaces the inherited value). Its stdout and
-// stderr go to one capture file in a TempDir (so under $TMPDIR), read back by output(); or,
+// stderr go to capture files in a TempDir (so under $TMPDIR): one file read back by output(),
+// or two (Options::separate_stderr) read back by out() and err() while it runs too; or,
 // with Options::stdout_pipe, stdout goes to a pipe the test reads (stdout_fd()).
 //
-// The child leads a process group of its own. Kill() and the destructor SIGKILL that group
-// (the child and whatever it started that stayed in it) and reap the child, so no test leaves
-// a process behind. Wait() with a timeout does the same when the time is up, and fails the
-// running test, naming the command and showing its output.
+// The child leads a session (and so a process group) of its own and gets SIGKILL if the test
+// process dies. Kill() and the destructor SIGKILL that group (the child and whatever it
+// started that stayed in it) and reap the child, so no test leaves a process behind. Wait()
+// with a timeout does the same when the time is up, and fails the running test, naming the
+// command and showing its output.
 #pragma once
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,12 +27,16 @@ namespace ogai::testing {
 struct ChildOptions {
   std::vector<std::string> env;  // "NAME=value" added to (or replacing in) the environment
   bool stdout_pipe = false;      // stdout to a pipe (stdout_fd()); stderr still captured
+  bool separate_stderr = false;  // stdout and stderr in two files: out() and err()
 };
 
 class Child {
  public:
   using Options = ChildOptions;
   explicit Child(const std::vector<std::string>& argv, Options o = {});
+  // A child whose stdout and stderr are captured apart (separate_stderr), for tests that
+  // watch a program's output while it runs (ogai-run's end-to-end tests).
+  static std::unique_ptr<Child> Start(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
   ~Child();
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
@@ -43,11 +50,21 @@ class Child {
   int Wait(double timeout_s);
   // SIGKILL to the group, then reap. Nothing when it has already been reaped.
   void Kill();
+  // Sends `sig` to the child alone (not its group), while it runs.
+  void Signal(int sig);
+  // Polls the captured stdout until pred(stdout) holds or timeout_s pass (or the child has
+  // exited and pred still fails). Returns pred's last value.
+  bool WaitForStdout(const std::function<bool(const std::string&)>& pred, double timeout_s);
+  // Seconds from the start to the exit (or to now, while it runs).
+  double seconds() const;
   // After the exit: the exit status, or 128 + the signal that ended it; -1 before.
   int exit_code() const;
   bool signalled() const;
   // The captured stdout + stderr (stderr only with Options::stdout_pipe).
   std::string output() const;
+  // With separate_stderr: the captured stdout and stderr so far.
+  std::string out() const;
+  std::string err() const;
   // The command line, for messages.
   std::string command() const;
 
@@ -58,6 +75,8 @@ class Child {
   int pipe_fd_ = -1;
   int status_ = 0;
   bool reaped_ = false;
+  bool separate_stderr_ = false;
+  double start_ = 0, end_ = 0;
 };
 
 struct ChildResult {
