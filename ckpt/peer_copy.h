@@ -6,7 +6,7 @@
 //   * creates a folder on a tmpfs (OGAI_SHARD_DIR, /dev/shm/ogai-shards.<run>.<agent>): the
 //     node-local copies, written and read by the ranks of that node with plain file calls
 //     (memory, not disk; it outlives the ranks and is removed with the job);
-//   * serves a shard cache: a StoreServer (runtime/store) in the agent's own memory, which
+//   * serves a shard cache: a StoreServer (store/) in the agent's own memory, which
 //     holds the copies other nodes' ranks push to it (OGAI_SHARD_CACHES: "host:port,..." by
 //     node rank of the round).
 // Agents outlive ranks: a restart replaces every rank process but keeps the agents of the

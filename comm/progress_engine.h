@@ -1,5 +1,5 @@
 // ProgressEngine: the in-order operation queue and progress thread of one CPU process group
-// (ucx and mpi backends). Internal to runtime/comm.
+// (ucx and mpi backends). Internal to comm/.
 //
 // Operations are blocking functions (they drive the network until done, checking their
 // deadline and abort flag). Exactly one thread runs them at a time, in submission order:

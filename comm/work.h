@@ -13,8 +13,9 @@
 //   - Abort() cancels the operation if it has not finished; it then fails with kAborted.
 //     A failed or aborted operation leaves the group unusable (its peers may be half-way
 //     through it): later calls on the group fail at once and say why.
-//   - For NCCL, "finished" means "enqueued on the stream": Wait() makes the caller's stream
-//     wait for it (stream order, as in PyTorch); WaitHost() blocks the host until it is done.
+//   - For NCCL, Wait() without a timeout makes the caller's stream wait for the operation
+//     (stream order, as in PyTorch) and returns at once; Wait(timeout) blocks the host until
+//     the operation is done on the GPU, or the timeout (the communicator is then aborted).
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,5 @@
 // ShmComm: collectives through shared memory between the processes of one node (used by the
-// ucx backend when every member of a group runs on the same host). Internal to runtime/comm.
+// ucx backend when every member of a group runs on the same host). Internal to comm/.
 //
 // Each rank owns one POSIX shared-memory segment: a header with three counters and a ring of
 // `depth` input slots and `depth` result slots of `slot_bytes` each. Peers map every other
