@@ -28,10 +28,10 @@
 #include "bench/command.h"
 #include "ckpt/format.h"
 #include "core/clock.h"
-#include "kernels/cpu/gemm.h"
-#include "train/config.h"
 #include "core/log.h"
 #include "core/memory.h"
+#include "kernels/cpu/gemm.h"
+#include "train/config.h"
 #include "train/trainer.h"
 
 namespace ogai::bench {
@@ -144,7 +144,8 @@ int Run(int argc, char** argv) {
     const char* t = std::getenv("TMPDIR");
     std::string tmpl = std::string(t != nullptr && *t ? t : "/tmp") + "/ogai-bench-ckpt-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) {
-      std::fprintf(stderr, "ogai-bench ckpt: cannot create a directory under %s: %s\n", t ? t : "/tmp", std::strerror(errno));
+      std::fprintf(stderr, "ogai-bench ckpt: cannot create a directory under %s: %s\n", t ? t : "/tmp",
+                   std::strerror(errno));
       return 1;
     }
     dir = tmpl;
@@ -159,9 +160,13 @@ int Run(int argc, char** argv) {
     }
   } cleanup{dir, own_dir};
 
-  std::vector<std::string> o = {"model.seq_len=" + std::to_string(seq), "train.steps=1000000000",
-                                "checkpoint.dir=" + ckpt::JoinPath(dir, "async"), "checkpoint.every_steps=0",
-                                "checkpoint.keep_last=2", "checkpoint.async=true", "checkpoint.resume=none",
+  std::vector<std::string> o = {"model.seq_len=" + std::to_string(seq),
+                                "train.steps=1000000000",
+                                "checkpoint.dir=" + ckpt::JoinPath(dir, "async"),
+                                "checkpoint.every_steps=0",
+                                "checkpoint.keep_last=2",
+                                "checkpoint.async=true",
+                                "checkpoint.resume=none",
                                 "train.metrics_file="};
   o.insert(o.end(), overrides.begin(), overrides.end());
   auto cfg = LoadConfig(config_path, o);
@@ -217,8 +222,10 @@ int Run(int argc, char** argv) {
     sync_write_s.push_back(ss->write_s);
     ratio.push_back(raw_s.back() / ss->write_s);
     if (!json) {
-      std::fprintf(stderr, "  round %d: async stall %.1f ms (%d steps ran while it was written), sync save %.1f ms, raw %.1f ms\n",
-                   r + 1, stalls.back() * 1e3, during, sync_s.back() * 1e3, raw_s.back() * 1e3);
+      std::fprintf(
+          stderr,
+          "  round %d: async stall %.1f ms (%d steps ran while it was written), sync save %.1f ms, raw %.1f ms\n",
+          r + 1, stalls.back() * 1e3, during, sync_s.back() * 1e3, raw_s.back() * 1e3);
     }
   }
   std::vector<double> write_s, capture_s;
@@ -241,23 +248,30 @@ int Run(int argc, char** argv) {
   const double write_gbs = bytes / Median(sync_write_s) / 1e9, raw_gbs = bytes / raw_t / 1e9;
   const double async_gbs = bytes / Median(write_s) / 1e9;
   if (json) {
-    std::printf("{\"stall_ms\": %.3f, \"sync_save_ms\": %.1f, \"write_gbs\": %.3f, \"raw_write_gbs\": %.3f, "
-                "\"load_ms\": %.1f, \"bytes\": %lld, \"async_write_gbs\": %.3f, \"capture_ms\": %.1f, "
-                "\"stall_fraction\": %.5f, \"write_fraction\": %.3f, \"step_ms\": %.1f, \"step_ms_during_save\": %.1f, "
-                "\"repeats\": %d, \"seq_len\": %d}\n",
-                stall * 1e3, sync * 1e3, write_gbs, raw_gbs, Median(load_s) * 1e3, static_cast<long long>(bytes),
-                async_gbs, Median(capture_s) * 1e3, stall / sync, Median(ratio), Median(step_plain) * 1e3,
-                Median(step_saving) * 1e3, repeats, seq);
+    std::printf(
+        "{\"stall_ms\": %.3f, \"sync_save_ms\": %.1f, \"write_gbs\": %.3f, \"raw_write_gbs\": %.3f, "
+        "\"load_ms\": %.1f, \"bytes\": %lld, \"async_write_gbs\": %.3f, \"capture_ms\": %.1f, "
+        "\"stall_fraction\": %.5f, \"write_fraction\": %.3f, \"step_ms\": %.1f, \"step_ms_during_save\": %.1f, "
+        "\"repeats\": %d, \"seq_len\": %d}\n",
+        stall * 1e3, sync * 1e3, write_gbs, raw_gbs, Median(load_s) * 1e3, static_cast<long long>(bytes), async_gbs,
+        Median(capture_s) * 1e3, stall / sync, Median(ratio), Median(step_plain) * 1e3, Median(step_saving) * 1e3,
+        repeats, seq);
   } else {
-    std::printf("ogai-bench ckpt: %s, %s of state per save (medians of %d)\n", config_path.c_str(), FormatBytes(bytes).c_str(), repeats);
-    std::printf("  training-loop stall per async save %10.1f ms  (%.2f%% of a synchronous save; target <= 5%%)\n", stall * 1e3, 100 * stall / sync);
+    std::printf("ogai-bench ckpt: %s, %s of state per save (medians of %d)\n", config_path.c_str(),
+                FormatBytes(bytes).c_str(), repeats);
+    std::printf("  training-loop stall per async save %10.1f ms  (%.2f%% of a synchronous save; target <= 5%%)\n",
+                stall * 1e3, 100 * stall / sync);
     std::printf("  synchronous save (all of it)       %10.1f ms\n", sync * 1e3);
-    std::printf("  writer: chunks + CRC + fdatasync   %10.3f GB/s (%.0f%% of raw, median of the rounds' ratios; target >= 80%%)\n", write_gbs, 100 * Median(ratio));
+    std::printf(
+        "  writer: chunks + CRC + fdatasync   %10.3f GB/s (%.0f%% of raw, median of the rounds' ratios; target >= "
+        "80%%)\n",
+        write_gbs, 100 * Median(ratio));
     std::printf("  raw sequential write + fdatasync   %10.3f GB/s\n", raw_gbs);
     std::printf("  async writer while training runs   %10.3f GB/s (sharing the CPUs with the steps)\n", async_gbs);
     std::printf("  load (every chunk verified)        %10.1f ms\n", Median(load_s) * 1e3);
     std::printf("  snapshot copy (writer thread)      %10.1f ms\n", Median(capture_s) * 1e3);
-    std::printf("  step time                          %10.1f ms, %.1f ms while a save is written\n", Median(step_plain) * 1e3, Median(step_saving) * 1e3);
+    std::printf("  step time                          %10.1f ms, %.1f ms while a save is written\n",
+                Median(step_plain) * 1e3, Median(step_saving) * 1e3);
   }
   return 0;
 }

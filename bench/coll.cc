@@ -43,9 +43,12 @@ size_t ParseBytes(const std::string& s) {
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   switch (end && *end ? *end : ' ') {
-    case 'K': case 'k': v *= 1024; break;
-    case 'M': case 'm': v *= 1024 * 1024; break;
-    case 'G': case 'g': v *= 1024.0 * 1024 * 1024; break;
+    case 'K':
+    case 'k': v *= 1024; break;
+    case 'M':
+    case 'm': v *= 1024 * 1024; break;
+    case 'G':
+    case 'g': v *= 1024.0 * 1024 * 1024; break;
     default: break;
   }
   return static_cast<size_t>(v);
@@ -62,12 +65,15 @@ float Val(int r, size_t i) { return static_cast<float>((r + 1) * static_cast<int
 
 void Fill(void* p, size_t n, DataType t, int r) {
   for (size_t i = 0; i < n; ++i) {
-    if (t == DataType::kFloat32) static_cast<float*>(p)[i] = Val(r, i);
-    else static_cast<uint16_t*>(p)[i] = comm::FloatToBf16(Val(r, i));
+    if (t == DataType::kFloat32)
+      static_cast<float*>(p)[i] = Val(r, i);
+    else
+      static_cast<uint16_t*>(p)[i] = comm::FloatToBf16(Val(r, i));
   }
 }
 float At(const void* p, size_t i, DataType t) {
-  return t == DataType::kFloat32 ? static_cast<const float*>(p)[i] : comm::Bf16ToFloat(static_cast<const uint16_t*>(p)[i]);
+  return t == DataType::kFloat32 ? static_cast<const float*>(p)[i]
+                                 : comm::Bf16ToFloat(static_cast<const uint16_t*>(p)[i]);
 }
 float Round(float v, DataType t) { return t == DataType::kFloat32 ? v : comm::Bf16ToFloat(comm::FloatToBf16(v)); }
 
@@ -76,8 +82,8 @@ struct Case {
   DataType t;
   ReduceOp redop;
   int rank, n;
-  size_t bytes;   // nccl-tests' size: the full buffer (all-gather output, reduce-scatter input)
-  size_t count;   // elements per rank-block (nccl-tests' count)
+  size_t bytes;  // nccl-tests' size: the full buffer (all-gather output, reduce-scatter input)
+  size_t count;  // elements per rank-block (nccl-tests' count)
   size_t es;
   std::vector<char> in, out;
 
@@ -164,7 +170,8 @@ Status OgaiOnce(comm::ProcessGroup& pg, Case& c, bool in_place) {
 // Result pointer of a checked run, given in_place.
 const void* ResultOf(const Case& c, bool in_place) {
   if (c.op == "allreduce") return in_place ? c.in.data() : c.out.data();
-  if (c.op == "reducescatter") return in_place ? c.in.data() + static_cast<size_t>(c.rank) * c.count * c.es : c.out.data();
+  if (c.op == "reducescatter")
+    return in_place ? c.in.data() + static_cast<size_t>(c.rank) * c.count * c.es : c.out.data();
   return c.out.data();
 }
 
@@ -190,18 +197,34 @@ int RunColl(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--op") o.op = next();
-    else if (a == "--backend") o.backend = next();
-    else if (a == "--min-bytes") o.min_bytes = ParseBytes(next());
-    else if (a == "--max-bytes") o.max_bytes = ParseBytes(next());
-    else if (a == "--dtype") o.dtype = next();
-    else if (a == "--redop") o.redop = next();
-    else if (a == "--iters") o.iters = std::atoi(next().c_str());
-    else if (a == "--warmup") o.warmup = std::atoi(next().c_str());
-    else if (a == "--json") o.json = true;
-    else if (a == "--no-check") o.check = false;
-    else if (a == "--help" || a == "-h") { Usage(); return 0; }
-    else { std::fprintf(stderr, "ogai-bench coll: unknown option '%s'\n", a.c_str()); Usage(); return 2; }
+    if (a == "--op")
+      o.op = next();
+    else if (a == "--backend")
+      o.backend = next();
+    else if (a == "--min-bytes")
+      o.min_bytes = ParseBytes(next());
+    else if (a == "--max-bytes")
+      o.max_bytes = ParseBytes(next());
+    else if (a == "--dtype")
+      o.dtype = next();
+    else if (a == "--redop")
+      o.redop = next();
+    else if (a == "--iters")
+      o.iters = std::atoi(next().c_str());
+    else if (a == "--warmup")
+      o.warmup = std::atoi(next().c_str());
+    else if (a == "--json")
+      o.json = true;
+    else if (a == "--no-check")
+      o.check = false;
+    else if (a == "--help" || a == "-h") {
+      Usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "ogai-bench coll: unknown option '%s'\n", a.c_str());
+      Usage();
+      return 2;
+    }
   }
   const std::vector<std::string> ops = {"allreduce", "allgather", "reducescatter", "broadcast", "sendrecv"};
   if (std::find(ops.begin(), ops.end(), o.op) == ops.end()) {
@@ -242,16 +265,17 @@ int RunColl(int argc, char** argv) {
     const size_t es = comm::DataTypeSize(*dtype);
     const bool mpi_baseline = *dtype == DataType::kFloat32 && *redop != ReduceOp::kAvg;
     if (rank == 0 && !o.json) {
-      std::printf("# ogai-bench coll: op %s, backend %s, %d ranks, MPI baseline: %s\n", o.op.c_str(), o.backend.c_str(), n,
-                  mpi_baseline ? "same processes, same run" : "none (MPI has no bf16 / avg)");
+      std::printf("# ogai-bench coll: op %s, backend %s, %d ranks, MPI baseline: %s\n", o.op.c_str(), o.backend.c_str(),
+                  n, mpi_baseline ? "same processes, same run" : "none (MPI has no bf16 / avg)");
       std::printf("#%11s %12s %8s %6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %10s %8s %6s\n", "", "", "", "",
                   "out-of-place", "", "", "", "in-place", "", "", "", "MPI", "", "");
-      std::printf("#%11s %12s %8s %6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %10s %8s %6s\n", "size(B)", "count", "type",
-                  "redop", "time(us)", "algbw", "busbw", "#wrong", "time(us)", "algbw", "busbw", "#wrong", "time(us)",
-                  "busbw", "ratio");
+      std::printf("#%11s %12s %8s %6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %10s %8s %6s\n", "size(B)", "count",
+                  "type", "redop", "time(us)", "algbw", "busbw", "#wrong", "time(us)", "algbw", "busbw", "#wrong",
+                  "time(us)", "busbw", "ratio");
     }
     const int unit = (o.op == "allgather" || o.op == "reducescatter") ? n : 1;
-    for (size_t bytes = std::max<size_t>(o.min_bytes, es * static_cast<size_t>(unit)); bytes <= o.max_bytes; bytes *= 2) {
+    for (size_t bytes = std::max<size_t>(o.min_bytes, es * static_cast<size_t>(unit)); bytes <= o.max_bytes;
+         bytes *= 2) {
       Case c{o.op, *dtype, *redop, rank, n, bytes, bytes / es / static_cast<size_t>(unit), es, {}, {}};
       int iters = o.iters > 0 ? o.iters : static_cast<int>(std::clamp<size_t>((size_t{1} << 30) / bytes, 5, 2000));
       int warmup = o.warmup >= 0 ? o.warmup : std::max(2, iters / 10);
@@ -260,7 +284,11 @@ int RunColl(int argc, char** argv) {
       Status bad;
       for (int ip = 0; ip < 2; ++ip) {
         if (o.op == "broadcast" || o.op == "sendrecv") {
-          if (ip == 1) { t[1] = t[0]; wrong[1] = 0; continue; }  // in-place by nature
+          if (ip == 1) {
+            t[1] = t[0];
+            wrong[1] = 0;
+            continue;
+          }  // in-place by nature
         }
         ip ? PrepareInPlace(c) : c.Prepare();
         if (o.check) {
@@ -292,13 +320,15 @@ int RunColl(int argc, char** argv) {
         const double mpi_busbw = mpi_baseline ? bytes / mpi_t / 1e3 * c.BusFactor() : 0;
         const double ratio = mpi_baseline ? busbw / mpi_busbw : 0;
         if (o.json) {
-          std::printf("{\"op\":\"%s\",\"backend\":\"%s\",\"ranks\":%d,\"bytes\":%zu,\"count\":%zu,\"type\":\"%s\",\"redop\":\"%s\","
-                      "\"time_us\":%.3f,\"algbw_gbs\":%.4f,\"busbw_gbs\":%.4f,\"wrong\":%ld,"
-                      "\"inplace_time_us\":%.3f,\"inplace_busbw_gbs\":%.4f,\"mpi_time_us\":%.3f,"
-                      "\"mpi_busbw_gbs\":%.4f,\"ratio_vs_mpi\":%.4f}\n",
-                      o.op.c_str(), o.backend.c_str(), n, bytes, c.count, comm::DataTypeName(*dtype),
-                      comm::ReduceOpName(*redop), t[0], algbw, busbw, total_wrong[0] + total_wrong[1], t[1], busbw_ip,
-                      mpi_t, mpi_busbw, ratio);
+          std::printf(
+              "{\"op\":\"%s\",\"backend\":\"%s\",\"ranks\":%d,\"bytes\":%zu,\"count\":%zu,\"type\":\"%s\",\"redop\":\"%"
+              "s\","
+              "\"time_us\":%.3f,\"algbw_gbs\":%.4f,\"busbw_gbs\":%.4f,\"wrong\":%ld,"
+              "\"inplace_time_us\":%.3f,\"inplace_busbw_gbs\":%.4f,\"mpi_time_us\":%.3f,"
+              "\"mpi_busbw_gbs\":%.4f,\"ratio_vs_mpi\":%.4f}\n",
+              o.op.c_str(), o.backend.c_str(), n, bytes, c.count, comm::DataTypeName(*dtype),
+              comm::ReduceOpName(*redop), t[0], algbw, busbw, total_wrong[0] + total_wrong[1], t[1], busbw_ip, mpi_t,
+              mpi_busbw, ratio);
         } else {
           std::printf("%12zu %12zu %8s %6s | %10.2f %8.3f %8.3f %7ld | %10.2f %8.3f %8.3f %7ld | %10.2f %8.3f %6.2f\n",
                       bytes, c.count, comm::DataTypeName(*dtype), comm::ReduceOpName(*redop), t[0], algbw, busbw,

@@ -52,8 +52,7 @@ struct Sample {
   std::string error;
 };
 
-Sample RunOnce(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-               int n) {
+Sample RunOnce(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env, int n) {
   Sample s;
   int outp[2];
   if (::pipe2(outp, O_CLOEXEC) != 0) {
@@ -101,9 +100,8 @@ Sample RunOnce(const std::vector<std::string>& argv, const std::vector<std::stri
     }
   }
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || seen != n) {
-    s.error = argv[0] + " exited with " + launch::DescribeWaitStatus(st) + ", " +
-              std::to_string(seen) + " of " + std::to_string(n) + " ranks passed the barrier:\n" +
-              out.substr(0, 2000);
+    s.error = argv[0] + " exited with " + launch::DescribeWaitStatus(st) + ", " + std::to_string(seen) + " of " +
+              std::to_string(n) + " ranks passed the barrier:\n" + out.substr(0, 2000);
     return s;
   }
   s.ok = true;
@@ -172,12 +170,13 @@ int RunLaunch(int argc, char** argv) {
     env = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"};
   }
   long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-  std::printf("ogai-bench launch: start -> every rank past its first barrier, median of %d runs\n"
-              "  rank program: %s (MPI_Init + MPI_Barrier); %ld CPU(s); launchers alternate\n"
-              "  mpirun: %s -np N --oversubscribe; ogai-run: ogai-run -np N --\n",
-              runs, barrier.c_str(), cores, mpirun.c_str());
-  std::printf("%6s  %14s  %14s  %7s  %12s  %12s%s\n", "N", "ogai-run [s]", "mpirun [s]", "ratio",
-              "ogai exit", "mpirun exit", with_store ? "  ogai+store [s]" : "");
+  std::printf(
+      "ogai-bench launch: start -> every rank past its first barrier, median of %d runs\n"
+      "  rank program: %s (MPI_Init + MPI_Barrier); %ld CPU(s); launchers alternate\n"
+      "  mpirun: %s -np N --oversubscribe; ogai-run: ogai-run -np N --\n",
+      runs, barrier.c_str(), cores, mpirun.c_str());
+  std::printf("%6s  %14s  %14s  %7s  %12s  %12s%s\n", "N", "ogai-run [s]", "mpirun [s]", "ratio", "ogai exit",
+              "mpirun exit", with_store ? "  ogai+store [s]" : "");
   int failures = 0;
   for (int n : sizes) {
     std::vector<double> ob, oe, mb, me, sb;
@@ -214,8 +213,7 @@ int RunLaunch(int argc, char** argv) {
       continue;
     }
     double o = Median(ob), m = Median(mb);
-    std::printf("%6d  %14.3f  %14.3f  %6.2fx  %12.3f  %12.3f", n, o, m, o / m, Median(oe),
-                Median(me));
+    std::printf("%6d  %14.3f  %14.3f  %6.2fx  %12.3f  %12.3f", n, o, m, o / m, Median(oe), Median(me));
     if (with_store && !sb.empty()) std::printf("  %14.3f", Median(sb));
     std::printf("\n");
     std::fflush(stdout);

@@ -33,8 +33,8 @@ int StoreBarrier() {
                  env.ok() ? "no OGAI_RUN_ID" : env.status().ToString().c_str());
     return 2;
   }
-  auto store = ogai::store::ConnectTcpStore(env->master_addr, env->master_port, env->store_token,
-                                            std::chrono::seconds(60));
+  auto store =
+      ogai::store::ConnectTcpStore(env->master_addr, env->master_port, env->store_token, std::chrono::seconds(60));
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
     return 1;

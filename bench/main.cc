@@ -12,9 +12,7 @@ static std::vector<CommandInfo>& Registry() {
   return r;
 }
 
-Command::Command(const char* name, const char* help, CommandFn fn) {
-  Registry().push_back({name, help, fn});
-}
+Command::Command(const char* name, const char* help, CommandFn fn) { Registry().push_back({name, help, fn}); }
 
 const std::vector<CommandInfo>& Command::All() { return Registry(); }
 
@@ -23,8 +21,7 @@ const std::vector<CommandInfo>& Command::All() { return Registry(); }
 static void Usage(std::ostream& os) {
   os << "usage: ogai-bench <command> [options]\n\ncommands:\n";
   for (const auto& c : ogai::bench::Command::All()) {
-    os << "  " << c.name << std::string(c.name.size() < 10 ? 10 - c.name.size() : 1, ' ')
-       << c.help << "\n";
+    os << "  " << c.name << std::string(c.name.size() < 10 ? 10 - c.name.size() : 1, ' ') << c.help << "\n";
   }
   os << "\n`ogai-bench <command> --help` describes each command's options.\n";
 }

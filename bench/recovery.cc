@@ -26,12 +26,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "bench/command.h"
 #include "core/clock.h"
@@ -135,13 +136,14 @@ Sample RunOnce(const Setup& s, bool peer, std::mt19937_64& rng, int index) {
   }
   const std::string dir = tmpl;
   const std::string trace = dir + "/trace.jsonl";
-  std::vector<std::string> argv = {s.ogai_run, "-np", std::to_string(s.np), "--oversubscribe", "--max-restarts", "1",
-                                   "--grace", "2", s.config};
+  std::vector<std::string> argv = {
+      s.ogai_run, "-np", std::to_string(s.np), "--oversubscribe", "--max-restarts", "1", "--grace", "2", s.config};
   argv.insert(argv.end(), s.overrides.begin(), s.overrides.end());
-  for (const std::string& o : std::vector<std::string>{
-           "train.steps=" + std::to_string(s.steps), "train.log_every=1000000",
-        "checkpoint.dir=" + dir + "/ckpt", "checkpoint.every_steps=" + std::to_string(s.every),
-        "checkpoint.peer_copies=" + std::string(peer ? "1" : "0"), "train.metrics_file=" + dir + "/m_{rank}.jsonl"}) {
+  for (const std::string& o :
+       std::vector<std::string>{"train.steps=" + std::to_string(s.steps), "train.log_every=1000000",
+                                "checkpoint.dir=" + dir + "/ckpt", "checkpoint.every_steps=" + std::to_string(s.every),
+                                "checkpoint.peer_copies=" + std::string(peer ? "1" : "0"),
+                                "train.metrics_file=" + dir + "/m_{rank}.jsonl"}) {
     argv.push_back(o);
   }
   std::uniform_int_distribution<int> victim_d(0, s.np - 1);
@@ -215,7 +217,8 @@ Sample RunOnce(const Setup& s, bool peer, std::mt19937_64& rng, int index) {
     std::string line, last;
     while (std::getline(in, line))
       if (!line.empty()) last = line;
-    return fail("the job ended (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+    return fail("the job ended (exit " +
+                std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
                 ") before the kill at step " + std::to_string(out.kill_after_step) + (last.empty() ? "" : ": " + last));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -281,9 +284,15 @@ struct Series {
     source = source.empty() || source == s.source ? s.source : "mixed";
   }
   json Json() const {
-    return json{{"runs", detect.size()},       {"detect_ms", Median(detect)},   {"respawn_ms", Median(respawn)},
-                {"restart_ms", Median(restart)}, {"ready_ms", Median(ready)},     {"first_step_ms", Median(first)},
-                {"lost_steps", Median(lost)},    {"load_ms", Median(load)},       {"load_source", source},
+    return json{{"runs", detect.size()},
+                {"detect_ms", Median(detect)},
+                {"respawn_ms", Median(respawn)},
+                {"restart_ms", Median(restart)},
+                {"ready_ms", Median(ready)},
+                {"first_step_ms", Median(first)},
+                {"lost_steps", Median(lost)},
+                {"load_ms", Median(load)},
+                {"load_source", source},
                 {"first_step_ms_max", detect.empty() ? 0.0 : *std::max_element(first.begin(), first.end())}};
   }
 };
@@ -377,11 +386,12 @@ int RunRecovery(int argc, char** argv) {
       }
       (use_peer ? mem : disk).Add(x);
       if (!as_json) {
-        std::printf("run %d%s: kill rank %d after step %lld: detect %.0f ms, respawn %.0f, restart %.0f, ready %.0f, "
-                    "first step %.0f ms, lost %lld steps, load %.1f ms (%s)\n",
-                    r, use_peer ? " (peer copies)" : "", x.victim, static_cast<long long>(x.kill_after_step),
-                    x.detect_ms, x.respawn_ms, x.restart_ms, x.ready_ms, x.first_step_ms,
-                    static_cast<long long>(x.lost_steps), x.load_ms, x.source.c_str());
+        std::printf(
+            "run %d%s: kill rank %d after step %lld: detect %.0f ms, respawn %.0f, restart %.0f, ready %.0f, "
+            "first step %.0f ms, lost %lld steps, load %.1f ms (%s)\n",
+            r, use_peer ? " (peer copies)" : "", x.victim, static_cast<long long>(x.kill_after_step), x.detect_ms,
+            x.respawn_ms, x.restart_ms, x.ready_ms, x.first_step_ms, static_cast<long long>(x.lost_steps), x.load_ms,
+            x.source.c_str());
         std::fflush(stdout);
       }
     }
@@ -408,10 +418,11 @@ int RunRecovery(int argc, char** argv) {
   } else {
     auto line = [](const char* what, const Series& x) {
       if (x.detect.empty()) return;
-      std::printf("%s: median of %zu: detect %.0f ms | respawn %.0f ms | restart %.0f ms | ready %.0f ms | first step "
-                  "%.0f ms | lost %.1f steps | load %.1f ms (%s)\n",
-                  what, x.detect.size(), Median(x.detect), Median(x.respawn), Median(x.restart), Median(x.ready),
-                  Median(x.first), Median(x.lost), Median(x.load), x.source.c_str());
+      std::printf(
+          "%s: median of %zu: detect %.0f ms | respawn %.0f ms | restart %.0f ms | ready %.0f ms | first step "
+          "%.0f ms | lost %.1f steps | load %.1f ms (%s)\n",
+          what, x.detect.size(), Median(x.detect), Median(x.respawn), Median(x.restart), Median(x.ready),
+          Median(x.first), Median(x.lost), Median(x.load), x.source.c_str());
     };
     std::printf("ogai-bench recovery: -np %d, %s, load average %s -> %s\n", s.np, s.config.c_str(), load_before.c_str(),
                 load_after.c_str());

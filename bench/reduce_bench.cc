@@ -1,10 +1,10 @@
 // Reduction kernels against memcpy on the same buffers (bytes/s counts every byte read
 // and written: 3 buffers for a reduction, 2 for memcpy).
 //   build/bin/reduce_bench --benchmark_min_time=0.2
-#include <benchmark/benchmark.h>
-
 #include <cstring>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "comm/reduce.h"
 

@@ -24,13 +24,13 @@
 
 #include "bench/command.h"
 #include "core/clock.h"
-#include "kernels/cpu/gemm.h"
-#include "train/config.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/profile.h"
+#include "kernels/cpu/gemm.h"
 #include "model/gpt.h"
 #include "rank/rank_env.h"
+#include "train/config.h"
 #include "train/dist_setup.h"
 #include "train/trainer.h"
 
@@ -57,8 +57,12 @@ struct Shape {
 std::vector<Shape> ModelGemmShapes(const ModelConfig& mc, int micro_batch) {
   const int64_t bt = static_cast<int64_t>(micro_batch) * mc.seq_len, c = mc.d_model, v = mc.vocab;
   std::vector<Shape> s;
-  struct Lin { int64_t in, out; const char* name; };
-  const Lin lins[] = {{c, 3 * c, "qkv"}, {c, c, "attn.proj"}, {c, 4 * c, "mlp.fc"}, {4 * c, c, "mlp.proj"}, {c, v, "head"}};
+  struct Lin {
+    int64_t in, out;
+    const char* name;
+  };
+  const Lin lins[] = {
+      {c, 3 * c, "qkv"}, {c, c, "attn.proj"}, {c, 4 * c, "mlp.fc"}, {4 * c, c, "mlp.proj"}, {c, v, "head"}};
   for (const Lin& l : lins) {
     s.push_back({false, true, bt, l.out, l.in, std::string(l.name) + " fwd"});
     s.push_back({false, false, bt, l.in, l.out, std::string(l.name) + " dinp"});
@@ -80,9 +84,9 @@ double TimeGemm(const Shape& s, std::vector<float>& a, std::vector<float>& b, st
 }
 
 struct Peak {
-  double best_gflops = 0;       // the fastest single SGEMM at any model shape, any library
+  double best_gflops = 0;  // the fastest single SGEMM at any model shape, any library
   std::string best_where;
-  double mix_gflops = 0;        // FLOP-weighted over the model's shapes, best library each
+  double mix_gflops = 0;                     // FLOP-weighted over the model's shapes, best library each
   std::map<std::string, double> by_library;  // FLOP-weighted per library
 };
 
@@ -110,8 +114,8 @@ Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& rest
       best_time[i] = std::min(best_time[i], t);
       if (gf > p.best_gflops) {
         p.best_gflops = gf;
-        p.best_where = std::string(lib) + " " + s.what + " (" + std::to_string(s.m) + "x" +
-                       std::to_string(s.n) + "x" + std::to_string(s.k) + ")";
+        p.best_where = std::string(lib) + " " + s.what + " (" + std::to_string(s.m) + "x" + std::to_string(s.n) + "x" +
+                       std::to_string(s.k) + ")";
       }
     }
     p.by_library[lib] = total_flops / lib_time / 1e9;
@@ -274,31 +278,33 @@ int Run(int argc, char** argv) {
   if (!rank0) return 0;
 
   if (json) {
-    std::printf("{\"ms_per_step\": %.3f, \"tokens_per_s\": %.1f, \"model_gflops\": %.2f, "
-                "\"gemm_peak_gflops\": %.2f, \"fraction_of_peak\": %.4f, \"gemm_mix_gflops\": %.2f, "
-                "\"fraction_of_mix\": %.4f, \"gemm\": \"%s\", \"threads\": %d, \"steps\": %d, "
-                "\"micro_batch\": %d, \"seq_len\": %d, \"params\": %lld, \"loss\": %.5f, \"peak_where\": \"%s\", "
-                "\"dp\": %d, \"tp\": %d, \"pp\": %d, \"allreduce_ms\": %.3f, \"exposed_ms\": %.3f, "
-                "\"hidden_fraction\": %.4f, \"ms_per_step_no_overlap\": %.3f, \"bubble_measured\": %.4f, "
-                "\"bubble_theory\": %.4f, \"allreduce_mean_wait_ms\": %.3f, \"exposed_mean_wait_ms\": %.3f, "
-                "\"hidden_fraction_mean_wait\": %.4f}\n",
-                med * 1e3, tokens / med, model_gflops, peak.best_gflops, frac, peak.mix_gflops,
-                single ? model_gflops / peak.mix_gflops : 0.0, lib.c_str(), kernels::KernelThreads(), steps,
-                cfg->train.micro_batch, cfg->model.seq_len,
-                static_cast<long long>(model::GPT::DenseParamCount(cfg->model)), last_loss,
-                peak.best_where.c_str(), layout.dp, layout.tp, layout.pp, allreduce_ms, exposed_ms, hidden,
-                step_off_ms, bubble, bubble_theory, allreduce_mean_ms, exposed_mean_ms, hidden_mean);
+    std::printf(
+        "{\"ms_per_step\": %.3f, \"tokens_per_s\": %.1f, \"model_gflops\": %.2f, "
+        "\"gemm_peak_gflops\": %.2f, \"fraction_of_peak\": %.4f, \"gemm_mix_gflops\": %.2f, "
+        "\"fraction_of_mix\": %.4f, \"gemm\": \"%s\", \"threads\": %d, \"steps\": %d, "
+        "\"micro_batch\": %d, \"seq_len\": %d, \"params\": %lld, \"loss\": %.5f, \"peak_where\": \"%s\", "
+        "\"dp\": %d, \"tp\": %d, \"pp\": %d, \"allreduce_ms\": %.3f, \"exposed_ms\": %.3f, "
+        "\"hidden_fraction\": %.4f, \"ms_per_step_no_overlap\": %.3f, \"bubble_measured\": %.4f, "
+        "\"bubble_theory\": %.4f, \"allreduce_mean_wait_ms\": %.3f, \"exposed_mean_wait_ms\": %.3f, "
+        "\"hidden_fraction_mean_wait\": %.4f}\n",
+        med * 1e3, tokens / med, model_gflops, peak.best_gflops, frac, peak.mix_gflops,
+        single ? model_gflops / peak.mix_gflops : 0.0, lib.c_str(), kernels::KernelThreads(), steps,
+        cfg->train.micro_batch, cfg->model.seq_len, static_cast<long long>(model::GPT::DenseParamCount(cfg->model)),
+        last_loss, peak.best_where.c_str(), layout.dp, layout.tp, layout.pp, allreduce_ms, exposed_ms, hidden,
+        step_off_ms, bubble, bubble_theory, allreduce_mean_ms, exposed_mean_ms, hidden_mean);
   } else if (!single) {
-    std::printf("ogai-bench train: %s, %lld parameters, layout dp %d x tp %d x pp %d, micro-batch %d x seq %d, "
-                "grad_accum %d, %d threads per rank\n",
-                config_path.c_str(), static_cast<long long>(model::GPT::DenseParamCount(cfg->model)), layout.dp,
-                layout.tp, layout.pp, cfg->train.micro_batch, cfg->model.seq_len, cfg->train.grad_accum,
-                kernels::KernelThreads());
+    std::printf(
+        "ogai-bench train: %s, %lld parameters, layout dp %d x tp %d x pp %d, micro-batch %d x seq %d, "
+        "grad_accum %d, %d threads per rank\n",
+        config_path.c_str(), static_cast<long long>(model::GPT::DenseParamCount(cfg->model)), layout.dp, layout.tp,
+        layout.pp, cfg->train.micro_batch, cfg->model.seq_len, cfg->train.grad_accum, kernels::KernelThreads());
     std::printf("  step time (median of %d)   %10.1f ms\n", steps, med * 1e3);
     std::printf("  tokens/s                   %10.0f\n", tokens / med);
     std::printf("  model GFLOP/s              %10.1f\n", model_gflops);
     if (layout.dp > 1) {
-      std::printf("  DP all-reduce time         %10.1f ms/step  (overlap off: all of it exposed; the rank that waited least)\n", allreduce_ms);
+      std::printf(
+          "  DP all-reduce time         %10.1f ms/step  (overlap off: all of it exposed; the rank that waited least)\n",
+          allreduce_ms);
       std::printf("  exposed with overlap on    %10.1f ms/step\n", exposed_ms);
       std::printf("  hidden fraction            %10.3f\n", hidden);
       std::printf("  mean wait over the ranks   %10.1f ms off, %.1f ms on (hidden %.3f; adds load imbalance)\n",

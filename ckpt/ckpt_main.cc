@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -70,8 +70,10 @@ int Ls(const std::string& dir) {
     std::string created = "-", state = e.committed ? "committed" : "unfinished";
     if (e.committed) {
       auto m = ReadManifest(e.path);
-      if (m.ok()) created = Time(m->created_unix_ms());
-      else state = "damaged";
+      if (m.ok())
+        created = Time(m->created_unix_ms());
+      else
+        state = "damaged";
     }
     const bool is_latest = latest.ok() && *latest == name;
     std::printf("%-16s %-12s %10s  %-19s  %s\n", name.c_str(), state.c_str(), FormatBytes(e.bytes).c_str(),
@@ -95,14 +97,15 @@ int Verify(const std::string& path) {
     for (const auto& p : t.pieces()) chunks += p.chunk_crc32c_size();
   if (!faults.empty()) {
     for (const auto& f : faults) std::printf("FAULT %s\n", f.ToString().c_str());
-    std::printf("%s: %zu fault(s); this checkpoint must not be trusted (resume falls back to an earlier one "
-                "with checkpoint.resume=auto)\n",
-                (*ck)->path().c_str(), faults.size());
+    std::printf(
+        "%s: %zu fault(s); this checkpoint must not be trusted (resume falls back to an earlier one "
+        "with checkpoint.resume=auto)\n",
+        (*ck)->path().c_str(), faults.size());
     return 1;
   }
   std::printf("OK %s: step %lld, %d files, %d tensors, %d chunks, %s verified in %.2f s\n", (*ck)->path().c_str(),
-              static_cast<long long>((*ck)->step()), (*ck)->manifest().files_size(),
-              (*ck)->manifest().tensors_size(), chunks, FormatBytes(bytes).c_str(), s);
+              static_cast<long long>((*ck)->step()), (*ck)->manifest().files_size(), (*ck)->manifest().tensors_size(),
+              chunks, FormatBytes(bytes).c_str(), s);
   return 0;
 }
 
@@ -118,13 +121,14 @@ int Inspect(const std::string& path, bool config) {
   std::printf("checkpoint  %s\n", (*ck)->path().c_str());
   std::printf("step        %lld (samples consumed %lld, global batch %lld, seed %llu)\n",
               static_cast<long long>(m.step()), static_cast<long long>(m.train().samples_consumed()),
-              static_cast<long long>(m.train().global_batch()),
-              static_cast<unsigned long long>(m.train().seed()));
-  std::printf("layout      world %d = dp %d x tp %d x pp %d, zero %d\n", L.world_size(), L.dp(), L.tp(), L.pp(), L.zero());
+              static_cast<long long>(m.train().global_batch()), static_cast<unsigned long long>(m.train().seed()));
+  std::printf("layout      world %d = dp %d x tp %d x pp %d, zero %d\n", L.world_size(), L.dp(), L.tp(), L.pp(),
+              L.zero());
   std::printf("created     %s by %s\n", Time(m.created_unix_ms()).c_str(), m.created_by().c_str());
   std::printf("files       %d, %s\n", m.files_size(), FormatBytes((*ck)->TotalBytes()).c_str());
   for (const auto& f : m.files()) {
-    std::printf("  %-20s rank %-5d %s\n", f.name().c_str(), f.rank(), FormatBytes(static_cast<int64_t>(f.bytes())).c_str());
+    std::printf("  %-20s rank %-5d %s\n", f.name().c_str(), f.rank(),
+                FormatBytes(static_cast<int64_t>(f.bytes())).c_str());
   }
   for (const auto& r : m.optimizer_ranges()) {
     std::printf("optimizer   rank %d: flat elements [%lld, %lld)\n", r.rank(), static_cast<long long>(r.begin()),

@@ -4,8 +4,7 @@ namespace ogai::ckpt {
 
 Status LocalCommitter::BeginSave(int64_t, const Status& prepared) { return prepared; }
 
-Result<std::vector<pb::ShardIndex>> LocalCommitter::Vote(int64_t, const pb::ShardIndex& mine,
-                                                         const Status& local) {
+Result<std::vector<pb::ShardIndex>> LocalCommitter::Vote(int64_t, const pb::ShardIndex& mine, const Status& local) {
   if (!local.ok()) return local;
   return std::vector<pb::ShardIndex>{mine};
 }
@@ -35,8 +34,7 @@ Status ThreadGroupCommitter::BeginSave(int64_t step, const Status& prepared) {
   return round.prepare_status;
 }
 
-Result<std::vector<pb::ShardIndex>> ThreadGroupCommitter::Vote(int64_t step,
-                                                               const pb::ShardIndex& mine,
+Result<std::vector<pb::ShardIndex>> ThreadGroupCommitter::Vote(int64_t step, const pb::ShardIndex& mine,
                                                                const Status& local) {
   Group& g = *group_;
   std::unique_lock<std::mutex> lock(g.mu_);

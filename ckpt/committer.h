@@ -29,8 +29,8 @@
 #include <mutex>
 #include <vector>
 
-#include "proto/ckpt.pb.h"
 #include "core/status.h"
+#include "proto/ckpt.pb.h"
 
 namespace ogai::ckpt {
 
@@ -40,8 +40,7 @@ class Committer {
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
   virtual Status BeginSave(int64_t step, const Status& prepared) = 0;
-  virtual Result<std::vector<pb::ShardIndex>> Vote(int64_t step, const pb::ShardIndex& mine,
-                                                   const Status& local) = 0;
+  virtual Result<std::vector<pb::ShardIndex>> Vote(int64_t step, const pb::ShardIndex& mine, const Status& local) = 0;
   virtual Status Decide(int64_t step, const Status& outcome) = 0;
 };
 
@@ -51,8 +50,7 @@ class LocalCommitter final : public Committer {
   int rank() const override { return 0; }
   int world_size() const override { return 1; }
   Status BeginSave(int64_t step, const Status& prepared) override;
-  Result<std::vector<pb::ShardIndex>> Vote(int64_t step, const pb::ShardIndex& mine,
-                                           const Status& local) override;
+  Result<std::vector<pb::ShardIndex>> Vote(int64_t step, const pb::ShardIndex& mine, const Status& local) override;
   Status Decide(int64_t step, const Status& outcome) override;
 };
 
@@ -85,8 +83,7 @@ class ThreadGroupCommitter final : public Committer {
   int rank() const override { return rank_; }
   int world_size() const override { return group_->world_size_; }
   Status BeginSave(int64_t step, const Status& prepared) override;
-  Result<std::vector<pb::ShardIndex>> Vote(int64_t step, const pb::ShardIndex& mine,
-                                           const Status& local) override;
+  Result<std::vector<pb::ShardIndex>> Vote(int64_t step, const pb::ShardIndex& mine, const Status& local) override;
   Status Decide(int64_t step, const Status& outcome) override;
 
  private:

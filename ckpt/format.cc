@@ -1,7 +1,5 @@
 #include "ckpt/format.h"
 
-#include "core/bytes.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,13 +11,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/bytes.h"
 #include "core/crc32c.h"
 
 namespace ogai::ckpt {
 namespace fs = std::filesystem;
 
 namespace {
-
 
 // Writes `bytes` to DIR/NAME via DIR/NAME.tmp, fsync, rename, fsync DIR.
 Status PublishFile(const std::string& dir, const std::string& name, const std::string& bytes) {
@@ -113,8 +111,7 @@ Status DecodeShardHeader(const uint8_t* in, size_t n, const std::string& path, S
   const uint32_t version = GetU32(in + 8);
   if (version > kFormatVersion) {
     return NotSupported(path + ": shard format version " + std::to_string(version) +
-                        " is newer than this ogai reads (" + std::to_string(kFormatVersion) +
-                        "); use a newer ogai");
+                        " is newer than this ogai reads (" + std::to_string(kFormatVersion) + "); use a newer ogai");
   }
   if (GetU32(in + 24) != Crc32c(in, 24)) {
     return Corruption(path + ": shard header fails its CRC-32C (byte offsets 0..27)");
@@ -155,8 +152,7 @@ Result<pb::Manifest> ReadManifest(const std::string& step_dir) {
   }
   if (env.format_version() > kFormatVersion) {
     return NotSupported(path + ": manifest format version " + std::to_string(env.format_version()) +
-                        " is newer than this ogai reads (" + std::to_string(kFormatVersion) +
-                        "); use a newer ogai");
+                        " is newer than this ogai reads (" + std::to_string(kFormatVersion) + "); use a newer ogai");
   }
   const uint32_t crc = Crc32c(env.manifest().data(), env.manifest().size());
   if (crc != env.manifest_crc32c()) {
@@ -177,8 +173,7 @@ Result<std::string> ReadLatest(const std::string& dir) {
   OGAI_ASSIGN_OR_RETURN(std::string s, ReadSmallFile(JoinPath(dir, kLatestName)));
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   if (ParseStepDirName(s) < 0 || s.find('/') != std::string::npos) {
-    return Corruption(JoinPath(dir, kLatestName) + " does not name a step directory (holds '" +
-                      s.substr(0, 64) + "')");
+    return Corruption(JoinPath(dir, kLatestName) + " does not name a step directory (holds '" + s.substr(0, 64) + "')");
   }
   return s;
 }
@@ -203,8 +198,7 @@ Result<std::vector<CheckpointEntry>> ListCheckpoints(const std::string& dir) {
     out.push_back(std::move(e));
   }
   if (ec) return ErrnoError("listing " + dir, ec.value());
-  std::sort(out.begin(), out.end(),
-            [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.step < b.step; });
+  std::sort(out.begin(), out.end(), [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.step < b.step; });
   return out;
 }
 
@@ -230,7 +224,6 @@ Status FsyncPath(const std::string& path) {
   return st;
 }
 
-
 Status PreadExact(int fd, void* data, size_t n, uint64_t offset, const std::string& path) {
   uint8_t* p = static_cast<uint8_t*>(data);
   size_t done = 0;
@@ -242,8 +235,7 @@ Status PreadExact(int fd, void* data, size_t n, uint64_t offset, const std::stri
     }
     if (r == 0) {
       return Corruption(path + ": truncated: needs bytes [" + std::to_string(offset) + ", " +
-                        std::to_string(offset + n) + ") but ends at byte offset " +
-                        std::to_string(offset + done));
+                        std::to_string(offset + n) + ") but ends at byte offset " + std::to_string(offset + done));
     }
     done += static_cast<size_t>(r);
   }

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "proto/ckpt.pb.h"
 #include "core/file_io.h"
 #include "core/status.h"
+#include "proto/ckpt.pb.h"
 
 namespace ogai::ckpt {
 
@@ -34,8 +34,8 @@ constexpr size_t kShardHeaderBytes = 64;
 constexpr const char* kManifestName = "manifest.pb";
 constexpr const char* kLatestName = "latest";
 
-std::string StepDirName(int64_t step);   // "step_00000100"
-std::string ShardFileName(int rank);     // "rank_00000.shard"
+std::string StepDirName(int64_t step);  // "step_00000100"
+std::string ShardFileName(int rank);    // "rank_00000.shard"
 // The step of "step_00000100" (or of a path ending in it); -1 when it is not one.
 int64_t ParseStepDirName(const std::string& name);
 

@@ -43,7 +43,7 @@ std::optional<Meta> ParseMeta(const std::string& v) {
 Result<std::string> ReadWholeFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("peer copy: cannot open " + path, errno);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
     ::close(fd);
@@ -140,7 +140,7 @@ std::optional<ShardView> PeerCopies::MapLocal(const std::string& name, int64_t s
   const std::string path = opts_.local_dir + "/" + name;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
-  struct stat st{};
+  struct stat st {};
   std::optional<ShardView> out;
   if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == kLocalHeader + size) {
     void* base = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);

@@ -55,21 +55,20 @@ namespace ogai::ckpt {
 
 class PeerCopies {
  public:
-
   struct Options {
     std::vector<std::string> caches;  // "host:port" by node rank; "" for a node without one
-    int node = 0;                      // this rank's node rank
-    int copies = 1;                    // other nodes that hold a copy of each shard
-    std::string local_dir;             // this node's folder of copies ("" when none)
-    std::string token;                 // the job's store token (the caches use it too)
-    size_t part_bytes = 32u << 20;     // a copy travels to a cache in parts of this size
+    int node = 0;                     // this rank's node rank
+    int copies = 1;                   // other nodes that hold a copy of each shard
+    std::string local_dir;            // this node's folder of copies ("" when none)
+    std::string token;                // the job's store token (the caches use it too)
+    size_t part_bytes = 32u << 20;    // a copy travels to a cache in parts of this size
     std::chrono::milliseconds push_timeout{5000};
     std::chrono::milliseconds fetch_connect_timeout{500};
   };
   struct PushStats {
     int64_t step = 0;
     int64_t bytes = 0;
-    int places = 0;       // that now hold it: this node's folder, caches
+    int places = 0;  // that now hold it: this node's folder, caches
     double seconds = 0;
   };
   struct FetchStats {
@@ -90,8 +89,7 @@ class PeerCopies {
   Result<PushStats> Push(int64_t step, const std::string& path);
   // `files`: (name as the manifest lists it, size in bytes). Returns those found at `step`
   // in some cache, intact. Unreachable caches and missing copies are not errors.
-  ShardBytes Fetch(int64_t step, const std::vector<std::pair<std::string, uint64_t>>& files,
-                   FetchStats* stats);
+  ShardBytes Fetch(int64_t step, const std::vector<std::pair<std::string, uint64_t>>& files, FetchStats* stats);
 
  private:
   explicit PeerCopies(Options o) : opts_(std::move(o)) {}

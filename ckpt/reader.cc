@@ -36,13 +36,17 @@ std::vector<int64_t> ShapeOf(const pb::Tensor& t) { return {t.shape().begin(), t
 // Checks that a piece's numbers agree with each other and with its tensor.
 Status CheckPiece(const pb::Manifest& m, const pb::Tensor& t, const pb::Piece& p) {
   const std::string where = "manifest: tensor '" + t.name() + "'";
-  if (p.file() < 0 || p.file() >= m.files_size()) return Corruption(where + ": a piece names file " + std::to_string(p.file()) + ", which does not exist");
+  if (p.file() < 0 || p.file() >= m.files_size())
+    return Corruption(where + ": a piece names file " + std::to_string(p.file()) + ", which does not exist");
   Region r = PieceRegion(p);
   if (Status st = r.CheckWithin(ShapeOf(t)); !st.ok()) return Corruption(where + ": " + st.message());
-  if (p.byte_length() != static_cast<uint64_t>(r.numel()) * 4) return Corruption(where + ": a piece's byte length does not match its element count");
+  if (p.byte_length() != static_cast<uint64_t>(r.numel()) * 4)
+    return Corruption(where + ": a piece's byte length does not match its element count");
   if (p.byte_length() > 0 && p.chunk_bytes() == 0) return Corruption(where + ": a piece has no chunk size");
   const uint64_t chunks = p.chunk_bytes() == 0 ? 0 : (p.byte_length() + p.chunk_bytes() - 1) / p.chunk_bytes();
-  if (static_cast<uint64_t>(p.chunk_crc32c_size()) != chunks) return Corruption(where + ": a piece has " + std::to_string(p.chunk_crc32c_size()) + " chunk checksums for " + std::to_string(chunks) + " chunks");
+  if (static_cast<uint64_t>(p.chunk_crc32c_size()) != chunks)
+    return Corruption(where + ": a piece has " + std::to_string(p.chunk_crc32c_size()) + " chunk checksums for " +
+                      std::to_string(chunks) + " chunks");
   if (p.byte_offset() < kShardHeaderBytes) return Corruption(where + ": a piece starts inside the shard header");
   return Status::Ok();
 }
@@ -75,7 +79,8 @@ class FileSet {
     } else {
       fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
-        if (errno == ENOENT) return NotFound(path + " is missing (the manifest lists it): the checkpoint is incomplete");
+        if (errno == ENOENT)
+          return NotFound(path + " is missing (the manifest lists it): the checkpoint is incomplete");
         return ErrnoError("cannot open " + path, errno);
       }
       ssize_t got = ::pread(fd, h, sizeof(h), 0);
@@ -84,7 +89,8 @@ class FileSet {
     ShardHeader sh;
     Status st = DecodeShardHeader(h, n, path, &sh);
     if (st.ok() && sh.step != m_.step()) {
-      st = Corruption(path + ": shard header says step " + std::to_string(sh.step) + ", the manifest " + std::to_string(m_.step()) + " (a file from another checkpoint)");
+      st = Corruption(path + ": shard header says step " + std::to_string(sh.step) + ", the manifest " +
+                      std::to_string(m_.step()) + " (a file from another checkpoint)");
     }
     if (!st.ok()) {
       if (fd >= 0) ::close(fd);
@@ -123,7 +129,8 @@ class FileSet {
 };
 
 std::string ChunkWhere(const std::string& path, const std::string& tensor, uint64_t off, uint64_t len) {
-  return path + ": tensor '" + tensor + "': chunk at byte offset " + std::to_string(off) + " (" + std::to_string(len) + " bytes)";
+  return path + ": tensor '" + tensor + "': chunk at byte offset " + std::to_string(off) + " (" + std::to_string(len) +
+         " bytes)";
 }
 
 }  // namespace
@@ -166,7 +173,8 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path) {
     if (!latest.ok()) return latest.status();
     dir = JoinPath(dir, *latest);
   } else if (!std::filesystem::exists(JoinPath(dir, kManifestName), ec) && ParseStepDirName(dir) < 0) {
-    return NotFound(dir + " holds neither a manifest.pb nor a `latest` file: give a checkpoint "
+    return NotFound(dir +
+                    " holds neither a manifest.pb nor a `latest` file: give a checkpoint "
                     "root (checkpoint.dir) or one of its step_NNNNNNNN directories");
   }
   std::unique_ptr<Checkpoint> c(new Checkpoint());
@@ -234,8 +242,9 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices, const ShardBytes* 
     int64_t covered = 0;
     for (const pb::Piece& p : t.pieces()) covered += OverlapCount(PieceRegion(p), s.region);
     if (covered != s.region.numel()) {
-      return Corruption("checkpoint " + dir_ + ": the pieces of tensor '" + s.name + "' cover " + std::to_string(covered) +
-                        " of the " + std::to_string(s.region.numel()) + " elements of " + s.region.ToString() + " needed");
+      return Corruption("checkpoint " + dir_ + ": the pieces of tensor '" + s.name + "' cover " +
+                        std::to_string(covered) + " of the " + std::to_string(s.region.numel()) + " elements of " +
+                        s.region.ToString() + " needed");
     }
     wanted[it->second].push_back(&s);
   }
@@ -256,10 +265,15 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices, const ShardBytes* 
         const int64_t e0 = c * celems;
         const int64_t e1 = std::min<int64_t>(pr.numel(), e0 + celems);
         const Region cr = pr.Sub(e0, e1);
-        struct Run { float* dst; int64_t src, n; };
+        struct Run {
+          float* dst;
+          int64_t src, n;
+        };
         std::vector<Run> runs;
         for (const ReadSlice* s : want) {
-          ForEachOverlap(cr, s->region, [&](int64_t so, int64_t dso, int64_t n) { runs.push_back({s->data + dso, so, n}); });
+          ForEachOverlap(cr, s->region, [&](int64_t so, int64_t dso, int64_t n) {
+            runs.push_back({s->data + dso, so, n});
+          });
         }
         if (runs.empty()) continue;
         const uint64_t off = p.byte_offset() + static_cast<uint64_t>(e0) * 4;
@@ -279,8 +293,9 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices, const ShardBytes* 
         }
         const uint32_t crc = Crc32c(buf, len);
         if (crc != p.chunk_crc32c(c)) {
-          return Corruption(ChunkWhere(path, t.name(), off, len) + " fails its CRC-32C (stored " + Hex(p.chunk_crc32c(c)) +
-                            ", computed " + Hex(crc) + "): the file is damaged; `ogai-ckpt verify " + dir_ +
+          return Corruption(ChunkWhere(path, t.name(), off, len) + " fails its CRC-32C (stored " +
+                            Hex(p.chunk_crc32c(c)) + ", computed " + Hex(crc) +
+                            "): the file is damaged; `ogai-ckpt verify " + dir_ +
                             "` lists every fault; resume from an earlier checkpoint (checkpoint.resume=PATH)");
         }
         if (!direct) {
@@ -304,13 +319,17 @@ std::vector<Fault> Checkpoint::Verify(int64_t* bytes_checked) const {
       faults.push_back({path, "", 0, std::string("cannot open: ") + std::strerror(errno)});
       continue;
     }
-    struct stat stt{};
+    struct stat stt {};
     ::fstat(fd, &stt);
     const uint64_t size = static_cast<uint64_t>(stt.st_size);
     if (size < m_.files(i).bytes()) {
-      faults.push_back({path, "", size, "truncated: the file is " + std::to_string(size) + " bytes, the manifest says " + std::to_string(m_.files(i).bytes())});
+      faults.push_back({path, "", size,
+                        "truncated: the file is " + std::to_string(size) + " bytes, the manifest says " +
+                            std::to_string(m_.files(i).bytes())});
     } else if (size > m_.files(i).bytes()) {
-      faults.push_back({path, "", m_.files(i).bytes(), "the file is " + std::to_string(size) + " bytes, " + std::to_string(size - m_.files(i).bytes()) + " more than the manifest says"});
+      faults.push_back({path, "", m_.files(i).bytes(),
+                        "the file is " + std::to_string(size) + " bytes, " +
+                            std::to_string(size - m_.files(i).bytes()) + " more than the manifest says"});
     }
     uint8_t h[kShardHeaderBytes];
     ssize_t n = ::pread(fd, h, sizeof(h), 0);
@@ -319,7 +338,9 @@ std::vector<Fault> Checkpoint::Verify(int64_t* bytes_checked) const {
     if (!st.ok()) {
       faults.push_back({path, "", 0, st.message()});
     } else if (sh.step != m_.step()) {
-      faults.push_back({path, "", 16, "shard header says step " + std::to_string(sh.step) + ", the manifest " + std::to_string(m_.step())});
+      faults.push_back(
+          {path, "", 16,
+           "shard header says step " + std::to_string(sh.step) + ", the manifest " + std::to_string(m_.step())});
     }
     fds[i] = fd;
   }
@@ -337,20 +358,23 @@ std::vector<Fault> Checkpoint::Verify(int64_t* bytes_checked) const {
         buf.resize(len);
         Status st = PreadExact(fds[p.file()], buf.data(), len, off, path);
         if (!st.ok()) {
-          faults.push_back({path, t.name(), off, "chunk of " + std::to_string(len) + " bytes cannot be read: " + st.message()});
+          faults.push_back(
+              {path, t.name(), off, "chunk of " + std::to_string(len) + " bytes cannot be read: " + st.message()});
           continue;
         }
         checked += static_cast<int64_t>(len);
         const uint32_t crc = Crc32c(buf.data(), len);
         if (crc != p.chunk_crc32c(c)) {
-          faults.push_back({path, t.name(), off, "chunk of " + std::to_string(len) + " bytes fails its CRC-32C (stored " +
-                                                    Hex(p.chunk_crc32c(c)) + ", computed " + Hex(crc) + ")"});
+          faults.push_back({path, t.name(), off,
+                            "chunk of " + std::to_string(len) + " bytes fails its CRC-32C (stored " +
+                                Hex(p.chunk_crc32c(c)) + ", computed " + Hex(crc) + ")"});
         }
       }
     }
     if (have != want) {
-      faults.push_back({JoinPath(dir_, kManifestName), t.name(), 0,
-                        "the pieces hold " + std::to_string(have) + " of the tensor's " + std::to_string(want) + " elements"});
+      faults.push_back(
+          {JoinPath(dir_, kManifestName), t.name(), 0,
+           "the pieces hold " + std::to_string(have) + " of the tensor's " + std::to_string(want) + " elements"});
     }
   }
   for (int fd : fds)
@@ -376,7 +400,8 @@ Result<std::vector<std::string>> ResumeCandidates(const std::string& dir) {
                      << ", which is not a committed checkpoint; trying the others, newest first";
     }
   } else if (latest.status().code() != Code::kNotFound) {
-    OGAI_LOG(Warn) << "checkpoint: " << latest.status().message() << "; trying every committed checkpoint, newest first";
+    OGAI_LOG(Warn) << "checkpoint: " << latest.status().message()
+                   << "; trying every committed checkpoint, newest first";
   }
   for (auto it = list.rbegin(); it != list.rend(); ++it) {
     if (it->committed && it->step < below) out.push_back(it->path);

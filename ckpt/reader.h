@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "ckpt/region.h"
-#include "proto/ckpt.pb.h"
 #include "core/status.h"
+#include "proto/ckpt.pb.h"
 
 namespace ogai::ckpt {
 
@@ -44,9 +44,9 @@ struct ReadSlice {
 
 // One problem Verify() found.
 struct Fault {
-  std::string file;    // path of the file
-  std::string tensor;  // "" when not about one tensor
-  uint64_t offset = 0; // byte offset in the file
+  std::string file;     // path of the file
+  std::string tensor;   // "" when not about one tensor
+  uint64_t offset = 0;  // byte offset in the file
   std::string what;
   std::string ToString() const;
 };
@@ -58,7 +58,7 @@ class Checkpoint {
   static Result<std::unique_ptr<Checkpoint>> Open(const std::string& path);
 
   const pb::Manifest& manifest() const { return m_; }
-  const std::string& path() const { return dir_; }   // the step directory
+  const std::string& path() const { return dir_; }  // the step directory
   int64_t step() const { return m_.step(); }
   const pb::Tensor* FindTensor(const std::string& name) const;
   int64_t TotalBytes() const;  // of all shard files

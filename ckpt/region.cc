@@ -4,9 +4,7 @@
 
 namespace ogai::ckpt {
 
-Region Region::Whole(const std::vector<int64_t>& shape) {
-  return Box(std::vector<int64_t>(shape.size(), 0), shape);
-}
+Region Region::Whole(const std::vector<int64_t>& shape) { return Box(std::vector<int64_t>(shape.size(), 0), shape); }
 
 Region Region::Box(std::vector<int64_t> begin, std::vector<int64_t> extent) {
   Region r;
@@ -37,8 +35,8 @@ Status Region::CheckWithin(const std::vector<int64_t>& shape) const {
   }
   for (size_t d = 0; d < shape.size(); ++d) {
     if (begin[d] < 0 || extent[d] < 0 || begin[d] + extent[d] > shape[d]) {
-      return InvalidArgument("region " + ToString() + " does not fit dimension " +
-                             std::to_string(d) + " of size " + std::to_string(shape[d]));
+      return InvalidArgument("region " + ToString() + " does not fit dimension " + std::to_string(d) + " of size " +
+                             std::to_string(shape[d]));
     }
   }
   if (flat_begin < 0 || flat_begin > flat_end || flat_end > box_numel()) {
@@ -61,8 +59,7 @@ std::string Region::ToString() const {
   return s;
 }
 
-void ForEachOverlap(const Region& src, const Region& dst,
-                    const std::function<void(int64_t, int64_t, int64_t)>& fn) {
+void ForEachOverlap(const Region& src, const Region& dst, const std::function<void(int64_t, int64_t, int64_t)>& fn) {
   if (src.numel() <= 0 || dst.numel() <= 0 || src.begin.size() != dst.begin.size()) return;
   const size_t nd = src.begin.size();
   if (nd == 0) {  // scalars: one element each

@@ -45,8 +45,7 @@ struct Region {
 // regions hold and that is contiguous in both; offsets count elements from each region's
 // flat_begin. Both regions must have the same number of dimensions. Cost: proportional to
 // the rows (all dimensions but the last) that src's flat range spans.
-void ForEachOverlap(const Region& src, const Region& dst,
-                    const std::function<void(int64_t, int64_t, int64_t)>& fn);
+void ForEachOverlap(const Region& src, const Region& dst, const std::function<void(int64_t, int64_t, int64_t)>& fn);
 
 // Number of elements both regions hold.
 int64_t OverlapCount(const Region& a, const Region& b);

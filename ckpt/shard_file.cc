@@ -45,8 +45,8 @@ int64_t SliceBytes(const ConstSlice& s) { return s.region.numel() * static_cast<
 
 ChunkSource::~ChunkSource() = default;
 
-void PlanShardFile(int rank, const std::vector<ConstSlice>& slices, int64_t opt_begin,
-                   int64_t opt_end, int64_t chunk, pb::ShardIndex* index, ShardLayout* layout) {
+void PlanShardFile(int rank, const std::vector<ConstSlice>& slices, int64_t opt_begin, int64_t opt_end, int64_t chunk,
+                   pb::ShardIndex* index, ShardLayout* layout) {
   // Every slice's bytes in chunks, one after another after the header.
   index->set_rank(rank);
   index->mutable_file()->set_name(ShardFileName(rank));
@@ -89,8 +89,8 @@ void PlanShardFile(int rank, const std::vector<ConstSlice>& slices, int64_t opt_
   index->mutable_file()->set_bytes(off);
 }
 
-Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout,
-                      ChunkSource& source, double* write_s) {
+Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout, ChunkSource& source,
+                      double* write_s) {
   const std::string path = JoinPath(dir, ShardFileName(header.rank));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create checkpoint shard " + path, errno);
@@ -112,8 +112,7 @@ Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLa
   while (st.ok() && source.available() > 0) {
     size_t n = 0;
     int64_t batch_bytes = 0;
-    while (n < source.available() && n < kMaxIov &&
-           (n == 0 || batch_bytes + source.ref(n).len <= kMaxBatchBytes)) {
+    while (n < source.available() && n < kMaxIov && (n == 0 || batch_bytes + source.ref(n).len <= kMaxBatchBytes)) {
       batch_bytes += source.ref(n++).len;
     }
     st = ensure_header();

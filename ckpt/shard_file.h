@@ -50,9 +50,8 @@ struct ShardLayout {
 // Plans rank's file for `slices` with chunks of chunk_bytes: fills *index (file, optimizer
 // range [opt_begin, opt_end), one tensor per name with one piece per slice) and *layout,
 // whose piece_of points into *index.
-void PlanShardFile(int rank, const std::vector<ConstSlice>& slices, int64_t opt_begin,
-                   int64_t opt_end, int64_t chunk_bytes, pb::ShardIndex* index,
-                   ShardLayout* layout);
+void PlanShardFile(int rank, const std::vector<ConstSlice>& slices, int64_t opt_begin, int64_t opt_end,
+                   int64_t chunk_bytes, pb::ShardIndex* index, ShardLayout* layout);
 
 // The chunks ready to be written, in file order.
 class ChunkSource {
@@ -68,7 +67,7 @@ class ChunkSource {
 // Writes DIR/<ShardFileName(header.rank)>: the header, then source's chunks in batches (one
 // writev of up to 64 chunks or 8 MiB), then fdatasync, close and an fsync of dir. Sets
 // *write_s to the time from the first byte written until fdatasync returned.
-Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout,
-                      ChunkSource& source, double* write_s);
+Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout, ChunkSource& source,
+                      double* write_s);
 
 }  // namespace ogai::ckpt

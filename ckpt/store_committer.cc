@@ -37,7 +37,8 @@ Result<std::vector<pb::ShardIndex>> StoreCommitter::Vote(int64_t step, const pb:
   std::vector<std::string> keys;
   for (int r = 0; r < world_; ++r) keys.push_back(Key(step, "vote/" + std::to_string(r)));
   Status waited = store_->Wait(keys, timeout_);
-  if (!waited.ok()) return waited.WithContext("collecting the ranks' votes for checkpoint step " + std::to_string(step));
+  if (!waited.ok())
+    return waited.WithContext("collecting the ranks' votes for checkpoint step " + std::to_string(step));
   std::vector<pb::ShardIndex> out(world_);
   std::string failures;
   for (int r = 0; r < world_; ++r) {

@@ -17,13 +17,11 @@ namespace ogai::ckpt {
 
 class StoreCommitter final : public Committer {
  public:
-  StoreCommitter(std::shared_ptr<store::Store> store, int rank, int world_size,
-                 std::chrono::milliseconds timeout);
+  StoreCommitter(std::shared_ptr<store::Store> store, int rank, int world_size, std::chrono::milliseconds timeout);
   int rank() const override { return rank_; }
   int world_size() const override { return world_; }
   Status BeginSave(int64_t step, const Status& prepared) override;
-  Result<std::vector<pb::ShardIndex>> Vote(int64_t step, const pb::ShardIndex& mine,
-                                           const Status& local) override;
+  Result<std::vector<pb::ShardIndex>> Vote(int64_t step, const pb::ShardIndex& mine, const Status& local) override;
   Status Decide(int64_t step, const Status& outcome) override;
 
  private:

@@ -30,12 +30,17 @@ class Ring {
       const Entry& b = q_.back();
       const int64_t end = b.pos + b.ref.len;
       if (f.pos <= b.pos) {
-        if (cap_ - end >= n) pos = end;
-        else if (f.pos >= n) pos = 0;
-        else return nullptr;
+        if (cap_ - end >= n)
+          pos = end;
+        else if (f.pos >= n)
+          pos = 0;
+        else
+          return nullptr;
       } else {
-        if (f.pos - end >= n) pos = end;
-        else return nullptr;
+        if (f.pos - end >= n)
+          pos = end;
+        else
+          return nullptr;
       }
     }
     if (n > cap_) return nullptr;
@@ -60,9 +65,9 @@ class Ring {
 }  // namespace
 
 struct CheckpointWriter::Staging {
-  std::unique_ptr<Ring> ring;              // staged saves only
-  size_t next = 0;                         // first chunk not yet copied into the ring
-  bool captured = false;                   // the caller's memory is no longer needed
+  std::unique_ptr<Ring> ring;  // staged saves only
+  size_t next = 0;             // first chunk not yet copied into the ring
+  bool captured = false;       // the caller's memory is no longer needed
 };
 
 // An unstaged save writes the chunks straight from the caller's memory.
@@ -175,9 +180,8 @@ Status CheckpointWriter::Save(std::vector<ConstSlice> slices, const SaveMeta& me
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (busy_) {
-      OGAI_LOG(Warn) << "checkpoint: the save of step " << busy_step_
-                     << " is still being written; the save of step " << meta.step
-                     << " waits for it (the disk is slower than checkpoint.every_steps asks for)";
+      OGAI_LOG(Warn) << "checkpoint: the save of step " << busy_step_ << " is still being written; the save of step "
+                     << meta.step << " waits for it (the disk is slower than checkpoint.every_steps asks for)";
       cv_.wait(lock, [&] { return !busy_; });
     }
     job.stats.wait_previous_s = Now() - t0;
@@ -297,8 +301,7 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
   job.stats.total_s = Now() - job.t_start;
   if (outcome.ok()) {
     OGAI_LOG(Info) << "checkpoint: step " << step << " committed (" << FormatBytes(job.stats.bytes)
-                   << " from this rank, write " << job.stats.write_s << " s, commit "
-                   << job.stats.commit_s << " s)";
+                   << " from this rank, write " << job.stats.write_s << " s, commit " << job.stats.commit_s << " s)";
     if (opts_.on_committed) {
       const std::string shard = JoinPath(step_dir, ShardFileName(committer_->rank()));
       std::error_code ec;
@@ -315,8 +318,8 @@ Status CheckpointWriter::PrepareStepDir(int64_t step, std::string* step_dir) {
     // A leftover of an earlier attempt at this step: a crashed save, or a checkpoint from
     // the run this one was resumed away from. Its manifest goes first (RemoveCheckpoint).
     const bool committed = std::filesystem::exists(JoinPath(*step_dir, kManifestName), ec);
-    OGAI_LOG(Warn) << "checkpoint: replacing the " << (committed ? "committed" : "unfinished")
-                   << " checkpoint " << *step_dir << " left by an earlier run";
+    OGAI_LOG(Warn) << "checkpoint: replacing the " << (committed ? "committed" : "unfinished") << " checkpoint "
+                   << *step_dir << " left by an earlier run";
     OGAI_RETURN_IF_ERROR(RemoveCheckpoint(*step_dir));
   }
   // No fsync of DIR here: the commit's last step (moving `latest`) fsyncs DIR, which makes
@@ -324,9 +327,8 @@ Status CheckpointWriter::PrepareStepDir(int64_t step, std::string* step_dir) {
   return MakeDirs(*step_dir);
 }
 
-
-Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* index,
-                                   ShardLayout* layout, Staging* staging) {
+Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardLayout* layout,
+                                   Staging* staging) {
   int64_t total = 0;
   for (const ConstSlice& s : job.slices) total += SliceBytes(s);
   // Staging: one buffer reused across saves, so resident memory stays flat.
@@ -340,8 +342,7 @@ Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* 
     chunk = std::min<int64_t>(chunk, want / 4 * 4);
     staging->ring = std::make_unique<Ring>(staging_.as<uint8_t>(), want);
   }
-  PlanShardFile(committer_->rank(), job.slices, job.meta.opt_begin, job.meta.opt_end, chunk, index,
-                layout);
+  PlanShardFile(committer_->rank(), job.slices, job.meta.opt_begin, job.meta.opt_end, chunk, index, layout);
   return Status::Ok();
 }
 

@@ -12,8 +12,8 @@
 // every tensor is written by exactly one rank (the commit checks that). The writer copies
 // them into a staging buffer of checkpoint.staging_mb (0: one snapshot) and, on its own
 // thread, writes them to DIR/step_NNNNNNNN/rank_RRRRR.shard in chunks, each with a CRC-32C,
-// then fsyncs the file and the directory (the file itself: ckpt/shard_file.h). When the staging buffer is smaller than the
-// snapshot, the copy proceeds as the writes free space, and WaitCaptured() waits for it.
+// then fsyncs the file and the directory (the file itself: ckpt/shard_file.h). When the staging buffer is smaller than
+// the snapshot, the copy proceeds as the writes free space, and WaitCaptured() waits for it.
 //
 // Commit. The rank votes through the Committer; rank 0 merges every rank's index into the
 // manifest, checks that every tensor is covered exactly once, publishes manifest.pb (temp,
@@ -42,9 +42,9 @@
 #include "ckpt/committer.h"
 #include "ckpt/region.h"
 #include "ckpt/shard_file.h"  // ConstSlice
-#include "proto/ckpt.pb.h"
 #include "core/memory.h"
 #include "core/status.h"
+#include "proto/ckpt.pb.h"
 
 namespace ogai::ckpt {
 
@@ -75,12 +75,12 @@ struct WriterOptions {
 // Timings of one save (seconds).
 struct SaveStats {
   int64_t step = 0;
-  int64_t bytes = 0;              // this rank's shard file
-  double wait_previous_s = 0;     // Save() waited for the previous save to finish
-  double capture_s = 0;           // Save() until the caller's memory was no longer needed
-  double write_s = 0;             // first byte written until fdatasync returned
-  double commit_s = 0;            // vote, manifest, latest, retention (total_s has the rest)
-  double total_s = 0;             // Save() until committed
+  int64_t bytes = 0;           // this rank's shard file
+  double wait_previous_s = 0;  // Save() waited for the previous save to finish
+  double capture_s = 0;        // Save() until the caller's memory was no longer needed
+  double write_s = 0;          // first byte written until fdatasync returned
+  double commit_s = 0;         // vote, manifest, latest, retention (total_s has the rest)
+  double total_s = 0;          // Save() until committed
 };
 
 class CheckpointWriter {
@@ -116,13 +116,10 @@ class CheckpointWriter {
   class DirectChunks;
   class StagedChunks;
   Status PrepareStepDir(int64_t step, std::string* step_dir);
-  Status PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardLayout* layout,
-                   Staging* staging);
+  Status PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardLayout* layout, Staging* staging);
   void FillStaging(Job& job, const ShardLayout& layout, Staging& staging);
-  Status WriteShard(Job& job, ShardLayout& layout, bool staged, Staging& staging,
-                    const std::string& step_dir);
-  Status CommitAsLeader(const Job& job, const std::vector<pb::ShardIndex>& votes,
-                        const std::string& step_dir);
+  Status WriteShard(Job& job, ShardLayout& layout, bool staged, Staging& staging, const std::string& step_dir);
+  Status CommitAsLeader(const Job& job, const std::vector<pb::ShardIndex>& votes, const std::string& step_dir);
   Status Retain(int64_t step);
   void MarkCaptured(Job& job);
   int64_t StagingBytesFor(int64_t snapshot_bytes) const;

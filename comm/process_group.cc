@@ -21,8 +21,8 @@ std::vector<std::string> AvailableBackends() {
 }
 
 Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& backend_in,
-                                                         std::shared_ptr<store::Store> store, int rank,
-                                                         int size, const ProcessGroupOptions& options) {
+                                                         std::shared_ptr<store::Store> store, int rank, int size,
+                                                         const ProcessGroupOptions& options) {
   std::string backend = backend_in;
   if (backend == "auto") backend = (store == nullptr && options.mpi_launcher) ? "mpi" : "ucx";
   if (size <= 0 || rank < 0 || rank >= size) {
@@ -35,8 +35,9 @@ Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& back
           ucx::StoreExchange(store, options.store_prefix, rank, size, options.name, options.timeout));
     }
     if (!options.mpi_launcher) {
-      return InvalidArgument("ucx backend needs a store to find its peers (MASTER_ADDR/MASTER_PORT from ogai-run), "
-                             "or ranks started by mpirun/srun to bootstrap through MPI");
+      return InvalidArgument(
+          "ucx backend needs a store to find its peers (MASTER_ADDR/MASTER_PORT from ogai-run), "
+          "or ranks started by mpirun/srun to bootstrap through MPI");
     }
     OGAI_RETURN_IF_ERROR(mpi::EnsureMpi());
     if (rank != mpi::WorldRank() || size != mpi::WorldSize()) {
@@ -44,9 +45,8 @@ Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& back
                              " differ from MPI's " + std::to_string(mpi::WorldRank()) + "/" +
                              std::to_string(mpi::WorldSize()));
     }
-    return ucx::CreateUcxProcessGroup(rank, size, options, [](const std::string& mine) {
-      return mpi::AllGatherStrings(MPI_COMM_WORLD, mine);
-    });
+    return ucx::CreateUcxProcessGroup(
+        rank, size, options, [](const std::string& mine) { return mpi::AllGatherStrings(MPI_COMM_WORLD, mine); });
   }
   if (backend == "mpi") {
     if (store != nullptr && !options.mpi_launcher) {
@@ -60,8 +60,9 @@ Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& back
     if (store == nullptr) return InvalidArgument("nccl backend needs a store to share its unique id");
     return nccl::CreateNcclProcessGroup(store, rank, size, options);
 #else
-    return NotSupported("this build of ogai has no NCCL backend: CUDA and NCCL were not found when it was "
-                        "configured (install them and re-run cmake), or use --backend ucx");
+    return NotSupported(
+        "this build of ogai has no NCCL backend: CUDA and NCCL were not found when it was "
+        "configured (install them and re-run cmake), or use --backend ucx");
 #endif
   }
   std::string names;

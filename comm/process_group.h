@@ -123,8 +123,7 @@ class ProcessGroup {
 //            must be MPI's.
 // Errors say which backend is not built or not usable here, and how to pick another.
 Result<std::unique_ptr<ProcessGroup>> CreateProcessGroup(const std::string& backend,
-                                                         std::shared_ptr<store::Store> store,
-                                                         int rank, int size,
+                                                         std::shared_ptr<store::Store> store, int rank, int size,
                                                          const ProcessGroupOptions& options = {});
 
 // The backends compiled into this build ("ucx", "mpi", and "nccl" when CUDA+NCCL were found).

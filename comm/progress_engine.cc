@@ -87,7 +87,7 @@ struct ProgressEngine::State {
   // them that runs queued operations itself: one atomic, so Wait() pays one locked add.
   std::atomic<int> waiters{0};
   int drivers() const { return waiters.load(std::memory_order_seq_cst) / kDriver; }
-  std::atomic<size_t> queued{0};      // queue.size(), written under mu
+  std::atomic<size_t> queued{0};  // queue.size(), written under mu
   std::atomic<uint64_t> started{0};
 
   void Wake() {
@@ -116,9 +116,12 @@ struct ProgressEngine::State {
 
 class CpuWork final : public Work {
  public:
-  CpuWork(std::shared_ptr<ProgressEngine::State> st, const char* op, size_t bytes, bool collective,
-          OpFn fn)
-      : state_(std::move(st)), op_(op), bytes_(bytes), collective_(collective), fn_(std::move(fn)),
+  CpuWork(std::shared_ptr<ProgressEngine::State> st, const char* op, size_t bytes, bool collective, OpFn fn)
+      : state_(std::move(st)),
+        op_(op),
+        bytes_(bytes),
+        collective_(collective),
+        fn_(std::move(fn)),
         large_(bytes >= state_->tuning.wake_bytes) {}
 
   Status Wait(std::chrono::milliseconds timeout) override {
@@ -154,8 +157,7 @@ class CpuWork final : public Work {
       std::unique_lock<std::mutex> lk(s.mu);
       s.cv_sleepers.fetch_add(1, std::memory_order_seq_cst);
       auto pred = [&] {
-        return done_.load(std::memory_order_seq_cst) ||
-               (drive && s.exec_gen.load(std::memory_order_seq_cst) != gen);
+        return done_.load(std::memory_order_seq_cst) || (drive && s.exec_gen.load(std::memory_order_seq_cst) != gen);
       };
       if (drive) {
         s.cv.wait(lk, pred);
@@ -175,9 +177,7 @@ class CpuWork final : public Work {
 
   bool Test() override { return done_.load(std::memory_order_acquire); }
   void Abort() override { abort_.store(true); }
-  Status status() const override {
-    return done_.load(std::memory_order_acquire) ? status_ : Status::Ok();
-  }
+  Status status() const override { return done_.load(std::memory_order_acquire) ? status_ : Status::Ok(); }
 
   // Runs the operation on the current thread (exec_mu held). `broken` is the group's
   // failure when it was taken off the queue.
@@ -198,7 +198,8 @@ class CpuWork final : public Work {
       ctx.waiters = &state_->waiters;
       ctx.seq = seq_;
       // Only the thread holding exec_mu writes it: no locked add needed.
-      if (collective_) state_->started.store(state_->started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      if (collective_)
+        state_->started.store(state_->started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       st = fn_(ctx);
     }
     Finish(std::move(st));
@@ -248,8 +249,8 @@ void ProgressEngine::State::RunQueued(bool on_caller_thread, const CpuWork* unti
   }
 }
 
-ProgressEngine::ProgressEngine(std::string group_name, std::chrono::milliseconds timeout,
-                               EngineHooks hooks, EngineTuning tuning)
+ProgressEngine::ProgressEngine(std::string group_name, std::chrono::milliseconds timeout, EngineHooks hooks,
+                               EngineTuning tuning)
     : state_(std::make_shared<State>()) {
   state_->group = std::move(group_name);
   state_->timeout = timeout;
@@ -300,8 +301,7 @@ ProgressEngine::ProgressEngine(std::string group_name, std::chrono::milliseconds
         sleep = std::max<std::chrono::nanoseconds>(next_eligible - now, std::chrono::microseconds(20));
       }
       pollfd fd{s.wake_fd, POLLIN, 0};
-      timespec ts{static_cast<time_t>(sleep.count() / 1000000000),
-                  static_cast<long>(sleep.count() % 1000000000)};
+      timespec ts{static_cast<time_t>(sleep.count() / 1000000000), static_cast<long>(sleep.count() % 1000000000)};
       ::ppoll(&fd, 1, &ts, nullptr);
       uint64_t drained;
       while (::read(s.wake_fd, &drained, sizeof(drained)) > 0) {
@@ -335,8 +335,8 @@ WorkPtr ProgressEngine::Submit(const char* op_name, size_t bytes, bool collectiv
   {
     std::lock_guard<SpinLock> lk(state_->qmu);
     if (state_->stop) {
-      return MakeCompletedWork(Aborted(std::string(op_name) + " on group '" + state_->group +
-                                       "': the group is shut down"));
+      return MakeCompletedWork(
+          Aborted(std::string(op_name) + " on group '" + state_->group + "': the group is shut down"));
     }
     if (collective) w->seq_ = state_->next_seq++;
     state_->queue.push_back(w);

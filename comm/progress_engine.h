@@ -37,11 +37,11 @@ namespace ogai::comm::detail {
 using Clock = std::chrono::steady_clock;
 
 struct OpContext {
-  std::chrono::milliseconds timeout{0};  // the group's timeout for one operation
-  const std::atomic<bool>* abort;     // set by Work::Abort() or group shutdown
-  bool on_caller_thread = false;      // run inside Wait(): spinning is free
+  std::chrono::milliseconds timeout{0};       // the group's timeout for one operation
+  const std::atomic<bool>* abort;             // set by Work::Abort() or group shutdown
+  bool on_caller_thread = false;              // run inside Wait(): spinning is free
   const std::atomic<int>* waiters = nullptr;  // callers blocked in Wait() (low 16 bits)
-  uint64_t seq = 0;                   // collective sequence number (same on every member)
+  uint64_t seq = 0;                           // collective sequence number (same on every member)
   bool aborted() const { return abort->load(std::memory_order_relaxed); }
   // Fail with kTimeout after this: `timeout` after the operation first asked (an operation
   // that never has to wait never reads the clock, which costs tens of ns in a VM).
@@ -66,10 +66,10 @@ struct EngineHooks {
 };
 
 struct EngineTuning {
-  size_t wake_bytes = 1 << 20;                  // OGAI_COMM_WAKE_BYTES
+  size_t wake_bytes = 1 << 20;  // OGAI_COMM_WAKE_BYTES
   std::chrono::microseconds claim_delay{200};
-  std::chrono::microseconds hot_tick{1000};     // timer while the thread finds work to claim
-  std::chrono::milliseconds idle_tick{50};      // longest timer (backs off to it; answers probes)
+  std::chrono::microseconds hot_tick{1000};  // timer while the thread finds work to claim
+  std::chrono::milliseconds idle_tick{50};   // longest timer (backs off to it; answers probes)
   // Reads OGAI_COMM_WAKE_BYTES.
   static EngineTuning FromEnv();
 };

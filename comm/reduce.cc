@@ -45,16 +45,13 @@ template <typename Op>
 void ReduceTyped(void* dst, const void* a, const void* b, size_t n, DataType dtype) {
   switch (dtype) {
     case DataType::kFloat32:
-      ReduceF32<Op>(static_cast<float*>(dst), static_cast<const float*>(a),
-                    static_cast<const float*>(b), n);
+      ReduceF32<Op>(static_cast<float*>(dst), static_cast<const float*>(a), static_cast<const float*>(b), n);
       return;
     case DataType::kBFloat16:
-      ReduceBf16<Op>(static_cast<uint16_t*>(dst), static_cast<const uint16_t*>(a),
-                     static_cast<const uint16_t*>(b), n);
+      ReduceBf16<Op>(static_cast<uint16_t*>(dst), static_cast<const uint16_t*>(a), static_cast<const uint16_t*>(b), n);
       return;
     case DataType::kFloat16:
-      ReduceF16<Op>(static_cast<_Float16*>(dst), static_cast<const _Float16*>(a),
-                    static_cast<const _Float16*>(b), n);
+      ReduceF16<Op>(static_cast<_Float16*>(dst), static_cast<const _Float16*>(a), static_cast<const _Float16*>(b), n);
       return;
   }
 }

@@ -23,8 +23,8 @@ enum class ReduceOp : int {
 };
 
 size_t DataTypeSize(DataType t);
-const char* DataTypeName(DataType t);  // "float", "bfloat16", "half" (nccl-tests' names)
-const char* ReduceOpName(ReduceOp op);  // "sum", "avg", "max", "min"
+const char* DataTypeName(DataType t);                  // "float", "bfloat16", "half" (nccl-tests' names)
+const char* ReduceOpName(ReduceOp op);                 // "sum", "avg", "max", "min"
 Result<DataType> ParseDataType(const std::string& s);  // also accepts fp32, bf16, fp16
 Result<ReduceOp> ParseReduceOp(const std::string& s);
 

@@ -29,11 +29,11 @@ template <typename A, typename B>
     if (!(cond)) ::ogai::internal::CheckFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 
-#define OGAI_CHECK_OP(a, op, b)                                                          \
-  do {                                                                                   \
-    const auto& _ogai_a = (a);                                                           \
-    const auto& _ogai_b = (b);                                                           \
-    if (!(_ogai_a op _ogai_b))                                                           \
+#define OGAI_CHECK_OP(a, op, b)                                                                 \
+  do {                                                                                          \
+    const auto& _ogai_a = (a);                                                                  \
+    const auto& _ogai_b = (b);                                                                  \
+    if (!(_ogai_a op _ogai_b))                                                                  \
       ::ogai::internal::CheckOpFailed(__FILE__, __LINE__, #a " " #op " " #b, _ogai_a, _ogai_b); \
   } while (0)
 

@@ -1,12 +1,12 @@
 #include "core/config_schema.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
+
+#include <yaml-cpp/yaml.h>
 
 #include "core/check.h"
 #include "core/edit_distance.h"
@@ -106,9 +106,7 @@ std::string ParseList(const YAML::Node& n, std::vector<T>& out, const char* what
 std::string ParseValue(const YAML::Node& n, std::vector<std::string>& out) {
   return ParseList(n, out, "a list of strings");
 }
-std::string ParseValue(const YAML::Node& n, std::vector<int>& out) {
-  return ParseList(n, out, "a list of integers");
-}
+std::string ParseValue(const YAML::Node& n, std::vector<int>& out) { return ParseList(n, out, "a list of integers"); }
 
 // ---- value rendering ----------------------------------------------------------
 
@@ -223,9 +221,9 @@ std::string TypeName(const Field& f) {
 struct Parser {
   const Schema& schema;
   const SchemaText& text;
-  std::string name;                                   // file name for messages
-  std::map<std::string, int> lines;                   // key -> 1-based line
-  std::map<std::string, std::string> from_override;   // key -> "k=v"
+  std::string name;                                  // file name for messages
+  std::map<std::string, int> lines;                  // key -> 1-based line
+  std::map<std::string, std::string> from_override;  // key -> "k=v"
 
   std::string Where(const std::string& key, const YAML::Mark& mark) const {
     auto it = from_override.find(key);
@@ -252,13 +250,14 @@ struct Parser {
         return InvalidArgument(Where(path, k.Mark()) + ": a key must be a plain name");
       }
       if (const Field* f = schema.Find(path)) {
-        if (!v.Mark().is_null()) lines[path] = v.Mark().line + 1;
-        else if (!k.Mark().is_null()) lines[path] = k.Mark().line + 1;
+        if (!v.Mark().is_null())
+          lines[path] = v.Mark().line + 1;
+        else if (!k.Mark().is_null())
+          lines[path] = k.Mark().line + 1;
         std::string err = SetField(*f, root, v);
         if (!err.empty()) {
           std::string shown = v.IsScalar() ? "'" + v.Scalar() + "'" : "this value";
-          return InvalidArgument(Where(path, k.Mark()) + ": key '" + path + "' is " + shown +
-                                 "; it must be " + err);
+          return InvalidArgument(Where(path, k.Mark()) + ": key '" + path + "' is " + shown + "; it must be " + err);
         }
         continue;
       }
@@ -273,8 +272,10 @@ struct Parser {
       }
       std::string msg = Where(path, k.Mark()) + ": unknown key '" + path + "'";
       std::string hint = schema.Suggest(path);
-      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-      else msg += text.where_keys_are;
+      if (!hint.empty())
+        msg += "; did you mean '" + hint + "'?";
+      else
+        msg += text.where_keys_are;
       return InvalidArgument(msg);
     }
     return Status::Ok();
@@ -283,8 +284,7 @@ struct Parser {
   Status ApplyOverride(YAML::Node& root, const std::string& ov) {
     auto eq = ov.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return InvalidArgument("command-line override '" + ov +
-                             "' is not of the form section.key=value");
+      return InvalidArgument("command-line override '" + ov + "' is not of the form section.key=value");
     }
     std::string key = ov.substr(0, eq);
     std::string val = ov.substr(eq + 1);
@@ -391,15 +391,14 @@ std::string Schema::Suggest(const std::string& key) const {
   return best_d <= limit ? best : "";
 }
 
-Status Schema::Parse(const std::string& yaml_text, const std::string& name,
-                     const std::vector<std::string>& overrides, void* root,
-                     const std::function<Status()>& relations) const {
+Status Schema::Parse(const std::string& yaml_text, const std::string& name, const std::vector<std::string>& overrides,
+                     void* root, const std::function<Status()>& relations) const {
   YAML::Node doc;
   try {
     doc = YAML::Load(yaml_text);
   } catch (const YAML::ParserException& e) {
-    return InvalidArgument(name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                           std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
+    return InvalidArgument(name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                           ": not valid YAML: " + e.msg);
   } catch (const YAML::Exception& e) {
     return InvalidArgument(name + ": not valid YAML: " + e.msg);
   }

@@ -32,14 +32,38 @@ enum class ValueType { kString, kBool, kInt, kInt64, kUint64, kDouble, kStringLi
 
 template <typename T>
 struct ValueTypeOf;
-template <> struct ValueTypeOf<std::string> { static constexpr ValueType value = ValueType::kString; };
-template <> struct ValueTypeOf<bool> { static constexpr ValueType value = ValueType::kBool; };
-template <> struct ValueTypeOf<int> { static constexpr ValueType value = ValueType::kInt; };
-template <> struct ValueTypeOf<int64_t> { static constexpr ValueType value = ValueType::kInt64; };
-template <> struct ValueTypeOf<uint64_t> { static constexpr ValueType value = ValueType::kUint64; };
-template <> struct ValueTypeOf<double> { static constexpr ValueType value = ValueType::kDouble; };
-template <> struct ValueTypeOf<std::vector<std::string>> { static constexpr ValueType value = ValueType::kStringList; };
-template <> struct ValueTypeOf<std::vector<int>> { static constexpr ValueType value = ValueType::kIntList; };
+template <>
+struct ValueTypeOf<std::string> {
+  static constexpr ValueType value = ValueType::kString;
+};
+template <>
+struct ValueTypeOf<bool> {
+  static constexpr ValueType value = ValueType::kBool;
+};
+template <>
+struct ValueTypeOf<int> {
+  static constexpr ValueType value = ValueType::kInt;
+};
+template <>
+struct ValueTypeOf<int64_t> {
+  static constexpr ValueType value = ValueType::kInt64;
+};
+template <>
+struct ValueTypeOf<uint64_t> {
+  static constexpr ValueType value = ValueType::kUint64;
+};
+template <>
+struct ValueTypeOf<double> {
+  static constexpr ValueType value = ValueType::kDouble;
+};
+template <>
+struct ValueTypeOf<std::vector<std::string>> {
+  static constexpr ValueType value = ValueType::kStringList;
+};
+template <>
+struct ValueTypeOf<std::vector<int>> {
+  static constexpr ValueType value = ValueType::kIntList;
+};
 
 // Allowed values of a number field, inclusive.
 struct Range {
@@ -50,12 +74,12 @@ inline constexpr Range kPositive{1, std::numeric_limits<double>::infinity()};
 inline constexpr Range kNonNegative{0, std::numeric_limits<double>::infinity()};
 
 struct Field {
-  std::string key;                      // "train.steps": section.name
+  std::string key;  // "train.steps": section.name
   ValueType type = ValueType::kString;
   std::function<void*(void* root)> locate;  // the member inside a root object
   std::string help;
-  Range range;                          // numbers only
-  std::vector<std::string> choices;     // strings only; empty = any string
+  Range range;                       // numbers only
+  std::vector<std::string> choices;  // strings only; empty = any string
 };
 
 // A field for member `member` of section `section` of a root object of type Root.
@@ -65,9 +89,7 @@ Field MakeField(std::string key, S Root::*section, T S::*member, std::string hel
   Field f;
   f.key = std::move(key);
   f.type = ValueTypeOf<T>::value;
-  f.locate = [section, member](void* root) -> void* {
-    return &((static_cast<Root*>(root)->*section).*member);
-  };
+  f.locate = [section, member](void* root) -> void* { return &((static_cast<Root*>(root)->*section).*member); };
   f.help = std::move(help);
   f.range = range;
   f.choices = std::move(choices);
@@ -90,9 +112,8 @@ class Schema {
   // the fields were made for, default-constructed. Overrides ("section.key=value") are applied
   // first; then `relations` runs on the filled object and its error message, naming keys as
   // {section.key}, is prefixed with the name and has each key located.
-  Status Parse(const std::string& yaml_text, const std::string& name,
-               const std::vector<std::string>& overrides, void* root,
-               const std::function<Status()>& relations) const;
+  Status Parse(const std::string& yaml_text, const std::string& name, const std::vector<std::string>& overrides,
+               void* root, const std::function<Status()>& relations) const;
 
   // Every field of `root` as YAML, sections in table order. Parsing it back gives an equal object.
   std::string ToYaml(const void* root) const;

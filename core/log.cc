@@ -39,9 +39,11 @@ bool ApplyLogLevelFromEnv() {
   const std::optional<std::string> level = KnobText("OGAI_LOG_LEVEL");
   if (!level) return true;
   const char* v = level->c_str();
-  struct { const char* name; LogLevel level; } table[] = {
-      {"error", LogLevel::Error}, {"warn", LogLevel::Warn},
-      {"info", LogLevel::Info},   {"debug", LogLevel::Debug}};
+  struct {
+    const char* name;
+    LogLevel level;
+  } table[] = {
+      {"error", LogLevel::Error}, {"warn", LogLevel::Warn}, {"info", LogLevel::Info}, {"debug", LogLevel::Debug}};
   for (auto& t : table) {
     if (std::strcmp(v, t.name) == 0) {
       SetLogLevel(t.level);

@@ -49,7 +49,7 @@ class LogMessage {
 
 }  // namespace ogai
 
-#define OGAI_LOG(level)                                           \
-  if (!::ogai::LogEnabled(::ogai::LogLevel::level)) {             \
-  } else                                                          \
+#define OGAI_LOG(level)                               \
+  if (!::ogai::LogEnabled(::ogai::LogLevel::level)) { \
+  } else                                              \
     ::ogai::LogMessage(::ogai::LogLevel::level)

@@ -113,8 +113,7 @@ void Buffer::reset() {
   bytes_ = 0;
 }
 
-Buffer::Buffer(Buffer&& o) noexcept
-    : data_(o.data_), bytes_(o.bytes_), category_(o.category_) {
+Buffer::Buffer(Buffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_), category_(o.category_) {
   o.data_ = nullptr;
   o.bytes_ = 0;
 }

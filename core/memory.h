@@ -35,9 +35,7 @@ struct MemStats {
   std::array<MemCategoryStats, kNumMemCategories> by_category{};
   int64_t total_current = 0;
   int64_t total_peak = 0;
-  const MemCategoryStats& operator[](MemCategory c) const {
-    return by_category[static_cast<int>(c)];
-  }
+  const MemCategoryStats& operator[](MemCategory c) const { return by_category[static_cast<int>(c)]; }
 };
 
 MemStats GetMemStats();
@@ -62,9 +60,13 @@ class Buffer {
   void* data() { return data_; }
   const void* data() const { return data_; }
   template <typename T>
-  T* as() { return static_cast<T*>(data_); }
+  T* as() {
+    return static_cast<T*>(data_);
+  }
   template <typename T>
-  const T* as() const { return static_cast<const T*>(data_); }
+  const T* as() const {
+    return static_cast<const T*>(data_);
+  }
   size_t size() const { return bytes_; }
   bool empty() const { return bytes_ == 0; }
   MemCategory category() const { return category_; }

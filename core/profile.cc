@@ -11,10 +11,9 @@ std::array<double, kNumPhases> g_totals{};
 }  // namespace
 
 const char* PhaseName(Phase p) {
-  static const char* names[kNumPhases] = {"gemm",    "attention", "layernorm", "gelu",
-                                          "embedding", "cross-entropy", "elementwise",
-                                          "tp-comm", "dp-comm",   "pp-comm",   "optimizer",
-                                          "grad-norm", "data",    "checkpoint"};
+  static const char* names[kNumPhases] = {"gemm",          "attention",   "layernorm", "gelu",      "embedding",
+                                          "cross-entropy", "elementwise", "tp-comm",   "dp-comm",   "pp-comm",
+                                          "optimizer",     "grad-norm",   "data",      "checkpoint"};
   return names[p];
 }
 

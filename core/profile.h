@@ -63,5 +63,4 @@ class Scope {
 
 #define OGAI_PROFILE_CAT2(a, b) a##b
 #define OGAI_PROFILE_CAT(a, b) OGAI_PROFILE_CAT2(a, b)
-#define OGAI_PROFILE(phase) \
-  ::ogai::profile::Scope OGAI_PROFILE_CAT(_ogai_prof_, __LINE__)(::ogai::profile::phase)
+#define OGAI_PROFILE(phase) ::ogai::profile::Scope OGAI_PROFILE_CAT(_ogai_prof_, __LINE__)(::ogai::profile::phase)

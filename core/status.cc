@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-
 #include <cstring>
 
 namespace ogai {
@@ -39,8 +38,7 @@ std::string ProjectPath(const char* file) {
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
-Status::Status(Code code, std::string msg, std::source_location loc)
-    : code_(code), msg_(std::move(msg)) {
+Status::Status(Code code, std::string msg, std::source_location loc) : code_(code), msg_(std::move(msg)) {
   if (code_ != Code::kOk) where_ = ProjectPath(loc.file_name()) + ":" + std::to_string(loc.line());
 }
 

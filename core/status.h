@@ -20,8 +20,8 @@ namespace ogai {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,   // the caller (user, config, flag) gave something wrong
-  kNotFound,          // a file, key, rank or tensor that should exist does not
+  kInvalidArgument,  // the caller (user, config, flag) gave something wrong
+  kNotFound,         // a file, key, rank or tensor that should exist does not
   kAlreadyExists,
   kIoError,           // the OS said no (open, read, write, fsync, socket)
   kCorruption,        // data on disk or on the wire fails its checks
@@ -38,8 +38,7 @@ const char* CodeName(Code c);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(Code code, std::string msg,
-         std::source_location loc = std::source_location::current());
+  Status(Code code, std::string msg, std::source_location loc = std::source_location::current());
 
   static Status Ok() { return Status(); }
 
@@ -64,10 +63,9 @@ class [[nodiscard]] Status {
 };
 
 // Factory helpers; each records the caller's location.
-#define OGAI_STATUS_FACTORY(Name, CodeValue)                                        \
-  inline Status Name(std::string msg,                                             \
-                     std::source_location loc = std::source_location::current()) { \
-    return Status(Code::CodeValue, std::move(msg), loc);                           \
+#define OGAI_STATUS_FACTORY(Name, CodeValue)                                                        \
+  inline Status Name(std::string msg, std::source_location loc = std::source_location::current()) { \
+    return Status(Code::CodeValue, std::move(msg), loc);                                            \
   }
 OGAI_STATUS_FACTORY(InvalidArgument, kInvalidArgument)
 OGAI_STATUS_FACTORY(NotFound, kNotFound)
@@ -83,8 +81,7 @@ OGAI_STATUS_FACTORY(Internal, kInternal)
 #undef OGAI_STATUS_FACTORY
 
 // An IoError whose message ends with strerror(errno_value).
-Status ErrnoError(const std::string& what, int errno_value,
-                  std::source_location loc = std::source_location::current());
+Status ErrnoError(const std::string& what, int errno_value, std::source_location loc = std::source_location::current());
 
 // `file` (a __FILE__ or source_location path) relative to the project root: "core/status.cc".
 std::string ProjectPath(const char* file);
@@ -96,8 +93,8 @@ std::string ProjectPath(const char* file);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                   // NOLINT(implicit)
-  Result(Status status) : v_(std::move(status)) {}            // NOLINT(implicit)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(implicit)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(implicit)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
@@ -136,15 +133,14 @@ class [[nodiscard]] Result {
 #define OGAI_CONCAT(a, b) OGAI_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not OK.
-#define OGAI_RETURN_IF_ERROR(expr)                 \
-  do {                                             \
-    ::ogai::Status _ogai_st = (expr);              \
-    if (!_ogai_st.ok()) return _ogai_st;           \
+#define OGAI_RETURN_IF_ERROR(expr)       \
+  do {                                   \
+    ::ogai::Status _ogai_st = (expr);    \
+    if (!_ogai_st.ok()) return _ogai_st; \
   } while (0)
 
 // `OGAI_ASSIGN_OR_RETURN(auto x, MakeX());` — unwraps a Result or returns its Status.
-#define OGAI_ASSIGN_OR_RETURN(lhs, expr) \
-  OGAI_ASSIGN_OR_RETURN_IMPL(OGAI_CONCAT(_ogai_res_, __LINE__), lhs, expr)
+#define OGAI_ASSIGN_OR_RETURN(lhs, expr) OGAI_ASSIGN_OR_RETURN_IMPL(OGAI_CONCAT(_ogai_res_, __LINE__), lhs, expr)
 #define OGAI_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                               \
   if (!tmp.ok()) return tmp.status();              \

@@ -9,9 +9,9 @@
 namespace ogai {
 
 struct DataConfig {
-  std::string source = "demo";      // demo | shards
-  std::vector<std::string> paths;   // token shard files (source: shards)
-  int64_t demo_tokens = 1 << 20;    // size of the generated demo corpus
+  std::string source = "demo";     // demo | shards
+  std::vector<std::string> paths;  // token shard files (source: shards)
+  int64_t demo_tokens = 1 << 20;   // size of the generated demo corpus
   uint64_t demo_seed = 1234;
 };
 

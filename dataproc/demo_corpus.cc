@@ -7,14 +7,14 @@
 namespace ogai::data {
 namespace {
 
-constexpr std::array<const char*, 12> kNouns = {"cat", "dog", "bird", "fox", "robot", "child",
-                                                "farmer", "teacher", "river", "tree", "ship", "star"};
-constexpr std::array<const char*, 10> kAdjs = {"small", "quick", "lazy", "red", "old",
+constexpr std::array<const char*, 12> kNouns = {"cat",    "dog",     "bird",  "fox",  "robot", "child",
+                                                "farmer", "teacher", "river", "tree", "ship",  "star"};
+constexpr std::array<const char*, 10> kAdjs = {"small",  "quick", "lazy",  "red",   "old",
                                                "bright", "quiet", "green", "brave", "tiny"};
-constexpr std::array<const char*, 10> kVerbs = {"sees", "likes", "follows", "finds", "helps",
-                                                "watches", "carries", "calls", "meets", "paints"};
-constexpr std::array<const char*, 6> kPlaces = {"in the garden", "by the river", "at home",
-                                                "under the tree", "on the hill", "near the sea"};
+constexpr std::array<const char*, 10> kVerbs = {"sees",    "likes",   "follows", "finds", "helps",
+                                                "watches", "carries", "calls",   "meets", "paints"};
+constexpr std::array<const char*, 6> kPlaces = {"in the garden",  "by the river", "at home",
+                                                "under the tree", "on the hill",  "near the sea"};
 
 template <size_t N>
 const char* Pick(SplitMix64& r, const std::array<const char*, N>& a) {

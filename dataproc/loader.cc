@@ -3,14 +3,14 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/rng.h"
 #include "dataproc/byte_tokenizer.h"
 #include "dataproc/demo_corpus.h"
-#include "core/rng.h"
 
 namespace ogai::data {
 
-Result<std::shared_ptr<TokenSource>> TokenSource::FromShards(
-    const std::vector<std::string>& paths, uint32_t model_vocab) {
+Result<std::shared_ptr<TokenSource>> TokenSource::FromShards(const std::vector<std::string>& paths,
+                                                             uint32_t model_vocab) {
   auto src = std::make_shared<TokenSource>();
   for (const auto& p : paths) {
     OGAI_ASSIGN_OR_RETURN(auto shard, TokenShard::Open(p, model_vocab));
@@ -51,8 +51,8 @@ void TokenSource::Read(int doc, int64_t begin, int64_t n, int32_t* out) const {
   }
 }
 
-Result<std::unique_ptr<DataLoader>> DataLoader::Create(std::shared_ptr<TokenSource> source,
-                                                       int seq_len, uint64_t seed) {
+Result<std::unique_ptr<DataLoader>> DataLoader::Create(std::shared_ptr<TokenSource> source, int seq_len,
+                                                       uint64_t seed) {
   std::unique_ptr<DataLoader> dl(new DataLoader());
   dl->source_ = std::move(source);
   dl->seq_len_ = seq_len;
@@ -65,10 +65,9 @@ Result<std::unique_ptr<DataLoader>> DataLoader::Create(std::shared_ptr<TokenSour
   }
   dl->total_windows_ = dl->window_start_.back();
   if (dl->total_windows_ == 0) {
-    return InvalidArgument("the training data holds " +
-                           std::to_string(dl->source_->total_tokens()) +
-                           " tokens, fewer than one window of model.seq_len + 1 = " +
-                           std::to_string(seq_len + 1) + "; add data or lower model.seq_len");
+    return InvalidArgument("the training data holds " + std::to_string(dl->source_->total_tokens()) +
+                           " tokens, fewer than one window of model.seq_len + 1 = " + std::to_string(seq_len + 1) +
+                           "; add data or lower model.seq_len");
   }
   return dl;
 }

@@ -16,17 +16,16 @@
 #include <string>
 #include <vector>
 
-#include "dataproc/shard.h"
 #include "core/status.h"
 #include "dataproc/data_config.h"
+#include "dataproc/shard.h"
 
 namespace ogai::data {
 
 class TokenSource {
  public:
   // Shard files (checked: header, size, vocab).
-  static Result<std::shared_ptr<TokenSource>> FromShards(const std::vector<std::string>& paths,
-                                                         uint32_t model_vocab);
+  static Result<std::shared_ptr<TokenSource>> FromShards(const std::vector<std::string>& paths, uint32_t model_vocab);
   static std::shared_ptr<TokenSource> FromTokens(std::vector<int32_t> tokens);
   // What train.yaml's data: section asks for (the demo corpus, generated, or data.paths,
   // checked against the model's vocabulary).
@@ -49,8 +48,7 @@ class TokenSource {
 
 class DataLoader {
  public:
-  static Result<std::unique_ptr<DataLoader>> Create(std::shared_ptr<TokenSource> source,
-                                                    int seq_len, uint64_t seed);
+  static Result<std::unique_ptr<DataLoader>> Create(std::shared_ptr<TokenSource> source, int seq_len, uint64_t seed);
 
   int seq_len() const { return seq_len_; }
   int64_t num_windows() const { return total_windows_; }

@@ -1,8 +1,5 @@
 #include "dataproc/shard.h"
 
-#include "core/bytes.h"
-#include "core/file_io.h"
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -12,10 +9,12 @@
 #include <cstring>
 #include <vector>
 
+#include "core/bytes.h"
+#include "core/file_io.h"
+
 namespace ogai::data {
 
-Status WriteTokenShard(const std::string& path, std::span<const int32_t> tokens,
-                       uint32_t vocab_size) {
+Status WriteTokenShard(const std::string& path, std::span<const int32_t> tokens, uint32_t vocab_size) {
   int32_t max_tok = 0;
   for (int32_t t : tokens) {
     if (t < 0) return InvalidArgument("token " + std::to_string(t) + " is negative");
@@ -49,13 +48,11 @@ Status WriteTokenShard(const std::string& path, std::span<const int32_t> tokens,
   return st;
 }
 
-Result<std::unique_ptr<TokenShard>> TokenShard::Open(const std::string& path,
-                                                     uint32_t model_vocab) {
+Result<std::unique_ptr<TokenShard>> TokenShard::Open(const std::string& path, uint32_t model_vocab) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
-      return NotFound("token shard '" + path +
-                      "' does not exist; check data.paths, or pack the corpus first");
+      return NotFound("token shard '" + path + "' does not exist; check data.paths, or pack the corpus first");
     }
     return ErrnoError("opening token shard '" + path + "'", errno);
   }
@@ -82,7 +79,8 @@ Result<std::unique_ptr<TokenShard>> TokenShard::Open(const std::string& path,
   s->map_bytes_ = bytes;
   const uint8_t* h = static_cast<const uint8_t*>(map);
   if (std::memcmp(h, kShardMagic, 8) != 0) {
-    return Corruption("'" + path + "' is not an ogai token shard (bad magic at byte 0); "
+    return Corruption("'" + path +
+                      "' is not an ogai token shard (bad magic at byte 0); "
                       "data.paths must list files written by ogai's packer");
   }
   const uint32_t version = GetU32(h + 8);
@@ -104,14 +102,13 @@ Result<std::unique_ptr<TokenShard>> TokenShard::Open(const std::string& path,
   const size_t width = s->dtype_ == TokenDType::kUInt16 ? 2 : 4;
   const size_t want = kShardHeaderBytes + static_cast<size_t>(s->count_) * width;
   if (bytes != want) {
-    return Corruption("'" + path + "': header says " + std::to_string(s->count_) + " tokens (" +
-                      std::to_string(want) + " bytes) but the file has " + std::to_string(bytes) +
+    return Corruption("'" + path + "': header says " + std::to_string(s->count_) + " tokens (" + std::to_string(want) +
+                      " bytes) but the file has " + std::to_string(bytes) +
                       " bytes; it was truncated or appended to — re-create it");
   }
   if (model_vocab > 0 && s->vocab_ > model_vocab) {
-    return InvalidArgument("'" + path + "' was tokenized for a vocabulary of " +
-                           std::to_string(s->vocab_) + " but model.vocab is " +
-                           std::to_string(model_vocab) + "; raise model.vocab or re-tokenize");
+    return InvalidArgument("'" + path + "' was tokenized for a vocabulary of " + std::to_string(s->vocab_) +
+                           " but model.vocab is " + std::to_string(model_vocab) + "; raise model.vocab or re-tokenize");
   }
   s->tokens_ = h + kShardHeaderBytes;
   return s;

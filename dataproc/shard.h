@@ -31,15 +31,13 @@ constexpr size_t kShardHeaderBytes = 64;
 enum class TokenDType : uint32_t { kUInt16 = 1, kUInt32 = 2 };
 
 // Writes atomically (temp file, fsync, rename). dtype is uint16 when every token < 65536.
-Status WriteTokenShard(const std::string& path, std::span<const int32_t> tokens,
-                       uint32_t vocab_size);
+Status WriteTokenShard(const std::string& path, std::span<const int32_t> tokens, uint32_t vocab_size);
 
 // A read-only, memory-mapped shard.
 class TokenShard {
  public:
   // `model_vocab` > 0 also checks that the shard's recorded vocab fits the model.
-  static Result<std::unique_ptr<TokenShard>> Open(const std::string& path,
-                                                  uint32_t model_vocab = 0);
+  static Result<std::unique_ptr<TokenShard>> Open(const std::string& path, uint32_t model_vocab = 0);
   ~TokenShard();
   TokenShard(const TokenShard&) = delete;
   TokenShard& operator=(const TokenShard&) = delete;

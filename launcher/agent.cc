@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/log.h"
 #include "launcher/console.h"
 #include "launcher/hostfile.h"
 #include "launcher/launcher.h"
@@ -27,10 +28,9 @@
 #include "launcher/node_runner.h"
 #include "launcher/process.h"
 #include "launcher/protocol.h"
-#include "launcher/store_channel.h"
 #include "launcher/remote.h"
+#include "launcher/store_channel.h"
 #include "rank/slurm_env.h"
-#include "core/log.h"
 #include "store/store.h"
 
 namespace ogai::launch {
@@ -87,8 +87,7 @@ Status Agent::Setup() {
     }
   }
   OGAI_ASSIGN_OR_RETURN(boot_, Bootstrap::Parse(line));
-  auto s = store::ConnectTcpStore(boot_.store_host, boot_.store_port, boot_.token,
-                                  milliseconds(30000));
+  auto s = store::ConnectTcpStore(boot_.store_host, boot_.store_port, boot_.token, milliseconds(30000));
   if (!s.ok()) return s.status().WithContext("agent: connecting to the job's store");
   store_ = std::shared_ptr<store::Store>(std::move(s).value());
   OGAI_ASSIGN_OR_RETURN(std::string spec_text, store_->Get(kSpecKey, milliseconds(10000)));
@@ -113,8 +112,7 @@ Status Agent::Setup() {
   if (id_ >= static_cast<int>(spec_.agent_hosts.size())) {
     return InvalidArgument("agent: agent id " + std::to_string(id_) + " is not in the plan");
   }
-  SetLogProcessName("ogai-run agent " + std::to_string(id_) + "@" +
-                    spec_.agent_hosts[static_cast<size_t>(id_)]);
+  SetLogProcessName("ogai-run agent " + std::to_string(id_) + "@" + spec_.agent_hosts[static_cast<size_t>(id_)]);
 
   LocalNodeOptions lo;
   lo.tmp_prefix = "ogai-agent." + boot_.run_id + "." + std::to_string(id_);
@@ -149,8 +147,8 @@ Status Agent::Setup() {
     auto addr = LocalAddressFacing(boot_.store_host);
     bind = addr.ok() ? *addr : std::string("0.0.0.0");
   }
-  OGAI_RETURN_IF_ERROR(node_->Start(loop_, store_, spec_.pmix, cb, bind,
-                                    bind == "0.0.0.0" ? host_ : bind, boot_.token));
+  OGAI_RETURN_IF_ERROR(
+      node_->Start(loop_, store_, spec_.pmix, cb, bind, bind == "0.0.0.0" ? host_ : bind, boot_.token));
   runner_ = node_->runner();
 
   // Commands from now on (earlier ones were for agents that came before us).
@@ -185,8 +183,7 @@ Status Agent::Setup() {
       lk.unlock();
       (void)store_->Set(AgentHeartbeatKey(id_), std::to_string(++beat));
       lk.lock();
-      hb_cv_.wait_for(lk, std::chrono::duration<double>(kAgentHeartbeatPeriod),
-                      [this] { return hb_stop_; });
+      hb_cv_.wait_for(lk, std::chrono::duration<double>(kAgentHeartbeatPeriod), [this] { return hb_stop_; });
     }
   });
   loop_.AddFd(node_->signal_fd(), POLLIN, [this](short) { OnSignal(); });

@@ -34,10 +34,9 @@ Status Launcher::StartHelpers(const std::vector<int>& ids) {
     std::string what = req.argv[0];
     int idx = static_cast<int>(helpers_.size());
     auto h = std::make_unique<Helper>();
-    Status st = h->child.Start(std::move(req), true, loop_,
-                               [this, idx](std::string_view line, bool is_stderr) {
-                                 OnHelperLine(idx, line, is_stderr);
-                               });
+    Status st = h->child.Start(std::move(req), true, loop_, [this, idx](std::string_view line, bool is_stderr) {
+      OnHelperLine(idx, line, is_stderr);
+    });
     if (!st.ok()) return st.WithContext("starting " + what + " for the remote agents");
     if (stdin_bootstrap) {
       WriteAll(h->child.stdin_fd(), b.Serialize() + "\n");
@@ -50,8 +49,8 @@ Status Launcher::StartHelpers(const std::vector<int>& ids) {
       agents_[static_cast<size_t>(a)].lost = false;
       agents_[static_cast<size_t>(a)].hb_value.reset();
     }
-    OGAI_LOG(Info) << "started " << helpers_.back()->child.pid() << ": " << what << " for "
-                   << group.size() << " agent(s)";
+    OGAI_LOG(Info) << "started " << helpers_.back()->child.pid() << ": " << what << " for " << group.size()
+                   << " agent(s)";
     return Status::Ok();
   };
   if (slurm_) {
@@ -60,9 +59,8 @@ Status Launcher::StartHelpers(const std::vector<int>& ids) {
     return spawn_helper(ids, SrunAgentCommand(hosts, self_exe_, opts_.verbosity), false);
   }
   for (int a : ids) {
-    OGAI_RETURN_IF_ERROR(spawn_helper(
-        {a}, SshAgentCommand(agents_[static_cast<size_t>(a)].host, self_exe_, opts_.verbosity),
-        true));
+    OGAI_RETURN_IF_ERROR(
+        spawn_helper({a}, SshAgentCommand(agents_[static_cast<size_t>(a)].host, self_exe_, opts_.verbosity), true));
   }
   return Status::Ok();
 }
@@ -92,8 +90,7 @@ void Launcher::OnHelperExit(int idx, int status) {
   h.child.Drain();
   h.child.CloseStdin();
   if (phase_ == Phase::kDone) return;
-  std::string what = std::string(slurm_ ? "srun" : "ssh") + " exited with " +
-                     DescribeWaitStatus(status);
+  std::string what = std::string(slurm_ ? "srun" : "ssh") + " exited with " + DescribeWaitStatus(status);
   if (!slurm_ && WIFEXITED(status) && WEXITSTATUS(status) == 255) {
     what += " (no connection, or the connection or the agent died)";
   }

@@ -15,8 +15,6 @@ void Notice(const std::string& text) { WriteAll(STDERR_FILENO, "ogai-run: " + te
 
 void Block(std::string_view text) { WriteAll(STDERR_FILENO, text); }
 
-void Relay(std::string_view text, bool is_stderr) {
-  WriteAll(is_stderr ? STDERR_FILENO : STDOUT_FILENO, text);
-}
+void Relay(std::string_view text, bool is_stderr) { WriteAll(is_stderr ? STDERR_FILENO : STDOUT_FILENO, text); }
 
 }  // namespace ogai::launch::console

@@ -9,9 +9,7 @@
 
 namespace ogai::launch {
 
-EventLoop::EventLoop() {
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-}
+EventLoop::EventLoop() { wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 EventLoop::~EventLoop() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -23,8 +21,7 @@ void EventLoop::RemoveFd(int fd) { fds_.erase(fd); }
 
 EventLoop::TimerId EventLoop::After(double seconds, std::function<void()> fn) {
   TimerId id = next_timer_++;
-  timers_[id] = {Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(seconds)),
+  timers_[id] = {Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)),
                  0.0, std::move(fn)};
   return id;
 }
@@ -69,8 +66,8 @@ void EventLoop::RunDueTimers() {
     if (it == timers_.end()) continue;  // cancelled by an earlier timer
     std::function<void()> fn = it->second.fn;
     if (it->second.period > 0) {
-      it->second.due = now + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(it->second.period));
+      it->second.due =
+          now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(it->second.period));
     } else {
       timers_.erase(it);
     }

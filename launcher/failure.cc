@@ -1,6 +1,7 @@
 #include "launcher/failure.h"
 
 #include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "launcher/process.h"
@@ -30,8 +31,7 @@ std::string RankFailure::Headline() const {
   switch (kind) {
     case Kind::kExited: return who + where + " exited with code " + std::to_string(exit_code);
     case Kind::kSignaled:
-      return who + where + " was killed by signal " + std::to_string(signal) + " (" +
-             SignalName(signal) + ")";
+      return who + where + " was killed by signal " + std::to_string(signal) + " (" + SignalName(signal) + ")";
     case Kind::kHung: {
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.1f", idle_seconds);
@@ -94,8 +94,8 @@ std::string FormatRootCause(const RankFailure& f, const std::vector<FailureRecor
   std::string s = "ogai-run: job failed: " + f.Headline() + "\n";
   auto row = [&](const char* k, const std::string& v) { s += "  " + std::string(k) + v + "\n"; };
   if (f.node_rank >= 0) {
-    row("node:       ", f.host.empty() ? std::to_string(f.node_rank)
-                                       : f.host + " (node " + std::to_string(f.node_rank) + ")");
+    row("node:       ",
+        f.host.empty() ? std::to_string(f.node_rank) : f.host + " (node " + std::to_string(f.node_rank) + ")");
   }
   if (f.rank >= 0) {
     row("rank:       ", std::to_string(f.rank) + " (local rank " + std::to_string(f.local_rank) + ")");
@@ -103,18 +103,13 @@ std::string FormatRootCause(const RankFailure& f, const std::vector<FailureRecor
   if (f.pid > 0) row("pid:        ", std::to_string(f.pid));
   switch (f.kind) {
     case RankFailure::Kind::kExited:
-    case RankFailure::Kind::kSpawnFailed:
-      row("exit code:  ", std::to_string(f.exit_code));
-      break;
+    case RankFailure::Kind::kSpawnFailed: row("exit code:  ", std::to_string(f.exit_code)); break;
     case RankFailure::Kind::kSignaled:
     case RankFailure::Kind::kInterrupted:
       row("signal:     ", std::to_string(f.signal) + " (" + SignalName(f.signal) + ")");
       break;
-    case RankFailure::Kind::kHung:
-      row("signal:     ", "none; stopped by ogai-run after --heartbeat-timeout");
-      break;
-    case RankFailure::Kind::kAgentLost:
-      break;
+    case RankFailure::Kind::kHung: row("signal:     ", "none; stopped by ogai-run after --heartbeat-timeout"); break;
+    case RankFailure::Kind::kAgentLost: break;
   }
   if (!f.detail.empty()) row("detail:     ", f.detail);
   if (!f.stderr_tail.empty()) {

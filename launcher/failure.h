@@ -10,9 +10,9 @@
 namespace ogai::launch {
 
 // Exit codes of ogai-run besides a rank's own (docs/launcher.md).
-inline constexpr int kExitUsage = 2;        // bad command line, config or hostfile
-inline constexpr int kExitHung = 124;       // a rank stopped making progress
-inline constexpr int kExitLauncher = 125;   // an agent or node was lost, or ogai-run failed
+inline constexpr int kExitUsage = 2;       // bad command line, config or hostfile
+inline constexpr int kExitHung = 124;      // a rank stopped making progress
+inline constexpr int kExitLauncher = 125;  // an agent or node was lost, or ogai-run failed
 
 struct RankFailure {
   enum class Kind {
@@ -26,15 +26,15 @@ struct RankFailure {
   Kind kind = Kind::kExited;
   int node_rank = -1;
   std::string host;
-  int rank = -1;        // -1: not one rank (agent lost, interrupted)
+  int rank = -1;  // -1: not one rank (agent lost, interrupted)
   int local_rank = -1;
   int64_t pid = 0;
-  int exit_code = 0;    // kExited, kSpawnFailed
-  int signal = 0;       // kSignaled, kInterrupted
-  double idle_seconds = 0;   // kHung
-  bool has_step = false;     // kHung: the rank had reported progress
+  int exit_code = 0;        // kExited, kSpawnFailed
+  int signal = 0;           // kSignaled, kInterrupted
+  double idle_seconds = 0;  // kHung
+  bool has_step = false;    // kHung: the rank had reported progress
   int64_t last_step = 0;
-  std::string detail;        // MPI_Abort message, spawn error, how the agent was lost
+  std::string detail;  // MPI_Abort message, spawn error, how the agent was lost
   std::vector<std::string> stderr_tail;
 
   // The code ogai-run exits with for this failure.
@@ -48,8 +48,8 @@ struct RankFailure {
 
 // One round's failure, kept for the history in the root-cause block.
 struct FailureRecord {
-  int round = 0;         // OGAI_RESTART_COUNT of the round that failed
-  double seconds = 0;    // since ogai-run started
+  int round = 0;       // OGAI_RESTART_COUNT of the round that failed
+  double seconds = 0;  // since ogai-run started
   RankFailure failure;
 };
 

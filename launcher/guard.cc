@@ -76,8 +76,7 @@ namespace {
 
 }  // namespace
 
-Result<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(const std::string& marker,
-                                                        const std::string& tmpdir,
+Result<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(const std::string& marker, const std::string& tmpdir,
                                                         const std::string& shard_dir) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe for the orphan guard", errno);

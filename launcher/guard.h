@@ -25,8 +25,7 @@ namespace ogai::launch {
 
 class OrphanGuard {
  public:
-  static Result<std::unique_ptr<OrphanGuard>> Start(const std::string& marker,
-                                                    const std::string& tmpdir,
+  static Result<std::unique_ptr<OrphanGuard>> Start(const std::string& marker, const std::string& tmpdir,
                                                     const std::string& shard_dir = "");
   ~OrphanGuard();  // Dismiss()
   void AddSession(pid_t sid);

@@ -14,8 +14,8 @@ namespace {
 bool ValidHostName(const std::string& h) {
   if (h.empty() || h.size() > 255) return false;
   for (char c : h) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-              c == ':' || c == '[' || c == ']';
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' ||
+              c == ']';
     if (!ok) return false;
   }
   return true;
@@ -76,8 +76,7 @@ Result<std::vector<HostEntry>> ParseHostfile(const std::string& text, const std:
       } else if (key == "max_slots" || key == "max-slots" || key == "slots_max") {
         e.max_slots = n;
       } else {
-        return InvalidArgument(where + ": unknown attribute '" + key +
-                               "'; a line is `host [slots=N] [max_slots=M]`");
+        return InvalidArgument(where + ": unknown attribute '" + key + "'; a line is `host [slots=N] [max_slots=M]`");
       }
     }
     if (e.max_slots > 0 && e.max_slots < e.slots) {
@@ -105,14 +104,12 @@ Result<std::vector<HostEntry>> ParseHostList(const std::string& list) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos
-                                                                     : comma - start);
+    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     HostEntry e;
     size_t colon = item.rfind(':');
     // An IPv6 address has colons of its own; only a trailing :N counts as slots.
     int n = 0;
-    if (colon != std::string::npos && ParseCount(item.substr(colon + 1), &n) &&
-        item.find(':') == colon) {
+    if (colon != std::string::npos && ParseCount(item.substr(colon + 1), &n) && item.find(':') == colon) {
       e.name = item.substr(0, colon);
       if (n < 1) {
         return InvalidArgument("--host '" + item + "': slots must be at least 1");

@@ -2,7 +2,6 @@
 // LocalNode, the event readers; then the loop, then everything stopped in order. The rest of
 // the Launcher is in agent_helpers.cc, launcher_events.cc and rounds.cc (launcher_impl.h).
 #include "launcher/launcher.h"
-#include "launcher/launcher_impl.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,15 +16,16 @@
 #include <random>
 
 #include "core/knobs.h"
+#include "core/log.h"
 #include "launcher/console.h"
 #include "launcher/hostfile.h"
+#include "launcher/launcher_impl.h"
 #include "launcher/plan.h"
 #include "launcher/process.h"
 #include "launcher/protocol.h"
 #include "launcher/remote.h"
-#include "rank/slurm_env.h"
 #include "launcher/store_channel.h"
-#include "core/log.h"
+#include "rank/slurm_env.h"
 #include "store/server.h"
 #include "store/store.h"
 
@@ -80,8 +80,9 @@ Status Launcher::Prepare() {
     }
   }
   if (opts_.agent_launcher == "slurm" && !slurm_) {
-    return InvalidArgument("--agent-launcher slurm needs a Slurm allocation (SLURM_JOB_ID) and no "
-                           "-H/--hostfile; run ogai-run inside sbatch or salloc");
+    return InvalidArgument(
+        "--agent-launcher slurm needs a Slurm allocation (SLURM_JOB_ID) and no "
+        "-H/--hostfile; run ogai-run inside sbatch or salloc");
   }
   in.np = l_.np;
   in.nproc_per_node = l_.nproc_per_node;
@@ -108,8 +109,10 @@ Status Launcher::Prepare() {
     }
     const char* v = std::getenv(x.c_str());
     if (v == nullptr) {
-      return InvalidArgument("-x " + x + ": " + x + " is not set in ogai-run's environment; "
-                             "set it or write -x " + x + "=value");
+      return InvalidArgument("-x " + x + ": " + x +
+                             " is not set in ogai-run's environment; "
+                             "set it or write -x " +
+                             x + "=value");
     }
     x_env_.push_back(x + "=" + v);
   }
@@ -169,15 +172,13 @@ Status Launcher::StartServices() {
   }
   auto server = store::StoreServer::Start(bind, l_.master_port, token_);
   if (!server.ok()) {
-    return server.status().WithContext("starting the job's store on " + bind + ":" +
-                                       std::to_string(l_.master_port) +
+    return server.status().WithContext("starting the job's store on " + bind + ":" + std::to_string(l_.master_port) +
                                        (l_.master_port ? " (pick another --master-port)" : ""));
   }
   server_ = std::move(server).value();
   master_port_ = server_->port();
-  OGAI_ASSIGN_OR_RETURN(auto client, store::ConnectTcpStore(bind == "0.0.0.0" ? "127.0.0.1" : bind,
-                                                            master_port_, token_,
-                                                            milliseconds(10000)));
+  OGAI_ASSIGN_OR_RETURN(auto client, store::ConnectTcpStore(bind == "0.0.0.0" ? "127.0.0.1" : bind, master_port_,
+                                                            token_, milliseconds(10000)));
   store_ = std::shared_ptr<store::Store>(std::move(client));
 
   spec_.run_id = run_id_;
@@ -276,8 +277,7 @@ int Launcher::Run() {
       join_timer_ = 0;
       for (Agent& a : agents_) {
         if (!a.joined && !a.lost) {
-          OnAgentLost(a.id, "its agent did not join within " +
-                                std::to_string(static_cast<int>(timeout)) + " s");
+          OnAgentLost(a.id, "its agent did not join within " + std::to_string(static_cast<int>(timeout)) + " s");
         }
       }
     });

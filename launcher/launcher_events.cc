@@ -24,8 +24,7 @@ void Launcher::OnSignal() {
       ReapChildren([this](pid_t pid, int st) {
         if (local_ && local_->OnChildStatus(pid, st)) return;
         for (size_t i = 0; i < helpers_.size(); ++i) {
-          if (helpers_[i]->child.pid() == pid && !helpers_[i]->exited &&
-              (WIFEXITED(st) || WIFSIGNALED(st))) {
+          if (helpers_[i]->child.pid() == pid && !helpers_[i]->exited && (WIFEXITED(st) || WIFSIGNALED(st))) {
             OnHelperExit(static_cast<int>(i), st);
           }
         }
@@ -48,8 +47,8 @@ void Launcher::OnSignal() {
     if (interrupted_ == 0) {
       interrupted_ = sig;
       console::Notice("got " + SignalName(sig) +
-                                  ", forwarding it to every rank (send it again to kill them at "
-                                  "once)");
+                      ", forwarding it to every rank (send it again to kill them at "
+                      "once)");
       if (phase_ == Phase::kJoining || phase_ == Phase::kRejoining) {
         Finish(128 + sig);
       } else if (phase_ == Phase::kRunning) {
@@ -100,8 +99,7 @@ void Launcher::OnEvent(const Event& e) {
   Agent& a = agents_[static_cast<size_t>(e.agent)];
   switch (e.type) {
     case Event::Type::kJoin:
-      OGAI_LOG(Info) << "agent " << e.agent << " joined from " << e.host << " (pid " << e.pid
-                     << ")";
+      OGAI_LOG(Info) << "agent " << e.agent << " joined from " << e.host << " (pid " << e.pid << ")";
       a.joined = true;
       a.cache = e.cache;
       a.hb_changed = Clock::now();
@@ -134,8 +132,7 @@ void Launcher::OnEvent(const Event& e) {
       OnNodeFailure(e.agent, f);
       return;
     }
-    default:
-      break;
+    default: break;
   }
   if (e.round != round_) return;  // a late event of an earlier round
   switch (e.type) {
@@ -170,8 +167,8 @@ void Launcher::CheckAgentHeartbeats() {
 void Launcher::Trace(const std::string& event, const std::string& detail) {
   if (trace_fd_ < 0) return;
   char head[160];
-  std::snprintf(head, sizeof head, "{\"unix_ms\": %.3f, \"event\": \"%s\", \"round\": %d",
-                UnixMs(), event.c_str(), round_);
+  std::snprintf(head, sizeof head, "{\"unix_ms\": %.3f, \"event\": \"%s\", \"round\": %d", UnixMs(), event.c_str(),
+                round_);
   std::string line = head;
   if (!detail.empty()) {
     std::string esc;
@@ -184,6 +181,5 @@ void Launcher::Trace(const std::string& event, const std::string& detail) {
   line += "}\n";
   WriteAll(trace_fd_, line);
 }
-
 
 }  // namespace ogai::launch

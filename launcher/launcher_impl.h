@@ -67,11 +67,11 @@ class Launcher {
     bool lost = false;
     bool dropped = false;  // shrunk out of the job (elastic)
     std::string lost_reason;
-    int helper = -1;       // index into helpers_
+    int helper = -1;  // index into helpers_
     std::optional<std::string> hb_value;
     Clock::time_point hb_changed;
     NodeState state = NodeState::kIdle;
-    std::string cache;     // its shard cache "host:port" (checkpoint.peer_copies)
+    std::string cache;  // its shard cache "host:port" (checkpoint.peer_copies)
   };
 
   // Set-up (before the loop runs).
@@ -104,8 +104,8 @@ class Launcher {
   RunOptions opts_;
   LaunchConfig& l_ = opts_.launch;
   EventLoop loop_;
-  JobPlan plan_;            // the first plan (agents are its nodes)
-  JobPlan current_;         // this round's plan (after shrinking)
+  JobPlan plan_;     // the first plan (agents are its nodes)
+  JobPlan current_;  // this round's plan (after shrinking)
   RoundPlan round_plan_;
   std::string run_id_, token_, master_addr_, self_exe_;
   int master_port_ = 0;
@@ -117,17 +117,17 @@ class Launcher {
   std::unique_ptr<store::StoreServer> server_;
   std::shared_ptr<store::Store> store_;
   std::unique_ptr<SequenceReader> events_;
-  std::unique_ptr<LocalNode> node_;  // this machine's node services (launcher.h)
-  NodeRunner* local_ = nullptr;      // node_'s runner when ranks run here
-  std::vector<FailureRecord> history_;         // one failure per failed round
-  int trace_fd_ = -1;                          // OGAI_RUN_TRACE
+  std::unique_ptr<LocalNode> node_;     // this machine's node services (launcher.h)
+  NodeRunner* local_ = nullptr;         // node_'s runner when ranks run here
+  std::vector<FailureRecord> history_;  // one failure per failed round
+  int trace_fd_ = -1;                   // OGAI_RUN_TRACE
   int local_agent_ = -1;
   int64_t cmd_seq_ = 0;
   int round_ = 0;
   int restarts_done_ = 0;
   Phase phase_ = Phase::kJoining;
   std::optional<RankFailure> first_failure_;
-  int interrupted_ = 0;     // the first SIGINT/SIGTERM/SIGHUP received
+  int interrupted_ = 0;  // the first SIGINT/SIGTERM/SIGHUP received
   int exit_code_ = 0;
   EventLoop::TimerId join_timer_ = 0;
   Clock::time_point start_time_ = Clock::now();

@@ -23,10 +23,9 @@ namespace {
 // The folder where the ranks of this node keep in-memory copies of their latest checkpoint
 // shard (checkpoint.peer_copies): /dev/shm/ogai-shards.<run>.<agent> on a tmpfs, else
 // <tmpdir>/shards.
-Result<std::string> CreateShardDir(const std::string& run_id, int agent_id,
-                                   const std::string& tmpdir) {
+Result<std::string> CreateShardDir(const std::string& run_id, int agent_id, const std::string& tmpdir) {
   std::string dir;
-  struct stat st{};
+  struct stat st {};
   if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0) {
     dir = "/dev/shm/ogai-shards." + run_id + "." + std::to_string(agent_id);
   } else {
@@ -60,8 +59,7 @@ Result<std::unique_ptr<LocalNode>> LocalNode::Prepare(const LocalNodeOptions& op
     if (opts.shard_cache) {
       OGAI_ASSIGN_OR_RETURN(n->shard_dir_, CreateShardDir(opts.run_id, opts.agent_id, n->tmpdir_));
     }
-    std::string marker =
-        std::string(kEnvAgentId) + "=" + opts.run_id + "." + std::to_string(opts.agent_id);
+    std::string marker = std::string(kEnvAgentId) + "=" + opts.run_id + "." + std::to_string(opts.agent_id);
     OGAI_ASSIGN_OR_RETURN(n->guard_, OrphanGuard::Start(marker, n->tmpdir_, n->shard_dir_));
   }
   OGAI_RETURN_IF_ERROR(BecomeSubreaper());
@@ -75,18 +73,15 @@ Result<std::unique_ptr<LocalNode>> LocalNode::Prepare(const LocalNodeOptions& op
   return n;
 }
 
-Status LocalNode::Start(EventLoop& loop, std::shared_ptr<store::Store> store, bool pmix,
-                        NodeRunner::Callbacks cb, const std::string& cache_bind,
-                        const std::string& cache_host, const std::string& token) {
+Status LocalNode::Start(EventLoop& loop, std::shared_ptr<store::Store> store, bool pmix, NodeRunner::Callbacks cb,
+                        const std::string& cache_bind, const std::string& cache_host, const std::string& token) {
   if (opts_.agent_id < 0) return Internal("LocalNode::Start on a node that runs no ranks");
   if (pmix) {
     OGAI_ASSIGN_OR_RETURN(pmix_, PmixServer::Start(tmpdir_));
     fence_ = std::make_unique<StoreFence>(std::move(store), 0);
     StoreFence* f = fence_.get();
-    pmix_->SetCrossNodeFence([f](const std::string& id, const std::vector<int>& nodes,
-                                 std::string local, PmixServer::FenceDone done) {
-      f->Run(id, nodes, std::move(local), std::move(done));
-    });
+    pmix_->SetCrossNodeFence([f](const std::string& id, const std::vector<int>& nodes, std::string local,
+                                 PmixServer::FenceDone done) { f->Run(id, nodes, std::move(local), std::move(done)); });
   }
   runner_ = std::make_unique<NodeRunner>(loop, pmix_.get(), guard_.get(), std::move(cb));
   if (pmix_) {
@@ -110,8 +105,7 @@ Status LocalNode::Start(EventLoop& loop, std::shared_ptr<store::Store> store, bo
   return Status::Ok();
 }
 
-std::optional<RankFailure> LocalNode::StartRound(const JobSpec& spec, const RoundPlan& plan,
-                                                 const std::string& token) {
+std::optional<RankFailure> LocalNode::StartRound(const JobSpec& spec, const RoundPlan& plan, const std::string& token) {
   const int id = opts_.agent_id;
   NodeRound r;
   r.run_id = spec.run_id;

@@ -40,7 +40,7 @@ class PmixServer;
 class StoreFence;
 
 struct LocalNodeOptions {
-  std::string tmp_prefix;    // "ogai-run.<run>" (launcher), "ogai-agent.<run>.<agent>" (agent)
+  std::string tmp_prefix;  // "ogai-run.<run>" (launcher), "ogai-agent.<run>.<agent>" (agent)
   std::string run_id;
   int agent_id = -1;         // this node's agent id; -1: no ranks run in this process
   bool shard_cache = false;  // checkpoint.peer_copies: a shard-copy folder and a shard cache
@@ -57,14 +57,12 @@ class LocalNode {
   // Starts the PMIx server (when `pmix`), the NodeRunner (events on `loop`, reported through
   // `cb`) and, with shard_cache, the shard cache listening on `cache_bind` and announced as
   // "<cache_host>:<port>". Only for a node that runs ranks.
-  Status Start(EventLoop& loop, std::shared_ptr<store::Store> store, bool pmix,
-               NodeRunner::Callbacks cb, const std::string& cache_bind,
-               const std::string& cache_host, const std::string& token);
+  Status Start(EventLoop& loop, std::shared_ptr<store::Store> store, bool pmix, NodeRunner::Callbacks cb,
+               const std::string& cache_bind, const std::string& cache_host, const std::string& token);
 
   // Starts this node's ranks for `plan` (the job's `spec`, the store's `token`). Returns the
   // failure to report when they cannot be started (nothing is running then), else nullopt.
-  std::optional<RankFailure> StartRound(const JobSpec& spec, const RoundPlan& plan,
-                                        const std::string& token);
+  std::optional<RankFailure> StartRound(const JobSpec& spec, const RoundPlan& plan, const std::string& token);
 
   // The first half of the tear-down: the fence and the runner (before the store goes).
   void StopRanks();

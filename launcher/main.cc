@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "core/knobs.h"
+#include "core/log.h"
 #include "launcher/console.h"
 #include "launcher/failure.h"
 #include "launcher/launcher.h"
 #include "launcher/options.h"
 #include "launcher/remote.h"
 #include "train/config.h"
-#include "core/knobs.h"
-#include "core/log.h"
 
 namespace {
 

@@ -15,14 +15,14 @@
 #include <map>
 
 #include "core/file_io.h"
+#include "core/log.h"
 #include "launcher/console.h"
 #include "launcher/guard.h"
-#include "rank/heartbeat.h"
 #include "launcher/piped_child.h"
 #include "launcher/pmix_server.h"
 #include "launcher/process.h"
 #include "launcher/store_channel.h"
-#include "core/log.h"
+#include "rank/heartbeat.h"
 
 namespace ogai::launch {
 
@@ -34,9 +34,7 @@ int NodeRound::world_size() const {
   return n;
 }
 
-std::string NodeRound::nspace() const {
-  return "ogai." + run_id + "." + std::to_string(round);
-}
+std::string NodeRound::nspace() const { return "ogai." + run_id + "." + std::to_string(round); }
 
 std::string NodeRound::AgentId() const { return run_id + "." + std::to_string(agent_id); }
 
@@ -46,7 +44,7 @@ struct NodeRunner::Rank {
   int rank = 0;
   int local_rank = 0;
   pid_t pid = -1;
-  bool reaped = true;   // true until spawned
+  bool reaped = true;  // true until spawned
   int status = 0;
   PipedChild child;  // stdout and stderr on pipes, cut into lines
   LineTail tail{20};
@@ -110,8 +108,8 @@ Status NodeRunner::Start(const NodeRound& round) {
     cpus = AllowedCpus();
     if (cpus.empty()) return Unavailable("--bind-to core: cannot read this process's CPU set");
     if (nlocal > static_cast<int>(cpus.size()) && !round_.oversubscribe) {
-      return InvalidArgument("--bind-to core: " + std::to_string(nlocal) + " ranks on " +
-                             round_.host + " but only " + std::to_string(cpus.size()) +
+      return InvalidArgument("--bind-to core: " + std::to_string(nlocal) + " ranks on " + round_.host + " but only " +
+                             std::to_string(cpus.size()) +
                              " cores are available; add --oversubscribe or use --bind-to none");
     }
   }
@@ -146,8 +144,7 @@ Status NodeRunner::Start(const NodeRound& round) {
   contract.agent_id = round_.AgentId();
   contract.heartbeat_file = hb_path;
   contract.elastic = round_.elastic;
-  for (const std::string& c : round_.caches)
-    contract.shard_caches += (contract.shard_caches.empty() ? "" : ",") + c;
+  for (const std::string& c : round_.caches) contract.shard_caches += (contract.shard_caches.empty() ? "" : ",") + c;
   contract.shard_dir = round_.shard_dir;
 
   auto now = Clock::now();
@@ -184,9 +181,8 @@ Status NodeRunner::Start(const NodeRound& round) {
     if (st.ok() && !round_.output.dir.empty()) st = rk.files.Open(round_.output.dir, rk.rank);
     if (st.ok()) {
       Rank* rp = &rk;
-      st = rk.child.Start(std::move(req), false, loop_, [this, rp](std::string_view line, bool err) {
-        EmitLine(*rp, err, line);
-      });
+      st = rk.child.Start(std::move(req), false, loop_,
+                          [this, rp](std::string_view line, bool err) { EmitLine(*rp, err, line); });
     }
     if (!st.ok()) {
       RankFailure f = BaseFailure(rk);
@@ -200,8 +196,7 @@ Status NodeRunner::Start(const NodeRound& round) {
     rk.reaped = false;
     if (guard_ != nullptr) guard_->AddSession(rk.pid);
     sessions_.insert(rk.pid);
-    OGAI_LOG(Debug) << "started rank " << rk.rank << " (local " << lr << ") pid " << rk.pid
-                    << " on " << round_.host;
+    OGAI_LOG(Debug) << "started rank " << rk.rank << " (local " << lr << ") pid " << rk.pid << " on " << round_.host;
   }
   state_ = State::kRunning;
   if (round_.heartbeat_timeout > 0) {
@@ -243,8 +238,7 @@ void NodeRunner::EmitLine(Rank& r, bool is_stderr, std::string_view line) {
   }
   if (is_stderr) r.tail.Add(line);
   if (!round_.output.dir.empty()) {
-    std::string plain = (round_.output.timestamp ? ts + " " : std::string()) +
-                        std::string(line) + "\n";
+    std::string plain = (round_.output.timestamp ? ts + " " : std::string()) + std::string(line) + "\n";
     r.files.Write(is_stderr, plain);
   }
 }
@@ -333,8 +327,7 @@ void NodeRunner::CheckHeartbeats() {
       r.last_progress = now;
     }
     double idle = std::chrono::duration<double>(now - r.last_progress).count();
-    double stopped_for =
-        r.stopped ? std::chrono::duration<double>(now - r.stopped_since).count() : 0.0;
+    double stopped_for = r.stopped ? std::chrono::duration<double>(now - r.stopped_since).count() : 0.0;
     const bool stopped = stopped_for > limit;
     if (!stopped && !(r.hb_armed && idle > limit)) continue;
     const double for_s = stopped ? stopped_for : idle;
@@ -411,8 +404,7 @@ void NodeRunner::BeginTeardown(int sig, double grace) {
     if (::kill(-r->pid, sig) != 0) ::kill(r->pid, sig);
     if (sig != SIGKILL) ::kill(-r->pid, SIGCONT);
   }
-  kill_time_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(grace));
+  kill_time_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(grace));
   if (!killed_) {
     kill_timer_ = loop_.After(grace, [this] {
       kill_timer_ = 0;

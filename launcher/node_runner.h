@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
 #include "launcher/event_loop.h"
 #include "launcher/failure.h"
 #include "launcher/output.h"
-#include "core/status.h"
 #include "rank/contract.h"  // RankBaseEnv, OwnEnvironment (moved there)
 
 namespace ogai::store {
@@ -45,29 +45,29 @@ class StoreFence;
 
 struct NodeRound {
   std::string run_id;
-  int round = 0;                      // OGAI_RESTART_COUNT
+  int round = 0;  // OGAI_RESTART_COUNT
   int max_restarts = 0;
-  int agent_id = 0;                   // stable across rounds (the job marker uses it)
-  int node_rank = 0;                  // this round's node rank
-  std::string host;                   // this node, for messages
-  std::vector<std::string> hosts;     // every node of the round
+  int agent_id = 0;                          // stable across rounds (the job marker uses it)
+  int node_rank = 0;                         // this round's node rank
+  std::string host;                          // this node, for messages
+  std::vector<std::string> hosts;            // every node of the round
   std::vector<std::vector<int>> node_ranks;  // every node's global ranks, in local order
   std::vector<std::string> argv;
-  std::vector<std::string> env;       // base environment (KEY=VALUE) before the rank contract
+  std::vector<std::string> env;  // base environment (KEY=VALUE) before the rank contract
   std::string cwd;
   std::string master_addr;
   int master_port = 0;
   std::string token;
   OutputOptions output;
-  double heartbeat_timeout = 60.0;    // <= 0: no hang detection
-  double grace = 10.0;                // SIGTERM -> SIGKILL for leftovers after success
+  double heartbeat_timeout = 60.0;  // <= 0: no hang detection
+  double grace = 10.0;              // SIGTERM -> SIGKILL for leftovers after success
   bool bind_cores = false;
   bool oversubscribe = false;
   bool pmix = true;
-  std::string tmpdir;                 // this node's job folder (heartbeat file, PMIx files)
-  bool elastic = false;               // OGAI_ELASTIC=1 for the ranks
-  std::vector<std::string> caches;    // shard caches by node rank (OGAI_SHARD_CACHES)
-  std::string shard_dir;              // this node's in-memory shard copies (OGAI_SHARD_DIR)
+  std::string tmpdir;               // this node's job folder (heartbeat file, PMIx files)
+  bool elastic = false;             // OGAI_ELASTIC=1 for the ranks
+  std::vector<std::string> caches;  // shard caches by node rank (OGAI_SHARD_CACHES)
+  std::string shard_dir;            // this node's in-memory shard copies (OGAI_SHARD_DIR)
 
   int world_size() const;
   const std::vector<int>& my_ranks() const { return node_ranks[static_cast<size_t>(node_rank)]; }

@@ -1,11 +1,12 @@
 #include "launcher/options.h"
-#include "core/edit_distance.h"
 
 #include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+
+#include "core/edit_distance.h"
 
 namespace ogai::launch {
 namespace {
@@ -21,8 +22,8 @@ Result<int> ParseIntValue(const std::string& flag, const std::string& v, int lo,
   char* end = nullptr;
   long x = std::strtol(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno != 0 || x < lo || x > hi) {
-    return InvalidArgument("--" + flag + " expects a whole number from " + std::to_string(lo) +
-                           " to " + std::to_string(hi) + ", got '" + v + "'");
+    return InvalidArgument("--" + flag + " expects a whole number from " + std::to_string(lo) + " to " +
+                           std::to_string(hi) + ", got '" + v + "'");
   }
   return static_cast<int>(x);
 }
@@ -32,8 +33,7 @@ Result<double> ParseSeconds(const std::string& flag, const std::string& v, doubl
   char* end = nullptr;
   double x = std::strtod(v.c_str(), &end);
   if (v.empty() || *end != '\0' || errno != 0 || !std::isfinite(x) || x < lo) {
-    return InvalidArgument("--" + flag + " expects seconds (a number >= " + std::to_string(lo) +
-                           "), got '" + v + "'");
+    return InvalidArgument("--" + flag + " expects seconds (a number >= " + std::to_string(lo) + "), got '" + v + "'");
   }
   return x;
 }
@@ -59,8 +59,7 @@ const std::vector<Flag>& Flags() {
         return Status::Ok();
       };
     };
-    auto set_secs = [](const char* flag, const char* field, double LaunchConfig::*member,
-                       double lo) {
+    auto set_secs = [](const char* flag, const char* field, double LaunchConfig::*member, double lo) {
       return [=](RunOptions& o, const std::string& v) -> Status {
         OGAI_ASSIGN_OR_RETURN(double x, ParseSeconds(flag, v, lo));
         o.launch.*member = x;
@@ -82,8 +81,7 @@ const std::vector<Flag>& Flags() {
                    o.given.insert("hosts");
                    return Status::Ok();
                  }});
-    f.push_back({{"hostfile", "machinefile"}, true,
-                 [](RunOptions& o, const std::string& v) -> Status {
+    f.push_back({{"hostfile", "machinefile"}, true, [](RunOptions& o, const std::string& v) -> Status {
                    if (v.empty()) return InvalidArgument("--hostfile expects a file name");
                    o.launch.hostfile = v;
                    o.given.insert("hostfile");
@@ -94,8 +92,10 @@ const std::vector<Flag>& Flags() {
                    bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
                    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
                    if (!ok) {
-                     return InvalidArgument("-x expects VAR or VAR=value with VAR a variable "
-                                            "name (letters, digits, _), got '" + v + "'");
+                     return InvalidArgument(
+                         "-x expects VAR or VAR=value with VAR a variable "
+                         "name (letters, digits, _), got '" +
+                         v + "'");
                    }
                    o.launch.env.push_back(v);
                    o.given.insert("env");
@@ -116,16 +116,14 @@ const std::vector<Flag>& Flags() {
                    return Status::Ok();
                  }});
     f.push_back({{"tag-output"}, false, set_bool("tag_output", &LaunchConfig::tag_output)});
-    f.push_back({{"timestamp-output"}, false,
-                 set_bool("timestamp_output", &LaunchConfig::timestamp_output)});
+    f.push_back({{"timestamp-output"}, false, set_bool("timestamp_output", &LaunchConfig::timestamp_output)});
     f.push_back({{"output-filename"}, true, [](RunOptions& o, const std::string& v) -> Status {
                    if (v.empty()) return InvalidArgument("--output-filename expects a folder");
                    o.launch.output_filename = v;
                    o.given.insert("output_filename");
                    return Status::Ok();
                  }});
-    f.push_back({{"oversubscribe"}, false,
-                 set_bool("oversubscribe", &LaunchConfig::oversubscribe)});
+    f.push_back({{"oversubscribe"}, false, set_bool("oversubscribe", &LaunchConfig::oversubscribe)});
     f.push_back({{"nnodes"}, true, [](RunOptions& o, const std::string& v) -> Status {
                    int lo = 0, hi = 0;
                    OGAI_RETURN_IF_ERROR(ParseNnodes(v, &lo, &hi));
@@ -133,24 +131,24 @@ const std::vector<Flag>& Flags() {
                    o.given.insert("nnodes");
                    return Status::Ok();
                  }});
-    f.push_back({{"nproc-per-node", "nproc_per_node", "npernode", "N"}, true,
+    f.push_back({{"nproc-per-node", "nproc_per_node", "npernode", "N"},
+                 true,
                  set_int("nproc_per_node", &LaunchConfig::nproc_per_node, 1, 1 << 16)});
-    f.push_back({{"max-restarts", "max_restarts"}, true,
-                 set_int("max_restarts", &LaunchConfig::max_restarts, 0, 1000000)});
-    f.push_back({{"master-addr", "master_addr"}, true,
-                 [](RunOptions& o, const std::string& v) -> Status {
+    f.push_back(
+        {{"max-restarts", "max_restarts"}, true, set_int("max_restarts", &LaunchConfig::max_restarts, 0, 1000000)});
+    f.push_back({{"master-addr", "master_addr"}, true, [](RunOptions& o, const std::string& v) -> Status {
                    if (v.empty()) return InvalidArgument("--master-addr expects a host or address");
                    o.launch.master_addr = v;
                    o.given.insert("master_addr");
                    return Status::Ok();
                  }});
-    f.push_back({{"master-port", "master_port"}, true,
-                 set_int("master_port", &LaunchConfig::master_port, 1, 65535)});
+    f.push_back({{"master-port", "master_port"}, true, set_int("master_port", &LaunchConfig::master_port, 1, 65535)});
     f.push_back({{"grace"}, true, set_secs("grace", "grace", &LaunchConfig::grace, 0.0)});
-    f.push_back({{"heartbeat-timeout", "heartbeat_timeout"}, true,
-                 set_secs("heartbeat-timeout", "heartbeat_timeout",
-                          &LaunchConfig::heartbeat_timeout, 0.1)});
-    f.push_back({{"rejoin-timeout", "rejoin_timeout"}, true,
+    f.push_back({{"heartbeat-timeout", "heartbeat_timeout"},
+                 true,
+                 set_secs("heartbeat-timeout", "heartbeat_timeout", &LaunchConfig::heartbeat_timeout, 0.1)});
+    f.push_back({{"rejoin-timeout", "rejoin_timeout"},
+                 true,
                  set_secs("rejoin-timeout", "rejoin_timeout", &LaunchConfig::rejoin_timeout, 0.0)});
     f.push_back({{"mpi"}, true, [](RunOptions& o, const std::string& v) -> Status {
                    OGAI_RETURN_IF_ERROR(OneOf("mpi", v, {"pmix", "none"}));
@@ -266,8 +264,8 @@ Result<RunOptions> ParseCommandLine(const std::vector<std::string>& args) {
       for (size_t j = k + 1; j < args.size(); ++j) {
         if (!IsConfigOverride(args[j])) {
           return InvalidArgument("after the config file '" + o.train_yaml +
-                                 "' only section.key=value overrides may follow, got '" +
-                                 args[j] + "' (flags go before the config file)");
+                                 "' only section.key=value overrides may follow, got '" + args[j] +
+                                 "' (flags go before the config file)");
         }
         o.overrides.push_back(args[j]);
       }
@@ -297,8 +295,7 @@ Result<RunOptions> ParseCommandLine(const std::vector<std::string>& args) {
     }
     const Flag* f = FindFlag(body);
     if (f == nullptr) {
-      return InvalidArgument("unknown flag '" + a + "'" + Suggest(body) +
-                             "; `ogai-run --help` lists the flags");
+      return InvalidArgument("unknown flag '" + a + "'" + Suggest(body) + "; `ogai-run --help` lists the flags");
     }
     if (f->takes_value && !inline_value) {
       if (i + 1 >= args.size()) {
@@ -312,8 +309,9 @@ Result<RunOptions> ParseCommandLine(const std::vector<std::string>& args) {
     ++i;
   }
   if (o.mode == RunMode::kRun && o.program.empty() && o.train_yaml.empty()) {
-    return InvalidArgument("nothing to run: give a train.yaml or `-- PROGRAM [ARGS]` "
-                           "(see ogai-run --help)");
+    return InvalidArgument(
+        "nothing to run: give a train.yaml or `-- PROGRAM [ARGS]` "
+        "(see ogai-run --help)");
   }
   return o;
 }

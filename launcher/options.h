@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "train/config.h"
 #include "core/status.h"
+#include "train/config.h"
 
 namespace ogai::launch {
 
@@ -24,14 +24,14 @@ enum class RunMode { kRun, kHelp, kHelpConfig, kHelpEnv, kVersion, kAgent };
 
 struct RunOptions {
   RunMode mode = RunMode::kRun;
-  LaunchConfig launch;              // the launch settings (command line over train.yaml)
-  std::set<std::string> given;      // launch fields set on the command line: "np", "hosts", ...
-  std::vector<std::string> program; // PROGRAM ARGS... (empty for a training job)
-  std::string train_yaml;           // the training config (empty for a program job)
-  std::vector<std::string> overrides;  // section.key=value for the training config
-  std::string mpi = "pmix";         // pmix: serve PMIx to the ranks | none
+  LaunchConfig launch;                  // the launch settings (command line over train.yaml)
+  std::set<std::string> given;          // launch fields set on the command line: "np", "hosts", ...
+  std::vector<std::string> program;     // PROGRAM ARGS... (empty for a training job)
+  std::string train_yaml;               // the training config (empty for a program job)
+  std::vector<std::string> overrides;   // section.key=value for the training config
+  std::string mpi = "pmix";             // pmix: serve PMIx to the ranks | none
   std::string agent_launcher = "auto";  // auto | ssh | slurm: how remote agents start
-  int verbosity = 0;                // -v: 1, -vv: 2
+  int verbosity = 0;                    // -v: 1, -vv: 2
   // A training job with checkpoint.peer_copies > 0: every node's agent serves a shard cache.
   bool shard_cache = false;
 };

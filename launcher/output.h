@@ -47,8 +47,7 @@ class LineSplitter {
 std::string TimestampNow();
 
 // Builds the terminal form of a line (newline included).
-std::string FormatLine(std::string_view line, int rank, const OutputOptions& opt,
-                       const std::string& timestamp);
+std::string FormatLine(std::string_view line, int rank, const OutputOptions& opt, const std::string& timestamp);
 
 // The last `capacity` lines of a stream.
 class LineTail {

@@ -24,8 +24,7 @@ Status PipedChild::Start(SpawnRequest req, bool pipe_stdin, EventLoop& loop, Lin
     for (int fd : {inp[0], inp[1], outp[0], outp[1], errp[0], errp[1]})
       if (fd >= 0) ::close(fd);
   };
-  if ((pipe_stdin && ::pipe2(inp, O_CLOEXEC) != 0) || ::pipe2(outp, O_CLOEXEC) != 0 ||
-      ::pipe2(errp, O_CLOEXEC) != 0) {
+  if ((pipe_stdin && ::pipe2(inp, O_CLOEXEC) != 0) || ::pipe2(outp, O_CLOEXEC) != 0 || ::pipe2(errp, O_CLOEXEC) != 0) {
     Status st = ErrnoError("pipe", errno);
     close_all();
     return st;

@@ -24,8 +24,8 @@ std::string JobPlan::Describe() const {
   std::string s = std::to_string(world_size) + (world_size == 1 ? " rank" : " ranks") + " on " +
                   std::to_string(nodes.size()) + (nodes.size() == 1 ? " node" : " nodes") + ":";
   for (size_t i = 0; i < nodes.size(); ++i) {
-    s += (i ? ", " : " ") + std::string("node") + std::to_string(nodes[i].node_rank) + " " +
-         nodes[i].host + (nodes[i].local ? " (local)" : "") + " " + RankRange(nodes[i].ranks);
+    s += (i ? ", " : " ") + std::string("node") + std::to_string(nodes[i].node_rank) + " " + nodes[i].host +
+         (nodes[i].local ? " (local)" : "") + " " + RankRange(nodes[i].ranks);
   }
   return s;
 }
@@ -37,8 +37,7 @@ Result<JobPlan> MakeJobPlan(const PlanInput& in) {
   int nhosts = static_cast<int>(hosts.size());
   if (in.max_nodes > 0) {
     if (in.min_nodes > nhosts) {
-      return InvalidArgument("--nnodes asks for at least " + std::to_string(in.min_nodes) +
-                             " nodes but " +
+      return InvalidArgument("--nnodes asks for at least " + std::to_string(in.min_nodes) + " nodes but " +
                              (implicit ? std::string("no hosts were given (use -H or --hostfile)")
                                        : in.hosts_source + " has " + std::to_string(nhosts)));
     }
@@ -73,11 +72,9 @@ Result<JobPlan> MakeJobPlan(const PlanInput& in) {
     if (!implicit && !in.oversubscribe) {
       for (int i = 0; i < nhosts; ++i) {
         if (count[i] > hosts[i].slots) {
-          return InvalidArgument(
-              "--nproc-per-node " + std::to_string(in.nproc_per_node) + " is more than the " +
-              std::to_string(hosts[i].slots) + " slot(s) of host " +
-              hosts[i].name + " in " + in.hosts_source +
-              "; add --oversubscribe or give the host more slots");
+          return InvalidArgument("--nproc-per-node " + std::to_string(in.nproc_per_node) + " is more than the " +
+                                 std::to_string(hosts[i].slots) + " slot(s) of host " + hosts[i].name + " in " +
+                                 in.hosts_source + "; add --oversubscribe or give the host more slots");
         }
       }
     }
@@ -86,9 +83,8 @@ Result<JobPlan> MakeJobPlan(const PlanInput& in) {
   } else {
     int np = in.np > 0 ? in.np : static_cast<int>(total_slots);
     if (np > total_slots && !in.oversubscribe) {
-      return InvalidArgument("-np " + std::to_string(np) + " needs more slots than the " +
-                             std::to_string(total_slots) + " in " + in.hosts_source +
-                             "; add --oversubscribe, lower -np, or add slots");
+      return InvalidArgument("-np " + std::to_string(np) + " needs more slots than the " + std::to_string(total_slots) +
+                             " in " + in.hosts_source + "; add --oversubscribe, lower -np, or add slots");
     }
     std::vector<int> cap(static_cast<size_t>(nhosts));
     for (int i = 0; i < nhosts; ++i) cap[i] = hosts[i].slots;
@@ -135,8 +131,7 @@ Result<JobPlan> MakeJobPlan(const PlanInput& in) {
   } else {
     int r = 0;
     for (int i = 0; i < nhosts; ++i)
-      for (int k = 0; k < count[i]; ++k)
-        plan.nodes[i].ranks.push_back(r++);
+      for (int k = 0; k < count[i]; ++k) plan.nodes[i].ranks.push_back(r++);
   }
 
   // Drop nodes without ranks and number the rest.

@@ -5,25 +5,25 @@
 #include <string>
 #include <vector>
 
-#include "launcher/hostfile.h"
 #include "core/status.h"
+#include "launcher/hostfile.h"
 
 namespace ogai::launch {
 
 struct PlanInput {
-  std::vector<HostEntry> hosts;  // in order; empty: this machine only
-  bool hosts_given = false;      // from -H / --hostfile / Slurm (slots are binding)
-  std::string hosts_source;      // "--host", "hostfile hosts.txt", "Slurm allocation" (messages)
-  int np = 0;                    // 0: all slots (1 on an implicit local host)
-  int nproc_per_node = 0;        // 0: from slots
+  std::vector<HostEntry> hosts;      // in order; empty: this machine only
+  bool hosts_given = false;          // from -H / --hostfile / Slurm (slots are binding)
+  std::string hosts_source;          // "--host", "hostfile hosts.txt", "Slurm allocation" (messages)
+  int np = 0;                        // 0: all slots (1 on an implicit local host)
+  int nproc_per_node = 0;            // 0: from slots
   int min_nodes = 0, max_nodes = 0;  // --nnodes (0: every host)
-  std::string map_by = "slot";   // slot | core (same placement) | node (round-robin)
+  std::string map_by = "slot";       // slot | core (same placement) | node (round-robin)
   bool oversubscribe = false;
 };
 
 struct NodePlan {
   int node_rank = 0;
-  int agent = 0;           // the agent that runs it: its node rank in the first plan
+  int agent = 0;  // the agent that runs it: its node rank in the first plan
   std::string host;
   bool local = false;      // this machine: the launcher itself is the agent
   int slots = 0;           // 0: unlimited (implicit local host)
@@ -32,7 +32,7 @@ struct NodePlan {
 
 struct JobPlan {
   int world_size = 0;
-  int min_nodes = 0;       // elastic lower bound (== nodes.size() unless --nnodes MIN:MAX)
+  int min_nodes = 0;            // elastic lower bound (== nodes.size() unless --nnodes MIN:MAX)
   std::vector<NodePlan> nodes;  // only nodes with at least one rank
   // "4 ranks on 2 nodes: node0 127.0.0.2 [0-1], node1 127.0.0.3 [2-3]"
   std::string Describe() const;

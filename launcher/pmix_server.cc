@@ -68,16 +68,12 @@ void CompleteFence(pmix_modex_cbfunc_t cbfunc, void* cbdata, bool ok, const std:
   cbfunc(ok ? PMIX_SUCCESS : PMIX_ERROR, buf, data.size(), cbdata, ReleaseBuffer, buf);
 }
 
-pmix_status_t OnClientConnected(const pmix_proc_t*, void*, pmix_op_cbfunc_t, void*) {
-  return PMIX_OPERATION_SUCCEEDED;
-}
+pmix_status_t OnClientConnected(const pmix_proc_t*, void*, pmix_op_cbfunc_t, void*) { return PMIX_OPERATION_SUCCEEDED; }
 
-pmix_status_t OnClientFinalized(const pmix_proc_t*, void*, pmix_op_cbfunc_t, void*) {
-  return PMIX_OPERATION_SUCCEEDED;
-}
+pmix_status_t OnClientFinalized(const pmix_proc_t*, void*, pmix_op_cbfunc_t, void*) { return PMIX_OPERATION_SUCCEEDED; }
 
-pmix_status_t OnAbort(const pmix_proc_t* proc, void*, int status, const char msg[], pmix_proc_t[],
-                      size_t, pmix_op_cbfunc_t, void*) {
+pmix_status_t OnAbort(const pmix_proc_t* proc, void*, int status, const char msg[], pmix_proc_t[], size_t,
+                      pmix_op_cbfunc_t, void*) {
   PmixServer::AbortHandler fn;
   {
     std::lock_guard<std::mutex> lk(g_impl->mu);
@@ -87,8 +83,8 @@ pmix_status_t OnAbort(const pmix_proc_t* proc, void*, int status, const char msg
   return PMIX_OPERATION_SUCCEEDED;
 }
 
-pmix_status_t OnFence(const pmix_proc_t procs[], size_t nprocs, const pmix_info_t[], size_t,
-                      char* data, size_t ndata, pmix_modex_cbfunc_t cbfunc, void* cbdata) {
+pmix_status_t OnFence(const pmix_proc_t procs[], size_t nprocs, const pmix_info_t[], size_t, char* data, size_t ndata,
+                      pmix_modex_cbfunc_t cbfunc, void* cbdata) {
   std::string local(data != nullptr ? data : "", ndata);
   std::string nspace = nprocs > 0 ? std::string(procs[0].nspace) : std::string();
   PmixServer::CrossNodeFence fence_fn;
@@ -118,8 +114,7 @@ pmix_status_t OnFence(const pmix_proc_t procs[], size_t nprocs, const pmix_info_
     }
     nodes.assign(node_set.begin(), node_set.end());
     int seq = g_impl->fence_seq[nspace + "|" + sig]++;
-    fence_id = nspace + "/" + std::to_string(std::hash<std::string>{}(sig) % 1000000007) + "/" +
-               std::to_string(seq);
+    fence_id = nspace + "/" + std::to_string(std::hash<std::string>{}(sig) % 1000000007) + "/" + std::to_string(seq);
     fence_fn = g_impl->fence_fn;
   }
   if (nodes.empty() || (nodes.size() == 1 && nodes[0] == my_node)) {
@@ -132,8 +127,7 @@ pmix_status_t OnFence(const pmix_proc_t procs[], size_t nprocs, const pmix_info_
   return PMIX_SUCCESS;
 }
 
-pmix_status_t OnDirectModex(const pmix_proc_t*, const pmix_info_t[], size_t, pmix_modex_cbfunc_t,
-                            void*) {
+pmix_status_t OnDirectModex(const pmix_proc_t*, const pmix_info_t[], size_t, pmix_modex_cbfunc_t, void*) {
   return PMIX_ERR_NOT_SUPPORTED;
 }
 
@@ -267,8 +261,7 @@ Status PmixServer::RegisterJob(const PmixJob& job) {
   size_t ninfo = 0;
   pmix_info_t* info = NewInfoArray(items, &ninfo);
   Waiter w;
-  rc = PMIx_server_register_nspace(job.nspace.c_str(), static_cast<int>(nlocal), info, ninfo,
-                                   Waiter::Callback, &w);
+  rc = PMIx_server_register_nspace(job.nspace.c_str(), static_cast<int>(nlocal), info, ninfo, Waiter::Callback, &w);
   if (rc == PMIX_SUCCESS) rc = w.Wait();
   PMIX_INFO_FREE(info, ninfo);
   if (rc != PMIX_SUCCESS && rc != PMIX_OPERATION_SUCCEEDED) {
@@ -287,8 +280,7 @@ Status PmixServer::RegisterJob(const PmixJob& job) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> PmixServer::ClientEnv(const std::string& nspace, int rank,
-                                                       bool user_sets_schizo) {
+Result<std::vector<std::string>> PmixServer::ClientEnv(const std::string& nspace, int rank, bool user_sets_schizo) {
   pmix_proc_t proc;
   PMIX_LOAD_PROCID(&proc, nspace.c_str(), static_cast<pmix_rank_t>(rank));
   char** env = nullptr;
@@ -302,8 +294,7 @@ Result<std::vector<std::string>> PmixServer::ClientEnv(const std::string& nspace
     std::free(env);
   }
   if (rc != PMIX_SUCCESS) {
-    return Internal("PMIx_server_setup_fork for rank " + std::to_string(rank) + ": " +
-                    PmixError(rc));
+    return Internal("PMIx_server_setup_fork for rank " + std::to_string(rank) + ": " + PmixError(rc));
   }
   if (!user_sets_schizo) out.push_back("OMPI_MCA_schizo=^orte,slurm");
   return out;

@@ -26,10 +26,10 @@ namespace ogai::launch {
 
 struct PmixJob {
   std::string nspace;
-  int node_rank = 0;                          // this node
-  std::vector<std::string> hosts;             // per node
-  std::vector<std::vector<int>> node_ranks;   // per node: its global ranks, local-rank order
-  std::string tmpdir;                         // for the ranks' PMix/MPI session files
+  int node_rank = 0;                         // this node
+  std::vector<std::string> hosts;            // per node
+  std::vector<std::vector<int>> node_ranks;  // per node: its global ranks, local-rank order
+  std::string tmpdir;                        // for the ranks' PMix/MPI session files
   int world_size() const;
 };
 
@@ -38,9 +38,8 @@ class PmixServer {
   // done(ok, data of every participating node, concatenated in node order).
   using FenceDone = std::function<void(bool ok, std::string all)>;
   // Exchanges this node's fence contribution with the other `nodes`. Must not block.
-  using CrossNodeFence = std::function<void(const std::string& fence_id,
-                                            const std::vector<int>& nodes, std::string local,
-                                            FenceDone done)>;
+  using CrossNodeFence = std::function<void(const std::string& fence_id, const std::vector<int>& nodes,
+                                            std::string local, FenceDone done)>;
   using AbortHandler = std::function<void(int rank, int status, const std::string& msg)>;
 
   // Initialises the PMIx server library with its rendezvous files under `tmpdir`.
@@ -50,8 +49,7 @@ class PmixServer {
   // Registers the namespace and this node's ranks; blocks until the library has them.
   Status RegisterJob(const PmixJob& job);
   // The environment entries (KEY=VALUE) rank `rank` of `nspace` needs.
-  Result<std::vector<std::string>> ClientEnv(const std::string& nspace, int rank,
-                                             bool user_sets_schizo);
+  Result<std::vector<std::string>> ClientEnv(const std::string& nspace, int rank, bool user_sets_schizo);
   void DeregisterJob(const std::string& nspace);
 
   void SetCrossNodeFence(CrossNodeFence fn);

@@ -2,9 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
-#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -92,8 +92,7 @@ Result<std::string> ResolveProgram(const std::string& name, const std::string& p
   size_t start = 0;
   while (start <= path.size()) {
     size_t colon = path.find(':', start);
-    std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos
-                                                                    : colon - start);
+    std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     if (dir.empty()) dir = ".";
     std::string cand = dir + "/" + name;
     int e = check(cand);
@@ -103,11 +102,9 @@ Result<std::string> ResolveProgram(const std::string& name, const std::string& p
     start = colon + 1;
   }
   if (first_err != 0) {
-    return PermissionDenied("program '" + name + "' was found in PATH but cannot be run: " +
-                            std::strerror(first_err));
+    return PermissionDenied("program '" + name + "' was found in PATH but cannot be run: " + std::strerror(first_err));
   }
-  return NotFound("program '" + name + "' not found in PATH (" + path +
-                  "); give its path, e.g. ./" + name);
+  return NotFound("program '" + name + "' not found in PATH (" + path + "); give its path, e.g. ./" + name);
 }
 
 Result<pid_t> Spawn(const SpawnRequest& req) {
@@ -216,8 +213,7 @@ Result<pid_t> Spawn(const SpawnRequest& req) {
       case 6: what = "exec of '" + exe + "'"; break;
       default: what = "setup"; break;
     }
-    return Status(Code::kIoError, "starting " + req.argv[0] + ": " + what + " failed: " +
-                                      std::strerror(msg[1]));
+    return Status(Code::kIoError, "starting " + req.argv[0] + ": " + what + " failed: " + std::strerror(msg[1]));
   }
   return pid;
 }

@@ -28,8 +28,8 @@ struct SpawnRequest {
   int stdout_fd = -1;             // -1: inherit
   int stderr_fd = -1;             // -1: inherit
   bool new_session = true;
-  int parent_death_signal = 9;    // SIGKILL; 0: none
-  std::vector<int> cpus;          // pin to these CPUs (empty: no pinning)
+  int parent_death_signal = 9;  // SIGKILL; 0: none
+  std::vector<int> cpus;        // pin to these CPUs (empty: no pinning)
 };
 
 // Starts the process. Failures before exec (no such program, not executable, bad cwd) are

@@ -1,7 +1,8 @@
 #include "launcher/protocol.h"
 
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 namespace ogai::launch {
 
@@ -18,13 +19,11 @@ auto Guarded(const char* what, Fn fn) -> decltype(fn()) {
   }
 }
 
-std::string Dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json PlanToJson(const RoundPlan& p) {
-  return json{{"round", p.round}, {"agents", p.agents}, {"hosts", p.hosts},
-              {"node_ranks", p.node_ranks}, {"caches", p.caches}};
+  return json{
+      {"round", p.round}, {"agents", p.agents}, {"hosts", p.hosts}, {"node_ranks", p.node_ranks}, {"caches", p.caches}};
 }
 
 RoundPlan PlanFromJson(const json& j) {
@@ -99,9 +98,7 @@ std::string Command::Serialize() const {
   json j;
   switch (type) {
     case Type::kRound: j = {{"type", "round"}, {"plan", PlanToJson(plan)}}; break;
-    case Type::kStop:
-      j = {{"type", "stop"}, {"round", round}, {"signal", signal}, {"grace", grace}};
-      break;
+    case Type::kStop: j = {{"type", "stop"}, {"round", round}, {"signal", signal}, {"grace", grace}}; break;
     case Type::kSignal: j = {{"type", "signal"}, {"round", round}, {"signal", signal}}; break;
     case Type::kExit: j = {{"type", "exit"}}; break;
   }
@@ -192,8 +189,8 @@ std::string EventKey(int64_t seq) { return "agent/evt/" + std::to_string(seq); }
 std::string AgentHeartbeatKey(int agent) { return "agent/hb/" + std::to_string(agent); }
 
 std::string Bootstrap::Serialize() const {
-  return "ogai-agent-v1 " + run_id + " " + (agent_id < 0 ? std::string("-") : std::to_string(agent_id)) +
-         " " + store_host + " " + std::to_string(store_port) + " " + token;
+  return "ogai-agent-v1 " + run_id + " " + (agent_id < 0 ? std::string("-") : std::to_string(agent_id)) + " " +
+         store_host + " " + std::to_string(store_port) + " " + token;
 }
 
 Result<Bootstrap> Bootstrap::Parse(const std::string& line) {
@@ -202,8 +199,9 @@ Result<Bootstrap> Bootstrap::Parse(const std::string& line) {
   Bootstrap b;
   in >> magic >> b.run_id >> agent >> b.store_host >> b.store_port >> b.token;
   if (!in || magic != "ogai-agent-v1") {
-    return InvalidArgument("ogai-run --agent is started by ogai-run itself; its bootstrap line "
-                           "was not understood");
+    return InvalidArgument(
+        "ogai-run --agent is started by ogai-run itself; its bootstrap line "
+        "was not understood");
   }
   if (agent == "-") {
     b.agent_id = -1;

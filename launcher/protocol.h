@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
 #include "launcher/failure.h"
 #include "launcher/output.h"
-#include "core/status.h"
 
 namespace ogai::launch {
 
@@ -30,7 +30,7 @@ inline constexpr double kAgentLostAfter = 4.0;        // seconds without a bump:
 struct JobSpec {
   std::string run_id;
   std::vector<std::string> argv;
-  std::vector<std::string> env;   // -x variables (KEY=VALUE) added to each node's environment
+  std::vector<std::string> env;  // -x variables (KEY=VALUE) added to each node's environment
   std::string cwd;
   OutputOptions output;
   double heartbeat_timeout = 60.0;
@@ -43,8 +43,8 @@ struct JobSpec {
   int master_port = 0;
   int verbosity = 0;
   std::vector<std::string> agent_hosts;  // by agent id
-  bool elastic = false;      // --nnodes MIN:MAX: ranks get OGAI_ELASTIC=1
-  bool shard_cache = false;  // checkpoint.peer_copies: every agent serves a shard cache
+  bool elastic = false;                  // --nnodes MIN:MAX: ranks get OGAI_ELASTIC=1
+  bool shard_cache = false;              // checkpoint.peer_copies: every agent serves a shard cache
 
   std::string Serialize() const;
   static Result<JobSpec> Parse(const std::string& json);
@@ -63,10 +63,10 @@ struct RoundPlan {
 struct Command {
   enum class Type { kRound, kStop, kSignal, kExit };
   Type type = Type::kExit;
-  RoundPlan plan;        // kRound
-  int round = 0;         // kStop, kSignal
-  int signal = 0;        // kStop (SIGKILL: at once), kSignal
-  double grace = 0;      // kStop
+  RoundPlan plan;    // kRound
+  int round = 0;     // kStop, kSignal
+  int signal = 0;    // kStop (SIGKILL: at once), kSignal
+  double grace = 0;  // kStop
   std::string Serialize() const;
   static Result<Command> Parse(const std::string& json);
 };
@@ -76,11 +76,11 @@ struct Event {
   Type type = Type::kError;
   int agent = -1;
   int round = 0;
-  std::string host;      // kJoin: the agent's host name
-  int64_t pid = 0;       // kJoin
-  std::string cache;     // kJoin: its shard cache "host:port" ("" when it serves none)
-  RankFailure failure;   // kFailure
-  std::string message;   // kError
+  std::string host;     // kJoin: the agent's host name
+  int64_t pid = 0;      // kJoin
+  std::string cache;    // kJoin: its shard cache "host:port" ("" when it serves none)
+  RankFailure failure;  // kFailure
+  std::string message;  // kError
   std::string Serialize() const;
   static Result<Event> Parse(const std::string& json);
 };

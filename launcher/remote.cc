@@ -27,8 +27,7 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
-std::vector<std::string> SshAgentCommand(const std::string& host, const std::string& agent_path,
-                                         int verbosity) {
+std::vector<std::string> SshAgentCommand(const std::string& host, const std::string& agent_path, int verbosity) {
   std::vector<std::string> argv = {KnobText("OGAI_SSH").value_or("ssh")};
   if (const std::optional<std::string> opts = KnobText("OGAI_SSH_OPTS")) {
     std::istringstream in(*opts);
@@ -43,8 +42,8 @@ std::vector<std::string> SshAgentCommand(const std::string& host, const std::str
   return argv;
 }
 
-std::vector<std::string> SrunAgentCommand(const std::vector<std::string>& hosts,
-                                          const std::string& agent_path, int verbosity) {
+std::vector<std::string> SrunAgentCommand(const std::vector<std::string>& hosts, const std::string& agent_path,
+                                          int verbosity) {
   std::string n = std::to_string(hosts.size());
   std::string list;
   for (size_t i = 0; i < hosts.size(); ++i) list += (i ? "," : "") + hosts[i];

@@ -16,9 +16,7 @@
 
 namespace ogai::launch {
 
-double Launcher::Elapsed() const {
-  return std::chrono::duration<double>(Clock::now() - start_time_).count();
-}
+double Launcher::Elapsed() const { return std::chrono::duration<double>(Clock::now() - start_time_).count(); }
 
 std::vector<int> Launcher::RoundAgents() const { return round_plan_.agents; }
 
@@ -54,7 +52,7 @@ void Launcher::StartRound() {
     round_plan_.node_ranks.push_back(n.ranks);
     if (spec_.shard_cache) {
       round_plan_.caches.push_back(n.agent == local_agent_ ? node_->cache_addr()
-                                                            : agents_[static_cast<size_t>(n.agent)].cache);
+                                                           : agents_[static_cast<size_t>(n.agent)].cache);
     }
   }
   for (Agent& a : agents_) a.state = NodeState::kIdle;
@@ -120,10 +118,8 @@ void Launcher::OnAgentLost(int agent, const std::string& reason) {
   }
   if (phase_ == Phase::kDone) return;
   if (phase_ == Phase::kJoining) {
-    console::Error("cannot start the agent on host " + a.host + ": " + reason +
-                                 "\n  (check that `ssh " + a.host +
-                                 " true` works without a password, and that " + self_exe_ +
-                                 " exists there)");
+    console::Error("cannot start the agent on host " + a.host + ": " + reason + "\n  (check that `ssh " + a.host +
+                   " true` works without a password, and that " + self_exe_ + " exists there)");
     Finish(kExitLauncher);
     return;
   }
@@ -165,9 +161,8 @@ void Launcher::AfterStop() {
   if (restarts_done_ < l_.max_restarts) {
     ++restarts_done_;
     ++round_;
-    console::Notice(f.Headline() + "; restarting the group (restart " +
-                                std::to_string(restarts_done_) + " of " +
-                                std::to_string(l_.max_restarts) + ")");
+    console::Notice(f.Headline() + "; restarting the group (restart " + std::to_string(restarts_done_) + " of " +
+                    std::to_string(l_.max_restarts) + ")");
     std::vector<int> lost;
     for (const Agent& a : agents_)
       if (a.lost && !a.dropped) lost.push_back(a.id);
@@ -189,10 +184,8 @@ void Launcher::AfterStop() {
       for (const Agent& a : agents_) survivors += (!a.dropped && a.joined) ? 1 : 0;
       if (survivors < std::max(1, plan_.min_nodes)) {
         RankFailure lf = first_failure_.value_or(RankFailure());
-        console::Notice(std::to_string(gone.size()) +
-                                    " node(s) did not rejoin within --rejoin-timeout; " +
-                                    std::to_string(survivors) + " left, " +
-                                    std::to_string(plan_.min_nodes) + " needed");
+        console::Notice(std::to_string(gone.size()) + " node(s) did not rejoin within --rejoin-timeout; " +
+                        std::to_string(survivors) + " left, " + std::to_string(plan_.min_nodes) + " needed");
         console::Block(FormatRootCause(lf, history_));
         Finish(lf.ExitCode());
         return;
@@ -204,8 +197,7 @@ void Launcher::AfterStop() {
           if (n.agent == id) gone_nodes.push_back(n.node_rank);
       }
       current_ = ShrinkPlan(current_, gone_nodes);
-      console::Notice("continuing without " + std::to_string(gone.size()) +
-                                  " node(s): " + current_.Describe());
+      console::Notice("continuing without " + std::to_string(gone.size()) + " node(s): " + current_.Describe());
       StartRound();
     });
     CheckJoined();
@@ -253,6 +245,5 @@ void Launcher::Finish(int code) {
     }
   });
 }
-
 
 }  // namespace ogai::launch

@@ -9,9 +9,8 @@ namespace ogai::launch {
 
 using std::chrono::milliseconds;
 
-SequenceReader::SequenceReader(std::shared_ptr<store::Store> store, std::string prefix,
-                               std::string next_key, int64_t start,
-                               std::function<void(int64_t, std::string)> on_value,
+SequenceReader::SequenceReader(std::shared_ptr<store::Store> store, std::string prefix, std::string next_key,
+                               int64_t start, std::function<void(int64_t, std::string)> on_value,
                                std::function<void(Status)> on_error)
     : store_(std::move(store)),
       prefix_(std::move(prefix)),
@@ -64,12 +63,11 @@ StoreFence::~StoreFence() {
     if (t.joinable()) t.join();
 }
 
-void StoreFence::Run(const std::string& fence_id, const std::vector<int>& nodes,
-                     std::string local, std::function<void(bool, std::string)> done) {
+void StoreFence::Run(const std::string& fence_id, const std::vector<int>& nodes, std::string local,
+                     std::function<void(bool, std::string)> done) {
   std::lock_guard<std::mutex> lk(mu_);
   int me = my_node_;
-  threads_.emplace_back([this, fence_id, nodes, me, local = std::move(local),
-                         done = std::move(done)]() {
+  threads_.emplace_back([this, fence_id, nodes, me, local = std::move(local), done = std::move(done)]() {
     auto key = [&](int n) { return "agent/fence/" + fence_id + "/" + std::to_string(n); };
     Status st = store_->Set(key(me), local);
     std::vector<std::string> keys;

@@ -20,9 +20,8 @@ namespace ogai::launch {
 // skipped after a few seconds. A store error ends the reader and is passed to `on_error`.
 class SequenceReader {
  public:
-  SequenceReader(std::shared_ptr<store::Store> store, std::string prefix, std::string next_key,
-                 int64_t start, std::function<void(int64_t, std::string)> on_value,
-                 std::function<void(Status)> on_error);
+  SequenceReader(std::shared_ptr<store::Store> store, std::string prefix, std::string next_key, int64_t start,
+                 std::function<void(int64_t, std::string)> on_value, std::function<void(Status)> on_error);
   ~SequenceReader();
   void Stop();
 

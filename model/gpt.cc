@@ -18,12 +18,12 @@ namespace k = ogai::kernels;
 // ---- activations -----------------------------------------------------------------
 
 struct LayerActs {
-  Buffer x_in;      // [BT, C] block input (residual stream)
+  Buffer x_in;  // [BT, C] block input (residual stream)
   Buffer ln1, ln1_mean, ln1_rstd;
-  Buffer qkv;       // [BT, 3 Cl]
-  Buffer atty;      // [BT, Cl]
-  Buffer lse;       // [B, NHl, T]
-  Buffer x_mid;     // [BT, C] after the attention residual
+  Buffer qkv;    // [BT, 3 Cl]
+  Buffer atty;   // [BT, Cl]
+  Buffer lse;    // [B, NHl, T]
+  Buffer x_mid;  // [BT, C] after the attention residual
   Buffer ln2, ln2_mean, ln2_rstd;
   Buffer fch;       // [BT, Fl] MLP-up output, pre-GELU
   Buffer fch_gelu;  // [BT, Fl]
@@ -33,9 +33,9 @@ struct Activations {
   int b = 0;
   std::vector<int32_t> tokens, targets;
   std::vector<LayerActs> layers;
-  Buffer x_out;                          // [BT, C] output of the last block here
-  Buffer lnf, lnf_mean, lnf_rstd;        // last stage
-  Buffer logits;                         // [BT, Vl] (gradient written in place)
+  Buffer x_out;                                          // [BT, C] output of the last block here
+  Buffer lnf, lnf_mean, lnf_rstd;                        // last stage
+  Buffer logits;                                         // [BT, Vl] (gradient written in place)
   Buffer row_max, row_sum, target_logit, losses, scale;  // [BT]
   // Backward scratch.
   Buffer dres, dln, dqkv, datty, dfch;
@@ -56,25 +56,22 @@ Result<std::unique_ptr<GPT>> GPT::Create(const ModelConfig& cfg, const ModelLayo
   if (layout.layer_end < 0) layout.layer_end = cfg.layers;
   const int tp = layout.tp_size;
   if (tp < 1 || layout.tp_rank < 0 || layout.tp_rank >= tp) {
-    return InvalidArgument("tensor-parallel rank " + std::to_string(layout.tp_rank) + " of " +
-                           std::to_string(tp) + " is out of range");
+    return InvalidArgument("tensor-parallel rank " + std::to_string(layout.tp_rank) + " of " + std::to_string(tp) +
+                           " is out of range");
   }
   if (cfg.heads % tp != 0) {
-    return InvalidArgument("model.heads = " + std::to_string(cfg.heads) +
-                           " is not divisible by parallel.tp = " + std::to_string(tp) +
-                           "; pick a tp that divides the number of heads");
+    return InvalidArgument("model.heads = " + std::to_string(cfg.heads) + " is not divisible by parallel.tp = " +
+                           std::to_string(tp) + "; pick a tp that divides the number of heads");
   }
   if (cfg.vocab % tp != 0) {
-    return InvalidArgument("model.vocab = " + std::to_string(cfg.vocab) +
-                           " is not divisible by parallel.tp = " + std::to_string(tp) +
-                           "; pad the vocabulary to a multiple of tp (e.g. " +
-                           std::to_string((cfg.vocab + tp - 1) / tp * tp) + ")");
+    return InvalidArgument(
+        "model.vocab = " + std::to_string(cfg.vocab) + " is not divisible by parallel.tp = " + std::to_string(tp) +
+        "; pad the vocabulary to a multiple of tp (e.g. " + std::to_string((cfg.vocab + tp - 1) / tp * tp) + ")");
   }
-  if (layout.layer_begin < 0 || layout.layer_begin > layout.layer_end ||
-      layout.layer_end > cfg.layers) {
+  if (layout.layer_begin < 0 || layout.layer_begin > layout.layer_end || layout.layer_end > cfg.layers) {
     return InvalidArgument("pipeline stage layers [" + std::to_string(layout.layer_begin) + ", " +
-                           std::to_string(layout.layer_end) + ") do not fit model.layers = " +
-                           std::to_string(cfg.layers));
+                           std::to_string(layout.layer_end) +
+                           ") do not fit model.layers = " + std::to_string(cfg.layers));
   }
   std::unique_ptr<GPT> m(new GPT(cfg, layout));
   const int64_t C = cfg.d_model;
@@ -137,8 +134,8 @@ Result<std::unique_ptr<GPT>> GPT::Create(const ModelConfig& cfg, const ModelLayo
   return m;
 }
 
-void GPT::AddParam(const std::string& name, std::vector<int64_t> global_shape, int shard_dim,
-                   bool decay, int layer, bool pad) {
+void GPT::AddParam(const std::string& name, std::vector<int64_t> global_shape, int shard_dim, bool decay, int layer,
+                   bool pad) {
   ParamSpec s;
   s.name = name;
   s.global_shape = global_shape;
@@ -253,8 +250,8 @@ Status GPT::TpSum(float* data, int64_t n) {
 
 // ---- forward -------------------------------------------------------------------------
 
-Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input,
-                    const int32_t* targets, float grad_scale, double* loss_sum) {
+Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, const int32_t* targets, float grad_scale,
+                    double* loss_sum) {
   const int64_t B = a.b, T = cfg_.seq_len, BT = B * T, C = C_;
   a.logits_grad_ready = false;
   // The block input of the first layer here (or x_out when this stage has no blocks).
@@ -272,8 +269,8 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input,
     LayerActs& L = a.layers[li];
     float* x_in = L.x_in.as<float>();
     float* x_out = li + 1 < blocks_.size() ? a.layers[li + 1].x_in.as<float>() : a.x_out.as<float>();
-    k::LayerNormForward(L.ln1.as<float>(), L.ln1_mean.as<float>(), L.ln1_rstd.as<float>(), x_in,
-                        P(p.ln1_w), P(p.ln1_b), BT, C);
+    k::LayerNormForward(L.ln1.as<float>(), L.ln1_mean.as<float>(), L.ln1_rstd.as<float>(), x_in, P(p.ln1_w), P(p.ln1_b),
+                        BT, C);
     k::MatmulForward(L.qkv.as<float>(), L.ln1.as<float>(), P(p.q_w), P(p.q_b), BT, C, 3 * Cl_);
     k::AttentionForward(L.atty.as<float>(), L.lse.as<float>(), L.qkv.as<float>(), B, T, NHl_, HD_);
     float* proj = L.x_mid.as<float>();  // the projection is built in x_mid, then x_in added
@@ -289,8 +286,8 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input,
         for (int64_t j = 0; j < C; ++j) r[j] = xi[j] + (r[j] + bias[j]);
       }
     }
-    k::LayerNormForward(L.ln2.as<float>(), L.ln2_mean.as<float>(), L.ln2_rstd.as<float>(),
-                        L.x_mid.as<float>(), P(p.ln2_w), P(p.ln2_b), BT, C);
+    k::LayerNormForward(L.ln2.as<float>(), L.ln2_mean.as<float>(), L.ln2_rstd.as<float>(), L.x_mid.as<float>(),
+                        P(p.ln2_w), P(p.ln2_b), BT, C);
     k::MatmulForward(L.fch.as<float>(), L.ln2.as<float>(), P(p.fc_w), P(p.fc_b), BT, C, Fl_);
     k::GeluForward(L.fch_gelu.as<float>(), L.fch.as<float>(), BT * Fl_);
     k::MatmulForward(x_out, L.fch_gelu.as<float>(), P(p.mproj_w), nullptr, BT, Fl_, C);
@@ -311,16 +308,15 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input,
 
   // Head: final LayerNorm, logits against this rank's vocabulary slice, cross-entropy.
   std::memcpy(a.targets.data(), targets, sizeof(int32_t) * BT);
-  k::LayerNormForward(a.lnf.as<float>(), a.lnf_mean.as<float>(), a.lnf_rstd.as<float>(),
-                      a.x_out.as<float>(), P(lnf_w_), P(lnf_b_), BT, C);
+  k::LayerNormForward(a.lnf.as<float>(), a.lnf_mean.as<float>(), a.lnf_rstd.as<float>(), a.x_out.as<float>(), P(lnf_w_),
+                      P(lnf_b_), BT, C);
   float* logits = a.logits.as<float>();
   k::MatmulForward(logits, a.lnf.as<float>(), P(wte_), nullptr, BT, C, Vl_);
   float* losses = a.losses.as<float>();
   float* scale = a.scale.as<float>();
   for (int64_t i = 0; i < BT; ++i) scale[i] = grad_scale;
   if (layout_.tp_size == 1) {
-    k::CrossEntropyForwardBackward(losses, logits, a.targets.data(), BT, Vl_,
-                                   grad_scale > 0 ? scale : nullptr);
+    k::CrossEntropyForwardBackward(losses, logits, a.targets.data(), BT, Vl_, grad_scale > 0 ? scale : nullptr);
     a.logits_grad_ready = grad_scale > 0;
   } else {
     float* mx = a.row_max.as<float>();
@@ -364,12 +360,11 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     }
     float* dlogits = a.logits.as<float>();
     // Head: logits = lnf . wte^T  ->  dlnf = dlogits . wte, dwte += dlogits^T . lnf
-    k::MatmulBackward(dln, G(wte_), nullptr, dlogits, a.lnf.as<float>(), P(wte_), BT, C, Vl_,
-                      false, acc);
+    k::MatmulBackward(dln, G(wte_), nullptr, dlogits, a.lnf.as<float>(), P(wte_), BT, C, Vl_, false, acc);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
     std::memset(dres, 0, sizeof(float) * BT * C);
-    k::LayerNormBackward(dres, G(lnf_w_), G(lnf_b_), dln, a.x_out.as<float>(), P(lnf_w_),
-                         a.lnf_mean.as<float>(), a.lnf_rstd.as<float>(), BT, C, acc);
+    k::LayerNormBackward(dres, G(lnf_w_), G(lnf_b_), dln, a.x_out.as<float>(), P(lnf_w_), a.lnf_mean.as<float>(),
+                         a.lnf_rstd.as<float>(), BT, C, acc);
     Ready(lnf_w_);
     Ready(lnf_b_);
     if (!layout_.first_stage || sink) Ready(wte_);  // its last contribution on this stage
@@ -384,17 +379,15 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     float* dfch = a.dfch.as<float>();
     k::BiasBackward(G(p.mproj_b), dres, BT, C, acc);
     Ready(p.mproj_b);
-    k::MatmulBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu.as<float>(), P(p.mproj_w), BT,
-                      Fl_, C, false, acc);
+    k::MatmulBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu.as<float>(), P(p.mproj_w), BT, Fl_, C, false, acc);
     Ready(p.mproj_w);
     k::GeluBackward(dfch, L.fch.as<float>(), dfch, BT * Fl_);
-    k::MatmulBackward(dln, G(p.fc_w), G(p.fc_b), dfch, L.ln2.as<float>(), P(p.fc_w), BT, C, Fl_,
-                      false, acc);
+    k::MatmulBackward(dln, G(p.fc_w), G(p.fc_b), dfch, L.ln2.as<float>(), P(p.fc_w), BT, C, Fl_, false, acc);
     Ready(p.fc_w);
     Ready(p.fc_b);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
-    k::LayerNormBackward(dres, G(p.ln2_w), G(p.ln2_b), dln, L.x_mid.as<float>(), P(p.ln2_w),
-                         L.ln2_mean.as<float>(), L.ln2_rstd.as<float>(), BT, C, acc);
+    k::LayerNormBackward(dres, G(p.ln2_w), G(p.ln2_b), dln, L.x_mid.as<float>(), P(p.ln2_w), L.ln2_mean.as<float>(),
+                         L.ln2_rstd.as<float>(), BT, C, acc);
     Ready(p.ln2_w);
     Ready(p.ln2_b);
     // Attention: x_mid = x_in + atty . Wproj^T + bproj
@@ -402,17 +395,14 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     float* dqkv = a.dqkv.as<float>();
     k::BiasBackward(G(p.proj_b), dres, BT, C, acc);
     Ready(p.proj_b);
-    k::MatmulBackward(datty, G(p.proj_w), nullptr, dres, L.atty.as<float>(), P(p.proj_w), BT, Cl_,
-                      C, false, acc);
+    k::MatmulBackward(datty, G(p.proj_w), nullptr, dres, L.atty.as<float>(), P(p.proj_w), BT, Cl_, C, false, acc);
     Ready(p.proj_w);
-    k::AttentionBackward(dqkv, datty, L.atty.as<float>(), L.lse.as<float>(), L.qkv.as<float>(), B,
-                         T, NHl_, HD_);
-    k::MatmulBackward(dln, G(p.q_w), G(p.q_b), dqkv, L.ln1.as<float>(), P(p.q_w), BT, C, 3 * Cl_,
-                      false, acc);
+    k::AttentionBackward(dqkv, datty, L.atty.as<float>(), L.lse.as<float>(), L.qkv.as<float>(), B, T, NHl_, HD_);
+    k::MatmulBackward(dln, G(p.q_w), G(p.q_b), dqkv, L.ln1.as<float>(), P(p.q_w), BT, C, 3 * Cl_, false, acc);
     for (int idx : {p.q_w, p.k_w, p.v_w, p.q_b, p.k_b, p.v_b}) Ready(idx);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
-    k::LayerNormBackward(dres, G(p.ln1_w), G(p.ln1_b), dln, L.x_in.as<float>(), P(p.ln1_w),
-                         L.ln1_mean.as<float>(), L.ln1_rstd.as<float>(), BT, C, acc);
+    k::LayerNormBackward(dres, G(p.ln1_w), G(p.ln1_b), dln, L.x_in.as<float>(), P(p.ln1_w), L.ln1_mean.as<float>(),
+                         L.ln1_rstd.as<float>(), BT, C, acc);
     Ready(p.ln1_w);
     Ready(p.ln1_b);
   }
@@ -445,10 +435,8 @@ void GPT::AddEmbeddingGrad(const int32_t* tokens, const float* rows, int64_t n) 
 
 int64_t GPT::DenseParamCount(const ModelConfig& cfg) {
   const int64_t C = cfg.d_model, L = cfg.layers;
-  const int64_t per_block = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + 4 * C * C + 4 * C +
-                            4 * C * C + C;
-  return static_cast<int64_t>(cfg.vocab) * C + static_cast<int64_t>(cfg.seq_len) * C +
-         L * per_block + 2 * C;
+  const int64_t per_block = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + 4 * C * C + 4 * C + 4 * C * C + C;
+  return static_cast<int64_t>(cfg.vocab) * C + static_cast<int64_t>(cfg.seq_len) * C + L * per_block + 2 * C;
 }
 
 double GPT::ModelFlopsPerToken(const ModelConfig& cfg) {

@@ -26,23 +26,23 @@
 #include <string>
 #include <vector>
 
-#include "model/model_config.h"
 #include "core/memory.h"
 #include "core/status.h"
+#include "model/model_config.h"
 
 namespace ogai::model {
 
 struct ParamSpec {
-  std::string name;                     // "h.3.attn.q.w"
-  std::vector<int64_t> global_shape;    // shape in the dense model
-  int shard_dim = -1;                   // dim split over TP ranks; -1 = replicated
-  std::vector<int64_t> local_shape;     // shape held here
-  int64_t shard_begin = 0;              // first global index along shard_dim held here
-  int64_t offset = 0;                   // element offset in the flat buffers
-  int64_t numel = 0;                    // local element count
-  int64_t extent = 0;                   // elements up to the next tensor (numel + padding)
-  bool decay = false;                   // AdamW weight decay applies (matrices, embeddings)
-  int layer = -1;                       // block index, or -1
+  std::string name;                   // "h.3.attn.q.w"
+  std::vector<int64_t> global_shape;  // shape in the dense model
+  int shard_dim = -1;                 // dim split over TP ranks; -1 = replicated
+  std::vector<int64_t> local_shape;   // shape held here
+  int64_t shard_begin = 0;            // first global index along shard_dim held here
+  int64_t offset = 0;                 // element offset in the flat buffers
+  int64_t numel = 0;                  // local element count
+  int64_t extent = 0;                 // elements up to the next tensor (numel + padding)
+  bool decay = false;                 // AdamW weight decay applies (matrices, embeddings)
+  int layer = -1;                     // block index, or -1
 };
 
 // Which part of the model this rank holds.
@@ -50,9 +50,9 @@ struct ModelLayout {
   int tp_rank = 0;
   int tp_size = 1;
   int layer_begin = 0;
-  int layer_end = -1;                   // -1: all layers
-  bool first_stage = true;              // holds wte (lookup) and wpe
-  bool last_stage = true;               // holds lnf and wte (head)
+  int layer_end = -1;       // -1: all layers
+  bool first_stage = true;  // holds wte (lookup) and wpe
+  bool last_stage = true;   // holds lnf and wte (head)
 };
 
 // All-reduce over the tensor-parallel group, supplied by the runtime (null when tp = 1).
@@ -116,8 +116,8 @@ class GPT {
   //   last stage:  `targets` [b*T];  returns the summed token loss in *loss_sum; when
   //                `grad_scale` > 0 also prepares the logits' gradient scaled by it
   //                (1 / tokens in the global batch gives the mean-loss gradient).
-  Status Forward(Activations& acts, const int32_t* tokens, const float* input,
-                 const int32_t* targets, float grad_scale, double* loss_sum);
+  Status Forward(Activations& acts, const int32_t* tokens, const float* input, const int32_t* targets, float grad_scale,
+                 double* loss_sum);
   // This stage's output activation [b*T*C] (valid after Forward on a non-last stage).
   const float* Output(const Activations& acts) const;
 
@@ -135,8 +135,8 @@ class GPT {
  private:
   GPT(const ModelConfig& cfg, const ModelLayout& layout);
   // `pad` false keeps the next tensor directly after this one (q, k, v form one GEMM).
-  void AddParam(const std::string& name, std::vector<int64_t> global_shape, int shard_dim,
-                bool decay, int layer, bool pad = true);
+  void AddParam(const std::string& name, std::vector<int64_t> global_shape, int shard_dim, bool decay, int layer,
+                bool pad = true);
   float* P(int idx) { return param_data() + params_[idx].offset; }
   float* G(int idx) { return grad_data() + params_[idx].offset; }
   void Ready(int idx) {

@@ -7,8 +7,7 @@
 
 namespace ogai::optim {
 
-AdamW::AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params,
-             std::vector<Range> ranges)
+AdamW::AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params, std::vector<Range> ranges)
     : cfg_(cfg), ranges_(std::move(ranges)) {
   for (const Range& r : ranges_) {
     for (const auto& p : params) {
@@ -23,8 +22,7 @@ AdamW::AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params
   v_ = Buffer(static_cast<size_t>(size_) * sizeof(float), MemCategory::kOptimizerState);
 }
 
-void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64_t step,
-                 bool clear_grads) {
+void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64_t step, bool clear_grads) {
   kernels::AdamWStep s;
   s.lr = static_cast<float>(lr);
   s.beta1 = static_cast<float>(cfg_.beta1);
@@ -35,8 +33,8 @@ void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64
   s.grad_scale = grad_scale;
   for (const Span& sp : spans_) {
     const int64_t n = sp.end - sp.begin;
-    kernels::AdamWUpdate(params + sp.begin, grads + sp.begin, m() + sp.state, v() + sp.state, n,
-                         s, sp.decay, clear_grads);
+    kernels::AdamWUpdate(params + sp.begin, grads + sp.begin, m() + sp.state, v() + sp.state, n, s, sp.decay,
+                         clear_grads);
   }
 }
 

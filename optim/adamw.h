@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "optim/train_config.h"
 #include "core/memory.h"
 #include "model/gpt.h"
+#include "optim/train_config.h"
 
 namespace ogai::optim {
 
@@ -22,13 +22,11 @@ class AdamW {
  public:
   using Range = std::pair<int64_t, int64_t>;  // [begin, end) in flat-buffer elements
 
-  AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params,
-        std::vector<Range> ranges);
+  AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params, std::vector<Range> ranges);
 
   // One update of the owned ranges of params from the same ranges of grads; step is
   // 1-based. With `clear_grads`, clears those gradients in the same pass.
-  void Step(float* params, float* grads, double lr, float grad_scale, int64_t step,
-            bool clear_grads = true);
+  void Step(float* params, float* grads, double lr, float grad_scale, int64_t step, bool clear_grads = true);
 
   const std::vector<Range>& ranges() const { return ranges_; }
   float* m() { return m_.as<float>(); }

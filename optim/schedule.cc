@@ -11,8 +11,7 @@ double LearningRate(const TrainConfig& t, int64_t step) {
   if (t.warmup > 0 && step < t.warmup) return lr * static_cast<double>(step + 1) / t.warmup;
   if (t.schedule == "constant") return lr;
   const int64_t decay_steps = std::max<int64_t>(1, t.steps - t.warmup);
-  const double progress =
-      std::clamp(static_cast<double>(step - t.warmup) / static_cast<double>(decay_steps), 0.0, 1.0);
+  const double progress = std::clamp(static_cast<double>(step - t.warmup) / static_cast<double>(decay_steps), 0.0, 1.0);
   if (t.schedule == "linear") return lr + (min_lr - lr) * progress;
   return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(M_PI * progress));
 }

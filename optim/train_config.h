@@ -10,22 +10,22 @@ namespace ogai {
 
 struct TrainConfig {
   int64_t steps = 100;
-  int64_t stop_after = 0;           // stop (and save) after this step; 0: at steps. The schedule spans steps.
+  int64_t stop_after = 0;  // stop (and save) after this step; 0: at steps. The schedule spans steps.
   int micro_batch = 4;
-  int global_batch = 0;             // 0: micro_batch * grad_accum * dp
-  int grad_accum = 0;               // 0: derived from global_batch (or 1)
+  int global_batch = 0;  // 0: micro_batch * grad_accum * dp
+  int grad_accum = 0;    // 0: derived from global_batch (or 1)
   double lr = 3e-4;
   double min_lr = 0.0;              // floor of the schedule; 0 means lr / 10
   int64_t warmup = 0;               // linear warm-up steps
   std::string schedule = "cosine";  // cosine | linear | constant
   double weight_decay = 0.1;
-  double grad_clip = 1.0;           // 0 disables clipping
+  double grad_clip = 1.0;  // 0 disables clipping
   double beta1 = 0.9;
   double beta2 = 0.95;
   double eps = 1e-8;
   uint64_t seed = 42;
   int64_t log_every = 1;
-  std::string metrics_file;         // one JSON line per step ("" = none); {rank} = the rank
+  std::string metrics_file;  // one JSON line per step ("" = none); {rank} = the rank
 };
 
 }  // namespace ogai

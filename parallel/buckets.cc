@@ -4,8 +4,7 @@
 
 namespace ogai::parallel {
 
-BucketPlan PlanBuckets(const std::vector<model::ParamSpec>& params, int64_t total,
-                       int64_t bucket_elems) {
+BucketPlan PlanBuckets(const std::vector<model::ParamSpec>& params, int64_t total, int64_t bucket_elems) {
   BucketPlan plan;
   plan.bucket_of.assign(params.size(), -1);
   // Parameters in buffer order; each owns [offset, next offset) (its padding included).

@@ -17,19 +17,18 @@
 namespace ogai::parallel {
 
 struct Bucket {
-  int64_t begin = 0, end = 0;     // element range in the flat buffers
-  std::vector<int> params;        // indices into the model's params()
+  int64_t begin = 0, end = 0;  // element range in the flat buffers
+  std::vector<int> params;     // indices into the model's params()
   int64_t size() const { return end - begin; }
 };
 
 struct BucketPlan {
-  std::vector<Bucket> buckets;    // in launch order (end of the buffer first)
-  std::vector<int> bucket_of;     // param index -> bucket
+  std::vector<Bucket> buckets;  // in launch order (end of the buffer first)
+  std::vector<int> bucket_of;   // param index -> bucket
 };
 
 // `total` is the flat buffer length. Every element of [0, total) lands in exactly one bucket.
-BucketPlan PlanBuckets(const std::vector<model::ParamSpec>& params, int64_t total,
-                       int64_t bucket_elems);
+BucketPlan PlanBuckets(const std::vector<model::ParamSpec>& params, int64_t total, int64_t bucket_elems);
 
 // ZeRO-1: the [begin, end) chunk of `b` that DP rank `r` of `dp` owns (chunks of
 // ceil(size/dp) elements; the last may be short or empty).

@@ -7,8 +7,7 @@
 #include "core/profile.h"
 
 namespace ogai::parallel {
-GradReducer::GradReducer(comm::ProcessGroup* dp, BucketPlan plan, float* grads, bool zero,
-                         bool overlap)
+GradReducer::GradReducer(comm::ProcessGroup* dp, BucketPlan plan, float* grads, bool zero, bool overlap)
     : dp_(dp), plan_(std::move(plan)), grads_(grads), zero_(zero), overlap_(overlap) {
   deferred_.assign(plan_.bucket_of.size(), false);
   launched_.assign(plan_.buckets.size(), false);
@@ -56,8 +55,8 @@ void GradReducer::Launch(int b) {
   float* base = grads_ + bk.begin;
   stats_.bytes += bk.size() * static_cast<int64_t>(sizeof(float));
   if (!zero_) {
-    work_[b] = dp_->AllReduce(base, base, static_cast<size_t>(bk.size()), comm::DataType::kFloat32,
-                              comm::ReduceOp::kSum);
+    work_[b] =
+        dp_->AllReduce(base, base, static_cast<size_t>(bk.size()), comm::DataType::kFloat32, comm::ReduceOp::kSum);
     return;
   }
   const int n = dp_->size();
@@ -65,16 +64,16 @@ void GradReducer::Launch(int b) {
   if (scratch_[b].empty()) {
     // In place: rank r's chunk of the bucket receives the sum of everyone's chunk r.
     const int64_t chunk = bk.size() / n;
-    work_[b] = dp_->ReduceScatter(base, base + chunk * r, static_cast<size_t>(chunk),
-                                  comm::DataType::kFloat32, comm::ReduceOp::kSum);
+    work_[b] = dp_->ReduceScatter(base, base + chunk * r, static_cast<size_t>(chunk), comm::DataType::kFloat32,
+                                  comm::ReduceOp::kSum);
   } else {
     // Padded copy; the result is copied back into the owned range in Finish().
     float* s = scratch_[b].as<float>();
     const int64_t chunk = static_cast<int64_t>(scratch_[b].size() / sizeof(float)) / n;
     std::memcpy(s, base, sizeof(float) * bk.size());
     std::memset(s + bk.size(), 0, sizeof(float) * (chunk * n - bk.size()));
-    work_[b] = dp_->ReduceScatter(s, s + chunk * r, static_cast<size_t>(chunk),
-                                  comm::DataType::kFloat32, comm::ReduceOp::kSum);
+    work_[b] = dp_->ReduceScatter(s, s + chunk * r, static_cast<size_t>(chunk), comm::DataType::kFloat32,
+                                  comm::ReduceOp::kSum);
   }
 }
 

@@ -23,9 +23,9 @@
 namespace ogai::parallel {
 
 struct ReducerStats {
-  double exposed_seconds = 0;   // waiting in Finish()
-  int64_t bytes = 0;            // bytes reduced (per rank, per step)
-  int buckets_early = 0;        // buckets started during backward
+  double exposed_seconds = 0;  // waiting in Finish()
+  int64_t bytes = 0;           // bytes reduced (per rank, per step)
+  int buckets_early = 0;       // buckets started during backward
 };
 
 class GradReducer {
@@ -62,11 +62,11 @@ class GradReducer {
   bool zero_;
   bool overlap_;
   bool armed_ = false;
-  std::vector<int> pending_;         // per bucket: tensors not yet ready
-  std::vector<bool> deferred_;       // per param
+  std::vector<int> pending_;    // per bucket: tensors not yet ready
+  std::vector<bool> deferred_;  // per param
   std::vector<bool> launched_;
   std::vector<comm::WorkPtr> work_;
-  std::vector<Buffer> scratch_;      // ZeRO with a bucket size not divisible by dp
+  std::vector<Buffer> scratch_;  // ZeRO with a bucket size not divisible by dp
   ReducerStats stats_;
 };
 

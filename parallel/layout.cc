@@ -17,8 +17,7 @@ model::ModelLayout ParallelLayout::ModelLayout() const {
   return m;
 }
 
-Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp,
-                                                          const std::vector<int>& override_layers) {
+Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp, const std::vector<int>& override_layers) {
   std::vector<std::pair<int, int>> out;
   if (!override_layers.empty()) {
     if (static_cast<int>(override_layers.size()) != pp) {
@@ -58,8 +57,7 @@ Result<ParallelLayout> MakeLayout(const ParallelConfig& p, const ModelConfig& mo
     return InvalidArgument("parallel.dp x parallel.tp x parallel.pp = " + std::to_string(p.dp) + " x " +
                            std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " +
                            std::to_string(p.dp * p.tp * p.pp) + " but the job has " + std::to_string(world) +
-                           " ranks; start " + std::to_string(p.dp * p.tp * p.pp) +
-                           " ranks (-np) or change the layout");
+                           " ranks; start " + std::to_string(p.dp * p.tp * p.pp) + " ranks (-np) or change the layout");
   }
   if (model.heads % p.tp != 0) {
     return InvalidArgument("model.heads = " + std::to_string(model.heads) + " is not divisible by parallel.tp = " +

@@ -29,8 +29,7 @@ struct ParallelLayout {
 };
 
 // Blocks per stage: `override_layers` (one count per stage, summing to `layers`) or balanced.
-Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp,
-                                                          const std::vector<int>& override_layers);
+Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp, const std::vector<int>& override_layers);
 
 // Checks dp * tp * pp == world and that the model divides (heads and vocab by tp, layers
 // over pp), with errors that name the keys and say what to change.

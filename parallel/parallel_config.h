@@ -11,12 +11,12 @@ struct ParallelConfig {
   int dp = 1;
   int tp = 1;
   int pp = 1;
-  int zero = 0;                     // 0 | 1 (ZeRO-1: shard optimizer state over dp)
-  double bucket_mb = 25.0;          // DP gradient bucket size
-  bool overlap = true;              // overlap DP all-reduce with backward
-  std::vector<int> pp_layers;       // layers per stage; empty = balanced
-  std::string backend = "auto";     // auto | ucx | mpi | nccl
-  double timeout_s = 300.0;         // collective timeout
+  int zero = 0;                  // 0 | 1 (ZeRO-1: shard optimizer state over dp)
+  double bucket_mb = 25.0;       // DP gradient bucket size
+  bool overlap = true;           // overlap DP all-reduce with backward
+  std::vector<int> pp_layers;    // layers per stage; empty = balanced
+  std::string backend = "auto";  // auto | ucx | mpi | nccl
+  double timeout_s = 300.0;      // collective timeout
 };
 
 }  // namespace ogai

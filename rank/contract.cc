@@ -44,13 +44,21 @@ std::vector<std::string> ToKeyValues(const EnvVars& vars) {
 }
 
 bool IsForeignLauncherVar(std::string_view key) {
-  static const char* kPrefixes[] = {
-      "OMPI_COMM_WORLD_", "OMPI_MCA_orte_", "OMPI_MCA_ess", "OMPI_MCA_pmix", "OMPI_FILE_LOCATION",
-      "OMPI_UNIVERSE_SIZE", "OMPI_APP_CTX_NUM_PROCS", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX",
-      "PMI_", "PMIX_", "OGAI_AGENT_", "OGAI_HEARTBEAT_"};
-  static const char* kExact[] = {"SLURM_PROCID",   "SLURM_LOCALID",  "SLURM_GTIDS",
-                                 "SLURM_TASK_PID", "SLURM_STEP_ID",  "SLURM_STEPID",
-                                 kEnvElastic,      kEnvShardCaches,  kEnvShardDir};
+  static const char* kPrefixes[] = {"OMPI_COMM_WORLD_",
+                                    "OMPI_MCA_orte_",
+                                    "OMPI_MCA_ess",
+                                    "OMPI_MCA_pmix",
+                                    "OMPI_FILE_LOCATION",
+                                    "OMPI_UNIVERSE_SIZE",
+                                    "OMPI_APP_CTX_NUM_PROCS",
+                                    "OMPI_FIRST_RANKS",
+                                    "OMPI_NUM_APP_CTX",
+                                    "PMI_",
+                                    "PMIX_",
+                                    "OGAI_AGENT_",
+                                    "OGAI_HEARTBEAT_"};
+  static const char* kExact[] = {"SLURM_PROCID", "SLURM_LOCALID", "SLURM_GTIDS",   "SLURM_TASK_PID", "SLURM_STEP_ID",
+                                 "SLURM_STEPID", kEnvElastic,     kEnvShardCaches, kEnvShardDir};
   if (key.starts_with("PMIX_MCA_")) return false;  // the user's PMIx settings stay
   for (const char* p : kPrefixes)
     if (key.starts_with(p)) return true;
@@ -59,8 +67,7 @@ bool IsForeignLauncherVar(std::string_view key) {
   return false;
 }
 
-std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
-                                     const std::vector<std::string>& extra) {
+std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own, const std::vector<std::string>& extra) {
   std::set<std::string> extra_keys;
   for (const std::string& kv : extra) extra_keys.insert(KeyOf(kv));
   std::vector<std::string> out;

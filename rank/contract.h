@@ -66,8 +66,7 @@ bool IsForeignLauncherVar(std::string_view key);
 
 // The environment a rank starts from: `own` (the agent's environment) without foreign
 // launcher variables, plus `extra` (-x), which wins over `own`.
-std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own,
-                                     const std::vector<std::string>& extra);
+std::vector<std::string> RankBaseEnv(const std::vector<std::string>& own, const std::vector<std::string>& extra);
 // This process's environment as KEY=VALUE strings.
 std::vector<std::string> OwnEnvironment();
 

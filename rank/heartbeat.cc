@@ -30,14 +30,11 @@ static_assert(std::atomic_ref<uint64_t>::is_always_lock_free);
 
 size_t FileSize(int slots) { return sizeof(Header) + sizeof(Slot) * static_cast<size_t>(slots); }
 
-Slot* SlotAt(void* base, int i) {
-  return reinterpret_cast<Slot*>(static_cast<char*>(base) + sizeof(Header)) + i;
-}
+Slot* SlotAt(void* base, int i) { return reinterpret_cast<Slot*>(static_cast<char*>(base) + sizeof(Header)) + i; }
 
 }  // namespace
 
-Result<std::unique_ptr<HeartbeatTable>> HeartbeatTable::Create(const std::string& path,
-                                                               int slots) {
+Result<std::unique_ptr<HeartbeatTable>> HeartbeatTable::Create(const std::string& path, int slots) {
   if (slots <= 0) return InvalidArgument("heartbeat table needs at least one slot");
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("creating heartbeat file " + path, errno);
@@ -87,8 +84,7 @@ void HeartbeatTable::Reset() {
   }
 }
 
-Result<std::unique_ptr<HeartbeatSlotWriter>> HeartbeatSlotWriter::Open(const std::string& path,
-                                                                       int slot) {
+Result<std::unique_ptr<HeartbeatSlotWriter>> HeartbeatSlotWriter::Open(const std::string& path, int slot) {
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return ErrnoError("opening heartbeat file " + path + " (OGAI_HEARTBEAT_FILE)", errno);
   struct stat st;
@@ -100,8 +96,7 @@ Result<std::unique_ptr<HeartbeatSlotWriter>> HeartbeatSlotWriter::Open(const std
   size_t size = static_cast<size_t>(st.st_size);
   if (size < sizeof(Header)) {
     ::close(fd);
-    return Corruption("heartbeat file " + path + " is too short to be one (" +
-                      std::to_string(size) + " bytes)");
+    return Corruption("heartbeat file " + path + " is too short to be one (" + std::to_string(size) + " bytes)");
   }
   void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   int e = errno;
@@ -116,8 +111,8 @@ Result<std::unique_ptr<HeartbeatSlotWriter>> HeartbeatSlotWriter::Open(const std
   if (slot < 0 || static_cast<uint64_t>(slot) >= h->slots) {
     uint64_t n = h->slots;
     ::munmap(base, size);
-    return InvalidArgument("OGAI_HEARTBEAT_SLOT=" + std::to_string(slot) + " is outside the " +
-                           std::to_string(n) + " slots of " + path);
+    return InvalidArgument("OGAI_HEARTBEAT_SLOT=" + std::to_string(slot) + " is outside the " + std::to_string(n) +
+                           " slots of " + path);
   }
   std::unique_ptr<HeartbeatSlotWriter> w(new HeartbeatSlotWriter());
   w->base_ = base;
@@ -134,8 +129,7 @@ void HeartbeatSlotWriter::Write(int64_t step) {
   auto* p = static_cast<Slot*>(slot_);
   std::atomic_ref<int64_t>(p->step).store(step, std::memory_order_relaxed);
   if (count_ == 0) {
-    std::atomic_ref<uint64_t>(p->pid).store(static_cast<uint64_t>(::getpid()),
-                                            std::memory_order_relaxed);
+    std::atomic_ref<uint64_t>(p->pid).store(static_cast<uint64_t>(::getpid()), std::memory_order_relaxed);
     std::atomic_ref<uint64_t>(p->magic).store(kHeartbeatMagic, std::memory_order_release);
   }
   std::atomic_ref<uint64_t>(p->count).store(++count_, std::memory_order_release);

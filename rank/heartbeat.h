@@ -20,7 +20,7 @@ namespace ogai::launch {
 inline constexpr uint64_t kHeartbeatMagic = 0x3142485f4941474full;  // "OGAI_HB1"
 
 struct HeartbeatSample {
-  bool armed = false;   // the rank has reported at least once
+  bool armed = false;  // the rank has reported at least once
   uint64_t count = 0;
   int64_t step = 0;
   uint64_t pid = 0;

@@ -19,8 +19,7 @@ const std::string* Find(const EnvMap& env, const std::string& key) {
 }
 
 // Parses env[key] as an int in [lo, hi]; `*out` is left alone when the key is absent.
-Status GetInt(const EnvMap& env, const std::string& key, int lo, int hi, int* out,
-              bool* present = nullptr) {
+Status GetInt(const EnvMap& env, const std::string& key, int lo, int hi, int* out, bool* present = nullptr) {
   const std::string* v = Find(env, key);
   if (present != nullptr) *present = v != nullptr;
   if (v == nullptr) return Status::Ok();
@@ -28,8 +27,8 @@ Status GetInt(const EnvMap& env, const std::string& key, int lo, int hi, int* ou
   char* end = nullptr;
   long x = std::strtol(v->c_str(), &end, 10);
   if (v->empty() || *end != '\0' || errno != 0 || x < lo || x > hi) {
-    return InvalidArgument(key + "='" + *v + "' is not a whole number in [" + std::to_string(lo) +
-                           ", " + std::to_string(hi) + "]");
+    return InvalidArgument(key + "='" + *v + "' is not a whole number in [" + std::to_string(lo) + ", " +
+                           std::to_string(hi) + "]");
   }
   *out = static_cast<int>(x);
   return Status::Ok();
@@ -37,25 +36,23 @@ Status GetInt(const EnvMap& env, const std::string& key, int lo, int hi, int* ou
 
 Status Require(const EnvMap& env, const std::string& key, const std::string& why) {
   if (Find(env, key) == nullptr) {
-    return InvalidArgument(key + " is not set, but " + why +
-                           "; set it, or unset the others to run as a single rank");
+    return InvalidArgument(key + " is not set, but " + why + "; set it, or unset the others to run as a single rank");
   }
   return Status::Ok();
 }
 
 Status CheckRanks(const RankEnv& r, const std::string& rank_var, const std::string& size_var) {
   if (r.rank >= r.world_size) {
-    return InvalidArgument(rank_var + "=" + std::to_string(r.rank) + " is not below " + size_var +
-                           "=" + std::to_string(r.world_size));
+    return InvalidArgument(rank_var + "=" + std::to_string(r.rank) + " is not below " + size_var + "=" +
+                           std::to_string(r.world_size));
   }
   if (r.local_rank >= r.local_world_size) {
-    return InvalidArgument("local rank " + std::to_string(r.local_rank) +
-                           " is not below the local world size " +
+    return InvalidArgument("local rank " + std::to_string(r.local_rank) + " is not below the local world size " +
                            std::to_string(r.local_world_size));
   }
   if (r.local_world_size > r.world_size) {
-    return InvalidArgument("local world size " + std::to_string(r.local_world_size) +
-                           " exceeds the world size " + std::to_string(r.world_size));
+    return InvalidArgument("local world size " + std::to_string(r.local_world_size) + " exceeds the world size " +
+                           std::to_string(r.world_size));
   }
   return Status::Ok();
 }
@@ -67,16 +64,14 @@ Status ReadOgai(const EnvMap& env, RankEnv& r) {
   OGAI_RETURN_IF_ERROR(GetInt(env, kEnvWorldSize, 1, INT_MAX, &r.world_size));
   bool have_local = false, have_local_size = false;
   OGAI_RETURN_IF_ERROR(GetInt(env, kEnvLocalRank, 0, INT_MAX - 1, &r.local_rank, &have_local));
-  OGAI_RETURN_IF_ERROR(
-      GetInt(env, kEnvLocalWorldSize, 1, INT_MAX, &r.local_world_size, &have_local_size));
+  OGAI_RETURN_IF_ERROR(GetInt(env, kEnvLocalWorldSize, 1, INT_MAX, &r.local_world_size, &have_local_size));
   if (!have_local) r.local_rank = r.rank;
   if (!have_local_size) r.local_world_size = r.world_size;
   OGAI_RETURN_IF_ERROR(GetInt(env, kEnvNodeRank, 0, INT_MAX - 1, &r.node_rank));
   bool have_nnodes = false;
   OGAI_RETURN_IF_ERROR(GetInt(env, kEnvNnodes, 1, INT_MAX, &r.nnodes, &have_nnodes));
   if (!have_nnodes) {
-    r.nnodes = r.local_world_size > 0 ? (r.world_size + r.local_world_size - 1) / r.local_world_size
-                                      : 1;
+    r.nnodes = r.local_world_size > 0 ? (r.world_size + r.local_world_size - 1) / r.local_world_size : 1;
   }
   OGAI_RETURN_IF_ERROR(CheckRanks(r, kEnvRank, kEnvWorldSize));
   r.launcher_hosts_store = Find(env, kEnvRunId) != nullptr;
@@ -92,10 +87,8 @@ Status ReadMpirun(const EnvMap& env, RankEnv& r) {
   r.local_rank = r.rank;
   r.local_world_size = r.world_size;
   bool have_lr = false, have_ls = false;
-  OGAI_RETURN_IF_ERROR(
-      GetInt(env, "OMPI_COMM_WORLD_LOCAL_RANK", 0, INT_MAX - 1, &r.local_rank, &have_lr));
-  OGAI_RETURN_IF_ERROR(
-      GetInt(env, "OMPI_COMM_WORLD_LOCAL_SIZE", 1, INT_MAX, &r.local_world_size, &have_ls));
+  OGAI_RETURN_IF_ERROR(GetInt(env, "OMPI_COMM_WORLD_LOCAL_RANK", 0, INT_MAX - 1, &r.local_rank, &have_lr));
+  OGAI_RETURN_IF_ERROR(GetInt(env, "OMPI_COMM_WORLD_LOCAL_SIZE", 1, INT_MAX, &r.local_world_size, &have_ls));
   if (!have_lr || !have_ls) {
     r.local_rank = r.rank;
     r.local_world_size = r.world_size;
@@ -161,10 +154,9 @@ std::string RankEnv::StorePrefix() const { return "r" + std::to_string(restart_c
 
 std::string RankEnv::Describe() const {
   auto or_q = [](int v) { return v < 0 ? std::string("?") : std::to_string(v); };
-  return "rank " + std::to_string(rank) + "/" + std::to_string(world_size) + " (local " +
-         std::to_string(local_rank) + "/" + std::to_string(local_world_size) + ", node " +
-         or_q(node_rank) + "/" + or_q(nnodes) + ") via " + RankSourceName(source) +
-         ", restart " + std::to_string(restart_count);
+  return "rank " + std::to_string(rank) + "/" + std::to_string(world_size) + " (local " + std::to_string(local_rank) +
+         "/" + std::to_string(local_world_size) + ", node " + or_q(node_rank) + "/" + or_q(nnodes) + ") via " +
+         RankSourceName(source) + ", restart " + std::to_string(restart_count);
 }
 
 EnvMap CurrentEnv() {
@@ -185,8 +177,9 @@ Result<RankEnv> DetectRankEnv(const EnvMap& env) {
   Status st;
   if (Find(env, kEnvRank) != nullptr || Find(env, kEnvRunId) != nullptr) {
     if (Find(env, kEnvRank) == nullptr) {
-      return InvalidArgument("OGAI_RUN_ID is set but RANK is not: the ogai-run rank contract "
-                             "is incomplete");
+      return InvalidArgument(
+          "OGAI_RUN_ID is set but RANK is not: the ogai-run rank contract "
+          "is incomplete");
     }
     st = ReadOgai(env, r);
   } else if (Find(env, "OMPI_COMM_WORLD_RANK") != nullptr ||
@@ -224,17 +217,15 @@ Result<RankEnv> DetectRankEnv(const EnvMap& env) {
   if (const std::string* f = Find(env, kEnvHeartbeatFile)) r.heartbeat_file = *f;
   // Checked where it is used (ProgressReporter::FromEnv); a bad value here leaves -1.
   if (!GetInt(env, kEnvHeartbeatSlot, 0, INT_MAX - 1, &r.heartbeat_slot).ok()) r.heartbeat_slot = -1;
-  if (r.source == RankSource::kOgai && r.launcher_hosts_store &&
-      (r.master_addr.empty() || r.master_port == 0)) {
-    return InvalidArgument("started by ogai-run (OGAI_RUN_ID is set) but MASTER_ADDR/MASTER_PORT "
-                           "are missing");
+  if (r.source == RankSource::kOgai && r.launcher_hosts_store && (r.master_addr.empty() || r.master_port == 0)) {
+    return InvalidArgument(
+        "started by ogai-run (OGAI_RUN_ID is set) but MASTER_ADDR/MASTER_PORT "
+        "are missing");
   }
   return r;
 }
 
-Result<std::unique_ptr<ProgressReporter>> ProgressReporter::FromEnv() {
-  return FromEnv(CurrentEnv());
-}
+Result<std::unique_ptr<ProgressReporter>> ProgressReporter::FromEnv() { return FromEnv(CurrentEnv()); }
 
 Result<std::unique_ptr<ProgressReporter>> ProgressReporter::FromEnv(const EnvMap& env) {
   std::unique_ptr<ProgressReporter> p(new ProgressReporter());
@@ -245,8 +236,9 @@ Result<std::unique_ptr<ProgressReporter>> ProgressReporter::FromEnv(const EnvMap
   OGAI_RETURN_IF_ERROR(GetInt(env, kEnvHeartbeatSlot, 0, INT_MAX - 1, &slot, &have_slot));
   if (!have_slot) OGAI_RETURN_IF_ERROR(GetInt(env, kEnvLocalRank, 0, INT_MAX - 1, &slot, &have_slot));
   if (!have_slot) {
-    return InvalidArgument("OGAI_HEARTBEAT_FILE is set but neither OGAI_HEARTBEAT_SLOT nor "
-                           "LOCAL_RANK is");
+    return InvalidArgument(
+        "OGAI_HEARTBEAT_FILE is set but neither OGAI_HEARTBEAT_SLOT nor "
+        "LOCAL_RANK is");
   }
   OGAI_ASSIGN_OR_RETURN(p->writer_, HeartbeatSlotWriter::Open(*file, slot));
   return p;

@@ -46,14 +46,14 @@ struct RankEnv {
   int world_size = 1;
   int local_rank = 0;
   int local_world_size = 1;
-  int node_rank = 0;         // -1 when the launcher does not say (mpirun)
-  int nnodes = 1;            // -1 when the launcher does not say
-  std::string master_addr;   // store host; "" when unknown (mpirun without -x MASTER_ADDR)
-  int master_port = 0;       // store port; 0 when unknown
-  std::string store_token;   // shared secret of the job's store; "" when none was given
-  int restart_count = 0;     // OGAI_RESTART_COUNT: 0 on the first start, +1 per group restart
-  int max_restarts = 0;      // OGAI_MAX_RESTARTS
-  std::string run_id;        // OGAI_RUN_ID: unique per ogai-run invocation ("" otherwise)
+  int node_rank = 0;                  // -1 when the launcher does not say (mpirun)
+  int nnodes = 1;                     // -1 when the launcher does not say
+  std::string master_addr;            // store host; "" when unknown (mpirun without -x MASTER_ADDR)
+  int master_port = 0;                // store port; 0 when unknown
+  std::string store_token;            // shared secret of the job's store; "" when none was given
+  int restart_count = 0;              // OGAI_RESTART_COUNT: 0 on the first start, +1 per group restart
+  int max_restarts = 0;               // OGAI_MAX_RESTARTS
+  std::string run_id;                 // OGAI_RUN_ID: unique per ogai-run invocation ("" otherwise)
   bool launcher_hosts_store = false;  // true under ogai-run: connect, do not serve
   // Started by an MPI-capable launcher (Open MPI's mpirun, MPICH/Hydra's mpiexec, PMIx, or an
   // srun step), whatever `source` says: MPI can bootstrap the ranks without a store.

@@ -42,8 +42,7 @@ Result<std::vector<std::string>> ExpandRanges(const std::string& body, const std
   size_t start = 0;
   while (start <= body.size()) {
     size_t comma = body.find(',', start);
-    std::string part = body.substr(start, comma == std::string::npos ? std::string::npos
-                                                                     : comma - start);
+    std::string part = body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     size_t dash = part.find('-');
     std::string lo_s = part.substr(0, dash);
     std::string hi_s = dash == std::string::npos ? lo_s : part.substr(dash + 1);
@@ -127,8 +126,9 @@ Result<std::optional<SlurmAllocation>> DetectSlurmAllocation(const EnvMap& env) 
   const std::string* nodelist = get("SLURM_JOB_NODELIST");
   if (nodelist == nullptr) nodelist = get("SLURM_NODELIST");
   if (nodelist == nullptr) {
-    return InvalidArgument("SLURM_JOB_ID is set but SLURM_JOB_NODELIST is not: run ogai-run "
-                           "inside an allocation (sbatch/salloc), or pass -H");
+    return InvalidArgument(
+        "SLURM_JOB_ID is set but SLURM_JOB_NODELIST is not: run ogai-run "
+        "inside an allocation (sbatch/salloc), or pass -H");
   }
   SlurmAllocation a;
   a.nodelist = *nodelist;

@@ -41,8 +41,8 @@ Result<int64_t> KvState::Add(const std::string& key, int64_t delta, Answers* wok
   return cur;
 }
 
-std::string KvState::CompareSet(const std::string& key, const std::string& expected,
-                                const std::string& desired, Answers* woken) {
+std::string KvState::CompareSet(const std::string& key, const std::string& expected, const std::string& desired,
+                                Answers* woken) {
   auto it = data_.find(key);
   std::string current = it == data_.end() ? std::string() : it->second;
   if (current != expected) return current;
@@ -61,8 +61,8 @@ std::optional<std::string> KvState::TryGet(const std::string& key) const {
 
 std::vector<std::string> KvState::ListKeys(const std::string& prefix) const {
   std::vector<std::string> keys;
-  for (auto it = data_.lower_bound(prefix);
-       it != data_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+  for (auto it = data_.lower_bound(prefix); it != data_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it) {
     keys.push_back(it->first);
   }
   return keys;

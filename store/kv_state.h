@@ -55,8 +55,8 @@ class KvState {
   // Adds delta to key's integer (missing: 0); returns the new value.
   Result<int64_t> Add(const std::string& key, int64_t delta, Answers* woken);
   // If key's value (missing: "") equals expected, sets desired. Returns the value stored after.
-  std::string CompareSet(const std::string& key, const std::string& expected,
-                         const std::string& desired, Answers* woken);
+  std::string CompareSet(const std::string& key, const std::string& expected, const std::string& desired,
+                         Answers* woken);
   // Returns whether key existed. Deleting answers no waiter.
   bool Delete(const std::string& key);
   std::optional<std::string> TryGet(const std::string& key) const;

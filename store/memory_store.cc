@@ -67,8 +67,7 @@ int MemoryStore::WaiterCount() const {
   return state_.WaiterCount();
 }
 
-KvState::WaitAnswer MemoryStore::Block(std::vector<std::string> keys, bool is_get,
-                                       std::chrono::milliseconds timeout) {
+KvState::WaitAnswer MemoryStore::Block(std::vector<std::string> keys, bool is_get, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lk(mu_);
   KvState::WaitRequest req;
   req.tag = next_tag_++;

@@ -44,8 +44,7 @@ class MemoryStore final : public Store {
 
  private:
   // Parks a Get or Wait and sleeps until it is answered (a key arrived, or its deadline).
-  KvState::WaitAnswer Block(std::vector<std::string> keys, bool is_get,
-                            std::chrono::milliseconds timeout);
+  KvState::WaitAnswer Block(std::vector<std::string> keys, bool is_get, std::chrono::milliseconds timeout);
   // Hands answers to their sleeping callers. Called with mu_ held.
   void Post(KvState::Answers answers);
 

@@ -9,15 +9,11 @@ class PrefixStore final : public Store {
   PrefixStore(std::shared_ptr<Store> base, std::string prefix)
       : base_(std::move(base)), prefix_(std::move(prefix) + "/") {}
 
-  Status Set(const std::string& key, const std::string& value) override {
-    return base_->Set(K(key), value);
-  }
+  Status Set(const std::string& key, const std::string& value) override { return base_->Set(K(key), value); }
   Result<std::string> Get(const std::string& key, std::chrono::milliseconds timeout) override {
     return base_->Get(K(key), timeout);
   }
-  Result<int64_t> Add(const std::string& key, int64_t delta) override {
-    return base_->Add(K(key), delta);
-  }
+  Result<int64_t> Add(const std::string& key, int64_t delta) override { return base_->Add(K(key), delta); }
   Result<std::string> CompareSet(const std::string& key, const std::string& expected,
                                  const std::string& desired) override {
     return base_->CompareSet(K(key), expected, desired);
@@ -29,9 +25,7 @@ class PrefixStore final : public Store {
     return base_->Wait(full, timeout);
   }
   Result<bool> Delete(const std::string& key) override { return base_->Delete(K(key)); }
-  Result<std::optional<std::string>> TryGet(const std::string& key) override {
-    return base_->TryGet(K(key));
-  }
+  Result<std::optional<std::string>> TryGet(const std::string& key) override { return base_->TryGet(K(key)); }
   Result<std::vector<std::string>> ListKeys(const std::string& prefix) override {
     OGAI_ASSIGN_OR_RETURN(auto keys, base_->ListKeys(K(prefix)));
     for (auto& k : keys) k.erase(0, prefix_.size());

@@ -20,8 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "proto/store.pb.h"
 #include "core/log.h"
+#include "proto/store.pb.h"
 #include "store/kv_state.h"
 #include "store/wire.h"
 
@@ -49,8 +49,8 @@ struct Client {
 
 std::string PeerName(const sockaddr_storage& ss) {
   char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
-  ::getnameinfo(reinterpret_cast<const sockaddr*>(&ss), sizeof(ss), host, sizeof(host), serv,
-                sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+  ::getnameinfo(reinterpret_cast<const sockaddr*>(&ss), sizeof(ss), host, sizeof(host), serv, sizeof(serv),
+                NI_NUMERICHOST | NI_NUMERICSERV);
   return std::string(host) + ":" + serv;
 }
 
@@ -59,12 +59,13 @@ std::string PeerName(const sockaddr_storage& ss) {
 class StoreServer::Impl {
  public:
   Impl(int listen_fd, int event_fd, int epoll_fd, int port, std::string token)
-      : listen_fd_(listen_fd), event_fd_(event_fd), epoll_fd_(epoll_fd), port_(port),
-        token_(std::move(token)) {}
+      : listen_fd_(listen_fd), event_fd_(event_fd), epoll_fd_(epoll_fd), port_(port), token_(std::move(token)) {}
 
   ~Impl() { Stop(); }
 
-  void StartThread() { thread_ = std::thread([this] { Loop(); }); }
+  void StartThread() {
+    thread_ = std::thread([this] { Loop(); });
+  }
 
   void Stop() {
     std::lock_guard<std::mutex> lk(stop_mu_);
@@ -132,8 +133,7 @@ class StoreServer::Impl {
     for (;;) {
       sockaddr_storage ss{};
       socklen_t len = sizeof(ss);
-      int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -172,8 +172,8 @@ class StoreServer::Impl {
       }
       if (n == 0) {
         if (!c.inbox.empty()) {
-          OGAI_LOG(Warn) << "store server: client " << c.peer << " disconnected mid-message ("
-                         << c.inbox.size() << " bytes of a frame); dropped";
+          OGAI_LOG(Warn) << "store server: client " << c.peer << " disconnected mid-message (" << c.inbox.size()
+                         << " bytes of a frame); dropped";
         }
         return false;
       }
@@ -195,8 +195,7 @@ class StoreServer::Impl {
       }
       if (c.inbox.size() - off < wire_internal::kFrameHeaderBytes + len) break;
       pb::Request req;
-      if (!req.ParseFromArray(c.inbox.data() + off + wire_internal::kFrameHeaderBytes,
-                              static_cast<int>(len))) {
+      if (!req.ParseFromArray(c.inbox.data() + off + wire_internal::kFrameHeaderBytes, static_cast<int>(len))) {
         OGAI_LOG(Warn) << "store server: dropping client " << c.peer << ": unparsable request";
         return false;
       }
@@ -222,8 +221,7 @@ class StoreServer::Impl {
   // Writes what it can. Returns false when the client must be dropped.
   bool Flush(Client& c) {
     while (c.out_off < c.outbox.size()) {
-      ssize_t n = ::send(c.fd, c.outbox.data() + c.out_off, c.outbox.size() - c.out_off,
-                         MSG_NOSIGNAL);
+      ssize_t n = ::send(c.fd, c.outbox.data() + c.out_off, c.outbox.size() - c.out_off, MSG_NOSIGNAL);
       if (n > 0) {
         c.out_off += static_cast<size_t>(n);
         continue;
@@ -298,8 +296,7 @@ class StoreServer::Impl {
       if (req.hello().protocol_version() != wire_internal::kProtocolVersion) {
         Reply(c, Error(id, pb::INVALID_ARGUMENT,
                        "store protocol version " + std::to_string(req.hello().protocol_version()) +
-                           " is not the server's " +
-                           std::to_string(wire_internal::kProtocolVersion) +
+                           " is not the server's " + std::to_string(wire_internal::kProtocolVersion) +
                            ": use the same ogai build for the launcher and the ranks"));
         c.close_after_flush = true;
         return Flush(c);
@@ -374,12 +371,8 @@ class StoreServer::Impl {
         for (std::string& k : state_.ListKeys(req.list_keys().prefix())) r.add_keys(std::move(k));
         Reply(c, r);
         break;
-      case pb::Request::kHello:
-        Reply(c, r);
-        break;
-      default:
-        Reply(c, Error(id, pb::INVALID_ARGUMENT, "unknown store request"));
-        break;
+      case pb::Request::kHello: Reply(c, r); break;
+      default: Reply(c, Error(id, pb::INVALID_ARGUMENT, "unknown store request")); break;
     }
     return Flush(c);
   }

@@ -19,8 +19,7 @@ class StoreServer {
  public:
   // Binds bind_host:port (port 0 picks a free port; see port()) and starts serving.
   // A port in use gives kUnavailable naming the address.
-  static Result<std::unique_ptr<StoreServer>> Start(const std::string& bind_host, int port,
-                                                    const std::string& token);
+  static Result<std::unique_ptr<StoreServer>> Start(const std::string& bind_host, int port, const std::string& token);
   ~StoreServer();
   StoreServer(const StoreServer&) = delete;
   StoreServer& operator=(const StoreServer&) = delete;

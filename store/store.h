@@ -55,8 +55,7 @@ class Store {
 
 // Connects to a StoreServer at host:port and authenticates with `token`. Retries while the
 // server is not up yet, for up to connect_timeout. A wrong token gives kPermissionDenied.
-Result<std::unique_ptr<Store>> ConnectTcpStore(const std::string& host, int port,
-                                               const std::string& token,
+Result<std::unique_ptr<Store>> ConnectTcpStore(const std::string& host, int port, const std::string& token,
                                                std::chrono::milliseconds connect_timeout);
 
 // A view of `base` in which every key is "<prefix>/<key>". Prefixes nest.

@@ -50,8 +50,7 @@ class Conn {
     std::string payload;
     req.SerializeToString(&payload);
     if (payload.size() > wire_internal::kMaxFrameBytes) {
-      return InvalidArgument("store request of " + std::to_string(payload.size()) +
-                             " bytes exceeds the frame limit");
+      return InvalidArgument("store request of " + std::to_string(payload.size()) + " bytes exceeds the frame limit");
     }
     std::string frame(wire_internal::kFrameHeaderBytes, '\0');
     wire_internal::EncodeHeader(static_cast<uint32_t>(payload.size()), frame.data());
@@ -222,8 +221,7 @@ class TcpStore final : public Store {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> ConnectTcpStore(const std::string& host, int port,
-                                               const std::string& token,
+Result<std::unique_ptr<Store>> ConnectTcpStore(const std::string& host, int port, const std::string& token,
                                                std::chrono::milliseconds connect_timeout) {
   if (port <= 0 || port > 65535) {
     return InvalidArgument("store port out of range: " + std::to_string(port));

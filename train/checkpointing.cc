@@ -58,8 +58,8 @@ std::vector<ckpt::ConstSlice> CheckpointWritePlan(const model::GPT& model, const
     if (lo < hi) out.push_back({name, p.global_shape, r.Sub(lo, hi), data + lo});
   };
   for (const model::ParamSpec& p : model.params()) {
-    if (p.shard_dim < 0 && L.tp_rank != 0) continue;     // replicated over TP: TP rank 0 writes
-    if (p.name == "wte" && !L.first_stage) continue;     // tied copy on the last stage
+    if (p.shard_dim < 0 && L.tp_rank != 0) continue;  // replicated over TP: TP rank 0 writes
+    if (p.name == "wte" && !L.first_stage) continue;  // tied copy on the last stage
     const ckpt::Region r = SpecRegion(p);
     add(p.name, p, r, model.param_data() + p.offset, true);
     for (const OptPiece& o : OptPieces(opt, p)) {
@@ -85,9 +85,8 @@ std::vector<ckpt::ReadSlice> CheckpointReadPlan(model::GPT& model, optim::AdamW&
   return out;
 }
 
-Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, model::GPT* model,
-                                                             optim::AdamW* opt, const CheckpointRole& role,
-                                                             ckpt::Committer* committer) {
+Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, model::GPT* model, optim::AdamW* opt,
+                                                             const CheckpointRole& role, ckpt::Committer* committer) {
   std::unique_ptr<Checkpointing> c(new Checkpointing());
   c->cfg_ = cfg;
   c->model_ = model;
@@ -99,7 +98,8 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
     char* end = nullptr;
     const long v = std::strtol(kb, &end, 10);
     if (*end != '\0' || v < 4 || v > (1 << 20)) {
-      return InvalidArgument(std::string("OGAI_CKPT_CHUNK_KB must be a whole number of KiB in [4, 1048576], got '") + kb + "'");
+      return InvalidArgument(std::string("OGAI_CKPT_CHUNK_KB must be a whole number of KiB in [4, 1048576], got '") +
+                             kb + "'");
     }
     c->chunk_bytes_ = static_cast<int64_t>(v) * 1024;
   }
@@ -116,7 +116,8 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
     wo.on_committed = [self](int64_t step, const std::string& shard) { self->OnCommitted(step, shard); };
     OGAI_ASSIGN_OR_RETURN(c->writer_, ckpt::CheckpointWriter::Create(wo));
     int64_t snapshot = 0;
-    for (const auto& s : CheckpointWritePlan(*model, *opt, role, cfg.parallel.zero > 0)) snapshot += s.region.numel() * 4;
+    for (const auto& s : CheckpointWritePlan(*model, *opt, role, cfg.parallel.zero > 0))
+      snapshot += s.region.numel() * 4;
     c->writer_->Reserve(snapshot);
   }
   return c;
@@ -177,11 +178,11 @@ Status Checkpointing::Load(const std::string& path, int64_t* step) {
   OGAI_ASSIGN_OR_RETURN(auto ck, ckpt::Checkpoint::Open(path));
   const auto& ts = ck->manifest().train();
   if (ts.global_batch() != cfg_.train.global_batch) {
-    return InvalidArgument("checkpoint " + ck->path() + " was saved with a global batch of " +
-                           std::to_string(ts.global_batch()) + " samples, this run has " +
-                           std::to_string(cfg_.train.global_batch) +
-                           ": the data position would not match; set train.global_batch=" +
-                           std::to_string(ts.global_batch()) + " (or resume: none)");
+    return InvalidArgument(
+        "checkpoint " + ck->path() + " was saved with a global batch of " + std::to_string(ts.global_batch()) +
+        " samples, this run has " + std::to_string(cfg_.train.global_batch) +
+        ": the data position would not match; set train.global_batch=" + std::to_string(ts.global_batch()) +
+        " (or resume: none)");
   }
   if (ts.seed() != cfg_.train.seed) {
     return InvalidArgument("checkpoint " + ck->path() + " was saved with train.seed=" + std::to_string(ts.seed()) +
@@ -217,8 +218,8 @@ Status Checkpointing::Load(const std::string& path, int64_t* step) {
   info.load_s = Now() - t0;
   resume_ = info;
   const auto& L = ck->manifest().layout();
-  OGAI_LOG(Info) << "checkpoint: resumed from " << ck->path() << " at step " << *step << " (saved at dp "
-                 << L.dp() << " x tp " << L.tp() << " x pp " << L.pp() << ") in " << info.load_s * 1e3 << " ms; "
+  OGAI_LOG(Info) << "checkpoint: resumed from " << ck->path() << " at step " << *step << " (saved at dp " << L.dp()
+                 << " x tp " << L.tp() << " x pp " << L.pp() << ") in " << info.load_s * 1e3 << " ms; "
                  << info.files_from_peers << " of " << info.files << " shard files from peer memory";
   return Status::Ok();
 }
@@ -258,11 +259,13 @@ Result<int64_t> Checkpointing::Resume() {
         break;
       }
       if (st.ok()) st = Corruption(candidates[i] + ": another rank could not load its part (see its log)");
-      const bool damaged = st.code() == Code::kCorruption || st.code() == Code::kNotFound || st.code() == Code::kIoError;
+      const bool damaged =
+          st.code() == Code::kCorruption || st.code() == Code::kNotFound || st.code() == Code::kIoError;
       if (!damaged) return st;  // e.g. another model config: an older checkpoint would not help
       if (cc.strict) {
-        return st.WithContext("checkpoint.strict is set, so a damaged checkpoint is an error (unset it to fall "
-                              "back to the previous committed checkpoint)");
+        return st.WithContext(
+            "checkpoint.strict is set, so a damaged checkpoint is an error (unset it to fall "
+            "back to the previous committed checkpoint)");
       }
       OGAI_LOG(Warn) << "checkpoint: " << candidates[i] << " is unusable: " << st.message()
                      << (i + 1 < candidates.size() ? "; falling back to the previous committed checkpoint" : "");

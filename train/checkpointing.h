@@ -27,10 +27,10 @@
 #include "ckpt/peer_copy.h"
 #include "ckpt/reader.h"
 #include "ckpt/writer.h"
-#include "train/config.h"
 #include "core/status.h"
 #include "model/gpt.h"
 #include "optim/adamw.h"
+#include "train/config.h"
 
 namespace ogai::train {
 
@@ -57,11 +57,11 @@ std::vector<ckpt::ReadSlice> CheckpointReadPlan(model::GPT& model, optim::AdamW&
 
 // How the run started: which checkpoint, from where, how long it took.
 struct ResumeInfo {
-  int64_t step = 0;             // 0 when the run started fresh
-  std::string path;             // the checkpoint loaded ("" when none)
-  double load_s = 0;            // opening, fetching peer copies and reading, on this rank
-  int files = 0;                // shard files this rank read from
-  int files_from_peers = 0;     // of which in-memory peer copies
+  int64_t step = 0;          // 0 when the run started fresh
+  std::string path;          // the checkpoint loaded ("" when none)
+  double load_s = 0;         // opening, fetching peer copies and reading, on this rank
+  int files = 0;             // shard files this rank read from
+  int files_from_peers = 0;  // of which in-memory peer copies
   int64_t bytes_from_peers = 0;
   // "none", "disk", "peer" (every file from peer memory) or "mixed".
   std::string Source() const;
@@ -78,8 +78,8 @@ struct PeerCopyInfo {
 class Checkpointing {
  public:
   // `committer` (not owned) is how ranks agree on a commit; null for a one-rank job.
-  static Result<std::unique_ptr<Checkpointing>> Create(const Config& cfg, model::GPT* model,
-                                                       optim::AdamW* opt, const CheckpointRole& role = {},
+  static Result<std::unique_ptr<Checkpointing>> Create(const Config& cfg, model::GPT* model, optim::AdamW* opt,
+                                                       const CheckpointRole& role = {},
                                                        ckpt::Committer* committer = nullptr);
   // Waits for a save in flight.
   ~Checkpointing();

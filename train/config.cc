@@ -22,69 +22,107 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("model.layers", &C::model, &ModelConfig::layers, "transformer blocks", pos));
   f.push_back(MakeField("model.heads", &C::model, &ModelConfig::heads, "attention heads per block", pos));
   f.push_back(MakeField("model.d_model", &C::model, &ModelConfig::d_model, "hidden size", pos));
-  f.push_back(MakeField("model.vocab", &C::model, &ModelConfig::vocab, "vocabulary size (256 for the byte-level demo)", pos));
+  f.push_back(
+      MakeField("model.vocab", &C::model, &ModelConfig::vocab, "vocabulary size (256 for the byte-level demo)", pos));
   f.push_back(MakeField("model.seq_len", &C::model, &ModelConfig::seq_len, "context length in tokens", pos));
-  f.push_back(MakeField("model.init_std", &C::model, &ModelConfig::init_std, "std of the normal weight init", Range{0, 1}));
+  f.push_back(
+      MakeField("model.init_std", &C::model, &ModelConfig::init_std, "std of the normal weight init", Range{0, 1}));
   // data
-  f.push_back(MakeField("data.source", &C::data, &DataConfig::source, "where tokens come from", {}, {"demo", "shards"}));
+  f.push_back(
+      MakeField("data.source", &C::data, &DataConfig::source, "where tokens come from", {}, {"demo", "shards"}));
   f.push_back(MakeField("data.paths", &C::data, &DataConfig::paths, "token shard files (source: shards)"));
-  f.push_back(MakeField("data.demo_tokens", &C::data, &DataConfig::demo_tokens, "size of the generated demo corpus in tokens", Range{1024, 1e10}));
+  f.push_back(MakeField("data.demo_tokens", &C::data, &DataConfig::demo_tokens,
+                        "size of the generated demo corpus in tokens", Range{1024, 1e10}));
   f.push_back(MakeField("data.demo_seed", &C::data, &DataConfig::demo_seed, "seed of the demo corpus generator"));
   // train
   f.push_back(MakeField("train.steps", &C::train, &TrainConfig::steps, "optimizer steps", pos));
-  f.push_back(MakeField("train.stop_after", &C::train, &TrainConfig::stop_after, "stop after this step, saving a checkpoint (0: at train.steps); the schedule still spans train.steps", nonneg));
-  f.push_back(MakeField("train.micro_batch", &C::train, &TrainConfig::micro_batch, "sequences per micro-batch per rank", pos));
-  f.push_back(MakeField("train.global_batch", &C::train, &TrainConfig::global_batch, "sequences per optimizer step (0: derived)", nonneg));
-  f.push_back(MakeField("train.grad_accum", &C::train, &TrainConfig::grad_accum, "micro-batches per step per rank (0: derived)", nonneg));
+  f.push_back(MakeField(
+      "train.stop_after", &C::train, &TrainConfig::stop_after,
+      "stop after this step, saving a checkpoint (0: at train.steps); the schedule still spans train.steps", nonneg));
+  f.push_back(
+      MakeField("train.micro_batch", &C::train, &TrainConfig::micro_batch, "sequences per micro-batch per rank", pos));
+  f.push_back(MakeField("train.global_batch", &C::train, &TrainConfig::global_batch,
+                        "sequences per optimizer step (0: derived)", nonneg));
+  f.push_back(MakeField("train.grad_accum", &C::train, &TrainConfig::grad_accum,
+                        "micro-batches per step per rank (0: derived)", nonneg));
   f.push_back(MakeField("train.lr", &C::train, &TrainConfig::lr, "peak learning rate", Range{0, 10}));
-  f.push_back(MakeField("train.min_lr", &C::train, &TrainConfig::min_lr, "final learning rate (0: lr/10)", Range{0, 10}));
+  f.push_back(
+      MakeField("train.min_lr", &C::train, &TrainConfig::min_lr, "final learning rate (0: lr/10)", Range{0, 10}));
   f.push_back(MakeField("train.warmup", &C::train, &TrainConfig::warmup, "linear warm-up steps", nonneg));
-  f.push_back(MakeField("train.schedule", &C::train, &TrainConfig::schedule, "learning-rate decay after warm-up", {}, {"cosine", "linear", "constant"}));
-  f.push_back(MakeField("train.weight_decay", &C::train, &TrainConfig::weight_decay, "AdamW decoupled weight decay", Range{0, 1}));
-  f.push_back(MakeField("train.grad_clip", &C::train, &TrainConfig::grad_clip, "global gradient-norm clip (0: off)", nonneg));
+  f.push_back(MakeField("train.schedule", &C::train, &TrainConfig::schedule, "learning-rate decay after warm-up", {},
+                        {"cosine", "linear", "constant"}));
+  f.push_back(MakeField("train.weight_decay", &C::train, &TrainConfig::weight_decay, "AdamW decoupled weight decay",
+                        Range{0, 1}));
+  f.push_back(
+      MakeField("train.grad_clip", &C::train, &TrainConfig::grad_clip, "global gradient-norm clip (0: off)", nonneg));
   f.push_back(MakeField("train.beta1", &C::train, &TrainConfig::beta1, "AdamW beta1", Range{0, 0.999999}));
   f.push_back(MakeField("train.beta2", &C::train, &TrainConfig::beta2, "AdamW beta2", Range{0, 0.999999}));
   f.push_back(MakeField("train.eps", &C::train, &TrainConfig::eps, "AdamW epsilon", Range{0, 1}));
   f.push_back(MakeField("train.seed", &C::train, &TrainConfig::seed, "seed for init and data order"));
   f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
-  f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file, "one JSON line per step ({rank} = the rank); restarts append"));
+  f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
+                        "one JSON line per step ({rank} = the rank); restarts append"));
   // parallel
   f.push_back(MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", pos));
   f.push_back(MakeField("parallel.tp", &C::parallel, &ParallelConfig::tp, "tensor-parallel size", pos));
   f.push_back(MakeField("parallel.pp", &C::parallel, &ParallelConfig::pp, "pipeline-parallel size", pos));
   f.push_back(MakeField("parallel.zero", &C::parallel, &ParallelConfig::zero, "ZeRO stage (0 or 1)", Range{0, 1}));
-  f.push_back(MakeField("parallel.bucket_mb", &C::parallel, &ParallelConfig::bucket_mb, "DP gradient bucket size in MiB", Range{0.001, 1e6}));
-  f.push_back(MakeField("parallel.overlap", &C::parallel, &ParallelConfig::overlap, "overlap DP all-reduce with backward"));
-  f.push_back(MakeField("parallel.pp_layers", &C::parallel, &ParallelConfig::pp_layers, "layers per pipeline stage (empty: balanced)"));
-  f.push_back(MakeField("parallel.backend", &C::parallel, &ParallelConfig::backend, "collective backend", {}, {"auto", "ucx", "mpi", "nccl"}));
-  f.push_back(MakeField("parallel.timeout_s", &C::parallel, &ParallelConfig::timeout_s, "collective timeout in seconds", Range{0.001, 1e6}));
+  f.push_back(MakeField("parallel.bucket_mb", &C::parallel, &ParallelConfig::bucket_mb,
+                        "DP gradient bucket size in MiB", Range{0.001, 1e6}));
+  f.push_back(
+      MakeField("parallel.overlap", &C::parallel, &ParallelConfig::overlap, "overlap DP all-reduce with backward"));
+  f.push_back(MakeField("parallel.pp_layers", &C::parallel, &ParallelConfig::pp_layers,
+                        "layers per pipeline stage (empty: balanced)"));
+  f.push_back(MakeField("parallel.backend", &C::parallel, &ParallelConfig::backend, "collective backend", {},
+                        {"auto", "ucx", "mpi", "nccl"}));
+  f.push_back(MakeField("parallel.timeout_s", &C::parallel, &ParallelConfig::timeout_s, "collective timeout in seconds",
+                        Range{0.001, 1e6}));
   // checkpoint
-  f.push_back(MakeField("checkpoint.dir", &C::checkpoint, &CheckpointConfig::dir, "checkpoint directory (empty: no checkpoints)"));
-  f.push_back(MakeField("checkpoint.every_steps", &C::checkpoint, &CheckpointConfig::every_steps, "save every N steps (0: only at the end)", nonneg));
-  f.push_back(MakeField("checkpoint.keep_last", &C::checkpoint, &CheckpointConfig::keep_last, "committed checkpoints to keep", pos));
-  f.push_back(MakeField("checkpoint.async", &C::checkpoint, &CheckpointConfig::async, "write shards in the background"));
-  f.push_back(MakeField("checkpoint.resume", &C::checkpoint, &CheckpointConfig::resume, "auto | none | PATH of a checkpoint"));
-  f.push_back(MakeField("checkpoint.strict", &C::checkpoint, &CheckpointConfig::strict, "a corrupt checkpoint on resume is an error, not a fallback"));
-  f.push_back(MakeField("checkpoint.peer_copies", &C::checkpoint, &CheckpointConfig::peer_copies, "keep each shard in memory on its node and on N more nodes (docs/recovery.md)", Range{0, 1}));
-  f.push_back(MakeField("checkpoint.staging_mb", &C::checkpoint, &CheckpointConfig::staging_mb, "host staging memory bound in MiB (0: one snapshot)", nonneg));
+  f.push_back(MakeField("checkpoint.dir", &C::checkpoint, &CheckpointConfig::dir,
+                        "checkpoint directory (empty: no checkpoints)"));
+  f.push_back(MakeField("checkpoint.every_steps", &C::checkpoint, &CheckpointConfig::every_steps,
+                        "save every N steps (0: only at the end)", nonneg));
+  f.push_back(MakeField("checkpoint.keep_last", &C::checkpoint, &CheckpointConfig::keep_last,
+                        "committed checkpoints to keep", pos));
+  f.push_back(
+      MakeField("checkpoint.async", &C::checkpoint, &CheckpointConfig::async, "write shards in the background"));
+  f.push_back(
+      MakeField("checkpoint.resume", &C::checkpoint, &CheckpointConfig::resume, "auto | none | PATH of a checkpoint"));
+  f.push_back(MakeField("checkpoint.strict", &C::checkpoint, &CheckpointConfig::strict,
+                        "a corrupt checkpoint on resume is an error, not a fallback"));
+  f.push_back(MakeField("checkpoint.peer_copies", &C::checkpoint, &CheckpointConfig::peer_copies,
+                        "keep each shard in memory on its node and on N more nodes (docs/recovery.md)", Range{0, 1}));
+  f.push_back(MakeField("checkpoint.staging_mb", &C::checkpoint, &CheckpointConfig::staging_mb,
+                        "host staging memory bound in MiB (0: one snapshot)", nonneg));
   // launch
   f.push_back(MakeField("launch.np", &C::launch, &LaunchConfig::np, "number of ranks (0: from hosts, else 1)", nonneg));
-  f.push_back(MakeField("launch.nproc_per_node", &C::launch, &LaunchConfig::nproc_per_node, "ranks per node (0: from slots)", nonneg));
+  f.push_back(MakeField("launch.nproc_per_node", &C::launch, &LaunchConfig::nproc_per_node,
+                        "ranks per node (0: from slots)", nonneg));
   f.push_back(MakeField("launch.nnodes", &C::launch, &LaunchConfig::nnodes, "N or MIN:MAX nodes"));
   f.push_back(MakeField("launch.hosts", &C::launch, &LaunchConfig::hosts, "h1:slots,h2:slots like mpirun -H"));
   f.push_back(MakeField("launch.hostfile", &C::launch, &LaunchConfig::hostfile, "Open MPI hostfile"));
   f.push_back(MakeField("launch.env", &C::launch, &LaunchConfig::env, "VAR or VAR=value exported to ranks, like -x"));
-  f.push_back(MakeField("launch.max_restarts", &C::launch, &LaunchConfig::max_restarts, "group restarts after a failure", nonneg));
-  f.push_back(MakeField("launch.master_addr", &C::launch, &LaunchConfig::master_addr, "store address (default: this host)"));
-  f.push_back(MakeField("launch.master_port", &C::launch, &LaunchConfig::master_port, "store port (0: a free one)", Range{0, 65535}));
-  f.push_back(MakeField("launch.grace", &C::launch, &LaunchConfig::grace, "seconds between SIGTERM and SIGKILL", nonneg));
-  f.push_back(MakeField("launch.heartbeat_timeout", &C::launch, &LaunchConfig::heartbeat_timeout, "seconds without progress before a rank counts as hung", Range{0.1, 1e6}));
-  f.push_back(MakeField("launch.rejoin_timeout", &C::launch, &LaunchConfig::rejoin_timeout, "seconds to wait for a lost node before shrinking", nonneg));
+  f.push_back(MakeField("launch.max_restarts", &C::launch, &LaunchConfig::max_restarts,
+                        "group restarts after a failure", nonneg));
+  f.push_back(
+      MakeField("launch.master_addr", &C::launch, &LaunchConfig::master_addr, "store address (default: this host)"));
+  f.push_back(MakeField("launch.master_port", &C::launch, &LaunchConfig::master_port, "store port (0: a free one)",
+                        Range{0, 65535}));
+  f.push_back(
+      MakeField("launch.grace", &C::launch, &LaunchConfig::grace, "seconds between SIGTERM and SIGKILL", nonneg));
+  f.push_back(MakeField("launch.heartbeat_timeout", &C::launch, &LaunchConfig::heartbeat_timeout,
+                        "seconds without progress before a rank counts as hung", Range{0.1, 1e6}));
+  f.push_back(MakeField("launch.rejoin_timeout", &C::launch, &LaunchConfig::rejoin_timeout,
+                        "seconds to wait for a lost node before shrinking", nonneg));
   f.push_back(MakeField("launch.tag_output", &C::launch, &LaunchConfig::tag_output, "prefix output lines with [rank]"));
-  f.push_back(MakeField("launch.timestamp_output", &C::launch, &LaunchConfig::timestamp_output, "prefix output lines with a time"));
-  f.push_back(MakeField("launch.output_filename", &C::launch, &LaunchConfig::output_filename, "also write DIR/rank.N/stdout|stderr"));
-  f.push_back(MakeField("launch.oversubscribe", &C::launch, &LaunchConfig::oversubscribe, "allow more ranks than slots"));
-  f.push_back(MakeField("launch.map_by", &C::launch, &LaunchConfig::map_by, "rank placement", {}, {"core", "slot", "node"}));
+  f.push_back(MakeField("launch.timestamp_output", &C::launch, &LaunchConfig::timestamp_output,
+                        "prefix output lines with a time"));
+  f.push_back(MakeField("launch.output_filename", &C::launch, &LaunchConfig::output_filename,
+                        "also write DIR/rank.N/stdout|stderr"));
+  f.push_back(
+      MakeField("launch.oversubscribe", &C::launch, &LaunchConfig::oversubscribe, "allow more ranks than slots"));
+  f.push_back(
+      MakeField("launch.map_by", &C::launch, &LaunchConfig::map_by, "rank placement", {}, {"core", "slot", "node"}));
   f.push_back(MakeField("launch.bind_to", &C::launch, &LaunchConfig::bind_to, "CPU binding", {}, {"core", "none"}));
   return f;
 }
@@ -105,7 +143,8 @@ Status CheckRelations(Config& cfg) {
                            std::to_string(m.d_model) + "; choose heads so that d_model / heads is a whole head size");
   }
   if (cfg.data.source == "shards" && cfg.data.paths.empty()) {
-    return InvalidArgument("{data.source} is 'shards' but {data.paths} is empty; list the token shard files, or use source: demo");
+    return InvalidArgument(
+        "{data.source} is 'shards' but {data.paths} is empty; list the token shard files, or use source: demo");
   }
   if (cfg.data.source == "demo" && m.vocab < 256) {
     return InvalidArgument("{model.vocab} = " + std::to_string(m.vocab) +
@@ -127,13 +166,14 @@ Status CheckRelations(Config& cfg) {
     }
     t.grad_accum = t.global_batch / per_step;
   } else if (t.global_batch != per_step * t.grad_accum) {
-    return InvalidArgument("{train.global_batch} = " + std::to_string(t.global_batch) +
-                           " but {train.micro_batch} x {train.grad_accum} x {parallel.dp} = " +
-                           std::to_string(per_step * t.grad_accum) + "; give two of the three and let ogai derive the third");
+    return InvalidArgument(
+        "{train.global_batch} = " + std::to_string(t.global_batch) +
+        " but {train.micro_batch} x {train.grad_accum} x {parallel.dp} = " + std::to_string(per_step * t.grad_accum) +
+        "; give two of the three and let ogai derive the third");
   }
   if (t.min_lr > t.lr) {
-    return InvalidArgument("{train.min_lr} = " + config::RenderNumber(t.min_lr) + " is above {train.lr} = " + config::RenderNumber(t.lr) +
-                           "; the schedule decays from lr down to min_lr");
+    return InvalidArgument("{train.min_lr} = " + config::RenderNumber(t.min_lr) + " is above {train.lr} = " +
+                           config::RenderNumber(t.lr) + "; the schedule decays from lr down to min_lr");
   }
   if (!cfg.launch.nnodes.empty()) {
     const std::string& n = cfg.launch.nnodes;

@@ -30,23 +30,23 @@
 namespace ogai {
 
 struct CheckpointConfig {
-  std::string dir;                  // "" disables checkpoints
-  int64_t every_steps = 0;          // 0: only at the end (if dir is set)
+  std::string dir;          // "" disables checkpoints
+  int64_t every_steps = 0;  // 0: only at the end (if dir is set)
   int keep_last = 3;
   bool async = true;
-  std::string resume = "auto";      // auto | none | PATH
-  bool strict = false;              // corrupt checkpoint on resume: error, not fallback
+  std::string resume = "auto";  // auto | none | PATH
+  bool strict = false;          // corrupt checkpoint on resume: error, not fallback
   int peer_copies = 0;
-  double staging_mb = 0;            // 0: as much as one snapshot needs
+  double staging_mb = 0;  // 0: as much as one snapshot needs
 };
 
 struct LaunchConfig {
-  int np = 0;                       // 0: from hosts/nproc_per_node, else 1
+  int np = 0;  // 0: from hosts/nproc_per_node, else 1
   int nproc_per_node = 0;
-  std::string nnodes;               // "N" or "MIN:MAX"
-  std::string hosts;                // "h1:4,h2:4"
+  std::string nnodes;  // "N" or "MIN:MAX"
+  std::string hosts;   // "h1:4,h2:4"
   std::string hostfile;
-  std::vector<std::string> env;    // VAR or VAR=value, like mpirun -x
+  std::vector<std::string> env;  // VAR or VAR=value, like mpirun -x
   int max_restarts = 0;
   std::string master_addr;
   int master_port = 0;              // 0: pick a free port
@@ -68,12 +68,10 @@ struct Config {
   ParallelConfig parallel;
   CheckpointConfig checkpoint;
   LaunchConfig launch;
-  std::string source_path;          // the file it came from ("" when built in code)
+  std::string source_path;  // the file it came from ("" when built in code)
 
   // Derived after validation.
-  int64_t tokens_per_step() const {
-    return static_cast<int64_t>(train.global_batch) * model.seq_len;
-  }
+  int64_t tokens_per_step() const { return static_cast<int64_t>(train.global_batch) * model.seq_len; }
 };
 
 // Loads, overrides and validates. `overrides` are "section.key=value" strings.

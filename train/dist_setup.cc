@@ -28,7 +28,8 @@ Result<bool> AdaptToWorldSize(Config& cfg, const launch::RankEnv& env) {
                          "): ";
   if (world % mp != 0) {
     return InvalidArgument(at + "parallel.tp x parallel.pp = " + std::to_string(mp) + " does not divide " +
-                           std::to_string(world) + " ranks, so no data-parallel size fits; give every node a "
+                           std::to_string(world) +
+                           " ranks, so no data-parallel size fits; give every node a "
                            "multiple of tp*pp ranks (--nproc-per-node) so that any number of nodes fits");
   }
   const int dp = world / mp;
@@ -36,7 +37,8 @@ Result<bool> AdaptToWorldSize(Config& cfg, const launch::RankEnv& env) {
   if (t.global_batch % per_step != 0) {
     return InvalidArgument(at + "the global batch of " + std::to_string(t.global_batch) +
                            " sequences is not a multiple of train.micro_batch x dp = " + std::to_string(t.micro_batch) +
-                           " x " + std::to_string(dp) + "; choose train.global_batch (or micro_batch) so that every "
+                           " x " + std::to_string(dp) +
+                           "; choose train.global_batch (or micro_batch) so that every "
                            "dp the job may shrink to divides it");
   }
   OGAI_LOG(Info) << at << "continuing at dp " << dp << " with " << t.global_batch / per_step
@@ -69,7 +71,8 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
     if (!env.launcher_hosts_store && env.rank == 0) {
       OGAI_ASSIGN_OR_RETURN(d->server, store::StoreServer::Start("0.0.0.0", env.master_port, env.store_token));
     }
-    OGAI_ASSIGN_OR_RETURN(auto base, store::ConnectTcpStore(env.master_addr, env.master_port, env.store_token, timeout));
+    OGAI_ASSIGN_OR_RETURN(auto base,
+                          store::ConnectTcpStore(env.master_addr, env.master_port, env.store_token, timeout));
     d->store = store::MakePrefixStore(std::shared_ptr<store::Store>(std::move(base)), env.StorePrefix());
     phase("store");
   } else if (!env.mpi_launcher) {
@@ -84,7 +87,8 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
   opts.mpi_launcher = env.mpi_launcher;
   opts.local_world_size = env.local_world_size;
   opts.local_rank = env.local_rank;
-  OGAI_ASSIGN_OR_RETURN(d->world, comm::CreateProcessGroup(cfg.parallel.backend, d->store, env.rank, env.world_size, opts));
+  OGAI_ASSIGN_OR_RETURN(d->world,
+                        comm::CreateProcessGroup(cfg.parallel.backend, d->store, env.rank, env.world_size, opts));
   phase("world_group");
   OGAI_ASSIGN_OR_RETURN(d->ctx.layout, parallel::MakeLayout(cfg.parallel, cfg.model, env.rank, env.world_size));
   const auto& L = d->ctx.layout;

@@ -5,12 +5,12 @@
 
 #include <memory>
 
-#include "rank/rank_env.h"
 #include "comm/device_mesh.h"
 #include "comm/process_group.h"
-#include "train/config.h"
+#include "rank/rank_env.h"
 #include "store/server.h"
 #include "store/store.h"
+#include "train/config.h"
 #include "train/trainer.h"
 
 namespace ogai::train {

@@ -104,9 +104,9 @@ void MetricsFile::WriteStart(const StartRecord& s) {
                "\"peer_bytes\": %lld, \"started_unix_ms\": %.3f, \"joined_unix_ms\": %.3f, "
                "\"ready_unix_ms\": %.3f, \"startup_ms\": {%s}}}\n",
                s.restart, L.rank, L.world, L.dp, L.tp, L.pp, s.grad_accum, s.global_batch,
-               static_cast<long>(::getpid()), static_cast<long long>(s.resume_step), r.Source().c_str(),
-               r.load_s * 1e3, r.files, r.files_from_peers, static_cast<long long>(r.bytes_from_peers),
-               s.started_unix_ms, s.joined_unix_ms, UnixMs(), startup.c_str());
+               static_cast<long>(::getpid()), static_cast<long long>(s.resume_step), r.Source().c_str(), r.load_s * 1e3,
+               r.files, r.files_from_peers, static_cast<long long>(r.bytes_from_peers), s.started_unix_ms,
+               s.joined_unix_ms, UnixMs(), startup.c_str());
   std::fflush(f_);
 }
 
@@ -115,8 +115,8 @@ void MetricsFile::WriteStep(const StepStats& s) {
                "{\"step\": %lld, \"loss\": %.9g, \"loss_bits\": \"%a\", \"lr\": %.9g, \"grad_norm\": %.9g, "
                "\"ms\": %.3f, \"dp_exposed_ms\": %.3f, \"dp_exposed_min_ms\": %.3f, \"pp_wait_ms\": %.3f, "
                "\"restart\": %d, \"unix_ms\": %.3f}\n",
-               static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3,
-               s.dp_exposed_s * 1e3, s.dp_exposed_min_s * 1e3, s.pp_wait_s * 1e3, restart_, UnixMs());
+               static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3, s.dp_exposed_s * 1e3,
+               s.dp_exposed_min_s * 1e3, s.pp_wait_s * 1e3, restart_, UnixMs());
   std::fflush(f_);
 }
 

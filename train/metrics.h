@@ -24,20 +24,20 @@
 namespace ogai::train {
 
 struct StepStats {
-  int64_t step = 0;          // 1-based: the step just completed
-  double loss = 0;           // mean token loss over the global batch
+  int64_t step = 0;  // 1-based: the step just completed
+  double loss = 0;   // mean token loss over the global batch
   double lr = 0;
-  double grad_norm = 0;      // before clipping
-  double seconds = 0;        // wall time of the step (this rank)
-  double tokens_per_s = 0;   // global tokens / seconds
+  double grad_norm = 0;     // before clipping
+  double seconds = 0;       // wall time of the step (this rank)
+  double tokens_per_s = 0;  // global tokens / seconds
   double model_flops_per_s = 0;
   // Communication, averaged over the ranks of the job.
-  double dp_exposed_s = 0;   // waiting for DP reductions after backward
+  double dp_exposed_s = 0;  // waiting for DP reductions after backward
   // The same wait on the rank that waited least: the reduction time that backward did not
   // hide, without the time the ranks that finished backward early spent waiting for the
   // slowest one (load imbalance, which shows as dp_exposed_s - dp_exposed_min_s).
   double dp_exposed_min_s = 0;
-  double pp_wait_s = 0;      // waiting for pipeline activations/gradients
+  double pp_wait_s = 0;  // waiting for pipeline activations/gradients
 };
 
 struct RunSummary {

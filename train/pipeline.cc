@@ -65,8 +65,8 @@ Status Pipeline::Forward(int k, int slot, double* loss_sum, double* wait_s) {
   OGAI_RETURN_IF_ERROR(model_->Forward(*acts_[slot], inputs_.data(), input, targets_.data(), grad_scale, &s));
   *loss_sum += s;
   if (!last_stage()) {
-    fwd_send_[slot] = o_.group->Send(model_->Output(*acts_[slot]), act_count_, comm::DataType::kFloat32,
-                                     o_.stage + 1, kTagsPerMicro * k);
+    fwd_send_[slot] = o_.group->Send(model_->Output(*acts_[slot]), act_count_, comm::DataType::kFloat32, o_.stage + 1,
+                                     kTagsPerMicro * k);
   }
   return Status::Ok();
 }
@@ -75,8 +75,8 @@ Status Pipeline::Backward(int k, int slot, double* wait_s) {
   hooks_.before_backward(k);
   const float* dout = nullptr;
   if (!last_stage()) {
-    auto w = o_.group->Recv(recv_grad_.data(), act_count_, comm::DataType::kFloat32, o_.stage + 1,
-                            kTagsPerMicro * k + 1);
+    auto w =
+        o_.group->Recv(recv_grad_.data(), act_count_, comm::DataType::kFloat32, o_.stage + 1, kTagsPerMicro * k + 1);
     OGAI_RETURN_IF_ERROR(WaitRecv(w, "gradient", k, wait_s));
     dout = recv_grad_.as<float>();
   }

@@ -25,11 +25,11 @@ class Pipeline {
   struct Options {
     comm::ProcessGroup* group = nullptr;  // the pipeline group: rank i is stage i
     int stage = 0, stages = 1;
-    int micro_batches = 1;                // per optimizer step (train.grad_accum)
-    int micro_batch = 1;                  // samples per micro-batch
+    int micro_batches = 1;  // per optimizer step (train.grad_accum)
+    int micro_batch = 1;    // samples per micro-batch
     int64_t seq_len = 0, d_model = 0;
-    float loss_grad_scale = 0;            // 1 / global tokens; applied on the last stage only
-    bool overwrite_grads = true;          // micro-batch 0's backward overwrites the gradients
+    float loss_grad_scale = 0;    // 1 / global tokens; applied on the last stage only
+    bool overwrite_grads = true;  // micro-batch 0's backward overwrites the gradients
   };
   struct Hooks {
     // Fills the tokens and targets of micro-batch `micro` (seq_len x micro_batch each).
@@ -58,11 +58,11 @@ class Pipeline {
   model::GPT* model_;
   Options o_;
   Hooks hooks_;
-  size_t act_count_ = 0;                        // floats of one micro-batch's activation
-  std::vector<model::ActivationsPtr> acts_;     // one per slot
+  size_t act_count_ = 0;                     // floats of one micro-batch's activation
+  std::vector<model::ActivationsPtr> acts_;  // one per slot
   std::vector<int32_t> inputs_, targets_;
   Buffer recv_act_, recv_grad_;
-  std::vector<Buffer> dinput_;                  // per slot (non-first stages)
+  std::vector<Buffer> dinput_;                      // per slot (non-first stages)
   std::vector<comm::WorkPtr> fwd_send_, bwd_send_;  // per slot
 };
 

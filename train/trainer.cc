@@ -8,9 +8,9 @@
 
 #include "ckpt/store_committer.h"
 #include "core/clock.h"
-#include "kernels/cpu/adamw.h"
 #include "core/log.h"
 #include "core/profile.h"
+#include "kernels/cpu/adamw.h"
 #include "optim/schedule.h"
 
 namespace ogai::train {
@@ -68,8 +68,9 @@ Status Trainer::SetUp() {
     early_wte_ = L.pp == 1 && wte_ >= 0 && !zero;
   }
   if (early_wte_) {
-    model_->set_embedding_grad_sink({[this] { return last_micro_; },
-                                     [this](const int32_t* t, const float* r, int64_t k) { TakeEmbeddingGrad(t, r, k); }});
+    model_->set_embedding_grad_sink(
+        {[this] { return last_micro_; },
+         [this](const int32_t* t, const float* r, int64_t k) { TakeEmbeddingGrad(t, r, k); }});
   }
   if (reducer_ || (L.pp > 1 && wte_ >= 0)) {
     model_->set_grad_ready_hook([this](int p) { OnGradReady(p); });
@@ -114,8 +115,10 @@ Status Trainer::SetUp() {
   // all (the first stage counts it); after DP reduction, DP rank 0 (or, with ZeRO, each DP
   // rank its own chunks).
   std::vector<std::pair<int64_t, int64_t>> dp_owned;
-  if (zero) dp_owned = owned;
-  else if (L.dp_idx == 0) dp_owned = {{0, n}};
+  if (zero)
+    dp_owned = owned;
+  else if (L.dp_idx == 0)
+    dp_owned = {{0, n}};
   for (const auto& p : model_->params()) {
     if (p.shard_dim < 0 && L.tp_idx != 0) continue;
     if (p.name == "wte" && L.pp > 1 && !L.first_stage()) continue;
@@ -152,8 +155,8 @@ Status Trainer::SetUp() {
   OGAI_RETURN_IF_ERROR(OpenMetrics());
   OGAI_LOG(Info) << "layout dp " << L.dp << " x tp " << L.tp << " x pp " << L.pp << ": dp " << L.dp_idx << ", tp "
                  << L.tp_idx << ", stage " << L.pp_idx << " (blocks " << L.stage_layers[L.pp_idx].first << ".."
-                 << L.stage_layers[L.pp_idx].second - 1 << "); " << model_->params().size() << " tensors, "
-                 << n << " local parameters; data " << source->total_tokens() << " tokens"
+                 << L.stage_layers[L.pp_idx].second - 1 << "); " << model_->params().size() << " tensors, " << n
+                 << " local parameters; data " << source->total_tokens() << " tokens"
                  << (reducer_ ? "; " + std::to_string(reducer_->plan().buckets.size()) + " DP buckets" : "")
                  << (zero ? " (ZeRO-1)" : "");
   return Status::Ok();
@@ -246,8 +249,7 @@ Status Trainer::AddGatheredEmbeddingGrad() {
 void Trainer::LoadMicro(int micro, int32_t* inputs, int32_t* targets) {
   OGAI_PROFILE(kData);
   const auto& tc = cfg_.train;
-  const int64_t first = step_ * tc.global_batch +
-                        static_cast<int64_t>(micro) * tc.micro_batch * ctx_.layout.dp +
+  const int64_t first = step_ * tc.global_batch + static_cast<int64_t>(micro) * tc.micro_batch * ctx_.layout.dp +
                         static_cast<int64_t>(ctx_.layout.dp_idx) * tc.micro_batch;
   loader_->GetSamples(first, tc.micro_batch, inputs, targets);
 }
@@ -368,7 +370,8 @@ void Trainer::WriteMetrics(const StepStats& s) {
 Status Trainer::Run(RunSummary* summary) {
   RunSummary sum;
   const double start = Now();
-  const int64_t total = cfg_.train.stop_after > 0 ? std::min(cfg_.train.stop_after, cfg_.train.steps) : cfg_.train.steps;
+  const int64_t total =
+      cfg_.train.stop_after > 0 ? std::min(cfg_.train.stop_after, cfg_.train.steps) : cfg_.train.steps;
   const bool print = opts_.print && is_rank0();
   ConsoleReport console(cfg_.train.steps, total, cfg_.train.log_every, start);
   while (step_ < total) {

@@ -19,12 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "dataproc/loader.h"
 #include "comm/device_mesh.h"
 #include "comm/process_group.h"
-#include "train/config.h"
 #include "core/memory.h"
 #include "core/status.h"
+#include "dataproc/loader.h"
 #include "model/gpt.h"
 #include "optim/adamw.h"
 #include "parallel/grad_reducer.h"
@@ -32,28 +31,29 @@
 #include "parallel/tp_comm.h"
 #include "store/store.h"
 #include "train/checkpointing.h"
+#include "train/config.h"
 #include "train/metrics.h"
 #include "train/pipeline.h"
 
 namespace ogai::train {
 
 struct TrainerOptions {
-  bool print = true;         // per-step lines, progress and summary (rank 0)
+  bool print = true;  // per-step lines, progress and summary (rank 0)
 };
 
 // What the rank is part of. All null / default for a single process.
 struct DistContext {
   comm::ProcessGroup* world = nullptr;
-  comm::DeviceMesh* mesh = nullptr;         // required when world->size() > 1
-  comm::ProcessGroup* embed = nullptr;      // first+last stage of a pipeline (tied wte)
-  std::shared_ptr<store::Store> store;      // the job's store (checkpoint commit votes)
-  parallel::ParallelLayout layout;          // rank 0 of 1 by default
-  std::function<void(int64_t)> on_step;     // progress heartbeat (the launcher's)
+  comm::DeviceMesh* mesh = nullptr;      // required when world->size() > 1
+  comm::ProcessGroup* embed = nullptr;   // first+last stage of a pipeline (tied wte)
+  std::shared_ptr<store::Store> store;   // the job's store (checkpoint commit votes)
+  parallel::ParallelLayout layout;       // rank 0 of 1 by default
+  std::function<void(int64_t)> on_step;  // progress heartbeat (the launcher's)
   // From the launcher's rank contract (launch::RankEnv), for restarts and peer copies.
-  int restart_count = 0;                    // OGAI_RESTART_COUNT
+  int restart_count = 0;  // OGAI_RESTART_COUNT
   int node_rank = 0;
-  std::string shard_caches;                 // OGAI_SHARD_CACHES ("" when none)
-  std::string shard_dir;                    // OGAI_SHARD_DIR: this node's copies (tmpfs)
+  std::string shard_caches;  // OGAI_SHARD_CACHES ("" when none)
+  std::string shard_dir;     // OGAI_SHARD_DIR: this node's copies (tmpfs)
   std::string store_token;
   // Wall-clock marks (ms since the epoch; 0 = unknown) written to the metrics file's start
   // record: the process's start and the moment it had joined the group.
@@ -66,8 +66,7 @@ struct DistContext {
 
 class Trainer {
  public:
-  static Result<std::unique_ptr<Trainer>> Create(const Config& cfg, DistContext ctx = {},
-                                                 TrainerOptions opts = {});
+  static Result<std::unique_ptr<Trainer>> Create(const Config& cfg, DistContext ctx = {}, TrainerOptions opts = {});
   ~Trainer();
 
   // One optimizer step.
@@ -115,7 +114,7 @@ class Trainer {
   // pp = 1: one micro-batch at a time.
   model::ActivationsPtr acts_;
   std::vector<int32_t> inputs_, targets_;
-  std::unique_ptr<Pipeline> pipeline_;          // pp > 1
+  std::unique_ptr<Pipeline> pipeline_;  // pp > 1
   // Tied embedding.
   int wte_ = -1;
   comm::WorkPtr embed_work_;
@@ -134,7 +133,7 @@ class Trainer {
   std::vector<std::pair<int64_t, int64_t>> norm_ranges_;
   int64_t step_ = 0;  // completed optimizer steps
   double flops_per_token_ = 0;
-  std::unique_ptr<MetricsFile> metrics_;        // train.metrics_file ("" : none)
+  std::unique_ptr<MetricsFile> metrics_;  // train.metrics_file ("" : none)
 };
 
 }  // namespace ogai::train

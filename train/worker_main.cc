@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/gemm.h"
 #include "core/clock.h"
 #include "core/knobs.h"
+#include "core/log.h"
+#include "kernels/cpu/gemm.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
-#include "core/log.h"
 #include "train/dist_setup.h"
 #include "train/trainer.h"
 

@@ -75,7 +75,8 @@ class MpiWork final : public Work {  // point-to-point
         return Finish(Aborted(what_ + " aborted"));
       }
       if (Clock::now() >= until) {
-        if (until < deadline_) return Timeout(what_ + " still running after " + std::to_string(timeout.count()) + " ms of Wait");
+        if (until < deadline_)
+          return Timeout(what_ + " still running after " + std::to_string(timeout.count()) + " ms of Wait");
         MPI_Cancel(&req_);
         return Finish(Timeout(what_ + " timed out"));
       }
@@ -89,8 +90,10 @@ class MpiWork final : public Work {  // point-to-point
     int flag = 0;
     MPI_Status st;
     int rc = MPI_Test(&req_, &flag, &st);
-    if (rc != MPI_SUCCESS) (void)Finish(MpiError(what_, rc));
-    else if (flag) (void)Finish(Status::Ok());
+    if (rc != MPI_SUCCESS)
+      (void)Finish(MpiError(what_, rc));
+    else if (flag)
+      (void)Finish(Status::Ok());
     return finished_;
   }
   void Abort() override { abort_.store(true); }
@@ -141,58 +144,79 @@ class MpiProcessGroup final : public ProcessGroup {
   WorkPtr DoAllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
     if (Status st = CheckCount("allreduce", count); !st.ok()) return MakeCompletedWork(st);
     const int n = size();
-    return Submit("allreduce", count * DataTypeSize(dtype), [=, this](MPI_Request* r) {
-      return MPI_Iallreduce(send == recv ? MPI_IN_PLACE : send, recv, static_cast<int>(count), MpiType(dtype),
-                            UserOpFor(dtype, op), comm_, r);
-    }, [=] { if (op == ReduceOp::kAvg) DivideInPlace(recv, count, dtype, n); }, count == 0);
+    return Submit(
+        "allreduce", count * DataTypeSize(dtype),
+        [=, this](MPI_Request* r) {
+          return MPI_Iallreduce(send == recv ? MPI_IN_PLACE : send, recv, static_cast<int>(count), MpiType(dtype),
+                                UserOpFor(dtype, op), comm_, r);
+        },
+        [=] {
+          if (op == ReduceOp::kAvg) DivideInPlace(recv, count, dtype, n);
+        },
+        count == 0);
   }
   WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    if (Status st = CheckCount("reducescatter", count * static_cast<size_t>(size())); !st.ok()) return MakeCompletedWork(st);
+    if (Status st = CheckCount("reducescatter", count * static_cast<size_t>(size())); !st.ok())
+      return MakeCompletedWork(st);
     const int n = size();
-    const bool in_place = static_cast<const char*>(send) + static_cast<size_t>(rank()) * count * DataTypeSize(dtype) == recv;
+    const bool in_place =
+        static_cast<const char*>(send) + static_cast<size_t>(rank()) * count * DataTypeSize(dtype) == recv;
     const size_t bytes = count * DataTypeSize(dtype);
-    return Submit("reducescatter", bytes * static_cast<size_t>(n), [=, this](MPI_Request* r) {
-      if (in_place) {
-        // MPI's in-place form reduces the whole buffer and leaves our block at its start.
-        return MPI_Ireduce_scatter_block(MPI_IN_PLACE, const_cast<void*>(send), static_cast<int>(count),
-                                         MpiType(dtype), UserOpFor(dtype, op), comm_, r);
-      }
-      return MPI_Ireduce_scatter_block(send, recv, static_cast<int>(count), MpiType(dtype), UserOpFor(dtype, op), comm_, r);
-    }, [=] {
-      if (in_place && recv != send) std::memmove(recv, send, bytes);
-      if (op == ReduceOp::kAvg) DivideInPlace(recv, count, dtype, n);
-    }, count == 0);
+    return Submit(
+        "reducescatter", bytes * static_cast<size_t>(n),
+        [=, this](MPI_Request* r) {
+          if (in_place) {
+            // MPI's in-place form reduces the whole buffer and leaves our block at its start.
+            return MPI_Ireduce_scatter_block(MPI_IN_PLACE, const_cast<void*>(send), static_cast<int>(count),
+                                             MpiType(dtype), UserOpFor(dtype, op), comm_, r);
+          }
+          return MPI_Ireduce_scatter_block(send, recv, static_cast<int>(count), MpiType(dtype), UserOpFor(dtype, op),
+                                           comm_, r);
+        },
+        [=] {
+          if (in_place && recv != send) std::memmove(recv, send, bytes);
+          if (op == ReduceOp::kAvg) DivideInPlace(recv, count, dtype, n);
+        },
+        count == 0);
   }
   WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
-    if (Status st = CheckCount("allgather", count * static_cast<size_t>(size())); !st.ok()) return MakeCompletedWork(st);
+    if (Status st = CheckCount("allgather", count * static_cast<size_t>(size())); !st.ok())
+      return MakeCompletedWork(st);
     const bool in_place = static_cast<char*>(recv) + static_cast<size_t>(rank()) * count * DataTypeSize(dtype) == send;
-    return Submit("allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=, this](MPI_Request* r) {
-      return MPI_Iallgather(in_place ? MPI_IN_PLACE : send, static_cast<int>(count), MpiType(dtype), recv,
-                            static_cast<int>(count), MpiType(dtype), comm_, r);
-    }, nullptr, count == 0);
+    return Submit(
+        "allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
+        [=, this](MPI_Request* r) {
+          return MPI_Iallgather(in_place ? MPI_IN_PLACE : send, static_cast<int>(count), MpiType(dtype), recv,
+                                static_cast<int>(count), MpiType(dtype), comm_, r);
+        },
+        nullptr, count == 0);
   }
   WorkPtr DoBroadcast(void* buf, size_t count, DataType dtype, int root) override {
     if (Status st = CheckCount("broadcast", count); !st.ok()) return MakeCompletedWork(st);
-    return Submit("broadcast", count * DataTypeSize(dtype), [=, this](MPI_Request* r) {
-      return MPI_Ibcast(buf, static_cast<int>(count), MpiType(dtype), root, comm_, r);
-    }, nullptr, count == 0);
+    return Submit(
+        "broadcast", count * DataTypeSize(dtype),
+        [=, this](MPI_Request* r) { return MPI_Ibcast(buf, static_cast<int>(count), MpiType(dtype), root, comm_, r); },
+        nullptr, count == 0);
   }
   WorkPtr DoBarrier() override {
-    return Submit("barrier", 0, [this](MPI_Request* r) { return MPI_Ibarrier(comm_, r); }, nullptr, false);
+    return Submit(
+        "barrier", 0, [this](MPI_Request* r) { return MPI_Ibarrier(comm_, r); }, nullptr, false);
   }
   WorkPtr DoSend(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
     if (Status st = CheckCount("send", count); !st.ok()) return MakeCompletedWork(st);
     MPI_Request req;
     int rc = MPI_Isend(buf, static_cast<int>(count), MpiType(dtype), dst, tag, comm_, &req);
     if (rc != MPI_SUCCESS) return MakeCompletedWork(MpiError("MPI_Isend", rc));
-    return std::make_shared<MpiWork>(req, "send to rank " + std::to_string(dst) + " on group '" + name() + "'", Clock::now() + timeout());
+    return std::make_shared<MpiWork>(req, "send to rank " + std::to_string(dst) + " on group '" + name() + "'",
+                                     Clock::now() + timeout());
   }
   WorkPtr DoRecv(void* buf, size_t count, DataType dtype, int src, int tag) override {
     if (Status st = CheckCount("recv", count); !st.ok()) return MakeCompletedWork(st);
     MPI_Request req;
     int rc = MPI_Irecv(buf, static_cast<int>(count), MpiType(dtype), src, tag, comm_, &req);
     if (rc != MPI_SUCCESS) return MakeCompletedWork(MpiError("MPI_Irecv", rc));
-    return std::make_shared<MpiWork>(req, "receive from rank " + std::to_string(src) + " on group '" + name() + "'", Clock::now() + timeout());
+    return std::make_shared<MpiWork>(req, "receive from rank " + std::to_string(src) + " on group '" + name() + "'",
+                                     Clock::now() + timeout());
   }
 
   Result<std::unique_ptr<ProcessGroup>> DoNewGroup(const std::vector<int>& ranks, int my,
@@ -203,7 +227,7 @@ class MpiProcessGroup final : public ProcessGroup {
     MPI_Group_incl(parent_group, static_cast<int>(ranks.size()), ranks.data(), &group);
     MPI_Comm comm = MPI_COMM_NULL;
     // The tag keeps concurrent creations on the same parent apart.
-    int tag = static_cast<int>(std::hash<std::string>{}(name) & 0x7fff);
+    int tag = static_cast<int>(std::hash<std::string>{}(name)&0x7fff);
     int rc = MPI_Comm_create_group(comm_, group, tag, &comm);
     MPI_Group_free(&group);
     MPI_Group_free(&parent_group);
@@ -235,8 +259,8 @@ class MpiProcessGroup final : public ProcessGroup {
         if (flag) break;
         ServiceProbes();
         if (ctx.aborted() || Clock::now() >= ctx.deadline()) {
-          std::string what = std::string(op) + " #" + std::to_string(ctx.seq) + " on group '" + name() +
-                             "' (rank " + std::to_string(rank()) + " of " + std::to_string(size()) + ")";
+          std::string what = std::string(op) + " #" + std::to_string(ctx.seq) + " on group '" + name() + "' (rank " +
+                             std::to_string(rank()) + " of " + std::to_string(size()) + ")";
           if (ctx.aborted()) return Aborted(what + " aborted");
           return Timeout(what + " timed out: " + Diagnose(ctx.seq));
         }
@@ -301,7 +325,8 @@ class MpiProcessGroup final : public ProcessGroup {
         detail << "; rank " << p << " did not answer";
       } else if (answers[static_cast<size_t>(p)] <= seq) {
         missing.push_back(p);
-        detail << "; rank " << p << " has started only " << answers[static_cast<size_t>(p)] << " collectives on this group";
+        detail << "; rank " << p << " has started only " << answers[static_cast<size_t>(p)]
+               << " collectives on this group";
       }
     }
     if (missing.empty()) return "every rank has reached this collective; a peer is stuck or too slow";

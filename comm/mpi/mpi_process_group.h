@@ -10,7 +10,6 @@
 namespace ogai::comm::mpi {
 
 // The world group over MPI_COMM_WORLD (initialises MPI if needed). rank/size must be MPI's.
-Result<std::unique_ptr<ProcessGroup>> CreateMpiProcessGroup(int rank, int size,
-                                                            const ProcessGroupOptions& options);
+Result<std::unique_ptr<ProcessGroup>> CreateMpiProcessGroup(int rank, int size, const ProcessGroupOptions& options);
 
 }  // namespace ogai::comm::mpi

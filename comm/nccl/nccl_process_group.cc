@@ -15,12 +15,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-Status CudaError(const std::string& what, cudaError_t e) {
-  return Unavailable(what + ": " + cudaGetErrorString(e));
-}
-Status NcclError(const std::string& what, ncclResult_t r) {
-  return Unavailable(what + ": " + ncclGetErrorString(r));
-}
+Status CudaError(const std::string& what, cudaError_t e) { return Unavailable(what + ": " + cudaGetErrorString(e)); }
+Status NcclError(const std::string& what, ncclResult_t r) { return Unavailable(what + ": " + ncclGetErrorString(r)); }
 
 ncclDataType_t NcclType(DataType d) {
   switch (d) {
@@ -47,8 +43,10 @@ struct Shared {
   std::atomic<bool> aborted{false};
   ~Shared() {
     if (comm != nullptr) {
-      if (aborted.load()) ncclCommAbort(comm);
-      else ncclCommDestroy(comm);
+      if (aborted.load())
+        ncclCommAbort(comm);
+      else
+        ncclCommDestroy(comm);
     }
     if (stream != nullptr) cudaStreamDestroy(stream);
   }
@@ -120,14 +118,12 @@ class NcclProcessGroup final : public ProcessGroup {
     });
   }
   WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
-    return Enqueue("allgather", [=, this] {
-      return ncclAllGather(send, recv, count, NcclType(dtype), sh_->comm, sh_->stream);
-    });
+    return Enqueue("allgather",
+                   [=, this] { return ncclAllGather(send, recv, count, NcclType(dtype), sh_->comm, sh_->stream); });
   }
   WorkPtr DoBroadcast(void* buf, size_t count, DataType dtype, int root) override {
-    return Enqueue("broadcast", [=, this] {
-      return ncclBroadcast(buf, buf, count, NcclType(dtype), root, sh_->comm, sh_->stream);
-    });
+    return Enqueue("broadcast",
+                   [=, this] { return ncclBroadcast(buf, buf, count, NcclType(dtype), root, sh_->comm, sh_->stream); });
   }
   WorkPtr DoSend(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
     (void)tag;  // NCCL orders point-to-point per pair by issue order; tags are not needed.
@@ -158,7 +154,8 @@ class NcclProcessGroup final : public ProcessGroup {
   template <typename F>
   WorkPtr Enqueue(const char* op, F issue) {
     const std::string what = std::string(op) + " on nccl group '" + name() + "'";
-    if (sh_->aborted.load()) return MakeCompletedWork(Aborted(what + ": the communicator was aborted after an earlier failure"));
+    if (sh_->aborted.load())
+      return MakeCompletedWork(Aborted(what + ": the communicator was aborted after an earlier failure"));
     cudaEvent_t ready, done;
     if (cudaEventCreateWithFlags(&ready, cudaEventDisableTiming) != cudaSuccess ||
         cudaEventCreateWithFlags(&done, cudaEventDisableTiming) != cudaSuccess) {
@@ -209,7 +206,8 @@ Result<std::unique_ptr<ProcessGroup>> CreateNcclProcessGroup(std::shared_ptr<sto
     OGAI_RETURN_IF_ERROR(store->Set(key, std::string(reinterpret_cast<const char*>(&id), sizeof(id))));
   } else {
     auto v = store->Get(key, options.timeout);
-    if (!v.ok()) return v.status().WithContext("nccl group '" + options.name + "': rank 0 did not publish the unique id");
+    if (!v.ok())
+      return v.status().WithContext("nccl group '" + options.name + "': rank 0 did not publish the unique id");
     if (v->size() != sizeof(id)) return Corruption("nccl unique id in the store has the wrong size");
     std::memcpy(&id, v->data(), sizeof(id));
   }

@@ -16,8 +16,8 @@ namespace ogai::comm::nccl {
 
 // Shares the NCCL unique id through `store` (key "<options.store_prefix>nccl/<group>/id").
 // The CUDA device is options.device, else options.local_rank % device count, else 0.
-Result<std::unique_ptr<ProcessGroup>> CreateNcclProcessGroup(std::shared_ptr<store::Store> store, int rank,
-                                                             int size, const ProcessGroupOptions& options);
+Result<std::unique_ptr<ProcessGroup>> CreateNcclProcessGroup(std::shared_ptr<store::Store> store, int rank, int size,
+                                                             const ProcessGroupOptions& options);
 
 // Sets the CUDA stream (a cudaStream_t) that later operations of `pg` follow.
 // kInvalidArgument if pg is not an nccl group.

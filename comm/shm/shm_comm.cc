@@ -108,8 +108,8 @@ Result<std::unique_ptr<ShmComm>> ShmComm::Create(int rank, int size, const ShmTu
   std::unique_ptr<ShmComm> c(new ShmComm(rank, size, tuning));
   static std::atomic<uint64_t> counter{0};
   std::random_device rd;
-  c->name_ = "/ogai-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" +
-             std::to_string(rd());
+  c->name_ =
+      "/ogai-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" + std::to_string(rd());
   // Per slot: its head line, then slot_bytes of data; then (more than two ranks: the
   // two-phase all-reduce) depth result slots.
   c->slot_stride_ = tuning.slot_bytes + 64;
@@ -369,8 +369,8 @@ Status ShmComm::AllReduce(const detail::OpContext& ctx, const void* in, void* ou
   return Status::Ok();
 }
 
-Status ShmComm::ReduceScatter(const detail::OpContext& ctx, const void* in, void* out, size_t count,
-                              DataType dtype, ReduceOp op) {
+Status ShmComm::ReduceScatter(const detail::OpContext& ctx, const void* in, void* out, size_t count, DataType dtype,
+                              ReduceOp op) {
   const size_t es = DataTypeSize(dtype);
   const char* src = static_cast<const char*>(in);
   char* dst = static_cast<char*>(out);

@@ -38,8 +38,8 @@
 namespace ogai::comm::shm {
 
 struct ShmTuning {
-  size_t slot_bytes = 256 << 10;   // one chunk; OGAI_UCX_SHM_SLOT_BYTES
-  int depth = 4;                   // chunks in flight per rank; OGAI_UCX_SHM_DEPTH
+  size_t slot_bytes = 256 << 10;  // one chunk; OGAI_UCX_SHM_SLOT_BYTES
+  int depth = 4;                  // chunks in flight per rank; OGAI_UCX_SHM_DEPTH
   // All-reduce with more than two ranks: every rank reduces the whole chunk (one
   // synchronisation per chunk) up to this message size; above it each rank reduces 1/n of
   // the chunk and copies the other parts from their owners (two synchronisations, 1/n of
@@ -83,8 +83,7 @@ class ShmComm {
 
   // Blocking collectives. On deadline or abort they return kTimeout / kAborted with a short
   // message; the caller replaces it with its diagnosis.
-  Status AllReduce(const detail::OpContext& ctx, const void* in, void* out, size_t count, DataType dtype,
-                   ReduceOp op);
+  Status AllReduce(const detail::OpContext& ctx, const void* in, void* out, size_t count, DataType dtype, ReduceOp op);
   Status ReduceScatter(const detail::OpContext& ctx, const void* in, void* out, size_t count, DataType dtype,
                        ReduceOp op);
   Status AllGather(const detail::OpContext& ctx, const void* in, void* out, size_t count, DataType dtype);
@@ -126,10 +125,10 @@ class ShmComm {
   bool linked_ = false;
   size_t seg_bytes_ = 0;
   size_t slot_stride_ = 0;
-  std::vector<char*> base_;      // every rank's mapping (own included)
+  std::vector<char*> base_;  // every rank's mapping (own included)
   std::vector<Header*> hdr_;
   std::vector<uint32_t> seen_consumed_;  // last value read of each peer's `consumed`
-  uint32_t next_chunk_ = 0;      // the group's running chunk count (same on every rank)
+  uint32_t next_chunk_ = 0;              // the group's running chunk count (same on every rank)
   std::function<void()> idle_hook_;
 };
 

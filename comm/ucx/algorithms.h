@@ -24,9 +24,9 @@
 namespace ogai::comm::ucx {
 
 struct AlgoTuning {
-  size_t rd_max_bytes = 64 << 10;      // all-reduce: recursive doubling up to this size
-  size_t segment_bytes = 256 << 10;    // pipeline segment of ring and chain
-  int window = 4;                      // receives in flight per pipeline
+  size_t rd_max_bytes = 64 << 10;    // all-reduce: recursive doubling up to this size
+  size_t segment_bytes = 256 << 10;  // pipeline segment of ring and chain
+  int window = 4;                    // receives in flight per pipeline
   size_t bcast_chain_min_bytes = 256 << 10;
   // Reads OGAI_UCX_RD_MAX_BYTES, OGAI_UCX_SEGMENT_BYTES, OGAI_UCX_WINDOW.
   static AlgoTuning FromEnv();
@@ -45,15 +45,13 @@ struct CollArgs {
   UcxTransport* t;
   const detail::OpContext* ctx;
   const AlgoTuning* tuning;
-  Scratch* scratch;   // algorithm buffers
-  Scratch* ring_tmp;  // the ring's receive slots
+  Scratch* scratch;             // algorithm buffers
+  Scratch* ring_tmp;            // the ring's receive slots
   shm::ShmComm* shm = nullptr;  // set when every member is on this node: collectives go through it
 };
 
-Status AllReduce(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype,
-                 ReduceOp op);
-Status ReduceScatter(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype,
-                     ReduceOp op);
+Status AllReduce(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype, ReduceOp op);
+Status ReduceScatter(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype, ReduceOp op);
 Status AllGather(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype);
 Status Broadcast(const CollArgs& a, void* buf, size_t count, DataType dtype, int root);
 Status Barrier(const CollArgs& a);
@@ -65,9 +63,9 @@ struct RingPlan {
   std::vector<size_t> block_off, block_cnt;  // elements, one block per rank
   int rs_steps = 0;                          // reduce-scatter steps (n-1 or 0)
   int ag_steps = 0;                          // all-gather steps (n-1 or 0)
-  const char* in = nullptr;   // this rank's input blocks (read by the reduce-scatter)
-  char* work = nullptr;       // partial sums during the reduce-scatter, results after
-  char* owned_out = nullptr;  // where the fully reduced own block goes (reduce-scatter)
+  const char* in = nullptr;                  // this rank's input blocks (read by the reduce-scatter)
+  char* work = nullptr;                      // partial sums during the reduce-scatter, results after
+  char* owned_out = nullptr;                 // where the fully reduced own block goes (reduce-scatter)
   const char* op_name = "";
 };
 Status RunRing(const CollArgs& a, const RingPlan& plan);

@@ -12,8 +12,8 @@
 
 namespace ogai::comm::ucx {
 
-static Status RecursiveDoubling(const CollArgs& a, const char* in, char* out, size_t count,
-                                DataType dtype, ReduceOp op) {
+static Status RecursiveDoubling(const CollArgs& a, const char* in, char* out, size_t count, DataType dtype,
+                                ReduceOp op) {
   UcxTransport& t = *a.t;
   const auto& ctx = *a.ctx;
   const int n = t.size(), r = t.rank();
@@ -64,8 +64,7 @@ static Status RecursiveDoubling(const CollArgs& a, const char* in, char* out, si
   return Status::Ok();
 }
 
-Status AllReduce(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype,
-                 ReduceOp op) {
+Status AllReduce(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype, ReduceOp op) {
   const int n = a.t->size();
   const size_t es = DataTypeSize(dtype);
   if (count == 0) return Status::Ok();

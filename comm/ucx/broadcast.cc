@@ -61,8 +61,8 @@ static Status Chain(const CollArgs& a, char* buf, size_t bytes, int root) {
   size_t posted = 0;
   for (size_t k = 0; k < nseg; ++k) {
     while (posted < nseg && posted < k + window) {
-      OGAI_RETURN_IF_ERROR(t.Irecv(prev, CollTag(prev, ctx.seq, posted), buf + posted * seg,
-                                   seg_len(posted), &recvs[posted]));
+      OGAI_RETURN_IF_ERROR(
+          t.Irecv(prev, CollTag(prev, ctx.seq, posted), buf + posted * seg, seg_len(posted), &recvs[posted]));
       ++posted;
     }
     OGAI_RETURN_IF_ERROR(t.WaitAll(&recvs[k], 1, ctx, "broadcast"));

@@ -8,8 +8,7 @@
 
 namespace ogai::comm::ucx {
 
-Status ReduceScatter(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype,
-                     ReduceOp op) {
+Status ReduceScatter(const CollArgs& a, const void* in, void* out, size_t count, DataType dtype, ReduceOp op) {
   const int n = a.t->size(), r = a.t->rank();
   const size_t es = DataTypeSize(dtype);
   if (count == 0) return Status::Ok();

@@ -80,8 +80,8 @@ Status RunRing(const CollArgs& a, const RingPlan& p) {
     size_t c = seg_count(blk, k);
     if (c == 0) return Status::Ok();
     sends.emplace_back();
-    return t.Isend(right, CollTag(r, ctx.seq, static_cast<uint64_t>(g) * kmax + k), send_ptr(g, blk, k),
-                   c * es, &sends.back());
+    return t.Isend(right, CollTag(r, ctx.seq, static_cast<uint64_t>(g) * kmax + k), send_ptr(g, blk, k), c * es,
+                   &sends.back());
   };
   for (size_t k = 0; k < kmax; ++k) OGAI_RETURN_IF_ERROR(post_send(0, k));
 
@@ -92,11 +92,10 @@ Status RunRing(const CollArgs& a, const RingPlan& p) {
       const Msg& m = msgs[posted];
       int blk = recv_block(m.g);
       size_t c = seg_count(blk, m.k);
-      char* dst = m.g < p.rs_steps
-                      ? tmp + (posted % static_cast<size_t>(window)) * seg * es
-                      : p.work + (p.block_off[static_cast<size_t>(blk)] + m.k * seg) * es;
-      OGAI_RETURN_IF_ERROR(t.Irecv(left, CollTag(left, ctx.seq, static_cast<uint64_t>(m.g) * kmax + m.k),
-                                   dst, c * es, &recvs[posted]));
+      char* dst = m.g < p.rs_steps ? tmp + (posted % static_cast<size_t>(window)) * seg * es
+                                   : p.work + (p.block_off[static_cast<size_t>(blk)] + m.k * seg) * es;
+      OGAI_RETURN_IF_ERROR(
+          t.Irecv(left, CollTag(left, ctx.seq, static_cast<uint64_t>(m.g) * kmax + m.k), dst, c * es, &recvs[posted]));
       ++posted;
     }
     Req& head = recvs[completed];
@@ -114,8 +113,7 @@ Status RunRing(const CollArgs& a, const RingPlan& p) {
     }
     idle = 0;
     if (head.status != UCS_OK) {
-      return UcsError(std::string(p.op_name) + ": receive from rank " + std::to_string(left) + " failed",
-                      head.status);
+      return UcsError(std::string(p.op_name) + ": receive from rank " + std::to_string(left) + " failed", head.status);
     }
     const Msg m = msgs[completed];
     const int blk = recv_block(m.g);

@@ -6,7 +6,6 @@
 
 namespace ogai::comm::ucx {
 
-
 AlgoTuning AlgoTuning::FromEnv() {
   AlgoTuning t;
   t.rd_max_bytes = KnobSize("OGAI_UCX_RD_MAX_BYTES").value_or(t.rd_max_bytes);

@@ -17,7 +17,7 @@ using detail::Clock;
 
 namespace {
 
-constexpr int kBootTag = -1;  // per-peer sequence space of bootstrap messages
+constexpr int kBootTag = -1;                 // per-peer sequence space of bootstrap messages
 constexpr uint64_t kBootstrapSeq = 0xfffff;  // collective tags of the set-up agreement
 
 // What a member publishes at set-up: its UCX worker address, its host, and the name of its
@@ -40,11 +40,13 @@ Result<Hello> DecodeHello(const std::string& b, int rank) {
   Hello h;
   size_t pos = 4;
   if (b.compare(0, 4, "OGH1") != 0) {
-    return InvalidArgument("ucx bootstrap: rank " + std::to_string(rank) + " published an address of another ogai version");
+    return InvalidArgument("ucx bootstrap: rank " + std::to_string(rank) +
+                           " published an address of another ogai version");
   }
   for (std::string* f : {&h.ucx_addr, &h.host, &h.shm_name}) {
     uint32_t n = 0;
-    if (pos + sizeof(n) > b.size()) return InvalidArgument("ucx bootstrap: truncated address of rank " + std::to_string(rank));
+    if (pos + sizeof(n) > b.size())
+      return InvalidArgument("ucx bootstrap: truncated address of rank " + std::to_string(rank));
     std::memcpy(&n, b.data() + pos, sizeof(n));
     pos += sizeof(n);
     if (pos + n > b.size()) return InvalidArgument("ucx bootstrap: truncated address of rank " + std::to_string(rank));
@@ -54,9 +56,7 @@ Result<Hello> DecodeHello(const std::string& b, int rank) {
   return h;
 }
 
-bool ShmEnabled() {
-  return KnobFlag("OGAI_UCX_SHM", true);
-}
+bool ShmEnabled() { return KnobFlag("OGAI_UCX_SHM", true); }
 
 // Whether every member managed to attach every segment (a min over the group, through UCX,
 // before the group's engine exists).
@@ -91,8 +91,8 @@ class P2pWork final : public Work {
   Status Wait(std::chrono::milliseconds timeout) override {
     std::lock_guard<std::mutex> lk(mu_);
     if (finished_) return status_;
-    auto wait_deadline = timeout >= std::chrono::hours(24 * 365) ? deadline_
-                                                                 : std::min(deadline_, Clock::now() + timeout);
+    auto wait_deadline =
+        timeout >= std::chrono::hours(24 * 365) ? deadline_ : std::min(deadline_, Clock::now() + timeout);
     Status st = t_->WaitOne(&req_, wait_deadline, &abort_, what_);
     if (st.code() == Code::kTimeout && wait_deadline < deadline_) {
       // Only the caller's wait ran out; the message is still in flight.
@@ -132,14 +132,13 @@ class UcxProcessGroup final : public ProcessGroup {
  public:
   UcxProcessGroup(int rank, int size, const ProcessGroupOptions& o, std::shared_ptr<UcxTransport> t,
                   std::unique_ptr<shm::ShmComm> shm)
-      : ProcessGroup(rank, size, o), t_(std::move(t)), tuning_(AlgoTuning::FromEnv()),
-        shm_(std::move(shm)) {
+      : ProcessGroup(rank, size, o), t_(std::move(t)), tuning_(AlgoTuning::FromEnv()), shm_(std::move(shm)) {
     detail::EngineHooks hooks;
     UcxTransport* raw = t_.get();
     hooks.poll = [raw] { raw->Progress(); };
     if (shm_) shm_->SetIdleHook([raw] { raw->Progress(); });
-    engine_ = std::make_unique<detail::ProgressEngine>(o.name, o.timeout, std::move(hooks),
-                                                       detail::EngineTuning::FromEnv());
+    engine_ =
+        std::make_unique<detail::ProgressEngine>(o.name, o.timeout, std::move(hooks), detail::EngineTuning::FromEnv());
     detail::ProgressEngine* eng = engine_.get();
     t_->SetProgressCounter([eng] { return eng->collectives_started(); });
   }
@@ -159,25 +158,22 @@ class UcxProcessGroup final : public ProcessGroup {
     });
   }
   WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
-                  [=](const CollArgs& a) {
-                    if (a.shm) return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
-                    return ucx::ReduceScatter(a, send, recv, count, dtype, op);
-                  });
+    return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=](const CollArgs& a) {
+      if (a.shm) return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
+      return ucx::ReduceScatter(a, send, recv, count, dtype, op);
+    });
   }
   WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
-    return Submit("allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
-                  [=](const CollArgs& a) {
-                    if (a.shm) return ShmStatus(a, "allgather", a.shm->AllGather(*a.ctx, send, recv, count, dtype));
-                    return ucx::AllGather(a, send, recv, count, dtype);
-                  });
+    return Submit("allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=](const CollArgs& a) {
+      if (a.shm) return ShmStatus(a, "allgather", a.shm->AllGather(*a.ctx, send, recv, count, dtype));
+      return ucx::AllGather(a, send, recv, count, dtype);
+    });
   }
   WorkPtr DoBroadcast(void* buf, size_t count, DataType dtype, int root) override {
-    return Submit("broadcast", count * DataTypeSize(dtype),
-                  [=](const CollArgs& a) {
-                    if (a.shm) return ShmStatus(a, "broadcast", a.shm->Broadcast(*a.ctx, buf, count, dtype, root));
-                    return ucx::Broadcast(a, buf, count, dtype, root);
-                  });
+    return Submit("broadcast", count * DataTypeSize(dtype), [=](const CollArgs& a) {
+      if (a.shm) return ShmStatus(a, "broadcast", a.shm->Broadcast(*a.ctx, buf, count, dtype, root));
+      return ucx::Broadcast(a, buf, count, dtype, root);
+    });
   }
   WorkPtr DoBarrier() override {
     return Submit("barrier", 0, [](const CollArgs& a) {
@@ -187,21 +183,24 @@ class UcxProcessGroup final : public ProcessGroup {
   }
 
   WorkPtr DoSend(const void* buf, size_t count, DataType dtype, int dst, int tag) override {
-    if (Status b = engine_->broken(); !b.ok()) return MakeCompletedWork(Aborted("send on group '" + name() + "': " + b.message()));
+    if (Status b = engine_->broken(); !b.ok())
+      return MakeCompletedWork(Aborted("send on group '" + name() + "': " + b.message()));
     uint64_t seq = t_->NextSendSeq(dst, tag);
     Req req;
     Status st = t_->Isend(dst, MakeTag(TagKind::kP2p, rank(), (static_cast<uint64_t>(tag) << 24) | (seq & 0xffffff)),
                           buf, count * DataTypeSize(dtype), &req);
     if (!st.ok()) return MakeCompletedWork(st);
-    return std::make_shared<P2pWork>(t_, req, "send to rank " + std::to_string(dst) + " (tag " + std::to_string(tag) + ")", timeout());
+    return std::make_shared<P2pWork>(
+        t_, req, "send to rank " + std::to_string(dst) + " (tag " + std::to_string(tag) + ")", timeout());
   }
   WorkPtr DoRecv(void* buf, size_t count, DataType dtype, int src, int tag) override {
     uint64_t seq = t_->NextRecvSeq(src, tag);
     Req req;
-    Status st = t_->Irecv(src, MakeTag(TagKind::kP2p, src, (static_cast<uint64_t>(tag) << 24) | (seq & 0xffffff)),
-                   buf, count * DataTypeSize(dtype), &req);
+    Status st = t_->Irecv(src, MakeTag(TagKind::kP2p, src, (static_cast<uint64_t>(tag) << 24) | (seq & 0xffffff)), buf,
+                          count * DataTypeSize(dtype), &req);
     if (!st.ok()) return MakeCompletedWork(st);
-    return std::make_shared<P2pWork>(t_, req, "receive from rank " + std::to_string(src) + " (tag " + std::to_string(tag) + ")", timeout());
+    return std::make_shared<P2pWork>(
+        t_, req, "receive from rank " + std::to_string(src) + " (tag " + std::to_string(tag) + ")", timeout());
   }
 
   Result<std::unique_ptr<ProcessGroup>> DoNewGroup(const std::vector<int>& ranks, int my,
@@ -210,7 +209,8 @@ class UcxProcessGroup final : public ProcessGroup {
     auto deadline = Clock::now() + timeout();
     const int parent_rank = rank();
     const std::string name = o.name;
-    AddressExchange exchange = [parent, ranks, my, deadline, parent_rank, name](const std::string& mine) -> Result<std::vector<std::string>> {
+    AddressExchange exchange = [parent, ranks, my, deadline, parent_rank,
+                                name](const std::string& mine) -> Result<std::vector<std::string>> {
       const size_t n = ranks.size();
       std::vector<std::string> out(n);
       out[static_cast<size_t>(my)] = mine;
@@ -223,18 +223,24 @@ class UcxProcessGroup final : public ProcessGroup {
       for (size_t j = 0; j < n; ++j) {
         if (static_cast<int>(j) == my) continue;
         int p = ranks[j];
-        OGAI_RETURN_IF_ERROR(parent->Irecv(p, MakeTag(TagKind::kBoot, p, parent->NextRecvSeq(p, kBootTag)), &lens[j], 8, &rl[j]));
+        OGAI_RETURN_IF_ERROR(
+            parent->Irecv(p, MakeTag(TagKind::kBoot, p, parent->NextRecvSeq(p, kBootTag)), &lens[j], 8, &rl[j]));
         sends.emplace_back();
-        OGAI_RETURN_IF_ERROR(parent->Isend(p, MakeTag(TagKind::kBoot, parent_rank, parent->NextSendSeq(p, kBootTag)), &my_len, 8, &sends.back()));
+        OGAI_RETURN_IF_ERROR(parent->Isend(p, MakeTag(TagKind::kBoot, parent_rank, parent->NextSendSeq(p, kBootTag)),
+                                           &my_len, 8, &sends.back()));
       }
       const std::string what = "NewGroup '" + name + "' address exchange";
       for (size_t j = 0; j < n; ++j) {
         if (static_cast<int>(j) == my) continue;
         OGAI_RETURN_IF_ERROR(parent->WaitOne(&rl[j], deadline, nullptr, what));
         out[j].resize(lens[j]);
-        OGAI_RETURN_IF_ERROR(parent->Irecv(ranks[j], MakeTag(TagKind::kBoot, ranks[j], parent->NextRecvSeq(ranks[j], kBootTag)), out[j].data(), lens[j], &rl[j]));
+        OGAI_RETURN_IF_ERROR(parent->Irecv(ranks[j],
+                                           MakeTag(TagKind::kBoot, ranks[j], parent->NextRecvSeq(ranks[j], kBootTag)),
+                                           out[j].data(), lens[j], &rl[j]));
         sends.emplace_back();
-        OGAI_RETURN_IF_ERROR(parent->Isend(ranks[j], MakeTag(TagKind::kBoot, parent_rank, parent->NextSendSeq(ranks[j], kBootTag)), mine.data(), mine.size(), &sends.back()));
+        OGAI_RETURN_IF_ERROR(
+            parent->Isend(ranks[j], MakeTag(TagKind::kBoot, parent_rank, parent->NextSendSeq(ranks[j], kBootTag)),
+                          mine.data(), mine.size(), &sends.back()));
       }
       for (size_t j = 0; j < n; ++j) {
         if (static_cast<int>(j) == my) continue;
@@ -331,7 +337,8 @@ AddressExchange StoreExchange(std::shared_ptr<store::Store> store, const std::st
     Status st = store->Wait(keys, timeout);
     if (!st.ok()) {
       return st.WithContext("ucx bootstrap of group '" + group + "' (rank " + std::to_string(rank) + " of " +
-                            std::to_string(size) + "): ranks did not publish their addresses; the key's last "
+                            std::to_string(size) +
+                            "): ranks did not publish their addresses; the key's last "
                             "number is the missing rank");
     }
     std::vector<std::string> out;

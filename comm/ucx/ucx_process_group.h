@@ -12,18 +12,15 @@
 namespace ogai::comm::ucx {
 
 // Given this rank's UCX worker address, returns every member's address in rank order.
-using AddressExchange =
-    std::function<Result<std::vector<std::string>>(const std::string& my_address)>;
+using AddressExchange = std::function<Result<std::vector<std::string>>(const std::string& my_address)>;
 
 // Creates a group; `exchange` is the bootstrap (through the store or MPI).
-Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size,
-                                                            const ProcessGroupOptions& options,
+Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, const ProcessGroupOptions& options,
                                                             const AddressExchange& exchange);
 
 // Bootstraps through the store: key "<key_prefix>ucx/<group>/addr/<rank>" (key_prefix is
 // ProcessGroupOptions::store_prefix, restart-scoped by the caller).
-AddressExchange StoreExchange(std::shared_ptr<store::Store> store, const std::string& key_prefix,
-                              int rank, int size, const std::string& group,
-                              std::chrono::milliseconds timeout);
+AddressExchange StoreExchange(std::shared_ptr<store::Store> store, const std::string& key_prefix, int rank, int size,
+                              const std::string& group, std::chrono::milliseconds timeout);
 
 }  // namespace ogai::comm::ucx

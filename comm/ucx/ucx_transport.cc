@@ -13,9 +13,7 @@ namespace ogai::comm::ucx {
 
 using detail::Clock;
 
-Status UcsError(const std::string& what, ucs_status_t st) {
-  return Unavailable(what + ": " + ucs_status_string(st));
-}
+Status UcsError(const std::string& what, ucs_status_t st) { return Unavailable(what + ": " + ucs_status_string(st)); }
 
 Result<std::shared_ptr<UcxContext>> UcxContext::Get() {
   static std::mutex mu;
@@ -26,8 +24,7 @@ Result<std::shared_ptr<UcxContext>> UcxContext::Get() {
   ucs_status_t st = ucp_config_read(nullptr, nullptr, &config);
   if (st != UCS_OK) return UcsError("ucp_config_read (check the UCX_* environment variables)", st);
   ucp_params_t params{};
-  params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
-                      UCP_PARAM_FIELD_NAME;
+  params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED | UCP_PARAM_FIELD_NAME;
   params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
   params.mt_workers_shared = 1;
   params.name = "ogai";
@@ -79,9 +76,7 @@ Status UcxTransport::Connect(const std::vector<std::string>& addresses) {
     ep.err_mode = UCP_ERR_HANDLING_MODE_NONE;
     ucs_status_t st = ucp_ep_create(worker_, &ep, &eps_[static_cast<size_t>(p)]);
     if (st != UCS_OK) {
-      return UcsError("ucx: cannot create an endpoint to rank " + std::to_string(p) + " of group '" +
-                          group_ + "'",
-                      st);
+      return UcsError("ucx: cannot create an endpoint to rank " + std::to_string(p) + " of group '" + group_ + "'", st);
     }
   }
   std::lock_guard<std::mutex> lk(probe_mu_);
@@ -123,8 +118,7 @@ Status UcxTransport::Isend(int peer, uint64_t tag, const void* buf, size_t bytes
   if (UCS_PTR_IS_ERR(h)) {
     r->done = true;
     r->status = UCS_PTR_STATUS(h);
-    return UcsError("ucx send to rank " + std::to_string(peer) + " of group '" + group_ + "'",
-                    r->status);
+    return UcsError("ucx send to rank " + std::to_string(peer) + " of group '" + group_ + "'", r->status);
   }
   r->handle = h;
   r->done = h == nullptr;
@@ -199,8 +193,7 @@ void UcxTransport::PostProbeRecv() {
   probe_req_ = Req{};
   ucp_request_param_t p{};
   void* h = ucp_tag_recv_nbx(worker_, probe_buf_, sizeof(probe_buf_),
-                             static_cast<uint64_t>(TagKind::kProbe) << kTagKindShift,
-                             0xfull << kTagKindShift, &p);
+                             static_cast<uint64_t>(TagKind::kProbe) << kTagKindShift, 0xfull << kTagKindShift, &p);
   if (UCS_PTR_IS_ERR(h)) return;
   probe_req_.handle = h;
   probe_req_.done = h == nullptr;
@@ -239,8 +232,8 @@ std::string UcxTransport::Diagnose(uint64_t seq, std::chrono::milliseconds windo
   uint64_t ask[2] = {seq, static_cast<uint64_t>(rank_)};
   for (int p = 0; p < size_; ++p) {
     if (p == rank_) continue;
-    (void)Irecv(p, MakeTag(TagKind::kProbeReply, p, 0), &answers[static_cast<size_t>(p)],
-                sizeof(uint64_t), &recvs[static_cast<size_t>(p)]);
+    (void)Irecv(p, MakeTag(TagKind::kProbeReply, p, 0), &answers[static_cast<size_t>(p)], sizeof(uint64_t),
+                &recvs[static_cast<size_t>(p)]);
     (void)Isend(p, MakeTag(TagKind::kProbe, rank_, 0), ask, sizeof(ask), &sends[static_cast<size_t>(p)]);
   }
   auto deadline = Clock::now() + window;
@@ -337,9 +330,8 @@ void UcxTransport::IdleBackoff(const detail::OpContext& ctx, int* idle_rounds) {
 }
 
 Status UcxTransport::FailOp(const detail::OpContext& ctx, const char* op) {
-  const std::string what = std::string(op) + " #" + std::to_string(ctx.seq) + " on group '" +
-                           group_ + "' (rank " + std::to_string(rank_) + " of " +
-                           std::to_string(size_) + ")";
+  const std::string what = std::string(op) + " #" + std::to_string(ctx.seq) + " on group '" + group_ + "' (rank " +
+                           std::to_string(rank_) + " of " + std::to_string(size_) + ")";
   if (ctx.aborted()) return Aborted(what + " aborted");
   return Timeout(what + " timed out: " + Diagnose(ctx.seq, std::chrono::milliseconds(300)));
 }
@@ -355,8 +347,7 @@ Status UcxTransport::WaitOne(Req* r, Clock::time_point deadline, const std::atom
     }
     if (Clock::now() >= deadline) {
       Cancel(r);
-      return Timeout(what + " timed out waiting for rank " + std::to_string(r->peer) +
-                     " of group '" + group_ + "'");
+      return Timeout(what + " timed out waiting for rank " + std::to_string(r->peer) + " of group '" + group_ + "'");
     }
     if (++idle_rounds > 20000) {
       std::this_thread::yield();

@@ -10,8 +10,6 @@
 // caller may post a point-to-point message from its own thread.
 #pragma once
 
-#include <ucp/api/ucp.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +18,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <ucp/api/ucp.h>
 
 #include "comm/progress_engine.h"
 #include "core/status.h"
@@ -33,8 +33,8 @@ constexpr uint64_t kTagKindShift = 60;
 constexpr uint64_t kMaxRanks = 1u << 20;
 
 inline uint64_t MakeTag(TagKind kind, int src, uint64_t payload) {
-  return (static_cast<uint64_t>(kind) << kTagKindShift) |
-         (static_cast<uint64_t>(src) << kTagSrcShift) | (payload & ((1ull << kTagSrcShift) - 1));
+  return (static_cast<uint64_t>(kind) << kTagKindShift) | (static_cast<uint64_t>(src) << kTagSrcShift) |
+         (payload & ((1ull << kTagSrcShift) - 1));
 }
 inline uint64_t CollTag(int src, uint64_t seq, uint64_t msg) {
   return MakeTag(TagKind::kColl, src, ((seq & 0xfffff) << 20) | (msg & 0xfffff));
@@ -97,8 +97,7 @@ class UcxTransport {
   // The error for an operation past its deadline (kTimeout, with Diagnose()) or aborted.
   Status FailOp(const detail::OpContext& ctx, const char* op);
   // Waits for one p2p/bootstrap request until deadline.
-  Status WaitOne(Req* r, detail::Clock::time_point deadline, const std::atomic<bool>* abort,
-                 const std::string& what);
+  Status WaitOne(Req* r, detail::Clock::time_point deadline, const std::atomic<bool>* abort, const std::string& what);
 
   // Answers probes with this value (the group's number of started collectives).
   void SetProgressCounter(std::function<uint64_t()> f) { counter_ = std::move(f); }

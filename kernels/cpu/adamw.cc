@@ -1,15 +1,15 @@
 #include "kernels/cpu/adamw.h"
 
-#include "core/profile.h"
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "core/profile.h"
+
 namespace ogai::kernels {
 
-void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s,
-                 bool decay, bool zero_grad) {
+void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s, bool decay,
+                 bool zero_grad) {
   OGAI_PROFILE(kOptimizer);
   const float b1 = s.beta1, b2 = s.beta2;
   const float c1 = 1.0f / (1.0f - std::pow(b1, static_cast<float>(s.step)));

@@ -24,8 +24,8 @@ struct AdamWStep {
   float grad_scale = 1.0f;
 };
 
-void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s,
-                 bool decay, bool zero_grad);
+void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s, bool decay,
+                 bool zero_grad);
 
 double SumSquares(const float* x, int64_t n);
 

@@ -1,16 +1,15 @@
 #include "kernels/cpu/attention.h"
 
-#include "kernels/cpu/vec_math.h"
-#include "core/profile.h"
-
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "core/profile.h"
+#include "kernels/cpu/vec_math.h"
+
 namespace ogai::kernels {
 
-void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64_t t,
-                      int64_t nh, int64_t hd) {
+void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64_t t, int64_t nh, int64_t hd) {
   OGAI_PROFILE(kAttention);
   const int64_t c = nh * hd, c3 = 3 * c;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -53,8 +52,8 @@ void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64
   }
 }
 
-void AttentionBackward(float* dqkv, const float* dout, const float* out, const float* lse,
-                       const float* qkv, int64_t b, int64_t t, int64_t nh, int64_t hd) {
+void AttentionBackward(float* dqkv, const float* dout, const float* out, const float* lse, const float* qkv, int64_t b,
+                       int64_t t, int64_t nh, int64_t hd) {
   OGAI_PROFILE(kAttention);
   const int64_t c = nh * hd, c3 = 3 * c;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));

@@ -18,10 +18,9 @@
 
 namespace ogai::kernels {
 
-void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64_t t,
-                      int64_t nh, int64_t hd);
+void AttentionForward(float* out, float* lse, const float* qkv, int64_t b, int64_t t, int64_t nh, int64_t hd);
 
-void AttentionBackward(float* dqkv, const float* dout, const float* out, const float* lse,
-                       const float* qkv, int64_t b, int64_t t, int64_t nh, int64_t hd);
+void AttentionBackward(float* dqkv, const float* dout, const float* out, const float* lse, const float* qkv, int64_t b,
+                       int64_t t, int64_t nh, int64_t hd);
 
 }  // namespace ogai::kernels

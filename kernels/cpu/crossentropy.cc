@@ -1,9 +1,9 @@
 #include "kernels/cpu/crossentropy.h"
 
-#include "kernels/cpu/vec_math.h"
-#include "core/profile.h"
-
 #include <cmath>
+
+#include "core/profile.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace ogai::kernels {
 
@@ -19,8 +19,7 @@ void RowMax(float* row_max, const float* logits, int64_t m, int64_t v) {
   }
 }
 
-void RowSumExp(float* row_sum, const float* logits, const float* row_max, int64_t m,
-               int64_t v) {
+void RowSumExp(float* row_sum, const float* logits, const float* row_max, int64_t m, int64_t v) {
   OGAI_PROFILE(kCrossEntropy);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {
@@ -33,17 +32,16 @@ void RowSumExp(float* row_sum, const float* logits, const float* row_max, int64_
   }
 }
 
-void TargetLogit(float* target_logit, const float* logits, const int32_t* targets, int64_t m,
-                 int64_t v, int64_t vocab_begin) {
+void TargetLogit(float* target_logit, const float* logits, const int32_t* targets, int64_t m, int64_t v,
+                 int64_t vocab_begin) {
   for (int64_t i = 0; i < m; ++i) {
     const int64_t t = static_cast<int64_t>(targets[i]) - vocab_begin;
     target_logit[i] = (t >= 0 && t < v) ? logits[i * v + t] : 0.0f;
   }
 }
 
-void SoftmaxXentGrad(float* logits, const int32_t* targets, const float* row_max,
-                     const float* row_sum, const float* scale, int64_t m, int64_t v,
-                     int64_t vocab_begin) {
+void SoftmaxXentGrad(float* logits, const int32_t* targets, const float* row_max, const float* row_sum,
+                     const float* scale, int64_t m, int64_t v, int64_t vocab_begin) {
   OGAI_PROFILE(kCrossEntropy);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {
@@ -57,8 +55,7 @@ void SoftmaxXentGrad(float* logits, const int32_t* targets, const float* row_max
   }
 }
 
-void CrossEntropyForward(float* losses, const float* logits, const int32_t* targets, int64_t m,
-                         int64_t v) {
+void CrossEntropyForward(float* losses, const float* logits, const int32_t* targets, int64_t m, int64_t v) {
   OGAI_PROFILE(kCrossEntropy);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {
@@ -73,8 +70,8 @@ void CrossEntropyForward(float* losses, const float* logits, const int32_t* targ
   }
 }
 
-void CrossEntropyForwardBackward(float* losses, float* logits, const int32_t* targets,
-                                 int64_t m, int64_t v, const float* dlogits_scale) {
+void CrossEntropyForwardBackward(float* losses, float* logits, const int32_t* targets, int64_t m, int64_t v,
+                                 const float* dlogits_scale) {
   OGAI_PROFILE(kCrossEntropy);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {

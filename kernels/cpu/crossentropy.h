@@ -20,20 +20,18 @@ namespace ogai::kernels {
 
 // Dense: losses[M] and, when `dlogits_scale` is not null, the gradient written over `logits`
 // with dlogits_scale[i] as the per-row scale (e.g. 1/tokens in the batch).
-void CrossEntropyForwardBackward(float* losses, float* logits, const int32_t* targets,
-                                 int64_t m, int64_t v, const float* dlogits_scale);
+void CrossEntropyForwardBackward(float* losses, float* logits, const int32_t* targets, int64_t m, int64_t v,
+                                 const float* dlogits_scale);
 
 // Forward only (logits untouched).
-void CrossEntropyForward(float* losses, const float* logits, const int32_t* targets, int64_t m,
-                         int64_t v);
+void CrossEntropyForward(float* losses, const float* logits, const int32_t* targets, int64_t m, int64_t v);
 
 // Pieces for vocab-parallel use.
 void RowMax(float* row_max, const float* logits, int64_t m, int64_t v);
 void RowSumExp(float* row_sum, const float* logits, const float* row_max, int64_t m, int64_t v);
-void TargetLogit(float* target_logit, const float* logits, const int32_t* targets, int64_t m,
-                 int64_t v, int64_t vocab_begin);
-void SoftmaxXentGrad(float* logits, const int32_t* targets, const float* row_max,
-                     const float* row_sum, const float* scale, int64_t m, int64_t v,
-                     int64_t vocab_begin);
+void TargetLogit(float* target_logit, const float* logits, const int32_t* targets, int64_t m, int64_t v,
+                 int64_t vocab_begin);
+void SoftmaxXentGrad(float* logits, const int32_t* targets, const float* row_max, const float* row_sum,
+                     const float* scale, int64_t m, int64_t v, int64_t vocab_begin);
 
 }  // namespace ogai::kernels

@@ -1,14 +1,14 @@
 #include "kernels/cpu/embedding.h"
 
-#include "core/profile.h"
-
 #include <algorithm>
 #include <cstring>
 
+#include "core/profile.h"
+
 namespace ogai::kernels {
 
-void EmbeddingLookup(float* out, const int32_t* tokens, const float* wte, int64_t n_tokens,
-                     int64_t c, int64_t vocab_begin, int64_t vocab_end) {
+void EmbeddingLookup(float* out, const int32_t* tokens, const float* wte, int64_t n_tokens, int64_t c,
+                     int64_t vocab_begin, int64_t vocab_end) {
   OGAI_PROFILE(kEmbedding);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n_tokens; ++i) {
@@ -22,9 +22,8 @@ void EmbeddingLookup(float* out, const int32_t* tokens, const float* wte, int64_
   }
 }
 
-void EmbeddingLookupBackward(float* dwte, const float* dout, const int32_t* tokens,
-                             int64_t n_tokens, int64_t c, int64_t vocab_begin,
-                             int64_t vocab_end) {
+void EmbeddingLookupBackward(float* dwte, const float* dout, const int32_t* tokens, int64_t n_tokens, int64_t c,
+                             int64_t vocab_begin, int64_t vocab_end) {
   OGAI_PROFILE(kEmbedding);
   // Threads split the channels; each walks the tokens in order, so repeated tokens are
   // accumulated in the same order every run.
@@ -57,8 +56,7 @@ void PositionAdd(float* out, const float* wpe, int64_t b, int64_t t, int64_t c) 
   }
 }
 
-void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c,
-                         bool accumulate) {
+void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c, bool accumulate) {
   OGAI_PROFILE(kEmbedding);
 #pragma omp parallel for schedule(static)
   for (int64_t ti = 0; ti < t; ++ti) {

@@ -13,15 +13,13 @@
 
 namespace ogai::kernels {
 
-void EmbeddingLookup(float* out, const int32_t* tokens, const float* wte, int64_t n_tokens,
-                     int64_t c, int64_t vocab_begin, int64_t vocab_end);
-void EmbeddingLookupBackward(float* dwte, const float* dout, const int32_t* tokens,
-                             int64_t n_tokens, int64_t c, int64_t vocab_begin,
-                             int64_t vocab_end);
+void EmbeddingLookup(float* out, const int32_t* tokens, const float* wte, int64_t n_tokens, int64_t c,
+                     int64_t vocab_begin, int64_t vocab_end);
+void EmbeddingLookupBackward(float* dwte, const float* dout, const int32_t* tokens, int64_t n_tokens, int64_t c,
+                             int64_t vocab_begin, int64_t vocab_end);
 
 void PositionAdd(float* out, const float* wpe, int64_t b, int64_t t, int64_t c);
 // accumulate false: dwpe is overwritten.
-void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c,
-                         bool accumulate = true);
+void PositionAddBackward(float* dwpe, const float* dout, int64_t b, int64_t t, int64_t c, bool accumulate = true);
 
 }  // namespace ogai::kernels

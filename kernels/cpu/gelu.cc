@@ -1,9 +1,9 @@
 #include "kernels/cpu/gelu.h"
 
-#include "kernels/cpu/vec_math.h"
-#include "core/profile.h"
-
 #include <cmath>
+
+#include "core/profile.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace ogai::kernels {
 namespace {
@@ -29,8 +29,7 @@ void GeluBackward(float* dinp, const float* inp, const float* dout, int64_t n) {
     const float u = kSqrt2OverPi * (x + kCoef * x * x * x);
     const float th = FastTanh(u);
     const float sech2 = 1.0f - th * th;
-    const float grad =
-        0.5f * (1.0f + th) + 0.5f * x * sech2 * kSqrt2OverPi * (1.0f + 3.0f * kCoef * x * x);
+    const float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * kSqrt2OverPi * (1.0f + 3.0f * kCoef * x * x);
     dinp[i] = dout[i] * grad;
   }
 }

@@ -1,16 +1,17 @@
 #include "kernels/cpu/gemm.h"
 
-#include "core/knobs.h"
-#include "core/profile.h"
-
 #include <dlfcn.h>
 #include <omp.h>
-#include <oneapi/dnnl/dnnl.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "core/knobs.h"
+#include "core/profile.h"
 
 namespace ogai::kernels {
 namespace {
@@ -18,8 +19,8 @@ namespace {
 // The cblas entry points we use, resolved from libopenblas at run time.
 enum CblasOrder { kRowMajor = 101 };
 enum CblasTrans { kNoTrans = 111, kTrans = 112 };
-using CblasSgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int,
-                              const float*, int, float, float*, int);
+using CblasSgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*,
+                              int);
 using OpenblasCoreFn = char* (*)();
 using OpenblasThreadsFn = int (*)();
 
@@ -62,8 +63,7 @@ Status LoadOpenBlas() {
   }
   g_openblas.sgemm = reinterpret_cast<CblasSgemmFn>(dlsym(g_openblas.handle, "cblas_sgemm"));
   auto core = reinterpret_cast<OpenblasCoreFn>(dlsym(g_openblas.handle, "openblas_get_corename"));
-  auto threads =
-      reinterpret_cast<OpenblasThreadsFn>(dlsym(g_openblas.handle, "openblas_get_num_threads"));
+  auto threads = reinterpret_cast<OpenblasThreadsFn>(dlsym(g_openblas.handle, "openblas_get_num_threads"));
   if (g_openblas.sgemm == nullptr) {
     dlclose(g_openblas.handle);
     g_openblas.handle = nullptr;
@@ -76,20 +76,17 @@ Status LoadOpenBlas() {
 
 }  // namespace
 
-void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc) {
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   OGAI_PROFILE(kGemm);
   if (m == 0 || n == 0) return;
   if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOpenBlas) {
-    g_openblas.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans,
-                     static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
-                     static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
-                     static_cast<int>(ldc));
+    g_openblas.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, static_cast<int>(m),
+                     static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
+                     static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
     return;
   }
-  dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c,
-             ldc);
+  dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 Status SetGemmBackend(const std::string& name) {
@@ -109,8 +106,7 @@ GemmBackend GetGemmBackend() { return g_backend.load(); }
 
 std::string GemmBackendDescription() {
   if (g_backend.load() == GemmBackend::kOpenBlas) {
-    return "openblas (core " + g_openblas.core + ", " + std::to_string(g_openblas.threads) +
-           " threads)";
+    return "openblas (core " + g_openblas.core + ", " + std::to_string(g_openblas.threads) + " threads)";
   }
   return "onednn (" + std::to_string(KernelThreads()) + " OpenMP threads)";
 }

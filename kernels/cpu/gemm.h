@@ -21,9 +21,8 @@ namespace ogai::kernels {
 
 enum class GemmBackend { kOneDnn, kOpenBlas };
 
-void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc);
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 // "onednn" or "openblas". Loads OpenBLAS when asked for it; an error if it cannot.
 Status SetGemmBackend(const std::string& name);

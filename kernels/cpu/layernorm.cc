@@ -1,15 +1,15 @@
 #include "kernels/cpu/layernorm.h"
 
-#include "core/profile.h"
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "core/profile.h"
+
 namespace ogai::kernels {
 
-void LayerNormForward(float* out, float* mean, float* rstd, const float* inp, const float* w,
-                      const float* b, int64_t n, int64_t c) {
+void LayerNormForward(float* out, float* mean, float* rstd, const float* inp, const float* w, const float* b, int64_t n,
+                      int64_t c) {
   OGAI_PROFILE(kLayerNorm);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -33,9 +33,8 @@ void LayerNormForward(float* out, float* mean, float* rstd, const float* inp, co
   }
 }
 
-void LayerNormBackward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
-                       const float* w, const float* mean, const float* rstd, int64_t n,
-                       int64_t c, bool accumulate_params) {
+void LayerNormBackward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
+                       const float* mean, const float* rstd, int64_t n, int64_t c, bool accumulate_params) {
   OGAI_PROFILE(kLayerNorm);
   constexpr int64_t kRows = 32;
   const int64_t chunks = (n + kRows - 1) / kRows;

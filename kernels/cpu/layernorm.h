@@ -15,13 +15,12 @@ namespace ogai::kernels {
 
 constexpr float kLayerNormEps = 1e-5f;
 
-void LayerNormForward(float* out, float* mean, float* rstd, const float* inp, const float* w,
-                      const float* b, int64_t n, int64_t c);
+void LayerNormForward(float* out, float* mean, float* rstd, const float* inp, const float* w, const float* b, int64_t n,
+                      int64_t c);
 
 // dinp is accumulated (+=); dw and db are accumulated (+=) when `accumulate_params`, else
 // overwritten.
-void LayerNormBackward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
-                       const float* w, const float* mean, const float* rstd, int64_t n,
-                       int64_t c, bool accumulate_params = true);
+void LayerNormBackward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
+                       const float* mean, const float* rstd, int64_t n, int64_t c, bool accumulate_params = true);
 
 }  // namespace ogai::kernels

@@ -1,16 +1,15 @@
 #include "kernels/cpu/matmul.h"
 
-#include "core/profile.h"
-
 #include <algorithm>
 #include <vector>
 
+#include "core/profile.h"
 #include "kernels/cpu/gemm.h"
 
 namespace ogai::kernels {
 
-void MatmulForward(float* out, const float* inp, const float* weight, const float* bias,
-                   int64_t m, int64_t k, int64_t n) {
+void MatmulForward(float* out, const float* inp, const float* weight, const float* bias, int64_t m, int64_t k,
+                   int64_t n) {
   Sgemm(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n);
   if (bias == nullptr) return;
 #pragma omp parallel for schedule(static)
@@ -46,16 +45,13 @@ void BiasBackward(float* dbias, const float* dout, int64_t m, int64_t n, bool ac
   }
 }
 
-void MatmulBackward(float* dinp, float* dweight, float* dbias, const float* dout,
-                    const float* inp, const float* weight, int64_t m, int64_t k, int64_t n,
-                    bool accumulate_dinp, bool accumulate_dweight) {
+void MatmulBackward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
+                    int64_t m, int64_t k, int64_t n, bool accumulate_dinp, bool accumulate_dweight) {
   if (dinp != nullptr) {
-    Sgemm(false, false, m, k, n, 1.0f, dout, n, weight, k, accumulate_dinp ? 1.0f : 0.0f, dinp,
-          k);
+    Sgemm(false, false, m, k, n, 1.0f, dout, n, weight, k, accumulate_dinp ? 1.0f : 0.0f, dinp, k);
   }
   if (dweight != nullptr) {
-    Sgemm(true, false, n, k, m, 1.0f, dout, n, inp, k, accumulate_dweight ? 1.0f : 0.0f,
-          dweight, k);
+    Sgemm(true, false, n, k, m, 1.0f, dout, n, inp, k, accumulate_dweight ? 1.0f : 0.0f, dweight, k);
   }
   if (dbias != nullptr) BiasBackward(dbias, dout, m, n, accumulate_dweight);
 }

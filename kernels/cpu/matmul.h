@@ -13,13 +13,12 @@
 namespace ogai::kernels {
 
 // bias may be null.
-void MatmulForward(float* out, const float* inp, const float* weight, const float* bias,
-                   int64_t m, int64_t k, int64_t n);
+void MatmulForward(float* out, const float* inp, const float* weight, const float* bias, int64_t m, int64_t k,
+                   int64_t n);
 
 // Any of dinp, dweight, dbias may be null (not needed). `accumulate_*` chooses += over =.
-void MatmulBackward(float* dinp, float* dweight, float* dbias, const float* dout,
-                    const float* inp, const float* weight, int64_t m, int64_t k, int64_t n,
-                    bool accumulate_dinp, bool accumulate_dweight);
+void MatmulBackward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
+                    int64_t m, int64_t k, int64_t n, bool accumulate_dinp, bool accumulate_dweight);
 
 // dbias[N] (+)= column sums of dout[M,N]; exposed for row-parallel layers.
 void BiasBackward(float* dbias, const float* dout, int64_t m, int64_t n, bool accumulate);

@@ -25,8 +25,7 @@ void SoftmaxForward(float* out, const float* inp, int64_t rows, int64_t cols) {
   }
 }
 
-void SoftmaxBackward(float* dinp, const float* out, const float* dout, int64_t rows,
-                     int64_t cols) {
+void SoftmaxBackward(float* dinp, const float* out, const float* dout, int64_t rows, int64_t cols) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* y = out + r * cols;

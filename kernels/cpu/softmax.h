@@ -9,7 +9,6 @@ namespace ogai::kernels {
 
 void SoftmaxForward(float* out, const float* inp, int64_t rows, int64_t cols);
 // dinp overwritten; may alias dout.
-void SoftmaxBackward(float* dinp, const float* out, const float* dout, int64_t rows,
-                     int64_t cols);
+void SoftmaxBackward(float* dinp, const float* out, const float* dout, int64_t rows, int64_t cols);
 
 }  // namespace ogai::kernels

@@ -14,8 +14,7 @@ void MatmulForward(Vec& out, const Vec& inp, const Vec& w, const Vec* b, int m, 
     }
 }
 
-void MatmulBackward(Vec& dinp, Vec& dw, Vec* db, const Vec& dout, const Vec& inp, const Vec& w,
-                    int m, int k, int n) {
+void MatmulBackward(Vec& dinp, Vec& dw, Vec* db, const Vec& dout, const Vec& inp, const Vec& w, int m, int k, int n) {
   dinp.assign(static_cast<size_t>(m) * k, 0.0);
   dw.assign(static_cast<size_t>(n) * k, 0.0);
   if (db) db->assign(n, 0.0);
@@ -30,15 +29,13 @@ void MatmulBackward(Vec& dinp, Vec& dw, Vec* db, const Vec& dout, const Vec& inp
     }
 }
 
-void Embedding(Vec& out, const std::vector<int32_t>& tok, const Vec& wte, const Vec& wpe, int b,
-               int t, int c) {
+void Embedding(Vec& out, const std::vector<int32_t>& tok, const Vec& wte, const Vec& wpe, int b, int t, int c) {
   out.assign(static_cast<size_t>(b) * t * c, 0.0);
   for (int i = 0; i < b * t; ++i)
     for (int j = 0; j < c; ++j) out[i * c + j] = wte[tok[i] * c + j] + wpe[(i % t) * c + j];
 }
 
-void EmbeddingBackward(Vec& dwte, Vec& dwpe, const Vec& dout, const std::vector<int32_t>& tok,
-                       int b, int t, int c) {
+void EmbeddingBackward(Vec& dwte, Vec& dwpe, const Vec& dout, const std::vector<int32_t>& tok, int b, int t, int c) {
   for (int i = 0; i < b * t; ++i)
     for (int j = 0; j < c; ++j) {
       dwte[tok[i] * c + j] += dout[i * c + j];
@@ -59,8 +56,7 @@ void LayerNorm(Vec& out, const Vec& inp, const Vec& w, const Vec& b, int n, int 
   }
 }
 
-void LayerNormBackward(Vec& dinp, Vec& dw, Vec& db, const Vec& dout, const Vec& inp,
-                       const Vec& w, int n, int c) {
+void LayerNormBackward(Vec& dinp, Vec& dw, Vec& db, const Vec& dout, const Vec& inp, const Vec& w, int n, int c) {
   dinp.assign(static_cast<size_t>(n) * c, 0.0);
   dw.assign(c, 0.0);
   db.assign(c, 0.0);
@@ -191,8 +187,7 @@ void AttentionBackward(Vec& dqkv, const Vec& dout, const Vec& qkv, int b, int t,
     }
 }
 
-void CrossEntropy(Vec& losses, const Vec& logits, const std::vector<int32_t>& targets, int m,
-                  int v) {
+void CrossEntropy(Vec& losses, const Vec& logits, const std::vector<int32_t>& targets, int m, int v) {
   losses.assign(m, 0.0);
   for (int i = 0; i < m; ++i) {
     double mx = -INFINITY, s = 0;
@@ -202,18 +197,17 @@ void CrossEntropy(Vec& losses, const Vec& logits, const std::vector<int32_t>& ta
   }
 }
 
-void CrossEntropyBackward(Vec& dlogits, const Vec& logits, const std::vector<int32_t>& targets,
-                          int m, int v, double scale) {
+void CrossEntropyBackward(Vec& dlogits, const Vec& logits, const std::vector<int32_t>& targets, int m, int v,
+                          double scale) {
   Vec p;
   Softmax(p, logits, m, v);
   dlogits.resize(logits.size());
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < v; ++j)
-      dlogits[i * v + j] = scale * (p[i * v + j] - (j == targets[i] ? 1.0 : 0.0));
+    for (int j = 0; j < v; ++j) dlogits[i * v + j] = scale * (p[i * v + j] - (j == targets[i] ? 1.0 : 0.0));
 }
 
-void AdamW(Vec& p, const Vec& g, Vec& m, Vec& v, double lr, double b1, double b2, double eps,
-           double wd, int64_t step, double grad_scale) {
+void AdamW(Vec& p, const Vec& g, Vec& m, Vec& v, double lr, double b1, double b2, double eps, double wd, int64_t step,
+           double grad_scale) {
   for (size_t i = 0; i < p.size(); ++i) {
     const double gi = g[i] * grad_scale;
     m[i] = b1 * m[i] + (1 - b1) * gi;

@@ -44,8 +44,8 @@ Result<LayerTable> ParseLayers(const std::string& text, const std::string& name)
     } catch (...) {
     }
     if (colon == std::string::npos || level < 0) {
-      return InvalidArgument(name + ":" + std::to_string(lineno) + ": expected 'LEVEL: folder ...', got '" +
-                             line + "'");
+      return InvalidArgument(name + ":" + std::to_string(lineno) + ": expected 'LEVEL: folder ...', got '" + line +
+                             "'");
     }
     std::istringstream folders(line.substr(colon + 1));
     std::string f;
@@ -82,8 +82,9 @@ Result<std::vector<Violation>> CheckLayers(const std::string& root, const LayerT
     const auto from_it = table.find(from);
     if (from_it == table.end()) {
       if (reported_unknown.insert(from).second) {
-        out.push_back({rel, 1, "folder '" + from + "' holds sources but is not in the layer table; add it to " +
-                                   "cmake/layers.txt at its level"});
+        out.push_back({rel, 1,
+                       "folder '" + from + "' holds sources but is not in the layer table; add it to " +
+                           "cmake/layers.txt at its level"});
       }
       continue;
     }

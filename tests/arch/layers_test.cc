@@ -1,11 +1,11 @@
 // Folders are layers (cmake/layers.txt, docs/architecture.md): every #include of the
 // project's own sources must point at its own folder or a folder on a lower level.
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "tests/arch/layer_check.h"
 #include "tests/util/job.h"

@@ -1,14 +1,14 @@
 // The checkpoint library on its own: region geometry, the format, the writer's commit
 // protocol and retention, the reader's checks, and resharding between layouts with
 // synthetic multi-rank saves (ranks are threads; the store-based committer comes later).
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <random>
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "ckpt/committer.h"
 #include "ckpt/format.h"
@@ -373,7 +373,8 @@ struct TensorDef {
 };
 
 const std::vector<TensorDef> kTensors = {
-    {"emb", {64, 24}, 0}, {"col", {48, 24}, 0}, {"row", {24, 48}, 1}, {"bias", {48}, 0}, {"norm", {24}, -1}, {"cube", {4, 8, 6}, 1},
+    {"emb", {64, 24}, 0}, {"col", {48, 24}, 0}, {"row", {24, 48}, 1},
+    {"bias", {48}, 0},    {"norm", {24}, -1},   {"cube", {4, 8, 6}, 1},
 };
 
 Region TpRegion(const TensorDef& t, int tp_rank, int tp) {
@@ -461,8 +462,8 @@ TEST(Reshard, EverySavedLayoutLoadsAtEveryOtherLayout) {
     EXPECT_EQ((*ck)->manifest().files_size(), save.tp * save.dp);
     EXPECT_TRUE((*ck)->Verify().empty());
     for (const auto& load : layouts) {
-      SCOPED_TRACE("saved at tp " + std::to_string(save.tp) + " x dp " + std::to_string(save.dp) +
-                   ", loaded at tp " + std::to_string(load.tp) + " x dp " + std::to_string(load.dp));
+      SCOPED_TRACE("saved at tp " + std::to_string(save.tp) + " x dp " + std::to_string(save.dp) + ", loaded at tp " +
+                   std::to_string(load.tp) + " x dp " + std::to_string(load.dp));
       CheckLoad(d.path(), load);
     }
   }

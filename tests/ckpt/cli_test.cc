@@ -1,16 +1,17 @@
 // ogai-ckpt and ogai-worker as users run them: verify before and after damage, inspect,
 // ls, export to safetensors (read back by Python's standard library), and SIGKILL of a
 // training process at random moments while it saves.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "ckpt/format.h"
 #include "ckpt/reader.h"
@@ -38,7 +39,8 @@ class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string out;
-    ASSERT_EQ(RunCommand(Worker({"train.steps=4", "checkpoint.every_steps=2", "checkpoint.dir=" + d_.path()}), &out), 0) << out;
+    ASSERT_EQ(RunCommand(Worker({"train.steps=4", "checkpoint.every_steps=2", "checkpoint.dir=" + d_.path()}), &out), 0)
+        << out;
     shard_ = d_ / "step_00000004/rank_00000.shard";
   }
   int Ckpt(const std::vector<std::string>& args, std::string* out) {
@@ -86,7 +88,8 @@ TEST_F(CliTest, VerifyCatchesATruncatedShardAndBadPaths) {
   EXPECT_NE(out.find("does not exist"), std::string::npos) << out;
   EXPECT_EQ(Ckpt({"frobnicate"}, &out), 2);
   // Strict resume refuses, naming the file.
-  ASSERT_EQ(RunCommand(Worker({"train.steps=5", "checkpoint.strict=true", "checkpoint.dir=" + d_.path()}), &out), 1) << out;
+  ASSERT_EQ(RunCommand(Worker({"train.steps=5", "checkpoint.strict=true", "checkpoint.dir=" + d_.path()}), &out), 1)
+      << out;
   EXPECT_NE(out.find("rank_00000.shard"), std::string::npos) << out;
 }
 
@@ -177,8 +180,9 @@ TEST(Crash, KillDuringSavesLeavesTheLatestCommittedCheckpointUsable) {
   int kills = 0, unfinished_seen = 0;
   for (int attempt = 0; attempt < 60 && kills < 21; ++attempt) {
     TempDir d;
-    Child c(Worker({"train.steps=60", "checkpoint.every_steps=1", "checkpoint.keep_last=2", "checkpoint.dir=" + d.path()}),
-            {{"OGAI_CKPT_CHUNK_KB=64"}});
+    Child c(
+        Worker({"train.steps=60", "checkpoint.every_steps=1", "checkpoint.keep_last=2", "checkpoint.dir=" + d.path()}),
+        {{"OGAI_CKPT_CHUNK_KB=64"}});
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!fs::exists(d / "latest") && c.Running() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -214,8 +218,8 @@ TEST(Crash, KillDuringSavesLeavesTheLatestCommittedCheckpointUsable) {
     if (s >= 59) continue;
     // Resume by path (checkpoint.dir unset: the two steps are not saved again) and stop two
     // steps later; the schedule still spans 60 steps, as in the reference run.
-    ASSERT_EQ(RunCommand(Worker({"train.steps=60", "train.stop_after=" + std::to_string(s + 2), "checkpoint.resume=" + d.path(),
-                                 "train.metrics_file=" + (d / "resumed.jsonl")}),
+    ASSERT_EQ(RunCommand(Worker({"train.steps=60", "train.stop_after=" + std::to_string(s + 2),
+                                 "checkpoint.resume=" + d.path(), "train.metrics_file=" + (d / "resumed.jsonl")}),
                          &out, 60),
               0)
         << out;
@@ -226,7 +230,8 @@ TEST(Crash, KillDuringSavesLeavesTheLatestCommittedCheckpointUsable) {
     EXPECT_EQ(bits[1].second, ref[s + 2]);
   }
   EXPECT_GE(kills, 20);
-  std::printf("%d kills; %d left an unfinished checkpoint directory behind (a kill mid-save)\n", kills, unfinished_seen);
+  std::printf("%d kills; %d left an unfinished checkpoint directory behind (a kill mid-save)\n", kills,
+              unfinished_seen);
   RecordProperty("unfinished_after_kill", unfinished_seen);
 }
 

@@ -4,10 +4,10 @@
 //   * resharding: a (dp 2, tp 2, pp 1) checkpoint resumed at (1, 1, 2) and at (4, 1, 1)
 //     continues within the layout-equivalence tolerance (1e-5 relative) of the
 //     uninterrupted run.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "tests/util/job.h"
 
@@ -25,21 +25,23 @@ parallel: {timeout_s: 120}
 )";
 
 std::string Job(const TempDir& d, int dp, int tp, int pp, const std::string& extra) {
-  return testing::BuildDir() + "/bin/ogai-run -np " + std::to_string(dp * tp * pp) + " --oversubscribe " + (d / "c.yaml") +
-         " parallel.dp=" + std::to_string(dp) + " parallel.tp=" + std::to_string(tp) + " parallel.pp=" +
-         std::to_string(pp) + " " + extra;
+  return testing::BuildDir() + "/bin/ogai-run -np " + std::to_string(dp * tp * pp) + " --oversubscribe " +
+         (d / "c.yaml") + " parallel.dp=" + std::to_string(dp) + " parallel.tp=" + std::to_string(tp) +
+         " parallel.pp=" + std::to_string(pp) + " " + extra;
 }
 
 TEST(MultiRankCheckpoint, BitExactResumeOn2x2x2) {
   TempDir d("ogai_ckpt_mr");
   testing::WriteFile(d / "c.yaml", kConfig);
-  auto full = RunShell(Job(d, 2, 2, 2, "checkpoint.dir=" + (d / "a") + " checkpoint.every_steps=10 'train.metrics_file=" +
-                                           (d / "full_{rank}.jsonl") + "'"));
+  auto full = RunShell(Job(d, 2, 2, 2,
+                           "checkpoint.dir=" + (d / "a") +
+                               " checkpoint.every_steps=10 'train.metrics_file=" + (d / "full_{rank}.jsonl") + "'"));
   ASSERT_EQ(full.exit_code, 0) << full.output;
   auto verify = RunShell(testing::BuildDir() + "/bin/ogai-ckpt verify " + (d / "a/step_00000010"));
   ASSERT_EQ(verify.exit_code, 0) << verify.output;
-  auto resumed = RunShell(Job(d, 2, 2, 2, "checkpoint.dir=" + (d / "b") + " checkpoint.resume=" + (d / "a/step_00000010") +
-                                              " 'train.metrics_file=" + (d / "res_{rank}.jsonl") + "'"));
+  auto resumed = RunShell(Job(d, 2, 2, 2,
+                              "checkpoint.dir=" + (d / "b") + " checkpoint.resume=" + (d / "a/step_00000010") +
+                                  " 'train.metrics_file=" + (d / "res_{rank}.jsonl") + "'"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   auto a = ReadStepMetrics(d / "full_0.jsonl");
   auto b = ReadStepMetrics(d / "res_0.jsonl");
@@ -54,8 +56,9 @@ TEST(MultiRankCheckpoint, BitExactResumeOn2x2x2) {
 TEST(MultiRankCheckpoint, ReshardsToOtherLayouts) {
   TempDir d("ogai_ckpt_rs");
   testing::WriteFile(d / "c.yaml", kConfig);
-  auto full = RunShell(Job(d, 2, 2, 1, "checkpoint.dir=" + (d / "a") + " checkpoint.every_steps=10 'train.metrics_file=" +
-                                           (d / "full_{rank}.jsonl") + "'"));
+  auto full = RunShell(Job(d, 2, 2, 1,
+                           "checkpoint.dir=" + (d / "a") +
+                               " checkpoint.every_steps=10 'train.metrics_file=" + (d / "full_{rank}.jsonl") + "'"));
   ASSERT_EQ(full.exit_code, 0) << full.output;
   const auto a = ReadStepMetrics(d / "full_0.jsonl");
   ASSERT_EQ(a.size(), 20u);
@@ -64,9 +67,9 @@ TEST(MultiRankCheckpoint, ReshardsToOtherLayouts) {
   };
   for (L l : {L{1, 1, 2}, L{4, 1, 1}}) {
     const std::string tag = std::to_string(l.dp) + std::to_string(l.tp) + std::to_string(l.pp);
-    auto r = RunShell(Job(d, l.dp, l.tp, l.pp, "checkpoint.dir=" + (d / ("r" + tag)) + " checkpoint.resume=" +
-                                                   (d / "a/step_00000010") + " 'train.metrics_file=" +
-                                                   (d / ("r" + tag + "_{rank}.jsonl")) + "'"));
+    auto r = RunShell(Job(d, l.dp, l.tp, l.pp,
+                          "checkpoint.dir=" + (d / ("r" + tag)) + " checkpoint.resume=" + (d / "a/step_00000010") +
+                              " 'train.metrics_file=" + (d / ("r" + tag + "_{rank}.jsonl")) + "'"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto b = ReadStepMetrics(d / ("r" + tag + "_0.jsonl"));
     ASSERT_EQ(b.size(), 10u) << r.output;

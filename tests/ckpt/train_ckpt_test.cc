@@ -1,18 +1,18 @@
 // Checkpoints with the real model, optimizer and trainer, in one process: the write and
 // read plans of every (dp, tp, pp, ZeRO-1) layout against each other, bit-exact resume,
 // fallback from a damaged checkpoint, and flat staging memory over 100 saves.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "ckpt/format.h"
 #include "core/crc32c.h"
 #include "core/memory.h"
 #include "parallel/buckets.h"
+#include "tests/ckpt/test_util.h"
 #include "train/checkpointing.h"
 #include "train/trainer.h"
-#include "tests/ckpt/test_util.h"
 
 namespace ogai::train {
 namespace {
@@ -132,7 +132,8 @@ struct Layout3 {
   int dp, tp, pp;
   bool zero;
   std::string Name() const {
-    return "(dp " + std::to_string(dp) + ", tp " + std::to_string(tp) + ", pp " + std::to_string(pp) + (zero ? ", zero-1)" : ")");
+    return "(dp " + std::to_string(dp) + ", tp " + std::to_string(tp) + ", pp " + std::to_string(pp) +
+           (zero ? ", zero-1)" : ")");
   }
 };
 
@@ -165,14 +166,16 @@ void SaveLayout(const std::string& dir, const Layout3& L) {
     });
   }
   for (auto& t : threads) t.join();
-  for (int r = 0; r < world; ++r) ASSERT_TRUE(results[r].ok()) << L.Name() << " rank " << r << ": " << results[r].ToString();
+  for (int r = 0; r < world; ++r)
+    ASSERT_TRUE(results[r].ok()) << L.Name() << " rank " << r << ": " << results[r].ToString();
 }
 
 TEST(ReshardModel, CheckpointsOfEveryLayoutLoadAtEveryOtherLayout) {
   // The layouts: (2, 2, 1) saved, (1, 1, 2) and (4, 1, 1) loaded, plus 2x2x2 with
   // ZeRO-1 (optimizer ranges cutting through tensors) and the dense model.
   const std::vector<Layout3> layouts = {
-      {1, 1, 1, false}, {2, 2, 1, false}, {1, 1, 2, false}, {4, 1, 1, true}, {2, 2, 2, true}, {1, 4, 1, false}, {3, 1, 2, true},
+      {1, 1, 1, false}, {2, 2, 1, false}, {1, 1, 2, false}, {4, 1, 1, true},
+      {2, 2, 2, true},  {1, 4, 1, false}, {3, 1, 2, true},
   };
   for (const auto& save : layouts) {
     TempDir d;
@@ -251,7 +254,8 @@ TEST_P(BitExactResume, TenPlusTenEqualsTwenty) {
 // through it) and saves every 3 steps; synchronous.
 INSTANTIATE_TEST_SUITE_P(Ckpt, BitExactResume,
                          ::testing::Values(std::vector<std::string>{},
-                                           std::vector<std::string>{"checkpoint.staging_mb=0.25", "checkpoint.every_steps=3"},
+                                           std::vector<std::string>{"checkpoint.staging_mb=0.25",
+                                                                    "checkpoint.every_steps=3"},
                                            std::vector<std::string>{"checkpoint.async=false"}));
 
 struct TwoCheckpoints {
@@ -327,8 +331,9 @@ TEST(Resume, ExplicitPathNoneAndConfigMismatch) {
 TEST(Staging, HundredSavesLeaveResidentMemoryFlat) {
   TempDir d;
   // A smaller model than tiny.yaml's: the saves, not the steps, are what is measured.
-  auto cfg = TinyConfig({"train.steps=1000", "checkpoint.every_steps=1", "checkpoint.keep_last=2", "checkpoint.dir=" + d.path(),
-                         "model.layers=1", "model.d_model=64", "model.heads=2", "train.micro_batch=2"});
+  auto cfg = TinyConfig({"train.steps=1000", "checkpoint.every_steps=1", "checkpoint.keep_last=2",
+                         "checkpoint.dir=" + d.path(), "model.layers=1", "model.d_model=64", "model.heads=2",
+                         "train.micro_batch=2"});
   TrainerOptions topts;
   topts.print = false;
   auto t = Trainer::Create(cfg, {}, topts);

@@ -20,10 +20,10 @@ TEST(CommHeavy, UcxSweep8Ranks16M) {
 }
 
 TEST(CommHeavy, MpiSweep4Ranks16M) {
-  auto r = ::ogai::testing::RunCommand(
-      {OGAI_MPIEXEC, "-np", "4", "--oversubscribe", "--bind-to", "none", OGAI_COMM_WORKER, "--backend", "mpi",
-       "--scenario", "sweep", "--large", "16777259"},
-      {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"}, 1500s);
+  auto r =
+      ::ogai::testing::RunCommand({OGAI_MPIEXEC, "-np", "4", "--oversubscribe", "--bind-to", "none", OGAI_COMM_WORKER,
+                                   "--backend", "mpi", "--scenario", "sweep", "--large", "16777259"},
+                                  {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"}, 1500s);
   EXPECT_TRUE(r.AllOk()) << r.Describe();
 }
 

@@ -1,9 +1,9 @@
 // Multi-process tests of the process groups: real rank processes started by the spawner
 // (ucx, bootstrapped through a store) or by mpirun (mpi, and ucx bootstrapped through MPI).
-#include <gtest/gtest.h>
-
 #include <string>
 #include <tuple>
+
+#include <gtest/gtest.h>
 
 #include "store/server.h"
 #include "tests/comm/spawner.h"
@@ -21,10 +21,9 @@ const char* kWorker = OGAI_COMM_WORKER;
 const std::vector<std::string> kUcxMessages = {"OGAI_UCX_SHM=0", "OGAI_LOG_LEVEL=debug"};
 // Shared memory with one-page slots, two in flight and no spinning: every message of the
 // sweep spans many chunks, reuses slots and sleeps on the futex.
-const std::vector<std::string> kShmStress = {"OGAI_UCX_SHM_SLOT_BYTES=4096", "OGAI_UCX_SHM_DEPTH=2",
-                                             "OGAI_UCX_SHM_SPIN_US=0", "OGAI_UCX_SHM_BG_SPIN_US=0",
-                                             "OGAI_UCX_SHM_DIRECT_MAX_BYTES=0",
-                                             "OGAI_LOG_LEVEL=debug"};
+const std::vector<std::string> kShmStress = {"OGAI_UCX_SHM_SLOT_BYTES=4096",    "OGAI_UCX_SHM_DEPTH=2",
+                                             "OGAI_UCX_SHM_SPIN_US=0",          "OGAI_UCX_SHM_BG_SPIN_US=0",
+                                             "OGAI_UCX_SHM_DIRECT_MAX_BYTES=0", "OGAI_LOG_LEVEL=debug"};
 
 // Every rank said which path its world group took.
 bool AllSaid(const ::ogai::testing::SpawnResult& r, const std::string& what) {
@@ -48,9 +47,21 @@ SpawnResult RunUcx(int n, const std::vector<std::string>& args, std::chrono::sec
 
 SpawnResult RunMpirun(int n, const std::string& backend, const std::vector<std::string>& args,
                       std::chrono::seconds timeout = 240s) {
-  std::vector<std::string> argv = {OGAI_MPIEXEC, "-np", std::to_string(n), "--oversubscribe", "--bind-to", "none",
-                                   "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo",
-                                   kWorker, "--backend", backend};
+  std::vector<std::string> argv = {OGAI_MPIEXEC,
+                                   "-np",
+                                   std::to_string(n),
+                                   "--oversubscribe",
+                                   "--bind-to",
+                                   "none",
+                                   "--mca",
+                                   "btl_tcp_if_include",
+                                   "lo",
+                                   "--mca",
+                                   "oob_tcp_if_include",
+                                   "lo",
+                                   kWorker,
+                                   "--backend",
+                                   backend};
   argv.insert(argv.end(), args.begin(), args.end());
   return ::ogai::testing::RunCommand(argv, {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"}, timeout);
 }
@@ -126,7 +137,8 @@ TEST(UcxGroups, Determinism) {
   EXPECT_TRUE(r.AllOk()) << r.Describe();
 }
 TEST(UcxGroups, DeterminismTwoPhaseShm) {
-  auto r = RunUcx(4, {"--scenario", "determinism"}, 240s, {"OGAI_UCX_SHM_DIRECT_MAX_BYTES=0", "OGAI_UCX_SHM_SLOT_BYTES=8192"});
+  auto r = RunUcx(4, {"--scenario", "determinism"}, 240s,
+                  {"OGAI_UCX_SHM_DIRECT_MAX_BYTES=0", "OGAI_UCX_SHM_SLOT_BYTES=8192"});
   EXPECT_TRUE(r.AllOk()) << r.Describe();
 }
 TEST(UcxGroups, DeterminismUcxMessages) {
@@ -143,17 +155,20 @@ TEST(MpiGroups, Determinism) {
 TEST(UcxGroups, MissingRankTimesOutNamingGroupOpAndRank) {
   auto r = RunUcx(3, {"--scenario", "missing"}, 60s);
   EXPECT_TRUE(r.AllOk()) << r.Describe();
-  EXPECT_NE(r.ranks[0].output.find("missing ranks ["), std::string::npos) << r.Describe();  // rank 2 among them: the worker checks
+  EXPECT_NE(r.ranks[0].output.find("missing ranks ["), std::string::npos)
+      << r.Describe();  // rank 2 among them: the worker checks
 }
 TEST(UcxGroups, MissingRankTimesOutNamingGroupOpAndRankUcxMessages) {
   auto r = RunUcx(3, {"--scenario", "missing"}, 60s, kUcxMessages);
   EXPECT_TRUE(r.AllOk()) << r.Describe();
-  EXPECT_NE(r.ranks[0].output.find("missing ranks ["), std::string::npos) << r.Describe();  // rank 2 among them: the worker checks
+  EXPECT_NE(r.ranks[0].output.find("missing ranks ["), std::string::npos)
+      << r.Describe();  // rank 2 among them: the worker checks
 }
 TEST(MpiGroups, MissingRankTimesOutNamingGroupOpAndRank) {
   auto r = RunMpirun(3, "mpi", {"--scenario", "missing"}, 60s);
   EXPECT_TRUE(r.AllOk()) << r.Describe();
-  EXPECT_NE(r.ranks[0].output.find("missing ranks ["), std::string::npos) << r.Describe();  // rank 2 among them: the worker checks
+  EXPECT_NE(r.ranks[0].output.find("missing ranks ["), std::string::npos)
+      << r.Describe();  // rank 2 among them: the worker checks
 }
 
 TEST(UcxGroups, DeviceMeshAndSubsetGroups8) {

@@ -1,10 +1,10 @@
 // Single-process tests: reduction kernels, device-mesh layout, progress engine, factory.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cmath>
 #include <functional>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "comm/device_mesh.h"
 #include "comm/process_group.h"
@@ -103,7 +103,8 @@ TEST(ArgumentChecks, SameStatusFromEveryBackend) {
   const std::vector<std::pair<Call, std::string>> bad = {
       {[&](ProcessGroup& g) { return g.AllReduce(nullptr, buf, 4, f32, sum); }, "null buffer with 4 elements"},
       {[&](ProcessGroup& g) { return g.AllReduce(buf, buf, 4, static_cast<DataType>(9), sum); }, "unknown data type 9"},
-      {[&](ProcessGroup& g) { return g.ReduceScatter(buf, buf, 4, f32, static_cast<ReduceOp>(-1)); }, "unknown reduce op -1"},
+      {[&](ProcessGroup& g) { return g.ReduceScatter(buf, buf, 4, f32, static_cast<ReduceOp>(-1)); },
+       "unknown reduce op -1"},
       {[&](ProcessGroup& g) { return g.AllGather(buf, nullptr, 1, f32); }, "null buffer"},
       {[&](ProcessGroup& g) { return g.Broadcast(buf, 4, f32, 1); }, "broadcast root 1 is outside group 'g' of size 1"},
       {[&](ProcessGroup& g) { return g.Broadcast(buf, 4, f32, -1); }, "broadcast root -1 is outside group"},

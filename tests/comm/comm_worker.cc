@@ -31,14 +31,14 @@ namespace {
 int g_failures = 0;
 int g_rank = 0, g_world = 1;
 
-#define CHECK_OR_FAIL(cond, ...)                            \
-  do {                                                      \
-    if (!(cond)) {                                          \
-      ++g_failures;                                         \
-      std::fprintf(stderr, "rank %d FAIL: ", g_rank);       \
-      std::fprintf(stderr, __VA_ARGS__);                    \
-      std::fprintf(stderr, "\n");                           \
-    }                                                       \
+#define CHECK_OR_FAIL(cond, ...)                      \
+  do {                                                \
+    if (!(cond)) {                                    \
+      ++g_failures;                                   \
+      std::fprintf(stderr, "rank %d FAIL: ", g_rank); \
+      std::fprintf(stderr, __VA_ARGS__);              \
+      std::fprintf(stderr, "\n");                     \
+    }                                                 \
   } while (0)
 
 std::string Arg(int argc, char** argv, const char* name, const char* def) {
@@ -110,7 +110,8 @@ void Sweep(ProcessGroup& pg, DataType t, size_t large) {
         for (size_t i = 0; i < count; ++i) Put(in.p(), i, t, Val(r, i));
         Status st = inplace ? pg.AllReduce(in.p(), in.p(), count, t, op)->Wait()
                             : pg.AllReduce(in.p(), out.p(), count, t, op)->Wait();
-        std::snprintf(what, sizeof(what), "allreduce %s %s count=%zu inplace=%d", ReduceOpName(op), DataTypeName(t), count, inplace);
+        std::snprintf(what, sizeof(what), "allreduce %s %s count=%zu inplace=%d", ReduceOpName(op), DataTypeName(t),
+                      count, inplace);
         CHECK_OR_FAIL(st.ok(), "%s: %s", what, st.ToString().c_str());
         Expect(what, inplace ? in : out, count, [&](size_t i) {
           float base = static_cast<float>((i % 7) + 1);
@@ -146,13 +147,16 @@ void Sweep(ProcessGroup& pg, DataType t, size_t large) {
         for (size_t i = 0; i < c; ++i) Put(in.p(), i, t, Val(r, i));
         const void* src = in.p();
         if (inplace) {
-          if (c) std::memcpy(static_cast<char*>(out.p()) + static_cast<size_t>(r) * c * DataTypeSize(t), in.p(), c * DataTypeSize(t));
+          if (c)
+            std::memcpy(static_cast<char*>(out.p()) + static_cast<size_t>(r) * c * DataTypeSize(t), in.p(),
+                        c * DataTypeSize(t));
           src = static_cast<char*>(out.p()) + static_cast<size_t>(r) * c * DataTypeSize(t);
         }
         Status st = pg.AllGather(src, out.p(), c, t)->Wait();
         std::snprintf(what, sizeof(what), "allgather %s count=%zu inplace=%d", DataTypeName(t), c, inplace);
         CHECK_OR_FAIL(st.ok(), "%s: %s", what, st.ToString().c_str());
-        Expect(what, out, c * static_cast<size_t>(n), [&](size_t i) { return Val(static_cast<int>(i / (c ? c : 1)), i % (c ? c : 1)); });
+        Expect(what, out, c * static_cast<size_t>(n),
+               [&](size_t i) { return Val(static_cast<int>(i / (c ? c : 1)), i % (c ? c : 1)); });
       }
       if (inplace) continue;  // broadcast and send/recv are in-place by nature
       // broadcast from the last rank
@@ -218,7 +222,9 @@ void Determinism(ProcessGroup& pg) {
       Status st = pg.AllGather(&h[0], all.data(), 2, DataType::kFloat32)->Wait();
       CHECK_OR_FAIL(st.ok(), "determinism allgather: %s", st.ToString().c_str());
       for (int q = 0; q < pg.size(); ++q) {
-        CHECK_OR_FAIL(all[static_cast<size_t>(q)] == h[0], "determinism: rank %d got different bits than rank %d (%s count=%zu)", q, pg.rank(), DataTypeName(t), count);
+        CHECK_OR_FAIL(all[static_cast<size_t>(q)] == h[0],
+                      "determinism: rank %d got different bits than rank %d (%s count=%zu)", q, pg.rank(),
+                      DataTypeName(t), count);
       }
     }
   }
@@ -299,17 +305,22 @@ void Missing(ProcessGroup& pg, const std::string& backend, std::shared_ptr<store
                 "error does not name the missing rank %d: %s", absent, m.c_str());
   // The group is unusable afterwards and says why.
   Status again = pg.Barrier()->Wait();
-  CHECK_OR_FAIL(!again.ok() && again.message().find("earlier failure") != std::string::npos, "after a failure: %s", again.ToString().c_str());
+  CHECK_OR_FAIL(!again.ok() && again.message().find("earlier failure") != std::string::npos, "after a failure: %s",
+                again.ToString().c_str());
   side.Arrive();
 }
 
 void Mesh(ProcessGroup& world) {
   const int n = world.size();
   int tp = 1, dp = 1, pp = 1;
-  if (n == 8) tp = dp = pp = 2;
-  else if (n == 4) tp = dp = 2;
-  else if (n == 2) tp = 2;
-  else dp = n;
+  if (n == 8)
+    tp = dp = pp = 2;
+  else if (n == 4)
+    tp = dp = 2;
+  else if (n == 2)
+    tp = 2;
+  else
+    dp = n;
   auto mesh = DeviceMesh::Create(&world, tp, dp, pp);
   CHECK_OR_FAIL(mesh.ok(), "mesh: %s", mesh.status().ToString().c_str());
   if (!mesh.ok()) return;
@@ -317,7 +328,8 @@ void Mesh(ProcessGroup& world) {
     float v = static_cast<float>(world.rank()), want = 0;
     for (int q : ranks) want += static_cast<float>(q);
     Status st = g.AllReduce(&v, &v, 1, DataType::kFloat32, ReduceOp::kSum)->Wait();
-    CHECK_OR_FAIL(st.ok() && v == want, "%s group %s: got %g want %g (%s)", which, g.name().c_str(), v, want, st.ToString().c_str());
+    CHECK_OR_FAIL(st.ok() && v == want, "%s group %s: got %g want %g (%s)", which, g.name().c_str(), v, want,
+                  st.ToString().c_str());
     CHECK_OR_FAIL(g.size() == static_cast<int>(ranks.size()), "%s size", which);
   };
   const int r = world.rank();
@@ -398,11 +410,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rank %d: %s\n", g_rank, pg.status().ToString().c_str());
     return 1;
   }
-  if (scenario == "sweep") Sweep(**pg, *dtype, large);
-  else if (scenario == "determinism") Determinism(**pg);
-  else if (scenario == "missing") Missing(**pg, backend, st);
-  else if (scenario == "mesh") Mesh(**pg);
-  else if (scenario == "overlap") Overlap(**pg);
+  if (scenario == "sweep")
+    Sweep(**pg, *dtype, large);
+  else if (scenario == "determinism")
+    Determinism(**pg);
+  else if (scenario == "missing")
+    Missing(**pg, backend, st);
+  else if (scenario == "mesh")
+    Mesh(**pg);
+  else if (scenario == "overlap")
+    Overlap(**pg);
   else {
     std::fprintf(stderr, "unknown scenario %s\n", scenario.c_str());
     return 2;

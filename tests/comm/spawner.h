@@ -22,8 +22,8 @@ struct SpawnResult {
 };
 
 // Starts `n` processes of argv, rank i with OGAI_TEST_RANK=i, OGAI_TEST_WORLD=n plus `env`.
-SpawnResult SpawnRanks(int n, const std::vector<std::string>& argv,
-                       const std::vector<std::string>& env, std::chrono::seconds timeout);
+SpawnResult SpawnRanks(int n, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                       std::chrono::seconds timeout);
 
 // Runs one command (e.g. mpirun ...) with a deadline; its output in ranks[0].
 SpawnResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,

@@ -1,8 +1,8 @@
 #include "core/memory.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
+
+#include <gtest/gtest.h>
 
 namespace ogai {
 namespace {

@@ -1,7 +1,8 @@
-#include "core/check.h"
 #include "core/status.h"
 
 #include <gtest/gtest.h>
+
+#include "core/check.h"
 
 namespace ogai {
 namespace {

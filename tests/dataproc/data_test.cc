@@ -1,4 +1,3 @@
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -6,12 +5,14 @@
 #include <fstream>
 #include <set>
 
+#include <gtest/gtest.h>
+
+#include "core/rng.h"
 #include "dataproc/byte_tokenizer.h"
 #include "dataproc/demo_corpus.h"
 #include "dataproc/loader.h"
-#include "core/rng.h"
-#include "tests/util/job.h"
 #include "dataproc/shard.h"
+#include "tests/util/job.h"
 
 namespace ogai::data {
 namespace {
@@ -60,8 +61,7 @@ TEST(Shard, BadFilesFailLoudlyWithAHint) {
   auto trunc = TokenShard::Open(d / "t.bin");
   ASSERT_FALSE(trunc.ok());
   EXPECT_EQ(trunc.status().code(), Code::kCorruption);
-  EXPECT_NE(trunc.status().message().find("header says 100 tokens"), std::string::npos)
-      << trunc.status().message();
+  EXPECT_NE(trunc.status().message().find("header says 100 tokens"), std::string::npos) << trunc.status().message();
 
   ASSERT_TRUE(WriteTokenShard(d / "v.bin", toks, 256).ok());
   {

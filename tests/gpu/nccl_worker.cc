@@ -18,14 +18,24 @@ using namespace ogai;
 using namespace ogai::comm;
 
 static int failures = 0;
-#define CHECK_OR_FAIL(c, ...) do { if (!(c)) { ++failures; std::fprintf(stderr, __VA_ARGS__); std::fprintf(stderr, "\n"); } } while (0)
+#define CHECK_OR_FAIL(c, ...)            \
+  do {                                   \
+    if (!(c)) {                          \
+      ++failures;                        \
+      std::fprintf(stderr, __VA_ARGS__); \
+      std::fprintf(stderr, "\n");        \
+    }                                    \
+  } while (0)
 
 static float Val(int r, size_t i) { return static_cast<float>((r + 1) * static_cast<int>((i % 7) + 1)); }
 
 static void PutHost(std::vector<char>& h, size_t i, DataType t, float v) {
-  if (t == DataType::kFloat32) reinterpret_cast<float*>(h.data())[i] = v;
-  else if (t == DataType::kBFloat16) reinterpret_cast<uint16_t*>(h.data())[i] = FloatToBf16(v);
-  else reinterpret_cast<_Float16*>(h.data())[i] = static_cast<_Float16>(v);
+  if (t == DataType::kFloat32)
+    reinterpret_cast<float*>(h.data())[i] = v;
+  else if (t == DataType::kBFloat16)
+    reinterpret_cast<uint16_t*>(h.data())[i] = FloatToBf16(v);
+  else
+    reinterpret_cast<_Float16*>(h.data())[i] = static_cast<_Float16>(v);
 }
 static float GetHost(const std::vector<char>& h, size_t i, DataType t) {
   if (t == DataType::kFloat32) return reinterpret_cast<const float*>(h.data())[i];
@@ -39,25 +49,34 @@ int main(int argc, char** argv) {
   const bool bench = argc > 1 && std::strcmp(argv[1], "--bench") == 0;
   auto st = store::ConnectTcpStore("127.0.0.1", std::atoi(std::getenv("OGAI_TEST_STORE_PORT")),
                                    std::getenv("OGAI_TEST_STORE_TOKEN"), std::chrono::seconds(20));
-  if (!st.ok()) { std::fprintf(stderr, "%s\n", st.status().ToString().c_str()); return 1; }
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s\n", st.status().ToString().c_str());
+    return 1;
+  }
   ProcessGroupOptions o;
   o.device = 0;  // several ranks may share the one GPU of a test machine
   auto pg = CreateProcessGroup("nccl", std::shared_ptr<store::Store>(std::move(*st)), rank, world, o);
-  if (!pg.ok()) { std::fprintf(stderr, "%s\n", pg.status().ToString().c_str()); return 1; }
+  if (!pg.ok()) {
+    std::fprintf(stderr, "%s\n", pg.status().ToString().c_str());
+    return 1;
+  }
   ProcessGroup& g = **pg;
   if (bench) {
     for (size_t bytes = 1 << 20; bytes <= (256u << 20); bytes *= 4) {
       void* d;
       cudaMalloc(&d, bytes);
       const size_t n = bytes / 4;
-      for (int i = 0; i < 5; ++i) (void)g.AllReduce(d, d, n, DataType::kFloat32, ReduceOp::kSum)->Wait(std::chrono::seconds(60));
+      for (int i = 0; i < 5; ++i)
+        (void)g.AllReduce(d, d, n, DataType::kFloat32, ReduceOp::kSum)->Wait(std::chrono::seconds(60));
       const int iters = 20;
       auto t0 = std::chrono::steady_clock::now();
       WorkPtr w;
       for (int i = 0; i < iters; ++i) w = g.AllReduce(d, d, n, DataType::kFloat32, ReduceOp::kSum);
       Status s = w->Wait(std::chrono::seconds(60));
       double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iters;
-      if (rank == 0) std::printf("nccl allreduce %zu B: %.1f us, busbw %.2f GB/s (%s)\n", bytes, us, bytes / us / 1e3 * 2.0 * (world - 1) / world, s.ToString().c_str());
+      if (rank == 0)
+        std::printf("nccl allreduce %zu B: %.1f us, busbw %.2f GB/s (%s)\n", bytes, us,
+                    bytes / us / 1e3 * 2.0 * (world - 1) / world, s.ToString().c_str());
       cudaFree(d);
     }
     return 0;
@@ -81,7 +100,8 @@ int main(int argc, char** argv) {
           if (op == ReduceOp::kAvg) want /= static_cast<float>(world);
           float got = GetHost(h, i, t);
           if (std::abs(got - want) > 1e-2f * std::abs(want)) {
-            CHECK_OR_FAIL(false, "allreduce %s %s count=%zu element %zu: %g want %g", DataTypeName(t), ReduceOpName(op), count, i, got, want);
+            CHECK_OR_FAIL(false, "allreduce %s %s count=%zu element %zu: %g want %g", DataTypeName(t), ReduceOpName(op),
+                          count, i, got, want);
             break;
           }
         }
@@ -90,7 +110,10 @@ int main(int argc, char** argv) {
       CHECK_OR_FAIL(s.ok(), "allgather: %s", s.ToString().c_str());
       cudaMemcpy(h.data(), dout, h.size(), cudaMemcpyDeviceToHost);
       for (size_t i = 0; i < count * static_cast<size_t>(world); ++i) {
-        if (GetHost(h, i, t) != Val(static_cast<int>(i / count), i % count)) { CHECK_OR_FAIL(false, "allgather wrong at %zu", i); break; }
+        if (GetHost(h, i, t) != Val(static_cast<int>(i / count), i % count)) {
+          CHECK_OR_FAIL(false, "allgather wrong at %zu", i);
+          break;
+        }
       }
       s = g.Broadcast(din, count, t, world - 1)->Wait(std::chrono::seconds(60));
       CHECK_OR_FAIL(s.ok(), "broadcast: %s", s.ToString().c_str());

@@ -1,11 +1,11 @@
 // Each CPU kernel against its double-precision reference (forward and backward), and each
 // backward against finite differences of the reference forward.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <functional>
 #include <random>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
@@ -142,9 +142,21 @@ TEST(Matmul, ForwardBackwardAgainstReferenceAndFiniteDiff) {
 
   // Overwrite mode, and the finite-difference check of each gradient.
   MatmulBackward(dx.data(), dw.data(), db.data(), F(r).data(), F(x).data(), F(w).data(), m, k, n, false, false);
-  auto fx = [&](const Vec& xx) { Vec o; ref::MatmulForward(o, xx, w, &b, m, k, n); return o; };
-  auto fw = [&](const Vec& ww) { Vec o; ref::MatmulForward(o, x, ww, &b, m, k, n); return o; };
-  auto fb = [&](const Vec& bb) { Vec o; ref::MatmulForward(o, x, w, &bb, m, k, n); return o; };
+  auto fx = [&](const Vec& xx) {
+    Vec o;
+    ref::MatmulForward(o, xx, w, &b, m, k, n);
+    return o;
+  };
+  auto fw = [&](const Vec& ww) {
+    Vec o;
+    ref::MatmulForward(o, x, ww, &b, m, k, n);
+    return o;
+  };
+  auto fb = [&](const Vec& bb) {
+    Vec o;
+    ref::MatmulForward(o, x, w, &bb, m, k, n);
+    return o;
+  };
   ExpectNear(dx, FiniteDiff(fx, x, r), 1e-4, 1e-4, "matmul dx fd");
   ExpectNear(dw, FiniteDiff(fw, w, r), 1e-4, 1e-4, "matmul dw fd");
   ExpectNear(db, FiniteDiff(fb, b, r), 1e-4, 1e-4, "matmul db fd");
@@ -168,8 +180,16 @@ TEST(Embedding, LookupPositionAndBackward) {
   ref::EmbeddingBackward(rdwte, rdwpe, r, tok, b, t, c);
   ExpectNear(dwte, rdwte, 1e-5, 1e-5, "dwte");
   ExpectNear(dwpe, rdwpe, 1e-5, 1e-5, "dwpe");
-  auto fte = [&](const Vec& x) { Vec o; ref::Embedding(o, tok, x, wpe, b, t, c); return o; };
-  auto fpe = [&](const Vec& x) { Vec o; ref::Embedding(o, tok, wte, x, b, t, c); return o; };
+  auto fte = [&](const Vec& x) {
+    Vec o;
+    ref::Embedding(o, tok, x, wpe, b, t, c);
+    return o;
+  };
+  auto fpe = [&](const Vec& x) {
+    Vec o;
+    ref::Embedding(o, tok, wte, x, b, t, c);
+    return o;
+  };
   ExpectNear(dwte, FiniteDiff(fte, wte, r), 1e-4, 1e-4, "dwte fd");
   ExpectNear(dwpe, FiniteDiff(fpe, wpe, r), 1e-4, 1e-4, "dwpe fd");
 }
@@ -197,15 +217,23 @@ TEST(LayerNorm, ForwardBackward) {
   ExpectNear(out, want, 1e-5, 1e-5, "layernorm fwd");
 
   FVec dx(n * c, 0.0f), dw(c, 0.0f), db(c, 0.0f);
-  LayerNormBackward(dx.data(), dw.data(), db.data(), F(r).data(), F(x).data(), F(w).data(), mean.data(),
-                    rstd.data(), n, c);
+  LayerNormBackward(dx.data(), dw.data(), db.data(), F(r).data(), F(x).data(), F(w).data(), mean.data(), rstd.data(), n,
+                    c);
   Vec rdx, rdw, rdb;
   ref::LayerNormBackward(rdx, rdw, rdb, r, x, w, n, c);
   ExpectNear(dx, rdx, 1e-4, 1e-4, "layernorm dx");
   ExpectNear(dw, rdw, 1e-4, 1e-4, "layernorm dw");
   ExpectNear(db, rdb, 1e-4, 1e-4, "layernorm db");
-  auto fx = [&](const Vec& xx) { Vec o; ref::LayerNorm(o, xx, w, b, n, c); return o; };
-  auto fw = [&](const Vec& ww) { Vec o; ref::LayerNorm(o, x, ww, b, n, c); return o; };
+  auto fx = [&](const Vec& xx) {
+    Vec o;
+    ref::LayerNorm(o, xx, w, b, n, c);
+    return o;
+  };
+  auto fw = [&](const Vec& ww) {
+    Vec o;
+    ref::LayerNorm(o, x, ww, b, n, c);
+    return o;
+  };
   ExpectNear(dx, FiniteDiff(fx, x, r), 1e-3, 1e-3, "layernorm dx fd");
   ExpectNear(dw, FiniteDiff(fw, w, r), 1e-3, 1e-3, "layernorm dw fd");
 }
@@ -221,7 +249,11 @@ TEST(Gelu, ForwardBackward) {
   Vec rdx;
   ref::GeluBackward(rdx, x, r);
   ExpectNear(dx, rdx, 1e-5, 1e-5, "gelu bwd");
-  auto f = [&](const Vec& xx) { Vec o; ref::Gelu(o, xx); return o; };
+  auto f = [&](const Vec& xx) {
+    Vec o;
+    ref::Gelu(o, xx);
+    return o;
+  };
   ExpectNear(dx, FiniteDiff(f, x, r), 1e-4, 1e-4, "gelu fd");
 }
 
@@ -237,7 +269,11 @@ TEST(Softmax, ForwardBackward) {
   Vec rdx;
   ref::SoftmaxBackward(rdx, want, r, rows, cols);
   ExpectNear(dx, rdx, 1e-5, 1e-5, "softmax bwd");
-  auto f = [&](const Vec& xx) { Vec o; ref::Softmax(o, xx, rows, cols); return o; };
+  auto f = [&](const Vec& xx) {
+    Vec o;
+    ref::Softmax(o, xx, rows, cols);
+    return o;
+  };
   ExpectNear(dx, FiniteDiff(f, x, r), 1e-4, 1e-4, "softmax fd");
 }
 
@@ -254,7 +290,11 @@ TEST(Attention, ForwardBackward) {
   Vec rd;
   ref::AttentionBackward(rd, r, qkv, b, t, nh, hd);
   ExpectNear(dqkv, rd, 1e-5, 1e-4, "attention bwd");
-  auto f = [&](const Vec& x) { Vec o; ref::Attention(o, x, b, t, nh, hd); return o; };
+  auto f = [&](const Vec& x) {
+    Vec o;
+    ref::Attention(o, x, b, t, nh, hd);
+    return o;
+  };
   ExpectNear(dqkv, FiniteDiff(f, qkv, r), 1e-4, 1e-3, "attention fd");
 }
 
@@ -285,7 +325,11 @@ TEST(CrossEntropy, FusedForwardBackwardAndShardedPieces) {
   ExpectNear(lf, rl, 1e-5, 1e-5, "xent fwd only");
   // Mean loss through finite differences of the reference.
   Vec ones(m, 1.0 / m);
-  auto f = [&](const Vec& x) { Vec o; ref::CrossEntropy(o, x, tgt, m, v); return o; };
+  auto f = [&](const Vec& x) {
+    Vec o;
+    ref::CrossEntropy(o, x, tgt, m, v);
+    return o;
+  };
   ExpectNear(fz, FiniteDiff(f, z, ones), 1e-5, 1e-3, "xent fd");
 
   // Two vocab shards combined by max/sum give the dense loss and gradient.
@@ -310,8 +354,7 @@ TEST(CrossEntropy, FusedForwardBackwardAndShardedPieces) {
   SoftmaxXentGrad(a.data(), tgt.data(), mx.data(), sum.data(), scale.data(), m, v0, 0);
   SoftmaxXentGrad(b.data(), tgt.data(), mx.data(), sum.data(), scale.data(), m, v1, v0);
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < v; ++j)
-      EXPECT_NEAR(j < v0 ? a[i * v0 + j] : b[i * v1 + j - v0], rdz[i * v + j], 1e-6);
+    for (int j = 0; j < v; ++j) EXPECT_NEAR(j < v0 ? a[i * v0 + j] : b[i * v1 + j - v0], rdz[i * v + j], 1e-6);
 }
 
 TEST(AdamW, MatchesReferenceOverSeveralSteps) {

@@ -1,8 +1,8 @@
 // The rank contract round trip: what ogai-run writes into a rank's environment
 // (RankEnvVars) is what the worker reads back (DetectRankEnv, ProgressReporter::FromEnv).
-#include <gtest/gtest.h>
-
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "rank/contract.h"
 #include "rank/rank_env.h"
@@ -76,8 +76,8 @@ TEST(LauncherRankContract, OptionalVariablesAreLeftOut) {
   w.heartbeat_slot = -1;
   w.agent_id.clear();
   EnvMap m = AsMap(RankEnvVars(w));
-  for (const char* k : {kEnvElastic, kEnvShardCaches, kEnvShardDir, kEnvHeartbeatFile,
-                        kEnvHeartbeatSlot, kEnvAgentId}) {
+  for (const char* k :
+       {kEnvElastic, kEnvShardCaches, kEnvShardDir, kEnvHeartbeatFile, kEnvHeartbeatSlot, kEnvAgentId}) {
     EXPECT_FALSE(m.count(k)) << k;
   }
   auto r = DetectRankEnv(m);
@@ -92,7 +92,7 @@ TEST(LauncherRankContract, EveryWrittenVariableIsOursNotForeign) {
   // its own writer: the per-job variables are dropped, the store's are kept.
   for (const auto& [k, v] : RankEnvVars(FullContract())) {
     std::set<std::string> per_job = {kEnvAgentId, kEnvHeartbeatFile, kEnvHeartbeatSlot,
-                                     kEnvElastic, kEnvShardCaches, kEnvShardDir};
+                                     kEnvElastic, kEnvShardCaches,   kEnvShardDir};
     EXPECT_EQ(IsForeignLauncherVar(k), per_job.count(k) == 1) << k;
   }
   EXPECT_EQ(ToKeyValues({{"A", "1"}, {"B", ""}}), (std::vector<std::string>{"A=1", "B="}));
@@ -105,9 +105,8 @@ TEST(LauncherRankContract, SlurmAllocation) {
   auto bad = DetectSlurmAllocation(EnvMap{{"SLURM_JOB_ID", "7"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("SLURM_JOB_NODELIST is not"), std::string::npos);
-  auto a = DetectSlurmAllocation(EnvMap{{"SLURM_JOB_ID", "7"},
-                                        {"SLURM_JOB_NODELIST", "n[1-3]"},
-                                        {"SLURM_TASKS_PER_NODE", "2(x2),1"}});
+  auto a = DetectSlurmAllocation(
+      EnvMap{{"SLURM_JOB_ID", "7"}, {"SLURM_JOB_NODELIST", "n[1-3]"}, {"SLURM_TASKS_PER_NODE", "2(x2),1"}});
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   ASSERT_TRUE(a->has_value());
   EXPECT_EQ((*a)->hosts, (std::vector<std::string>{"n1", "n2", "n3"}));

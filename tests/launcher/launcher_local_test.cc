@@ -1,7 +1,6 @@
 // End-to-end tests of ogai-run on this machine: real ranks, real signals. After each run the
 // test checks that no process of the job is left (every rank carries OGAI_TEST_MARK=<mark>
 // in its environment through -x, and so does anything it starts).
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+
+#include <gtest/gtest.h>
 
 #include "tests/launcher/run_util.h"
 
@@ -32,9 +33,9 @@ std::vector<std::string> Cmd(const std::string& mark, std::vector<std::string> f
   return argv;
 }
 
-#define EXPECT_NOTHING_LEFT(mark)                                   \
-  do {                                                              \
-    auto left_ = Survivors(mark, 0.0);                              \
+#define EXPECT_NOTHING_LEFT(mark)                                      \
+  do {                                                                 \
+    auto left_ = Survivors(mark, 0.0);                                 \
     EXPECT_TRUE(left_.empty()) << "left running: " << Describe(left_); \
   } while (0)
 
@@ -57,8 +58,8 @@ TEST(LocalRun, ExitCodeIsTheFailingRanksAndNamesIt) {
 TEST(LocalRun, EveryRankGetsTheContract) {
   std::string mark = NewMark();
   auto r = RunCommand(Cmd(mark, {"-np", "3"},
-                   {Helper(), "env", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
-                    "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "OGAI_RESTART_COUNT"}));
+                          {Helper(), "env", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "NODE_RANK",
+                           "MASTER_ADDR", "MASTER_PORT", "OGAI_RESTART_COUNT"}));
   ASSERT_EQ(r.code, 0) << r.err;
   for (int k = 0; k < 3; ++k) {
     std::string p = "rank " + std::to_string(k) + " ";
@@ -78,8 +79,7 @@ TEST(LocalRun, WorkerLibraryReadsTheContract) {
   std::string mark = NewMark();
   auto r = RunCommand(Cmd(mark, {"-np", "2"}, {Helper(), "contract"}));
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(LinesWith(r.out, "contract rank 0/2 (local 0/2, node 0/1) via ogai-run").size(), 1u)
-      << r.out;
+  EXPECT_EQ(LinesWith(r.out, "contract rank 0/2 (local 0/2, node 0/1) via ogai-run").size(), 1u) << r.out;
   EXPECT_EQ(LinesWith(r.out, "contract rank 1/2").size(), 1u) << r.out;
   EXPECT_EQ(LinesWith(r.out, "token=yes").size(), 2u) << r.out;
 }
@@ -87,8 +87,7 @@ TEST(LocalRun, WorkerLibraryReadsTheContract) {
 TEST(LocalRun, RankKilledBySignal) {
   std::string mark = NewMark();
   auto c = Child::Start(Cmd(mark, {"-np", "3", "--tag-output"}, {Helper(), "sleep", "60"}));
-  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 3); }, 30))
-      << c->out() << c->err();
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 3); }, 30)) << c->out() << c->err();
   long pid = ReadyField(c->out(), 1, "pid");
   ASSERT_GT(pid, 0);
   ::kill(static_cast<pid_t>(pid), SIGKILL);
@@ -101,8 +100,7 @@ TEST(LocalRun, RankKilledBySignal) {
 
 TEST(LocalRun, StoppedRankIsDeclaredHung) {
   std::string mark = NewMark();
-  auto c = Child::Start(Cmd(mark, {"-np", "3", "--heartbeat-timeout", "1"},
-                            {Helper(), "heartbeat", "100000", "50"}));
+  auto c = Child::Start(Cmd(mark, {"-np", "3", "--heartbeat-timeout", "1"}, {Helper(), "heartbeat", "100000", "50"}));
   ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 3); }, 30));
   long pid = ReadyField(c->out(), 2, "pid");
   ::kill(static_cast<pid_t>(pid), SIGSTOP);
@@ -115,8 +113,8 @@ TEST(LocalRun, StoppedRankIsDeclaredHung) {
 
 TEST(LocalRun, DeadlockedRankIsDeclaredHungWithItsLastStep) {
   std::string mark = NewMark();
-  auto r = RunCommand(Cmd(mark, {"-np", "2", "--heartbeat-timeout", "1"},
-                   {Helper(), "heartbeat", "100000", "20", "1", "5"}));
+  auto r = RunCommand(
+      Cmd(mark, {"-np", "2", "--heartbeat-timeout", "1"}, {Helper(), "heartbeat", "100000", "20", "1", "5"}));
   EXPECT_EQ(r.code, 124) << r.err;
   EXPECT_NE(r.err.find("rank 1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("last step 4"), std::string::npos) << r.err;
@@ -125,8 +123,7 @@ TEST(LocalRun, DeadlockedRankIsDeclaredHungWithItsLastStep) {
 
 TEST(LocalRun, SlowButProgressingRankIsNotHung) {
   std::string mark = NewMark();
-  auto r = RunCommand(Cmd(mark, {"-np", "2", "--heartbeat-timeout", "3"},
-                   {Helper(), "heartbeat", "5", "500"}));
+  auto r = RunCommand(Cmd(mark, {"-np", "2", "--heartbeat-timeout", "3"}, {Helper(), "heartbeat", "5", "500"}));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(LinesWith(r.out, "done 5 steps").size(), 2u) << r.out;
 }
@@ -144,10 +141,8 @@ TEST(LocalRun, CtrlCIsForwardedToEveryRank) {
 
 TEST(LocalRun, SecondCtrlCKillsAtOnce) {
   std::string mark = NewMark();
-  auto c = Child::Start(Cmd(mark, {"-np", "2", "--grace", "120"},
-                            {Helper(), "ignore-term", "120"}));
-  ASSERT_TRUE(c->WaitForStdout(
-      [](const std::string& o) { return LinesWith(o, "ignores SIGTERM").size() == 2; }, 30));
+  auto c = Child::Start(Cmd(mark, {"-np", "2", "--grace", "120"}, {Helper(), "ignore-term", "120"}));
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return LinesWith(o, "ignores SIGTERM").size() == 2; }, 30));
   c->Signal(SIGINT);
   // The ranks ignore it; ogai-run waits for the grace period...
   EXPECT_FALSE(c->WaitForStdout([](const std::string&) { return false; }, 0.5));
@@ -162,8 +157,7 @@ TEST(LocalRun, SecondCtrlCKillsAtOnce) {
 
 TEST(LocalRun, SigkillAfterGraceForRanksIgnoringSigterm) {
   std::string mark = NewMark();
-  std::string script = "if [ $RANK = 0 ]; then sleep 0.5; exit 3; fi; exec " + Helper() +
-                       " ignore-term 120";
+  std::string script = "if [ $RANK = 0 ]; then sleep 0.5; exit 3; fi; exec " + Helper() + " ignore-term 120";
   auto r = RunCommand(Cmd(mark, {"-np", "2", "--grace", "1"}, {"sh", "-c", script}), {}, 60);
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_LT(r.seconds, 60);
@@ -193,8 +187,8 @@ TEST(LocalRun, NothingSurvivesALauncherKilledWithSigkill) {
 TEST(LocalRun, ExportsVariablesWithX) {
   std::string mark = NewMark();
   auto r = RunCommand(Cmd(mark, {"-np", "2", "-x", "FOO=bar baz", "-x", "OGAI_T_FROM_HERE"},
-                   {Helper(), "env", "FOO", "OGAI_T_FROM_HERE", "OGAI_T_NOT_EXPORTED"}),
-               {"OGAI_T_FROM_HERE=here", "OGAI_T_NOT_EXPORTED_X=1"});
+                          {Helper(), "env", "FOO", "OGAI_T_FROM_HERE", "OGAI_T_NOT_EXPORTED"}),
+                      {"OGAI_T_FROM_HERE=here", "OGAI_T_NOT_EXPORTED_X=1"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(LinesWith(r.out, "FOO=bar baz").size(), 2u) << r.out;
   EXPECT_EQ(LinesWith(r.out, "OGAI_T_FROM_HERE=here").size(), 2u) << r.out;
@@ -204,7 +198,7 @@ TEST(LocalRun, TaggedLinesAreNeverSplit) {
   std::string mark = NewMark();
   const int kLines = 100, kLen = 600, kRanks = 4;
   auto r = RunCommand(Cmd(mark, {"-np", std::to_string(kRanks), "--tag-output"},
-                   {Helper(), "--quiet", "chunks", std::to_string(kLines), std::to_string(kLen)}));
+                          {Helper(), "--quiet", "chunks", std::to_string(kLines), std::to_string(kLen)}));
   ASSERT_EQ(r.code, 0) << r.err;
   std::vector<int> per_rank(kRanks, 0);
   std::istringstream in(r.out);
@@ -213,8 +207,7 @@ TEST(LocalRun, TaggedLinesAreNeverSplit) {
   while (std::getline(in, line)) {
     std::smatch m;
     static const std::regex re(R"(^\[(\d+)\] rank(\d+):([a-z]+):end$)");
-    if (!std::regex_match(line, m, re) || m[1] != m[2] ||
-        m[3].length() != kLen) {
+    if (!std::regex_match(line, m, re) || m[1] != m[2] || m[3].length() != kLen) {
       if (++bad < 3) ADD_FAILURE() << "mangled line: " << line.substr(0, 120);
       continue;
     }
@@ -227,10 +220,8 @@ TEST(LocalRun, TaggedLinesAreNeverSplit) {
 TEST(LocalRun, TimestampsAndOutputFiles) {
   std::string mark = NewMark();
   fs::path dir = fs::path(::testing::TempDir()) / ("ogai-out-" + mark);
-  auto r = RunCommand(Cmd(mark,
-                   {"-np", "2", "--timestamp-output", "--tag-output", "--output-filename",
-                    dir.string()},
-                   {"sh", "-c", "echo out$RANK; echo err$RANK >&2"}));
+  auto r = RunCommand(Cmd(mark, {"-np", "2", "--timestamp-output", "--tag-output", "--output-filename", dir.string()},
+                          {"sh", "-c", "echo out$RANK; echo err$RANK >&2"}));
   ASSERT_EQ(r.code, 0) << r.err;
   static const std::regex stamped(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} \[(\d)\] out\1$)");
   for (const std::string& l : LinesWith(r.out, "out")) EXPECT_TRUE(std::regex_match(l, stamped)) << l;
@@ -284,7 +275,7 @@ TEST(LocalRun, BindToCorePinsEachRank) {
   if (cpus < 2) GTEST_SKIP() << "needs 2 CPUs, this machine has " << cpus;
   std::string mark = NewMark();
   auto r = RunCommand(Cmd(mark, {"-np", "2", "--bind-to", "core", "--tag-output"},
-                   {"sh", "-c", "grep Cpus_allowed_list /proc/self/status"}));
+                          {"sh", "-c", "grep Cpus_allowed_list /proc/self/status"}));
   ASSERT_EQ(r.code, 0) << r.err;
   auto l0 = LinesWith(r.out, "[0] ");
   auto l1 = LinesWith(r.out, "[1] ");
@@ -337,8 +328,7 @@ TEST(LocalRun, BadInputIsOneClearErrorAndStartsNothing) {
   }
   auto missing = RunCommand({OgaiRun(), "-np", "2", "--", "no-such-program-ogai"});
   EXPECT_EQ(missing.code, 2);
-  EXPECT_NE(missing.err.find("'no-such-program-ogai' not found in PATH"), std::string::npos)
-      << missing.err;
+  EXPECT_NE(missing.err.find("'no-such-program-ogai' not found in PATH"), std::string::npos) << missing.err;
   auto nothing = RunCommand({OgaiRun(), "-np", "2"});
   EXPECT_EQ(nothing.code, 2);
   EXPECT_NE(nothing.err.find("nothing to run"), std::string::npos);
@@ -363,9 +353,8 @@ TEST(LocalRun, TrainingJobRunsOgaiWorkerWithTheLaunchSection) {
   if (!fs::exists(BinDir() + "/ogai-worker")) GTEST_SKIP() << "ogai-worker is not built";
   // launch.* keys (here as overrides, as if in train.yaml's launch: section) set ogai-run's
   // flags; the command line wins over them.
-  auto r = RunCommand({OgaiRun(), "--timestamp-output", SourceDir() + "/examples/tiny.yaml",
-                       "train.steps=2", "train.log_every=1", "launch.tag_output=true",
-                       "launch.timestamp_output=false"});
+  auto r = RunCommand({OgaiRun(), "--timestamp-output", SourceDir() + "/examples/tiny.yaml", "train.steps=2",
+                       "train.log_every=1", "launch.tag_output=true", "launch.timestamp_output=false"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   static const std::regex line(R"(^\d{4}-\d\d-\d\dT[0-9:.]+ \[0\] step 2/2 .*)");
   bool found = false;

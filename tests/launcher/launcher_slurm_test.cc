@@ -2,7 +2,6 @@
 // starts a private single-node Slurm (scripts/testenv/slurm.sh: munged, slurmctld,
 // slurmd -N localhost) and exports SLURM_CONF; without it these tests skip. ctest label:
 // slurm (`ctest -L slurm`).
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/launcher/run_util.h"
 
@@ -47,11 +48,9 @@ class SlurmRun : public ::testing::Test {
 
   // Submits examples/sbatch.sh with `sbatch_flags` and script arguments `args`, then waits
   // (bounded) for the job to end.
-  JobEnd Submit(std::vector<std::string> sbatch_flags, std::vector<std::string> args,
-                double timeout = 240) {
+  JobEnd Submit(std::vector<std::string> sbatch_flags, std::vector<std::string> args, double timeout = 240) {
     fs::path out = dir_ / "job.out";
-    std::vector<std::string> argv = {"sbatch", "--parsable", "--chdir=" + SourceDir(),
-                                     "--output=" + out.string(),
+    std::vector<std::string> argv = {"sbatch", "--parsable", "--chdir=" + SourceDir(), "--output=" + out.string(),
                                      "--export=ALL,OGAI_RUN=" + BinDir() + "/ogai-run"};
     argv.insert(argv.end(), sbatch_flags.begin(), sbatch_flags.end());
     argv.push_back(SourceDir() + "/examples/sbatch.sh");
@@ -73,8 +72,8 @@ class SlurmRun : public ::testing::Test {
         return show.out.substr(p, show.out.find(' ', p) - p);
       };
       std::string state = field("JobState");
-      if (state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" ||
-          state == "TIMEOUT" || state == "NODE_FAIL" || state == "OUT_OF_MEMORY") {
+      if (state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" ||
+          state == "NODE_FAIL" || state == "OUT_OF_MEMORY") {
         end.state = state;
         end.exit_code = field("ExitCode");
         break;
@@ -101,9 +100,7 @@ TEST_F(SlurmRun, SbatchScriptStartsOneAgentPerNodeAndRunsTheJob) {
                     {"-x", "OGAI_TEST_MARK=" + mark_, "--", BinDir() + "/rank_helper", "contract"});
   EXPECT_EQ(end.state, "COMPLETED") << end.output;
   EXPECT_EQ(end.exit_code, "0:0") << end.output;
-  EXPECT_EQ(LinesWith(end.output, "contract rank 0/2 (local 0/2, node 0/1) via ogai-run").size(),
-            1u)
-      << end.output;
+  EXPECT_EQ(LinesWith(end.output, "contract rank 0/2 (local 0/2, node 0/1) via ogai-run").size(), 1u) << end.output;
   EXPECT_EQ(LinesWith(end.output, "contract rank 1/2").size(), 1u) << end.output;
   // The ranks' parent is the agent srun started, not the batch script's ogai-run.
   EXPECT_EQ(ReadyField(end.output, 0, "ppid"), ReadyField(end.output, 1, "ppid"));
@@ -112,12 +109,10 @@ TEST_F(SlurmRun, SbatchScriptStartsOneAgentPerNodeAndRunsTheJob) {
 
 TEST_F(SlurmRun, FailingRankFailsTheJobWithItsCode) {
   auto end = Submit({"--nodes=1", "--ntasks-per-node=3"},
-                    {"-x", "OGAI_TEST_MARK=" + mark_, "--", "sh", "-c",
-                     "if [ $RANK = 1 ]; then exit 6; fi; sleep 60"});
+                    {"-x", "OGAI_TEST_MARK=" + mark_, "--", "sh", "-c", "if [ $RANK = 1 ]; then exit 6; fi; sleep 60"});
   EXPECT_EQ(end.state, "FAILED") << end.output;
   EXPECT_EQ(end.exit_code, "6:0") << end.output;
-  EXPECT_NE(end.output.find("job failed: rank 1 (node 0, localhost) exited with code 6"),
-            std::string::npos)
+  EXPECT_NE(end.output.find("job failed: rank 1 (node 0, localhost) exited with code 6"), std::string::npos)
       << end.output;
   auto left = Survivors(mark_, 5.0);
   EXPECT_TRUE(left.empty()) << Describe(left);
@@ -134,15 +129,12 @@ TEST_F(SlurmRun, SbatchScriptRunsATrainingJob) {
 TEST_F(SlurmRun, SrunStartsTheWorkerDirectly) {
   auto r = RunCommand({"srun", "--ntasks=2", BinDir() + "/rank_helper", "contract"}, {}, 120);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_EQ(LinesWith(r.out, "contract rank 0/2 (local 0/2, node 0/1) via srun").size(), 1u)
-      << r.out;
-  EXPECT_EQ(LinesWith(r.out, "contract rank 1/2 (local 1/2, node 0/1) via srun").size(), 1u)
-      << r.out;
+  EXPECT_EQ(LinesWith(r.out, "contract rank 0/2 (local 0/2, node 0/1) via srun").size(), 1u) << r.out;
+  EXPECT_EQ(LinesWith(r.out, "contract rank 1/2 (local 1/2, node 0/1) via srun").size(), 1u) << r.out;
 }
 
 TEST_F(SlurmRun, SrunPmixRunsAnMpiProgram) {
-  auto r = RunCommand({"srun", "--mpi=pmix", "--ntasks=2", BinDir() + "/mpi_allreduce", "2"}, {},
-                      120);
+  auto r = RunCommand({"srun", "--mpi=pmix", "--ntasks=2", BinDir() + "/mpi_allreduce", "2"}, {}, 120);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(LinesWith(r.out, "of 2 sum 1 ok").size(), 2u) << r.out;
 }

@@ -2,7 +2,6 @@
 // private sshd on 127.0.0.1-127.0.0.4 (scripts/testenv/sshd.sh) and exports
 // OGAI_TEST_SSH_CONFIG; 127.0.0.2, 127.0.0.3 ... then stand for other machines (ogai-run only
 // treats localhost/127.0.0.1/this host's name as local). Without that sshd the tests skip.
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "tests/launcher/run_util.h"
 
@@ -52,9 +53,8 @@ bool AllReady(const std::string& out, int n) {
 }
 
 TEST_F(SshRun, TwoHostsRunOneJob) {
-  auto r = RunCommand(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2"},
-                          {Helper(), "env", "RANK", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE"}),
-                      env_);
+  auto r = RunCommand(
+      Cmd({"-H", "127.0.0.2:2,127.0.0.3:2"}, {Helper(), "env", "RANK", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE"}), env_);
   ASSERT_EQ(r.code, 0) << r.err;
   for (int k = 0; k < 4; ++k) {
     std::string p = "rank " + std::to_string(k) + " ";
@@ -68,9 +68,7 @@ TEST_F(SshRun, TwoHostsRunOneJob) {
 }
 
 TEST_F(SshRun, ThisMachineAndAnSshHostTogether) {
-  auto r = RunCommand(Cmd({"-H", "localhost:1,127.0.0.2:1", "--tag-output"},
-                          {Helper(), "contract"}),
-                      env_);
+  auto r = RunCommand(Cmd({"-H", "localhost:1,127.0.0.2:1", "--tag-output"}, {Helper(), "contract"}), env_);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(LinesWith(r.out, "[0] contract rank 0/2 (local 0/1, node 0/2)").size(), 1u) << r.out;
   EXPECT_EQ(LinesWith(r.out, "[1] contract rank 1/2 (local 0/1, node 1/2)").size(), 1u) << r.out;
@@ -81,23 +79,20 @@ TEST_F(SshRun, RemoteFailureNamesHostAndRank) {
   std::string script = "if [ $RANK = 3 ]; then echo bad thing >&2; exit 9; fi; sleep 60";
   auto r = RunCommand(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2"}, {"sh", "-c", script}), env_);
   EXPECT_EQ(r.code, 9) << r.err;
-  EXPECT_NE(r.err.find("rank 3 (node 1, 127.0.0.3) exited with code 9"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("rank 3 (node 1, 127.0.0.3) exited with code 9"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("| bad thing"), std::string::npos) << r.err;
   ExpectNothingLeft();
 }
 
 TEST_F(SshRun, KilledAgentIsNoticedAndNothingSurvives) {
   auto c = Child::Start(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2"}, {Helper(), "sleep", "120"}), env_);
-  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 4); }, 60))
-      << c->out() << c->err();
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 4); }, 60)) << c->out() << c->err();
   long agent = ReadyField(c->out(), 3, "ppid");  // rank 3 runs on 127.0.0.3
   ASSERT_GT(agent, 1);
   ::kill(static_cast<pid_t>(agent), SIGKILL);
   int code = c->Wait(60);
   EXPECT_EQ(code, 125) << c->err();
-  EXPECT_NE(c->err().find("the agent of node 1 (127.0.0.3) was lost"), std::string::npos)
-      << c->err();
+  EXPECT_NE(c->err().find("the agent of node 1 (127.0.0.3) was lost"), std::string::npos) << c->err();
   // The dead agent's ranks are killed by its guard; the others by the launcher.
   ExpectNothingLeft(10.0);
 }
@@ -105,8 +100,7 @@ TEST_F(SshRun, KilledAgentIsNoticedAndNothingSurvives) {
 TEST_F(SshRun, FrozenAgentIsNoticedThroughTheStore) {
   // A stopped agent keeps its ssh connection open: only its silence in the store tells.
   auto c = Child::Start(Cmd({"-H", "127.0.0.2:1,127.0.0.3:1"}, {Helper(), "sleep", "120"}), env_);
-  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 2); }, 60))
-      << c->err();
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 2); }, 60)) << c->err();
   pid_t agent = static_cast<pid_t>(ReadyField(c->out(), 1, "ppid"));
   ASSERT_GT(agent, 1);
   double frozen_at = c->seconds();
@@ -115,8 +109,7 @@ TEST_F(SshRun, FrozenAgentIsNoticedThroughTheStore) {
   double noticed_after = c->seconds() - frozen_at;
   ::kill(agent, SIGCONT);  // it wakes up to a closed connection and stops its ranks
   EXPECT_EQ(code, 125) << c->err();
-  EXPECT_NE(c->err().find("no heartbeat from its agent in the store"), std::string::npos)
-      << c->err();
+  EXPECT_NE(c->err().find("no heartbeat from its agent in the store"), std::string::npos) << c->err();
   std::printf("frozen agent: ogai-run ended %.2f s after SIGSTOP\n", noticed_after);
   EXPECT_LT(noticed_after, 30.0);  // generous: the design is 4 s plus the grace period
   ExpectNothingLeft(10.0);
@@ -124,9 +117,7 @@ TEST_F(SshRun, FrozenAgentIsNoticedThroughTheStore) {
 
 TEST_F(SshRun, UnreachableHostIsOneClearErrorBeforeAnythingStarts) {
   fs::path witness = fs::path(::testing::TempDir()) / ("ogai-unreach-" + mark_);
-  auto r = RunCommand(Cmd({"-H", "127.0.0.2:1,127.0.0.9:1"},
-                          {"sh", "-c", "touch " + witness.string()}),
-                      env_, 120);
+  auto r = RunCommand(Cmd({"-H", "127.0.0.2:1,127.0.0.9:1"}, {"sh", "-c", "touch " + witness.string()}), env_, 120);
   EXPECT_EQ(r.code, 125) << r.err;
   EXPECT_NE(r.err.find("cannot start the agent on host 127.0.0.9"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(witness)) << "a rank ran although a host was unreachable";
@@ -134,11 +125,9 @@ TEST_F(SshRun, UnreachableHostIsOneClearErrorBeforeAnythingStarts) {
 }
 
 TEST_F(SshRun, LostNodeRejoinsWhenTheGroupRestarts) {
-  auto c = Child::Start(Cmd({"-H", "127.0.0.2:1,127.0.0.3:1", "--max-restarts", "1"},
-                            {Helper(), "wait-restart", "120"}),
-                        env_);
-  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 2); }, 60))
-      << c->err();
+  auto c = Child::Start(
+      Cmd({"-H", "127.0.0.2:1,127.0.0.3:1", "--max-restarts", "1"}, {Helper(), "wait-restart", "120"}), env_);
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 2); }, 60)) << c->err();
   ::kill(static_cast<pid_t>(ReadyField(c->out(), 1, "ppid")), SIGKILL);
   int code = c->Wait(120);
   EXPECT_EQ(code, 0) << c->err();
@@ -156,7 +145,9 @@ TEST_F(SshRun, ElasticJobContinuesWithoutANodeThatCannotRejoin) {
   fs::path wrapper = dir / "ssh";
   std::ofstream(wrapper) << "#!/bin/sh\n"
                             "for a in \"$@\"; do prev=$host; host=$a; done\n"
-                            "if [ -e " << flag.string() << " ] && [ \"$prev\" = 127.0.0.3 ]; then\n"
+                            "if [ -e "
+                         << flag.string()
+                         << " ] && [ \"$prev\" = 127.0.0.3 ]; then\n"
                             "  echo 'ssh: connect to host 127.0.0.3 port 22: Connection refused' >&2\n"
                             "  exit 255\n"
                             "fi\n"
@@ -164,12 +155,11 @@ TEST_F(SshRun, ElasticJobContinuesWithoutANodeThatCannotRejoin) {
   fs::permissions(wrapper, fs::perms::owner_all);
   std::vector<std::string> env = env_;
   env.push_back("OGAI_SSH=" + wrapper.string());
-  auto c = Child::Start(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2", "--nnodes", "1:2", "--max-restarts",
-                             "1", "--rejoin-timeout", "3"},
-                            {Helper(), "wait-restart", "120"}),
-                        env);
-  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 4); }, 60))
-      << c->err();
+  auto c = Child::Start(
+      Cmd({"-H", "127.0.0.2:2,127.0.0.3:2", "--nnodes", "1:2", "--max-restarts", "1", "--rejoin-timeout", "3"},
+          {Helper(), "wait-restart", "120"}),
+      env);
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 4); }, 60)) << c->err();
   std::ofstream(flag) << "down\n";
   ::kill(static_cast<pid_t>(ReadyField(c->out(), 2, "ppid")), SIGKILL);
   int code = c->Wait(120);
@@ -185,8 +175,7 @@ TEST_F(SshRun, ElasticJobContinuesWithoutANodeThatCannotRejoin) {
 TEST_F(SshRun, MpiJobAcrossTwoHosts) {
   // Ranks on different "hosts" talk TCP over loopback; the PMIx fence crosses the store.
   auto r = RunCommand(Cmd({"-H", "127.0.0.2:2,127.0.0.3:2", "-x", "OMPI_MCA_btl=self,tcp", "-x",
-                           "OMPI_MCA_btl_tcp_if_include=lo", "-x",
-                           "OMPI_MCA_oob_tcp_if_include=lo"},
+                           "OMPI_MCA_btl_tcp_if_include=lo", "-x", "OMPI_MCA_oob_tcp_if_include=lo"},
                           {BinDir() + "/mpi_allreduce", "4"}),
                       env_);
   ASSERT_EQ(r.code, 0) << r.out << r.err;

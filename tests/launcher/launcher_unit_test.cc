@@ -1,19 +1,20 @@
 // Unit tests of ogai-run's pure parts: command line, hostfiles, placement, Slurm formats,
 // the rank contract, heartbeats, output lines, failure records and the agent protocol.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 
+#include <gtest/gtest.h>
+
 #include "launcher/failure.h"
-#include "rank/heartbeat.h"
 #include "launcher/hostfile.h"
 #include "launcher/node_runner.h"
 #include "launcher/options.h"
 #include "launcher/output.h"
 #include "launcher/plan.h"
 #include "launcher/protocol.h"
+#include "rank/heartbeat.h"
 #include "rank/rank_env.h"
 #include "rank/slurm_env.h"
 
@@ -25,10 +26,26 @@ std::string Msg(const Status& st) { return st.message(); }
 // ---- command line ----------------------------------------------------------------------
 
 TEST(Options, MpirunFlagsKeepMpirunMeaning) {
-  auto o = ParseCommandLine({"-np", "4", "-H", "a:2,b:2", "-x", "FOO=1", "-x", "BAR",
-                             "--map-by", "node", "--bind-to", "core", "--tag-output",
-                             "--timestamp-output", "--output-filename", "out",
-                             "--oversubscribe", "--", "prog", "--its-own-flag"});
+  auto o = ParseCommandLine({"-np",
+                             "4",
+                             "-H",
+                             "a:2,b:2",
+                             "-x",
+                             "FOO=1",
+                             "-x",
+                             "BAR",
+                             "--map-by",
+                             "node",
+                             "--bind-to",
+                             "core",
+                             "--tag-output",
+                             "--timestamp-output",
+                             "--output-filename",
+                             "out",
+                             "--oversubscribe",
+                             "--",
+                             "prog",
+                             "--its-own-flag"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->launch.np, 4);
   EXPECT_EQ(o->launch.hosts, "a:2,b:2");
@@ -43,9 +60,8 @@ TEST(Options, MpirunFlagsKeepMpirunMeaning) {
 }
 
 TEST(Options, OneOrTwoDashesAndEqualsSign) {
-  auto o = ParseCommandLine({"--np=3", "-nproc-per-node", "2", "--max-restarts=5", "--grace",
-                             "1.5", "--heartbeat-timeout=30", "--master-port", "29500",
-                             "--nnodes", "1:4", "-vv", "hostname"});
+  auto o = ParseCommandLine({"--np=3", "-nproc-per-node", "2", "--max-restarts=5", "--grace", "1.5",
+                             "--heartbeat-timeout=30", "--master-port", "29500", "--nnodes", "1:4", "-vv", "hostname"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->launch.np, 3);
   EXPECT_EQ(o->launch.nproc_per_node, 2);
@@ -115,7 +131,7 @@ TEST(Options, CommandLineWinsOverTrainYaml) {
   y.tag_output = true;
   y.env = {"A=yaml", "B=yaml"};
   MergeLaunchConfig(*o, y);
-  EXPECT_EQ(o->launch.np, 4);          // given on the command line
+  EXPECT_EQ(o->launch.np, 4);            // given on the command line
   EXPECT_DOUBLE_EQ(o->launch.grace, 3);  // from the file
   EXPECT_TRUE(o->launch.tag_output);
   EXPECT_EQ(o->launch.env, (std::vector<std::string>{"A=yaml", "B=yaml", "A=cli"}));
@@ -123,11 +139,10 @@ TEST(Options, CommandLineWinsOverTrainYaml) {
 
 TEST(Options, HelpMentionsEveryFlagGroup) {
   std::string h = UsageText();
-  for (const char* f : {"-np", "--host", "--hostfile", "-x VAR", "--map-by", "--bind-to",
-                        "--tag-output", "--timestamp-output", "--output-filename",
-                        "--oversubscribe", "--nnodes", "--nproc-per-node", "--max-restarts",
-                        "--master-addr", "--master-port", "--grace", "--heartbeat-timeout",
-                        "--rejoin-timeout"}) {
+  for (const char* f :
+       {"-np", "--host", "--hostfile", "-x VAR", "--map-by", "--bind-to", "--tag-output", "--timestamp-output",
+        "--output-filename", "--oversubscribe", "--nnodes", "--nproc-per-node", "--max-restarts", "--master-addr",
+        "--master-port", "--grace", "--heartbeat-timeout", "--rejoin-timeout"}) {
     EXPECT_NE(h.find(f), std::string::npos) << f;
   }
 }
@@ -316,8 +331,8 @@ TEST(Plan, ShrinkKeepsOrderAndRenumbers) {
 TEST(SlurmEnv, ExpandsHostlists) {
   auto h = ExpandSlurmHostlist("node[01-03,7],gpu1,r[1-2]n[1-2]");
   ASSERT_TRUE(h.ok()) << h.status().ToString();
-  EXPECT_EQ(*h, (std::vector<std::string>{"node01", "node02", "node03", "node7", "gpu1", "r1n1",
-                                          "r1n2", "r2n1", "r2n2"}));
+  EXPECT_EQ(*h,
+            (std::vector<std::string>{"node01", "node02", "node03", "node7", "gpu1", "r1n1", "r1n2", "r2n1", "r2n2"}));
   EXPECT_FALSE(ExpandSlurmHostlist("node[1-").ok());
   EXPECT_FALSE(ExpandSlurmHostlist("node[3-1]").ok());
   EXPECT_FALSE(ExpandSlurmHostlist("").ok());
@@ -460,8 +475,7 @@ TEST(Heartbeat, ReporterWritesTheAgentsSlot) {
   EXPECT_FALSE((*table)->Read(0).armed);
   (*table)->Reset();
   EXPECT_FALSE((*table)->Read(1).armed);
-  auto out_of_range =
-      ProgressReporter::FromEnv(EnvMap{{"OGAI_HEARTBEAT_FILE", path}, {"OGAI_HEARTBEAT_SLOT", "3"}});
+  auto out_of_range = ProgressReporter::FromEnv(EnvMap{{"OGAI_HEARTBEAT_FILE", path}, {"OGAI_HEARTBEAT_SLOT", "3"}});
   EXPECT_FALSE(out_of_range.ok());
   auto none = ProgressReporter::FromEnv(EnvMap{});
   ASSERT_TRUE(none.ok());
@@ -577,9 +591,8 @@ TEST(Protocol, MessagesRoundTrip) {
 }
 
 TEST(RankBaseEnv, DropsForeignContractsKeepsUserSettings) {
-  auto env = RankBaseEnv({"PATH=/bin", "OMPI_COMM_WORLD_RANK=3", "PMIX_RANK=3",
-                          "PMIX_MCA_gds=hash", "SLURM_PROCID=1", "SLURM_JOB_ID=5",
-                          "OGAI_AGENT_BOOTSTRAP=secret", "FOO=old"},
+  auto env = RankBaseEnv({"PATH=/bin", "OMPI_COMM_WORLD_RANK=3", "PMIX_RANK=3", "PMIX_MCA_gds=hash", "SLURM_PROCID=1",
+                          "SLURM_JOB_ID=5", "OGAI_AGENT_BOOTSTRAP=secret", "FOO=old"},
                          {"FOO=new"});
   std::set<std::string> s(env.begin(), env.end());
   EXPECT_TRUE(s.count("PATH=/bin"));

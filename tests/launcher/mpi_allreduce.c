@@ -20,8 +20,7 @@ int main(int argc, char** argv) {
   long mine = rank, sum = 0;
   MPI_Allreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
   long want = (long)size * (size - 1) / 2;
-  printf("mpi rank %d of %d sum %ld %s\n", rank, size, sum,
-         (size == expected && sum == want) ? "ok" : "WRONG");
+  printf("mpi rank %d of %d sum %ld %s\n", rank, size, sum, (size == expected && sum == want) ? "ok" : "WRONG");
   fflush(stdout);
   MPI_Finalize();
   return (size == expected && sum == want) ? 0 : 1;

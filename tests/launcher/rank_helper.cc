@@ -40,9 +40,7 @@ int Rank() {
   return r != nullptr ? std::atoi(r) : 0;
 }
 
-void SleepSeconds(double s) {
-  std::this_thread::sleep_for(std::chrono::duration<double>(s));
-}
+void SleepSeconds(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
 void Say(const std::string& s) {
   std::string line = s + "\n";
@@ -64,9 +62,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string mode = argv[i++];
-  auto arg = [&](int k, const char* dflt) -> std::string {
-    return i + k < argc ? argv[i + k] : dflt;
-  };
+  auto arg = [&](int k, const char* dflt) -> std::string { return i + k < argc ? argv[i + k] : dflt; };
   int rank = Rank();
   if (!quiet) {
     Say("ready rank=" + std::to_string(rank) + " pid=" + std::to_string(::getpid()) +
@@ -78,8 +74,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", env.status().ToString().c_str());
       return 3;
     }
-    Say("contract " + env->Describe() + " master=" + env->master_addr + ":" +
-        std::to_string(env->master_port) + " token=" + (env->store_token.empty() ? "no" : "yes"));
+    Say("contract " + env->Describe() + " master=" + env->master_addr + ":" + std::to_string(env->master_port) +
+        " token=" + (env->store_token.empty() ? "no" : "yes"));
     return 0;
   }
   if (mode == "env") {

@@ -10,8 +10,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <random>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "core/clock.h"
@@ -32,8 +32,7 @@ std::string SourceDir() {
   return OGAI_TEST_SOURCE_DIR;
 }
 
-RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-              double timeout) {
+RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env, double timeout) {
   auto c = Child::Start(argv, env);
   RunResult r;
   r.code = c->Wait(timeout);
@@ -52,8 +51,7 @@ std::string TestSshEnv() {
 std::string NewMark() {
   static std::atomic<int> counter{0};
   std::random_device rd;
-  return std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-         std::to_string(rd() % 1000000);
+  return std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rd() % 1000000);
 }
 
 std::vector<pid_t> Survivors(const std::string& mark, double grace) {

@@ -28,7 +28,7 @@ struct RunResult {
   double seconds = 0;
 };
 RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-              double timeout = 120);
+                     double timeout = 120);
 
 // A fresh value for OGAI_TEST_MARK; pass `-x OGAI_TEST_MARK=<mark>` to ogai-run.
 std::string NewMark();

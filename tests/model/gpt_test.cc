@@ -1,10 +1,9 @@
 #include "model/gpt.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <random>
 
+#include <gtest/gtest.h>
 
 namespace ogai::model {
 namespace {
@@ -126,7 +125,8 @@ TEST(GPT, OverwritingBackwardEqualsClearThenAccumulate) {
       auto acts = g.NewActivations(B);
       double s = 0;
       EXPECT_TRUE(g.Forward(*acts, tok.data(), input.data(), tgt.data(), part.last ? 1.0f / BT : 0.0f, &s).ok());
-      EXPECT_TRUE(g.Backward(*acts, part.last ? nullptr : dout.data(), part.first ? nullptr : din.data(), overwrite).ok());
+      EXPECT_TRUE(
+          g.Backward(*acts, part.last ? nullptr : dout.data(), part.first ? nullptr : din.data(), overwrite).ok());
     };
     (*a)->ZeroGrads();
     run(**a, false);

@@ -4,13 +4,13 @@
 // through the final checkpoints with ogai-ckpt diff); a multi-rank layout run twice gives identical loss bits;
 // the per-rank memory accounting shows TP halving block parameters and ZeRO-1 halving the
 // optimizer state. Real processes, started by ogai-run.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "tests/util/job.h"
 

@@ -1,7 +1,7 @@
 // Pure planning pieces of 3D parallelism: layout arithmetic, the 1F1B order, DP buckets.
-#include <gtest/gtest.h>
-
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "comm/device_mesh.h"
 #include "parallel/buckets.h"
@@ -106,9 +106,9 @@ TEST(OneFOneB, ExactOrderForFourStagesEightMicro) {
   using K = PipeOp;
   auto ops = OneFOneB(1, 4, 8);
   // Stage 1 of 4: two warm-up forwards, then 1F1B, then the cool-down.
-  std::vector<PipeOp> want = {{K::kForward, 0}, {K::kForward, 1}, {K::kForward, 2}, {K::kBackward, 0},
-                              {K::kForward, 3}, {K::kBackward, 1}, {K::kForward, 4}, {K::kBackward, 2},
-                              {K::kForward, 5}, {K::kBackward, 3}, {K::kForward, 6}, {K::kBackward, 4},
+  std::vector<PipeOp> want = {{K::kForward, 0}, {K::kForward, 1},  {K::kForward, 2},  {K::kBackward, 0},
+                              {K::kForward, 3}, {K::kBackward, 1}, {K::kForward, 4},  {K::kBackward, 2},
+                              {K::kForward, 5}, {K::kBackward, 3}, {K::kForward, 6},  {K::kBackward, 4},
                               {K::kForward, 7}, {K::kBackward, 5}, {K::kBackward, 6}, {K::kBackward, 7}};
   EXPECT_EQ(ops, want);
   auto last = OneFOneB(3, 4, 8);

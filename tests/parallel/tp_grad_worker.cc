@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "rank/rank_env.h"
-#include "train/config.h"
 #include "model/gpt.h"
 #include "parallel/tp_comm.h"
+#include "rank/rank_env.h"
+#include "train/config.h"
 #include "train/dist_setup.h"
 
 namespace {

@@ -3,13 +3,13 @@
 // through column-parallel QKV / MLP-up, row-parallel attention-out / MLP-down with their
 // all-reduces, the vocab-parallel embedding and cross-entropy) matches the dense model's,
 // and every rank's gradient shard equals the matching slice of the dense gradient.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "tests/util/child.h"
 #include "tests/util/job.h"
@@ -61,8 +61,10 @@ TEST_P(TpLayers, ShardsMatchTheDenseModel) {
     for (const auto& [name, s] : d.t) {
       const Tensor& full = dense.t.at(name);
       EXPECT_EQ(s.gcols, full.cols) << name;
-      if (s.shard_dim < 0) EXPECT_EQ(s.rows * s.cols, full.rows * full.cols) << name << " should be replicated";
-      else EXPECT_EQ(s.rows * s.cols * tp, full.rows * full.cols) << name << " should be split " << tp << " ways";
+      if (s.shard_dim < 0)
+        EXPECT_EQ(s.rows * s.cols, full.rows * full.cols) << name << " should be replicated";
+      else
+        EXPECT_EQ(s.rows * s.cols * tp, full.rows * full.cols) << name << " should be split " << tp << " ways";
       int bad = 0;
       for (long i = 0; i < s.rows; ++i)
         for (long j = 0; j < s.cols; ++j) {

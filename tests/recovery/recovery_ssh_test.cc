@@ -8,7 +8,6 @@
 //     size, the checkpoint resharded, the global batch kept by twice the gradient
 //     accumulation, within the layout-equivalence tolerance of an uninterrupted run.
 // Without the test sshd (OGAI_TEST_SSH_CONFIG) the tests skip.
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "tests/recovery/recovery_util.h"
 
@@ -58,8 +59,8 @@ TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
           {"parallel.dp=2", "checkpoint.peer_copies=1", "checkpoint.every_steps=50"}, 100, env_);
   // The kill comes once every rank's peer copy of the latest committed checkpoint is made,
   // and (checkpoints 50 steps apart; a copy takes 15-20 steps of this small model) well
-  // before the next one commits: the restart loads that checkpoint. A newer checkpoint whose copies were still under way would be read from
-  // disk, as it should.
+  // before the next one commits: the restart loads that checkpoint. A newer checkpoint whose copies were still under
+  // way would be read from disk, as it should.
   ASSERT_TRUE(WaitForPeerCopiedLatest(job, {0, 1}, 50)) << job.err();
   KillNodeOf(job, 1, {1});
   ASSERT_EQ(job.Wait(), 0) << job.err();
@@ -73,7 +74,8 @@ TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
     // Rank 1's node lost its memory: its shards come from node 0's cache (and rank 0's from
     // its own node's folder).
     EXPECT_EQ(s->source, "peer") << "rank " << r << ": " << s->peer_files << " of " << s->files
-                                 << " shard files from peer memory\n" << job.err();
+                                 << " shard files from peer memory\n"
+                                 << job.err();
     ASSERT_EQ(m.final.size(), 100u) << "rank " << r;
     for (const auto& [step, line] : m.final) {
       EXPECT_EQ(line.loss_bits, ref.final.at(step).loss_bits) << "rank " << r << " step " << step;

@@ -8,11 +8,12 @@
 //   * checkpoint.peer_copies: the restart loads the shards from memory.
 // After each job, no process of it is left. (The node-loss and elastic scenarios need two
 // "hosts": recovery_ssh_test.)
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "tests/recovery/recovery_util.h"
 

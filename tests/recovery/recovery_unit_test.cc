@@ -1,13 +1,14 @@
 // The pieces of recovery that need no job: the elastic layout rule, the failure history of
 // the root-cause block, peer copies (push, fetch, damage) against real shard caches in this
 // process, and reading a checkpoint from in-memory copies.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "ckpt/peer_copy.h"
 #include "ckpt/reader.h"
@@ -109,8 +110,9 @@ TEST(Elastic, RefusesAGlobalBatchTheNewDpDoesNotDivide) {
   Config c = Layout(4, 1, 1, 2, 8);
   auto r = train::AdaptToWorldSize(c, World(3, true));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("global batch of 8 sequences is not a multiple of train.micro_batch x dp = 2 x 3"),
-            std::string::npos)
+  EXPECT_NE(
+      r.status().message().find("global batch of 8 sequences is not a multiple of train.micro_batch x dp = 2 x 3"),
+      std::string::npos)
       << r.status().message();
 }
 
@@ -139,8 +141,7 @@ TEST(FailureHistory, RootCauseListsEveryRound) {
   EXPECT_NE(s.find("round 0 at 4.0 s: rank 1 (node 0, vm) was killed by signal 9 (SIGKILL), pid 123, after step 7"),
             std::string::npos)
       << s;
-  EXPECT_NE(s.find("round 1 at 9.5 s: rank 0 (node 0, vm) made no progress for 3.2 s (last step 7)"),
-            std::string::npos)
+  EXPECT_NE(s.find("round 1 at 9.5 s: rank 0 (node 0, vm) made no progress for 3.2 s (last step 7)"), std::string::npos)
       << s;
   // One round: no history section.
   EXPECT_EQ(launch::FormatRootCause(a, {{0, 4.0, a}}).find("failures, one per round"), std::string::npos);

@@ -44,10 +44,10 @@ struct StartLine {
   int peer_files = 0;
 };
 struct Metrics {
-  std::vector<StepLine> lines;            // every step line, in file order
-  std::map<int64_t, StepLine> final;      // per step, the last line (what the run ends with)
-  std::vector<StartLine> starts;          // one per start of the rank
-  std::vector<int64_t> peer_copy_steps;   // steps whose shard was copied to peer memory
+  std::vector<StepLine> lines;           // every step line, in file order
+  std::map<int64_t, StepLine> final;     // per step, the last line (what the run ends with)
+  std::vector<StartLine> starts;         // one per start of the rank
+  std::vector<int64_t> peer_copy_steps;  // steps whose shard was copied to peer memory
   int64_t MaxStep(int restart = -1) const;
   const StartLine* Start(int restart) const;
 };

@@ -11,8 +11,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: store_client_helper PORT TOKEN\n");
     return 2;
   }
-  auto store = ogai::store::ConnectTcpStore("127.0.0.1", std::atoi(argv[1]), argv[2],
-                                            std::chrono::seconds(10));
+  auto store = ogai::store::ConnectTcpStore("127.0.0.1", std::atoi(argv[1]), argv[2], std::chrono::seconds(10));
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
     return 1;

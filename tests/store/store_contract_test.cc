@@ -243,11 +243,11 @@ TEST_P(StoreContractTest, ManyParkedWaitersAllWakeOnOneSet) {
   EXPECT_EQ(backend_->WaiterCount(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Impls, StoreContractTest,
-    ::testing::Values(Impl{"Tcp", [] { return std::unique_ptr<Backend>(new TcpBackend()); }},
-                      Impl{"Memory", [] { return std::unique_ptr<Backend>(new MemoryBackend()); }}),
-    [](const ::testing::TestParamInfo<Impl>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Impls, StoreContractTest,
+                         ::testing::Values(Impl{"Tcp", [] { return std::unique_ptr<Backend>(new TcpBackend()); }},
+                                           Impl{"Memory",
+                                                [] { return std::unique_ptr<Backend>(new MemoryBackend()); }}),
+                         [](const ::testing::TestParamInfo<Impl>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace ogai::store

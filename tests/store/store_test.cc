@@ -1,5 +1,7 @@
 // StoreServer and TcpStore as a TCP service: tokens, dead servers, ports, many clients,
 // misbehaving and killed clients. The Store contract itself is store_contract_test.cc.
+#include "store/store.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -14,10 +16,8 @@
 #include <gtest/gtest.h>
 
 #include "store/server.h"
-#include "store/store.h"
 #include "tests/store/wait_until.h"
 #include "tests/util/child.h"
-
 
 namespace ogai::store {
 namespace {
@@ -55,8 +55,7 @@ TEST_F(StoreTest, WrongTokenIsRefusedAndSaysSo) {
   auto c = ConnectTcpStore("127.0.0.1", server_->port(), "not-the-token", 2s);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Code::kPermissionDenied);
-  EXPECT_NE(c.status().message().find("wrong store token"), std::string::npos)
-      << c.status().ToString();
+  EXPECT_NE(c.status().message().find("wrong store token"), std::string::npos) << c.status().ToString();
   // The server keeps serving the others.
   EXPECT_TRUE(store_->Set("still", "ok").ok());
 }
@@ -69,8 +68,7 @@ TEST_F(StoreTest, UnreachableServerGivesClearError) {
   ASSERT_FALSE(c.ok());
   EXPECT_LT(Clock::now() - t0, 5s);
   EXPECT_EQ(c.status().code(), Code::kUnavailable);
-  EXPECT_NE(c.status().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos)
-      << c.status().ToString();
+  EXPECT_NE(c.status().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos) << c.status().ToString();
   // An existing client sees the dead server as an error, not a hang.
   Status st = store_->Set("x", "y");
   EXPECT_FALSE(st.ok());

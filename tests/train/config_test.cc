@@ -46,8 +46,7 @@ TEST(Config, UnknownKeyNamesKeyLineAndSuggestion) {
 TEST(Config, UnknownSection) {
   auto r = ParseConfig("trian:\n  steps: 3\n", "x.yaml");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("x.yaml:1: unknown key 'trian'; did you mean 'train'?"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("x.yaml:1: unknown key 'trian'; did you mean 'train'?"), std::string::npos)
       << r.status().message();
 }
 
@@ -59,8 +58,7 @@ TEST(Config, WrongTypeAndRange) {
       << r.status().message();
   r = ParseConfig("model:\n  seq_len: 0\n", "t.yaml");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("'model.seq_len' is '0'; it must be a value >= 1"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("'model.seq_len' is '0'; it must be a value >= 1"), std::string::npos)
       << r.status().message();
   r = ParseConfig("train:\n  schedule: cosin\n", "t.yaml");
   ASSERT_FALSE(r.ok());
@@ -71,8 +69,7 @@ TEST(Config, ImpossibleRelationNamesBothKeysAndLines) {
   auto r = ParseConfig("model:\n  heads: 5\n  d_model: 64\n", "h.yaml");
   ASSERT_FALSE(r.ok());
   const std::string& m = r.status().message();
-  EXPECT_NE(m.find("'model.heads' (h.yaml:2) = 5 does not divide 'model.d_model' (h.yaml:3) = 64"),
-            std::string::npos)
+  EXPECT_NE(m.find("'model.heads' (h.yaml:2) = 5 does not divide 'model.d_model' (h.yaml:3) = 64"), std::string::npos)
       << m;
 }
 
@@ -100,8 +97,7 @@ TEST(Config, OverridesApplyAndAreValidated) {
   EXPECT_EQ(r->checkpoint.dir, "/tmp/x");
   r = ParseConfig(kGood, "good.yaml", {"train.stepz=5"});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("unknown key 'train.stepz'; did you mean 'train.steps'"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("unknown key 'train.stepz'; did you mean 'train.steps'"), std::string::npos)
       << r.status().message();
   r = ParseConfig(kGood, "good.yaml", {"train.steps=-3"});
   ASSERT_FALSE(r.ok());

@@ -4,14 +4,14 @@
 //
 // Each doc row is formatted the way the program formats its lines and the two texts are
 // compared whole, so a missing, extra, reordered or stale row fails.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "tests/util/child.h"
 
@@ -72,10 +72,12 @@ DocTables ReadDoc() {
     if (c.size() != 4) continue;
     char buf[1024];
     if (in_knobs) {
-      std::snprintf(buf, sizeof(buf), "  %-31s %-7s %-24s %s\n", c[0].c_str(), c[1].c_str(), c[2].c_str(), c[3].c_str());
+      std::snprintf(buf, sizeof(buf), "  %-31s %-7s %-24s %s\n", c[0].c_str(), c[1].c_str(), c[2].c_str(),
+                    c[3].c_str());
       t.knobs += buf;
     } else {
-      std::snprintf(buf, sizeof(buf), "  %-26s %-18s %-12s %s\n", c[0].c_str(), c[1].c_str(), c[2].c_str(), c[3].c_str());
+      std::snprintf(buf, sizeof(buf), "  %-26s %-18s %-12s %s\n", c[0].c_str(), c[1].c_str(), c[2].c_str(),
+                    c[3].c_str());
       t.config += buf;
     }
   }

@@ -1,7 +1,7 @@
 // The learning-rate schedule the trainer steps through (optim/schedule.h).
-#include "optim/schedule.h"
-
 #include <gtest/gtest.h>
+
+#include "optim/schedule.h"
 
 namespace ogai::train {
 namespace {

@@ -2,10 +2,10 @@
 // jobs, tests and benchmarks parse.
 #include "train/metrics.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "tests/util/job.h"
 

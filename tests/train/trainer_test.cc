@@ -2,9 +2,9 @@
 // accumulation matches one big micro-batch.
 #include "train/trainer.h"
 
-#include <gtest/gtest.h>
-
 #include <cstring>
+
+#include <gtest/gtest.h>
 
 namespace ogai::train {
 namespace {

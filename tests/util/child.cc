@@ -39,7 +39,8 @@ std::string Resolve(const std::string& prog) {
 }
 }  // namespace
 
-Child::Child(const std::vector<std::string>& argv, Options o) : argv_(argv), dir_(std::make_unique<TempDir>("ogai_child")) {
+Child::Child(const std::vector<std::string>& argv, Options o)
+    : argv_(argv), dir_(std::make_unique<TempDir>("ogai_child")) {
   if (argv_.empty()) throw std::invalid_argument("Child: empty argv");
   // Everything the child needs is built before fork: only async-signal-safe calls after it.
   std::vector<std::string> envs;
@@ -183,9 +184,7 @@ std::string ReadAll(const std::string& path) {
 }
 }  // namespace
 
-std::string Child::output() const {
-  return separate_stderr_ ? out() + err() : ReadAll(*dir_ / "output");
-}
+std::string Child::output() const { return separate_stderr_ ? out() + err() : ReadAll(*dir_ / "output"); }
 
 std::string Child::out() const { return ReadAll(*dir_ / "output"); }
 

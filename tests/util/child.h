@@ -84,7 +84,6 @@ struct ChildResult {
   std::string output;  // stdout + stderr
 };
 // Runs argv to completion, at most timeout_s.
-ChildResult RunChild(const std::vector<std::string>& argv, double timeout_s,
-                     const std::vector<std::string>& env = {});
+ChildResult RunChild(const std::vector<std::string>& argv, double timeout_s, const std::vector<std::string>& env = {});
 
 }  // namespace ogai::testing

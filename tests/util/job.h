@@ -25,8 +25,8 @@ class TempDir {
 };
 
 struct JobResult {
-  int exit_code = -1;    // the shell's exit status (128 + signal; -1 after a timeout)
-  std::string output;    // stdout + stderr
+  int exit_code = -1;  // the shell's exit status (128 + signal; -1 after a timeout)
+  std::string output;  // stdout + stderr
 };
 // Runs `command` with /bin/sh (a Child, tests/util/child.h), output captured; when it runs
 // past timeout_s it is killed with everything it started and the test fails.
