@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
+#include "rank/contract.h"
 
 extern char** environ;
 
@@ -48,7 +49,8 @@ Child::Child(const std::vector<std::string>& argv, Options o)
     const std::string kv = *e;
     bool replaced = false;
     for (const auto& x : o.env) replaced = replaced || Name(kv) == Name(x);
-    if (!replaced) envs.push_back(kv);
+    const std::string key = kv.substr(0, kv.find('='));
+    if (!replaced && !(o.drop_launcher_env && launch::IsForeignLauncherVar(key))) envs.push_back(kv);
   }
   for (const auto& e : o.env) envs.push_back(e);
   std::vector<char*> envp, args;
@@ -58,6 +60,7 @@ Child::Child(const std::vector<std::string>& argv, Options o)
   for (auto& a : argv_) args.push_back(a.data());
   args.push_back(nullptr);
   separate_stderr_ = o.separate_stderr;
+  kill_group_on_exit_ = o.kill_group_on_exit;
   const std::string log = *dir_ / "output";
   const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("Child: cannot create " + log);
@@ -112,7 +115,7 @@ bool Child::Running() {
     status_ = st;
     reaped_ = true;
     end_ = Now();
-    ::kill(-pid_, SIGKILL);  // whatever it left behind in its group
+    if (kill_group_on_exit_) ::kill(-pid_, SIGKILL);  // whatever it left behind in its group
     return false;
   }
   return true;
@@ -163,6 +166,8 @@ std::unique_ptr<Child> Child::Start(const std::vector<std::string>& argv, const 
   Options o;
   o.env = env;
   o.separate_stderr = true;
+  o.kill_group_on_exit = false;
+  o.drop_launcher_env = true;
   return std::make_unique<Child>(argv, o);
 }
 

@@ -28,6 +28,13 @@ struct ChildOptions {
   std::vector<std::string> env;  // "NAME=value" added to (or replacing in) the environment
   bool stdout_pipe = false;      // stdout to a pipe (stdout_fd()); stderr still captured
   bool separate_stderr = false;  // stdout and stderr in two files: out() and err()
+  // Once the child has exited, SIGKILL what is left in its process group. Off for a program
+  // whose own clean-up is under test (ogai-run: its tests look for leftovers themselves).
+  bool kill_group_on_exit = true;
+  // Leave out inherited variables of an outer job's launcher (Open MPI, PMIx, Slurm step:
+  // rank/contract.h), as ogai-run does for its ranks, so a test run inside an allocation
+  // does not make the program under test think it is part of that job.
+  bool drop_launcher_env = false;
 };
 
 class Child {
@@ -35,7 +42,9 @@ class Child {
   using Options = ChildOptions;
   explicit Child(const std::vector<std::string>& argv, Options o = {});
   // A child whose stdout and stderr are captured apart (separate_stderr), for tests that
-  // watch a program's output while it runs (ogai-run's end-to-end tests).
+  // watch a program's output while it runs and check its clean-up (ogai-run's end-to-end
+  // tests: kill_group_on_exit is off, so a leftover process is the launcher's to answer for;
+  // drop_launcher_env is on).
   static std::unique_ptr<Child> Start(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
   ~Child();
   Child(const Child&) = delete;
@@ -76,6 +85,7 @@ class Child {
   int status_ = 0;
   bool reaped_ = false;
   bool separate_stderr_ = false;
+  bool kill_group_on_exit_ = true;
   double start_ = 0, end_ = 0;
 };
 
