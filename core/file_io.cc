@@ -13,6 +13,11 @@ Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path) {
   while (n > 0) {
     const ssize_t w = ::write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {  // a full non-blocking pipe: let the reader catch up
+      struct timespec ts = {0, 1000000};
+      ::nanosleep(&ts, nullptr);
+      continue;
+    }
     if (w < 0) return ErrnoError("writing " + path, errno);
     if (w == 0) return IoError("writing " + path + ": the write made no progress (disk full?)");
     p += w;
@@ -22,22 +27,8 @@ Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path) {
 }
 
 void WriteAll(int fd, std::string_view s) {
-  const char* p = s.data();
-  size_t left = s.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        struct timespec ts = {0, 1000000};
-        ::nanosleep(&ts, nullptr);
-        continue;
-      }
-      return;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  // Nowhere is left to report a failed write to an output stream.
+  (void)WriteAllFd(fd, s.data(), s.size(), "an output stream");
 }
 
 }  // namespace ogai

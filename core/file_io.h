@@ -10,12 +10,12 @@
 
 namespace ogai {
 
-// Writes all n bytes to fd (retrying short writes and EINTR); an error names `path`.
+// Writes all n bytes to fd, retrying short writes, EINTR and EAGAIN (a full non-blocking
+// pipe); any other error, or a write that makes no progress, is an error naming `path`.
 Status WriteAllFd(int fd, const void* data, size_t n, const std::string& path);
 
-// Best effort, for output streams (stderr, stdout, a child's pipe): writes all of `s`,
-// retrying short writes, EINTR and EAGAIN (a non-blocking pipe that is full), and drops the
-// rest on any other error, because there is nowhere left to report it.
+// Best effort, for output streams (stderr, stdout, a child's pipe): WriteAllFd, dropping the
+// rest on an error, because there is nowhere left to report it.
 void WriteAll(int fd, std::string_view s);
 
 }  // namespace ogai
