@@ -18,9 +18,8 @@ bool TypeOk(DataType t) {
 bool OpOk(ReduceOp o) { return static_cast<int>(o) >= 0 && static_cast<int>(o) <= static_cast<int>(ReduceOp::kMin); }
 bool BuffersOk(const void* a, const void* b, size_t count) { return count == 0 || (a != nullptr && b != nullptr); }
 bool MemberOk(const ProcessGroup& pg, int r) { return r >= 0 && r < pg.size(); }
-bool PeerOk(const ProcessGroup& pg, int r, int tag) {
-  return MemberOk(pg, r) && r != pg.rank() && tag >= 0 && tag <= 0xffff;
-}
+bool TagOk(int tag) { return tag >= 0 && tag <= 0xffff; }
+bool PeerOk(const ProcessGroup& pg, int r, int tag) { return MemberOk(pg, r) && r != pg.rank() && TagOk(tag); }
 
 // The first failed Status of a list of checks.
 Status First(std::initializer_list<Status> checks) {
@@ -30,7 +29,7 @@ Status First(std::initializer_list<Status> checks) {
   return Internal("an argument check failed without saying why");
 }
 
-// Argument checks shared by the calls below; an empty Status means "valid".
+// The same checks with the messages a failed call returns; an OK Status means "valid".
 class ArgCheck {
  public:
   ArgCheck(const ProcessGroup& pg, const char* op) : pg_(pg), op_(op) {}
@@ -67,7 +66,7 @@ class ArgCheck {
       return InvalidArgument(what + " " + std::to_string(r) + " is this rank itself on group '" + pg_.name() +
                              "'; point-to-point needs another member");
     }
-    if (tag < 0 || tag > 0xffff) return InvalidArgument(std::string(op_) + " tag must be in [0, 65535]");
+    if (!TagOk(tag)) return InvalidArgument(std::string(op_) + " tag must be in [0, 65535]");
     return Status::Ok();
   }
 
