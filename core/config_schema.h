@@ -21,6 +21,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/status.h"
@@ -30,40 +31,28 @@ namespace ogai::config {
 // The value types a field can have (the C++ type of the member it locates).
 enum class ValueType { kString, kBool, kInt, kInt64, kUint64, kDouble, kStringList, kIntList };
 
+// The ValueType of a member of C++ type T; any other type does not compile.
 template <typename T>
-struct ValueTypeOf;
-template <>
-struct ValueTypeOf<std::string> {
-  static constexpr ValueType value = ValueType::kString;
-};
-template <>
-struct ValueTypeOf<bool> {
-  static constexpr ValueType value = ValueType::kBool;
-};
-template <>
-struct ValueTypeOf<int> {
-  static constexpr ValueType value = ValueType::kInt;
-};
-template <>
-struct ValueTypeOf<int64_t> {
-  static constexpr ValueType value = ValueType::kInt64;
-};
-template <>
-struct ValueTypeOf<uint64_t> {
-  static constexpr ValueType value = ValueType::kUint64;
-};
-template <>
-struct ValueTypeOf<double> {
-  static constexpr ValueType value = ValueType::kDouble;
-};
-template <>
-struct ValueTypeOf<std::vector<std::string>> {
-  static constexpr ValueType value = ValueType::kStringList;
-};
-template <>
-struct ValueTypeOf<std::vector<int>> {
-  static constexpr ValueType value = ValueType::kIntList;
-};
+constexpr ValueType ValueTypeOf() {
+  if constexpr (std::is_same_v<T, std::string>)
+    return ValueType::kString;
+  else if constexpr (std::is_same_v<T, bool>)
+    return ValueType::kBool;
+  else if constexpr (std::is_same_v<T, int>)
+    return ValueType::kInt;
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return ValueType::kInt64;
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return ValueType::kUint64;
+  else if constexpr (std::is_same_v<T, double>)
+    return ValueType::kDouble;
+  else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+    return ValueType::kStringList;
+  else {
+    static_assert(std::is_same_v<T, std::vector<int>>, "a config field of a type the schema cannot parse");
+    return ValueType::kIntList;
+  }
+}
 
 // Allowed values of a number field, inclusive.
 struct Range {
@@ -88,7 +77,7 @@ Field MakeField(std::string key, S Root::*section, T S::*member, std::string hel
                 std::vector<std::string> choices = {}) {
   Field f;
   f.key = std::move(key);
-  f.type = ValueTypeOf<T>::value;
+  f.type = ValueTypeOf<T>();
   f.locate = [section, member](void* root) -> void* { return &((static_cast<Root*>(root)->*section).*member); };
   f.help = std::move(help);
   f.range = range;
