@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bench/command.h"
+#include "bench/stats.h"
 #include "ckpt/format.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -47,12 +48,6 @@ constexpr const char* kUsage =
     "                removed afterwards)\n"
     "  --json        one JSON object: stall_ms, sync_save_ms, write_gbs, raw_write_gbs,\n"
     "                load_ms, and more\n";
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 
 // The raw baseline: the same bytes (the state's slices, a 64-byte header's worth of zeros
 // first) written sequentially with as few writev calls as possible, then fdatasync; no

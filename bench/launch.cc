@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench/command.h"
+#include "bench/stats.h"
 #include "launcher/node_runner.h"
 #include "launcher/process.h"
 #include "launcher/remote.h"
@@ -108,12 +109,6 @@ Sample RunOnce(const std::vector<std::string>& argv, const std::vector<std::stri
   s.barrier_s = static_cast<double>(last - t0) * 1e-9;
   s.exit_s = static_cast<double>(t_exit - t0) * 1e-9;
   return s;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
 int RunLaunch(int argc, char** argv) {

@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/command.h"
+#include "bench/stats.h"
 #include "core/clock.h"
 #include "launcher/node_runner.h"
 #include "launcher/process.h"
@@ -62,13 +63,6 @@ constexpr const char* kUsage =
     "                   as a restart on another machine or after eviction would find them\n"
     "  --json           one JSON object on stdout\n"
     "Keys: detect_ms, restart_ms, first_step_ms, lost_steps (and respawn_ms, ready_ms, load_ms).\n";
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
 
 std::string LoadAvg() {
   std::ifstream in("/proc/loadavg");
