@@ -61,7 +61,7 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("train.seed", &C::train, &TrainConfig::seed, "seed for init and data order"));
   f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
   f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
-                        "one JSON line per step ({rank} = the rank); restarts append"));
+                        "one JSON line per step ({rank}: a file per rank, else rank 0 alone writes); restarts append"));
   // parallel
   f.push_back(MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", pos));
   f.push_back(MakeField("parallel.tp", &C::parallel, &ParallelConfig::tp, "tensor-parallel size", pos));
