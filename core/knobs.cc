@@ -39,6 +39,8 @@ const std::vector<Knob>& Knobs() {
       // Tests.
       {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
       {"OGAI_TEST_SSH_CONFIG", T::kString, "", "tests: ssh_config of the test sshd (scripts/testenv/sshd.sh)"},
+      {"OGAI_TEST_NETNS", T::kString, "", "tests: folder of the namespace cluster (scripts/testenv/netns.sh)"},
+      {"OGAI_TEST_NETNS_WHY", T::kString, "", "tests: why scripts/test.sh could not start the namespace cluster"},
   };
   return knobs;
 }
