@@ -71,6 +71,10 @@ class ProcessGroup {
   std::chrono::milliseconds timeout() const { return options_.timeout; }
   const ProcessGroupOptions& options() const { return options_; }
   virtual const char* backend() const = 0;
+  // How this rank reaches `peer` (a rank of this group), as the backend chose it: e.g.
+  // "ucx:tcp/eth0 (other node)", "ucx:posix/memory,cma/memory (same node)"; "" when the
+  // backend cannot tell (mpi, nccl).
+  virtual std::string TransportTo(int peer) const;
 
   // recv[i] = op over ranks of send[i], on every rank. count elements each.
   WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op);

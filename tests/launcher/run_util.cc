@@ -53,10 +53,9 @@ NetnsCluster TestNetns() {
   const std::optional<std::string> dir = KnobText("OGAI_TEST_NETNS");
   if (!dir) {
     const std::optional<std::string> why = KnobText("OGAI_TEST_NETNS_WHY");
-    c.why = "no namespace cluster: " +
-            (why ? *why
-                 : std::string("OGAI_TEST_NETNS is not set (scripts/test.sh starts one with "
-                               "scripts/testenv/netns.sh; it needs root and iproute2)"));
+    c.why = "no namespace cluster: " + (why ? *why
+                                            : std::string("OGAI_TEST_NETNS is not set (scripts/test.sh starts one with "
+                                                          "scripts/testenv/netns.sh; it needs root and iproute2)"));
     return c;
   }
   std::ifstream hosts(*dir + "/hosts"), head(*dir + "/head");

@@ -1,0 +1,67 @@
+// Ranks on different nodes of the namespace cluster (scripts/testenv/netns.sh: network
+// namespaces of one kernel, so shared memory and cross-memory attach would work between
+// them) must talk over the network: ogai-run starts netns_probe on two nodes x two ranks and
+// every pair's transport is checked against the nodes the ranks report themselves (their
+// host names), not against ogai's own idea of a node. Without the cluster the test skips.
+#include <map>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/launcher/run_util.h"
+
+namespace ogai::launch::testing {
+namespace {
+
+// Names UCX gives its shared-memory and single-kernel transports.
+bool SharesMemory(const std::string& transport) {
+  for (const char* tl : {"posix", "sysv", "cma", "xpmem", "knem", "shared memory"})
+    if (transport.find(tl) != std::string::npos) return true;
+  return false;
+}
+
+TEST(CommNetns, RanksOnDifferentNodesUseTheNetworkOnly) {
+  NetnsCluster c = TestNetns();
+  if (c.nodes.size() < 2) GTEST_SKIP() << (c.why.empty() ? "the namespace cluster has fewer than 2 nodes" : c.why);
+  const std::string hosts = c.nodes[0].addr + ":2," + c.nodes[1].addr + ":2";
+  auto r = RunCommand({BinDir() + "/ogai-run", "-H", hosts, "--", BinDir() + "/netns_probe"}, {c.ssh_env}, 240);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+
+  std::map<int, std::string> node_of;  // rank -> host name it reported
+  for (const std::string& l : LinesWith(r.out, "host rank=")) {
+    std::istringstream in(l.substr(l.find("host rank=")));
+    std::string tag, rank, name;
+    in >> tag >> rank >> name;
+    node_of[std::stoi(rank.substr(5))] = name.substr(5);
+  }
+  ASSERT_EQ(node_of.size(), 4u) << r.out;
+  EXPECT_EQ(node_of[0], node_of[1]) << r.out;
+  EXPECT_NE(node_of[1], node_of[2]) << r.out;
+  EXPECT_EQ(node_of[2], node_of[3]) << r.out;
+
+  int cross = 0, same = 0;
+  for (const std::string& l : LinesWith(r.out, "pair ")) {
+    std::istringstream in(l.substr(l.find("pair ")));
+    std::string tag, transport;
+    int a = -1, b = -1;
+    in >> tag >> a >> b;
+    std::getline(in, transport);
+    ASSERT_TRUE(node_of.count(a) && node_of.count(b)) << l;
+    if (node_of[a] != node_of[b]) {
+      ++cross;
+      EXPECT_FALSE(SharesMemory(transport)) << "ranks " << a << " and " << b << " are on different nodes: " << l;
+      EXPECT_NE(transport.find("tcp"), std::string::npos) << l;
+      EXPECT_NE(transport.find("other node"), std::string::npos) << l;
+    } else {
+      ++same;
+      EXPECT_NE(transport.find("same node"), std::string::npos) << l;
+    }
+  }
+  EXPECT_EQ(cross, 8) << r.out;  // 4 ranks, each with 2 peers on the other node
+  EXPECT_EQ(same, 4) << r.out;
+  EXPECT_EQ(LinesWith(r.out, " ok").size(), 4u) << r.out;
+}
+
+}  // namespace
+}  // namespace ogai::launch::testing
