@@ -57,6 +57,11 @@ struct ProcessGroupOptions {
   // This rank's index on its node (RankEnv::local_rank); -1: unknown. NCCL picks the CUDA
   // device local_rank % device count when `device` is -1.
   int local_rank = -1;
+  // ucx, a group that spans nodes: run all-reduce and reduce-scatter over every rank (ring,
+  // recursive doubling) instead of the fold chain through the node leaders (also
+  // OGAI_COMM_FLAT=1). Faster or slower depending on the layout; its bits depend on the
+  // layout (the fold chain's do not).
+  bool flat_collectives = false;
   // NCCL: the CUDA device of this rank (-1: from local_rank, else 0).
   int device = -1;
 };

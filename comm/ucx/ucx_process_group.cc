@@ -134,12 +134,13 @@ class P2pWork final : public Work {
 class UcxProcessGroup final : public ProcessGroup {
  public:
   UcxProcessGroup(int rank, int size, const ProcessGroupOptions& o, std::shared_ptr<UcxTransport> t,
-                  std::unique_ptr<shm::ShmComm> shm, std::vector<bool> same_node)
+                  std::unique_ptr<shm::ShmComm> shm, std::vector<bool> same_node, std::vector<int> run_of)
       : ProcessGroup(rank, size, o),
         t_(std::move(t)),
         tuning_(AlgoTuning::FromEnv()),
         shm_(std::move(shm)),
-        same_node_(std::move(same_node)) {
+        same_node_(std::move(same_node)),
+        run_of_(std::move(run_of)) {
     detail::EngineHooks hooks;
     UcxTransport* raw = t_.get();
     hooks.poll = [raw] { raw->Progress(); };
@@ -162,19 +163,22 @@ class UcxProcessGroup final : public ProcessGroup {
     std::string s = "ucx:" + t_->PeerTransports(peer);
     s += same_node_[static_cast<size_t>(peer)] ? " (same node" : " (other node";
     if (shm_) s += "; collectives through ogai shared memory";
+    if (!run_of_.empty()) s += "; all-reduce through the node leaders";
     return s + ")";
   }
 
  protected:
   WorkPtr DoAllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    return Submit("allreduce", count * DataTypeSize(dtype), [=](const CollArgs& a) {
+    return Submit("allreduce", count * DataTypeSize(dtype), [=, this](const CollArgs& a) {
       if (a.shm) return ShmStatus(a, "allreduce", a.shm->AllReduce(*a.ctx, send, recv, count, dtype, op));
+      if (!run_of_.empty()) return FoldChainAllReduce(a, run_of_, send, recv, count, dtype, op);
       return ucx::AllReduce(a, send, recv, count, dtype, op);
     });
   }
   WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=](const CollArgs& a) {
+    return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=, this](const CollArgs& a) {
       if (a.shm) return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
+      if (!run_of_.empty()) return FoldChainReduceScatter(a, run_of_, send, recv, count, dtype, op);
       return ucx::ReduceScatter(a, send, recv, count, dtype, op);
     });
   }
@@ -281,6 +285,7 @@ class UcxProcessGroup final : public ProcessGroup {
   Scratch scratch_, ring_tmp_;
   std::unique_ptr<shm::ShmComm> shm_;
   std::vector<bool> same_node_;
+  std::vector<int> run_of_;  // node of each rank when the fold chain is used; empty otherwise
   std::unique_ptr<detail::ProgressEngine> engine_;
 };
 
@@ -309,12 +314,14 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, 
   if (hellos.size() != static_cast<size_t>(size)) return Internal("ucx bootstrap: wrong number of addresses");
   std::vector<std::string> addrs, names;
   std::vector<bool> same_node;
+  std::vector<std::string> hosts;
   bool one_node = true;
   for (int r = 0; r < size; ++r) {
     OGAI_ASSIGN_OR_RETURN(Hello h, DecodeHello(hellos[static_cast<size_t>(r)], r));
     const bool same = h.host == host;
     one_node = one_node && same && !h.shm_name.empty();
     same_node.push_back(same);
+    hosts.push_back(h.host);
     // A member on another node gets only our network devices: never shared memory or
     // cross-memory attach, even when the "nodes" are namespaces of one kernel.
     addrs.push_back(same ? std::move(h.ucx_addr) : std::move(h.net_addr));
@@ -344,8 +351,18 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, 
       OGAI_LOG(Debug) << "group '" << options.name << "': collectives through UCX messages";
     }
   }
-  auto pg = std::unique_ptr<ProcessGroup>(new UcxProcessGroup(
-      rank, size, options, std::shared_ptr<UcxTransport>(std::move(t)), std::move(shm), std::move(same_node)));
+  // A group that spans nodes reduces through the node leaders, unless forced flat.
+  std::vector<int> run_of;
+  const bool spans_nodes = std::any_of(same_node.begin(), same_node.end(), [](bool s) { return !s; });
+  if (spans_nodes && !options.flat_collectives && !KnobFlag("OGAI_COMM_FLAT", false)) {
+    for (int r = 0; r < size; ++r) {
+      const bool new_run = r == 0 || hosts[static_cast<size_t>(r)] != hosts[static_cast<size_t>(r - 1)];
+      run_of.push_back(r == 0 ? 0 : run_of.back() + (new_run ? 1 : 0));
+    }
+  }
+  auto pg = std::unique_ptr<ProcessGroup>(new UcxProcessGroup(rank, size, options,
+                                                              std::shared_ptr<UcxTransport>(std::move(t)),
+                                                              std::move(shm), std::move(same_node), std::move(run_of)));
   if (size > 1 && LogEnabled(LogLevel::Info)) {  // ogai-run -v: how this rank reaches each peer
     std::string line;
     for (int r = 0; r < size; ++r) {

@@ -2,8 +2,10 @@
 // namespaces of one kernel, so shared memory and cross-memory attach would work between
 // them) must talk over the network: ogai-run starts netns_probe on two nodes x two ranks and
 // every pair's transport is checked against the nodes the ranks report themselves (their
-// host names), not against ogai's own idea of a node. Without the cluster the test skips.
+// host names), not against ogai's own idea of a node. And the reductions give the same bits
+// whichever nodes the ranks run on. Without the cluster the tests skip.
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -61,6 +63,44 @@ TEST(CommNetns, RanksOnDifferentNodesUseTheNetworkOnly) {
   EXPECT_EQ(cross, 8) << r.out;  // 4 ranks, each with 2 peers on the other node
   EXPECT_EQ(same, 4) << r.out;
   EXPECT_EQ(LinesWith(r.out, " ok").size(), 4u) << r.out;
+}
+
+// The "bits rank=R ..." line of every rank, without the rank: one entry per distinct result.
+std::set<std::string> Bits(const std::string& out) {
+  std::set<std::string> b;
+  for (const std::string& l : LinesWith(out, "bits rank=")) {
+    std::string v = l.substr(l.find("bits rank="));
+    b.insert(v.substr(v.find(' ', 10)));
+  }
+  return b;
+}
+
+TEST(CommNetns, EveryLayoutGivesTheSameBits) {
+  // Four ranks on one node (the shared-memory path), 2+2, 3+1 and 1+1+1+1 nodes (the fold
+  // chain through the node leaders): fp32 and bf16 sums, avg and reduce-scatter of seeded
+  // random inputs must be bit-identical. A flat ring over the nodes must not be (else this
+  // test could not tell).
+  NetnsCluster c = TestNetns();
+  if (c.nodes.size() < 4) GTEST_SKIP() << (c.why.empty() ? "the namespace cluster has fewer than 4 nodes" : c.why);
+  const std::string a = c.nodes[0].addr, b = c.nodes[1].addr;
+  const std::vector<std::string> layouts = {a + ":4", a + ":2," + b + ":2", a + ":3," + b + ":1",
+                                            a + ":1," + b + ":1," + c.nodes[2].addr + ":1," + c.nodes[3].addr + ":1"};
+  std::string want;
+  for (const std::string& h : layouts) {
+    auto r = RunCommand({BinDir() + "/ogai-run", "-H", h, "--", BinDir() + "/netns_probe"}, {c.ssh_env}, 240);
+    ASSERT_EQ(r.code, 0) << h << "\n" << r.out << r.err;
+    std::set<std::string> bits = Bits(r.out);
+    ASSERT_EQ(bits.size(), 1u) << "ranks disagree on layout " << h << ":\n" << r.out;
+    if (want.empty()) want = *bits.begin();
+    EXPECT_EQ(*bits.begin(), want) << "layout " << h << " differs from " << layouts[0];
+  }
+  auto flat =
+      RunCommand({BinDir() + "/ogai-run", "-H", layouts[1], "-x", "OGAI_COMM_FLAT=1", "--", BinDir() + "/netns_probe"},
+                 {c.ssh_env}, 240);
+  ASSERT_EQ(flat.code, 0) << flat.out << flat.err;
+  std::set<std::string> bits = Bits(flat.out);
+  ASSERT_EQ(bits.size(), 1u) << flat.out;
+  EXPECT_NE(*bits.begin(), want) << "the flat ring gave the fold chain's bits: the check cannot tell them apart";
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
-// Recovery when a whole node goes: two "hosts" reached over the test sshd (127.0.0.2 and
-// 127.0.0.3, scripts/testenv/sshd.sh), each with its own agent. The test SIGKILLs one node's
-// agent and its ranks together.
+// Recovery when a whole node goes: two nodes of the namespace cluster (scripts/testenv/netns.sh:
+// own network stack, host name and sshd each), each with its own agent; their ranks talk
+// over TCP between the namespaces. The test SIGKILLs one node's agent and its ranks together.
 //   * the node comes back: the group restarts with its agent started again and finishes
 //     bit-identical to an uninterrupted run; with checkpoint.peer_copies the lost node's
 //     ranks load their shards from the surviving node's memory;
 //   * it does not (--nnodes 1:2, --rejoin-timeout): the job goes on at half the data-parallel
 //     size, the checkpoint resharded, the global batch kept by twice the gradient
 //     accumulation, within the layout-equivalence tolerance of an uninterrupted run.
-// Without the test sshd (OGAI_TEST_SSH_CONFIG) the tests skip.
+// Without the namespace cluster (OGAI_TEST_NETNS; it needs root) the tests skip, saying why.
 #include <signal.h>
 #include <unistd.h>
 
@@ -29,9 +29,14 @@ using launch::testing::Describe;
 class RecoverySsh : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string ssh = launch::testing::TestSshEnv();
-    if (ssh.empty()) GTEST_SKIP() << launch::testing::kNoTestSshd;
-    env_ = {ssh};
+    launch::testing::NetnsCluster c = launch::testing::TestNetns();
+    if (c.nodes.size() < 2) GTEST_SKIP() << (c.why.empty() ? "the namespace cluster has fewer than 2 nodes" : c.why);
+    env_ = {c.ssh_env};
+    a_ = c.nodes[0];
+    b_ = c.nodes[1];
+  }
+  std::string Hosts(int slots_a, int slots_b) const {
+    return a_.addr + ":" + std::to_string(slots_a) + "," + b_.addr + ":" + std::to_string(slots_b);
   }
   // Kills the agent of the node `rank` runs on, and that node's ranks, at once.
   void KillNodeOf(const Job& job, int rank, const std::vector<int>& node_ranks) {
@@ -46,6 +51,7 @@ class RecoverySsh : public ::testing::Test {
       if (p > 0) ::kill(p, SIGKILL);
   }
   std::vector<std::string> env_;
+  launch::testing::NetnsNode a_, b_;
 };
 
 TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
@@ -53,9 +59,9 @@ TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
   const Metrics ref = ReferenceRun("node_ref", {"-np", "2"}, {"parallel.dp=2"}, 100, &ref_log);
   ASSERT_EQ(ref.final.size(), 100u) << ref_log;
 
-  // Both "hosts" are this machine: one OpenMP thread per rank, as in the local reference run
-  // (each node's ranks would otherwise take every core of "their" node).
-  Job job("node", {"-H", "127.0.0.2:1,127.0.0.3:1", "-x", "OMP_NUM_THREADS=1", "--max-restarts", "2", "--grace", "2"},
+  // Both nodes are namespaces of this machine: one OpenMP thread per rank, as in the local
+  // reference run (each node's ranks would otherwise take every core of "their" node).
+  Job job("node", {"-H", Hosts(1, 1), "-x", "OMP_NUM_THREADS=1", "--max-restarts", "2", "--grace", "2"},
           {"parallel.dp=2", "checkpoint.peer_copies=1", "checkpoint.every_steps=50"}, 100, env_);
   // The kill comes once every rank's peer copy of the latest committed checkpoint is made,
   // and (checkpoints 50 steps apart; a copy takes 15-20 steps of this small model) well
@@ -64,7 +70,7 @@ TEST_F(RecoverySsh, LostNodeRejoinsAndTheJobFinishesBitIdentical) {
   ASSERT_TRUE(WaitForPeerCopiedLatest(job, {0, 1}, 50)) << job.err();
   KillNodeOf(job, 1, {1});
   ASSERT_EQ(job.Wait(), 0) << job.err();
-  EXPECT_NE(job.err().find("the agent of node 1 (127.0.0.3) was lost"), std::string::npos) << job.err();
+  EXPECT_NE(job.err().find("the agent of node 1 (" + b_.addr + ") was lost"), std::string::npos) << job.err();
   EXPECT_NE(job.err().find("restarting the group (restart 1 of 2)"), std::string::npos) << job.err();
   for (int r : {0, 1}) {
     const Metrics m = job.ReadRank(r);
@@ -90,7 +96,7 @@ TEST_F(RecoverySsh, ElasticJobShrinksToTheNodesLeftKeepingTheGlobalBatch) {
   const Metrics ref = ReferenceRun("shrink_ref", {"-np", "4"}, {"parallel.dp=4"}, 40, &ref_log);
   ASSERT_EQ(ref.final.size(), 40u) << ref_log;
 
-  // An ssh that refuses 127.0.0.3 once the flag file exists: the node stays lost.
+  // An ssh that refuses b_ once the flag file exists: the node stays lost.
   const fs::path wrap_dir = fs::temp_directory_path() / ("ogai_shrink_ssh." + std::to_string(::getpid()));
   fs::create_directories(wrap_dir);
   const fs::path flag = wrap_dir / "down";
@@ -98,9 +104,9 @@ TEST_F(RecoverySsh, ElasticJobShrinksToTheNodesLeftKeepingTheGlobalBatch) {
   std::ofstream(wrapper) << "#!/bin/sh\n"
                             "for a in \"$@\"; do prev=$host; host=$a; done\n"
                             "if [ -e "
-                         << flag.string()
-                         << " ] && [ \"$prev\" = 127.0.0.3 ]; then\n"
-                            "  echo 'ssh: connect to host 127.0.0.3 port 22: Connection refused' >&2\n"
+                         << flag.string() << " ] && [ \"$prev\" = " << b_.addr << " ]; then\n"
+                         << "  echo 'ssh: connect to host " << b_.addr
+                         << " port 22: Connection refused' >&2\n"
                             "  exit 255\n"
                             "fi\n"
                             "exec ssh \"$@\"\n";
@@ -109,8 +115,8 @@ TEST_F(RecoverySsh, ElasticJobShrinksToTheNodesLeftKeepingTheGlobalBatch) {
   env.push_back("OGAI_SSH=" + wrapper.string());
 
   Job job("shrink",
-          {"-H", "127.0.0.2:2,127.0.0.3:2", "-x", "OMP_NUM_THREADS=1", "--nnodes", "1:2", "--max-restarts", "1",
-           "--rejoin-timeout", "2", "--grace", "2"},
+          {"-H", Hosts(2, 2), "-x", "OMP_NUM_THREADS=1", "--nnodes", "1:2", "--max-restarts", "1", "--rejoin-timeout",
+           "2", "--grace", "2"},
           {"parallel.dp=4", "checkpoint.peer_copies=1"}, 40, env);
   ASSERT_TRUE(job.WaitUntil([&] { return PeerCopied(job, {0, 1, 2, 3}, 10); }, 120)) << job.err();
   std::ofstream(flag) << "down\n";
