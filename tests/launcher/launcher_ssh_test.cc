@@ -27,6 +27,7 @@ class SshRun : public ::testing::Test {
     env_ = {c.ssh_env};
     a_ = c.nodes[0].addr;
     b_ = c.nodes[1].addr;
+    b_veth_ = c.nodes[1].veth;
     // An address of the cluster's subnet that no node has.
     unused_ = c.head.substr(0, c.head.rfind('.')) + ".200";
     mark_ = NewMark();
@@ -48,7 +49,7 @@ class SshRun : public ::testing::Test {
     EXPECT_TRUE(left.empty()) << "left running: " << Describe(left);
   }
   std::vector<std::string> env_;
-  std::string a_, b_, unused_;
+  std::string a_, b_, b_veth_, unused_;
   std::string mark_;
 };
 
@@ -187,6 +188,29 @@ TEST_F(SshRun, MpiJobAcrossTwoHosts) {
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(LinesWith(r.out, "of 4 sum 6 ok").size(), 4u) << r.out;
   ExpectNothingLeft();
+}
+
+TEST_F(SshRun, NodeCutOffTheNetworkIsNamedAndLeavesNothingRunning) {
+  auto c = Child::Start(Cmd({"-H", Hosts(1, 1)}, {Helper(), "sleep", "120"}), env_);
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 2); }, 60)) << c->err();
+  const double down_at = c->seconds();
+  ASSERT_EQ(std::system(("ip link set " + b_veth_ + " down").c_str()), 0);
+  int code = c->Wait(60);
+  const double ended_after = c->seconds() - down_at;
+  EXPECT_EQ(code, 125) << c->err();
+  // The root-cause block names the node and why.
+  EXPECT_NE(c->err().find("ogai-run: job failed: the agent of node 1 (" + b_ + ") was lost"), std::string::npos)
+      << c->err();
+  EXPECT_NE(c->err().find("  node:       " + b_ + " (node 1)"), std::string::npos) << c->err();
+  EXPECT_NE(c->err().find("detail:     no heartbeat from its agent in the store for 4."), std::string::npos)
+      << c->err();
+  std::printf("link down: ogai-run ended %.2f s after the link went down\n", ended_after);
+  EXPECT_LT(ended_after, 4.0 + 2 * 3.0);  // 4 s of silence, then the grace of the other node's rank
+  // The cut-off node's rank was killed by its own agent while nobody could reach it: checked
+  // before the link comes back (after that, its agent would also hear that the launcher ended).
+  ExpectNothingLeft(3.0);
+  ASSERT_EQ(std::system(("ip link set " + b_veth_ + " up").c_str()), 0);
+  ExpectNothingLeft(10.0);
 }
 
 }  // namespace

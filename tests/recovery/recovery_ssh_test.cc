@@ -4,6 +4,10 @@
 //   * the node comes back: the group restarts with its agent started again and finishes
 //     bit-identical to an uninterrupted run; with checkpoint.peer_copies the lost node's
 //     ranks load their shards from the surviving node's memory;
+//   * its network link goes down (not a process killed): its agent's heartbeats stop
+//     reaching the store, the launcher names it lost within kAgentLostAfter, the agent has
+//     killed its own ranks by then, the link comes back while the group restarts, and the
+//     job finishes bit-identical with never two copies of a rank;
 //   * it does not (--nnodes 1:2, --rejoin-timeout): the job goes on at half the data-parallel
 //     size, the checkpoint resharded, the global batch kept by twice the gradient
 //     accumulation, within the layout-equivalence tolerance of an uninterrupted run.
@@ -11,13 +15,19 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "core/clock.h"
+#include "launcher/process.h"
 #include "tests/recovery/recovery_util.h"
 
 namespace ogai::recovery_testing {
@@ -145,6 +155,86 @@ TEST_F(RecoverySsh, ElasticJobShrinksToTheNodesLeftKeepingTheGlobalBatch) {
       EXPECT_EQ(line.loss_bits, ref.final.at(step).loss_bits) << "step " << step << " (before the shrink)";
     } else {
       EXPECT_NEAR(line.loss, want, 1e-5 * std::fabs(want)) << "step " << step << " (after the shrink)";
+    }
+  }
+  auto left = job.Leftovers(10.0);
+  EXPECT_TRUE(left.empty()) << "left running: " << Describe(left);
+}
+
+// Counts, every 50 ms while it runs, the processes of the job per RANK; remembers the most.
+class CopyCounter {
+ public:
+  explicit CopyCounter(std::string mark)
+      : mark_(std::move(mark)), thread_([this] {
+          while (!stop_.load()) {
+            std::map<std::string, int> now;
+            for (pid_t p : launch::ProcessesWithEnv("OGAI_TEST_MARK=" + mark_)) {
+              if (EnvOf(p, "OGAI_RESTART_COUNT").empty()) continue;  // not a rank (yet)
+              ++now[EnvOf(p, "RANK")];
+            }
+            {
+              std::lock_guard<std::mutex> lk(mu_);
+              for (const auto& [rank, n] : now) most_[rank] = std::max(most_[rank], n);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        }) {}
+  ~CopyCounter() { Stop(); }
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::map<std::string, int> most() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return most_;
+  }
+
+ private:
+  std::string mark_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::map<std::string, int> most_;
+  std::thread thread_;
+};
+
+bool IpLink(const std::string& veth, const char* state) {
+  const std::string cmd = "ip link set " + veth + " " + state;
+  return std::system(cmd.c_str()) == 0;
+}
+
+TEST_F(RecoverySsh, NodeCutOffTheNetworkIsDetectedAndRejoinsBitIdentical) {
+  std::string ref_log;
+  const Metrics ref = ReferenceRun("link_ref", {"-np", "2"}, {"parallel.dp=2"}, 100, &ref_log);
+  ASSERT_EQ(ref.final.size(), 100u) << ref_log;
+
+  Job job("link", {"-H", Hosts(1, 1), "-x", "OMP_NUM_THREADS=1", "--max-restarts", "2", "--grace", "2"},
+          {"parallel.dp=2", "checkpoint.peer_copies=1", "checkpoint.every_steps=50"}, 100, env_);
+  CopyCounter copies(job.mark());
+  ASSERT_TRUE(WaitForPeerCopiedLatest(job, {0, 1}, 50)) << job.err();
+  // The node's cable is pulled: its processes live on, but nothing reaches it any more.
+  const pid_t old_rank1 = RankPid(job.mark(), 1, 0);
+  const double down_at = Now();
+  ASSERT_TRUE(IpLink(b_.veth, "down"));
+  const std::string lost = "the agent of node 1 (" + b_.addr + ") was lost";
+  const bool detected = job.WaitUntil([&] { return job.err().find(lost) != std::string::npos; }, 60);
+  const double detect_s = Now() - down_at;
+  // The link comes back while the launcher restarts the group: the cut-off agent has killed
+  // its ranks already (kAgentFenceAfter < kAgentLostAfter), and a new agent is started.
+  ASSERT_TRUE(IpLink(b_.veth, "up"));
+  ASSERT_TRUE(detected) << job.err();
+  std::printf("link down: the launcher named node 1 lost after %.2f s\n", detect_s);
+  EXPECT_LT(detect_s, 4.0 + 3.0) << "4 s without heartbeats, plus slack for a loaded machine";
+  ASSERT_EQ(job.Wait(), 0) << job.err();
+  copies.Stop();
+  EXPECT_EQ(::kill(old_rank1, 0), -1) << "the cut-off node's rank 1 (pid " << old_rank1 << ") still runs";
+  for (const auto& [rank, n] : copies.most()) EXPECT_EQ(n, 1) << "rank " << rank << " ran " << n << " times at once";
+  EXPECT_NE(job.err().find("restarting the group (restart 1 of 2)"), std::string::npos) << job.err();
+  for (int r : {0, 1}) {
+    const Metrics m = job.ReadRank(r);
+    ASSERT_NE(m.Start(1), nullptr) << "rank " << r << " has no start record of the restarted round";
+    ASSERT_EQ(m.final.size(), 100u) << "rank " << r;
+    for (const auto& [step, line] : m.final) {
+      EXPECT_EQ(line.loss_bits, ref.final.at(step).loss_bits) << "rank " << r << " step " << step;
     }
   }
   auto left = job.Leftovers(10.0);
