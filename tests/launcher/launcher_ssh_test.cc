@@ -213,5 +213,23 @@ TEST_F(SshRun, NodeCutOffTheNetworkIsNamedAndLeavesNothingRunning) {
   ExpectNothingLeft(10.0);
 }
 
+TEST_F(SshRun, ElasticJobContinuesWithoutANodeCutOffTheNetwork) {
+  auto c = Child::Start(
+      Cmd({"-H", Hosts(2, 2), "--nnodes", "1:2", "--max-restarts", "1", "--rejoin-timeout", "3", "--grace", "1"},
+          {Helper(), "wait-restart", "120"}),
+      env_);
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return AllReady(o, 4); }, 60)) << c->err();
+  ASSERT_EQ(std::system(("ip link set " + b_veth_ + " down").c_str()), 0);
+  int code = c->Wait(120);
+  EXPECT_EQ(code, 0) << c->err();
+  EXPECT_NE(c->err().find("the agent of node 1 (" + b_ + ") was lost"), std::string::npos) << c->err();
+  EXPECT_NE(c->err().find("continuing without 1 node(s)"), std::string::npos) << c->err();
+  EXPECT_EQ(LinesWith(c->out(), "round 1 node 0").size(), 2u) << c->out();
+  EXPECT_EQ(LinesWith(c->out(), "round 1 node 1").size(), 0u) << c->out();
+  ExpectNothingLeft(3.0);  // the cut-off node's ranks too, while it is still cut off
+  ASSERT_EQ(std::system(("ip link set " + b_veth_ + " up").c_str()), 0);
+  ExpectNothingLeft(10.0);
+}
+
 }  // namespace
 }  // namespace ogai::launch::testing
