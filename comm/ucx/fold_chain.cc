@@ -1,22 +1,23 @@
-// The hierarchical all-reduce of a group that spans nodes: a fold chain through the node
-// leaders, then the result back.
+// The hierarchical all-reduce of a group that spans nodes: a fold chain through the nodes,
+// striped over each node's ranks, then the result back.
 //
 // The group's ranks fall into runs of consecutive ranks on one node (ogai-run places a
-// node's ranks consecutively, so a run is a node). The first rank of a run is its leader.
-// For each pipeline segment:
-//   1. every other member of a run sends its input to its leader (same node: UCX picks
-//      shared memory / cross-memory attach for that pair);
-//   2. the leader of run 0 folds x0, x1, ... of its run; the leader of run k > 0 receives
-//      the partial of run k-1 over the network and folds its own run's inputs into it, in
-//      rank order; it sends the partial on to the leader of run k+1;
-//   3. the last leader holds the result (divided by the size for avg) and sends it back:
-//      to its run's members and to the previous leader, which forwards it to its members
-//      and to the leader before it.
-// Each network link carries the buffer once in each direction (a flat ring over every rank
-// carries 2(n-1)/n of it per rank), and the result is the left fold in rank order,
-// ((x0 + x1) + x2) + ..., rounded once per step for bf16/fp16: exactly what the
-// shared-memory path of a one-node group computes (shm_comm.cc ReduceSlots), so a job gets
-// the same bits whichever nodes its ranks run on.
+// node's ranks consecutively, so a run is a node). The buffer is cut into S slices, S the
+// size of the smallest run; rank i of each run owns slice i (i < S). For each slice,
+// pipelined in segments:
+//   1. every rank of a run sends its part of the slice to the run's owner of that slice
+//      (same node: UCX picks shared memory / cross-memory attach for that pair);
+//   2. the owner in run 0 folds the run's parts; the owner in run k > 0 receives the
+//      partial of run k-1's owner over the network and folds its run's parts into it, in
+//      rank order, and sends the partial on to run k+1's owner of the slice;
+//   3. the owner in the last run holds the result (divided by the size for avg) and sends
+//      it to its run and back to run k-1's owner, which forwards it to its run and on back.
+// So the reduction work and the network traffic are spread over all ranks of a node (S
+// connections between two nodes at once), each link carries each slice once in each
+// direction, and the result is the left fold in rank order, ((x0 + x1) + x2) + ...,
+// rounded once per step for bf16/fp16: exactly what the shared-memory path of a one-node
+// group computes (shm_comm.cc ReduceSlots), so a job gets the same bits whichever nodes its
+// ranks run on.
 #include <algorithm>
 #include <cstring>
 
@@ -27,10 +28,15 @@ namespace ogai::comm::ucx {
 
 namespace {
 
-// Message index spaces of one collective (20 bits): inputs to the leader, partials along
-// the chain, results back.
+// Message index spaces of one collective (20 bits): parts to the owner, partials along the
+// chain, results back. A pair of ranks carries one slice per kind, so the index is the
+// segment within the slice.
 constexpr uint64_t kInMsg = 0, kPartMsg = 1ull << 18, kResMsg = 2ull << 18;
 constexpr size_t kMaxSegments = 1u << 18;
+
+struct Run {
+  int first = 0, size = 0;
+};
 
 }  // namespace
 
@@ -45,109 +51,132 @@ Status FoldChainAllReduce(const CollArgs& a, const std::vector<int>& run_of, con
     if (bytes != 0 && in != out) std::memcpy(out, in, bytes);
     return Status::Ok();
   }
-  // My run: [first, last]; the runs before and after.
-  int first = r, last = r;
-  while (first > 0 && run_of[static_cast<size_t>(first - 1)] == run_of[static_cast<size_t>(r)]) --first;
-  while (last + 1 < n && run_of[static_cast<size_t>(last + 1)] == run_of[static_cast<size_t>(r)]) ++last;
-  const int prev_leader = [&] {
-    if (first == 0) return -1;
-    int p = first - 1;
-    while (p > 0 && run_of[static_cast<size_t>(p - 1)] == run_of[static_cast<size_t>(first - 1)]) --p;
-    return p;
-  }();
-  const int next_leader = last + 1 < n ? last + 1 : -1;
-
+  std::vector<Run> runs;
+  int my_run = 0;
+  for (int q = 0; q < n; ++q) {
+    if (q == 0 || run_of[static_cast<size_t>(q)] != run_of[static_cast<size_t>(q - 1)]) runs.push_back({q, 0});
+    ++runs.back().size;
+    if (q == r) my_run = static_cast<int>(runs.size()) - 1;
+  }
+  const Run me = runs[static_cast<size_t>(my_run)];
+  int slices = n;
+  for (const Run& u : runs) slices = std::min(slices, u.size);
+  slices = static_cast<int>(std::min<size_t>(static_cast<size_t>(slices), count));
+  const int mine_slice = r - me.first < slices ? r - me.first : -1;
+  auto slice_lo = [&](int s) { return count * static_cast<size_t>(s) / static_cast<size_t>(slices) * es; };
+  auto slice_bytes = [&](int s) { return slice_lo(s + 1) - slice_lo(s); };
   size_t seg = std::max(a.tuning->segment_bytes, bytes / kMaxSegments + 1);
   seg = (seg + es - 1) / es * es;
-  const size_t nseg = (bytes + seg - 1) / seg;
-  auto seg_len = [&](size_t k) { return std::min(seg, bytes - k * seg); };
+  auto nseg_of = [&](int s) { return (slice_bytes(s) + seg - 1) / seg; };
+  auto seg_len = [&](int s, size_t k) { return std::min(seg, slice_bytes(s) - k * seg); };
   const char* src = static_cast<const char*>(in);
   char* dst = static_cast<char*>(out);
 
-  if (r != first) {
-    // A member: input to the leader, result from it. The result of a segment exists only
-    // after the leader received that segment's input, so in == out is safe.
-    std::vector<Req> sends(nseg), recvs(nseg);
-    for (size_t k = 0; k < nseg; ++k) {
-      OGAI_RETURN_IF_ERROR(t.Irecv(first, CollTag(first, ctx.seq, kResMsg + k), dst + k * seg, seg_len(k), &recvs[k]));
+  // As a member of my run: my part of every slice I do not own goes to its owner, and its
+  // result comes back. A result exists only after the owner has my part, so in == out is safe.
+  std::vector<Req> recvs, sends;
+  size_t total = 0;
+  for (int s = 0; s < slices; ++s) total += nseg_of(s);
+  recvs.reserve(total);
+  sends.reserve(total * static_cast<size_t>(me.size + 2));
+  for (int s = 0; s < slices; ++s) {
+    if (s == mine_slice) continue;
+    const int owner = me.first + s;
+    for (size_t k = 0; k < nseg_of(s); ++k) {
+      recvs.emplace_back();
+      OGAI_RETURN_IF_ERROR(t.Irecv(owner, CollTag(owner, ctx.seq, kResMsg + k), dst + slice_lo(s) + k * seg,
+                                   seg_len(s, k), &recvs.back()));
     }
-    for (size_t k = 0; k < nseg; ++k) {
-      OGAI_RETURN_IF_ERROR(t.Isend(first, CollTag(r, ctx.seq, kInMsg + k), src + k * seg, seg_len(k), &sends[k]));
-    }
-    OGAI_RETURN_IF_ERROR(t.WaitAll(recvs.data(), recvs.size(), ctx, op_name));
-    return t.WaitAll(sends.data(), sends.size(), ctx, op_name);
   }
-
-  // A leader. Receive slots: `window` segments of (members + the incoming partial).
-  const int members = last - first;  // other ranks of my run
-  const size_t window = static_cast<size_t>(std::max(1, a.tuning->window));
-  const size_t per_slot = static_cast<size_t>(members + 1) * seg;
-  char* slots = a.ring_tmp->Get(window * per_slot);
-  std::vector<Req> recvs(nseg * static_cast<size_t>(members + 1));
-  auto slot = [&](size_t k, int j) { return slots + (k % window) * per_slot + static_cast<size_t>(j) * seg; };
-  auto post = [&](size_t k) -> Status {
-    for (int j = 1; j <= members; ++j) {
-      OGAI_RETURN_IF_ERROR(t.Irecv(first + j, CollTag(first + j, ctx.seq, kInMsg + k), slot(k, j - 1), seg_len(k),
-                                   &recvs[k * static_cast<size_t>(members + 1) + static_cast<size_t>(j - 1)]));
-    }
-    if (prev_leader >= 0) {
-      OGAI_RETURN_IF_ERROR(t.Irecv(prev_leader, CollTag(prev_leader, ctx.seq, kPartMsg + k), slot(k, members),
-                                   seg_len(k), &recvs[k * static_cast<size_t>(members + 1) + members]));
-    }
-    return Status::Ok();
-  };
-  const size_t nrecv = static_cast<size_t>(members) + (prev_leader >= 0 ? 1 : 0);
-  std::vector<Req> sends;
-  sends.reserve(nseg * static_cast<size_t>(members + 2));
-  auto send_result = [&](size_t k) -> Status {
-    for (int j = 1; j <= members; ++j) {
+  for (int s = 0; s < slices; ++s) {
+    if (s == mine_slice) continue;
+    const int owner = me.first + s;
+    for (size_t k = 0; k < nseg_of(s); ++k) {
       sends.emplace_back();
       OGAI_RETURN_IF_ERROR(
-          t.Isend(first + j, CollTag(r, ctx.seq, kResMsg + k), dst + k * seg, seg_len(k), &sends.back()));
-    }
-    if (prev_leader >= 0) {
-      sends.emplace_back();
-      OGAI_RETURN_IF_ERROR(
-          t.Isend(prev_leader, CollTag(r, ctx.seq, kResMsg + k), dst + k * seg, seg_len(k), &sends.back()));
-    }
-    return Status::Ok();
-  };
-  std::vector<Req> part_sends(next_leader >= 0 ? nseg : 0);
-  size_t posted = 0;
-  for (size_t k = 0; k < nseg; ++k) {
-    while (posted < nseg && posted < k + window) OGAI_RETURN_IF_ERROR(post(posted++));
-    OGAI_RETURN_IF_ERROR(t.WaitAll(&recvs[k * static_cast<size_t>(members + 1)], nrecv, ctx, op_name));
-    const size_t len = seg_len(k) / es;
-    char* acc = dst + k * seg;
-    const char* mine = src + k * seg;
-    if (prev_leader >= 0) {
-      Reduce(acc, slot(k, members), mine, len, dtype, op);
-    } else if (members > 0) {
-      Reduce(acc, mine, slot(k, 0), len, dtype, op);
-    } else if (acc != mine) {
-      std::memcpy(acc, mine, seg_len(k));
-    }
-    for (int j = prev_leader >= 0 ? 0 : 1; j < members; ++j) Reduce(acc, acc, slot(k, j), len, dtype, op);
-    if (next_leader >= 0) {
-      OGAI_RETURN_IF_ERROR(t.Isend(next_leader, CollTag(r, ctx.seq, kPartMsg + k), acc, seg_len(k), &part_sends[k]));
-    } else {
-      if (op == ReduceOp::kAvg) DivideInPlace(acc, len, dtype, n);
-      OGAI_RETURN_IF_ERROR(send_result(k));
+          t.Isend(owner, CollTag(r, ctx.seq, kInMsg + k), src + slice_lo(s) + k * seg, seg_len(s, k), &sends.back()));
     }
   }
-  if (next_leader >= 0) {
-    // The result comes back from the next leader into the buffer the partial left from.
-    std::vector<Req> res(nseg);
+  if (mine_slice >= 0) {
+    const int s = mine_slice;
+    const int prev = my_run > 0 ? runs[static_cast<size_t>(my_run - 1)].first + s : -1;
+    const int next = my_run + 1 < static_cast<int>(runs.size()) ? runs[static_cast<size_t>(my_run + 1)].first + s : -1;
+    const size_t nseg = nseg_of(s);
+    const size_t lo = slice_lo(s);
+    // Receive slots: `window` segments of (every part of my run, mine copied in, + partial).
+    const size_t parts = static_cast<size_t>(me.size) + 1;
+    const size_t window = static_cast<size_t>(std::max(1, a.tuning->window));
+    char* slots = a.ring_tmp->Get(window * parts * seg);
+    auto slot = [&](size_t k, size_t j) { return slots + ((k % window) * parts + j) * seg; };
+    std::vector<Req> in_reqs(nseg * parts);
+    auto post = [&](size_t k) -> Status {
+      for (int j = 0; j < me.size; ++j) {
+        const int q = me.first + j;
+        if (q == r) continue;
+        OGAI_RETURN_IF_ERROR(t.Irecv(q, CollTag(q, ctx.seq, kInMsg + k), slot(k, static_cast<size_t>(j)), seg_len(s, k),
+                                     &in_reqs[k * parts + static_cast<size_t>(j)]));
+      }
+      if (prev >= 0) {
+        OGAI_RETURN_IF_ERROR(t.Irecv(prev, CollTag(prev, ctx.seq, kPartMsg + k), slot(k, parts - 1), seg_len(s, k),
+                                     &in_reqs[k * parts + parts - 1]));
+      }
+      return Status::Ok();
+    };
+    auto send_result = [&](size_t k) -> Status {
+      for (int j = 0; j < me.size; ++j) {
+        const int q = me.first + j;
+        if (q == r) continue;
+        sends.emplace_back();
+        OGAI_RETURN_IF_ERROR(
+            t.Isend(q, CollTag(r, ctx.seq, kResMsg + k), dst + lo + k * seg, seg_len(s, k), &sends.back()));
+      }
+      if (prev >= 0) {
+        sends.emplace_back();
+        OGAI_RETURN_IF_ERROR(
+            t.Isend(prev, CollTag(r, ctx.seq, kResMsg + k), dst + lo + k * seg, seg_len(s, k), &sends.back()));
+      }
+      return Status::Ok();
+    };
+    std::vector<Req> part_sends(next >= 0 ? nseg : 0);
+    size_t posted = 0;
     for (size_t k = 0; k < nseg; ++k) {
-      OGAI_RETURN_IF_ERROR(t.WaitAll(&part_sends[k], 1, ctx, op_name));
-      OGAI_RETURN_IF_ERROR(
-          t.Irecv(next_leader, CollTag(next_leader, ctx.seq, kResMsg + k), dst + k * seg, seg_len(k), &res[k]));
+      while (posted < nseg && posted < k + window) OGAI_RETURN_IF_ERROR(post(posted++));
+      OGAI_RETURN_IF_ERROR(t.WaitAll(&in_reqs[k * parts], parts, ctx, op_name));
+      const size_t len = seg_len(s, k) / es;
+      char* acc = dst + lo + k * seg;
+      // My own part from a slot too: acc may be my input (in place) at any position.
+      std::memcpy(slot(k, static_cast<size_t>(r - me.first)), src + lo + k * seg, seg_len(s, k));
+      std::vector<const char*> order;  // the left fold's operands, in rank order
+      if (prev >= 0) order.push_back(slot(k, parts - 1));
+      for (int j = 0; j < me.size; ++j) order.push_back(slot(k, static_cast<size_t>(j)));
+      if (order.size() == 1) {
+        std::memcpy(acc, order[0], seg_len(s, k));
+      } else {
+        Reduce(acc, order[0], order[1], len, dtype, op);
+        for (size_t j = 2; j < order.size(); ++j) Reduce(acc, acc, order[j], len, dtype, op);
+      }
+      if (next >= 0) {
+        OGAI_RETURN_IF_ERROR(t.Isend(next, CollTag(r, ctx.seq, kPartMsg + k), acc, seg_len(s, k), &part_sends[k]));
+      } else {
+        if (op == ReduceOp::kAvg) DivideInPlace(acc, len, dtype, n);
+        OGAI_RETURN_IF_ERROR(send_result(k));
+      }
     }
-    for (size_t k = 0; k < nseg; ++k) {
-      OGAI_RETURN_IF_ERROR(t.WaitAll(&res[k], 1, ctx, op_name));
-      OGAI_RETURN_IF_ERROR(send_result(k));
+    if (next >= 0) {
+      // The result comes back from the next owner into the buffer the partial left from.
+      std::vector<Req> res(nseg);
+      for (size_t k = 0; k < nseg; ++k) {
+        OGAI_RETURN_IF_ERROR(t.WaitAll(&part_sends[k], 1, ctx, op_name));
+        OGAI_RETURN_IF_ERROR(
+            t.Irecv(next, CollTag(next, ctx.seq, kResMsg + k), dst + lo + k * seg, seg_len(s, k), &res[k]));
+      }
+      for (size_t k = 0; k < nseg; ++k) {
+        OGAI_RETURN_IF_ERROR(t.WaitAll(&res[k], 1, ctx, op_name));
+        OGAI_RETURN_IF_ERROR(send_result(k));
+      }
     }
   }
+  OGAI_RETURN_IF_ERROR(t.WaitAll(recvs.data(), recvs.size(), ctx, op_name));
   return t.WaitAll(sends.data(), sends.size(), ctx, op_name);
 }
 
