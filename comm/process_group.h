@@ -58,7 +58,7 @@ struct ProcessGroupOptions {
   // device local_rank % device count when `device` is -1.
   int local_rank = -1;
   // ucx, a group that spans nodes: run all-reduce and reduce-scatter over every rank (ring,
-  // recursive doubling) instead of the fold chain through the node leaders (also
+  // recursive doubling) instead of the fold chain across nodes (also
   // OGAI_COMM_FLAT=1). Faster or slower depending on the layout; its bits depend on the
   // layout (the fold chain's do not).
   bool flat_collectives = false;

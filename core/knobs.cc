@@ -24,7 +24,7 @@ const std::vector<Knob>& Knobs() {
        "broadcast switches from the tree to the chain at this size"},
       {"OGAI_UCX_SHM", T::kFlag, "1", "0: ranks on one node talk through UCX messages, not shared memory"},
       {"OGAI_COMM_FLAT", T::kFlag, "0",
-       "1: groups that span nodes reduce over every rank (ring), not through the node leaders"},
+       "1: groups that span nodes reduce over every rank (ring), not by the fold chain across nodes"},
       {"OGAI_UCX_SHM_SLOT_BYTES", T::kSize, "256k", "shared-memory chunk size (rounded up to pages)"},
       {"OGAI_UCX_SHM_DEPTH", T::kInt, "4", "shared-memory chunks in flight per rank (2..64)"},
       {"OGAI_UCX_SHM_DIRECT_MAX_BYTES", T::kSize, "64k", "shared-memory ops up to this size skip the chunk pipeline"},

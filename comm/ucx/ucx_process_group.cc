@@ -163,7 +163,7 @@ class UcxProcessGroup final : public ProcessGroup {
     std::string s = "ucx:" + t_->PeerTransports(peer);
     s += same_node_[static_cast<size_t>(peer)] ? " (same node" : " (other node";
     if (shm_) s += "; collectives through ogai shared memory";
-    if (!run_of_.empty()) s += "; all-reduce through the node leaders";
+    if (!run_of_.empty()) s += "; all-reduce by the fold chain across nodes";
     return s + ")";
   }
 
@@ -176,11 +176,13 @@ class UcxProcessGroup final : public ProcessGroup {
     });
   }
   WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=, this](const CollArgs& a) {
-      if (a.shm) return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
-      if (!run_of_.empty()) return FoldChainReduceScatter(a, run_of_, send, recv, count, dtype, op);
-      return ucx::ReduceScatter(a, send, recv, count, dtype, op);
-    });
+    return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
+                  [=, this](const CollArgs& a) {
+                    if (a.shm)
+                      return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
+                    if (!run_of_.empty()) return FoldChainReduceScatter(a, run_of_, send, recv, count, dtype, op);
+                    return ucx::ReduceScatter(a, send, recv, count, dtype, op);
+                  });
   }
   WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
     return Submit("allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=](const CollArgs& a) {
@@ -351,7 +353,7 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, 
       OGAI_LOG(Debug) << "group '" << options.name << "': collectives through UCX messages";
     }
   }
-  // A group that spans nodes reduces through the node leaders, unless forced flat.
+  // A group that spans nodes reduces by the fold chain across nodes, unless forced flat.
   std::vector<int> run_of;
   const bool spans_nodes = std::any_of(same_node.begin(), same_node.end(), [](bool s) { return !s; });
   if (spans_nodes && !options.flat_collectives && !KnobFlag("OGAI_COMM_FLAT", false)) {

@@ -77,7 +77,7 @@ std::set<std::string> Bits(const std::string& out) {
 
 TEST(CommNetns, EveryLayoutGivesTheSameBits) {
   // Four ranks on one node (the shared-memory path), 2+2, 3+1 and 1+1+1+1 nodes (the fold
-  // chain through the node leaders): fp32 and bf16 sums, avg and reduce-scatter of seeded
+  // chain across nodes): fp32 and bf16 sums, avg and reduce-scatter of seeded
   // random inputs must be bit-identical. A flat ring over the nodes must not be (else this
   // test could not tell).
   NetnsCluster c = TestNetns();
