@@ -23,6 +23,8 @@ const std::vector<Knob>& Knobs() {
       {"OGAI_UCX_BCAST_CHAIN_MIN_BYTES", T::kSize, "256k",
        "broadcast switches from the tree to the chain at this size"},
       {"OGAI_UCX_SHM", T::kFlag, "1", "0: ranks on one node talk through UCX messages, not shared memory"},
+      {"OGAI_COMM_FLAT", T::kFlag, "0",
+       "1: groups that span nodes reduce over every rank (ring), not by the fold chain across nodes"},
       {"OGAI_UCX_SHM_SLOT_BYTES", T::kSize, "256k", "shared-memory chunk size (rounded up to pages)"},
       {"OGAI_UCX_SHM_DEPTH", T::kInt, "4", "shared-memory chunks in flight per rank (2..64)"},
       {"OGAI_UCX_SHM_DIRECT_MAX_BYTES", T::kSize, "64k", "shared-memory ops up to this size skip the chunk pipeline"},
@@ -39,6 +41,8 @@ const std::vector<Knob>& Knobs() {
       // Tests.
       {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
       {"OGAI_TEST_SSH_CONFIG", T::kString, "", "tests: ssh_config of the test sshd (scripts/testenv/sshd.sh)"},
+      {"OGAI_TEST_NETNS", T::kString, "", "tests: folder of the namespace cluster (scripts/testenv/netns.sh)"},
+      {"OGAI_TEST_NETNS_WHY", T::kString, "", "tests: why scripts/test.sh could not start the namespace cluster"},
   };
   return knobs;
 }

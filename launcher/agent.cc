@@ -17,9 +17,11 @@
 #include <atomic>
 #include <climits>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "launcher/console.h"
 #include "launcher/hostfile.h"
@@ -48,6 +50,7 @@ class Agent {
   void HandleCommand(const Command& c);
   void Publish(Event e);
   void LauncherGone(const std::string& why);
+  void CheckFence();
   void OnSignal();
   void OnStdin();
   void MaybeQuit();
@@ -67,6 +70,7 @@ class Agent {
   std::mutex hb_mu_;
   std::condition_variable hb_cv_;
   bool hb_stop_ = false;
+  std::atomic<double> hb_ok_at_{0};  // Now() of the last heartbeat the store took
   int round_ = -1;
   bool exiting_ = false;
 };
@@ -181,11 +185,13 @@ Status Agent::Setup() {
     std::unique_lock<std::mutex> lk(hb_mu_);
     while (!hb_stop_) {
       lk.unlock();
-      (void)store_->Set(AgentHeartbeatKey(id_), std::to_string(++beat));
+      if (store_->Set(AgentHeartbeatKey(id_), std::to_string(++beat)).ok()) hb_ok_at_.store(Now());
       lk.lock();
       hb_cv_.wait_for(lk, std::chrono::duration<double>(kAgentHeartbeatPeriod), [this] { return hb_stop_; });
     }
   });
+  hb_ok_at_.store(Now());
+  loop_.After(kAgentHeartbeatPeriod, [this] { CheckFence(); });
   loop_.AddFd(node_->signal_fd(), POLLIN, [this](short) { OnSignal(); });
   if (boot_from_stdin_) loop_.AddFd(STDIN_FILENO, POLLIN, [this](short) { OnStdin(); });
 
@@ -249,6 +255,24 @@ void Agent::LauncherGone(const std::string& why) {
   } else {
     runner_->Stop(SIGTERM, spec_.grace);
   }
+}
+
+void Agent::CheckFence() {
+  const double silent = Now() - hb_ok_at_.load();
+  if (silent > kAgentFenceAfter && !exiting_) {
+    exiting_ = true;
+    char msg[160];
+    std::snprintf(msg, sizeof msg,
+                  "no heartbeat reached the job's store for %.1f s (network lost?); killing this node's ranks", silent);
+    OGAI_LOG(Warn) << msg;
+    if (runner_->idle()) {
+      loop_.Quit();
+    } else {
+      runner_->Stop(SIGKILL, 0);
+    }
+    return;
+  }
+  loop_.After(kAgentHeartbeatPeriod / 2, [this] { CheckFence(); });
 }
 
 void Agent::OnStdin() {

@@ -26,6 +26,10 @@ namespace ogai::launch {
 
 inline constexpr double kAgentHeartbeatPeriod = 0.5;  // seconds between agent liveness bumps
 inline constexpr double kAgentLostAfter = 4.0;        // seconds without a bump: agent lost
+// An agent whose bumps have not reached the store for this long (its node cut off from the
+// network) kills its ranks itself, before the launcher can count it lost and start them
+// again elsewhere or on a new agent: never two copies of a rank.
+inline constexpr double kAgentFenceAfter = 3.0;
 
 struct JobSpec {
   std::string run_id;
