@@ -283,7 +283,11 @@ int Launcher::Run() {
     });
     loop_.Every(kAgentHeartbeatPeriod / 2, [this] { CheckAgentHeartbeats(); });
   }
+  // Ranks' identical warnings: held briefly, printed once naming the ranks.
+  console::MergeRankWarnings(true);
+  loop_.Every(0.25, [] { console::FlushWarnings(false); });
   loop_.Run();
+  console::MergeRankWarnings(false);  // prints what is still held
 
   // Tear-down: readers before the store they read, the store before the PMIx server.
   if (events_) events_->Stop();

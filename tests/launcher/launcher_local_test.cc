@@ -55,6 +55,22 @@ TEST(LocalRun, ExitCodeIsTheFailingRanksAndNamesIt) {
   EXPECT_NOTHING_LEFT(mark);
 }
 
+// Every rank warns the same thing, one rank something else: ogai-run prints the shared
+// warning once naming the ranks and the other as it came.
+TEST(LocalRun, IdenticalWarningsOfRanksArePrintedOnceNamingThem) {
+  std::string mark = NewMark();
+  auto r = RunCommand(Cmd(mark, {"-np", "4"},
+                          {"sh", "-c",
+                           "echo \"[ogai-worker rank $RANK] W: the same for all\" >&2; "
+                           "if [ $RANK = 2 ]; then echo \"[ogai-worker rank 2] W: only two\" >&2; fi"}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(LinesWith(r.err, "the same for all"),
+            std::vector<std::string>{"[ogai-worker ranks 0-3] W: the same for all"})
+      << r.err;
+  EXPECT_EQ(LinesWith(r.err, "only two"), std::vector<std::string>{"[ogai-worker rank 2] W: only two"}) << r.err;
+  EXPECT_NOTHING_LEFT(mark);
+}
+
 TEST(LocalRun, EveryRankGetsTheContract) {
   std::string mark = NewMark();
   auto r = RunCommand(Cmd(mark, {"-np", "3"},

@@ -13,6 +13,7 @@
 #include "launcher/options.h"
 #include "launcher/output.h"
 #include "launcher/plan.h"
+#include "launcher/warning_merge.h"
 #include "launcher/protocol.h"
 #include "rank/heartbeat.h"
 #include "rank/rank_env.h"
@@ -604,6 +605,23 @@ TEST(RankBaseEnv, DropsForeignContractsKeepsUserSettings) {
   EXPECT_FALSE(s.count("PMIX_RANK=3"));
   EXPECT_FALSE(s.count("SLURM_PROCID=1"));
   EXPECT_FALSE(s.count("OGAI_AGENT_BOOTSTRAP=secret"));
+}
+
+TEST(WarningMerge, IdenticalWarningsOfSeveralRanksBecomeOneLineNamingThem) {
+  WarningMerger m(1.0);
+  EXPECT_TRUE(m.Add("[ogai-worker rank 2] W: no shard cache\n", 10.0));
+  EXPECT_TRUE(m.Add("[ogai-worker rank 0] W: no shard cache\n", 10.2));
+  EXPECT_TRUE(m.Add("[ogai-worker rank 1] W: no shard cache", 10.3));
+  EXPECT_TRUE(m.Add("[ogai-worker rank 1] W: only mine\n", 10.4));
+  EXPECT_FALSE(m.Add("[ogai-worker rank 1] E: an error is never held\n", 10.4));
+  EXPECT_FALSE(m.Add("[3] [ogai-worker rank 3] W: tagged output is never held\n", 10.4));
+  EXPECT_FALSE(m.Add("step 1/10 | loss 5.5\n", 10.4));
+  EXPECT_FALSE(m.Add("[ogai-run] W: the launcher's own\n", 10.4));
+  EXPECT_TRUE(m.Due(10.5, false).empty());  // within the window
+  EXPECT_EQ(m.Due(11.1, false), std::vector<std::string>{"[ogai-worker ranks 0-2] W: no shard cache\n"});
+  EXPECT_EQ(m.Due(11.1, true), std::vector<std::string>{"[ogai-worker rank 1] W: only mine\n"});
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(RankList({7, 0, 1, 2, 3, 5, 8}), "0-3,5,7,8");
 }
 
 }  // namespace
