@@ -131,6 +131,7 @@ std::string Render(const std::vector<T>& v) {
 }
 
 std::string FormatNum(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
   std::ostringstream os;
   os << v;
   return os.str();

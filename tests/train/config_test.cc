@@ -144,3 +144,40 @@ TEST(Config, OverrideDetection) {
 
 }  // namespace
 }  // namespace ogai
+
+namespace ogai {
+namespace {
+
+// Issue 12: micro_batch x dp overflowed an int and the batch derivation died with SIGFPE.
+TEST(ConfigSizes, BatchArithmeticIsSixtyFourBit) {
+  auto r = ParseConfig("", "t.yaml", {"train.micro_batch=65536", "parallel.dp=65536", "train.global_batch=8"});
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("'train.global_batch'"), std::string::npos) << m;
+  EXPECT_NE(m.find("= 4294967296"), std::string::npos) << m;
+  // Without global_batch: the derived batch is above the limit, named with its keys.
+  r = ParseConfig("", "t.yaml", {"train.micro_batch=65536", "parallel.dp=65536"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("sequences per step is above the limit"), std::string::npos)
+      << r.status().message();
+}
+
+// global_batch = 2^31 - 1 with micro_batch = 1 made a step of 2^31 - 1 micro-batches.
+TEST(ConfigSizes, HugeStepsAndModelsAreRefusedByTheSchema) {
+  for (const char* o : {"train.global_batch=2147483647", "model.d_model=1073741824", "model.vocab=2000000000",
+                        "model.layers=1000000000", "train.grad_accum=100000000", "parallel.tp=1000000"}) {
+    auto r = ParseConfig("", "t.yaml", {"train.micro_batch=1", o});
+    ASSERT_FALSE(r.ok()) << o;
+    EXPECT_NE(r.status().message().find("it must be a value"), std::string::npos) << o << ": " << r.status().message();
+  }
+  auto r = ParseConfig("", "t.yaml", {"train.micro_batch=1", "train.global_batch=1000000"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("micro-batches per step is above the limit"), std::string::npos)
+      << r.status().message();
+  r = ParseConfig("", "t.yaml", {"parallel.dp=256", "parallel.tp=256", "parallel.pp=2"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("ranks is above the limit"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace ogai
