@@ -252,6 +252,7 @@ Result<Config> LoadConfig(const std::string& path, const std::vector<std::string
   }
   std::stringstream ss;
   ss << in.rdbuf();
+  OGAI_RETURN_IF_ERROR(config::CheckDocumentText(ss.str(), path));
   return ParseConfig(ss.str(), path, overrides);
 }
 
