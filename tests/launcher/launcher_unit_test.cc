@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/digest.h"
 #include "launcher/failure.h"
 #include "launcher/hostfile.h"
 #include "launcher/node_runner.h"
@@ -582,12 +583,20 @@ TEST(Protocol, MessagesRoundTrip) {
   EXPECT_EQ(e2->failure.rank, 3);
   EXPECT_EQ(e2->failure.detail, "x\"y");
 
-  Bootstrap b{"run1", 3, "127.0.0.1", 4000, "tok"};
+  Bootstrap b{"run1", 3, "127.0.0.1", 4000, "tok", Sha256Hex("the spec")};
   auto b2 = Bootstrap::Parse(b.Serialize());
   ASSERT_TRUE(b2.ok());
   EXPECT_EQ(b2->agent_id, 3);
   EXPECT_EQ(b2->token, "tok");
   EXPECT_FALSE(Bootstrap::Parse("hello").ok());
+  // Issue 12: a token holder rewrote agent/spec, and restarted agents ran it. The bootstrap
+  // pins the spec's hash; the agent refuses any other spec.
+  EXPECT_TRUE(VerifySpec(*b2, "the spec").ok());
+  Status st = VerifySpec(*b2, "the spec, rewritten");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_NE(st.message().find("rewritten after the launcher wrote it"), std::string::npos) << st.message();
+  EXPECT_FALSE(Bootstrap::Parse("ogai-agent-v2 run1 3 127.0.0.1 4000 tok").ok()) << "no spec hash";
   EXPECT_FALSE(Command::Parse("{\"type\":\"dance\"}").ok());
 }
 
