@@ -56,41 +56,47 @@ std::string RandomHex(size_t bytes) {
 
 }  // namespace
 
-Status Launcher::Prepare() {
-  self_exe_ = SelfExecutable();
+Result<JobPlan> PlanJob(const RunOptions& opts, bool* slurm) {
+  const LaunchConfig& l = opts.launch;
+  *slurm = false;
   // Hosts: -H / --hostfile, else the Slurm allocation, else this machine.
   PlanInput in;
-  if (!l_.hosts.empty() && !l_.hostfile.empty()) {
+  if (!l.hosts.empty() && !l.hostfile.empty()) {
     return InvalidArgument("give either --host or --hostfile, not both");
   }
-  if (!l_.hostfile.empty()) {
-    OGAI_ASSIGN_OR_RETURN(in.hosts, ReadHostfile(l_.hostfile));
+  if (!l.hostfile.empty()) {
+    OGAI_ASSIGN_OR_RETURN(in.hosts, ReadHostfile(l.hostfile));
     in.hosts_given = true;
-    in.hosts_source = "hostfile " + l_.hostfile;
-  } else if (!l_.hosts.empty()) {
-    OGAI_ASSIGN_OR_RETURN(in.hosts, ParseHostList(l_.hosts));
+    in.hosts_source = "hostfile " + l.hostfile;
+  } else if (!l.hosts.empty()) {
+    OGAI_ASSIGN_OR_RETURN(in.hosts, ParseHostList(l.hosts));
     in.hosts_given = true;
-    in.hosts_source = "--host " + l_.hosts;
-  } else if (opts_.agent_launcher != "ssh") {
+    in.hosts_source = "--host " + l.hosts;
+  } else if (opts.agent_launcher != "ssh") {
     OGAI_ASSIGN_OR_RETURN(auto alloc, DetectSlurmAllocation(CurrentEnv()));
     if (alloc) {
       for (size_t i = 0; i < alloc->hosts.size(); ++i) in.hosts.push_back({alloc->hosts[i], alloc->slots[i], 0});
       in.hosts_given = true;
       in.hosts_source = "the Slurm allocation (SLURM_JOB_NODELIST=" + alloc->nodelist + ")";
-      slurm_ = true;
+      *slurm = true;
     }
   }
-  if (opts_.agent_launcher == "slurm" && !slurm_) {
+  if (opts.agent_launcher == "slurm" && !*slurm) {
     return InvalidArgument(
         "--agent-launcher slurm needs a Slurm allocation (SLURM_JOB_ID) and no "
         "-H/--hostfile; run ogai-run inside sbatch or salloc");
   }
-  in.np = l_.np;
-  in.nproc_per_node = l_.nproc_per_node;
-  OGAI_RETURN_IF_ERROR(ParseNnodes(l_.nnodes, &in.min_nodes, &in.max_nodes));
-  in.map_by = l_.map_by;
-  in.oversubscribe = l_.oversubscribe;
-  OGAI_ASSIGN_OR_RETURN(plan_, MakeJobPlan(in));
+  in.np = l.np;
+  in.nproc_per_node = l.nproc_per_node;
+  OGAI_RETURN_IF_ERROR(ParseNnodes(l.nnodes, &in.min_nodes, &in.max_nodes));
+  in.map_by = l.map_by;
+  in.oversubscribe = l.oversubscribe;
+  return MakeJobPlan(in);
+}
+
+Status Launcher::Prepare() {
+  self_exe_ = SelfExecutable();
+  OGAI_ASSIGN_OR_RETURN(plan_, PlanJob(opts_, &slurm_));
   if (slurm_) {
     for (NodePlan& n : plan_.nodes) n.local = false;  // every node's agent is an srun task
   }

@@ -3,6 +3,7 @@
 // Usage: ogai-worker [-v|-vv] train.yaml [section.key=value ...]
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "rank/rank_env.h"
 #include "train/config.h"
 #include "train/dist_setup.h"
+#include "train/dry_run.h"
 #include "train/memory_estimate.h"
 #include "train/trainer.h"
 
@@ -22,7 +24,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: ogai-worker [-v|-vv] TRAIN.yaml [section.key=value ...]\n"
     "       ogai-worker --help-config    (every train.yaml key, its type and default)\n"
-    "       ogai-worker --help-env       (every OGAI_* environment knob, its type and default)\n";
+    "       ogai-worker --help-env       (every OGAI_* environment knob, its type and default)\n"
+    "       ogai-worker --dry-run [--world N] TRAIN.yaml [overrides]\n"
+    "                                    (the plan on N ranks: layout, batch, parameters, memory, resume;\n"
+    "                                     nothing is started; ogai-run --dry-run adds the hosts)\n";
 
 int Fail(const ogai::Status& st, int code) {
   ogai::LogLine(ogai::LogLevel::Error, st.ToString());
@@ -38,6 +43,8 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> overrides;
   int verbose = 0;
+  bool dry_run = false;
+  int dry_world = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -49,6 +56,14 @@ int main(int argc, char** argv) {
     } else if (a == "--help-env") {
       ogai::Print(ogai::KnobHelp());
       return 0;
+    } else if (a == "--dry-run") {
+      dry_run = true;
+    } else if (a == "--world") {
+      if (i + 1 >= argc || std::atoi(argv[i + 1]) < 1) {
+        ogai::LogLine(ogai::LogLevel::Error, std::string("--world needs a number of ranks >= 1\n") + kUsage);
+        return 2;
+      }
+      dry_world = std::atoi(argv[++i]);
     } else if (a == "-v" || a == "--verbose") {
       verbose = std::max(verbose, 1);
     } else if (a == "-vv") {
@@ -75,6 +90,15 @@ int main(int argc, char** argv) {
   if (config_path.empty()) {
     ogai::LogLine(ogai::LogLevel::Error, std::string("no config file given\n") + kUsage);
     return 2;
+  }
+  if (dry_run) {
+    auto cfg = ogai::LoadConfig(config_path, overrides);
+    if (!cfg.ok()) return Fail(cfg.status(), 2);
+    const int world = dry_world > 0 ? dry_world : cfg->parallel.dp * cfg->parallel.tp * cfg->parallel.pp;
+    auto plan = ogai::train::DescribePlan(*cfg, world);
+    if (!plan.ok()) return Fail(plan.status(), 2);
+    ogai::Print(*plan);
+    return 0;
   }
   auto env = ogai::launch::DetectRankEnv();
   if (!env.ok()) return Fail(env.status(), 2);
