@@ -30,6 +30,11 @@ int Usage(const std::string& why) {
   return 2;
 }
 
+int Fail(const ogai::Status& st) {
+  ogai::LogLine(ogai::LogLevel::Error, st.message());
+  return 1;
+}
+
 // Writes `text` to `path` through a temporary file, so that a reader never sees half a page.
 ogai::Status WriteFile(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
@@ -69,9 +74,9 @@ int main(int argc, char** argv) {
   if (input.empty()) return Usage("no run folder or metrics file given");
   if (out.empty()) return Usage("--out needs a file name");
   auto path = ogai::web::FindMetricsFile(input);
-  if (!path.ok()) return ogai::LogLine(ogai::LogLevel::Error, path.status().message()), 1;
+  if (!path.ok()) return Fail(path.status());
   auto run = ogai::web::ReadMetrics(*path);
-  if (!run.ok()) return ogai::LogLine(ogai::LogLevel::Error, run.status().message()), 1;
+  if (!run.ok()) return Fail(run.status());
   if (run->steps.empty() && run->rounds.empty()) {
     ogai::LogLine(ogai::LogLevel::Error, "'" + *path +
                                              "' has no step or start record: is it a train.metrics_file? (it holds " +
@@ -80,10 +85,7 @@ int main(int argc, char** argv) {
   }
   ogai::web::ReportOptions opts;
   opts.now_unix_ms = ogai::UnixMs();
-  if (auto st = WriteFile(out, ogai::web::RenderReport(*run, opts)); !st.ok()) {
-    ogai::LogLine(ogai::LogLevel::Error, st.message());
-    return 1;
-  }
+  if (auto st = WriteFile(out, ogai::web::RenderReport(*run, opts)); !st.ok()) return Fail(st);
   if (!ogai::web::ChartsAvailable()) {
     ogai::LogLine(ogai::LogLevel::Warn, std::string("charts are unavailable: ") + ogai::web::kChartsReason);
   }

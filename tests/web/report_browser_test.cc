@@ -59,6 +59,30 @@ std::string DumpDom(const std::string& chromium, const TempDir& d, const std::st
   return r.output;
 }
 
+// Bad input: one error line saying what and how to fix it, a non-zero exit, no page.
+TEST(ReportCli, BadInputIsOneClearErrorLine) {
+  TempDir d("ogai_web_cli");
+  ogai::testing::WriteFile(d / "notes.txt", "not metrics\n");
+  const std::string cd = "cd " + d.path() + " && ";
+  struct Case {
+    std::string args, says;
+    int code;
+  } cases[] = {
+      {"", "no run folder or metrics file given", 2},
+      {"missing", "'missing' is neither a metrics file nor a folder", 1},
+      {".", "no metrics file in '.'", 1},
+      {"notes.txt", "has no step or start record", 1},
+      {"notes.txt --bogus", "unknown option '--bogus'", 2},
+  };
+  for (const Case& c : cases) {
+    auto r = RunShell(cd + Bin("ogai-report") + " " + c.args + " 2>&1");
+    EXPECT_EQ(r.exit_code, c.code) << c.args << ": " << r.output;
+    EXPECT_NE(r.output.find(c.says), std::string::npos) << c.args << ": " << r.output;
+    EXPECT_EQ(r.output.find(" E: "), r.output.rfind(" E: ")) << "one error line: " << r.output;
+  }
+  EXPECT_FALSE(fs::exists(d / "report.html"));
+}
+
 class ReportBrowser : public ::testing::Test {
  protected:
   void SetUp() override {
