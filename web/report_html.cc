@@ -297,7 +297,8 @@ std::string RenderReport(const RunData& run, const ReportOptions& o) {
        (ChartsAvailable() ? "uPlot " + std::string(kUplotVersion) + " (MIT), embedded." : std::string("none.")) +
        "</p>\n";
   h += "<div id=\"probe\"><span id=\"steps\">" + std::to_string(run.steps.size()) +
-       "</span><span id=\"plotted\"></span><span id=\"painted\"></span><span id=\"render-ms\"></span><span id=\"script-ms\"></span></div>\n";
+       "</span><span id=\"plotted\"></span><span id=\"painted\"></span><span id=\"render-ms\"></span><span "
+       "id=\"script-ms\"></span></div>\n";
   json data = {{"charts", charts}};
   h += "<script type=\"application/json\" id=\"report-data\">" +
        ScriptSafe(data.dump(-1, ' ', false, json::error_handler_t::replace)) + "</script>\n";
