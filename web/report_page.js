@@ -31,6 +31,8 @@
       },
     };
   }
+  const stepTicks = [];
+  for (let m = 1; m <= 1e9; m *= 10) stepTicks.push(m, 2 * m, 5 * m);
   const plotted = {};
   for (const c of D.charts) {
     const el = document.getElementById('chart-' + c.id);
@@ -38,7 +40,8 @@
       width: width,
       height: 240,
       scales: {x: {time: false}, y: {distr: c.log ? 3 : 1}},
-      axes: [{label: c.xlabel}, {label: c.ylabel, size: 72}],
+      // Steps are whole numbers: no tick at step 1.5 in a short run.
+      axes: [{label: c.xlabel, incrs: c.xlabel === 'step' ? stepTicks : undefined}, {label: c.ylabel, size: 72}],
       series: [{label: c.xlabel}].concat(c.series.map((s, i) => ({
         label: s.label, stroke: colors[i], width: 1.5, spanGaps: true,
         points: {show: !!s.points, size: 6, fill: colors[i]},
