@@ -31,6 +31,9 @@
       },
     };
   }
+  // Small values (a learning rate of 6e-5) in exponent form; uPlot's default shows them as 0.
+  const tick = v => v == null ? '' : (v !== 0 && (Math.abs(v) < 0.01 || Math.abs(v) >= 1e6))
+      ? v.toExponential(1) : String(+v.toPrecision(6));
   const stepTicks = [];
   for (let m = 1; m <= 1e9; m *= 10) stepTicks.push(m, 2 * m, 5 * m);
   const plotted = {};
@@ -41,7 +44,8 @@
       height: 240,
       scales: {x: {time: false}, y: {distr: c.log ? 3 : 1}},
       // Steps are whole numbers: no tick at step 1.5 in a short run.
-      axes: [{label: c.xlabel, incrs: c.xlabel === 'step' ? stepTicks : undefined}, {label: c.ylabel, size: 72}],
+      axes: [{label: c.xlabel, incrs: c.xlabel === 'step' ? stepTicks : undefined},
+             {label: c.ylabel, size: 72, values: (u, vals) => vals.map(tick)}],
       series: [{label: c.xlabel}].concat(c.series.map((s, i) => ({
         label: s.label, stroke: colors[i], width: 1.5, spanGaps: true,
         points: {show: !!s.points, size: 6, fill: colors[i]},
