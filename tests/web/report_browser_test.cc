@@ -13,6 +13,8 @@
 
 #include "tests/util/job.h"
 #include "web/assets.h"
+#include "web/metrics_reader.h"
+#include "web/report_html.h"
 
 namespace {
 
@@ -163,6 +165,20 @@ TEST_F(ReportBrowser, AHundredThousandStepsRenderInUnderASecond) {
   std::printf("100,000 steps: %d loss points drawn; rendered %.1f ms after navigation start (page script %s ms)\n",
               loss_points, ms, Probe(dom, "script-ms").c_str());
   EXPECT_LT(ms, 1000.0);
+
+  // The baseline, same file, same browser: every point drawn (no downsampling).
+  auto run = ogai::web::ReadMetrics(d / "metrics.jsonl");
+  ASSERT_TRUE(run.ok());
+  ogai::web::ReportOptions all;
+  all.buckets = 1000000;
+  ogai::testing::WriteFile(d / "all.html", ogai::web::RenderReport(*run, all));
+  const std::string full = DumpDom(chromium_, d, d / "all.html");
+  EXPECT_EQ(PlottedPoints(Probe(full, "plotted"), "loss"), 100000);
+  const double full_ms = std::stod(Probe(full, "render-ms"));
+  std::printf(
+      "without downsampling: 100,000 points per chart, rendered in %.1f ms (%.2fx the downsampled page); "
+      "page %.1f MB against %.2f MB\n",
+      full_ms, full_ms / ms, fs::file_size(d / "all.html") / 1e6, fs::file_size(d / "report.html") / 1e6);
 }
 
 }  // namespace
