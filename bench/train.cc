@@ -31,6 +31,7 @@
 #include "model/gpt.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/dist_setup.h"
 #include "train/trainer.h"
 
@@ -196,6 +197,10 @@ int Run(int argc, char** argv) {
   auto env = launch::DetectRankEnv();
   if (!env.ok()) {
     std::fprintf(stderr, "ogai-bench train: %s\n", env.status().ToString().c_str());
+    return 2;
+  }
+  if (auto dev = train::CheckDevice(*cfg, *env, train::ProbeDevices()); !dev.ok()) {
+    std::fprintf(stderr, "ogai-bench train: %s\n", dev.status().ToString().c_str());
     return 2;
   }
   train::ShareCoresAmongLocalRanks(*env);
