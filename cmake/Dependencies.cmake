@@ -33,14 +33,15 @@ check_language(CUDA)
 set(OGAI_HAVE_CUDA OFF)
 set(OGAI_HAVE_NCCL OFF)
 if(CMAKE_CUDA_COMPILER)
+  # H100/H200 (sm_90) and A100 (sm_80), unless the user chose. Set before enable_language,
+  # which otherwise fills in the compiler's default (sm_75 for CUDA 13).
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
+    set(CMAKE_CUDA_ARCHITECTURES "80;90")
+  endif()
   enable_language(CUDA)
   find_package(CUDAToolkit)
   if(CUDAToolkit_FOUND)
     set(OGAI_HAVE_CUDA ON)
-    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
-      # H100/H200 (sm_90) and A100 (sm_80).
-      set(CMAKE_CUDA_ARCHITECTURES "80;90")
-    endif()
     find_path(OGAI_NCCL_INCLUDE nccl.h
       HINTS ${CUDAToolkit_INCLUDE_DIRS} ${CUDAToolkit_LIBRARY_ROOT}/include /usr/local/cuda/include)
     find_library(OGAI_NCCL_LIB nccl

@@ -2,6 +2,7 @@
 
 #include <cuda_runtime_api.h>
 
+
 namespace ogai::kernels::cuda {
 
 int DeviceCount() {
@@ -40,6 +41,16 @@ Result<DeviceInfo> UseDevice(int ordinal) {
   d.free_bytes = static_cast<int64_t>(free_b);
   d.total_bytes = static_cast<int64_t>(total_b);
   return d;
+}
+
+}  // namespace ogai::kernels::cuda
+
+namespace ogai::kernels::cuda {
+
+Status CheckLaunch(const std::string& what) {
+  const cudaError_t e = cudaGetLastError();
+  if (e == cudaSuccess) return Status::Ok();
+  return CudaError(e, what);
 }
 
 }  // namespace ogai::kernels::cuda

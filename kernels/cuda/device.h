@@ -25,5 +25,7 @@ int DeviceCount();
 Result<DeviceInfo> UseDevice(int ordinal);
 // The error string of the last CUDA runtime error, with `what` in front (for Status messages).
 Status CudaError(int cuda_error, const std::string& what);
+// The last launch error (cudaGetLastError), as a Status naming `what`.
+Status CheckLaunch(const std::string& what);
 
 }  // namespace ogai::kernels::cuda
