@@ -7,7 +7,7 @@ namespace ogai::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kNormBlocks = 512;  // fixed: the summation order does not depend on the device
+constexpr int kNormBlocks = kGradNormBlocks;  // fixed: the order does not depend on the device
 
 __global__ void AdamWKernel(float* master, bf16* param, float* grad, float* m, float* v, int64_t n, float lr, float b1,
                             float b2, float eps, float wd, float bc1, float bc2, float gscale, bool zero_grad) {
@@ -53,8 +53,6 @@ void AdamWUpdate(float* master, bf16* param, float* grad, float* m, float* v, in
                                                              s.eps, decay ? s.weight_decay : 0.0f, bc1, bc2,
                                                              s.grad_scale, zero_grad);
 }
-
-int64_t GradSumSquaresScratch() { return kNormBlocks; }
 
 void GradSumSquares(double* out, const float* x, int64_t n, bool accumulate, double* scratch, cudaStream_t stream) {
   SumSquaresPartialKernel<<<kNormBlocks, kThreads, 0, stream>>>(scratch, x, n);

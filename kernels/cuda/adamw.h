@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/adamw.h"  // AdamWStep: the same hyper-parameters as the CPU twin
+#include "kernels/cuda/scratch.h"
 #include "kernels/cuda/types.h"
 
 namespace ogai::kernels::cuda {
@@ -21,8 +22,7 @@ namespace ogai::kernels::cuda {
 void AdamWUpdate(float* master, bf16* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s, bool decay,
                  bool zero_grad, cudaStream_t stream);
 
-// Doubles of scratch GradSumSquares needs.
-int64_t GradSumSquaresScratch();
+// scratch: GradSumSquaresScratch() doubles (scratch.h).
 
 // *out (device) = sum(x^2) over n floats; `accumulate` adds to *out (several tensors/buffers).
 void GradSumSquares(double* out, const float* x, int64_t n, bool accumulate, double* scratch, cudaStream_t stream);

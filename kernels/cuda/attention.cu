@@ -154,8 +154,6 @@ void AttentionForward(bf16* out, float* lse, const bf16* qkv, int64_t b, int64_t
   ForwardKernel<<<Blocks(d), kWarpsPerBlock * kWarp, 0, stream>>>(out, lse, qkv, d);
 }
 
-int64_t AttentionBackwardScratch(int64_t b, int64_t t, int64_t nh) { return b * nh * t; }
-
 void AttentionBackward(bf16* dqkv, const bf16* dout, const bf16* out, const float* lse, const bf16* qkv, int64_t b,
                        int64_t t, int64_t nh, int64_t hd, float* scratch, cudaStream_t stream) {
   const Dims d = MakeDims(b, t, nh, hd);

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/scratch.h"
 #include "kernels/cuda/types.h"
 
 namespace ogai::kernels::cuda {
@@ -23,8 +24,7 @@ namespace ogai::kernels::cuda {
 void AttentionForward(bf16* out, float* lse, const bf16* qkv, int64_t b, int64_t t, int64_t nh, int64_t hd,
                       cudaStream_t stream);
 
-// Floats of scratch AttentionBackward needs (D, one per query row).
-int64_t AttentionBackwardScratch(int64_t b, int64_t t, int64_t nh);
+// scratch: AttentionBackwardScratch(b, t, nh) floats (scratch.h), for D.
 
 // dqkv has qkv's layout and is overwritten.
 void AttentionBackward(bf16* dqkv, const bf16* dout, const bf16* out, const float* lse, const bf16* qkv, int64_t b,

@@ -5,7 +5,7 @@ namespace ogai::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int64_t kRowsPerChunk = 128;
+constexpr int64_t kRowsPerChunk = kBiasRowsPerChunk;
 
 __global__ void PartialKernel(float* partial, const bf16* dout, int64_t m, int64_t n) {
   const int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -25,8 +25,6 @@ __global__ void FinishKernel(float* dbias, const float* partial, int64_t chunks,
 }
 
 }  // namespace
-
-int64_t BiasBackwardScratch(int64_t m, int64_t n) { return CeilDiv(m, kRowsPerChunk) * n; }
 
 void BiasBackward(float* dbias, const bf16* dout, int64_t m, int64_t n, bool accumulate, float* scratch,
                   cudaStream_t stream) {

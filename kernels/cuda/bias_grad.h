@@ -7,12 +7,12 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/scratch.h"
 #include "kernels/cuda/types.h"
 
 namespace ogai::kernels::cuda {
 
-// Floats of scratch BiasBackward needs.
-int64_t BiasBackwardScratch(int64_t m, int64_t n);
+// scratch: BiasBackwardScratch(m, n) floats (scratch.h).
 
 void BiasBackward(float* dbias, const bf16* dout, int64_t m, int64_t n, bool accumulate, float* scratch,
                   cudaStream_t stream);

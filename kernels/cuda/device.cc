@@ -2,7 +2,6 @@
 
 #include <cuda_runtime_api.h>
 
-
 namespace ogai::kernels::cuda {
 
 int DeviceCount() {

@@ -6,7 +6,7 @@ namespace ogai::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int64_t kRowsPerChunk = 64;  // rows per partial sum of dw/db
+constexpr int64_t kRowsPerChunk = kLayerNormRowsPerChunk;
 
 // One block per row. With residual_in, x = residual_in + inp is stored to residual_out first.
 __global__ void ForwardKernel(bf16* residual_out, bf16* out, float* mean, float* rstd, const bf16* residual_in,
@@ -112,8 +112,6 @@ void ResidualLayerNormForward(bf16* residual_out, bf16* out, float* mean, float*
   if (n == 0) return;
   ForwardKernel<<<n, kThreads, 0, stream>>>(residual_out, out, mean, rstd, residual_in, inp, w, b, c);
 }
-
-int64_t LayerNormBackwardScratch(int64_t n, int64_t c) { return CeilDiv(n, kRowsPerChunk) * 2 * c; }
 
 void LayerNormBackward(bf16* dinp, float* dw, float* db, const bf16* dout, const bf16* inp, const bf16* w,
                        const float* mean, const float* rstd, int64_t n, int64_t c, bool accumulate_params,

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/scratch.h"
 #include "kernels/cuda/types.h"
 
 namespace ogai::kernels::cuda {
@@ -24,8 +25,7 @@ void LayerNormForward(bf16* out, float* mean, float* rstd, const bf16* inp, cons
 void ResidualLayerNormForward(bf16* residual_out, bf16* out, float* mean, float* rstd, const bf16* residual_in,
                               const bf16* inp, const bf16* w, const bf16* b, int64_t n, int64_t c, cudaStream_t stream);
 
-// Floats of scratch LayerNormBackward needs for n rows of c.
-int64_t LayerNormBackwardScratch(int64_t n, int64_t c);
+// scratch: LayerNormBackwardScratch(n, c) floats (scratch.h).
 
 void LayerNormBackward(bf16* dinp, float* dw, float* db, const bf16* dout, const bf16* inp, const bf16* w,
                        const float* mean, const float* rstd, int64_t n, int64_t c, bool accumulate_params,

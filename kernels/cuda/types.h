@@ -10,8 +10,9 @@
 // files as C++17.
 #pragma once
 
-#include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
+
+#include <cuda_bf16.h>
 
 namespace ogai::kernels::cuda {
 
