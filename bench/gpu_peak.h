@@ -1,0 +1,18 @@
+// Dense bf16 tensor-core peaks of the GPUs ogai reports MFU against, by the device name the
+// CUDA runtime (and nvidia-smi) gives. Figures are NVIDIA's datasheet numbers without
+// sparsity: H100 SXM5 989.4 TFLOP/s, H100 NVL 835.5, H100 PCIe 756.5, H200 (SXM) 989.4,
+// H200 NVL 835.5, GH200 989.4, A100 312.
+#pragma once
+
+#include <string>
+
+namespace ogai::bench {
+
+struct GpuPeak {
+  double bf16_tflops = 0;  // 0: the name is not in the table
+  std::string model;       // "H100 SXM5", ... ("" when unknown)
+};
+
+GpuPeak Bf16DensePeak(const std::string& device_name);
+
+}  // namespace ogai::bench
