@@ -32,6 +32,9 @@
 #include "rank/rank_env.h"
 #include "train/config.h"
 #include "train/device.h"
+#if OGAI_HAVE_CUDA
+#include "bench/train_gpu.h"
+#endif
 #include "train/dist_setup.h"
 #include "train/trainer.h"
 
@@ -199,10 +202,22 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "ogai-bench train: %s\n", env.status().ToString().c_str());
     return 2;
   }
-  if (auto dev = train::CheckDevice(*cfg, *env, train::ProbeDevices()); !dev.ok()) {
+  auto dev = train::CheckDevice(*cfg, *env, train::ProbeDevices());
+  if (!dev.ok()) {
     std::fprintf(stderr, "ogai-bench train: %s\n", dev.status().ToString().c_str());
     return 2;
   }
+#if OGAI_HAVE_CUDA
+  if (*dev >= 0) {
+    if (env->world_size > 1) {
+      std::fprintf(stderr,
+                   "ogai-bench train: model.device=cuda runs on one GPU (one rank) only; multi-GPU is not "
+                   "wired (docs/gpu.md)\n");
+      return 2;
+    }
+    return RunTrainOnGpu(*cfg, *dev, steps, warmup, json);
+  }
+#endif
   train::ShareCoresAmongLocalRanks(*env);
   auto dist = train::SetUpDistributed(*cfg, *env);
   if (!dist.ok()) {

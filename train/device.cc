@@ -48,9 +48,9 @@ Result<int> CheckDevice(const Config& cfg, const launch::RankEnv& env, const Dev
 }
 
 const char* CudaTrainerMissing() {
-  return "model.device is 'cuda' but the GPU trainer step is not wired yet: the CUDA kernels (kernels/cuda/) and "
-         "the device arena and stream plans exist, the forward/backward/optimizer on the device do not "
-         "(docs/gpu.md, 'What remains'); train with model.device: cpu";
+  return "model.device is 'cuda' but ogai-worker's GPU trainer is not wired: the one-GPU step (train/gpu_step.h, "
+         "compiled, not yet run on a GPU) runs only in `ogai-bench train`; checkpoints, metrics and dp/tp/pp on NCCL "
+         "around it are missing (docs/gpu.md, 'What remains'); train with model.device: cpu";
 }
 
 }  // namespace ogai::train

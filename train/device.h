@@ -28,8 +28,8 @@ Result<int> SelectCudaDevice(int local_rank, int local_world_size, int visible);
 // to fix) when the build or the machine cannot run it.
 Result<int> CheckDevice(const Config& cfg, const launch::RankEnv& env, const DeviceProbe& probe);
 
-// What the GPU trainer step still lacks. The Trainer refuses model.device = cuda with this
-// line until the step runs end to end (docs/gpu.md).
+// What the GPU trainer still lacks. The Trainer refuses model.device = cuda with this line
+// until it runs end to end (docs/gpu.md); ogai-bench train runs the one-GPU step itself.
 const char* CudaTrainerMissing();
 
 }  // namespace ogai::train

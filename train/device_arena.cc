@@ -106,18 +106,18 @@ ArenaPlan PlanDeviceArena(const Config& cfg, const parallel::ParallelLayout& lay
       std::to_string(layers) + " blocks x " + std::to_string(inflight) + " micro-batch(es) in flight");
   if (layout.first_stage()) add("act.embed", 2 * BT * C * inflight + 4 * BT * inflight, "embedding out, tokens");
   if (layout.last_stage()) {
-    add("act.head", (2 * BT * C + 8 * BT) * inflight, "lnf out and statistics");
+    add("act.head", (2 * 2 * BT * C + 8 * BT) * inflight, "final residual, lnf out (bf16) and its statistics");
     add("logits", 2 * BT * Vl, "logits, bf16, overwritten in place by their gradient (one micro-batch at a time)");
     add("loss", 4 * BT * 3, "per-token losses, targets, gradient scale");
   }
   // Backward temporaries, reused block after block.
   add("grad.tmp", 2 * BT * (2 * C + 3 * Cl + 2 * Fl), "activation gradients: residual x2, dqkv, dfc x2 (bf16)");
-  const int64_t scratch_f =
-      std::max({kernels::cuda::LayerNormBackwardScratch(BT, C), kernels::cuda::BiasBackwardScratch(BT, std::max(Fl, C)),
-                kernels::cuda::AttentionBackwardScratch(Bm, T, NHl), Vl});
-  add("scratch", 4 * scratch_f + 8 * kernels::cuda::GradSumSquaresScratch(),
-      "fixed-order reduction partials (kernels/cuda/scratch.h), grad-norm partials");
-  add("cublaslt.ws", kCublasLtWorkspaceBytes, "cuBLASLt workspace");
+  const int64_t scratch_f = std::max({kernels::cuda::LayerNormBackwardScratch(BT, C),
+                                      kernels::cuda::BiasBackwardScratch(BT, std::max({Fl, 3 * Cl, C})),
+                                      kernels::cuda::AttentionBackwardScratch(Bm, T, NHl)});
+  add("scratch", 8 * (kernels::cuda::GradSumSquaresScratch() + 1) + 4 * scratch_f,
+      "grad-norm partials and result (fp64), then fixed-order reduction partials (kernels/cuda/scratch.h)");
+  add("cublaslt.ws", kernels::cuda::kCublasLtWorkspaceBytes, "cuBLASLt workspace");
   if (layout.pp > 1) add("pp.buffers", 2 * 2 * BT * C, "pipeline send and receive activations, bf16");
   return plan;
 }

@@ -43,7 +43,6 @@ struct ArenaPlan {
 };
 
 inline constexpr int64_t kArenaAlign = 256;
-inline constexpr int64_t kCublasLtWorkspaceBytes = 32ll << 20;  // kernels/cuda/gemm.cc's workspace
 
 // Elements of the flat parameter buffer a rank with this layout holds (model/gpt.cc's rule).
 int64_t LocalParamElements(const ModelConfig& m, const parallel::ParallelLayout& layout);

@@ -9,8 +9,6 @@
 namespace ogai::kernels::cuda {
 namespace {
 
-constexpr size_t kWorkspaceBytes = 32u << 20;
-
 // cublasGetStatusString lives in libcublas, which ogai does not link; the code is enough to look up.
 Status LtError(cublasStatus_t st, const std::string& what) {
   return Internal("cuBLASLt " + what + " failed: cublasStatus_t " + std::to_string(static_cast<int>(st)) +
@@ -42,6 +40,7 @@ struct Descs {
 struct Gemm::Impl {
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
+  bool owns_workspace = false;
 
   // Column-major D[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C, A/B bf16, C/D `ctype`.
   Status Run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const bf16* a, int64_t lda, const bf16* b, int64_t ldb,
@@ -72,7 +71,7 @@ struct Gemm::Impl {
     OGAI_LT(cublasLtMatrixLayoutCreate(&x.b, CUDA_R_16BF, tb ? n : k, tb ? k : n, ldb), "layout B");
     OGAI_LT(cublasLtMatrixLayoutCreate(&x.c, ctype, m, n, ldd), "layout C");
     OGAI_LT(cublasLtMatmulPreferenceCreate(&x.pref), "PreferenceCreate");
-    const size_t ws = kWorkspaceBytes;
+    const size_t ws = kCublasLtWorkspaceBytes;
     OGAI_LT(cublasLtMatmulPreferenceSetAttribute(x.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
             "workspace preference");
     cublasLtMatmulHeuristicResult_t heur{};
@@ -92,19 +91,23 @@ struct Gemm::Impl {
   }
 };
 
-Result<std::unique_ptr<Gemm>> Gemm::Create() {
+Result<std::unique_ptr<Gemm>> Gemm::Create(void* workspace) {
   std::unique_ptr<Gemm> g(new Gemm());
   g->impl_ = std::make_unique<Impl>();
   OGAI_LT(cublasLtCreate(&g->impl_->handle), "Create");
-  if (auto e = cudaMalloc(&g->impl_->workspace, kWorkspaceBytes); e != cudaSuccess) {
-    return CudaError(e, "cudaMalloc of the cuBLASLt workspace");
+  g->impl_->workspace = workspace;
+  if (workspace == nullptr) {
+    if (auto e = cudaMalloc(&g->impl_->workspace, kCublasLtWorkspaceBytes); e != cudaSuccess) {
+      return CudaError(e, "cudaMalloc of the cuBLASLt workspace");
+    }
+    g->impl_->owns_workspace = true;
   }
   return g;
 }
 
 Gemm::~Gemm() {
   if (!impl_) return;
-  if (impl_->workspace) cudaFree(impl_->workspace);
+  if (impl_->owns_workspace) cudaFree(impl_->workspace);
   if (impl_->handle) cublasLtDestroy(impl_->handle);
 }
 

@@ -18,14 +18,16 @@
 #include <memory>
 
 #include "core/status.h"
+#include "kernels/cuda/scratch.h"
 #include "kernels/cuda/types.h"
 
 namespace ogai::kernels::cuda {
 
 class Gemm {
  public:
-  // One per device and stream owner: holds the cuBLASLt handle and a 32 MiB workspace.
-  static Result<std::unique_ptr<Gemm>> Create();
+  // One per device and stream owner: holds the cuBLASLt handle and uses `workspace`
+  // (kCublasLtWorkspaceBytes of device memory, scratch.h, e.g. the arena's) or, when null, allocates its own.
+  static Result<std::unique_ptr<Gemm>> Create(void* workspace = nullptr);
   ~Gemm();
 
   // bias may be null. With gelu, `pre` [M,N] receives the pre-activation (required then).

@@ -7,9 +7,10 @@
 
 namespace ogai::kernels::cuda {
 
-inline constexpr int64_t kLayerNormRowsPerChunk = 64;  // rows per partial sum of dw/db
-inline constexpr int64_t kBiasRowsPerChunk = 128;      // rows per partial column sum
-inline constexpr int kGradNormBlocks = 512;            // fixed grid of the sum of squares
+inline constexpr int64_t kLayerNormRowsPerChunk = 64;           // rows per partial sum of dw/db
+inline constexpr int64_t kBiasRowsPerChunk = 128;               // rows per partial column sum
+inline constexpr int kGradNormBlocks = 512;                     // fixed grid of the sum of squares
+inline constexpr int64_t kCublasLtWorkspaceBytes = 32ll << 20;  // gemm.h's workspace
 
 // Floats for LayerNormBackward (n rows of c).
 constexpr int64_t LayerNormBackwardScratch(int64_t n, int64_t c) {

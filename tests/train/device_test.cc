@@ -109,7 +109,7 @@ TEST(DeviceTrainer, CudaIsRefusedSayingWhatIsMissing) {
   auto t = Trainer::Create(Parse({"model.device=cuda"}));
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), Code::kNotSupported);
-  EXPECT_NE(t.status().message().find("GPU trainer step is not wired"), std::string::npos) << t.status().message();
+  EXPECT_NE(t.status().message().find("GPU trainer is not wired"), std::string::npos) << t.status().message();
   EXPECT_EQ(t.status().message().find('\n'), std::string::npos);
 }
 
