@@ -55,9 +55,20 @@ else
   fail "host-side plans: $(grep -E 'tests passed' "$LOG/ctest-host.txt") (log $LOG/ctest-host.txt)"
 fi
 
-# 3. Devices and the arena of the benchmark's batch. micro_batch 16 x 1024 tokens is about
-# 9 GiB of arena for GPT-2 124M (ogai-bench gpu prints the plan); raise it to fill the GPU.
-MB="${OGAI_GPU_MICRO_BATCH:-16}"
+# 3. Devices and the arena of the benchmark's batch: the largest micro-batch (of 64, 32, 16,
+# 8, 4 sequences of 1024 tokens) whose device arena fits GPU 0 (ogai-bench gpu plans it;
+# 16 is about 9 GiB for GPT-2 124M). OGAI_GPU_MICRO_BATCH fixes it instead.
+MB="${OGAI_GPU_MICRO_BATCH:-}"
+if [ -z "$MB" ]; then
+  for mb in 64 32 16 8 4; do
+    if timeout 60 "$BIN/ogai-bench" gpu --config examples/gpt2-124m.yaml "train.micro_batch=$mb" --json 2>/dev/null |
+      grep -q '"fits": true'; then
+      MB=$mb
+      break
+    fi
+  done
+  MB="${MB:-4}"
+fi
 if timeout 60 "$BIN/ogai-bench" gpu --config examples/gpt2-124m.yaml "train.micro_batch=$MB" >"$LOG/gpu.txt" 2>&1; then
   note "ok    ogai-bench gpu: arena $(grep -E '^  total' "$LOG/gpu.txt" | awk '{print $2, $3}') fits at micro_batch $MB"
 else
