@@ -209,13 +209,13 @@ int Run(int argc, char** argv) {
   }
 #if OGAI_HAVE_CUDA
   if (*dev >= 0) {
-    if (env->world_size > 1) {
-      std::fprintf(stderr,
-                   "ogai-bench train: model.device=cuda runs on one GPU (one rank) only; multi-GPU is not "
-                   "wired (docs/gpu.md)\n");
-      return 2;
+    if (env->world_size == 1) return RunTrainOnGpu(*cfg, *dev, steps, warmup, json, nullptr);
+    auto gdist = train::SetUpDistributed(*cfg, *env);
+    if (!gdist.ok()) {
+      std::fprintf(stderr, "ogai-bench train: %s\n", gdist.status().ToString().c_str());
+      return 1;
     }
-    return RunTrainOnGpu(*cfg, *dev, steps, warmup, json);
+    return RunTrainOnGpu(*cfg, *dev, steps, warmup, json, (*gdist)->world.get());
   }
 #endif
   train::ShareCoresAmongLocalRanks(*env);

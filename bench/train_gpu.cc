@@ -10,8 +10,8 @@
 
 namespace ogai::bench {
 
-int RunTrainOnGpu(const Config& cfg, int device, int steps, int warmup, bool json) {
-  auto step = train::GpuStep::Create(cfg, device);
+int RunTrainOnGpu(const Config& cfg, int device, int steps, int warmup, bool json, comm::ProcessGroup* dp) {
+  auto step = train::GpuStep::Create(cfg, device, dp);
   if (!step.ok()) {
     std::fprintf(stderr, "ogai-bench train: %s\n", step.status().ToString().c_str());
     return 1;
@@ -32,14 +32,18 @@ int RunTrainOnGpu(const Config& cfg, int device, int steps, int warmup, bool jso
   const double tokens = static_cast<double>(cfg.train.global_batch) * cfg.model.seq_len;
   const double gflops = model::GPT::ModelFlopsPerToken(cfg.model) * tokens / med / 1e9;
   const GpuPeak peak = Bf16DensePeak((*step)->device_name());
-  const double mfu = peak.bf16_tflops > 0 ? gflops / (peak.bf16_tflops * 1e3) : 0.0;
+  const int gpus = dp != nullptr ? dp->size() : 1;
+  // MFU per GPU: the job's model FLOP/s over the GPUs' summed peak.
+  const double mfu = peak.bf16_tflops > 0 ? gflops / (peak.bf16_tflops * 1e3 * gpus) : 0.0;
+  if (dp != nullptr && dp->rank() != 0) return 0;
   if (json) {
     std::printf(
         "{\"device\": \"cuda\", \"gpu\": \"%s\", \"ms_per_step\": %.3f, \"tokens_per_s\": %.1f, \"model_gflops\": "
         "%.1f, \"bf16_peak_tflops\": %.1f, \"mfu\": %.4f, \"micro_batch\": %d, \"seq_len\": %d, \"steps\": %d, "
-        "\"first_loss\": %.5f, \"loss\": %.5f, \"arena_bytes\": %lld}\n",
+        "\"first_loss\": %.5f, \"loss\": %.5f, \"arena_bytes\": %lld, \"gpus\": %d}\n",
         (*step)->device_name().c_str(), med * 1e3, tokens / med, gflops, peak.bf16_tflops, mfu, cfg.train.micro_batch,
-        cfg.model.seq_len, steps, losses.front(), losses.back(), static_cast<long long>((*step)->plan().total_bytes));
+        cfg.model.seq_len, steps, losses.front(), losses.back(), static_cast<long long>((*step)->plan().total_bytes),
+        gpus);
   } else {
     std::printf("ogai-bench train on %s (bf16, fp32 master weights), micro_batch %d x %d tokens\n",
                 (*step)->device_name().c_str(), cfg.train.micro_batch, cfg.model.seq_len);

@@ -7,6 +7,7 @@
 #   3. ogai-bench gpu: the devices, their bf16 peak, whether GPT-2 124M's arena fits
 #   4. ogai-bench train on examples/gpt2-124m.yaml with model.device=cuda at a batch that
 #      fills one GPU: tokens/s and MFU against the bf16 dense peak (bench/gpu_peak.cc)
+#      (and, on a machine with two GPUs or more, the same with parallel.dp=2 over NCCL)
 #   5. ogai-bench coll --backend nccl
 # then prints one summary. Exit status 0 only when every phase passed. A phase the code
 # does not support yet (the GPU trainer step, coll on nccl) is reported as NOT WIRED with
@@ -31,7 +32,7 @@ if timeout 330 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CUDA_COMPILER="${CUDACXX:-/usr/local/cuda/bin/nvcc}" "$@" >"$LOG/configure.txt" 2>&1 &&
   grep -q "ogai: CUDA kernels ON" "$LOG/configure.txt" &&
   timeout 330 cmake --build "$BUILD" -j "$(nproc)" --target cuda_kernels_test nccl_test nccl_worker \
-    train_device_test stream_plan_test gpu_peak_test ogai-bench ogai-worker >"$LOG/build.txt" 2>&1; then
+    train_device_test stream_plan_test gpu_peak_test gpu_step_test ogai-bench ogai-worker ogai-run >"$LOG/build.txt" 2>&1; then
   note "ok    build with CUDA ($(grep -E 'ogai: CUDA' "$LOG/configure.txt" | tr '\n' ' '))"
 else
   fail "build: see $LOG/configure.txt and $LOG/build.txt"
@@ -90,8 +91,21 @@ else
   fail "train: $(tail -3 "$LOG/train.err" | tr '\n' ' ')"
 fi
 
-# 5. Collectives on NCCL.
+# 4b. Data parallelism over two GPUs (only where there are two).
 NGPU="$(nvidia-smi -L 2>/dev/null | wc -l)"
+if [ "$NGPU" -ge 2 ]; then
+  if timeout 180 "$BIN/ogai-run" -np 2 -- "$BIN/ogai-bench" train --config examples/gpt2-124m.yaml model.device=cuda \
+      parallel.dp=2 parallel.backend=nccl "train.micro_batch=$MB" --steps 10 --warmup 2 --json \
+      >"$LOG/train-dp2.json" 2>"$LOG/train-dp2.err"; then
+    note "ok    train dp=2 on 2 GPUs: $(grep -o '"tokens_per_s": [0-9.]*' "$LOG/train-dp2.json" | head -1), $(grep -o '"mfu": [0-9.]*' "$LOG/train-dp2.json" | head -1)"
+  else
+    fail "train dp=2: $(tail -3 "$LOG/train-dp2.err" | tr '\n' ' ')"
+  fi
+else
+  note "skip  train dp=2: one GPU on this machine"
+fi
+
+# 5. Collectives on NCCL.
 NP=$((NGPU >= 2 ? 2 : 1))
 if OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun -np "$NP" --oversubscribe \
     "$BIN/ogai-bench" coll --backend nccl --op allreduce --min-bytes 1M --max-bytes 256M >"$LOG/coll.txt" 2>&1; then

@@ -48,9 +48,10 @@ Result<int> CheckDevice(const Config& cfg, const launch::RankEnv& env, const Dev
 }
 
 const char* CudaTrainerMissing() {
-  return "model.device is 'cuda' but ogai-worker's GPU trainer is not wired: the one-GPU step (train/gpu_step.h, "
-         "compiled, not yet run on a GPU) runs only in `ogai-bench train`; checkpoints, metrics and dp/tp/pp on NCCL "
-         "around it are missing (docs/gpu.md, 'What remains'); train with model.device: cpu";
+  return "model.device is 'cuda' but ogai-worker's GPU trainer is not wired: the GPU step (train/gpu_step.h: one GPU "
+         "or dp over NCCL; compiled, not yet run on a GPU) runs only in `ogai-bench train`; checkpoints, metrics, "
+         "restarts, ZeRO-1 and tp/pp on NCCL around it are missing (docs/gpu.md, 'What remains'); train with "
+         "model.device: cpu";
 }
 
 }  // namespace ogai::train

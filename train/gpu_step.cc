@@ -2,6 +2,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <chrono>
 #include <cmath>
 #include <vector>
 
@@ -18,8 +19,12 @@
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/layernorm.h"
 #include "model/gpt.h"
+#if OGAI_HAVE_NCCL
+#include "comm/nccl/nccl_process_group.h"
+#endif
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "parallel/buckets.h"
 #include "parallel/layout.h"
 
 namespace ogai::train {
@@ -56,9 +61,9 @@ struct Block {
   float *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd, *lse;
 };
 
-// Parameter indices of one block (model/gpt.cc's order).
+// Parameter indices of one block (model/gpt.cc's order); k and v follow q in the flat buffer.
 struct BlockIdx {
-  int ln1_w, ln1_b, q_w, q_b, proj_w, proj_b, ln2_w, ln2_b, fc_w, fc_b, mproj_w, mproj_b;
+  int ln1_w, ln1_b, q_w, q_b, proj_w, proj_b, ln2_w, ln2_b, fc_w, fc_b, mproj_w, mproj_b, k_w, v_w, k_b, v_b;
 };
 
 }  // namespace
@@ -86,6 +91,30 @@ struct GpuStep::Impl {
   float* scratch = nullptr;
   std::vector<int32_t> h_tokens, h_targets;
   std::vector<float> h_losses;
+  // Data parallelism (null: one GPU).
+  comm::ProcessGroup* dp = nullptr;
+  int dp_size = 1, dp_idx = 0;
+  parallel::BucketPlan buckets;
+  std::vector<int> remaining;  // per bucket: tensors whose gradient is not final yet
+  std::vector<comm::WorkPtr> works;
+  bool armed = false;  // the last micro-batch's backward: gradients become final
+
+  // Bucket b summed over the dp group (each rank's gradient is already scaled by 1 / the
+  // global batch's tokens), on the group's stream after the compute stream.
+  void Reduce(int b) {
+    const auto& bk = buckets.buckets[b];
+    works.push_back(dp->AllReduce(G + bk.begin, G + bk.begin, static_cast<size_t>(bk.size()), comm::DataType::kFloat32,
+                                  comm::ReduceOp::kSum));
+  }
+  // Backward calls this once per tensor when its gradient is final for this micro-batch; with
+  // overlap, a bucket's all-reduce is issued when its last tensor is.
+  void Ready(std::initializer_list<int> ps) {
+    if (!armed || dp == nullptr) return;
+    for (int p : ps) {
+      const int b = buckets.bucket_of[p];
+      if (--remaining[b] == 0 && cfg.parallel.overlap) Reduce(b);
+    }
+  }
 
   bf16* Pp(int i) { return P + params[i].offset; }
   float* Gp(int i) { return G + params[i].offset; }
@@ -190,6 +219,7 @@ struct GpuStep::Impl {
     OGAI_CUDA(cudaMemsetAsync(dres, 0, BT * C * sizeof(bf16), s), "clear dres");
     k::LayerNormBackward(dres, Gp(lnf_w), Gp(lnf_b), dtmp, resL, Pp(lnf_w), lnf_mean, lnf_rstd, BT, C, true, scratch,
                          s);
+    Ready({lnf_w, lnf_b});
     for (int64_t l = L - 1; l >= 0; --l) {
       Block& b = blocks[l];
       const BlockIdx& p = bidx[l];
@@ -197,24 +227,31 @@ struct GpuStep::Impl {
       OGAI_RETURN_IF_ERROR(
           gemm->MatmulBackward(dgelu, Gp(p.mproj_w), dres, b.gelu, Pp(p.mproj_w), BT, 4 * C, C, false, true, s));
       k::BiasBackward(Gp(p.mproj_b), dres, BT, C, true, scratch, s);
+      Ready({p.mproj_w, p.mproj_b});
       k::GeluBackward(dfc, b.pre, dgelu, BT * 4 * C, s);
       OGAI_RETURN_IF_ERROR(
           gemm->MatmulBackward(dtmp, Gp(p.fc_w), dfc, b.ln2, Pp(p.fc_w), BT, C, 4 * C, false, true, s));
       k::BiasBackward(Gp(p.fc_b), dfc, BT, 4 * C, true, scratch, s);
+      Ready({p.fc_w, p.fc_b});
       k::LayerNormBackward(dres, Gp(p.ln2_w), Gp(p.ln2_b), dtmp, b.res2, Pp(p.ln2_w), b.ln2_mean, b.ln2_rstd, BT, C,
                            true, scratch, s);
+      Ready({p.ln2_w, p.ln2_b});
       // Attention: dres is now the gradient of res2 = res + proj.
       OGAI_RETURN_IF_ERROR(
           gemm->MatmulBackward(dtmp, Gp(p.proj_w), dres, b.atty, Pp(p.proj_w), BT, C, C, false, true, s));
       k::BiasBackward(Gp(p.proj_b), dres, BT, C, true, scratch, s);
+      Ready({p.proj_w, p.proj_b});
       k::AttentionBackward(dqkv, dtmp, b.atty, b.lse, b.qkv, B, T, NH, HD, scratch, s);
       OGAI_RETURN_IF_ERROR(gemm->MatmulBackward(dtmp, Gp(p.q_w), dqkv, b.ln1, Pp(p.q_w), BT, C, 3 * C, false, true, s));
       k::BiasBackward(Gp(p.q_b), dqkv, BT, 3 * C, true, scratch, s);
+      Ready({p.q_w, p.k_w, p.v_w, p.q_b, p.k_b, p.v_b});
       k::LayerNormBackward(dres, Gp(p.ln1_w), Gp(p.ln1_b), dtmp, b.res, Pp(p.ln1_w), b.ln1_mean, b.ln1_rstd, BT, C,
                            true, scratch, s);
+      Ready({p.ln1_w, p.ln1_b});
     }
     k::PositionAddBackward(Gp(wpe), dres, B, T, C, true, s);
     k::EmbeddingLookupBackward(Gp(wte), dres, tokens, BT, C, 0, V, s);
+    Ready({wpe, wte});
     return k::CheckLaunch("backward");
   }
 };
@@ -224,12 +261,16 @@ GpuStep::~GpuStep() = default;
 const ArenaPlan& GpuStep::plan() const { return impl_->plan; }
 const std::string& GpuStep::device_name() const { return impl_->name; }
 
-Result<std::unique_ptr<GpuStep>> GpuStep::Create(const Config& cfg, int device) {
+Result<std::unique_ptr<GpuStep>> GpuStep::Create(const Config& cfg, int device, comm::ProcessGroup* dp) {
   const auto& pc = cfg.parallel;
-  if (pc.dp != 1 || pc.tp != 1 || pc.pp != 1) {
+  if (pc.tp != 1 || pc.pp != 1 || pc.zero != 0) {
     return NotSupported(
-        "the GPU step runs on one GPU only (parallel.dp = tp = pp = 1); data, tensor and pipeline "
-        "parallelism on NCCL are not wired (docs/gpu.md)");
+        "the GPU step runs on one GPU or with data parallelism only (parallel.tp = pp = 1, zero = "
+        "0); tensor and pipeline parallelism and ZeRO-1 on NCCL are not wired (docs/gpu.md)");
+  }
+  if (pc.dp > 1 && (dp == nullptr || dp->size() != pc.dp || std::string(dp->backend()) != "nccl")) {
+    return InvalidArgument("parallel.dp = " + std::to_string(pc.dp) +
+                           " on GPUs needs an nccl process group of that size; set parallel.backend: nccl");
   }
   const ModelConfig& mc = cfg.model;
   if (mc.d_model / mc.heads > 256) {
@@ -242,7 +283,13 @@ Result<std::unique_ptr<GpuStep>> GpuStep::Create(const Config& cfg, int device) 
   x.cfg = cfg;
   OGAI_ASSIGN_OR_RETURN(auto info, kernels::cuda::UseDevice(device));
   x.name = info.name;
-  OGAI_ASSIGN_OR_RETURN(auto layout, parallel::MakeLayout(pc, mc, 0, 1));
+  const int world = pc.dp > 1 ? dp->size() : 1, rank = pc.dp > 1 ? dp->rank() : 0;
+  OGAI_ASSIGN_OR_RETURN(auto layout, parallel::MakeLayout(pc, mc, rank, world));
+  if (pc.dp > 1) {
+    x.dp = dp;
+    x.dp_size = dp->size();
+    x.dp_idx = layout.dp_idx;
+  }
   x.plan = PlanDeviceArena(cfg, layout);
   constexpr int64_t kReserve = 1ll << 30;
   OGAI_RETURN_IF_ERROR(
@@ -273,12 +320,23 @@ Result<std::unique_ptr<GpuStep>> GpuStep::Create(const Config& cfg, int device) 
     const std::string p = "h." + std::to_string(l) + ".";
     x.bidx.push_back({find(p + "ln1.w"), find(p + "ln1.b"), find(p + "attn.q.w"), find(p + "attn.q.b"),
                       find(p + "attn.proj.w"), find(p + "attn.proj.b"), find(p + "ln2.w"), find(p + "ln2.b"),
-                      find(p + "mlp.fc.w"), find(p + "mlp.fc.b"), find(p + "mlp.proj.w"), find(p + "mlp.proj.b")});
+                      find(p + "mlp.fc.w"), find(p + "mlp.fc.b"), find(p + "mlp.proj.w"), find(p + "mlp.proj.b"),
+                      find(p + "attn.k.w"), find(p + "attn.v.w"), find(p + "attn.k.b"), find(p + "attn.v.b")});
   }
 
   OGAI_CUDA(cudaStreamCreateWithFlags(&x.stream, cudaStreamNonBlocking), "cudaStreamCreate");
   OGAI_CUDA(cudaMalloc(reinterpret_cast<void**>(&x.arena), x.plan.total_bytes), "cudaMalloc of the device arena");
   OGAI_RETURN_IF_ERROR(x.Carve());
+  if (x.dp != nullptr) {
+#if OGAI_HAVE_NCCL
+    // The group's collectives follow this stream; Work::Wait() puts them back in its order.
+    OGAI_RETURN_IF_ERROR(comm::nccl::SetNcclStream(*x.dp, x.stream));
+#else
+    return NotSupported("parallel.dp > 1 on GPUs needs NCCL, which this build did not find");
+#endif
+    const int64_t bucket_elems = static_cast<int64_t>(pc.bucket_mb * (1 << 20) / sizeof(float));
+    x.buckets = parallel::PlanBuckets(x.params, x.plan.local_params, std::max<int64_t>(1, bucket_elems));
+  }
   OGAI_ASSIGN_OR_RETURN(x.gemm, kernels::cuda::Gemm::Create(x.arena + x.plan.Find("cublaslt.ws")->offset));
 
   const int64_t n = x.plan.local_params;
@@ -309,18 +367,36 @@ Result<GpuStepStats> GpuStep::Step() {
   const double t0 = Now();
   double loss_sum = 0;
   for (int micro = 0; micro < tc.grad_accum; ++micro) {
-    const int64_t first = x.step * tc.global_batch + static_cast<int64_t>(micro) * tc.micro_batch;
+    const int64_t first = x.step * tc.global_batch + static_cast<int64_t>(micro) * tc.micro_batch * x.dp_size +
+                          static_cast<int64_t>(x.dp_idx) * tc.micro_batch;
     x.loader->GetSamples(first, tc.micro_batch, x.h_tokens.data(), x.h_targets.data());
     OGAI_CUDA(cudaMemcpyAsync(x.tokens, x.h_tokens.data(), x.BT * sizeof(int32_t), cudaMemcpyHostToDevice, x.stream),
               "upload tokens");
     OGAI_CUDA(cudaMemcpyAsync(x.targets, x.h_targets.data(), x.BT * sizeof(int32_t), cudaMemcpyHostToDevice, x.stream),
               "upload targets");
     OGAI_RETURN_IF_ERROR(x.Forward());
+    x.armed = micro == tc.grad_accum - 1;
+    if (x.armed && x.dp != nullptr) {
+      x.remaining.assign(x.buckets.buckets.size(), 0);
+      for (size_t b = 0; b < x.buckets.buckets.size(); ++b)
+        x.remaining[b] = static_cast<int>(x.buckets.buckets[b].params.size());
+      x.works.clear();
+    }
     OGAI_RETURN_IF_ERROR(x.Backward());
+    x.armed = false;
     OGAI_CUDA(cudaMemcpyAsync(x.h_losses.data(), x.losses, x.BT * sizeof(float), cudaMemcpyDeviceToHost, x.stream),
               "download losses");
     OGAI_CUDA(cudaStreamSynchronize(x.stream), "micro-batch");
     for (float l : x.h_losses) loss_sum += l;
+  }
+  if (x.dp != nullptr) {
+    // Without overlap every bucket is reduced now. Either way the compute stream then waits
+    // for the all-reduces (stream order: Wait() does not block the host).
+    if (!x.cfg.parallel.overlap) {
+      for (size_t b = 0; b < x.buckets.buckets.size(); ++b) x.Reduce(static_cast<int>(b));
+    }
+    for (auto& w : x.works) OGAI_RETURN_IF_ERROR(w->Wait());
+    x.works.clear();
   }
   const int64_t n = x.plan.local_params;
   kernels::cuda::GradSumSquares(x.norm_out, x.G, n, false, x.norm_partial, x.stream);
@@ -343,6 +419,17 @@ Result<GpuStepStats> GpuStep::Step() {
   OGAI_RETURN_IF_ERROR(kernels::cuda::CheckLaunch("AdamW"));
   OGAI_CUDA(cudaStreamSynchronize(x.stream), "optimizer step");
   ++x.step;
+  if (x.dp != nullptr) {
+    // The step's loss summed over the dp group (in the grad-norm scratch, free by now).
+    float* buf = reinterpret_cast<float*>(x.norm_partial);
+    const float local = static_cast<float>(loss_sum);
+    OGAI_CUDA(cudaMemcpyAsync(buf, &local, sizeof(float), cudaMemcpyHostToDevice, x.stream), "loss upload");
+    OGAI_RETURN_IF_ERROR(
+        x.dp->AllReduce(buf, buf, 1, comm::DataType::kFloat32, comm::ReduceOp::kSum)->Wait(std::chrono::minutes(5)));
+    float total = 0;
+    OGAI_CUDA(cudaMemcpy(&total, buf, sizeof(float), cudaMemcpyDeviceToHost), "loss download");
+    loss_sum = total;
+  }
   GpuStepStats s;
   s.loss = loss_sum / (static_cast<double>(tc.global_batch) * x.T);
   s.grad_norm = norm;

@@ -1,5 +1,10 @@
-// The GPT training step on one GPU (model.device = cuda, dp = tp = pp = 1): forward, backward
-// and AdamW on the device through kernels/cuda, in the arena train/device_arena.h plans.
+// The GPT training step on GPUs (model.device = cuda): forward, backward and AdamW on the
+// device through kernels/cuda, in the arena train/device_arena.h plans; one GPU, or data
+// parallelism over an nccl process group (tp = pp = 1). With dp > 1 the gradient buckets
+// (parallel/buckets.h) are averaged by NCCL on the group's stream in the order
+// parallel/stream_plan.h checks: each bucket's all-reduce is issued as soon as backward has
+// finished its last tensor (parallel.overlap; otherwise after backward), and the optimizer
+// follows the last one in stream order.
 // Built only with CUDA (OGAI_HAVE_CUDA). UNVERIFIED: compiled, never run on a GPU
 // (docs/gpu.md); ogai-bench train uses it, ogai-worker's Trainer does not (see
 // CudaTrainerMissing in train/device.h).
@@ -12,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "comm/process_group.h"
 #include "core/status.h"
 #include "train/config.h"
 #include "train/device_arena.h"
@@ -26,9 +32,11 @@ struct GpuStepStats {
 
 class GpuStep {
  public:
-  // `device`: the CUDA ordinal (CheckDevice's). Errors: a layout other than one GPU, a head
-  // size over 256, an arena that does not fit, any CUDA, cuBLASLt or data error.
-  static Result<std::unique_ptr<GpuStep>> Create(const Config& cfg, int device);
+  // `device`: the CUDA ordinal (CheckDevice's). `dp`: the data-parallel group (an nccl group of
+  // parallel.dp ranks) when parallel.dp > 1, else null. Errors: tp or pp > 1, a head size over
+  // 256, an arena that does not fit, a dp group that is missing or not nccl, any CUDA,
+  // cuBLASLt, NCCL or data error.
+  static Result<std::unique_ptr<GpuStep>> Create(const Config& cfg, int device, comm::ProcessGroup* dp = nullptr);
   ~GpuStep();
 
   // One optimizer step: train.grad_accum micro-batches, the global norm, clipping, AdamW.

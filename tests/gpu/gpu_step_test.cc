@@ -56,9 +56,14 @@ TEST(GpuStep, RefusesParallelLayouts) {
   Config cfg = Tiny();
   cfg.model.device = "cuda";
   cfg.parallel.dp = 2;
-  auto g = GpuStep::Create(cfg, 0);
+  auto g = GpuStep::Create(cfg, 0);  // no group given
   ASSERT_FALSE(g.ok());
-  EXPECT_NE(g.status().message().find("one GPU only"), std::string::npos) << g.status().message();
+  EXPECT_NE(g.status().message().find("needs an nccl process group"), std::string::npos) << g.status().message();
+  cfg.parallel.dp = 1;
+  cfg.parallel.tp = 2;
+  g = GpuStep::Create(cfg, 0);
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("not wired"), std::string::npos) << g.status().message();
 }
 
 }  // namespace
