@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bench/command.h"
-#include "bench/gpu_peak.h"
+#include "kernels/cuda/peak.h"
 #include "parallel/layout.h"
 #include "train/config.h"
 #include "train/device.h"
@@ -73,19 +73,19 @@ int Run(int argc, char** argv) {
       total_b = info->total_bytes;
     }
     if (!json) {
-      const GpuPeak pk = Bf16DensePeak(info->name);
+      const kernels::cuda::GpuPeak pk = kernels::cuda::Bf16DensePeak(info->name);
       std::printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f GiB (%.1f free)  bf16 dense peak %s\n", d, info->name.c_str(),
                   info->sm_major, info->sm_minor, info->sm_count, info->total_bytes / 1073741824.0,
                   info->free_bytes / 1073741824.0,
                   pk.bf16_tflops > 0 ? (std::to_string(pk.bf16_tflops) + " TFLOP/s (" + pk.model + ")").c_str()
-                                     : "unknown (not in bench/gpu_peak.cc)");
+                                     : "unknown (not in kernels/cuda/peak.cc)");
     }
   }
   if (cfg->parallel.dp * cfg->parallel.tp * cfg->parallel.pp > 1) (void)kernels::cuda::UseDevice(0);
 #endif
   Status fits = probe.visible > 0 ? train::CheckArenaFits(plan, free_b, kReserveBytes, "cuda:0 (" + name + ")")
                                   : Unavailable("no CUDA device visible");
-  const GpuPeak pk = Bf16DensePeak(name);
+  const kernels::cuda::GpuPeak pk = kernels::cuda::Bf16DensePeak(name);
   if (json) {
     std::printf(
         "{\"cuda_built\": %s, \"devices\": %d, \"device0\": \"%s\", \"total_bytes\": %lld, \"free_bytes\": %lld, "

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "bench/gpu_peak.h"
+#include "kernels/cuda/peak.h"
 #include "model/gpt.h"
 #include "train/gpu_step.h"
 
@@ -31,7 +31,7 @@ int RunTrainOnGpu(const Config& cfg, int device, int steps, int warmup, bool jso
   const double med = times[times.size() / 2];
   const double tokens = static_cast<double>(cfg.train.global_batch) * cfg.model.seq_len;
   const double gflops = model::GPT::ModelFlopsPerToken(cfg.model) * tokens / med / 1e9;
-  const GpuPeak peak = Bf16DensePeak((*step)->device_name());
+  const kernels::cuda::GpuPeak peak = kernels::cuda::Bf16DensePeak((*step)->device_name());
   const int gpus = dp != nullptr ? dp->size() : 1;
   // MFU per GPU: the job's model FLOP/s over the GPUs' summed peak.
   const double mfu = peak.bf16_tflops > 0 ? gflops / (peak.bf16_tflops * 1e3 * gpus) : 0.0;
@@ -53,7 +53,8 @@ int RunTrainOnGpu(const Config& cfg, int device, int steps, int warmup, bool jso
       std::printf("  MFU                %10.3f   (of %.1f TFLOP/s, %s bf16 dense)\n", mfu, peak.bf16_tflops,
                   peak.model.c_str());
     } else {
-      std::printf("  MFU                unknown    (%s is not in bench/gpu_peak.cc)\n", (*step)->device_name().c_str());
+      std::printf("  MFU                unknown    (%s is not in kernels/cuda/peak.cc)\n",
+                  (*step)->device_name().c_str());
     }
     std::printf("  loss               %.4f -> %.4f\n", losses.front(), losses.back());
   }

@@ -1,7 +1,7 @@
 // ogai-bench train with model.device = cuda: the GPU step (train/gpu_step.h), timed; one GPU,
 // or data parallelism under ogai-run / mpirun with parallel.backend: nccl.
 // Built only with CUDA. Prints tokens/s, model FLOP/s and MFU against the GPU's bf16 dense
-// peak (bench/gpu_peak.h); --json gives the same keys as the CPU run where they mean the same.
+// peak (kernels/cuda/peak.h); --json gives the same keys as the CPU run where they mean the same.
 #pragma once
 
 #include <string>

@@ -6,7 +6,7 @@
 #      plus the host-side GPU plans (device selection, arena, stream order)
 #   3. ogai-bench gpu: the devices, their bf16 peak, whether GPT-2 124M's arena fits
 #   4. ogai-bench train on examples/gpt2-124m.yaml with model.device=cuda at a batch that
-#      fills one GPU: tokens/s and MFU against the bf16 dense peak (bench/gpu_peak.cc)
+#      fills one GPU: tokens/s and MFU against the bf16 dense peak (kernels/cuda/peak.cc)
 #      (and, on a machine with two GPUs or more, the same with parallel.dp=2 over NCCL)
 #   5. ogai-bench coll --backend nccl
 # then prints one summary. Exit status 0 only when every phase passed. A phase the code

@@ -1,10 +1,10 @@
-// The bf16 dense peak table MFU is measured against (bench/gpu_peak.h), by the names the CUDA
+// The bf16 dense peak table MFU is measured against (kernels/cuda/peak.h), by the names the CUDA
 // runtime gives: the specific parts (NVL, PCIe) must not fall through to the SXM figure.
-#include "bench/gpu_peak.h"
-
 #include <gtest/gtest.h>
 
-namespace ogai::bench {
+#include "kernels/cuda/peak.h"
+
+namespace ogai::kernels::cuda {
 namespace {
 
 TEST(GpuPeak, KnowsH100AndH200) {
@@ -23,4 +23,4 @@ TEST(GpuPeak, UnknownIsZero) {
 }
 
 }  // namespace
-}  // namespace ogai::bench
+}  // namespace ogai::kernels::cuda

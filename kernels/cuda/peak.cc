@@ -1,9 +1,9 @@
-#include "bench/gpu_peak.h"
+#include "kernels/cuda/peak.h"
 
 #include <algorithm>
 #include <cctype>
 
-namespace ogai::bench {
+namespace ogai::kernels::cuda {
 
 GpuPeak Bf16DensePeak(const std::string& device_name) {
   std::string n = device_name;
@@ -21,4 +21,4 @@ GpuPeak Bf16DensePeak(const std::string& device_name) {
   return {};
 }
 
-}  // namespace ogai::bench
+}  // namespace ogai::kernels::cuda
