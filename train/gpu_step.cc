@@ -26,6 +26,8 @@
 #include "optim/schedule.h"
 #include "parallel/buckets.h"
 #include "parallel/layout.h"
+#include "parallel/stream_plan.h"
+#include "train/gpu_backward_order.h"
 
 namespace ogai::train {
 namespace {
@@ -97,7 +99,9 @@ struct GpuStep::Impl {
   parallel::BucketPlan buckets;
   std::vector<int> remaining;  // per bucket: tensors whose gradient is not final yet
   std::vector<comm::WorkPtr> works;
-  bool armed = false;  // the last micro-batch's backward: gradients become final
+  bool armed = false;            // the last micro-batch's backward: gradients become final
+  std::vector<int> ready_order;  // GpuBackwardReadyOrder: what the DP plan was checked with
+  size_t ready_cursor = 0;
 
   // Bucket b summed over the dp group (each rank's gradient is already scaled by 1 / the
   // global batch's tokens), on the group's stream after the compute stream.
@@ -109,8 +113,11 @@ struct GpuStep::Impl {
   // Backward calls this once per tensor when its gradient is final for this micro-batch; with
   // overlap, a bucket's all-reduce is issued when its last tensor is.
   void Ready(std::initializer_list<int> ps) {
-    if (!armed || dp == nullptr) return;
     for (int p : ps) {
+      // The backward below must report in the order the stream plan was validated with.
+      OGAI_CHECK(ready_cursor < ready_order.size() && ready_order[ready_cursor] == p);
+      ++ready_cursor;
+      if (!armed || dp == nullptr) continue;
       const int b = buckets.bucket_of[p];
       if (--remaining[b] == 0 && cfg.parallel.overlap) Reduce(b);
     }
@@ -217,6 +224,7 @@ struct GpuStep::Impl {
     // Head (tied with wte): dlnf = dlogits . wte, dwte += dlogits^T . lnf.
     OGAI_RETURN_IF_ERROR(gemm->MatmulBackward(dtmp, Gp(wte), logits, lnf, Pp(wte), BT, C, V, false, true, s));
     OGAI_CUDA(cudaMemsetAsync(dres, 0, BT * C * sizeof(bf16), s), "clear dres");
+    ready_cursor = 0;
     k::LayerNormBackward(dres, Gp(lnf_w), Gp(lnf_b), dtmp, resL, Pp(lnf_w), lnf_mean, lnf_rstd, BT, C, true, scratch,
                          s);
     Ready({lnf_w, lnf_b});
@@ -336,6 +344,11 @@ Result<std::unique_ptr<GpuStep>> GpuStep::Create(const Config& cfg, int device, 
 #endif
     const int64_t bucket_elems = static_cast<int64_t>(pc.bucket_mb * (1 << 20) / sizeof(float));
     x.buckets = parallel::PlanBuckets(x.params, x.plan.local_params, std::max<int64_t>(1, bucket_elems));
+  }
+  OGAI_ASSIGN_OR_RETURN(x.ready_order, GpuBackwardReadyOrder(x.params, static_cast<int>(x.L)));
+  if (x.dp != nullptr) {
+    OGAI_ASSIGN_OR_RETURN(auto sp, parallel::PlanDpStreams(x.buckets, x.ready_order, false, pc.overlap));
+    OGAI_RETURN_IF_ERROR(parallel::ValidateStreamPlan(sp, x.buckets));
   }
   OGAI_ASSIGN_OR_RETURN(x.gemm, kernels::cuda::Gemm::Create(x.arena + x.plan.Find("cublaslt.ws")->offset));
 
