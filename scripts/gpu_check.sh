@@ -10,8 +10,10 @@
 #      (and, on a machine with two GPUs or more, the same with parallel.dp=2 over NCCL)
 #   5. ogai-bench coll --backend nccl
 # then prints one summary. Exit status 0 only when every phase passed. A phase the code
-# does not support yet (the GPU trainer step, coll on nccl) is reported as NOT WIRED with
-# the program's own line, and counts as a failure: this script is the verification.
+# does not support yet is reported as NOT WIRED with
+# the program's own line, and counts as a failure: this script is the verification. With
+# one GPU the coll phase runs one rank (NCCL refuses two ranks on one device): it checks the
+# path, not the bandwidth.
 # Extra arguments go to cmake. OGAI_GPU_BUILD_DIR overrides build-gpu.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -110,8 +112,6 @@ NP=$((NGPU >= 2 ? 2 : 1))
 if OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun -np "$NP" --oversubscribe \
     "$BIN/ogai-bench" coll --backend nccl --op allreduce --min-bytes 1M --max-bytes 256M >"$LOG/coll.txt" 2>&1; then
   note "ok    coll nccl allreduce ($NP ranks): $(grep -vE '^#' "$LOG/coll.txt" | tail -1)"
-elif grep -q "must be ucx or mpi" "$LOG/coll.txt"; then
-  fail "coll NOT WIRED: $(grep -m1 'must be ucx or mpi' "$LOG/coll.txt") (the NCCL bandwidth above is nccl_test's)"
 else
   fail "coll nccl: $(tail -3 "$LOG/coll.txt" | tr '\n' ' ')"
 fi
