@@ -4,6 +4,10 @@
 //
 //   mpirun -np 2 build/bin/ogai-bench coll --op allreduce --backend ucx --min-bytes 8 --max-bytes 256M
 //
+// --backend nccl (a build with CUDA and NCCL): the buffers are on each rank's GPU (LOCAL_RANK),
+// rank 0 hosts a store for NCCL's unique id, and each iteration waits on the host for the
+// GPU; results are copied back to be checked. Compiled, not yet run on a GPU (docs/gpu.md).
+//
 // For each size (doubling): out-of-place and in-place time (µs, the slowest rank's mean
 // over --iters, each iteration = call + Wait), algbw = bytes/time, busbw = algbw times
 // nccl-tests' factor (all-reduce 2(n-1)/n, all-gather and reduce-scatter (n-1)/n,
@@ -27,6 +31,12 @@
 #include "comm/types.h"
 #include "core/log.h"
 #include "rank/rank_env.h"
+#if OGAI_HAVE_NCCL
+#include <cuda_runtime_api.h>
+
+#include "store/server.h"
+#include "store/store.h"
+#endif
 
 namespace ogai::bench {
 namespace {
@@ -59,7 +69,7 @@ size_t ParseBytes(const std::string& s) {
 void Usage() {
   std::fprintf(stderr,
                "usage: mpirun -np N ogai-bench coll [--op allreduce|allgather|reducescatter|broadcast|sendrecv]\n"
-               "         [--backend ucx|mpi] [--min-bytes 8] [--max-bytes 256M] [--dtype fp32|bf16]\n"
+               "         [--backend ucx|mpi|nccl] [--min-bytes 8] [--max-bytes 256M] [--dtype fp32|bf16]\n"
                "         [--redop sum|avg|max|min] [--iters N] [--warmup N] [--json] [--no-check]\n");
 }
 
@@ -88,6 +98,10 @@ struct Case {
   size_t count;  // elements per rank-block (nccl-tests' count)
   size_t es;
   std::vector<char> in, out;
+  // nccl: the buffers live on the GPU (din/dout mirror in/out); a Wait then blocks the host.
+  bool device = false;
+  char* din = nullptr;
+  char* dout = nullptr;
 
   double BusFactor() const {
     if (op == "allreduce") return 2.0 * (n - 1) / n;
@@ -147,25 +161,30 @@ int MpiOnce(Case& c, bool in_place) {
   return MPI_Sendrecv(in, cnt, ty, right, 0, out, cnt, ty, left, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 }
 
+// NCCL's Wait() only orders the caller's stream; the benchmark waits on the host, like MPI.
+Status WaitFor(const Case& c, const comm::WorkPtr& w) {
+  return c.device ? w->Wait(std::chrono::minutes(5)) : w->Wait();
+}
+
 Status OgaiOnce(comm::ProcessGroup& pg, Case& c, bool in_place) {
-  char* in = c.in.data();
-  char* out = c.out.data();
-  if (c.op == "allreduce") return pg.AllReduce(in, in_place ? in : out, c.count, c.t, c.redop)->Wait();
+  char* in = c.device ? c.din : c.in.data();
+  char* out = c.device ? c.dout : c.out.data();
+  if (c.op == "allreduce") return WaitFor(c, pg.AllReduce(in, in_place ? in : out, c.count, c.t, c.redop));
   if (c.op == "allgather") {
     // In-place: the own block already sits in the output.
     const char* src = in_place ? out + static_cast<size_t>(c.rank) * c.count * c.es : in;
-    return pg.AllGather(src, out, c.count, c.t)->Wait();
+    return WaitFor(c, pg.AllGather(src, out, c.count, c.t));
   }
   if (c.op == "reducescatter") {
     char* dst = in_place ? in + static_cast<size_t>(c.rank) * c.count * c.es : out;
-    return pg.ReduceScatter(in, dst, c.count, c.t, c.redop)->Wait();
+    return WaitFor(c, pg.ReduceScatter(in, dst, c.count, c.t, c.redop));
   }
-  if (c.op == "broadcast") return pg.Broadcast(out, c.count, c.t, 0)->Wait();
+  if (c.op == "broadcast") return WaitFor(c, pg.Broadcast(out, c.count, c.t, 0));
   const int right = (c.rank + 1) % c.n, left = (c.rank - 1 + c.n) % c.n;
   auto r = pg.Recv(out, c.count, c.t, left, 0);
   auto s = pg.Send(in, c.count, c.t, right, 0);
-  Status st = s->Wait();
-  Status st2 = r->Wait();
+  Status st = WaitFor(c, s);
+  Status st2 = WaitFor(c, r);
   return st.ok() ? st2 : st;
 }
 
@@ -175,6 +194,39 @@ const void* ResultOf(const Case& c, bool in_place) {
   if (c.op == "reducescatter")
     return in_place ? c.in.data() + static_cast<size_t>(c.rank) * c.count * c.es : c.out.data();
   return c.out.data();
+}
+
+// nccl: host buffers to the GPU (after Prepare) and back (before checking).
+void ToDevice(Case& c) {
+#if OGAI_HAVE_NCCL
+  if (!c.device) return;
+  cudaFree(c.din);
+  cudaFree(c.dout);
+  c.din = c.dout = nullptr;
+  if (cudaMalloc(reinterpret_cast<void**>(&c.din), c.in.size()) != cudaSuccess ||
+      cudaMalloc(reinterpret_cast<void**>(&c.dout), c.out.size()) != cudaSuccess) {
+    std::fprintf(stderr, "ogai-bench coll: cudaMalloc of %zu + %zu bytes failed\n", c.in.size(), c.out.size());
+    std::abort();  // the benchmark cannot continue without its buffers (MPI would hang on a return)
+  }
+  cudaMemcpy(c.din, c.in.data(), c.in.size(), cudaMemcpyHostToDevice);
+  cudaMemcpy(c.dout, c.out.data(), c.out.size(), cudaMemcpyHostToDevice);
+#endif
+}
+void FromDevice(Case& c) {
+#if OGAI_HAVE_NCCL
+  if (!c.device) return;
+  cudaMemcpy(c.in.data(), c.din, c.in.size(), cudaMemcpyDeviceToHost);
+  cudaMemcpy(c.out.data(), c.dout, c.out.size(), cudaMemcpyDeviceToHost);
+#endif
+}
+void FreeDevice(Case& c) {
+#if OGAI_HAVE_NCCL
+  if (c.device) {
+    cudaFree(c.din);
+    cudaFree(c.dout);
+  }
+  c.din = c.dout = nullptr;
+#endif
 }
 
 void PrepareInPlace(Case& c) {
@@ -233,8 +285,13 @@ int RunColl(int argc, char** argv) {
     std::fprintf(stderr, "ogai-bench coll: unknown --op '%s'\n", o.op.c_str());
     return 2;
   }
-  if (o.backend != "ucx" && o.backend != "mpi") {
-    std::fprintf(stderr, "ogai-bench coll: --backend must be ucx or mpi on CPU (nccl: scripts/gpu_check.sh)\n");
+#if OGAI_HAVE_NCCL
+  const bool backend_ok = o.backend == "ucx" || o.backend == "mpi" || o.backend == "nccl";
+#else
+  const bool backend_ok = o.backend == "ucx" || o.backend == "mpi";
+#endif
+  if (!backend_ok) {
+    std::fprintf(stderr, "ogai-bench coll: --backend must be ucx, mpi or (in a build with CUDA and NCCL) nccl\n");
     return 2;
   }
   auto dtype = comm::ParseDataType(o.dtype);
@@ -258,7 +315,41 @@ int RunColl(int argc, char** argv) {
       po.local_world_size = env->local_world_size;
       po.local_rank = env->local_rank;
     }
-    auto pg = comm::CreateProcessGroup(o.backend, nullptr, rank, n, po);
+    // nccl needs a store for its unique id: rank 0 hosts one, MPI tells the others where.
+    std::shared_ptr<store::Store> store;
+#if OGAI_HAVE_NCCL
+    std::unique_ptr<store::StoreServer> server;
+    if (o.backend == "nccl") {
+      int port = 0;
+      char host[MPI_MAX_PROCESSOR_NAME] = {};
+      if (rank == 0) {
+        auto s = store::StoreServer::Start("0.0.0.0", 0, "ogai-bench-coll");
+        if (s.ok()) {
+          server = std::move(*s);
+          port = server->port();
+        }
+        int len = 0;
+        MPI_Get_processor_name(host, &len);
+      }
+      MPI_Bcast(&port, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      MPI_Bcast(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, MPI_COMM_WORLD);
+      auto conn = port > 0 ? store::ConnectTcpStore(rank == 0 ? "127.0.0.1" : host, port, "ogai-bench-coll",
+                                                    std::chrono::seconds(30))
+                           : Result<std::unique_ptr<store::Store>>(Unavailable("rank 0 could not start a store"));
+      if (!conn.ok()) {
+        std::fprintf(stderr, "ogai-bench coll: rank %d: %s\n", rank, conn.status().ToString().c_str());
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+      store = std::shared_ptr<store::Store>(std::move(*conn));
+      int devices = 0;
+      if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+        std::fprintf(stderr, "ogai-bench coll: rank %d: no CUDA device visible for --backend nccl\n", rank);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+      cudaSetDevice(po.local_rank % devices);  // the device the nccl group picks (comm/nccl)
+    }
+#endif
+    auto pg = comm::CreateProcessGroup(o.backend, store, rank, n, po);
     if (!pg.ok()) {
       if (rank == 0) std::fprintf(stderr, "ogai-bench coll: %s\n", pg.status().ToString().c_str());
       MPI_Finalize();
@@ -298,6 +389,7 @@ int RunColl(int argc, char** argv) {
     for (size_t bytes = std::max<size_t>(o.min_bytes, es * static_cast<size_t>(unit)); bytes <= o.max_bytes;
          bytes *= 2) {
       Case c{o.op, *dtype, *redop, rank, n, bytes, bytes / es / static_cast<size_t>(unit), es, {}, {}};
+      c.device = o.backend == "nccl";
       int iters = o.iters > 0 ? o.iters : static_cast<int>(std::clamp<size_t>((size_t{1} << 30) / bytes, 5, 2000));
       int warmup = o.warmup >= 0 ? o.warmup : std::max(2, iters / 10);
       long wrong[2] = {0, 0};
@@ -312,9 +404,11 @@ int RunColl(int argc, char** argv) {
           }  // in-place by nature
         }
         ip ? PrepareInPlace(c) : c.Prepare();
+        ToDevice(c);
         if (o.check) {
           Status st = OgaiOnce(**pg, c, ip == 1);
           if (!st.ok()) bad = st;
+          FromDevice(c);
           wrong[ip] = c.Wrong(ResultOf(c, ip == 1));
         }
         t[ip] = TimeIt(warmup, iters, [&] {
@@ -322,6 +416,7 @@ int RunColl(int argc, char** argv) {
           if (!st.ok() && bad.ok()) bad = st;
         });
       }
+      FreeDevice(c);
       if (!bad.ok()) {
         std::fprintf(stderr, "rank %d: %s\n", rank, bad.ToString().c_str());
         rc = 1;

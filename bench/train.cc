@@ -31,6 +31,10 @@
 #include "model/gpt.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
+#include "train/device.h"
+#if OGAI_HAVE_CUDA
+#include "bench/train_gpu.h"
+#endif
 #include "train/dist_setup.h"
 #include "train/trainer.h"
 
@@ -198,6 +202,22 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "ogai-bench train: %s\n", env.status().ToString().c_str());
     return 2;
   }
+  auto dev = train::CheckDevice(*cfg, *env, train::ProbeDevices());
+  if (!dev.ok()) {
+    std::fprintf(stderr, "ogai-bench train: %s\n", dev.status().ToString().c_str());
+    return 2;
+  }
+#if OGAI_HAVE_CUDA
+  if (*dev >= 0) {
+    if (env->world_size == 1) return RunTrainOnGpu(*cfg, *dev, steps, warmup, json, nullptr);
+    auto gdist = train::SetUpDistributed(*cfg, *env);
+    if (!gdist.ok()) {
+      std::fprintf(stderr, "ogai-bench train: %s\n", gdist.status().ToString().c_str());
+      return 1;
+    }
+    return RunTrainOnGpu(*cfg, *dev, steps, warmup, json, (*gdist)->world.get());
+  }
+#endif
   train::ShareCoresAmongLocalRanks(*env);
   auto dist = train::SetUpDistributed(*cfg, *env);
   if (!dist.ok()) {

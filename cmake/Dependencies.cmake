@@ -35,13 +35,15 @@ check_language(CUDA)
 set(OGAI_HAVE_CUDA OFF)
 set(OGAI_HAVE_NCCL OFF)
 if(CMAKE_CUDA_COMPILER)
+  # H100/H200 (sm_90) and A100 (sm_80), unless the user chose. Set before enable_language,
+  # which otherwise fills in the compiler's default (sm_75 for CUDA 13).
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
+    set(CMAKE_CUDA_ARCHITECTURES "80;90")
+  endif()
   enable_language(CUDA)
   find_package(CUDAToolkit)
   if(CUDAToolkit_FOUND)
     set(OGAI_HAVE_CUDA ON)
-    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
-      set(CMAKE_CUDA_ARCHITECTURES 90)
-    endif()
     find_path(OGAI_NCCL_INCLUDE nccl.h
       HINTS ${CUDAToolkit_INCLUDE_DIRS} ${CUDAToolkit_LIBRARY_ROOT}/include /usr/local/cuda/include)
     find_library(OGAI_NCCL_LIB nccl
@@ -55,3 +57,15 @@ if(CMAKE_CUDA_COMPILER)
   endif()
 endif()
 message(STATUS "ogai: CUDA ${OGAI_HAVE_CUDA}, NCCL ${OGAI_HAVE_NCCL}")
+
+# The CUDA kernels (kernels/cuda) need cuBLASLt (GEMMs) and cuDNN (fused attention; no CMake
+# package, found as a library under CUDA's prefix). Without cuDNN there is no CUDA kernel target.
+if(OGAI_HAVE_CUDA)
+  find_path(OGAI_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include /usr/include)
+  find_library(OGAI_CUDNN_LIB cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+  if(NOT OGAI_CUDNN_INCLUDE OR NOT OGAI_CUDNN_LIB OR NOT TARGET CUDA::cublasLt)
+    message(STATUS "ogai: cuDNN or cuBLASLt not found: kernels/cuda is not built")
+    set(OGAI_HAVE_CUDA OFF)
+  endif()
+endif()
+message(STATUS "ogai: CUDA kernels ${OGAI_HAVE_CUDA}")

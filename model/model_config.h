@@ -2,6 +2,8 @@
 // defaults and ranges; docs/config.md lists them).
 #pragma once
 
+#include <string>
+
 namespace ogai {
 
 struct ModelConfig {
@@ -11,6 +13,7 @@ struct ModelConfig {
   int vocab = 256;
   int seq_len = 64;
   double init_std = 0.02;
+  std::string device = "cpu";  // cpu | cuda (docs/gpu.md: cuda is compiled, not yet verified)
 };
 
 }  // namespace ogai

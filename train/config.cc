@@ -43,6 +43,9 @@ std::vector<config::Field> Fields() {
       MakeField("model.seq_len", &C::model, &ModelConfig::seq_len, "context length in tokens", Range{1, kMaxSeqLen}));
   f.push_back(
       MakeField("model.init_std", &C::model, &ModelConfig::init_std, "std of the normal weight init", Range{0, 1}));
+  f.push_back(MakeField("model.device", &C::model, &ModelConfig::device,
+                        "where the model runs (cuda: bf16 with fp32 master weights; docs/gpu.md)", {},
+                        {"cpu", "cuda"}));
   // data
   f.push_back(
       MakeField("data.source", &C::data, &DataConfig::source, "where tokens come from", {}, {"demo", "shards"}));
@@ -216,6 +219,11 @@ Status CheckRelations(Config& cfg) {
   if (t.min_lr > t.lr) {
     return InvalidArgument("{train.min_lr} = " + config::RenderNumber(t.min_lr) + " is above {train.lr} = " +
                            config::RenderNumber(t.lr) + "; the schedule decays from lr down to min_lr");
+  }
+  if (cfg.parallel.backend == "nccl" && m.device != "cuda") {
+    return InvalidArgument("{parallel.backend} is 'nccl' but {model.device} is '" + m.device +
+                           "': NCCL reduces GPU buffers and this model's live in host memory; set model.device: cuda "
+                           "(docs/gpu.md), or use backend ucx, mpi or auto");
   }
   if (!cfg.launch.nnodes.empty()) {
     const std::string& n = cfg.launch.nnodes;

@@ -12,6 +12,7 @@
 #include "core/profile.h"
 #include "kernels/cpu/adamw.h"
 #include "optim/schedule.h"
+#include "train/device.h"
 
 namespace ogai::train {
 
@@ -21,6 +22,8 @@ Trainer::~Trainer() {
 }
 
 Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, DistContext ctx, TrainerOptions opts) {
+  // The trainer's buffers are host memory; the device step is not wired (train/device.h).
+  if (cfg.model.device == "cuda") return NotSupported(CudaTrainerMissing());
   std::unique_ptr<Trainer> t(new Trainer());
   t->cfg_ = cfg;
   t->ctx_ = std::move(ctx);

@@ -14,6 +14,7 @@
 #include "kernels/cpu/gemm.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/dist_setup.h"
 #include "train/dry_run.h"
 #include "train/memory_estimate.h"
@@ -107,6 +108,11 @@ int main(int argc, char** argv) {
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   // An elastic job on fewer (or more) ranks than its config's layout: same global batch.
   if (auto adapted = ogai::train::AdaptToWorldSize(*cfg, *env); !adapted.ok()) return Fail(adapted.status(), 2);
+  // model.device = cuda: the build, the visible devices and this rank's GPU, before any group
+  // (an nccl group would otherwise fail later with a less clear error).
+  if (auto dev = ogai::train::CheckDevice(*cfg, *env, ogai::train::ProbeDevices()); !dev.ok()) {
+    return Fail(dev.status(), 2);
+  }
   // Refuse a layout that cannot fit before anything large is allocated: every rank of this
   // node needs its share (train/memory_estimate.h).
   if (const int64_t avail = ogai::AvailableMemoryBytes(); avail >= 0) {
