@@ -6,8 +6,9 @@
 
 namespace ogai::data {
 
-Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path) {
+Result<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path, bool durable) {
   std::unique_ptr<AtomicFile> f(new AtomicFile());
+  f->durable_ = durable;
   f->path_ = path;
   f->tmp_ = path + ".tmp." + std::to_string(::getpid());
   f->f_ = std::fopen(f->tmp_.c_str(), "wb");
@@ -31,7 +32,7 @@ Status AtomicFile::Write(const void* data, size_t n) {
 Status AtomicFile::Commit() {
   Status st;
   if (std::fflush(f_) != 0) st = ErrnoError("writing " + tmp_, errno);
-  if (st.ok() && ::fsync(::fileno(f_)) != 0) st = ErrnoError("fsync " + tmp_, errno);
+  if (st.ok() && durable_ && ::fsync(::fileno(f_)) != 0) st = ErrnoError("fsync " + tmp_, errno);
   std::fclose(f_);
   f_ = nullptr;
   if (st.ok() && ::rename(tmp_.c_str(), path_.c_str()) != 0) st = ErrnoError("rename to " + path_, errno);
@@ -39,8 +40,8 @@ Status AtomicFile::Commit() {
   return st;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data) {
-  OGAI_ASSIGN_OR_RETURN(auto f, AtomicFile::Create(path));
+Status WriteFileAtomic(const std::string& path, std::string_view data, bool durable) {
+  OGAI_ASSIGN_OR_RETURN(auto f, AtomicFile::Create(path, durable));
   OGAI_RETURN_IF_ERROR(f->Write(data));
   return f->Commit();
 }

@@ -15,7 +15,8 @@ namespace ogai::data {
 
 class AtomicFile {
  public:
-  static Result<std::unique_ptr<AtomicFile>> Create(const std::string& path);
+  // `durable`: fsync before the rename (off for scratch files whose loss only means redoing work).
+  static Result<std::unique_ptr<AtomicFile>> Create(const std::string& path, bool durable = true);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -29,9 +30,10 @@ class AtomicFile {
   AtomicFile() = default;
   std::string path_, tmp_;
   FILE* f_ = nullptr;
+  bool durable_ = true;
 };
 
 // The whole of `data` into `path`, atomically.
-Status WriteFileAtomic(const std::string& path, std::string_view data);
+Status WriteFileAtomic(const std::string& path, std::string_view data, bool durable = true);
 
 }  // namespace ogai::data

@@ -88,7 +88,7 @@ void PrintCounters(const Counters& c) {
     auto it = c.find(k);
     if (it == c.end()) continue;
     char line[128];
-    std::snprintf(line, sizeof line, "  %-36s %14lld", k.c_str(), static_cast<long long>(it->second));
+    std::snprintf(line, sizeof line, "  %-40s %14lld", k.c_str(), static_cast<long long>(it->second));
     Print(line);
   }
 }

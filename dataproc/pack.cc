@@ -177,9 +177,14 @@ Result<PackResult> PackDataset(const PackInput& in) {
   c["split.train_shards"] = train.shards();
   c["split.val_shards"] = val.shards();
   if (train.docs() == 0) {
-    return InvalidArgument("no document survived the pipeline (" + std::to_string(c["read.docs"]) +
-                           " read); the input is empty or the filters drop everything — see the counters "
-                           "(--rejects FILE shows samples) and relax the rules in data.yaml");
+    std::string top;
+    int64_t most = 0;
+    for (const auto& [k, v] : c)
+      if (k.rfind("filter.", 0) == 0 && k != "filter.kept_docs" && v > most) most = v, top = k.substr(7);
+    return InvalidArgument("no document survived the pipeline (" + std::to_string(c["read.docs"]) + " read" +
+                           (top.empty() ? std::string() : ", " + std::to_string(most) + " dropped by rule " + top) +
+                           "); the input is empty or the rules drop everything: relax or disable them in data.yaml "
+                           "(--rejects FILE shows samples)");
   }
   // The tokenizer's files, copied next to the shards.
   nlohmann::ordered_json tj = {{"kind", in.tok->kind()}, {"vocab_size", in.tok->vocab_size()}, {"eot", in.tok->eot()}};

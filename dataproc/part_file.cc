@@ -6,7 +6,7 @@ namespace ogai::data {
 
 Result<std::unique_ptr<PartWriter>> PartWriter::Create(const std::string& path, int bands, int sig_size) {
   std::unique_ptr<PartWriter> w(new PartWriter());
-  OGAI_ASSIGN_OR_RETURN(w->f_, AtomicFile::Create(path));
+  OGAI_ASSIGN_OR_RETURN(w->f_, AtomicFile::Create(path, /*durable=*/false));  // scratch
   const uint32_t h[2] = {static_cast<uint32_t>(bands), static_cast<uint32_t>(sig_size)};
   OGAI_RETURN_IF_ERROR(w->f_->Write("OGAIPART", 8));
   OGAI_RETURN_IF_ERROR(w->f_->Write(h, sizeof h));

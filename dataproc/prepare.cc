@@ -128,7 +128,7 @@ Status ProcessFile(Shared& sh, int f, const InputFile& in, BpeCache* cache) {
   j["input"] = {{"path", in.path}, {"bytes", in.bytes}, {"xxh3", input_hash}};
   j["counters"] = c;
   j["rejects"] = rejects;
-  return WriteFileAtomic(sh.work + "/" + FileStem(f) + ".json", j.dump(1));
+  return WriteFileAtomic(sh.work + "/" + FileStem(f) + ".json", j.dump(1), /*durable=*/false);
 }
 
 std::string Human(double bytes) {
@@ -240,7 +240,7 @@ Result<PrepareResult> RunPrepare(const PrepareConfig& cfg, const PrepareOptions&
   for (auto& t : pool) t.join();
   if (o.progress && o.rank == 0 && tty) progress(true);
   if (!first_error.ok()) return first_error;
-  OGAI_RETURN_IF_ERROR(WriteFileAtomic(work + "/rank-" + std::to_string(o.rank) + ".done", "done\n"));
+  OGAI_RETURN_IF_ERROR(WriteFileAtomic(work + "/rank-" + std::to_string(o.rank) + ".done", "done\n", /*durable=*/false));
   PrepareResult res;
   res.input_bytes = all_bytes;
   if (o.rank != 0) {
