@@ -240,7 +240,8 @@ Result<PrepareResult> RunPrepare(const PrepareConfig& cfg, const PrepareOptions&
   for (auto& t : pool) t.join();
   if (o.progress && o.rank == 0 && tty) progress(true);
   if (!first_error.ok()) return first_error;
-  OGAI_RETURN_IF_ERROR(WriteFileAtomic(work + "/rank-" + std::to_string(o.rank) + ".done", "done\n", /*durable=*/false));
+  OGAI_RETURN_IF_ERROR(
+      WriteFileAtomic(work + "/rank-" + std::to_string(o.rank) + ".done", "done\n", /*durable=*/false));
   PrepareResult res;
   res.input_bytes = all_bytes;
   if (o.rank != 0) {
