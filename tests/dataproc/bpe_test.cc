@@ -22,7 +22,7 @@ using testing::TempDir;
 std::vector<int32_t> Tiktoken(const std::string& modules, const std::string& text) {
   TempDir dir("bpe_test");
   testing::WriteFile(dir / "in.txt", text);
-  const std::string script = std::string(OGAI_TEST_SOURCE_DIR) + "/tests/dataproc/tiktoken_encode.js";
+  const std::string script = std::string(OGAI_TEST_SOURCE_DIR) + "/scripts/tiktoken_encode.js";
   auto r = testing::RunChild({"node", script, modules, dir / "in.txt", dir / "out.bin"}, 300);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::ifstream f(dir / "out.bin", std::ios::binary);
