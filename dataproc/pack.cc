@@ -75,15 +75,17 @@ class SplitWriter {
   nlohmann::ordered_json shards_ = nlohmann::ordered_json::array();
 };
 
-// Removes what an earlier dataset left in `dir` (manifest first, so a crash in between
-// leaves a folder that is visibly not a dataset).
+// Removes what an earlier dataset or a killed run left in `dir` (manifest first, so a crash
+// in between leaves a folder that is visibly not a dataset).
 Status ClearOldDataset(const std::string& dir) {
   std::error_code ec;
   fs::remove(dir + "/" + kManifestName, ec);
   if (ec) return IoError("cannot remove the old " + dir + "/" + kManifestName + " (" + ec.message() + ")");
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string n = e.path().filename().string();
-    if ((n.rfind("train-", 0) == 0 || n.rfind("val-", 0) == 0) && e.path().extension() == ".bin") fs::remove(e.path());
+    const bool shard = (n.rfind("train-", 0) == 0 || n.rfind("val-", 0) == 0) && e.path().extension() == ".bin";
+    const bool leftover = n.find(".tmp.") != std::string::npos;  // a killed run's temporary file
+    if (shard || leftover) fs::remove(e.path(), ec);
   }
   fs::remove_all(dir + "/tokenizer", ec);
   return Status::Ok();
@@ -151,7 +153,7 @@ Result<PackResult> PackDataset(const PackInput& in) {
     }
   }
   // Pass 2: the shards.
-  if (in.overwrite) OGAI_RETURN_IF_ERROR(ClearOldDataset(dir));
+  OGAI_RETURN_IF_ERROR(ClearOldDataset(dir));  // a manifest here was refused unless --overwrite
   const uint32_t vocab = static_cast<uint32_t>(in.tok->vocab_size());
   SplitWriter train(dir, "train", cfg.output.shard_tokens, vocab), val(dir, "val", cfg.output.shard_tokens, vocab);
   const uint64_t cut =

@@ -155,7 +155,18 @@ std::vector<std::string> CounterOrder() {
   return o;
 }
 
+static Result<PrepareResult> RunPrepareIn(const PrepareConfig& cfg, const PrepareOptions& o, const std::string& work);
+
 Result<PrepareResult> RunPrepare(const PrepareConfig& cfg, const PrepareOptions& o) {
+  const std::string work = cfg.output.dir + "/.work-" + o.run_tag;
+  auto r = RunPrepareIn(cfg, o, work);
+  std::error_code ec;
+  // Scratch goes when the run fails (any rank), or when rank 0 is done with it.
+  if (!r.ok() || o.rank == 0) fs::remove_all(work, ec);
+  return r;
+}
+
+static Result<PrepareResult> RunPrepareIn(const PrepareConfig& cfg, const PrepareOptions& o, const std::string& work) {
   const double t0 = Now();
   const std::string out = cfg.output.dir;
   if (fs::exists(out + "/" + kManifestName) && !o.overwrite) {
@@ -165,7 +176,6 @@ Result<PrepareResult> RunPrepare(const PrepareConfig& cfg, const PrepareOptions&
   OGAI_ASSIGN_OR_RETURN(std::vector<InputFile> inputs, ExpandInputs(cfg.input.paths));
   OGAI_ASSIGN_OR_RETURN(auto tok, TextTokenizer::Load(cfg.tokenize.tokenizer, cfg.tokenize.vocab_dir));
   std::error_code ec;
-  const std::string work = out + "/.work-" + o.run_tag;
   fs::create_directories(work, ec);
   if (ec) return IoError("cannot create '" + work + "' (" + ec.message() + "); is output.dir writable?");
 
@@ -269,7 +279,6 @@ Result<PrepareResult> RunPrepare(const PrepareConfig& cfg, const PrepareOptions&
   pin.overwrite = o.overwrite;
   pin.rejects = o.rejects;
   OGAI_ASSIGN_OR_RETURN(PackResult pr, PackDataset(pin));
-  fs::remove_all(work, ec);
   res.dataset_id = pr.dataset_id;
   res.counters = pr.counters;
   res.seconds = Now() - t0;

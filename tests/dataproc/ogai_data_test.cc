@@ -225,6 +225,7 @@ TEST(OgaiData, BadInputGetsOneClearLine) {
   testing::WriteFile(dir / "trunc.yaml", Yaml(dir / "trunc", dir / "o2"));
   ExpectOneLineError(DataCmd({"prepare", dir / "trunc.yaml"}), "truncated");
   EXPECT_FALSE(fs::exists(dir / "o2/manifest.json"));
+  for (const auto& e : fs::directory_iterator(dir / "o2")) ADD_FAILURE() << e.path() << " left behind by a failed run";
   // A binary file.
   fs::create_directories(dir / "bin");
   testing::WriteFile(dir / "bin/b.txt", std::string("ELF\0\0\1binary", 12));
