@@ -63,7 +63,7 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("train.seed", &C::train, &TrainConfig::seed, "seed for init and data order"));
   f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
   f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
-                        "one JSON line per step ({rank} = the rank); restarts append"));
+                        "one JSON line per step ({rank}: a file per rank, else rank 0 alone writes); restarts append"));
   f.push_back(MakeField("train.eval_every", &C::train, &TrainConfig::eval_every,
                         "validation loss every N steps and at the end (0: never; needs data.source: dataset)", nonneg));
   f.push_back(MakeField("train.eval_batches", &C::train, &TrainConfig::eval_batches,

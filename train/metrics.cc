@@ -92,6 +92,10 @@ Result<std::unique_ptr<MetricsFile>> MetricsFile::Open(const std::string& patter
   return std::unique_ptr<MetricsFile>(new MetricsFile(f, restart));
 }
 
+bool MetricsFile::WrittenBy(const std::string& pattern, int rank) {
+  return rank == 0 || pattern.find("{rank}") != std::string::npos;
+}
+
 MetricsFile::~MetricsFile() { std::fclose(f_); }
 
 void MetricsFile::WriteStart(const StartRecord& s) {

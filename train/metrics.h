@@ -93,6 +93,10 @@ class MetricsFile {
   // `pattern` is train.metrics_file; "{rank}" in it becomes the rank. Truncates on the first
   // start of a job, appends on a restart.
   static Result<std::unique_ptr<MetricsFile>> Open(const std::string& pattern, int rank, int restart);
+  // Whether `rank` writes a file for `pattern`: every rank when it holds "{rank}" (a file
+  // each), else rank 0 alone (its records carry the job-wide figures), so that ranks never
+  // write one file together.
+  static bool WrittenBy(const std::string& pattern, int rank);
   ~MetricsFile();
   MetricsFile(const MetricsFile&) = delete;
   MetricsFile& operator=(const MetricsFile&) = delete;

@@ -205,7 +205,7 @@ Status Trainer::EnablePeerCopies() {
 
 Status Trainer::OpenMetrics() {
   const auto& tc = cfg_.train;
-  if (tc.metrics_file.empty()) return Status::Ok();
+  if (tc.metrics_file.empty() || !MetricsFile::WrittenBy(tc.metrics_file, ctx_.layout.rank)) return Status::Ok();
   OGAI_ASSIGN_OR_RETURN(metrics_, MetricsFile::Open(tc.metrics_file, ctx_.layout.rank, ctx_.restart_count));
   StartRecord r;
   r.restart = ctx_.restart_count;

@@ -63,5 +63,36 @@ TEST(Metrics, FileHasOneParsableLinePerStepAndAppendsOnRestart) {
   EXPECT_EQ(all.str().find("peer_copy"), all.str().rfind("peer_copy"));
 }
 
+TEST(Metrics, APatternWithoutRankIsWrittenByRankZeroAlone) {
+  EXPECT_TRUE(MetricsFile::WrittenBy("m.jsonl", 0));
+  EXPECT_FALSE(MetricsFile::WrittenBy("m.jsonl", 1));
+  EXPECT_TRUE(MetricsFile::WrittenBy("m_{rank}.jsonl", 0));
+  EXPECT_TRUE(MetricsFile::WrittenBy("m_{rank}.jsonl", 1));
+}
+
+// Two ranks given one file name used to write it together: lines ran into each other ("{{").
+TEST(Metrics, TwoRanksWithOneFileNameGiveOneCleanLinePerStep) {
+  ogai::testing::TempDir d("ogai_metrics_shared");
+  const std::string file = d / "m.jsonl";
+  auto job = ogai::testing::RunShell(std::string(OGAI_TEST_BUILD_DIR) + "/bin/ogai-run -np 2 " + OGAI_TEST_SOURCE_DIR +
+                                     "/examples/tiny.yaml parallel.dp=2 train.steps=40 " +
+                                     "'train.metrics_file=" + file + "'");
+  ASSERT_EQ(job.exit_code, 0) << job.output;
+  std::ifstream in(file);
+  std::string line;
+  int starts = 0;
+  std::vector<int64_t> steps;
+  while (std::getline(in, line)) {
+    ASSERT_EQ(line.front(), '{') << line;
+    ASSERT_EQ(line.find("{{"), std::string::npos) << line;
+    ASSERT_EQ(line.back(), '}') << line;
+    if (line.rfind("{\"start\"", 0) == 0) ++starts;
+  }
+  for (const auto& m : ogai::testing::ReadStepMetrics(file)) steps.push_back(m.step);
+  EXPECT_EQ(starts, 1);
+  ASSERT_EQ(steps.size(), 40u);
+  for (int64_t i = 0; i < 40; ++i) EXPECT_EQ(steps[i], i + 1);
+}
+
 }  // namespace
 }  // namespace ogai::train
