@@ -9,6 +9,7 @@
 #include "dataproc/dataset.h"
 #include "dataproc/demo_corpus.h"
 #include "dataproc/prepare.h"
+#include "tests/util/child.h"
 #include "tests/util/job.h"
 #include "train/trainer.h"
 
@@ -75,6 +76,41 @@ TEST(DatasetTraining, ValidationLossFallsAndCheckpointsNameTheDataset) {
   int evals = 0;
   while (std::getline(f, line)) evals += line.find("\"val_loss\"") != std::string::npos;
   EXPECT_EQ(evals, 3);
+}
+
+// The evaluated windows and the loss do not depend on the layout: dp = 2 and tp = 2 under
+// ogai-run give the single process's validation losses (to float rounding).
+TEST(DatasetTraining, ValidationLossIsTheSameForEveryLayout) {
+  TempDir dir("dataset_layouts");
+  const std::string ds = MakeDataset(dir);
+  testing::WriteFile(dir / "t.yaml",
+                     "model: {layers: 2, heads: 2, d_model: 32, vocab: 258, seq_len: 32}\n"
+                     "data: {source: dataset, dataset: " +
+                         ds +
+                         "}\n"
+                         "train: {steps: 6, micro_batch: 2, global_batch: 8, lr: 3.0e-3, seed: 5, "
+                         "eval_every: 3, eval_batches: 2}\n");
+  std::vector<std::vector<double>> losses;
+  for (const char* layout : {"parallel.dp=1", "parallel.dp=2", "parallel.tp=2"}) {
+    const std::string np = std::string(layout) == "parallel.dp=1" ? "1" : "2";
+    const std::string metrics = dir / ("m" + std::string(layout).substr(9) + ".jsonl");
+    auto r = testing::RunChild(
+        {testing::BuildDir() + "/bin/ogai-run", "-np", np, dir / "t.yaml", layout, "train.metrics_file=" + metrics},
+        300);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::ifstream f(metrics);
+    std::string line;
+    std::vector<double> v;
+    while (std::getline(f, line)) {
+      const size_t at = line.find("\"val_loss\": ");
+      if (at != std::string::npos) v.push_back(std::stod(line.substr(at + 12)));
+    }
+    ASSERT_EQ(v.size(), 3u) << layout;  // steps 0, 3, 6
+    losses.push_back(v);
+  }
+  for (size_t k = 1; k < losses.size(); ++k)
+    for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(losses[k][i], losses[0][i], 2e-4) << "layout " << k << " eval " << i;
+  EXPECT_LT(losses[0][2], losses[0][0]);
 }
 
 TEST(DatasetTraining, VocabularyLargerThanTheModelIsRefused) {
