@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -74,16 +75,17 @@ const int32_t* BpeCache::Find(std::string_view piece, uint64_t hash, int* count)
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     const Slot& s = slots_[i];
     if (s.key_len == 0) return nullptr;
-    if (s.hash == hash && s.key_len == piece.size() && std::string_view(keys_).substr(s.key_off, s.key_len) == piece) {
-      *count = s.tok_len;
-      return tokens_.data() + s.tok_off;
-    }
+    if (s.hash != hash || s.key_len != piece.size()) continue;
+    const char* key = s.key_len <= kInlineKey ? s.key : keys_.data() + s.key_off;
+    if (std::memcmp(key, piece.data(), piece.size()) != 0) continue;
+    *count = s.tok_len;
+    return s.tok_len == 1 ? reinterpret_cast<const int32_t*>(&s.tok_off) : tokens_.data() + s.tok_off;
   }
 }
 
 void BpeCache::Insert(std::string_view piece, uint64_t hash, const int32_t* tokens, int count) {
   if (piece.empty() || piece.size() > 0xFFFF || count > 0xFFFF) return;
-  if (keys_.size() + tokens_.size() * 4 > max_bytes_) Clear();
+  if (keys_.size() + tokens_.size() * 4 + slots_.size() * sizeof(Slot) > max_bytes_) Clear();
   if ((used_ + 1) * 2 > slots_.size()) {  // grow at half full
     std::vector<Slot> old;
     old.swap(slots_);
@@ -101,12 +103,20 @@ void BpeCache::Insert(std::string_view piece, uint64_t hash, const int32_t* toke
   while (slots_[i].key_len != 0) i = (i + 1) & mask;
   Slot& s = slots_[i];
   s.hash = hash;
-  s.key_off = static_cast<uint32_t>(keys_.size());
   s.key_len = static_cast<uint16_t>(piece.size());
-  s.tok_off = static_cast<uint32_t>(tokens_.size());
+  if (piece.size() <= kInlineKey) {
+    std::memcpy(s.key, piece.data(), piece.size());
+  } else {
+    s.key_off = static_cast<uint32_t>(keys_.size());
+    keys_.append(piece);
+  }
   s.tok_len = static_cast<uint16_t>(count);
-  keys_.append(piece);
-  tokens_.insert(tokens_.end(), tokens, tokens + count);
+  if (count == 1) {
+    s.tok_off = static_cast<uint32_t>(tokens[0]);
+  } else {
+    s.tok_off = static_cast<uint32_t>(tokens_.size());
+    tokens_.insert(tokens_.end(), tokens, tokens + count);
+  }
   ++used_;
 }
 
@@ -262,7 +272,10 @@ void Gpt2Bpe::Encode(std::string_view text, std::vector<int32_t>* out, BpeCache*
     const uint64_t h = HashBytes(piece);
     int count;
     if (const int32_t* hit = cache->Find(piece, h, &count)) {
-      out->insert(out->end(), hit, hit + count);
+      if (count == 1)
+        out->push_back(*hit);
+      else
+        out->insert(out->end(), hit, hit + count);
       continue;
     }
     const size_t before = out->size();

@@ -30,10 +30,15 @@ class BpeCache {
   void Insert(std::string_view piece, uint64_t hash, const int32_t* tokens, int count);
 
  private:
+  // 32 bytes: a key of up to 12 bytes and a single token live in the slot itself, so most
+  // hits touch one cache line; longer keys and token runs live in keys_ / tokens_.
+  static constexpr size_t kInlineKey = 12;
   struct Slot {
     uint64_t hash = 0;
-    uint32_t key_off = 0, tok_off = 0;
+    uint32_t key_off = 0;               // into keys_ (key_len > kInlineKey)
+    uint32_t tok_off = 0;               // into tokens_, or the token itself when tok_len == 1
     uint16_t key_len = 0, tok_len = 0;  // key_len 0: empty slot
+    char key[kInlineKey] = {};
   };
   void Clear();
   size_t max_bytes_;
