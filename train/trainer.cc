@@ -126,6 +126,13 @@ Status Trainer::SetUp() {
   }
   OGAI_ASSIGN_OR_RETURN(step_, ckpt_->Resume());
   if (ckpt_->resume_info().path.empty()) model_->Init(tc.seed);
+  if (opts_.print && is_rank0() && !ckpt_->resume_info().path.empty()) {
+    Print(ResumeLine(ckpt_->resume_info(), L));
+    const std::string warning = ScheduleWarning(ckpt_->resume_info(), tc.steps);
+    if (!warning.empty()) {
+      OGAI_LOG(Warn) << warning;
+    }
+  }
   phase("resume");
 
   // Which gradient elements this rank counts towards the global norm: tensors sharded over
@@ -218,6 +225,7 @@ Status Trainer::OpenMetrics() {
   r.joined_unix_ms = ctx_.joined_unix_ms;
   r.startup_ms = ctx_.startup_ms;
   metrics_->WriteStart(r);
+  metrics_->WriteRunInfo(ConfigToYaml(cfg_), DescribeHardware());
   return Status::Ok();
 }
 
@@ -382,6 +390,7 @@ Status Trainer::Step(StepStats* stats) {
 void Trainer::WriteMetrics(const StepStats& s) {
   if (metrics_ == nullptr) return;
   metrics_->WriteStep(s);
+  metrics_->WriteCheckpoint(ckpt_->last_commit());
   if (ckpt_->peer_copies_enabled()) metrics_->WritePeerCopy(ckpt_->last_peer_copy());
 }
 
@@ -414,7 +423,7 @@ Status Trainer::Run(RunSummary* summary) {
   const int64_t total =
       cfg_.train.stop_after > 0 ? std::min(cfg_.train.stop_after, cfg_.train.steps) : cfg_.train.steps;
   const bool print = opts_.print && is_rank0();
-  ConsoleReport console(cfg_.train.steps, total, cfg_.train.log_every, start);
+  ConsoleReport console(cfg_.train.steps, total, step_, cfg_.train.log_every, start);
   const int64_t eval_every = cfg_.train.eval_every;
   if (val_loader_ && step_ < total) OGAI_RETURN_IF_ERROR(Evaluate(&sum));
   while (step_ < total) {
@@ -428,6 +437,12 @@ Status Trainer::Run(RunSummary* summary) {
   }
   sum.steps = static_cast<int64_t>(sum.history.size());
   sum.seconds = Now() - start;
+  sum.checkpointing = !cfg_.checkpoint.dir.empty();
+  sum.last_checkpoint = ckpt_->last_commit();
+  if (sum.last_checkpoint.step == 0 && !ckpt_->resume_info().path.empty()) {
+    sum.last_checkpoint = {ckpt_->resume_info().step, ckpt_->resume_info().path, 0};
+  }
+  if (metrics_ != nullptr) sum.metrics_file = metrics_->path();
   if (print) console.Summary(sum);
   LogRunEnd(sum);
   if (metrics_ != nullptr) {
