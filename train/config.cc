@@ -47,9 +47,11 @@ std::vector<config::Field> Fields() {
                         "where the model runs (cuda: bf16 with fp32 master weights; docs/gpu.md)", {},
                         {"cpu", "cuda"}));
   // data
-  f.push_back(
-      MakeField("data.source", &C::data, &DataConfig::source, "where tokens come from", {}, {"demo", "shards"}));
+  f.push_back(MakeField("data.source", &C::data, &DataConfig::source, "where tokens come from", {},
+                        {"demo", "shards", "dataset"}));
   f.push_back(MakeField("data.paths", &C::data, &DataConfig::paths, "token shard files (source: shards)"));
+  f.push_back(MakeField("data.dataset", &C::data, &DataConfig::dataset,
+                        "a dataset folder made by `ogai-data prepare` (source: dataset)"));
   f.push_back(MakeField("data.demo_tokens", &C::data, &DataConfig::demo_tokens,
                         "size of the generated demo corpus in tokens", Range{1024, kMaxDemoTokens}));
   f.push_back(MakeField("data.demo_seed", &C::data, &DataConfig::demo_seed, "seed of the demo corpus generator"));
@@ -81,6 +83,10 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
   f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
                         "one JSON line per step ({rank}: a file per rank, else rank 0 alone writes); restarts append"));
+  f.push_back(MakeField("train.eval_every", &C::train, &TrainConfig::eval_every,
+                        "validation loss every N steps and at the end (0: never; needs data.source: dataset)", nonneg));
+  f.push_back(MakeField("train.eval_batches", &C::train, &TrainConfig::eval_batches,
+                        "global batches of the validation split per evaluation", pos));
   // parallel
   f.push_back(
       MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", Range{1, kMaxParallel}));
@@ -167,6 +173,20 @@ Status CheckRelations(Config& cfg) {
   if (cfg.data.source == "shards" && cfg.data.paths.empty()) {
     return InvalidArgument(
         "{data.source} is 'shards' but {data.paths} is empty; list the token shard files, or use source: demo");
+  }
+  if (cfg.data.source == "dataset" && cfg.data.dataset.empty()) {
+    return InvalidArgument(
+        "{data.source} is 'dataset' but {data.dataset} is empty; give the folder `ogai-data prepare` wrote");
+  }
+  if (cfg.train.eval_every > 0 && cfg.data.source != "dataset") {
+    return InvalidArgument(
+        "{train.eval_every} needs a validation split: set {data.source} to dataset (prepared "
+        "with `ogai-data prepare`), or eval_every: 0");
+  }
+  if (cfg.train.eval_every > 0 && cfg.parallel.pp > 1) {
+    return InvalidArgument(
+        "{train.eval_every} is not supported with {parallel.pp} > 1 yet (the validation pass "
+        "runs the whole model on each rank); set eval_every: 0 or pp: 1");
   }
   if (cfg.data.source == "demo" && m.vocab < 256) {
     return InvalidArgument("{model.vocab} = " + std::to_string(m.vocab) +

@@ -46,6 +46,8 @@ struct RunSummary {
   double first_loss = 0;
   double last_loss = 0;
   double seconds = 0;
+  // Validation loss (train.eval_every): (step, loss) in order; the first is before training.
+  std::vector<std::pair<int64_t, double>> evals;
   std::vector<StepStats> history;
   // Where the run's results are, for the summary's last line.
   bool checkpointing = false;  // checkpoint.dir is set
@@ -122,6 +124,8 @@ class MetricsFile {
   const std::string& path() const { return path_; }
   void WriteStart(const StartRecord& r);
   void WriteStep(const StepStats& s);
+  // {"eval": {...}}: the validation loss after `step` steps over `tokens` tokens.
+  void WriteEval(int64_t step, double loss, int64_t tokens, double seconds);
   // A peer-copy record when `pc` is newer than the last one written.
   void WritePeerCopy(const PeerCopyInfo& pc);
   // A checkpoint record when `c` is newer than the last one written: the commit of a save,
