@@ -348,7 +348,9 @@ Status Trainer::Step(StepStats* stats) {
   if (preempt > 0 && !cfg_.checkpoint.dir.empty()) {
     OGAI_RETURN_IF_ERROR(ckpt_->SaveAndWait(step_));
     stop_requested_ = true;
-    if (is_rank0()) OGAI_LOG(Warn) << "checkpoint requested by the scheduler: step " << step_ << " committed; stopping";
+    if (is_rank0()) {
+      OGAI_LOG(Warn) << "checkpoint requested by the scheduler: step " << step_ << " committed; stopping";
+    }
   }
   if (ctx_.on_step) ctx_.on_step(step_);
   const double dt = Now() - t0;

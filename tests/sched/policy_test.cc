@@ -4,9 +4,9 @@
 // refusal of a job that can never fit.
 #include "sched/policy.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
+
+#include <gtest/gtest.h>
 
 #include "sched/fairshare.h"
 #include "sched/placement.h"
