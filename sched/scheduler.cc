@@ -82,6 +82,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(SchedulerOptions o) {
   std::unique_ptr<Scheduler> s(new Scheduler(std::move(o)));
   OGAI_RETURN_IF_ERROR(s->Load());
   s->ReattachAll();
+  if (s->o_.probe_nodes) s->ProbeAll();
   return s;
 }
 
@@ -272,6 +273,22 @@ void Scheduler::ProbeNodes(const std::vector<Placement>& hosts, double now) {
     }
   }
   last_probe_ = now;
+}
+
+void Scheduler::ProbeAll() {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (Node& n : nodes_) {
+    if (launch::IsLocalHost(n.name)) continue;
+    const std::string why = ProbeHost(n.name);
+    if (why.empty() == n.up && why == n.down_reason) continue;
+    n.up = why.empty();
+    n.down_reason = why;
+    if (!n.up) {
+      OGAI_LOG(Warn) << "node " << n.name << " is down: " << why;
+    }
+    (void)db_->SaveNode(n);
+  }
+  last_probe_ = NowUnix();
 }
 
 void Scheduler::ProbeDownNodes(double now) {

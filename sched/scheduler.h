@@ -81,6 +81,7 @@ class Scheduler {
   void Finish(Job& j, int exit_code, bool lost, double now);
   void ProbeNodes(const std::vector<Placement>& hosts, double now);
   void ProbeDownNodes(double now);
+  void ProbeAll();  // every remote node, at start: down (with the reason) or up
   void AccrueAll(double now);
   void Pass(double now);
   Status Save(Job& j, const std::string& event);
