@@ -4,47 +4,60 @@
 
 namespace ogai::sched {
 
-int FreeSlots::Total() const {
-  int t = 0;
-  for (const auto& [n, f] : free) t += f;
-  return t;
+void FreeSlots::Add(const std::string& name, int slots) {
+  index[name] = order.size();
+  order.push_back(name);
+  free.push_back(slots);
+  total += slots;
+}
+
+int FreeSlots::Of(const std::string& name) const {
+  auto it = index.find(name);
+  return it == index.end() ? 0 : free[it->second];
 }
 
 void FreeSlots::Take(const std::vector<Placement>& p) {
-  for (const auto& x : p) free[x.node] -= x.slots;
+  for (const auto& x : p) {
+    auto it = index.find(x.node);
+    if (it == index.end()) continue;
+    free[it->second] -= x.slots;
+    total -= x.slots;
+  }
 }
 
 void FreeSlots::Give(const std::vector<Placement>& p) {
   for (const auto& x : p) {
-    auto it = free.find(x.node);
-    if (it != free.end()) it->second += x.slots;  // a node no longer in the pool gives nothing
+    auto it = index.find(x.node);
+    if (it == index.end()) continue;  // a node no longer in the pool gives nothing
+    free[it->second] += x.slots;
+    total += x.slots;
   }
 }
 
 FreeSlots ComputeFree(const std::vector<Node>& nodes, const std::vector<const Job*>& active) {
   FreeSlots f;
-  for (const Node& n : nodes) {
-    f.order.push_back(n.name);
-    f.free[n.name] = n.up ? n.slots : 0;
-  }
+  for (const Node& n : nodes) f.Add(n.name, n.up ? n.slots : 0);
   for (const Job* j : active) {
     for (const auto& p : j->hosts) {
-      auto it = f.free.find(p.node);
-      if (it != f.free.end()) it->second = std::max(0, it->second - p.slots);
+      auto it = f.index.find(p.node);
+      if (it == f.index.end()) continue;
+      const int take = std::min(f.free[it->second], p.slots);
+      f.free[it->second] -= take;
+      f.total -= take;
     }
   }
   return f;
 }
 
 std::optional<std::vector<Placement>> PlaceGang(const FreeSlots& free, int ranks) {
-  if (ranks <= 0) return std::nullopt;
+  if (ranks <= 0 || ranks > free.total) return std::nullopt;
   // One node, tightest fit.
   const std::string* best = nullptr;
   int best_free = 0;
-  for (const auto& name : free.order) {
-    const int f = free.free.at(name);
+  for (size_t i = 0; i < free.order.size(); ++i) {
+    const int f = free.free[i];
     if (f >= ranks && (best == nullptr || f < best_free)) {
-      best = &name;
+      best = &free.order[i];
       best_free = f;
     }
   }
@@ -52,7 +65,7 @@ std::optional<std::vector<Placement>> PlaceGang(const FreeSlots& free, int ranks
   // Several nodes, largest free first (stable: pool order breaks ties).
   std::vector<std::pair<int, size_t>> by_free;
   for (size_t i = 0; i < free.order.size(); ++i) {
-    const int f = free.free.at(free.order[i]);
+    const int f = free.free[i];
     if (f > 0) by_free.push_back({f, i});
   }
   std::stable_sort(by_free.begin(), by_free.end(), [](const auto& a, const auto& b) { return a.first > b.first; });

@@ -1,20 +1,26 @@
 // Gang placement: all of a job's ranks on the free slots of the pool, or nothing. No I/O.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sched/types.h"
 
 namespace ogai::sched {
 
-// Free slots per node name, in the pool's order (down nodes have none).
+// Free slots per node, in the pool's order (down nodes have none). Vectors indexed by the
+// node's position, a name index for placements, and the running total (a pass asks "does it
+// fit?" for every pending job: most answers come from the total alone).
 struct FreeSlots {
   std::vector<std::string> order;
-  std::map<std::string, int> free;
-  int Total() const;
+  std::vector<int> free;
+  std::unordered_map<std::string, size_t> index;
+  int total = 0;
+  void Add(const std::string& name, int slots);
+  int Total() const { return total; }
+  int Of(const std::string& name) const;
   void Take(const std::vector<Placement>& p);
   void Give(const std::vector<Placement>& p);
 };

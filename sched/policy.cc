@@ -103,16 +103,21 @@ PolicyOutput SchedulePass(const PolicyInput& in) {
   }
   for (const Job* j : pending)
     if (!j->held) u.pending[j->tenant] += j->ranks;
-  auto factor = [&](const Job* j) {
-    auto it = in.tenants.find(j->tenant);
-    return it == in.tenants.end() ? 1e300 : ShareFactor(it->second);
-  };
-  std::stable_sort(pending.begin(), pending.end(), [&](const Job* a, const Job* b) {
-    if (a->priority != b->priority) return a->priority > b->priority;
-    const double fa = factor(a), fb = factor(b);
-    if (fa != fb) return fa < fb;
-    return a->id < b->id;
+  // Queue order: priority, then the tenant's fair-share factor, then submission.
+  std::map<std::string, double> share;
+  for (const auto& [name, t] : in.tenants) share[name] = ShareFactor(t);
+  std::vector<std::pair<double, const Job*>> keyed;
+  keyed.reserve(pending.size());
+  for (const Job* j : pending) {
+    auto it = share.find(j->tenant);
+    keyed.push_back({it == share.end() ? 1e300 : it->second, j});
+  }
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    if (a.second->priority != b.second->priority) return a.second->priority > b.second->priority;
+    if (a.first != b.first) return a.first < b.first;
+    return a.second->id < b.second->id;
   });
+  for (size_t i = 0; i < keyed.size(); ++i) pending[i] = keyed[i].second;
 
   // Slots already being freed by jobs asked to stop (a previous pass chose them).
   FreeSlots after_preempting = free;

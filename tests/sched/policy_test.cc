@@ -95,8 +95,9 @@ TEST(SchedPolicy, GangAdmissionIsAllRanksOrNone) {
 
 TEST(SchedPolicy, PlacementPrefersOneNodeThatFitsTightly) {
   FreeSlots f;
-  f.order = {"a", "b", "c"};
-  f.free = {{"a", 4}, {"b", 2}, {"c", 8}};
+  f.Add("a", 4);
+  f.Add("b", 2);
+  f.Add("c", 8);
   auto p = PlaceGang(f, 2);
   ASSERT_TRUE(p);
   ASSERT_EQ(p->size(), 1u);
