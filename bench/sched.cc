@@ -230,8 +230,10 @@ int Run(int argc, char** argv) {
                        ", \"nodes\": " + std::to_string(nodes) + ", \"passes\": " + std::to_string(passes);
   char b[512];
   std::snprintf(b, sizeof(b),
-                ", \"pass_ms_p50\": %.3f, \"pass_ms_p99\": %.3f, \"pass_started\": %zu, \"pass_preempted\": %zu",
-                Percentile(ms, 0.5), Percentile(ms, 0.99), started, preempted);
+                ", \"pass_ms_p50\": %.3f, \"pass_ms_p99\": %.3f, \"pass_cpu_ms_p50\": %.3f, \"pass_cpu_ms_p99\": %.3f, "
+                "\"pass_started\": %zu, \"pass_preempted\": %zu",
+                Percentile(ms, 0.5), Percentile(ms, 0.99), Percentile(cpu_ms, 0.5), Percentile(cpu_ms, 0.99), started,
+                preempted);
   result += b;
   if (daemon) {
     Env e;
