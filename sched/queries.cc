@@ -148,7 +148,7 @@ Result<pb::JobInfo> Scheduler::Cancel(const Caller& c, int64_t id) {
   }
   j->cancel_requested = true;
   OGAI_RETURN_IF_ERROR(Save(*j, "cancel requested: stopping it"));
-  SignalAttempt(JobDir(o_.state_dir, id), j->attempt, SIGTERM);
+  SignalAttempt(o_.runner, JobDir(o_.state_dir, id), j->attempt, j->pid, SIGTERM);
   term_sent_[id] = NowUnix();
   return Info(*j, false);
 }

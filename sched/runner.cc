@@ -14,13 +14,12 @@
 #include <sstream>
 
 #include "core/file_io.h"
+#include "launcher/remote.h"
 #include "store/store.h"
 
 namespace ogai::sched {
 
-namespace {
-
-std::string ReadSmall(const std::string& path) {
+std::string ReadSmallFile(const std::string& path) {
   std::ifstream f(path);
   if (!f) return "";
   std::stringstream ss;
@@ -28,19 +27,7 @@ std::string ReadSmall(const std::string& path) {
   return ss.str();
 }
 
-// Single-quotes `s` for sh.
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
-Status WriteFile(const std::string& path, const std::string& text, mode_t mode) {
+Status WriteFileAtomic(const std::string& path, const std::string& text, unsigned mode) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError("cannot create " + tmp, errno);
@@ -51,50 +38,61 @@ Status WriteFile(const std::string& path, const std::string& text, mode_t mode) 
   return st;
 }
 
-}  // namespace
-
 std::string JobDir(const std::string& state_dir, int64_t id) { return state_dir + "/jobs/" + std::to_string(id); }
 
 std::string AttemptFile(const std::string& job_dir, int attempt, const std::string& what) {
   return job_dir + "/a." + std::to_string(attempt) + "." + what;
 }
 
-Result<int64_t> StartAttempt(const RunnerOptions& o, const std::string& job_dir, const Job& job) {
+std::string LaunchCommand(const RunnerOptions& o, const std::string& job_dir, const Job& job, bool with_hosts) {
+  const int a = job.attempt;
+  std::string cmd = "OGAI_RUN_STORE_FILE=" + launch::ShellQuote(AttemptFile(job_dir, a, "store")) + " " +
+                    launch::ShellQuote(o.ogai_run) + " -np " + std::to_string(job.ranks);
+  if (with_hosts) cmd += " -H " + launch::ShellQuote(HostsText(job.hosts));
+  if (job.max_restarts > 0) cmd += " --max-restarts " + std::to_string(job.max_restarts);
+  cmd += " " + launch::ShellQuote(job_dir + "/train.yaml");
+  for (const auto& ov : job.overrides) cmd += " " + launch::ShellQuote(ov);
+  // The scheduler owns where checkpoints and metrics go: after the user's overrides, so they win.
+  cmd += " " + launch::ShellQuote("checkpoint.dir=" + job_dir + "/ckpt");
+  cmd += " " +
+         launch::ShellQuote("train.metrics_file=" + job_dir + "/metrics.a" + std::to_string(a) + ".rank{rank}.jsonl");
+  return cmd;
+}
+
+Status WriteJobFiles(const std::string& job_dir, const Job& job) {
   if (::mkdir(job_dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError("cannot create " + job_dir, errno);
   const std::string config = job_dir + "/train.yaml";
-  if (::access(config.c_str(), F_OK) != 0) OGAI_RETURN_IF_ERROR(WriteFile(config, job.config_yaml, 0600));
-  const int a = job.attempt;
-  std::string cmd = Quote(o.ogai_run) + " -np " + std::to_string(job.ranks);
-  cmd += " -H " + Quote(HostsText(job.hosts));
-  if (job.max_restarts > 0) cmd += " --max-restarts " + std::to_string(job.max_restarts);
-  cmd += " " + Quote(config);
-  for (const auto& ov : job.overrides) cmd += " " + Quote(ov);
-  // The scheduler owns where checkpoints and metrics go: after the user's overrides, so they win.
-  cmd += " " + Quote("checkpoint.dir=" + job_dir + "/ckpt");
-  cmd += " " + Quote("train.metrics_file=" + job_dir + "/metrics.a" + std::to_string(a) + ".rank{rank}.jsonl");
+  if (::access(config.c_str(), F_OK) != 0) OGAI_RETURN_IF_ERROR(WriteFileAtomic(config, job.config_yaml, 0600));
+  return Status::Ok();
+}
+
+std::string SupervisorBody(const RunnerOptions& o, const std::string& job_dir, const Job& job, bool with_hosts) {
+  const std::string a = std::to_string(job.attempt);
   std::string env;
-  for (const auto& e : o.extra_env) env += "export " + Quote(e) + "\n";
-  const std::string script =
-      "#!/bin/sh\n"
-      "# attempt " +
-      std::to_string(a) + " of job " + std::to_string(job.id) +
-      ", written by ogai-sched\n"
-      "cd " +
-      Quote(job_dir) + " || exit 1\n" + env + "echo \"== attempt " + std::to_string(a) + " on " + HostsText(job.hosts) +
-      " ==\" >> output.log\n"
-      "OGAI_RUN_STORE_FILE=" +
-      Quote(AttemptFile(job_dir, a, "store")) + " " + cmd +
-      " >> output.log 2>&1 </dev/null &\n"
-      "child=$!\n"
-      "echo $child > a." +
-      std::to_string(a) + ".runpid.tmp && mv a." + std::to_string(a) + ".runpid.tmp a." + std::to_string(a) +
-      ".runpid\n"
-      "wait $child\n"
-      "rc=$?\n"
-      "echo $rc > a." +
-      std::to_string(a) + ".rc.tmp && mv a." + std::to_string(a) + ".rc.tmp a." + std::to_string(a) + ".rc\n";
+  for (const auto& e : o.extra_env) env += "export " + launch::ShellQuote(e) + "\n";
+  return "cd " + launch::ShellQuote(job_dir) + " || exit 1\n" + env + LaunchCommand(o, job_dir, job, with_hosts) +
+         " >> output.log 2>&1 </dev/null &\n"
+         "child=$!\n"
+         "echo $child > a." +
+         a + ".runpid.tmp && mv a." + a + ".runpid.tmp a." + a +
+         ".runpid\n"
+         "wait $child\n"
+         "rc=$?\n"
+         "echo $rc > a." +
+         a + ".rc.tmp && mv a." + a + ".rc.tmp a." + a + ".rc\n";
+}
+
+Result<int64_t> StartAttempt(const RunnerOptions& o, const std::string& job_dir, const Job& job) {
+  OGAI_RETURN_IF_ERROR(WriteJobFiles(job_dir, job));
+  if (o.backend == "slurm") return StartSlurmAttempt(o, job_dir, job);
+  const int a = job.attempt;
+  const std::string script = "#!/bin/sh\n# attempt " + std::to_string(a) + " of job " + std::to_string(job.id) +
+                             ", written by ogai-sched\n"
+                             "echo \"== attempt " +
+                             std::to_string(a) + " on " + HostsText(job.hosts) + " ==\" >> " +
+                             launch::ShellQuote(job_dir + "/output.log") + "\n" + SupervisorBody(o, job_dir, job, true);
   const std::string script_path = AttemptFile(job_dir, a, "sh");
-  OGAI_RETURN_IF_ERROR(WriteFile(script_path, script, 0700));
+  OGAI_RETURN_IF_ERROR(WriteFileAtomic(script_path, script, 0700));
   const std::string pid_path = AttemptFile(job_dir, a, "pid");
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("cannot start job " + std::to_string(job.id), errno);
@@ -119,7 +117,8 @@ Result<int64_t> StartAttempt(const RunnerOptions& o, const std::string& job_dir,
   return static_cast<int64_t>(pid);
 }
 
-AttemptStatus PollAttempt(const std::string& job_dir, int attempt, int64_t pid) {
+AttemptStatus PollAttempt(const RunnerOptions& o, const std::string& job_dir, int attempt, int64_t pid) {
+  if (o.backend == "slurm") return PollSlurmAttempt(job_dir, attempt, pid);
   AttemptStatus s;
   bool alive = false;
   if (pid > 0) {
@@ -130,7 +129,7 @@ AttemptStatus PollAttempt(const std::string& job_dir, int attempt, int64_t pid) 
     else if (r < 0 && errno == ECHILD)
       alive = ::kill(static_cast<pid_t>(pid), 0) == 0;  // re-attached
   }
-  const std::string rc = ReadSmall(AttemptFile(job_dir, attempt, "rc"));
+  const std::string rc = ReadSmallFile(AttemptFile(job_dir, attempt, "rc"));
   if (!rc.empty()) {
     s.state = AttemptState::kExited;
     s.exit_code = std::atoi(rc.c_str());
@@ -139,21 +138,25 @@ AttemptStatus PollAttempt(const std::string& job_dir, int attempt, int64_t pid) 
   if (alive) return s;
   // The supervisor is gone without an exit code: if ogai-run still runs (the supervisor was
   // killed), the attempt still runs.
-  const std::string rp = ReadSmall(AttemptFile(job_dir, attempt, "runpid"));
+  const std::string rp = ReadSmallFile(AttemptFile(job_dir, attempt, "runpid"));
   if (!rp.empty() && ::kill(static_cast<pid_t>(std::atoll(rp.c_str())), 0) == 0) return s;
   s.state = AttemptState::kLost;
   return s;
 }
 
-void SignalAttempt(const std::string& job_dir, int attempt, int sig) {
-  const std::string rp = ReadSmall(AttemptFile(job_dir, attempt, "runpid"));
+void SignalAttempt(const RunnerOptions& o, const std::string& job_dir, int attempt, int64_t pid, int sig) {
+  if (o.backend == "slurm") {
+    SignalSlurmAttempt(pid, sig);
+    return;
+  }
+  const std::string rp = ReadSmallFile(AttemptFile(job_dir, attempt, "runpid"));
   const pid_t p = static_cast<pid_t>(std::atoll(rp.c_str()));
   if (p > 1) ::kill(p, sig);
 }
 
 Status RequestCheckpoint(const std::string& job_dir, int attempt) {
   const std::string path = AttemptFile(job_dir, attempt, "store");
-  std::istringstream in(ReadSmall(path));
+  std::istringstream in(ReadSmallFile(path));
   std::string addr, token;
   int port = 0;
   if (!(in >> addr >> port >> token)) return Unavailable("job store not known yet (" + path + " is not written)");
@@ -163,7 +166,7 @@ Status RequestCheckpoint(const std::string& job_dir, int attempt) {
 
 Progress ReadProgress(const std::string& job_dir, int attempt) {
   Progress p;
-  const std::string latest = ReadSmall(job_dir + "/ckpt/latest");  // "step_00000100\n"
+  const std::string latest = ReadSmallFile(job_dir + "/ckpt/latest");  // "step_00000100\n"
   if (latest.rfind("step_", 0) == 0) p.committed_step = std::atoll(latest.c_str() + 5);
   std::ifstream f(job_dir + "/metrics.a" + std::to_string(attempt) + ".rank0.jsonl");
   if (f) {

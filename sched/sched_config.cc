@@ -108,9 +108,8 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
       return InvalidArgument("unknown flag " + a);
   }
   if (f->state.empty()) return InvalidArgument("--state DIR is required (the folder the scheduler keeps its state in)");
-  if (f->backend != "local") {
-    return NotSupported("--backend " + f->backend +
-                        " is not built yet; only --backend local runs jobs (docs/scheduler.md)");
+  if (f->backend != "local" && f->backend != "slurm") {
+    return InvalidArgument("--backend " + f->backend + ": expected local or slurm");
   }
   if (f->tick_ms <= 0 || f->grace_s < 0 || f->half_life_s <= 0) {
     return InvalidArgument("--tick-ms and --half-life must be positive and --grace not negative");
@@ -133,6 +132,7 @@ Result<std::vector<TenantConfig>> ParseTenants(const std::string& yaml, const st
       t.quota = n["quota"].as<int>();
       t.borrow_limit = n["borrow"] ? n["borrow"].as<int>() : 0;
       if (n["token"]) t.token = n["token"].as<std::string>();
+      if (n["account"]) t.slurm_account = n["account"].as<std::string>();
       if (n["token_file"]) {
         OGAI_ASSIGN_OR_RETURN(std::string tok, ReadFile(n["token_file"].as<std::string>()));
         t.token = Trim(tok);
@@ -174,9 +174,14 @@ Result<SchedulerOptions> BuildSchedulerOptions(DaemonFlags& f, const char* argv0
     int slots = 0;
     for (const Node& n : o.pool) slots += n.slots;
     OGAI_ASSIGN_OR_RETURN(std::string tok, TokenFile(f.state + "/default.token"));
-    o.tenants.push_back(TenantConfig{"default", slots, 0, tok});
+    o.tenants.push_back(TenantConfig{"default", slots, 0, tok, ""});
   }
   OGAI_ASSIGN_OR_RETURN(o.admin_token, TokenFile(f.state + "/admin.token"));
+  o.runner.backend = f.backend;
+  for (const TenantConfig& t : o.tenants)
+    if (!t.slurm_account.empty()) o.runner.slurm_accounts[t.name] = t.slurm_account;
+  // Under Slurm the nodes are Slurm's: ogai-run reaches them with srun, not ssh.
+  if (f.backend == "slurm") o.probe_nodes = false;
   if (!f.ogai_run.empty()) {
     o.runner.ogai_run = f.ogai_run;
   } else {

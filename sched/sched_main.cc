@@ -31,7 +31,8 @@ constexpr const char* kUsage = R"(usage: ogai-sched --state DIR [options]
   --tenants FILE     tenants, quotas and tokens (YAML, docs/scheduler.md); default: one
                      tenant "default" with every slot, its token in DIR/default.token
   --listen ADDR      unix:PATH (default unix:DIR/sched.sock) or HOST:PORT
-  --backend local    how jobs run: local (ogai-run on the assigned hosts)
+  --backend B        how jobs run: local (ogai-run on the assigned hosts, the default) or
+                     slurm (one sbatch per attempt, on the assigned nodes)
   --ogai-run PATH    the launcher (default: the one beside this program)
   --grace SECONDS    a preempted job's time to commit its checkpoint and stop (default 120)
   --half-life S      fair-share usage half-life in seconds (default 3600)

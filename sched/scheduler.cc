@@ -132,7 +132,7 @@ void Scheduler::ReattachAll() {
     if (j.pid == 0) {
       // Saved as started but the pid not recorded: the supervisor wrote its own pid file if it
       // ever ran; if not, the attempt never started and the job simply waits again.
-      const std::string pf = AttemptFile(dir, j.attempt, "pid");
+      const std::string pf = AttemptFile(dir, j.attempt, o_.runner.backend == "slurm" ? "slurmid" : "pid");
       if (FileExists(pf)) {
         j.pid = std::atoll(ReadSmall(pf).c_str());
       } else {
@@ -189,7 +189,7 @@ void Scheduler::WatchActive(double now) {
   for (auto& [id, j] : jobs_) {
     if (!IsActive(j.state)) continue;
     const std::string dir = JobDir(o_.state_dir, id);
-    const AttemptStatus st = PollAttempt(dir, j.attempt, j.pid);
+    const AttemptStatus st = PollAttempt(o_.runner, dir, j.attempt, j.pid);
     if (st.state != AttemptState::kRunning) {
       Finish(j, st.exit_code, st.state == AttemptState::kLost, now);
       continue;
@@ -202,11 +202,11 @@ void Scheduler::WatchActive(double now) {
         if (overdue) {
           OGAI_LOG(Warn) << "job " << id << ": no checkpoint within " << o_.grace_s << " s; stopping it";
         }
-        SignalAttempt(dir, j.attempt, SIGTERM);
+        SignalAttempt(o_.runner, dir, j.attempt, j.pid, SIGTERM);
         term_sent_[id] = now;
       } else if (now - it->second > o_.stop_grace_s) {
-        SignalAttempt(dir, j.attempt, SIGKILL);
-        if (j.pid > 0) ::kill(-static_cast<pid_t>(j.pid), SIGKILL);
+        SignalAttempt(o_.runner, dir, j.attempt, j.pid, SIGKILL);
+        if (j.pid > 0 && o_.runner.backend == "local") ::kill(-static_cast<pid_t>(j.pid), SIGKILL);
       }
     }
   }
@@ -348,7 +348,7 @@ void Scheduler::Pass(double now) {
     if (!st.ok()) {
       OGAI_LOG(Warn) << "job " << id << ": checkpoint request failed (" << st.ToString()
                      << "); stopping it, it resumes from its last checkpoint";
-      SignalAttempt(JobDir(o_.state_dir, id), j.attempt, SIGTERM);
+      SignalAttempt(o_.runner, JobDir(o_.state_dir, id), j.attempt, j.pid, SIGTERM);
       term_sent_[id] = now;
     }
   }

@@ -26,6 +26,7 @@ struct TenantConfig {
   int quota = 0;
   int borrow_limit = 0;
   std::string token;
+  std::string slurm_account;  // --backend slurm: sbatch --account ("" : none)
 };
 
 struct SchedulerOptions {
