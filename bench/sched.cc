@@ -281,14 +281,14 @@ int Run(int argc, char** argv) {
     result += b;
     // 3. Preemption: alice borrows the pool, bob reclaims his quota.
     const std::string a1 =
-        e.Ogai("tok-alice", {"submit", cfg, "-np", "2", "--min-runtime", "1h", "train.steps=100000"});
-    const std::string a2 =
-        e.Ogai("tok-alice", {"submit", cfg, "-np", "2", "train.steps=300", "checkpoint.every_steps=0"});
+        e.Ogai("tok-alice", {"submit", cfg, "-np", "2", "--min-runtime", "1h", "parallel.dp=2", "train.steps=100000"});
+    const std::string a2 = e.Ogai(
+        "tok-alice", {"submit", cfg, "-np", "2", "parallel.dp=2", "train.steps=300", "checkpoint.every_steps=0"});
     const int64_t id1 = std::atoll(a1.c_str() + 14), id2 = std::atoll(a2.c_str() + 14);
     const std::string d2 = e.dir + "/state/jobs/" + std::to_string(id2);
     for (double t0 = Now(); Now() - t0 < 120 && LastStep(d2 + "/metrics.a1.rank0.jsonl") < 30;) ::usleep(50000);
     const double t_req = UnixMs();
-    const std::string bsub = e.Ogai("tok-bob", {"submit", cfg, "-np", "2", "train.steps=5"});
+    const std::string bsub = e.Ogai("tok-bob", {"submit", cfg, "-np", "2", "parallel.dp=2", "train.steps=5"});
     const int64_t idb = std::atoll(bsub.c_str() + 14);
     e.WaitState(id2, "PENDING", 120);
     const double t_freed = UnixMs();

@@ -39,7 +39,14 @@ Result<int64_t> Scheduler::Submit(const Caller& c, const pb::SubmitRequest& r) {
   Job j;
   j.tenant = tenant;
   j.name = r.name().empty() ? r.config_name() : r.name();
-  j.ranks = r.np() > 0 ? r.np() : cfg->parallel.dp * cfg->parallel.tp * cfg->parallel.pp;
+  const int layout = cfg->parallel.dp * cfg->parallel.tp * cfg->parallel.pp;
+  j.ranks = r.np() > 0 ? r.np() : layout;
+  if (j.ranks != layout) {
+    return InvalidArgument("submit: -np " + std::to_string(j.ranks) +
+                           " but the config's layout is parallel.dp x tp x pp = " + std::to_string(cfg->parallel.dp) +
+                           " x " + std::to_string(cfg->parallel.tp) + " x " + std::to_string(cfg->parallel.pp) + " = " +
+                           std::to_string(layout) + " ranks; set parallel.dp (or tp, pp) to match, or leave -np out");
+  }
   j.priority = r.priority();
   j.min_runtime_s = std::max(0.0, r.min_runtime_s());
   j.max_requeues = r.max_requeues() >= 0 ? r.max_requeues() : 2;

@@ -92,7 +92,7 @@ TEST(SchedDaemon, BadRequestsGetOneLineAndChangeNothing) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("the token is not valid"), std::string::npos) << r.out;
   // A quota that can never fit: refused at submit, with the numbers.
-  r = d.Ogai("tok-bob", {"submit", cfg, "-np", "3"});
+  r = d.Ogai("tok-bob", {"submit", cfg, "-np", "3", "parallel.dp=3"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("needs 3 ranks but tenant 'bob' may use at most 2 (quota 2 + borrow limit 0)"),
             std::string::npos)
@@ -101,6 +101,10 @@ TEST(SchedDaemon, BadRequestsGetOneLineAndChangeNothing) {
   r = d.Ogai("tok-bob", {"submit", cfg, "train.stpes=3"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("did you mean 'train.steps'"), std::string::npos) << r.out;
+  r = d.Ogai("tok-bob", {"submit", cfg, "-np", "2"});
+  EXPECT_NE(r.out.find("-np 2 but the config's layout is parallel.dp x tp x pp = 1 x 1 x 1 = 1 ranks"),
+            std::string::npos)
+      << r.out;
   r = d.Ogai("tok-bob", {"submit", cfg, "checkpoint.dir=/tmp/x"});
   EXPECT_NE(r.out.find("is set by the scheduler"), std::string::npos) << r.out;
   // A tenant cannot submit as, see or touch another's jobs.
