@@ -358,6 +358,7 @@ void Scheduler::Pass(double now) {
     j.state = JobState::kRunning;
     j.hosts = d.hosts;
     j.backfilled = d.backfilled;
+    j.reason.clear();
     ++j.attempt;
     j.start_unix = now;
     j.exit_code = -1;

@@ -148,6 +148,10 @@ TEST(SchedDaemon, GangAdmissionWaitsForAllRanksAndBackfillsASmallJob) {
   ASSERT_EQ(d.Ogai("tok", {"release", std::to_string(j3)}).code, 0);
   ASSERT_TRUE(d.WaitState(j3, "COMPLETED", 60)) << d.Show(j3) << Read(d.JobDir(j3) + "/output.log");
   EXPECT_NE(d.Show(j3).find("(backfilled)"), std::string::npos) << d.Show(j3);
+  r = d.Ogai("tok", {"logs", std::to_string(j3), "-f"});  // follows until the job's end: here already
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("== attempt 1 on localhost:1 =="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("done: 10 steps"), std::string::npos) << r.out;
   ASSERT_TRUE(d.WaitState(j1, "COMPLETED", 180)) << d.Show(j1);
   ASSERT_TRUE(d.WaitState(j2, "COMPLETED", 120)) << d.Show(j2);
   EXPECT_EQ(AttemptMetrics(d, j2, 1).Start(0)->world, 2);
@@ -171,6 +175,8 @@ TEST(SchedDaemon, ReclaimPreemptsAfterACommitAndTheResumedJobIsBitIdentical) {
   ASSERT_TRUE(d.WaitState(a2, "RUNNING", 30)) << d.Show(a2);
   ASSERT_TRUE(WaitStep(d, a2, 1, 20, 120)) << Read(d.JobDir(a2) + "/output.log");
   // bob wants his quota: alice's borrowed job (not the one within --min-runtime) is preempted.
+  RunResult q = d.Ogai("tok-alice", {"quota"});
+  EXPECT_NE(q.out.find("alice   2      2       4     0"), std::string::npos) << "alice borrows 2:\n" << q.out;
   const int64_t b = d.Submit("tok-bob", {cfg, "-np", "2", "parallel.dp=2", "train.steps=10"});
   ASSERT_TRUE(d.WaitState(b, "RUNNING", 120)) << d.Show(a2) << d.Show(b);
   EXPECT_EQ(d.State(a1), "RUNNING");

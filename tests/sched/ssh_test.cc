@@ -95,7 +95,7 @@ TEST(SchedSsh, ADeadHostIsMarkedDownAndAJobThatLosesANodeIsRequeuedAndResumes) {
   const std::string shown = d.Show(id);
   EXPECT_NE(shown.find("failed (ogai-run exited with 125); requeued 1 of 2"), std::string::npos) << shown;
   const Metrics m2 = ReadMetrics(d.JobDir(id) + "/metrics.a2.rank0.jsonl");
-  ASSERT_NE(m2.Start(0), nullptr) << shown;
+  ASSERT_NE(m2.Start(0), nullptr) << shown << Read(d.JobDir(id) + "/output.log");
   EXPECT_GE(m2.Start(0)->resume_step, 20);
   std::map<int64_t, std::string> bits;
   for (int a = 1; a <= 2; ++a)
