@@ -17,9 +17,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/coll_layout.h"
 #include "bench/command.h"
 #include "comm/process_group.h"
 #include "comm/types.h"
@@ -262,11 +264,30 @@ int RunColl(int argc, char** argv) {
       MPI_Finalize();
       return 1;
     }
+    // The layout: nodes, each pair's transport, the raw TCP stream between two nodes; on
+    // several nodes the same collectives forced flat (a ring over every rank), same run.
+    const CollLayout layout = MeasureLayout(**pg, size_t{64} << 20);
+    std::unique_ptr<comm::ProcessGroup> flat;
+    if (layout.nodes > 1 && o.backend == "ucx" && (o.op == "allreduce" || o.op == "reducescatter")) {
+      comm::ProcessGroupOptions fo = po;
+      fo.name = "flat";
+      fo.flat_collectives = true;
+      auto f = comm::CreateProcessGroup(o.backend, nullptr, rank, n, fo);
+      if (!f.ok()) {
+        if (rank == 0) std::fprintf(stderr, "ogai-bench coll: flat group: %s\n", f.status().ToString().c_str());
+        MPI_Finalize();
+        return 1;
+      }
+      flat = std::move(*f);
+    }
     const size_t es = comm::DataTypeSize(*dtype);
     const bool mpi_baseline = *dtype == DataType::kFloat32 && *redop != ReduceOp::kAvg;
     if (rank == 0 && !o.json) {
       std::printf("# ogai-bench coll: op %s, backend %s, %d ranks, MPI baseline: %s\n", o.op.c_str(), o.backend.c_str(),
                   n, mpi_baseline ? "same processes, same run" : "none (MPI has no bf16 / avg)");
+      std::printf("# %d node(s); raw TCP stream rank 0 -> first rank on another node: %.3f GB/s; transports %s\n",
+                  layout.nodes, layout.tcp_stream_gbs, layout.transports_json.c_str());
+      if (flat) std::printf("# flat: the same op forced flat (ring over every rank), out-of-place busbw\n");
       std::printf("#%11s %12s %8s %6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %10s %8s %6s\n", "", "", "", "",
                   "out-of-place", "", "", "", "in-place", "", "", "", "MPI", "", "");
       std::printf("#%11s %12s %8s %6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %10s %8s %6s\n", "size(B)", "count",
@@ -308,6 +329,18 @@ int RunColl(int argc, char** argv) {
       }
       long total_wrong[2];
       MPI_Allreduce(wrong, total_wrong, 2, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+      double flat_t = 0;
+      if (flat) {
+        c.Prepare();
+        flat_t = TimeIt(warmup, iters, [&] {
+          Status st = OgaiOnce(*flat, c, false);
+          if (!st.ok() && bad.ok()) bad = st;
+        });
+        if (!bad.ok()) {
+          std::fprintf(stderr, "rank %d (flat): %s\n", rank, bad.ToString().c_str());
+          rc = 1;
+        }
+      }
       double mpi_t = 0;
       if (mpi_baseline) {
         c.Prepare();
@@ -319,16 +352,21 @@ int RunColl(int argc, char** argv) {
         const double algbw_ip = bytes / t[1] / 1e3, busbw_ip = algbw_ip * c.BusFactor();
         const double mpi_busbw = mpi_baseline ? bytes / mpi_t / 1e3 * c.BusFactor() : 0;
         const double ratio = mpi_baseline ? busbw / mpi_busbw : 0;
+        const double flat_busbw = flat ? bytes / flat_t / 1e3 * c.BusFactor() : 0;
         if (o.json) {
           std::printf(
               "{\"op\":\"%s\",\"backend\":\"%s\",\"ranks\":%d,\"bytes\":%zu,\"count\":%zu,\"type\":\"%s\",\"redop\":\"%"
               "s\","
               "\"time_us\":%.3f,\"algbw_gbs\":%.4f,\"busbw_gbs\":%.4f,\"wrong\":%ld,"
               "\"inplace_time_us\":%.3f,\"inplace_busbw_gbs\":%.4f,\"mpi_time_us\":%.3f,"
-              "\"mpi_busbw_gbs\":%.4f,\"ratio_vs_mpi\":%.4f}\n",
+              "\"mpi_busbw_gbs\":%.4f,\"ratio_vs_mpi\":%.4f,\"nodes\":%d,\"flat_time_us\":%.3f,"
+              "\"flat_busbw_gbs\":%.4f,\"ratio_vs_flat\":%.4f,\"tcp_stream_gbs\":%.4f,\"ratio_vs_tcp\":%.4f,"
+              "\"transports\":%s}\n",
               o.op.c_str(), o.backend.c_str(), n, bytes, c.count, comm::DataTypeName(*dtype),
               comm::ReduceOpName(*redop), t[0], algbw, busbw, total_wrong[0] + total_wrong[1], t[1], busbw_ip, mpi_t,
-              mpi_busbw, ratio);
+              mpi_busbw, ratio, layout.nodes, flat_t, flat_busbw, flat ? busbw / flat_busbw : 0.0,
+              layout.tcp_stream_gbs, layout.tcp_stream_gbs > 0 ? busbw / layout.tcp_stream_gbs : 0.0,
+              layout.transports_json.c_str());
         } else {
           std::printf("%12zu %12zu %8s %6s | %10.2f %8.3f %8.3f %7ld | %10.2f %8.3f %8.3f %7ld | %10.2f %8.3f %6.2f\n",
                       bytes, c.count, comm::DataTypeName(*dtype), comm::ReduceOpName(*redop), t[0], algbw, busbw,

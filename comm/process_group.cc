@@ -12,6 +12,8 @@ namespace ogai::comm {
 
 ProcessGroup::~ProcessGroup() = default;
 
+std::string ProcessGroup::TransportTo(int) const { return ""; }
+
 std::vector<std::string> AvailableBackends() {
   std::vector<std::string> b = {"ucx", "mpi"};
 #ifdef OGAI_HAVE_NCCL

@@ -57,6 +57,11 @@ struct ProcessGroupOptions {
   // This rank's index on its node (RankEnv::local_rank); -1: unknown. NCCL picks the CUDA
   // device local_rank % device count when `device` is -1.
   int local_rank = -1;
+  // ucx, a group that spans nodes: run all-reduce and reduce-scatter over every rank (ring,
+  // recursive doubling) instead of the fold chain across nodes (also
+  // OGAI_COMM_FLAT=1). Faster or slower depending on the layout; its bits depend on the
+  // layout (the fold chain's do not).
+  bool flat_collectives = false;
   // NCCL: the CUDA device of this rank (-1: from local_rank, else 0).
   int device = -1;
 };
@@ -71,6 +76,10 @@ class ProcessGroup {
   std::chrono::milliseconds timeout() const { return options_.timeout; }
   const ProcessGroupOptions& options() const { return options_; }
   virtual const char* backend() const = 0;
+  // How this rank reaches `peer` (a rank of this group), as the backend chose it: e.g.
+  // "ucx:tcp/eth0 (other node)", "ucx:posix/memory,cma/memory (same node)"; "" when the
+  // backend cannot tell (mpi, nccl).
+  virtual std::string TransportTo(int peer) const;
 
   // recv[i] = op over ranks of send[i], on every rank. count elements each.
   WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op);

@@ -23,6 +23,8 @@ const std::vector<Knob>& Knobs() {
       {"OGAI_UCX_BCAST_CHAIN_MIN_BYTES", T::kSize, "256k",
        "broadcast switches from the tree to the chain at this size"},
       {"OGAI_UCX_SHM", T::kFlag, "1", "0: ranks on one node talk through UCX messages, not shared memory"},
+      {"OGAI_COMM_FLAT", T::kFlag, "0",
+       "1: groups that span nodes reduce over every rank (ring), not by the fold chain across nodes"},
       {"OGAI_UCX_SHM_SLOT_BYTES", T::kSize, "256k", "shared-memory chunk size (rounded up to pages)"},
       {"OGAI_UCX_SHM_DEPTH", T::kInt, "4", "shared-memory chunks in flight per rank (2..64)"},
       {"OGAI_UCX_SHM_DIRECT_MAX_BYTES", T::kSize, "64k", "shared-memory ops up to this size skip the chunk pipeline"},
@@ -33,6 +35,11 @@ const std::vector<Knob>& Knobs() {
        "microseconds a waiting rank yields its core between polls"},
       // Checkpoints.
       {"OGAI_CKPT_CHUNK_KB", T::kInt, "4096", "checksum chunk of checkpoint shards in KiB (4..1048576)"},
+      // The store server (docs/security.md).
+      {"OGAI_STORE_MAX_CONNECTIONS", T::kInt, "4096", "connections a store server keeps open; more are closed at once"},
+      {"OGAI_STORE_MAX_PENDING", T::kInt, "64",
+       "unauthenticated store connections; a new one beyond it closes the oldest"},
+      {"OGAI_STORE_AUTH_TIMEOUT_MS", T::kInt, "5000", "a store connection not authenticated by then is closed"},
       // ogai-run's ssh agents.
       {"OGAI_SSH", T::kString, "ssh", "the ssh client ogai-run starts remote agents with"},
       {"OGAI_SSH_OPTS", T::kString, "", "options for it, split on spaces, before the host"},
@@ -44,6 +51,8 @@ const std::vector<Knob>& Knobs() {
       // Tests.
       {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
       {"OGAI_TEST_SSH_CONFIG", T::kString, "", "tests: ssh_config of the test sshd (scripts/testenv/sshd.sh)"},
+      {"OGAI_TEST_NETNS", T::kString, "", "tests: folder of the namespace cluster (scripts/testenv/netns.sh)"},
+      {"OGAI_TEST_NETNS_WHY", T::kString, "", "tests: why scripts/test.sh could not start the namespace cluster"},
   };
   return knobs;
 }

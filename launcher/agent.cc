@@ -17,9 +17,11 @@
 #include <atomic>
 #include <climits>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "launcher/console.h"
 #include "launcher/hostfile.h"
@@ -48,6 +50,7 @@ class Agent {
   void HandleCommand(const Command& c);
   void Publish(Event e);
   void LauncherGone(const std::string& why);
+  void CheckFence();
   void OnSignal();
   void OnStdin();
   void MaybeQuit();
@@ -67,6 +70,7 @@ class Agent {
   std::mutex hb_mu_;
   std::condition_variable hb_cv_;
   bool hb_stop_ = false;
+  std::atomic<double> hb_ok_at_{0};  // Now() of the last heartbeat the store took
   int round_ = -1;
   bool exiting_ = false;
 };
@@ -91,6 +95,7 @@ Status Agent::Setup() {
   if (!s.ok()) return s.status().WithContext("agent: connecting to the job's store");
   store_ = std::shared_ptr<store::Store>(std::move(s).value());
   OGAI_ASSIGN_OR_RETURN(std::string spec_text, store_->Get(kSpecKey, milliseconds(10000)));
+  OGAI_RETURN_IF_ERROR(VerifySpec(boot_, spec_text).WithContext("agent"));
   OGAI_ASSIGN_OR_RETURN(spec_, JobSpec::Parse(spec_text));
   char hn[HOST_NAME_MAX + 1] = {0};
   ::gethostname(hn, HOST_NAME_MAX);
@@ -142,13 +147,14 @@ Status Agent::Setup() {
     MaybeQuit();
   };
   // The shard cache listens where the launcher's store is reached from.
+  // (never 0.0.0.0: docs/security.md).
   std::string bind;
   if (spec_.shard_cache) {
     auto addr = LocalAddressFacing(boot_.store_host);
-    bind = addr.ok() ? *addr : std::string("0.0.0.0");
+    if (!addr.ok()) return addr.status().WithContext("agent: finding this node's address for its shard cache");
+    bind = *addr;
   }
-  OGAI_RETURN_IF_ERROR(
-      node_->Start(loop_, store_, spec_.pmix, cb, bind, bind == "0.0.0.0" ? host_ : bind, boot_.token));
+  OGAI_RETURN_IF_ERROR(node_->Start(loop_, store_, spec_.pmix, cb, bind, bind, boot_.token));
   runner_ = node_->runner();
 
   // Commands from now on (earlier ones were for agents that came before us).
@@ -181,11 +187,13 @@ Status Agent::Setup() {
     std::unique_lock<std::mutex> lk(hb_mu_);
     while (!hb_stop_) {
       lk.unlock();
-      (void)store_->Set(AgentHeartbeatKey(id_), std::to_string(++beat));
+      if (store_->Set(AgentHeartbeatKey(id_), std::to_string(++beat)).ok()) hb_ok_at_.store(Now());
       lk.lock();
       hb_cv_.wait_for(lk, std::chrono::duration<double>(kAgentHeartbeatPeriod), [this] { return hb_stop_; });
     }
   });
+  hb_ok_at_.store(Now());
+  loop_.After(kAgentHeartbeatPeriod, [this] { CheckFence(); });
   loop_.AddFd(node_->signal_fd(), POLLIN, [this](short) { OnSignal(); });
   if (boot_from_stdin_) loop_.AddFd(STDIN_FILENO, POLLIN, [this](short) { OnStdin(); });
 
@@ -249,6 +257,24 @@ void Agent::LauncherGone(const std::string& why) {
   } else {
     runner_->Stop(SIGTERM, spec_.grace);
   }
+}
+
+void Agent::CheckFence() {
+  const double silent = Now() - hb_ok_at_.load();
+  if (silent > kAgentFenceAfter && !exiting_) {
+    exiting_ = true;
+    char msg[160];
+    std::snprintf(msg, sizeof msg,
+                  "no heartbeat reached the job's store for %.1f s (network lost?); killing this node's ranks", silent);
+    OGAI_LOG(Warn) << msg;
+    if (runner_->idle()) {
+      loop_.Quit();
+    } else {
+      runner_->Stop(SIGKILL, 0);
+    }
+    return;
+  }
+  loop_.After(kAgentHeartbeatPeriod / 2, [this] { CheckFence(); });
 }
 
 void Agent::OnStdin() {

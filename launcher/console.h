@@ -9,6 +9,11 @@
 //                                             on the stream it came from
 //
 // Diagnostics that only -v / -vv show stay OGAI_LOG (core/log.h); they are not user output.
+//
+// With MergeRankWarnings on (ogai-run's launcher process), Relay holds ranks' warnings for a
+// moment and prints identical ones once, naming the ranks (launcher/warning_merge.h);
+// FlushWarnings prints what is due, and every other output flushes them all first, so a
+// warning never appears after the failure it led to.
 #pragma once
 
 #include <string>
@@ -21,5 +26,7 @@ void Warn(const std::string& text);
 void Notice(const std::string& text);
 void Block(std::string_view text);
 void Relay(std::string_view text, bool is_stderr);
+void MergeRankWarnings(bool on);
+void FlushWarnings(bool all);
 
 }  // namespace ogai::launch::console

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <random>
 
+#include "core/digest.h"
 #include "core/file_io.h"
 #include "core/knobs.h"
 #include "core/log.h"
@@ -57,41 +58,47 @@ std::string RandomHex(size_t bytes) {
 
 }  // namespace
 
-Status Launcher::Prepare() {
-  self_exe_ = SelfExecutable();
+Result<JobPlan> PlanJob(const RunOptions& opts, bool* slurm) {
+  const LaunchConfig& l = opts.launch;
+  *slurm = false;
   // Hosts: -H / --hostfile, else the Slurm allocation, else this machine.
   PlanInput in;
-  if (!l_.hosts.empty() && !l_.hostfile.empty()) {
+  if (!l.hosts.empty() && !l.hostfile.empty()) {
     return InvalidArgument("give either --host or --hostfile, not both");
   }
-  if (!l_.hostfile.empty()) {
-    OGAI_ASSIGN_OR_RETURN(in.hosts, ReadHostfile(l_.hostfile));
+  if (!l.hostfile.empty()) {
+    OGAI_ASSIGN_OR_RETURN(in.hosts, ReadHostfile(l.hostfile));
     in.hosts_given = true;
-    in.hosts_source = "hostfile " + l_.hostfile;
-  } else if (!l_.hosts.empty()) {
-    OGAI_ASSIGN_OR_RETURN(in.hosts, ParseHostList(l_.hosts));
+    in.hosts_source = "hostfile " + l.hostfile;
+  } else if (!l.hosts.empty()) {
+    OGAI_ASSIGN_OR_RETURN(in.hosts, ParseHostList(l.hosts));
     in.hosts_given = true;
-    in.hosts_source = "--host " + l_.hosts;
-  } else if (opts_.agent_launcher != "ssh") {
+    in.hosts_source = "--host " + l.hosts;
+  } else if (opts.agent_launcher != "ssh") {
     OGAI_ASSIGN_OR_RETURN(auto alloc, DetectSlurmAllocation(CurrentEnv()));
     if (alloc) {
       for (size_t i = 0; i < alloc->hosts.size(); ++i) in.hosts.push_back({alloc->hosts[i], alloc->slots[i], 0});
       in.hosts_given = true;
       in.hosts_source = "the Slurm allocation (SLURM_JOB_NODELIST=" + alloc->nodelist + ")";
-      slurm_ = true;
+      *slurm = true;
     }
   }
-  if (opts_.agent_launcher == "slurm" && !slurm_) {
+  if (opts.agent_launcher == "slurm" && !*slurm) {
     return InvalidArgument(
         "--agent-launcher slurm needs a Slurm allocation (SLURM_JOB_ID) and no "
         "-H/--hostfile; run ogai-run inside sbatch or salloc");
   }
-  in.np = l_.np;
-  in.nproc_per_node = l_.nproc_per_node;
-  OGAI_RETURN_IF_ERROR(ParseNnodes(l_.nnodes, &in.min_nodes, &in.max_nodes));
-  in.map_by = l_.map_by;
-  in.oversubscribe = l_.oversubscribe;
-  OGAI_ASSIGN_OR_RETURN(plan_, MakeJobPlan(in));
+  in.np = l.np;
+  in.nproc_per_node = l.nproc_per_node;
+  OGAI_RETURN_IF_ERROR(ParseNnodes(l.nnodes, &in.min_nodes, &in.max_nodes));
+  in.map_by = l.map_by;
+  in.oversubscribe = l.oversubscribe;
+  return MakeJobPlan(in);
+}
+
+Status Launcher::Prepare() {
+  self_exe_ = SelfExecutable();
+  OGAI_ASSIGN_OR_RETURN(plan_, PlanJob(opts_, &slurm_));
   if (slurm_) {
     for (NodePlan& n : plan_.nodes) n.local = false;  // every node's agent is an srun task
   }
@@ -176,11 +183,12 @@ Status Launcher::StartServices() {
       if (first_remote.empty()) first_remote = a.host;
     }
   }
+  // The store listens only on the address the nodes are told (never 0.0.0.0): who can
+  // reach the store is who can reach that address (docs/security.md).
   std::string bind = "127.0.0.1";
   if (!l_.master_addr.empty()) {
     master_addr_ = l_.master_addr;
-    bind = "0.0.0.0";
-    if (master_addr_ == "127.0.0.1" || master_addr_ == "localhost") bind = "127.0.0.1";
+    bind = master_addr_;
   } else if (all_local) {
     master_addr_ = "127.0.0.1";
   } else {
@@ -189,13 +197,14 @@ Status Launcher::StartServices() {
   }
   auto server = store::StoreServer::Start(bind, l_.master_port, token_);
   if (!server.ok()) {
-    return server.status().WithContext("starting the job's store on " + bind + ":" + std::to_string(l_.master_port) +
-                                       (l_.master_port ? " (pick another --master-port)" : ""));
+    return server.status().WithContext(
+        "starting the job's store on " + bind + ":" + std::to_string(l_.master_port) +
+        (l_.master_port ? " (pick another --master-port)" : "") +
+        (l_.master_addr.empty() ? "" : " (--master-addr must be an address of this host)"));
   }
   server_ = std::move(server).value();
   master_port_ = server_->port();
-  OGAI_ASSIGN_OR_RETURN(auto client, store::ConnectTcpStore(bind == "0.0.0.0" ? "127.0.0.1" : bind, master_port_,
-                                                            token_, milliseconds(10000)));
+  OGAI_ASSIGN_OR_RETURN(auto client, store::ConnectTcpStore(bind, master_port_, token_, milliseconds(10000)));
   store_ = std::shared_ptr<store::Store>(std::move(client));
   OGAI_RETURN_IF_ERROR(WriteStoreFile());
 
@@ -216,7 +225,9 @@ Status Launcher::StartServices() {
   for (const Agent& a : agents_) spec_.agent_hosts.push_back(a.host);
   spec_.elastic = plan_.min_nodes < static_cast<int>(plan_.nodes.size());
   spec_.shard_cache = opts_.shard_cache;
-  OGAI_RETURN_IF_ERROR(store_->Set(kSpecKey, spec_.Serialize()));
+  const std::string spec_text = spec_.Serialize();
+  spec_sha256_ = Sha256Hex(spec_text);  // every agent's bootstrap pins it
+  OGAI_RETURN_IF_ERROR(store_->Set(kSpecKey, spec_text));
   OGAI_RETURN_IF_ERROR(store_->Set(kCommandNextKey, "0"));
 
   if (local_agent_ >= 0) {
@@ -301,7 +312,11 @@ int Launcher::Run() {
     });
     loop_.Every(kAgentHeartbeatPeriod / 2, [this] { CheckAgentHeartbeats(); });
   }
+  // Ranks' identical warnings: held briefly, printed once naming the ranks.
+  console::MergeRankWarnings(true);
+  loop_.Every(0.25, [] { console::FlushWarnings(false); });
   loop_.Run();
+  console::MergeRankWarnings(false);  // prints what is still held
 
   // Tear-down: readers before the store they read, the store before the PMIx server.
   if (events_) events_->Stop();

@@ -8,6 +8,7 @@
 #include "core/knobs.h"
 #include "core/log.h"
 #include "launcher/console.h"
+#include "launcher/dry_run.h"
 #include "launcher/failure.h"
 #include "launcher/launcher.h"
 #include "launcher/options.h"
@@ -62,6 +63,9 @@ int main(int argc, char** argv) {
     opts.program.insert(opts.program.end(), opts.overrides.begin(), opts.overrides.end());
     for (int i = 0; i < opts.verbosity && i < 2; ++i) opts.program.push_back("-v");
     opts.shard_cache = cfg->checkpoint.peer_copies > 0 && !cfg->checkpoint.dir.empty();
+    if (opts.dry_run) return RunDryRun(opts);
+  } else if (opts.dry_run) {
+    return UsageError(ogai::InvalidArgument("--dry-run plans a training job: give a train.yaml"));
   }
   return RunLauncher(opts);
 }

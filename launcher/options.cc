@@ -184,6 +184,10 @@ const std::vector<Flag>& Flags() {
                    o.mode = RunMode::kVersion;
                    return Status::Ok();
                  }});
+    f.push_back({{"dry-run"}, false, [](RunOptions& o, const std::string&) -> Status {
+                   o.dry_run = true;
+                   return Status::Ok();
+                 }});
     f.push_back({{"agent"}, false, [](RunOptions& o, const std::string&) -> Status {
                    o.mode = RunMode::kAgent;
                    return Status::Ok();
@@ -380,6 +384,8 @@ Other:
   --mpi pmix|none           serve PMIx so MPI programs form one job (default pmix)
   --agent-launcher auto|ssh|slurm  how agents start on other nodes (default auto)
   -v, -vv                   say more (launch plan, agents, each rank's start and end)
+  --dry-run                 print a training job's plan (ranks and hosts, layout, batch, parameters,
+                            memory per rank, what it would resume from); start nothing
   --help-config             list every train.yaml key
   --help-env                list every OGAI_* environment knob
   -h, --help                this text

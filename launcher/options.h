@@ -34,6 +34,9 @@ struct RunOptions {
   int verbosity = 0;                    // -v: 1, -vv: 2
   // A training job with checkpoint.peer_copies > 0: every node's agent serves a shard cache.
   bool shard_cache = false;
+  // --dry-run: print the plan of a training job (hosts, layout, batch, parameters, memory,
+  // resume) and start nothing.
+  bool dry_run = false;
 };
 
 // Parses argv[1..]. Errors name the flag, what was wrong and the fix; nothing is started.

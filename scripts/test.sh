@@ -3,9 +3,11 @@
 # Extra arguments go to ctest, e.g. `scripts/test.sh -R Config` or `-L slurm`.
 #
 # The launcher's ssh and Slurm tests need real daemons: this script starts a private sshd on
-# loopback (scripts/testenv/sshd.sh) and a single-node Slurm (scripts/testenv/slurm.sh), each
-# with its state in a temp folder, and stops them when it exits, however it exits.
-# OGAI_TEST_DAEMONS=0 skips them (those tests then skip, saying why).
+# loopback (scripts/testenv/sshd.sh), a single-node Slurm (scripts/testenv/slurm.sh) and a
+# cluster of four network-namespace nodes with an sshd each (scripts/testenv/netns.sh, needs
+# root), each with its state in a temp folder, and stops them when it exits, however it exits.
+# OGAI_TEST_DAEMONS=0 skips them (those tests then skip, saying why); so do the multi-node
+# tests when the namespace cluster cannot start (OGAI_TEST_NETNS_WHY says why).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -17,6 +19,7 @@ if [ "${OGAI_TEST_DAEMONS:-1}" != "0" ]; then
   stop_daemons() {
     "$ROOT/scripts/testenv/slurm.sh" stop "$TESTENV/slurm" >/dev/null 2>&1 || true
     "$ROOT/scripts/testenv/sshd.sh" stop "$TESTENV/sshd" >/dev/null 2>&1 || true
+    "$ROOT/scripts/testenv/netns.sh" stop "$TESTENV/netns" >/dev/null 2>&1 || true
     rm -rf "$TESTENV"
   }
   trap stop_daemons EXIT
@@ -24,6 +27,13 @@ if [ "${OGAI_TEST_DAEMONS:-1}" != "0" ]; then
   trap 'exit 143' TERM
   eval "$("$ROOT/scripts/testenv/sshd.sh" start "$TESTENV/sshd")"
   eval "$("$ROOT/scripts/testenv/slurm.sh" start "$TESTENV/slurm")"
+  if netns_out="$("$ROOT/scripts/testenv/netns.sh" start "$TESTENV/netns" 4 2>"$TESTENV/netns.err")"; then
+    eval "$netns_out"
+  else
+    OGAI_TEST_NETNS_WHY="$(tail -n 1 "$TESTENV/netns.err")"
+    export OGAI_TEST_NETNS_WHY
+    echo "test.sh: no namespace cluster, the multi-node tests will skip: $OGAI_TEST_NETNS_WHY" >&2
+  fi
 fi
 
 # Tests labelled `heavy` (long multi-rank sweeps) run only when asked for: `scripts/test.sh -L heavy`.

@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cstdlib>
 
+#include <yaml-cpp/yaml.h>
+
+#include "ckpt/format.h"
 #include "core/clock.h"
 #include "core/knobs.h"
 #include "core/log.h"
@@ -39,6 +42,16 @@ ckpt::Region SpecRegion(const model::ParamSpec& p) {
   std::vector<int64_t> begin(p.global_shape.size(), 0);
   if (p.shard_dim >= 0) begin[p.shard_dim] = p.shard_begin;
   return ckpt::Region::Box(std::move(begin), p.local_shape);
+}
+
+// train.steps of the run that saved a checkpoint, from its config; 0 when it cannot be read.
+int64_t SavedScheduleSteps(const std::string& config_yaml) {
+  try {
+    const YAML::Node steps = YAML::Load(config_yaml)["train"]["steps"];
+    return steps ? steps.as<int64_t>() : 0;
+  } catch (const YAML::Exception&) {
+    return 0;
+  }
 }
 
 }  // namespace
@@ -139,7 +152,16 @@ PeerCopyInfo Checkpointing::last_peer_copy() const {
   return peer_copy_;
 }
 
+CommitInfo Checkpointing::last_commit() const {
+  std::lock_guard<std::mutex> lock(peer_mu_);
+  return commit_;
+}
+
 void Checkpointing::OnCommitted(int64_t step, const std::string& shard_path) {
+  {
+    std::lock_guard<std::mutex> lock(peer_mu_);
+    commit_ = {step, ckpt::JoinPath(cfg_.checkpoint.dir, ckpt::StepDirName(step)), UnixMs()};
+  }
   if (peers_ == nullptr || shard_path.empty()) return;
   auto st = peers_->Push(step, shard_path);
   if (!st.ok()) {
@@ -194,6 +216,11 @@ Status Checkpointing::Load(const std::string& path, int64_t* step) {
   ResumeInfo info;
   info.path = ck->path();
   info.files = static_cast<int>(files.size());
+  const auto& saved = ck->manifest().layout();
+  info.saved_dp = saved.dp();
+  info.saved_tp = saved.tp();
+  info.saved_pp = saved.pp();
+  info.saved_steps = SavedScheduleSteps(ck->manifest().config_yaml());
   ckpt::ShardBytes mem;
   if (peers_ != nullptr) {
     std::vector<std::pair<std::string, uint64_t>> want;

@@ -63,6 +63,10 @@ struct ResumeInfo {
   int files = 0;             // shard files this rank read from
   int files_from_peers = 0;  // of which in-memory peer copies
   int64_t bytes_from_peers = 0;
+  // The run that saved it: its layout and its train.steps (the LR schedule's length; 0 when
+  // the saved config does not say).
+  int saved_dp = 0, saved_tp = 0, saved_pp = 0;
+  int64_t saved_steps = 0;
   // "none", "disk", "peer" (every file from peer memory) or "mixed".
   std::string Source() const;
 };
@@ -73,6 +77,13 @@ struct PeerCopyInfo {
   int64_t bytes = 0;
   int places = 0;  // this node's folder and the caches that hold it
   double seconds = 0;
+};
+
+// The latest checkpoint this rank saw committed (step 0: none yet in this process).
+struct CommitInfo {
+  int64_t step = 0;
+  std::string path;  // the checkpoint's folder (checkpoint.dir/step_N)
+  double unix_ms = 0;
 };
 
 class Checkpointing {
@@ -115,6 +126,8 @@ class Checkpointing {
   const ResumeInfo& resume_info() const { return resume_; }
   // The latest completed push (thread-safe: the writer's thread updates it).
   PeerCopyInfo last_peer_copy() const;
+  // The latest commit of a save of this process (thread-safe, like last_peer_copy).
+  CommitInfo last_commit() const;
 
   // Time the training loop waited for each async save so far (Save call + optimizer fence).
   const std::vector<double>& stalls() const { return stalls_; }
@@ -140,6 +153,7 @@ class Checkpointing {
   ResumeInfo resume_;
   mutable std::mutex peer_mu_;
   PeerCopyInfo peer_copy_;
+  CommitInfo commit_;
 };
 
 }  // namespace ogai::train

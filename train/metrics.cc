@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+
+#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -29,29 +32,48 @@ std::string HumanRate(double v, const char* unit) {
   return buf;
 }
 
-std::string StepLine(const StepStats& s, int64_t steps) {
+std::string HumanDuration(double seconds) {
+  char buf[32];
+  if (seconds < 60) {
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  } else if (seconds < 3600) {
+    const long s = static_cast<long>(seconds + 0.5);
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  } else {
+    const long m = static_cast<long>(seconds / 60 + 0.5);
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", m / 60, m % 60);
+  }
+  return buf;
+}
+
+std::string StepLine(const StepStats& s, int64_t steps, double elapsed, double eta) {
   const int width = static_cast<int>(std::to_string(steps).size());
   char buf[256];
   std::snprintf(buf, sizeof(buf), "step %*lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.1f ms | %s | %s", width,
                 static_cast<long long>(s.step), static_cast<long long>(steps), s.loss, s.lr, s.grad_norm,
                 s.seconds * 1e3, HumanRate(s.tokens_per_s, "tok/s").c_str(),
                 HumanRate(s.model_flops_per_s, "FLOP/s").c_str());
-  return buf;
+  std::string line = buf;
+  if (elapsed >= 0) line += " | " + HumanDuration(elapsed) + " elapsed, eta " + HumanDuration(std::max(0.0, eta));
+  return line;
 }
 
-ConsoleReport::ConsoleReport(int64_t steps, int64_t total, int64_t log_every, double start)
-    : steps_(steps), total_(total), log_every_(log_every), start_(start), last_line_(start) {}
+ConsoleReport::ConsoleReport(int64_t steps, int64_t total, int64_t first, int64_t log_every, double start)
+    : steps_(steps), total_(total), first_(first), log_every_(log_every), start_(start), last_line_(start) {}
 
 void ConsoleReport::OnStep(const StepStats& s, double now) {
-  if (s.step % log_every_ == 0 || s.step == 1 || s.step == total_) {
-    Print(StepLine(s, steps_));
+  // The estimate extrapolates this run's pace (steps since it started or resumed).
+  const double elapsed = now - start_;
+  const double done = static_cast<double>(s.step - first_) / static_cast<double>(std::max<int64_t>(1, total_ - first_));
+  const double eta = done > 0 ? elapsed / done * (1.0 - done) : 0.0;
+  if (s.step % log_every_ == 0 || s.step == first_ + 1 || s.step == total_) {
+    Print(StepLine(s, steps_, elapsed, eta));
     last_line_ = now;
   } else if (now - last_line_ >= 10.0) {
-    const double done = static_cast<double>(s.step) / total_;
     char buf[160];
-    std::snprintf(buf, sizeof(buf), "progress: %lld/%lld steps (%.0f%%), loss %.4f, elapsed %.0f s, eta %.0f s",
-                  static_cast<long long>(s.step), static_cast<long long>(total_), done * 100.0, s.loss, now - start_,
-                  (now - start_) / done * (1.0 - done));
+    std::snprintf(buf, sizeof(buf), "progress: %lld/%lld steps (%.0f%%), loss %.4f, elapsed %s, eta %s",
+                  static_cast<long long>(s.step), static_cast<long long>(total_), 100.0 * s.step / total_, s.loss,
+                  HumanDuration(elapsed).c_str(), HumanDuration(eta).c_str());
     Print(buf);
     last_line_ = now;
   }
@@ -70,6 +92,45 @@ void ConsoleReport::Summary(const RunSummary& sum) const {
                 100.0 * sum.last_loss / sum.first_loss, HumanRate(tok / sum.seconds, "tok/s").c_str(),
                 HumanRate(flops / sum.seconds, "FLOP/s").c_str());
   Print(buf);
+  Print(ResultsLine(sum));
+}
+
+std::string ResultsLine(const RunSummary& sum) {
+  std::string line = "last checkpoint: ";
+  if (sum.last_checkpoint.step > 0) {
+    line += sum.last_checkpoint.path + " (step " + std::to_string(sum.last_checkpoint.step) + ")";
+  } else {
+    line += sum.checkpointing ? "none committed" : "none (checkpoint.dir is not set)";
+  }
+  line += " | metrics: " + (sum.metrics_file.empty() ? "none (train.metrics_file is not set)" : sum.metrics_file);
+  return line;
+}
+
+namespace {
+std::string LayoutText(int dp, int tp, int pp) {
+  return "dp " + std::to_string(dp) + " x tp " + std::to_string(tp) + " x pp " + std::to_string(pp);
+}
+}  // namespace
+
+std::string ResumeLine(const ResumeInfo& r, const parallel::ParallelLayout& now) {
+  const bool same = r.saved_dp == now.dp && r.saved_tp == now.tp && r.saved_pp == now.pp;
+  char load[96];
+  std::snprintf(load, sizeof load, "%d shard file%s from %s in %.0f ms", r.files, r.files == 1 ? "" : "s",
+                r.Source() == "disk" ? "disk" : (r.Source() == "peer" ? "peer memory" : "disk and peer memory"),
+                r.load_s * 1e3);
+  return "resumed from " + r.path + " at step " + std::to_string(r.step) + " (saved at " +
+         LayoutText(r.saved_dp, r.saved_tp, r.saved_pp) +
+         (same ? ", the same layout, not resharded" : ", resharded to " + LayoutText(now.dp, now.tp, now.pp)) + "; " +
+         load + ")";
+}
+
+std::string ScheduleWarning(const ResumeInfo& r, int64_t steps) {
+  if (r.path.empty() || r.saved_steps <= 0 || r.saved_steps == steps) return "";
+  return "the checkpoint was saved by a run of train.steps=" + std::to_string(r.saved_steps) +
+         " and this run has train.steps=" + std::to_string(steps) +
+         ": the learning-rate schedule has a different length, so from step " + std::to_string(r.step) +
+         " on the run differs from the one that was interrupted (set train.steps=" + std::to_string(r.saved_steps) +
+         " to continue it unchanged)";
 }
 
 void LogRunEnd(const RunSummary& sum) {
@@ -83,7 +144,11 @@ Result<std::unique_ptr<MetricsFile>> MetricsFile::Open(const std::string& patter
   const std::string path = ReplaceRank(pattern, rank);
   FILE* f = std::fopen(path.c_str(), restart > 0 ? "a" : "w");
   if (f == nullptr) return ErrnoError("train.metrics_file: cannot create '" + path + "'", errno);
-  return std::unique_ptr<MetricsFile>(new MetricsFile(f, restart));
+  return std::unique_ptr<MetricsFile>(new MetricsFile(f, path, restart));
+}
+
+bool MetricsFile::WrittenBy(const std::string& pattern, int rank) {
+  return rank == 0 || pattern.find("{rank}") != std::string::npos;
 }
 
 MetricsFile::~MetricsFile() { std::fclose(f_); }
@@ -128,6 +193,30 @@ void MetricsFile::WritePeerCopy(const PeerCopyInfo& pc) {
                "\"restart\": %d}}\n",
                static_cast<long long>(pc.step), static_cast<long long>(pc.bytes), pc.places, pc.seconds * 1e3,
                restart_);
+  std::fflush(f_);
+}
+
+void MetricsFile::WriteCheckpoint(const CommitInfo& c) {
+  if (c.step <= commit_reported_) return;
+  commit_reported_ = c.step;
+  nlohmann::json j;
+  j["checkpoint"] = {{"step", c.step}, {"path", c.path}, {"restart", restart_}, {"unix_ms", c.unix_ms}};
+  std::fprintf(f_, "%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  std::fflush(f_);
+}
+
+void MetricsFile::WriteRunInfo(const std::string& config_yaml, const HardwareInfo& hw) {
+  const auto replace = nlohmann::json::error_handler_t::replace;
+  nlohmann::json c, h;
+  c["config"] = {{"restart", restart_}, {"yaml", config_yaml}};
+  h["hardware"] = {{"restart", restart_},
+                   {"host", hw.host},
+                   {"cpu", hw.cpu},
+                   {"cores", hw.cores},
+                   {"online_cores", hw.online_cores},
+                   {"memory_bytes", hw.memory_bytes},
+                   {"gemm", hw.gemm}};
+  std::fprintf(f_, "%s\n%s\n", c.dump(-1, ' ', false, replace).c_str(), h.dump(-1, ' ', false, replace).c_str());
   std::fflush(f_);
 }
 

@@ -20,6 +20,7 @@
 #include "core/status.h"
 #include "parallel/layout.h"
 #include "train/checkpointing.h"
+#include "train/hardware.h"
 
 namespace ogai::train {
 
@@ -46,6 +47,10 @@ struct RunSummary {
   double last_loss = 0;
   double seconds = 0;
   std::vector<StepStats> history;
+  // Where the run's results are, for the summary's last line.
+  bool checkpointing = false;  // checkpoint.dir is set
+  CommitInfo last_checkpoint;  // the newest committed checkpoint (step 0: none)
+  std::string metrics_file;    // "" when train.metrics_file is not set
 };
 
 // "1.23 Ktok/s": v scaled to at most three digits before the point, with an SI prefix.
@@ -57,18 +62,33 @@ std::string HumanRate(double v, const char* unit);
 class ConsoleReport {
  public:
   // `steps` is train.steps (the width of the step counter), `total` the steps this run
-  // goes to (train.stop_after may end it earlier), `start` the run's start (Now()).
-  ConsoleReport(int64_t steps, int64_t total, int64_t log_every, double start);
+  // goes to (train.stop_after may end it earlier), `first` the step it resumed at (0 when
+  // fresh), `start` the run's start (Now()).
+  ConsoleReport(int64_t steps, int64_t total, int64_t first, int64_t log_every, double start);
   void OnStep(const StepStats& s, double now);
   void Summary(const RunSummary& sum) const;
 
  private:
-  int64_t steps_, total_, log_every_;
+  int64_t steps_, total_, first_, log_every_;
   double start_, last_line_;
 };
 
-// The "step ..." line of one step.
-std::string StepLine(const StepStats& s, int64_t steps);
+// "4.2s", "12m05s", "3h07m": a duration for the console.
+std::string HumanDuration(double seconds);
+
+// The "step ..." line of one step; with elapsed >= 0 it ends with the time since the run
+// started and an estimate of the time left ("| 2.1s elapsed, eta 5.3s").
+std::string StepLine(const StepStats& s, int64_t steps, double elapsed = -1, double eta = -1);
+
+// The summary's last line: the newest committed checkpoint and the metrics file.
+std::string ResultsLine(const RunSummary& sum);
+
+// Rank 0's line on resuming: which checkpoint, its step, the layout it was saved at and
+// whether it was resharded to `now`.
+std::string ResumeLine(const ResumeInfo& r, const parallel::ParallelLayout& now);
+// A warning when the saved run's train.steps (the LR schedule's length) differs from
+// `steps`; "" when they agree or the saved length is unknown.
+std::string ScheduleWarning(const ResumeInfo& r, int64_t steps);
 
 // The mean step time and the memory peaks, to the log (every rank).
 void LogRunEnd(const RunSummary& sum);
@@ -91,23 +111,36 @@ class MetricsFile {
   // `pattern` is train.metrics_file; "{rank}" in it becomes the rank. Truncates on the first
   // start of a job, appends on a restart.
   static Result<std::unique_ptr<MetricsFile>> Open(const std::string& pattern, int rank, int restart);
+  // Whether `rank` writes a file for `pattern`: every rank when it holds "{rank}" (a file
+  // each), else rank 0 alone (its records carry the job-wide figures), so that ranks never
+  // write one file together.
+  static bool WrittenBy(const std::string& pattern, int rank);
   ~MetricsFile();
   MetricsFile(const MetricsFile&) = delete;
   MetricsFile& operator=(const MetricsFile&) = delete;
 
+  const std::string& path() const { return path_; }
   void WriteStart(const StartRecord& r);
   void WriteStep(const StepStats& s);
   // A peer-copy record when `pc` is newer than the last one written.
   void WritePeerCopy(const PeerCopyInfo& pc);
+  // A checkpoint record when `c` is newer than the last one written: the commit of a save,
+  // its step, folder and wall clock (ogai-report marks them on the time axis).
+  void WriteCheckpoint(const CommitInfo& c);
+  // The round's "config" record (the resolved config as YAML text) and "hardware" record
+  // (the machine of the rank that writes this file).
+  void WriteRunInfo(const std::string& config_yaml, const HardwareInfo& hw);
   // The memory record at the end of a run: the bytes of the transformer blocks' parameters
   // held here and the peak of each memory category.
   void WriteMemory(int64_t block_parameter_bytes, const MemStats& m);
 
  private:
-  MetricsFile(FILE* f, int restart) : f_(f), restart_(restart) {}
+  MetricsFile(FILE* f, std::string path, int restart) : f_(f), path_(std::move(path)), restart_(restart) {}
   FILE* f_;
+  std::string path_;
   int restart_;
   int64_t peer_copy_reported_ = 0;  // the last peer-copied step written
+  int64_t commit_reported_ = 0;     // the last committed step written
 };
 
 }  // namespace ogai::train

@@ -108,6 +108,13 @@ Status Trainer::SetUp() {
   }
   OGAI_ASSIGN_OR_RETURN(step_, ckpt_->Resume());
   if (ckpt_->resume_info().path.empty()) model_->Init(tc.seed);
+  if (opts_.print && is_rank0() && !ckpt_->resume_info().path.empty()) {
+    Print(ResumeLine(ckpt_->resume_info(), L));
+    const std::string warning = ScheduleWarning(ckpt_->resume_info(), tc.steps);
+    if (!warning.empty()) {
+      OGAI_LOG(Warn) << warning;
+    }
+  }
   phase("resume");
 
   // Which gradient elements this rank counts towards the global norm: tensors sharded over
@@ -187,7 +194,7 @@ Status Trainer::EnablePeerCopies() {
 
 Status Trainer::OpenMetrics() {
   const auto& tc = cfg_.train;
-  if (tc.metrics_file.empty()) return Status::Ok();
+  if (tc.metrics_file.empty() || !MetricsFile::WrittenBy(tc.metrics_file, ctx_.layout.rank)) return Status::Ok();
   OGAI_ASSIGN_OR_RETURN(metrics_, MetricsFile::Open(tc.metrics_file, ctx_.layout.rank, ctx_.restart_count));
   StartRecord r;
   r.restart = ctx_.restart_count;
@@ -200,6 +207,7 @@ Status Trainer::OpenMetrics() {
   r.joined_unix_ms = ctx_.joined_unix_ms;
   r.startup_ms = ctx_.startup_ms;
   metrics_->WriteStart(r);
+  metrics_->WriteRunInfo(ConfigToYaml(cfg_), DescribeHardware());
   return Status::Ok();
 }
 
@@ -379,6 +387,7 @@ Status Trainer::Step(StepStats* stats) {
 void Trainer::WriteMetrics(const StepStats& s) {
   if (metrics_ == nullptr) return;
   metrics_->WriteStep(s);
+  metrics_->WriteCheckpoint(ckpt_->last_commit());
   if (ckpt_->peer_copies_enabled()) metrics_->WritePeerCopy(ckpt_->last_peer_copy());
 }
 
@@ -388,7 +397,7 @@ Status Trainer::Run(RunSummary* summary) {
   const int64_t total =
       cfg_.train.stop_after > 0 ? std::min(cfg_.train.stop_after, cfg_.train.steps) : cfg_.train.steps;
   const bool print = opts_.print && is_rank0();
-  ConsoleReport console(cfg_.train.steps, total, cfg_.train.log_every, start);
+  ConsoleReport console(cfg_.train.steps, total, step_, cfg_.train.log_every, start);
   while (step_ < total && !stop_requested_) {
     StepStats s;
     OGAI_RETURN_IF_ERROR(Step(&s));
@@ -399,6 +408,12 @@ Status Trainer::Run(RunSummary* summary) {
   }
   sum.steps = static_cast<int64_t>(sum.history.size());
   sum.seconds = Now() - start;
+  sum.checkpointing = !cfg_.checkpoint.dir.empty();
+  sum.last_checkpoint = ckpt_->last_commit();
+  if (sum.last_checkpoint.step == 0 && !ckpt_->resume_info().path.empty()) {
+    sum.last_checkpoint = {ckpt_->resume_info().step, ckpt_->resume_info().path, 0};
+  }
+  if (metrics_ != nullptr) sum.metrics_file = metrics_->path();
   if (print) console.Summary(sum);
   LogRunEnd(sum);
   if (metrics_ != nullptr) {

@@ -3,16 +3,20 @@
 // Usage: ogai-worker [-v|-vv] train.yaml [section.key=value ...]
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/knobs.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "kernels/cpu/gemm.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
 #include "train/dist_setup.h"
+#include "train/dry_run.h"
+#include "train/memory_estimate.h"
 #include "train/trainer.h"
 
 namespace {
@@ -20,7 +24,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: ogai-worker [-v|-vv] TRAIN.yaml [section.key=value ...]\n"
     "       ogai-worker --help-config    (every train.yaml key, its type and default)\n"
-    "       ogai-worker --help-env       (every OGAI_* environment knob, its type and default)\n";
+    "       ogai-worker --help-env       (every OGAI_* environment knob, its type and default)\n"
+    "       ogai-worker --dry-run [--world N] TRAIN.yaml [overrides]\n"
+    "                                    (the plan on N ranks: layout, batch, parameters, memory, resume;\n"
+    "                                     nothing is started; ogai-run --dry-run adds the hosts)\n";
 
 int Fail(const ogai::Status& st, int code) {
   ogai::LogLine(ogai::LogLevel::Error, st.ToString());
@@ -36,6 +43,8 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> overrides;
   int verbose = 0;
+  bool dry_run = false;
+  int dry_world = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -47,6 +56,14 @@ int main(int argc, char** argv) {
     } else if (a == "--help-env") {
       ogai::Print(ogai::KnobHelp());
       return 0;
+    } else if (a == "--dry-run") {
+      dry_run = true;
+    } else if (a == "--world") {
+      if (i + 1 >= argc || std::atoi(argv[i + 1]) < 1) {
+        ogai::LogLine(ogai::LogLevel::Error, std::string("--world needs a number of ranks >= 1\n") + kUsage);
+        return 2;
+      }
+      dry_world = std::atoi(argv[++i]);
     } else if (a == "-v" || a == "--verbose") {
       verbose = std::max(verbose, 1);
     } else if (a == "-vv") {
@@ -74,6 +91,15 @@ int main(int argc, char** argv) {
     ogai::LogLine(ogai::LogLevel::Error, std::string("no config file given\n") + kUsage);
     return 2;
   }
+  if (dry_run) {
+    auto cfg = ogai::LoadConfig(config_path, overrides);
+    if (!cfg.ok()) return Fail(cfg.status(), 2);
+    const int world = dry_world > 0 ? dry_world : cfg->parallel.dp * cfg->parallel.tp * cfg->parallel.pp;
+    auto plan = ogai::train::DescribePlan(*cfg, world);
+    if (!plan.ok()) return Fail(plan.status(), 2);
+    ogai::Print(*plan);
+    return 0;
+  }
   auto env = ogai::launch::DetectRankEnv();
   if (!env.ok()) return Fail(env.status(), 2);
   if (env->world_size > 1) ogai::SetLogRank(env->rank);
@@ -81,6 +107,11 @@ int main(int argc, char** argv) {
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   // An elastic job on fewer (or more) ranks than its config's layout: same global batch.
   if (auto adapted = ogai::train::AdaptToWorldSize(*cfg, *env); !adapted.ok()) return Fail(adapted.status(), 2);
+  // Refuse a layout that cannot fit before anything large is allocated: every rank of this
+  // node needs its share (train/memory_estimate.h).
+  if (const int64_t avail = ogai::AvailableMemoryBytes(); avail >= 0) {
+    if (auto st = ogai::CheckMemoryFits(*cfg, env->local_world_size, avail); !st.ok()) return Fail(st, 2);
+  }
   if (auto st = ogai::kernels::ApplyGemmBackendFromEnv(); !st.ok()) return Fail(st, 2);
   ogai::train::ShareCoresAmongLocalRanks(*env);
   OGAI_LOG(Info) << env->Describe() << "; gemm " << ogai::kernels::GemmBackendDescription();

@@ -101,7 +101,12 @@ std::string HostKey() {
   ::gethostname(host, sizeof(host) - 1);
   std::string boot;
   std::ifstream("/proc/sys/kernel/random/boot_id") >> boot;
-  return std::string(host) + "/" + boot;
+  // The network namespace too: two namespaces of one kernel are two nodes to ogai (the
+  // test cluster of scripts/testenv/netns.sh), whose ranks must talk over the network.
+  char netns[128] = {};
+  ssize_t n = ::readlink("/proc/self/ns/net", netns, sizeof(netns) - 1);
+  if (n < 0) n = 0;
+  return std::string(host) + "/" + boot + "/" + std::string(netns, static_cast<size_t>(n));
 }
 
 Result<std::unique_ptr<ShmComm>> ShmComm::Create(int rank, int size, const ShmTuning& tuning) {

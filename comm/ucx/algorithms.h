@@ -11,9 +11,14 @@
 //   reduce-scatter, all-gather: the ring halves above.
 //   broadcast    small: binomial tree; large: pipelined chain from the root.
 //   barrier      dissemination (ceil(log2 n) rounds of empty messages).
+// A group whose members share one node runs its collectives through shared memory
+// (comm/shm); a group that spans nodes runs all-reduce and reduce-scatter as a fold chain
+// across the nodes, striped over each node's ranks (fold_chain.cc), unless forced flat (OGAI_COMM_FLAT,
+// ProcessGroupOptions::flat_collectives).
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "comm/progress_engine.h"
 #include "comm/shm/shm_comm.h"
@@ -69,5 +74,15 @@ struct RingPlan {
   const char* op_name = "";
 };
 Status RunRing(const CollArgs& a, const RingPlan& plan);
+
+// Groups that span nodes (fold_chain.cc): run_of[i] numbers the node of rank i, ranks of a
+// node consecutive. The left fold in rank order along the nodes (striped over each node's
+// ranks), the result back;
+// the same bits as a one-node group's shared-memory path. Reduce-scatter is the all-reduce
+// followed by this rank's block.
+Status FoldChainAllReduce(const CollArgs& a, const std::vector<int>& run_of, const void* in, void* out, size_t count,
+                          DataType dtype, ReduceOp op, const char* op_name = "allreduce");
+Status FoldChainReduceScatter(const CollArgs& a, const std::vector<int>& run_of, const void* in, void* out,
+                              size_t count, DataType dtype, ReduceOp op);
 
 }  // namespace ogai::comm::ucx

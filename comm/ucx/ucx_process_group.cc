@@ -20,11 +20,14 @@ namespace {
 constexpr int kBootTag = -1;                 // per-peer sequence space of bootstrap messages
 constexpr uint64_t kBootstrapSeq = 0xfffff;  // collective tags of the set-up agreement
 
-// What a member publishes at set-up: its UCX worker address, its host, and the name of its
-// shared-memory segment ("" without one). Length-prefixed fields after a magic.
-std::string EncodeHello(const std::string& ucx_addr, const std::string& host, const std::string& shm_name) {
-  std::string out = "OGH1";
-  for (const std::string* f : {&ucx_addr, &host, &shm_name}) {
+// What a member publishes at set-up: its UCX worker address (all devices, for members on
+// its node), the same with network devices only (for members on other nodes), its node
+// (shm::HostKey) and the name of its shared-memory segment ("" without one).
+// Length-prefixed fields after a magic.
+std::string EncodeHello(const std::string& ucx_addr, const std::string& net_addr, const std::string& host,
+                        const std::string& shm_name) {
+  std::string out = "OGH2";
+  for (const std::string* f : {&ucx_addr, &net_addr, &host, &shm_name}) {
     uint32_t n = static_cast<uint32_t>(f->size());
     out.append(reinterpret_cast<const char*>(&n), sizeof(n));
     out += *f;
@@ -33,17 +36,17 @@ std::string EncodeHello(const std::string& ucx_addr, const std::string& host, co
 }
 
 struct Hello {
-  std::string ucx_addr, host, shm_name;
+  std::string ucx_addr, net_addr, host, shm_name;
 };
 
 Result<Hello> DecodeHello(const std::string& b, int rank) {
   Hello h;
   size_t pos = 4;
-  if (b.compare(0, 4, "OGH1") != 0) {
+  if (b.compare(0, 4, "OGH2") != 0) {
     return InvalidArgument("ucx bootstrap: rank " + std::to_string(rank) +
                            " published an address of another ogai version");
   }
-  for (std::string* f : {&h.ucx_addr, &h.host, &h.shm_name}) {
+  for (std::string* f : {&h.ucx_addr, &h.net_addr, &h.host, &h.shm_name}) {
     uint32_t n = 0;
     if (pos + sizeof(n) > b.size())
       return InvalidArgument("ucx bootstrap: truncated address of rank " + std::to_string(rank));
@@ -131,8 +134,13 @@ class P2pWork final : public Work {
 class UcxProcessGroup final : public ProcessGroup {
  public:
   UcxProcessGroup(int rank, int size, const ProcessGroupOptions& o, std::shared_ptr<UcxTransport> t,
-                  std::unique_ptr<shm::ShmComm> shm)
-      : ProcessGroup(rank, size, o), t_(std::move(t)), tuning_(AlgoTuning::FromEnv()), shm_(std::move(shm)) {
+                  std::unique_ptr<shm::ShmComm> shm, std::vector<bool> same_node, std::vector<int> run_of)
+      : ProcessGroup(rank, size, o),
+        t_(std::move(t)),
+        tuning_(AlgoTuning::FromEnv()),
+        shm_(std::move(shm)),
+        same_node_(std::move(same_node)),
+        run_of_(std::move(run_of)) {
     detail::EngineHooks hooks;
     UcxTransport* raw = t_.get();
     hooks.poll = [raw] { raw->Progress(); };
@@ -149,19 +157,32 @@ class UcxProcessGroup final : public ProcessGroup {
   }
 
   const char* backend() const override { return "ucx"; }
+  std::string TransportTo(int peer) const override {
+    if (peer < 0 || peer >= size()) return "";
+    if (peer == rank()) return "self";
+    std::string s = "ucx:" + t_->PeerTransports(peer);
+    s += same_node_[static_cast<size_t>(peer)] ? " (same node" : " (other node";
+    if (shm_) s += "; collectives through ogai shared memory";
+    if (!run_of_.empty()) s += "; all-reduce by the fold chain across nodes";
+    return s + ")";
+  }
 
  protected:
   WorkPtr DoAllReduce(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    return Submit("allreduce", count * DataTypeSize(dtype), [=](const CollArgs& a) {
+    return Submit("allreduce", count * DataTypeSize(dtype), [=, this](const CollArgs& a) {
       if (a.shm) return ShmStatus(a, "allreduce", a.shm->AllReduce(*a.ctx, send, recv, count, dtype, op));
+      if (!run_of_.empty()) return FoldChainAllReduce(a, run_of_, send, recv, count, dtype, op);
       return ucx::AllReduce(a, send, recv, count, dtype, op);
     });
   }
   WorkPtr DoReduceScatter(const void* send, void* recv, size_t count, DataType dtype, ReduceOp op) override {
-    return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=](const CollArgs& a) {
-      if (a.shm) return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
-      return ucx::ReduceScatter(a, send, recv, count, dtype, op);
-    });
+    return Submit("reducescatter", count * DataTypeSize(dtype) * static_cast<size_t>(size()),
+                  [=, this](const CollArgs& a) {
+                    if (a.shm)
+                      return ShmStatus(a, "reducescatter", a.shm->ReduceScatter(*a.ctx, send, recv, count, dtype, op));
+                    if (!run_of_.empty()) return FoldChainReduceScatter(a, run_of_, send, recv, count, dtype, op);
+                    return ucx::ReduceScatter(a, send, recv, count, dtype, op);
+                  });
   }
   WorkPtr DoAllGather(const void* send, void* recv, size_t count, DataType dtype) override {
     return Submit("allgather", count * DataTypeSize(dtype) * static_cast<size_t>(size()), [=](const CollArgs& a) {
@@ -265,6 +286,8 @@ class UcxProcessGroup final : public ProcessGroup {
   AlgoTuning tuning_;
   Scratch scratch_, ring_tmp_;
   std::unique_ptr<shm::ShmComm> shm_;
+  std::vector<bool> same_node_;
+  std::vector<int> run_of_;  // node of each rank when the fold chain is used; empty otherwise
   std::unique_ptr<detail::ProgressEngine> engine_;
 };
 
@@ -289,14 +312,21 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, 
   }
   const std::string host = shm::HostKey();
   OGAI_ASSIGN_OR_RETURN(std::vector<std::string> hellos,
-                        exchange(EncodeHello(t->address(), host, shm ? shm->segment_name() : "")));
+                        exchange(EncodeHello(t->address(), t->net_address(), host, shm ? shm->segment_name() : "")));
   if (hellos.size() != static_cast<size_t>(size)) return Internal("ucx bootstrap: wrong number of addresses");
   std::vector<std::string> addrs, names;
+  std::vector<bool> same_node;
+  std::vector<std::string> hosts;
   bool one_node = true;
   for (int r = 0; r < size; ++r) {
     OGAI_ASSIGN_OR_RETURN(Hello h, DecodeHello(hellos[static_cast<size_t>(r)], r));
-    one_node = one_node && h.host == host && !h.shm_name.empty();
-    addrs.push_back(std::move(h.ucx_addr));
+    const bool same = h.host == host;
+    one_node = one_node && same && !h.shm_name.empty();
+    same_node.push_back(same);
+    hosts.push_back(h.host);
+    // A member on another node gets only our network devices: never shared memory or
+    // cross-memory attach, even when the "nodes" are namespaces of one kernel.
+    addrs.push_back(same ? std::move(h.ucx_addr) : std::move(h.net_addr));
     names.push_back(std::move(h.shm_name));
   }
   OGAI_RETURN_IF_ERROR(t->Connect(addrs));
@@ -323,8 +353,26 @@ Result<std::unique_ptr<ProcessGroup>> CreateUcxProcessGroup(int rank, int size, 
       OGAI_LOG(Debug) << "group '" << options.name << "': collectives through UCX messages";
     }
   }
-  return std::unique_ptr<ProcessGroup>(
-      new UcxProcessGroup(rank, size, options, std::shared_ptr<UcxTransport>(std::move(t)), std::move(shm)));
+  // A group that spans nodes reduces by the fold chain across nodes, unless forced flat.
+  std::vector<int> run_of;
+  const bool spans_nodes = std::any_of(same_node.begin(), same_node.end(), [](bool s) { return !s; });
+  if (spans_nodes && !options.flat_collectives && !KnobFlag("OGAI_COMM_FLAT", false)) {
+    for (int r = 0; r < size; ++r) {
+      const bool new_run = r == 0 || hosts[static_cast<size_t>(r)] != hosts[static_cast<size_t>(r - 1)];
+      run_of.push_back(r == 0 ? 0 : run_of.back() + (new_run ? 1 : 0));
+    }
+  }
+  auto pg = std::unique_ptr<ProcessGroup>(new UcxProcessGroup(rank, size, options,
+                                                              std::shared_ptr<UcxTransport>(std::move(t)),
+                                                              std::move(shm), std::move(same_node), std::move(run_of)));
+  if (size > 1 && LogEnabled(LogLevel::Info)) {  // ogai-run -v: how this rank reaches each peer
+    std::string line;
+    for (int r = 0; r < size; ++r) {
+      if (r != rank) line += "\n  rank " + std::to_string(r) + ": " + pg->TransportTo(r);
+    }
+    OGAI_LOG(Info) << "group '" << options.name << "' rank " << rank << " of " << size << " transports:" << line;
+  }
+  return pg;
 }
 
 AddressExchange StoreExchange(std::shared_ptr<store::Store> store, const std::string& key_prefix, int rank, int size,

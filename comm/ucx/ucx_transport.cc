@@ -3,6 +3,8 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <thread>
@@ -61,6 +63,16 @@ Result<std::unique_ptr<UcxTransport>> UcxTransport::Create(int rank, int size, s
   if (st != UCS_OK) return UcsError("ucp_worker_get_address", st);
   t->address_.assign(reinterpret_cast<const char*>(addr), len);
   ucp_worker_release_address(t->worker_, addr);
+  // The address peers on other nodes connect to: network devices only, so their endpoint
+  // can never pick shared memory or cross-memory attach (nodes that are namespaces of one
+  // kernel would otherwise reach each other that way).
+  ucp_worker_attr_t wa{};
+  wa.field_mask = UCP_WORKER_ATTR_FIELD_ADDRESS | UCP_WORKER_ATTR_FIELD_ADDRESS_FLAGS;
+  wa.address_flags = UCP_WORKER_ADDRESS_FLAG_NET_ONLY;
+  st = ucp_worker_query(t->worker_, &wa);
+  if (st != UCS_OK) return UcsError("ucp_worker_query (network-only address)", st);
+  t->net_address_.assign(reinterpret_cast<const char*>(wa.address), wa.address_length);
+  ucp_worker_release_address(t->worker_, wa.address);
   t->send_seq_.resize(static_cast<size_t>(size));
   t->recv_seq_.resize(static_cast<size_t>(size));
   return t;
@@ -82,6 +94,39 @@ Status UcxTransport::Connect(const std::vector<std::string>& addresses) {
   std::lock_guard<std::mutex> lk(probe_mu_);
   PostProbeRecv();
   return Status::Ok();
+}
+
+std::string UcxTransport::PeerTransports(int peer) const {
+  if (peer == rank_) return "self";
+  if (peer < 0 || static_cast<size_t>(peer) >= eps_.size() || eps_[static_cast<size_t>(peer)] == nullptr) return "";
+  // UCX 1.13 has no query for an endpoint's transports; its lane table names them
+  // ("lane[0]: 3:tcp/eth0.0 md[1] ..."). Collect the distinct tl/device names in order.
+  char* text = nullptr;
+  size_t len = 0;
+  FILE* f = ::open_memstream(&text, &len);
+  if (f == nullptr) return "";
+  ucp_ep_print_info(eps_[static_cast<size_t>(peer)], f);
+  std::fclose(f);
+  std::string info(text, len);
+  std::free(text);
+  std::vector<std::string> seen;
+  size_t pos = 0;
+  while ((pos = info.find("lane[", pos)) != std::string::npos) {
+    size_t colon = info.find(':', pos);
+    size_t eol = info.find('\n', pos);
+    pos = eol == std::string::npos ? info.size() : eol;
+    if (colon == std::string::npos || colon > pos) continue;
+    // " 3:tcp/eth0.0 md[1] ..." -> "tcp/eth0"
+    size_t b = info.find(':', colon + 1);
+    if (b == std::string::npos || b > pos) continue;
+    size_t e = info.find_first_of(" \t", b + 1);
+    std::string tl = info.substr(b + 1, (e == std::string::npos || e > pos ? pos : e) - b - 1);
+    if (size_t dot = tl.rfind('.'); dot != std::string::npos && tl.find('/') != std::string::npos) tl.resize(dot);
+    if (std::find(seen.begin(), seen.end(), tl) == seen.end()) seen.push_back(tl);
+  }
+  std::string out;
+  for (const std::string& t : seen) out += (out.empty() ? "" : ",") + t;
+  return out;
 }
 
 UcxTransport::~UcxTransport() {

@@ -68,8 +68,14 @@ class UcxTransport {
   ~UcxTransport();
 
   const std::string& address() const { return address_; }
+  // The worker's address with network devices only: what peers on other nodes connect to.
+  const std::string& net_address() const { return net_address_; }
   // Creates endpoints to every member; addresses[i] is member i's address().
   Status Connect(const std::vector<std::string>& addresses);
+
+  // The transports of the endpoint to `peer` as UCX chose them, e.g. "tcp/eth0" or
+  // "posix/memory,cma/memory,sysv/memory"; "self" for this rank; "" before Connect.
+  std::string PeerTransports(int peer) const;
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -119,7 +125,7 @@ class UcxTransport {
   std::shared_ptr<UcxContext> ctx_;
   ucp_worker_h worker_ = nullptr;
   int efd_ = -1;
-  std::string address_;
+  std::string address_, net_address_;
   std::vector<ucp_ep_h> eps_;
   std::function<uint64_t()> counter_;
 

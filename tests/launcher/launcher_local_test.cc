@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/launcher/run_util.h"
+#include "tests/util/job.h"
 
 namespace ogai::launch::testing {
 namespace {
@@ -53,6 +54,64 @@ TEST(LocalRun, ExitCodeIsTheFailingRanksAndNamesIt) {
   EXPECT_NE(r.err.find("exit code:  7"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("pid:"), std::string::npos) << r.err;
   EXPECT_NOTHING_LEFT(mark);
+}
+
+// Every rank warns the same thing, one rank something else: ogai-run prints the shared
+// warning once naming the ranks and the other as it came.
+TEST(LocalRun, IdenticalWarningsOfRanksArePrintedOnceNamingThem) {
+  std::string mark = NewMark();
+  auto r = RunCommand(Cmd(mark, {"-np", "4"},
+                          {"sh", "-c",
+                           "echo \"[ogai-worker rank $RANK] W: the same for all\" >&2; "
+                           "if [ $RANK = 2 ]; then echo \"[ogai-worker rank 2] W: only two\" >&2; fi"}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(LinesWith(r.err, "the same for all"),
+            std::vector<std::string>{"[ogai-worker ranks 0-3] W: the same for all"})
+      << r.err;
+  EXPECT_EQ(LinesWith(r.err, "only two"), std::vector<std::string>{"[ogai-worker rank 2] W: only two"}) << r.err;
+  EXPECT_NOTHING_LEFT(mark);
+}
+
+// --dry-run prints the plan of a training job and starts nothing: no rank, no checkpoint
+// folder, no metrics file. After a real run it names the checkpoint it would resume from.
+TEST(LocalRun, DryRunPrintsThePlanAndStartsNothing) {
+  if (!fs::exists(BinDir() + "/ogai-worker")) GTEST_SKIP() << "ogai-worker is not built";
+  ogai::testing::TempDir d("ogai_dry_run");
+  const std::vector<std::string> job = {SourceDir() + "/examples/tiny.yaml", "train.steps=10",
+                                        "checkpoint.dir=" + d.path() + "/ck",
+                                        "train.metrics_file=" + d.path() + "/m.jsonl"};
+  auto args = [&](std::vector<std::string> head, std::vector<std::string> tail) {
+    head.insert(head.begin(), OgaiRun());
+    head.insert(head.end(), job.begin(), job.end());
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  auto r = RunCommand(args({"--dry-run", "-np", "2"}, {"parallel.dp=2"}));
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("nothing is started"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ranks:   2 ranks on 1 node"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("layout:  dp 2 x tp 1 x pp 1 = 2 ranks"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("global_batch 8 = micro_batch 2 x grad_accum 2 x dp 2"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(model: .*: [0-9,]+ parameters)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(memory:  [0-9.]+ [KMG]iB per rank, estimated)"))) << r.out;
+  EXPECT_NE(r.out.find("resume:  nothing yet: no committed checkpoint in " + d.path() + "/ck"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(d / "ck"));
+  EXPECT_FALSE(fs::exists(d / "m.jsonl"));
+
+  auto run = RunCommand(args({"-np", "2"}, {"parallel.dp=2"}));
+  ASSERT_EQ(run.code, 0) << run.err;
+  auto again = RunCommand(args({"--dry-run", "-np", "2"}, {"parallel.tp=2", "train.steps=20"}));
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("resume:  " + d.path() +
+                           "/ck/step_00000010 at step 10 (saved at dp 2 x tp 1 x pp 1, resharded to this layout)"),
+            std::string::npos)
+      << again.out;
+
+  // A layout the ranks cannot hold is the error the job would stop with.
+  auto bad = RunCommand(args({"--dry-run", "-np", "3"}, {"parallel.dp=2"}));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("but the job has 3 ranks"), std::string::npos) << bad.err;
 }
 
 TEST(LocalRun, EveryRankGetsTheContract) {

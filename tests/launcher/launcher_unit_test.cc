@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/digest.h"
 #include "launcher/failure.h"
 #include "launcher/hostfile.h"
 #include "launcher/node_runner.h"
@@ -14,6 +15,7 @@
 #include "launcher/output.h"
 #include "launcher/plan.h"
 #include "launcher/protocol.h"
+#include "launcher/warning_merge.h"
 #include "rank/heartbeat.h"
 #include "rank/rank_env.h"
 #include "rank/slurm_env.h"
@@ -581,12 +583,20 @@ TEST(Protocol, MessagesRoundTrip) {
   EXPECT_EQ(e2->failure.rank, 3);
   EXPECT_EQ(e2->failure.detail, "x\"y");
 
-  Bootstrap b{"run1", 3, "127.0.0.1", 4000, "tok"};
+  Bootstrap b{"run1", 3, "127.0.0.1", 4000, "tok", Sha256Hex("the spec")};
   auto b2 = Bootstrap::Parse(b.Serialize());
   ASSERT_TRUE(b2.ok());
   EXPECT_EQ(b2->agent_id, 3);
   EXPECT_EQ(b2->token, "tok");
   EXPECT_FALSE(Bootstrap::Parse("hello").ok());
+  // Issue 12: a token holder rewrote agent/spec, and restarted agents ran it. The bootstrap
+  // pins the spec's hash; the agent refuses any other spec.
+  EXPECT_TRUE(VerifySpec(*b2, "the spec").ok());
+  Status st = VerifySpec(*b2, "the spec, rewritten");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_NE(st.message().find("rewritten after the launcher wrote it"), std::string::npos) << st.message();
+  EXPECT_FALSE(Bootstrap::Parse("ogai-agent-v2 run1 3 127.0.0.1 4000 tok").ok()) << "no spec hash";
   EXPECT_FALSE(Command::Parse("{\"type\":\"dance\"}").ok());
 }
 
@@ -604,6 +614,23 @@ TEST(RankBaseEnv, DropsForeignContractsKeepsUserSettings) {
   EXPECT_FALSE(s.count("PMIX_RANK=3"));
   EXPECT_FALSE(s.count("SLURM_PROCID=1"));
   EXPECT_FALSE(s.count("OGAI_AGENT_BOOTSTRAP=secret"));
+}
+
+TEST(WarningMerge, IdenticalWarningsOfSeveralRanksBecomeOneLineNamingThem) {
+  WarningMerger m(1.0);
+  EXPECT_TRUE(m.Add("[ogai-worker rank 2] W: no shard cache\n", 10.0));
+  EXPECT_TRUE(m.Add("[ogai-worker rank 0] W: no shard cache\n", 10.2));
+  EXPECT_TRUE(m.Add("[ogai-worker rank 1] W: no shard cache", 10.3));
+  EXPECT_TRUE(m.Add("[ogai-worker rank 1] W: only mine\n", 10.4));
+  EXPECT_FALSE(m.Add("[ogai-worker rank 1] E: an error is never held\n", 10.4));
+  EXPECT_FALSE(m.Add("[3] [ogai-worker rank 3] W: tagged output is never held\n", 10.4));
+  EXPECT_FALSE(m.Add("step 1/10 | loss 5.5\n", 10.4));
+  EXPECT_FALSE(m.Add("[ogai-run] W: the launcher's own\n", 10.4));
+  EXPECT_TRUE(m.Due(10.5, false).empty());  // within the window
+  EXPECT_EQ(m.Due(11.1, false), std::vector<std::string>{"[ogai-worker ranks 0-2] W: no shard cache\n"});
+  EXPECT_EQ(m.Due(11.1, true), std::vector<std::string>{"[ogai-worker rank 1] W: only mine\n"});
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(RankList({7, 0, 1, 2, 3, 5, 8}), "0-3,5,7,8");
 }
 
 }  // namespace

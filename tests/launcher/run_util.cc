@@ -48,6 +48,28 @@ std::string TestSshEnv() {
   return std::string("OGAI_SSH_OPTS=-F ") + *cfg;
 }
 
+NetnsCluster TestNetns() {
+  NetnsCluster c;
+  const std::optional<std::string> dir = KnobText("OGAI_TEST_NETNS");
+  if (!dir) {
+    const std::optional<std::string> why = KnobText("OGAI_TEST_NETNS_WHY");
+    c.why = "no namespace cluster: " + (why ? *why
+                                            : std::string("OGAI_TEST_NETNS is not set (scripts/test.sh starts one with "
+                                                          "scripts/testenv/netns.sh; it needs root and iproute2)"));
+    return c;
+  }
+  std::ifstream hosts(*dir + "/hosts"), head(*dir + "/head");
+  NetnsNode n;
+  while (hosts >> n.addr >> n.name >> n.netns >> n.veth) c.nodes.push_back(n);
+  head >> c.head;
+  c.ssh_env = "OGAI_SSH_OPTS=-F " + *dir + "/ssh_config";
+  if (c.nodes.empty() || c.head.empty()) {
+    c.nodes.clear();
+    c.why = "no namespace cluster: " + *dir + "/hosts or head is missing or empty (restart scripts/testenv/netns.sh)";
+  }
+  return c;
+}
+
 std::string NewMark() {
   static std::atomic<int> counter{0};
   std::random_device rd;

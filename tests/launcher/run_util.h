@@ -38,6 +38,18 @@ std::string NewMark();
 std::string TestSshEnv();
 inline constexpr const char* kNoTestSshd =
     "no test sshd: OGAI_TEST_SSH_CONFIG is not set (scripts/test.sh starts one with scripts/testenv/sshd.sh)";
+// The namespace cluster of scripts/testenv/netns.sh (OGAI_TEST_NETNS): one entry per node.
+struct NetnsNode {
+  std::string addr, name, netns, veth;  // veth: its host-side end (`ip link set <veth> down`)
+};
+struct NetnsCluster {
+  std::vector<NetnsNode> nodes;
+  std::string head;     // the root namespace's address on the cluster's bridge
+  std::string ssh_env;  // "OGAI_SSH_OPTS=-F <dir>/ssh_config" for ogai-run
+  std::string why;      // when there are no nodes: why (for GTEST_SKIP)
+};
+NetnsCluster TestNetns();
+
 // Processes whose environment carries OGAI_TEST_MARK=<mark>, after waiting up to `grace`
 // seconds for them to go.
 std::vector<pid_t> Survivors(const std::string& mark, double grace = 0.0);
