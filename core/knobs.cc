@@ -43,6 +43,11 @@ const std::vector<Knob>& Knobs() {
       // ogai-run's ssh agents.
       {"OGAI_SSH", T::kString, "ssh", "the ssh client ogai-run starts remote agents with"},
       {"OGAI_SSH_OPTS", T::kString, "", "options for it, split on spaces, before the host"},
+      {"OGAI_RUN_STORE_FILE", T::kString, "",
+       "ogai-run writes its job store's address, port and token here (0600) once the store runs"},
+      // The scheduler's CLI (docs/scheduler.md).
+      {"OGAI_SCHED", T::kString, "unix:/var/lib/ogai-sched/sched.sock", "ogai: the scheduler's address"},
+      {"OGAI_SCHED_TOKEN", T::kString, "", "ogai: the caller's token (a tenant's or the admin's)"},
       // Tests.
       {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
       {"OGAI_TEST_SSH_CONFIG", T::kString, "", "tests: ssh_config of the test sshd (scripts/testenv/sshd.sh)"},

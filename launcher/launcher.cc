@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <random>
 
 #include "core/digest.h"
+#include "core/file_io.h"
 #include "core/knobs.h"
 #include "core/log.h"
 #include "launcher/console.h"
@@ -146,6 +148,21 @@ Status Launcher::Prepare() {
   return Status::Ok();
 }
 
+// OGAI_RUN_STORE_FILE: "ADDR PORT TOKEN" for a supervisor of the job (ogai-sched asks the
+// ranks for a checkpoint through the store). Written whole (rename) and readable only by us.
+Status Launcher::WriteStoreFile() const {
+  const std::optional<std::string> path = KnobText("OGAI_RUN_STORE_FILE");
+  if (!path) return Status::Ok();
+  const std::string tmp = *path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("OGAI_RUN_STORE_FILE=" + *path + ": cannot create " + tmp, errno);
+  const std::string line = master_addr_ + " " + std::to_string(master_port_) + " " + token_ + "\n";
+  Status st = WriteAllFd(fd, line.data(), line.size(), tmp);
+  ::close(fd);
+  if (st.ok() && ::rename(tmp.c_str(), path->c_str()) != 0) st = ErrnoError("cannot rename " + tmp, errno);
+  return st;
+}
+
 Status Launcher::StartServices() {
   run_id_ = RandomHex(6);
   token_ = RandomHex(16);
@@ -189,6 +206,7 @@ Status Launcher::StartServices() {
   master_port_ = server_->port();
   OGAI_ASSIGN_OR_RETURN(auto client, store::ConnectTcpStore(bind, master_port_, token_, milliseconds(10000)));
   store_ = std::shared_ptr<store::Store>(std::move(client));
+  OGAI_RETURN_IF_ERROR(WriteStoreFile());
 
   spec_.run_id = run_id_;
   spec_.argv = opts_.program;

@@ -77,6 +77,7 @@ class Launcher {
   // Set-up (before the loop runs).
   Status Prepare();
   Status StartServices();
+  Status WriteStoreFile() const;
   Status StartHelpers(const std::vector<int>& agent_ids);
   // Loop handlers.
   void OnSignal();

@@ -346,7 +346,14 @@ Status Checkpointing::SaveNow(int64_t step) {
   OGAI_RETURN_IF_ERROR(writer_->Save(CheckpointWritePlan(*model_, *opt_, role_, cfg_.parallel.zero > 0), Meta(step)));
   stalls_.push_back(Now() - t0);
   fence_pending_ = cfg_.checkpoint.async;
+  last_saved_step_ = step;
   return Status::Ok();
+}
+
+Status Checkpointing::SaveAndWait(int64_t step) {
+  if (last_saved_step_ != step) OGAI_RETURN_IF_ERROR(SaveNow(step));
+  fence_pending_ = false;
+  return writer_->Wait();
 }
 
 Result<ckpt::SaveStats> Checkpointing::SaveSync(int64_t step, const std::string& dir) {

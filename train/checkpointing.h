@@ -110,6 +110,9 @@ class Checkpointing {
   // Starts a save of the current state as `step` now (what AfterStep does when one is due);
   // async: the copy proceeds while the caller goes on, BeforeOptimizerStep fences it.
   Status SaveNow(int64_t step);
+  // Saves `step` unless the last save was of it, and waits until it is committed (a
+  // scheduler's preemption: nothing done after it is lost).
+  Status SaveAndWait(int64_t step);
   // Loads one checkpoint (any layout; every chunk read is checked). Sets *step.
   Status Load(const std::string& path, int64_t* step);
   // Saves the current state as `step` into `dir` ("" = checkpoint.dir) with a fresh
@@ -145,6 +148,7 @@ class Checkpointing {
   std::unique_ptr<ckpt::CheckpointWriter> writer_;
   std::vector<double> stalls_;
   bool fence_pending_ = false;
+  int64_t last_saved_step_ = -1;
   std::function<Result<bool>(bool)> agree_;
   std::string dataset_id_;
   int64_t chunk_bytes_ = 4 << 20;

@@ -57,6 +57,12 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
   d->ctx.store_token = env.store_token;
   if (env.world_size <= 1) {
     OGAI_ASSIGN_OR_RETURN(d->ctx.layout, parallel::MakeLayout(cfg.parallel, cfg.model, 0, 1));
+    if (env.launcher_hosts_store && !env.master_addr.empty() && env.master_port > 0) {
+      // One rank under ogai-run: no group to form, but a scheduler may still ask for a checkpoint.
+      OGAI_ASSIGN_OR_RETURN(auto base, store::ConnectTcpStore(env.master_addr, env.master_port, env.store_token,
+                                                              std::chrono::milliseconds(10000)));
+      d->ctx.control_store = std::shared_ptr<store::Store>(std::move(base));
+    }
     return d;
   }
   using namespace std::chrono;
@@ -74,7 +80,8 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
     }
     OGAI_ASSIGN_OR_RETURN(auto base,
                           store::ConnectTcpStore(env.master_addr, env.master_port, env.store_token, timeout));
-    d->store = store::MakePrefixStore(std::shared_ptr<store::Store>(std::move(base)), env.StorePrefix());
+    d->ctx.control_store = std::shared_ptr<store::Store>(std::move(base));
+    d->store = store::MakePrefixStore(d->ctx.control_store, env.StorePrefix());
     phase("store");
   } else if (!env.mpi_launcher) {
     return InvalidArgument("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +

@@ -338,6 +338,13 @@ Status Trainer::Step(StepStats* stats) {
   // One world all-reduce carries the loss (from the last stage, TP rank 0), the squared
   // gradient norm and the communication timings.
   double sumsq = LocalGradSumSquares();
+  // A scheduler's "checkpoint now and stop" (docs/scheduler.md): rank 0 looks, the flag rides
+  // the all-reduce below, so every rank sees it at the same step boundary.
+  double preempt = 0.0;
+  if (ctx_.control_store != nullptr && L.rank == 0) {
+    auto v = ctx_.control_store->TryGet("sched/preempt");
+    if (v.ok() && v->has_value()) preempt = 1.0;
+  }
   double loss_total = (L.last_stage() && L.tp_idx == 0) ? loss_sum : 0.0;
   double pp_wait_mean = pp_wait, dp_exposed_mean = dp_exposed, dp_exposed_min = dp_exposed;
   if (reducer_ && ctx_.world->size() > 1) {
@@ -347,14 +354,15 @@ Status Trainer::Step(StepStats* stats) {
     dp_exposed_min = w;
   }
   if (ctx_.world != nullptr && ctx_.world->size() > 1) {
-    float v[4] = {static_cast<float>(loss_total), static_cast<float>(sumsq), static_cast<float>(pp_wait),
-                  static_cast<float>(dp_exposed)};
-    Status st = ctx_.world->AllReduce(v, v, 4, comm::DataType::kFloat32, comm::ReduceOp::kSum)->Wait();
+    float v[5] = {static_cast<float>(loss_total), static_cast<float>(sumsq), static_cast<float>(pp_wait),
+                  static_cast<float>(dp_exposed), static_cast<float>(preempt)};
+    Status st = ctx_.world->AllReduce(v, v, 5, comm::DataType::kFloat32, comm::ReduceOp::kSum)->Wait();
     if (!st.ok()) return st.WithContext("reducing the loss and gradient norm");
     loss_total = v[0];
     sumsq = v[1];
     pp_wait_mean = v[2] / ctx_.world->size();
     dp_exposed_mean = v[3] / ctx_.world->size();
+    preempt = v[4];
   }
   const double norm = std::sqrt(sumsq);
   const double lr = optim::LearningRate(tc, step_);
@@ -366,6 +374,13 @@ Status Trainer::Step(StepStats* stats) {
   ++step_;
   // [checkpoint 3/3] save when checkpoint.every_steps (or the last step) says so.
   OGAI_RETURN_IF_ERROR(ckpt_->AfterStep(step_));
+  if (preempt > 0 && !cfg_.checkpoint.dir.empty()) {
+    OGAI_RETURN_IF_ERROR(ckpt_->SaveAndWait(step_));
+    stop_requested_ = true;
+    if (is_rank0()) {
+      OGAI_LOG(Warn) << "checkpoint requested by the scheduler: step " << step_ << " committed; stopping";
+    }
+  }
   if (ctx_.on_step) ctx_.on_step(step_);
   const double dt = Now() - t0;
   StepStats s;
@@ -429,7 +444,7 @@ Status Trainer::Run(RunSummary* summary) {
   ConsoleReport console(cfg_.train.steps, total, step_, cfg_.train.log_every, start);
   const int64_t eval_every = cfg_.train.eval_every;
   if (val_loader_ && step_ < total) OGAI_RETURN_IF_ERROR(Evaluate(&sum));
-  while (step_ < total) {
+  while (step_ < total && !stop_requested_) {
     StepStats s;
     OGAI_RETURN_IF_ERROR(Step(&s));
     if (sum.history.empty()) sum.first_loss = s.loss;

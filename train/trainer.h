@@ -55,6 +55,9 @@ struct DistContext {
   std::string shard_caches;  // OGAI_SHARD_CACHES ("" when none)
   std::string shard_dir;     // OGAI_SHARD_DIR: this node's copies (tmpfs)
   std::string store_token;
+  // The job's store without the round prefix, under a launcher (null otherwise): where a
+  // scheduler asks for "checkpoint now and stop" (key sched/preempt; docs/scheduler.md).
+  std::shared_ptr<store::Store> control_store;
   // Wall-clock marks (ms since the epoch; 0 = unknown) written to the metrics file's start
   // record: the process's start and the moment it had joined the group.
   double started_unix_ms = 0;
@@ -75,6 +78,8 @@ class Trainer {
   Status Run(RunSummary* summary);
 
   int64_t step() const { return step_; }
+  // True once a scheduler's checkpoint request was served: the state is committed at step().
+  bool stop_requested() const { return stop_requested_; }
   model::GPT& model() { return *model_; }
   optim::AdamW& optimizer() { return *opt_; }
   const Config& config() const { return cfg_; }
@@ -136,6 +141,7 @@ class Trainer {
   // Gradient-norm ownership: the flat ranges this rank counts.
   std::vector<std::pair<int64_t, int64_t>> norm_ranges_;
   int64_t step_ = 0;  // completed optimizer steps
+  bool stop_requested_ = false;  // a scheduler asked for a checkpoint and a stop: saved, Run ends
   double flops_per_token_ = 0;
   std::unique_ptr<MetricsFile> metrics_;  // train.metrics_file ("" : none)
 };

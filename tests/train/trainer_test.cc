@@ -1,10 +1,16 @@
-// The single-process trainer: the loss falls, runs are bit-identical, and gradient
-// accumulation matches one big micro-batch.
+// The single-process trainer: the loss falls, runs are bit-identical, gradient accumulation
+// matches one big micro-batch, and a scheduler's checkpoint request (sched/preempt in the
+// job's store) saves the step it comes at and stops the run, which resumes bit-identical.
 #include "train/trainer.h"
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
+
+#include "store/memory_store.h"
+#include "tests/util/job.h"
 
 namespace ogai::train {
 namespace {
@@ -54,6 +60,55 @@ TEST(Trainer, GradientAccumulationMatchesOneBigMicroBatch) {
   ASSERT_TRUE((*b)->Run(&sb).ok());
   for (size_t i = 0; i < sa.history.size(); ++i)
     EXPECT_NEAR(sa.history[i].loss, sb.history[i].loss, 1e-5 * sa.history[i].loss) << "step " << i + 1;
+}
+
+TEST(Trainer, ASchedulersCheckpointRequestSavesTheStepAndStops) {
+  testing::TempDir dir("trainer_preempt");
+  Config cfg = TinyTrainConfig();
+  cfg.checkpoint.dir = dir / "ckpt";
+  cfg.checkpoint.every_steps = 0;  // no periodic checkpoint: only the requested one and the last
+  TrainerOptions quiet;
+  quiet.print = false;
+  Config ref_cfg = cfg;
+  ref_cfg.checkpoint.dir = "";
+  auto plain = Trainer::Create(ref_cfg, {}, quiet);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  RunSummary want;
+  ASSERT_TRUE((*plain)->Run(&want).ok());
+
+  auto store = std::make_shared<store::MemoryStore>();
+  DistContext ctx;
+  ctx.control_store = store;
+  auto t = Trainer::Create(cfg, ctx, quiet);
+  ASSERT_TRUE(t.ok());
+  StepStats s;
+  for (int i = 0; i < 11; ++i) ASSERT_TRUE((*t)->Step(&s).ok());
+  EXPECT_FALSE((*t)->stop_requested());
+  ASSERT_TRUE(store->Set("sched/preempt", "1").ok());
+  ASSERT_TRUE((*t)->Step(&s).ok());  // step 12: the request is seen at its end
+  EXPECT_TRUE((*t)->stop_requested());
+  EXPECT_EQ((*t)->step(), 12);
+  std::ifstream latest(dir / "ckpt/latest");
+  std::string name;
+  latest >> name;
+  EXPECT_EQ(name, "step_00000012") << "the requested checkpoint is committed before Step returns";
+  RunSummary none;
+  ASSERT_TRUE((*t)->Run(&none).ok());
+  EXPECT_EQ(none.steps, 0) << "Run does not go on after the request";
+  t->reset();
+  // The next start resumes at step 12 and ends with the uninterrupted run's losses.
+  auto r = Trainer::Create(cfg, {}, quiet);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->step(), 12);
+  RunSummary got;
+  ASSERT_TRUE((*r)->Run(&got).ok());
+  ASSERT_EQ(got.history.size(), 18u);
+  for (size_t i = 0; i < got.history.size(); ++i) {
+    uint64_t x, y;
+    std::memcpy(&x, &got.history[i].loss, 8);
+    std::memcpy(&y, &want.history[12 + i].loss, 8);
+    ASSERT_EQ(x, y) << "step " << 13 + i;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+// ogai-sched's flags and the files they name: the pool (an Open MPI hostfile), the tenants
+// (YAML), the admin token (STATE/admin.token, made on the first start).
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "sched/scheduler.h"
+
+namespace ogai::sched {
+
+struct DaemonFlags {
+  std::string state;
+  std::string pool;
+  std::string tenants;
+  std::string listen;  // default unix:STATE/sched.sock
+  std::string backend = "local";
+  std::string ogai_run;
+  double grace_s = 120;
+  double half_life_s = 3600;
+  int tick_ms = 200;
+  bool verbose = false;
+};
+
+// Aborted for --help.
+Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f);
+
+// Reads the pool, the tenants and the admin token; creates the state folder.
+Result<SchedulerOptions> BuildSchedulerOptions(DaemonFlags& f, const char* argv0);
+
+// Tenants from YAML text:
+//   tenants:
+//     alice: {quota: 4, borrow: 2, token: "secret-a"}
+//     bob:   {quota: 4, token_file: /etc/ogai/bob.token}
+Result<std::vector<TenantConfig>> ParseTenants(const std::string& yaml, const std::string& source);
+
+// 32 random hex digits (/dev/urandom).
+Result<std::string> NewToken();
+
+}  // namespace ogai::sched

@@ -1,0 +1,88 @@
+// ogai-sched: the scheduler daemon (docs/scheduler.md). A foreground process:
+//   ogai-sched --state DIR [--pool HOSTFILE] [--tenants FILE] [--listen unix:PATH|HOST:PORT]
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/file_io.h"
+#include "core/log.h"
+#include "launcher/hostfile.h"
+#include "sched/sched_config.h"
+#include "sched/service.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+constexpr const char* kUsage = R"(usage: ogai-sched --state DIR [options]
+
+  --state DIR        the scheduler's folder: sched.db, admin.token, jobs/<id>/ (required)
+  --pool FILE        the nodes and their slots (Open MPI hostfile); default: this machine
+  --tenants FILE     tenants, quotas and tokens (YAML, docs/scheduler.md); default: one
+                     tenant "default" with every slot, its token in DIR/default.token
+  --listen ADDR      unix:PATH (default unix:DIR/sched.sock) or HOST:PORT
+  --backend B        how jobs run: local (ogai-run on the assigned hosts, the default) or
+                     slurm (one sbatch per attempt, on the assigned nodes)
+  --ogai-run PATH    the launcher (default: the one beside this program)
+  --grace SECONDS    a preempted job's time to commit its checkpoint and stop (default 120)
+  --half-life S      fair-share usage half-life in seconds (default 3600)
+  --tick-ms MS       the scheduling loop's period (default 200)
+  -v                 say more
+)";
+
+int Fail(const std::string& msg, int code = 2) {
+  ogai::Print("ogai-sched: " + msg + "\n");
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ogai;
+  using namespace ogai::sched;
+  DaemonFlags f;
+  if (Status st = ParseDaemonFlags(argc, argv, &f); !st.ok()) {
+    if (st.code() == Code::kAborted) {
+      Print(kUsage);
+      return 0;
+    }
+    return Fail(st.message() + " (ogai-sched --help)");
+  }
+  if (f.verbose) SetLogLevel(LogLevel::Info);
+  auto opts = BuildSchedulerOptions(f, argv[0]);
+  if (!opts.ok()) return Fail(opts.status().message());
+  // One daemon per state folder.
+  const std::string lock_path = f.state + "/lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return Fail("another ogai-sched already runs on " + f.state + " (" + lock_path + " is locked)");
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  auto s = Scheduler::Create(std::move(opts).value());
+  if (!s.ok()) return Fail(s.status().message(), 1);
+  std::unique_ptr<grpc::Service> service;
+  auto server = StartService(s->get(), f.listen, &service);
+  if (!server.ok()) return Fail(server.status().message(), 1);
+  Print("ogai-sched: listening on " + f.listen + " (state " + f.state + ")\n");
+  std::thread loop([&] { (*s)->Run(&g_stop); });
+  while (!g_stop) ::usleep(100000);
+  (*server)->Shutdown();
+  loop.join();
+  // Jobs keep running: a daemon started again on this folder re-attaches to them.
+  Print("ogai-sched: stopped; running jobs were left running and are re-attached at the next start\n");
+  return 0;
+}
