@@ -345,6 +345,7 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, c
 }
 
 const float* GPT::Output(const Activations& a) const { return a.x_out.as<float>(); }
+const float* GPT::Logits(const Activations& a) const { return a.logits.as<float>(); }
 
 // ---- backward ------------------------------------------------------------------------
 

@@ -120,6 +120,9 @@ class GPT {
                  double* loss_sum);
   // This stage's output activation [b*T*C] (valid after Forward on a non-last stage).
   const float* Output(const Activations& acts) const;
+  // The last stage's logits [b*T*Vl] (valid after Forward with grad_scale <= 0; with a
+  // gradient they are overwritten by it).
+  const float* Logits(const Activations& acts) const;
 
   // Backward for the micro-batch whose Forward filled `acts`. Non-last stages get `doutput`
   // [b*T*C]; non-first stages write `dinput` [b*T*C]. Gradients accumulate (+=), or, with
