@@ -33,11 +33,15 @@ const std::vector<Knob>& Knobs() {
        "microseconds a waiting rank yields its core between polls"},
       // Checkpoints.
       {"OGAI_CKPT_CHUNK_KB", T::kInt, "4096", "checksum chunk of checkpoint shards in KiB (4..1048576)"},
+      // The model registry (ogai-model).
+      {"OGAI_REGISTRY", T::kString, "~/.ogai/registry", "the model registry's root folder (ogai-model --root wins)"},
       // ogai-run's ssh agents.
       {"OGAI_SSH", T::kString, "ssh", "the ssh client ogai-run starts remote agents with"},
       {"OGAI_SSH_OPTS", T::kString, "", "options for it, split on spaces, before the host"},
       // Tests.
       {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
+      {"OGAI_REGISTRY_TEST_DELAY_MS", T::kInt, "0",
+       "tests: ogai-model register sleeps this long after each blob and inside its transaction"},
       {"OGAI_TEST_SSH_CONFIG", T::kString, "", "tests: ssh_config of the test sshd (scripts/testenv/sshd.sh)"},
   };
   return knobs;
