@@ -41,7 +41,7 @@ const std::vector<Knob>& Knobs() {
       // Tests.
       {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
       {"OGAI_REGISTRY_TEST_DELAY_MS", T::kInt, "0",
-       "tests: ogai-model register sleeps this long after each blob and inside its transaction"},
+       "tests: ogai-model register sleeps this long after each blob, 10x inside its transaction"},
       {"OGAI_TEST_SSH_CONFIG", T::kString, "", "tests: ssh_config of the test sshd (scripts/testenv/sshd.sh)"},
   };
   return knobs;

@@ -178,10 +178,10 @@ Result<int> Registry::AddVersion(const NewVersion& v) {
       OGAI_ASSIGN_OR_RETURN(Stmt gi, db_->Prepare("INSERT OR REPLACE INTO tags VALUES (?,?,?,?)"));
       OGAI_RETURN_IF_ERROR(gi.Bind(1, v.model).Bind(2, static_cast<int64_t>(version)).Bind(3, k).Bind(4, val).Run());
     }
-    // Test hook: hold the transaction open so a test can kill the process inside it.
+    // Test hook: hold the transaction open (10 x the knob) so a test can kill the process inside it.
     if (auto ms = KnobInt("OGAI_REGISTRY_TEST_DELAY_MS"); ms && *ms > 0) {
       std::fprintf(stderr, "test: inside the register transaction\n");
-      ::usleep(static_cast<useconds_t>(*ms) * 1000);
+      ::usleep(static_cast<useconds_t>(*ms) * 10000);
     }
     return Status::Ok();
   });
