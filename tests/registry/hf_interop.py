@@ -148,6 +148,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--source", required=True)
     a = ap.parse_args()
+    a.bin, a.source = os.path.abspath(a.bin), os.path.abspath(a.source)
     model_bin = os.path.join(a.bin, "ogai-model")
     tmp = tempfile.mkdtemp(prefix="ogai_hf_interop_", dir=os.environ.get("TMPDIR"))
     try:
