@@ -26,6 +26,7 @@ struct TrainConfig {
   uint64_t seed = 42;
   int64_t log_every = 1;
   std::string metrics_file;  // one JSON line per step ("" = none); {rank} = the rank
+  std::string init_from;     // weights to start from: NAME[@VERSION|@ALIAS] (registry) or a checkpoint path
 };
 
 }  // namespace ogai

@@ -279,10 +279,9 @@ Status RunCommand(Registry& reg, const std::string& cmd, const Flags& f) {
     return Status::Ok();
   }
   if (cmd == "materialize") {
-    OGAI_RETURN_IF_ERROR(Need(f, 1, "materialize MODEL --out DIR"));
-    if (f.Get("--out").empty()) return InvalidArgument("materialize needs --out DIR");
+    OGAI_RETURN_IF_ERROR(Need(f, 1, "materialize MODEL [--out DIR]"));
     OGAI_ASSIGN_OR_RETURN(VersionInfo v, reg.Resolve(f.positional[0]));
-    OGAI_ASSIGN_OR_RETURN(std::string path, Materialize(reg, v, f.Get("--out")));
+    OGAI_ASSIGN_OR_RETURN(std::string path, Materialize(reg, v, f.Get("--out", reg.root() + "/materialized")));
     Print(v.ref() + " " + path);
     return Status::Ok();
   }

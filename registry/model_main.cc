@@ -33,7 +33,8 @@ constexpr const char* kUsage =
     "  logits MODEL (--prompt TEXT | --tokens 1,2,3)   every position's logits, one line each\n"
     "  export MODEL --format hf --out DIR [--shard-mb N]\n"
     "  import DIR --name NAME [--alias A]\n"
-    "  materialize MODEL --out DIR   a one-rank checkpoint of the weights (train.init_from uses it)\n"
+    "  materialize MODEL [--out DIR] the weights as a one-rank checkpoint (default ROOT/materialized;\n"
+    "                                train.init_from uses it)\n"
     "The registry root is --root, else $OGAI_REGISTRY, else ~/.ogai/registry.\n";
 
 int Fail(const Status& st) {

@@ -35,13 +35,13 @@ bool OptimizerIsSharded(const model::GPT& model, const optim::AdamW& opt) {
   return r.size() != 1 || r[0].first != 0 || r[0].second != model.num_local_params();
 }
 
+}  // namespace
+
 ckpt::Region SpecRegion(const model::ParamSpec& p) {
   std::vector<int64_t> begin(p.global_shape.size(), 0);
   if (p.shard_dim >= 0) begin[p.shard_dim] = p.shard_begin;
   return ckpt::Region::Box(std::move(begin), p.local_shape);
 }
-
-}  // namespace
 
 std::vector<ckpt::ConstSlice> CheckpointWritePlan(const model::GPT& model, const optim::AdamW& opt,
                                                   const CheckpointRole& role, bool zero_sharded) {

@@ -62,6 +62,10 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
   f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
                         "one JSON line per step ({rank} = the rank); restarts append"));
+  f.push_back(
+      MakeField("train.init_from", &C::train, &TrainConfig::init_from,
+                "start from these weights (NAME, NAME@VERSION or NAME@ALIAS in the model registry, or a checkpoint "
+                "path); fresh optimizer and schedule"));
   // parallel
   f.push_back(MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", pos));
   f.push_back(MakeField("parallel.tp", &C::parallel, &ParallelConfig::tp, "tensor-parallel size", pos));

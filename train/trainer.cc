@@ -12,6 +12,7 @@
 #include "core/profile.h"
 #include "kernels/cpu/adamw.h"
 #include "optim/schedule.h"
+#include "train/init_from.h"
 
 namespace ogai::train {
 
@@ -107,7 +108,23 @@ Status Trainer::SetUp() {
     });
   }
   OGAI_ASSIGN_OR_RETURN(step_, ckpt_->Resume());
-  if (ckpt_->resume_info().path.empty()) model_->Init(tc.seed);
+  if (ckpt_->resume_info().path.empty()) {
+    model_->Init(tc.seed);
+    if (!tc.init_from.empty()) {  // fine-tuning: these weights, a fresh optimizer and schedule
+      OGAI_ASSIGN_OR_RETURN(InitSource src, ResolveInitFrom(tc.init_from));
+      OGAI_RETURN_IF_ERROR(LoadInitWeights(src.checkpoint, *model_));
+      ckpt_->set_init_from(src.resolved);
+      cfg_.train.init_from = src.resolved;
+      if (L.rank == 0 && opts_.print) Print("init_from: the weights of " + src.resolved + " (" + src.checkpoint + ")");
+    }
+  } else if (!tc.init_from.empty()) {
+    // Resumed: keep the parent the run resolved when it started (an alias may have moved).
+    OGAI_ASSIGN_OR_RETURN(std::string parent, InitFromOfCheckpoint(ckpt_->resume_info().path));
+    if (!parent.empty()) {
+      ckpt_->set_init_from(parent);
+      cfg_.train.init_from = parent;
+    }
+  }
   phase("resume");
 
   // Which gradient elements this rank counts towards the global norm: tensors sharded over

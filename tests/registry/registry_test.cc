@@ -283,6 +283,58 @@ TEST_F(RegistryCli, GenerateIsDeterministicAndKvEqualsRecompute) {
   EXPECT_NE(Fails({"generate", "tiny", "--prompt", std::string(70, 'a')}).find("sees at most 64"), std::string::npos);
 }
 
+// The first step's loss in a metrics file.
+double FirstLoss(const std::string& metrics) {
+  std::smatch m;
+  const std::string text = ckpt::testing::ReadFile(metrics);
+  if (!std::regex_search(text, m, std::regex("\"step\": 1, \"loss\": ([0-9.e+-]+)"))) return -1;
+  return std::stod(m[1]);
+}
+
+TEST_F(RegistryCli, FineTuneFromARegisteredModelAtAnotherLayoutRecordsItsParent) {
+  Ok({"register", Ckpt(), "--name", "tiny", "--alias", "prod"});
+  const std::string ft = root_->path() + "/ft", ft1 = root_->path() + "/ft1";
+  const std::vector<std::string> env = {"OGAI_REGISTRY=" + Root()};
+  // At tp = 2 through ogai-run (the weights were saved at tp = 1), and in one process.
+  ogai::testing::ChildResult r =
+      ogai::testing::RunChild({BinPath("ogai-run"), "-np", "2", SourcePath("examples/finetune.yaml"), "train.steps=5",
+                               "parallel.tp=2", "checkpoint.dir=" + ft, "train.metrics_file=" + ft + "/metrics.jsonl"},
+                              300, env);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("init_from: the weights of tiny@1"), std::string::npos) << r.output;
+  r = ogai::testing::RunChild({BinPath("ogai-worker"), SourcePath("examples/finetune.yaml"), "train.steps=5",
+                               "checkpoint.dir=" + ft1, "train.metrics_file=" + ft1 + "/metrics.jsonl"},
+                              300, env);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Started from the trained weights (a fresh model starts at ln 256 = 5.5), the same at
+  // both layouts.
+  const double l2 = FirstLoss(ft + "/metrics.jsonl"), l1 = FirstLoss(ft1 + "/metrics.jsonl");
+  EXPECT_GT(l1, 0);
+  EXPECT_LT(l1, 3.5);
+  EXPECT_NEAR(l1, l2, 1e-3);
+  // The registered child names its parent (the alias resolved to the version), and the
+  // parent lists the child.
+  Ok({"register", ft, "--name", "tiny-ft"});
+  EXPECT_TRUE(std::regex_search(Ok({"show", "tiny-ft"}), std::regex("\n  parent +tiny@1\n")));
+  EXPECT_TRUE(std::regex_search(Ok({"show", "tiny@prod"}), std::regex("\n  children +tiny-ft@1\n")));
+  // An unknown model is refused before training, listing what exists.
+  r = ogai::testing::RunChild({BinPath("ogai-worker"), SourcePath("examples/finetune.yaml"), "train.steps=1",
+                               "train.init_from=tiny@best", "checkpoint.dir="},
+                              120, env);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("no alias 'best'"), std::string::npos) << r.output;
+  // A checkpoint path works too and is recorded as such.
+  r = ogai::testing::RunChild({BinPath("ogai-worker"), SourcePath("examples/finetune.yaml"), "train.steps=2",
+                               "train.init_from=" + Step(20), "checkpoint.dir=" + ft1 + "b", "train.metrics_file="},
+                              300, env);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Ok({"register", ft1 + "b", "--name", "from-path"});
+  std::smatch m;
+  const std::string card = Ok({"show", "from-path"});
+  ASSERT_TRUE(std::regex_search(card, m, std::regex("\n  parent +(\\S+)\n"))) << card;
+  EXPECT_EQ(fs::path(m[1].str()), fs::absolute(Step(20)).lexically_normal());
+}
+
 TEST(RegistryTokenizer, PromptOutsideTheVocabularyIsRefused) {
   VersionInfo v;
   v.model = "small";
