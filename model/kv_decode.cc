@@ -128,19 +128,23 @@ Status KvDecoder::Step(const int32_t* tokens, float* logits) {
   return Status::Ok();
 }
 
-Status FullForwardLogits(GPT& model, const int32_t* tokens, int b, std::vector<float>* out) {
+Status FullForwardLogits(GPT& model, const int32_t* tokens, int b, int t, std::vector<float>* out) {
   const ModelConfig& c = model.config();
   if (model.layout().tp_size != 1 || !model.layout().first_stage || !model.layout().last_stage) {
     return InvalidArgument("full-forward logits need the whole dense model");
   }
-  const int64_t BT = static_cast<int64_t>(b) * c.seq_len;
+  if (t < 1 || t > c.seq_len) {
+    return InvalidArgument("a forward pass takes 1.." + std::to_string(c.seq_len) + " positions, got " +
+                           std::to_string(t));
+  }
+  const int64_t BT = static_cast<int64_t>(b) * t;
   for (int64_t i = 0; i < BT; ++i) {
     if (tokens[i] < 0 || tokens[i] >= c.vocab) {
       return InvalidArgument("token " + std::to_string(tokens[i]) + " is outside the vocabulary (0.." +
                              std::to_string(c.vocab - 1) + ")");
     }
   }
-  ActivationsPtr acts = model.NewActivations(b);
+  ActivationsPtr acts = model.NewActivations(b, t);
   std::vector<int32_t> targets(tokens, tokens + BT);  // any valid ids: the loss is not used
   double loss = 0;
   OGAI_RETURN_IF_ERROR(model.Forward(*acts, tokens, nullptr, targets.data(), 0.0f, &loss));

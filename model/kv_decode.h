@@ -50,9 +50,8 @@ class KvDecoder {
   const float *wte_ = nullptr, *wpe_ = nullptr, *lnf_w_ = nullptr, *lnf_b_ = nullptr;
 };
 
-// Logits of every position of `b` sequences of model.seq_len tokens by the training forward
-// (GPT::Forward, no gradient): out[b * seq_len * vocab]. Positions past a sequence's real end
-// may hold any token; causal attention keeps them from changing earlier positions.
-Status FullForwardLogits(GPT& model, const int32_t* tokens, int b, std::vector<float>* out);
+// Logits of every position of `b` sequences of `t` tokens (1 <= t <= model.seq_len) by the
+// training forward (GPT::Forward on a t-position window, no gradient): out[b * t * vocab].
+Status FullForwardLogits(GPT& model, const int32_t* tokens, int b, int t, std::vector<float>* out);
 
 }  // namespace ogai::model

@@ -100,9 +100,7 @@ Status Generate(Registry& reg, const std::string& ref, const GenerateOptions& o)
   if (o.recompute) {
     std::vector<float> full;
     for (int i = 0; i < n; ++i) {
-      std::vector<int32_t> window(T, 0);
-      std::copy(seq.begin(), seq.end(), window.begin());
-      OGAI_RETURN_IF_ERROR(model::FullForwardLogits(*m, window.data(), 1, &full));
+      OGAI_RETURN_IF_ERROR(model::FullForwardLogits(*m, seq.data(), 1, static_cast<int>(seq.size()), &full));
       seq.push_back(model::SampleToken(full.data() + (seq.size() - 1) * V, V, so, i));
       emit(seq.back());
     }
@@ -147,10 +145,8 @@ Status Logits(Registry& reg, const std::string& ref, const Flags& f) {
     return InvalidArgument("logits needs 1.." + std::to_string(T) + " tokens, got " + std::to_string(toks.size()));
   }
   OGAI_ASSIGN_OR_RETURN(std::unique_ptr<model::GPT> m, LoadModel(reg, v));
-  std::vector<int32_t> window(T, 0);
-  std::copy(toks.begin(), toks.end(), window.begin());
   std::vector<float> full;
-  OGAI_RETURN_IF_ERROR(model::FullForwardLogits(*m, window.data(), 1, &full));
+  OGAI_RETURN_IF_ERROR(model::FullForwardLogits(*m, toks.data(), 1, static_cast<int>(toks.size()), &full));
   std::string out;
   char b[32];
   for (size_t p = 0; p < toks.size(); ++p) {

@@ -32,9 +32,10 @@ std::vector<int32_t> GreedyRecompute(GPT& m, std::vector<int32_t> seq, int n, st
   const int T = m.config().seq_len, V = m.config().vocab;
   std::vector<float> lg;
   for (int i = 0; i < n; ++i) {
-    std::vector<int32_t> window(T, 0);
+    // Alternately a window of the full model.seq_len (the tail padded) and of the prefix alone.
+    std::vector<int32_t> window(i % 2 ? T : seq.size(), 0);
     std::copy(seq.begin(), seq.end(), window.begin());
-    EXPECT_TRUE(FullForwardLogits(m, window.data(), 1, &lg).ok());
+    EXPECT_TRUE(FullForwardLogits(m, window.data(), 1, static_cast<int>(window.size()), &lg).ok());
     const float* row = lg.data() + (seq.size() - 1) * V;
     last_logits->assign(row, row + V);
     seq.push_back(SampleToken(row, V, {0.0, 0, 1.0, 0}, i));
@@ -74,7 +75,7 @@ TEST(KvDecode, EveryPositionMatchesTrainingForward) {
   std::vector<int32_t> toks(T);
   for (int i = 0; i < T; ++i) toks[i] = (i * 37 + 11) % V;
   std::vector<float> full;
-  ASSERT_TRUE(FullForwardLogits(*m, toks.data(), 1, &full).ok());
+  ASSERT_TRUE(FullForwardLogits(*m, toks.data(), 1, T, &full).ok());
   auto dec = KvDecoder::Create(m.get(), 1);
   ASSERT_TRUE(dec.ok());
   std::vector<float> lg(V);
