@@ -391,6 +391,7 @@ Status CheckpointWriter::CommitAsLeader(const Job& job, const std::vector<pb::Sh
   ts->set_optimizer("adamw");
   *m.mutable_layout() = meta.layout;
   m.set_config_yaml(meta.config_yaml);
+  m.set_dataset_id(meta.dataset_id);
   m.set_created_by(std::string("ogai 0.1.0 (git ") + GitCommit() + ")");
   m.set_created_unix_ms(static_cast<int64_t>(UnixMs()));
 

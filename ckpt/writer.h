@@ -55,7 +55,8 @@ struct SaveMeta {
   int64_t global_batch = 0;
   pb::Layout layout;
   std::string config_yaml;
-  int64_t opt_begin = 0;  // this rank's optimizer range in its flat buffer
+  std::string dataset_id;  // data.source: dataset: the dataset's id (dataproc/dataset.h)
+  int64_t opt_begin = 0;   // this rank's optimizer range in its flat buffer
   int64_t opt_end = 0;
 };
 

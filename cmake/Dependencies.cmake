@@ -19,6 +19,13 @@ pkg_check_modules(UCX REQUIRED IMPORTED_TARGET ucx)
 # The launcher serves PMIx to MPI ranks (OpenPMIx server library, libpmix-dev).
 pkg_check_modules(PMIX REQUIRED IMPORTED_TARGET pmix)
 
+# The data pipeline (dataproc/): Unicode classes for GPT-2's pre-tokenizer (ICU), text hashes
+# (xxHash), compressed inputs (zlib, zstd).
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+
 if(OGAI_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -5,6 +5,7 @@
 
 #include "core/rng.h"
 #include "dataproc/byte_tokenizer.h"
+#include "dataproc/dataset.h"
 #include "dataproc/demo_corpus.h"
 
 namespace ogai::data {
@@ -31,7 +32,28 @@ Result<std::shared_ptr<TokenSource>> TokenSource::FromConfig(const DataConfig& d
   if (data.source == "demo") {
     return FromTokens(ByteEncode(GenerateDemoCorpus(data.demo_tokens, data.demo_seed)));
   }
+  if (data.source == "dataset") {
+    OGAI_ASSIGN_OR_RETURN(DatasetSplits s, OpenDatasetSplits(data.dataset, model_vocab));
+    return s.train;
+  }
   return FromShards(data.paths, static_cast<uint32_t>(model_vocab));
+}
+
+Result<DatasetSplits> OpenDatasetSplits(const std::string& dir, int model_vocab) {
+  OGAI_ASSIGN_OR_RETURN(DatasetInfo ds, OpenDataset(dir));
+  if (ds.vocab > model_vocab) {
+    return InvalidArgument("data.dataset '" + dir + "' was tokenized with " + ds.tokenizer + " (vocabulary " +
+                           std::to_string(ds.vocab) + ") but model.vocab is " + std::to_string(model_vocab) +
+                           "; set model.vocab: " + std::to_string(ds.vocab) + " (or more)");
+  }
+  DatasetSplits s;
+  s.id = ds.id;
+  s.vocab = ds.vocab;
+  OGAI_ASSIGN_OR_RETURN(s.train, TokenSource::FromShards(ds.train, static_cast<uint32_t>(model_vocab)));
+  if (!ds.val.empty()) {
+    OGAI_ASSIGN_OR_RETURN(s.val, TokenSource::FromShards(ds.val, static_cast<uint32_t>(model_vocab)));
+  }
+  return s;
 }
 
 int64_t TokenSource::total_tokens() const {

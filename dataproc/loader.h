@@ -46,6 +46,15 @@ class TokenSource {
   std::vector<Doc> docs_;
 };
 
+// data.source: dataset: a prepared dataset's splits (dataset.h), its tokenizer's vocabulary
+// checked against model.vocab.
+struct DatasetSplits {
+  std::shared_ptr<TokenSource> train, val;  // val is empty when the dataset has no validation split
+  std::string id;
+  int vocab = 0;
+};
+Result<DatasetSplits> OpenDatasetSplits(const std::string& dir, int model_vocab);
+
 class DataLoader {
  public:
   static Result<std::unique_ptr<DataLoader>> Create(std::shared_ptr<TokenSource> source, int seq_len, uint64_t seed);

@@ -1,5 +1,6 @@
 #include "registry/card.h"
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -54,9 +55,11 @@ std::string FormatCard(const VersionInfo& v, bool with_config) {
   if (v.evaluations.empty()) o += "  none (ogai-model eval)\n";
   for (const auto& e : v.evaluations) {
     char b[512];
-    std::snprintf(b, sizeof(b), "  %s  loss %.4f  perplexity %.3f  bits/byte %.4f  (%lld tokens of %s, %s)\n",
-                  FormatTime(e.created_ms).c_str(), e.loss, e.perplexity, e.bits_per_byte,
-                  static_cast<long long>(e.tokens), e.data.c_str(), e.layout.c_str());
+    char bpb[32] = "n/a";
+    if (!std::isnan(e.bits_per_byte)) std::snprintf(bpb, sizeof(bpb), "%.4f", e.bits_per_byte);
+    std::snprintf(b, sizeof(b), "  %s  loss %.4f  perplexity %.3f  bits/byte %s  (%lld tokens of %s, %s)\n",
+                  FormatTime(e.created_ms).c_str(), e.loss, e.perplexity, bpb, static_cast<long long>(e.tokens),
+                  e.data.c_str(), e.layout.c_str());
     o += b;
   }
   if (with_config)

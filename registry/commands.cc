@@ -11,6 +11,7 @@
 #include "model/kv_decode.h"
 #include "model/sampling.h"
 #include "registry/card.h"
+#include "registry/eval.h"
 #include "registry/hf.h"
 #include "registry/materialize.h"
 #include "registry/register_ckpt.h"
@@ -20,8 +21,9 @@ namespace ogai::registry {
 
 namespace {
 
-const char* kValueFlags[] = {"--name",  "--alias", "--tag", "--prompt", "--max-tokens", "--temperature", "--top-k",
-                             "--top-p", "--seed",  "--out", "--format", "--shard-mb",   "--tokens",      "--data"};
+const char* kValueFlags[] = {"--name",   "--alias", "--tag",  "--prompt",  "--max-tokens",   "--temperature",
+                             "--top-k",  "--top-p", "--seed", "--out",     "--format",       "--shard-mb",
+                             "--tokens", "--data",  "--np",   "--batches", "--global-batch", "--set"};
 const char* kSwitches[] = {"--yes", "--config", "--recompute"};
 
 Status Need(const Flags& f, size_t n, const char* usage) {
@@ -272,6 +274,27 @@ Status RunCommand(Registry& reg, const std::string& cmd, const Flags& f) {
     for (auto [it, end] = f.values.equal_range("--alias"); it != end; ++it) aliases.push_back(it->second);
     OGAI_ASSIGN_OR_RETURN(int version, ImportHf(reg, f.positional[0], f.Get("--name"), aliases));
     Print("imported " + f.positional[0] + " as " + f.Get("--name") + "@" + std::to_string(version));
+    return Status::Ok();
+  }
+  if (cmd == "eval") {
+    OGAI_RETURN_IF_ERROR(Need(f, 1, "eval MODEL --data DATASET [--np N] [--batches B] [--set KEY=VALUE]..."));
+    EvalRequest r;
+    r.data = f.Get("--data");
+    if (r.data.empty()) return InvalidArgument("eval needs --data DATASET (a folder made by ogai-data prepare)");
+    OGAI_ASSIGN_OR_RETURN(double np, Number(f, "--np", 1));
+    OGAI_ASSIGN_OR_RETURN(double nb, Number(f, "--batches", 4));
+    OGAI_ASSIGN_OR_RETURN(double gb, Number(f, "--global-batch", 8));
+    r.np = static_cast<int>(np);
+    r.batches = static_cast<int>(nb);
+    r.global_batch = static_cast<int>(gb);
+    for (auto [it, end] = f.values.equal_range("--set"); it != end; ++it) r.overrides.push_back(it->second);
+    OGAI_ASSIGN_OR_RETURN(VersionInfo v, reg.Resolve(f.positional[0]));
+    OGAI_ASSIGN_OR_RETURN(Evaluation e, EvaluateVersion(reg, v, r));
+    char b[512];
+    std::snprintf(b, sizeof(b), "%s on %s: loss %.4f, perplexity %.3f, bits per byte %.4f (%lld tokens)",
+                  v.ref().c_str(), e.data.c_str(), e.loss, e.perplexity, e.bits_per_byte,
+                  static_cast<long long>(e.tokens));
+    Print(b);
     return Status::Ok();
   }
   if (cmd == "materialize") {

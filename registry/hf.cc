@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -90,10 +91,13 @@ std::string Card(const VersionInfo& v) {
       char b[1024];
       std::snprintf(b, sizeof(b),
                     "  - task:\n      type: text-generation\n    dataset:\n      name: %s\n      type: %s\n"
-                    "    metrics:\n    - type: loss\n      value: %.6f\n    - type: perplexity\n      value: %.6f\n"
-                    "    - type: bits_per_byte\n      value: %.6f\n",
-                    YamlQuote(e.data).c_str(), YamlQuote(e.data).c_str(), e.loss, e.perplexity, e.bits_per_byte);
+                    "    metrics:\n    - type: loss\n      value: %.6f\n    - type: perplexity\n      value: %.6f\n",
+                    YamlQuote(e.data).c_str(), YamlQuote(e.data).c_str(), e.loss, e.perplexity);
       o += b;
+      if (!std::isnan(e.bits_per_byte)) {
+        std::snprintf(b, sizeof(b), "    - type: bits_per_byte\n      value: %.6f\n", e.bits_per_byte);
+        o += b;
+      }
     }
   }
   o += "---\n\n# " + v.ref() + "\n\nExported by ogai-model (git " + std::string(GitCommit()) +

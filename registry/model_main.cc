@@ -31,6 +31,8 @@ constexpr const char* kUsage =
     "  generate MODEL --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
     "           [--seed S] [--recompute]\n"
     "  logits MODEL (--prompt TEXT | --tokens 1,2,3)   every position's logits, one line each\n"
+    "  eval MODEL --data DATASET [--np N] [--batches B] [--global-batch G] [--set KEY=VALUE]...\n"
+    "                                validation loss, perplexity, bits/byte via ogai-run; recorded\n"
     "  export MODEL --format hf --out DIR [--shard-mb N]\n"
     "  import DIR --name NAME [--alias A]\n"
     "  materialize MODEL [--out DIR] the weights as a one-rank checkpoint (default ROOT/materialized;\n"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS tags(
 CREATE TABLE IF NOT EXISTS evaluations(
   id INTEGER PRIMARY KEY, model TEXT NOT NULL, version INTEGER NOT NULL, created_ms INTEGER NOT NULL,
   data TEXT NOT NULL, tokens INTEGER NOT NULL, loss REAL NOT NULL, perplexity REAL NOT NULL,
-  bits_per_byte REAL NOT NULL, layout TEXT NOT NULL,
+  bits_per_byte REAL, layout TEXT NOT NULL,  -- bits_per_byte NULL: not measured
   FOREIGN KEY(model, version) REFERENCES versions(model, version));
 )sql";
 
@@ -295,7 +296,8 @@ Result<VersionInfo> Registry::Resolve(const std::string& spec) {
       each("SELECT created_ms, data, tokens, loss, perplexity, bits_per_byte, layout FROM evaluations" + key +
                " ORDER BY id",
            [&](Stmt& q) {
-             info.evaluations.push_back({q.Int(0), q.Text(1), q.Int(2), q.Real(3), q.Real(4), q.Real(5), q.Text(6)});
+             info.evaluations.push_back({q.Int(0), q.Text(1), q.Int(2), q.Real(3), q.Real(4),
+                                         q.IsNull(5) ? std::nan("") : q.Real(5), q.Text(6)});
            }));
   OGAI_ASSIGN_OR_RETURN(Stmt c, db_->Prepare("SELECT model, version FROM versions WHERE parent = ? AND removed = 0"));
   c.Bind(1, info.ref());
@@ -436,7 +438,12 @@ Status Registry::AddEvaluation(const std::string& ref, const Evaluation& e) {
                           db_->Prepare("INSERT INTO evaluations(model, version, created_ms, data, tokens, loss, "
                                        "perplexity, bits_per_byte, layout) VALUES (?,?,?,?,?,?,?,?,?)"));
     q.Bind(1, v.model).Bind(2, static_cast<int64_t>(v.version)).Bind(3, static_cast<int64_t>(UnixMs()));
-    q.Bind(4, e.data).Bind(5, e.tokens).Bind(6, e.loss).Bind(7, e.perplexity).Bind(8, e.bits_per_byte);
+    q.Bind(4, e.data).Bind(5, e.tokens).Bind(6, e.loss).Bind(7, e.perplexity);
+    if (std::isnan(e.bits_per_byte)) {
+      q.BindNull(8);
+    } else {
+      q.Bind(8, e.bits_per_byte);
+    }
     return q.Bind(9, e.layout).Run();
   });
 }

@@ -9,7 +9,7 @@ PACKAGES=(
   libyaml-cpp-dev protobuf-compiler libprotobuf-dev
   libdnnl-dev libopenblas0  # OpenBLAS: dlopen-ed by OGAI_GEMM=openblas and its test
   openmpi-bin libopenmpi-dev libucx-dev ucx-utils libpmix-dev
-  libzstd-dev libxxhash-dev nlohmann-json3-dev libsqlite3-dev
+  libzstd-dev libxxhash-dev nlohmann-json3-dev libsqlite3-dev libicu-dev zlib1g-dev
   openssh-server openssh-client
   slurm-wlm munge
   procps psmisc iproute2

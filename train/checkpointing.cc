@@ -165,6 +165,7 @@ ckpt::SaveMeta Checkpointing::Meta(int64_t step) const {
   m.layout.set_zero(P.zero);
   for (int l : P.pp_layers) m.layout.add_pp_layers(l);
   m.config_yaml = ConfigToYaml(cfg_);
+  m.dataset_id = dataset_id_;
   // The span of this rank's optimizer ranges (informational; the moments' pieces are
   // recorded tensor by tensor).
   m.opt_begin = opt_->ranges().empty() ? 0 : opt_->ranges().front().first;

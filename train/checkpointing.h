@@ -94,6 +94,8 @@ class Checkpointing {
   // Multi-rank jobs: given this rank's outcome of loading a candidate, returns whether every
   // rank succeeded (a collective). Resume then moves to the next candidate together.
   void set_agreement(std::function<Result<bool>(bool)> all_ok) { agree_ = std::move(all_ok); }
+  // Recorded in every checkpoint's manifest (data.source: dataset).
+  void set_dataset_id(std::string id) { dataset_id_ = std::move(id); }
   Status BeforeOptimizerStep();
   Status AfterStep(int64_t step);
 
@@ -136,6 +138,7 @@ class Checkpointing {
   std::vector<double> stalls_;
   bool fence_pending_ = false;
   std::function<Result<bool>(bool)> agree_;
+  std::string dataset_id_;
   int64_t chunk_bytes_ = 4 << 20;
   std::unique_ptr<ckpt::PeerCopies> peers_;
   ResumeInfo resume_;

@@ -28,9 +28,11 @@ std::vector<config::Field> Fields() {
   f.push_back(
       MakeField("model.init_std", &C::model, &ModelConfig::init_std, "std of the normal weight init", Range{0, 1}));
   // data
-  f.push_back(
-      MakeField("data.source", &C::data, &DataConfig::source, "where tokens come from", {}, {"demo", "shards"}));
+  f.push_back(MakeField("data.source", &C::data, &DataConfig::source, "where tokens come from", {},
+                        {"demo", "shards", "dataset"}));
   f.push_back(MakeField("data.paths", &C::data, &DataConfig::paths, "token shard files (source: shards)"));
+  f.push_back(MakeField("data.dataset", &C::data, &DataConfig::dataset,
+                        "a dataset folder made by `ogai-data prepare` (source: dataset)"));
   f.push_back(MakeField("data.demo_tokens", &C::data, &DataConfig::demo_tokens,
                         "size of the generated demo corpus in tokens", Range{1024, 1e10}));
   f.push_back(MakeField("data.demo_seed", &C::data, &DataConfig::demo_seed, "seed of the demo corpus generator"));
@@ -66,6 +68,12 @@ std::vector<config::Field> Fields() {
       MakeField("train.init_from", &C::train, &TrainConfig::init_from,
                 "start from these weights (NAME, NAME@VERSION or NAME@ALIAS in the model registry, or a checkpoint "
                 "path); fresh optimizer and schedule"));
+  f.push_back(MakeField("train.eval_every", &C::train, &TrainConfig::eval_every,
+                        "validation loss every N steps and at the end (0: never; needs data.source: dataset)", nonneg));
+  f.push_back(MakeField("train.eval_batches", &C::train, &TrainConfig::eval_batches,
+                        "global batches of the validation split per evaluation", pos));
+  f.push_back(MakeField("train.eval_only", &C::train, &TrainConfig::eval_only,
+                        "evaluate once (needs train.eval_every > 0) and stop: no training (ogai-model eval)"));
   // parallel
   f.push_back(MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", pos));
   f.push_back(MakeField("parallel.tp", &C::parallel, &ParallelConfig::tp, "tensor-parallel size", pos));
@@ -149,6 +157,20 @@ Status CheckRelations(Config& cfg) {
   if (cfg.data.source == "shards" && cfg.data.paths.empty()) {
     return InvalidArgument(
         "{data.source} is 'shards' but {data.paths} is empty; list the token shard files, or use source: demo");
+  }
+  if (cfg.data.source == "dataset" && cfg.data.dataset.empty()) {
+    return InvalidArgument(
+        "{data.source} is 'dataset' but {data.dataset} is empty; give the folder `ogai-data prepare` wrote");
+  }
+  if (cfg.train.eval_every > 0 && cfg.data.source != "dataset") {
+    return InvalidArgument(
+        "{train.eval_every} needs a validation split: set {data.source} to dataset (prepared "
+        "with `ogai-data prepare`), or eval_every: 0");
+  }
+  if (cfg.train.eval_every > 0 && cfg.parallel.pp > 1) {
+    return InvalidArgument(
+        "{train.eval_every} is not supported with {parallel.pp} > 1 yet (the validation pass "
+        "runs the whole model on each rank); set eval_every: 0 or pp: 1");
   }
   if (cfg.data.source == "demo" && m.vocab < 256) {
     return InvalidArgument("{model.vocab} = " + std::to_string(m.vocab) +

@@ -70,6 +70,12 @@ void ConsoleReport::Summary(const RunSummary& sum) const {
                 100.0 * sum.last_loss / sum.first_loss, HumanRate(tok / sum.seconds, "tok/s").c_str(),
                 HumanRate(flops / sum.seconds, "FLOP/s").c_str());
   Print(buf);
+  if (!sum.evals.empty()) {
+    std::snprintf(buf, sizeof(buf), "validation loss %.4f (step %lld) -> %.4f (step %lld)", sum.evals.front().second,
+                  static_cast<long long>(sum.evals.front().first), sum.evals.back().second,
+                  static_cast<long long>(sum.evals.back().first));
+    Print(buf);
+  }
 }
 
 void LogRunEnd(const RunSummary& sum) {
@@ -117,6 +123,14 @@ void MetricsFile::WriteStep(const StepStats& s) {
                "\"restart\": %d, \"unix_ms\": %.3f}\n",
                static_cast<long long>(s.step), s.loss, s.loss, s.lr, s.grad_norm, s.seconds * 1e3, s.dp_exposed_s * 1e3,
                s.dp_exposed_min_s * 1e3, s.pp_wait_s * 1e3, restart_, UnixMs());
+  std::fflush(f_);
+}
+
+void MetricsFile::WriteEval(int64_t step, double loss, int64_t tokens, double seconds) {
+  std::fprintf(f_,
+               "{\"eval\": {\"step\": %lld, \"val_loss\": %.9g, \"tokens\": %lld, \"ms\": %.3f, \"restart\": %d, "
+               "\"unix_ms\": %.3f}}\n",
+               static_cast<long long>(step), loss, static_cast<long long>(tokens), seconds * 1e3, restart_, UnixMs());
   std::fflush(f_);
 }
 

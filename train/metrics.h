@@ -45,6 +45,8 @@ struct RunSummary {
   double first_loss = 0;
   double last_loss = 0;
   double seconds = 0;
+  // Validation loss (train.eval_every): (step, loss) in order; the first is before training.
+  std::vector<std::pair<int64_t, double>> evals;
   std::vector<StepStats> history;
 };
 
@@ -97,6 +99,8 @@ class MetricsFile {
 
   void WriteStart(const StartRecord& r);
   void WriteStep(const StepStats& s);
+  // {"eval": {...}}: the validation loss after `step` steps over `tokens` tokens.
+  void WriteEval(int64_t step, double loss, int64_t tokens, double seconds);
   // A peer-copy record when `pc` is newer than the last one written.
   void WritePeerCopy(const PeerCopyInfo& pc);
   // The memory record at the end of a run: the bytes of the transformer blocks' parameters

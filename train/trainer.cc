@@ -12,6 +12,7 @@
 #include "core/profile.h"
 #include "kernels/cpu/adamw.h"
 #include "optim/schedule.h"
+#include "train/evaluate.h"
 #include "train/init_from.h"
 
 namespace ogai::train {
@@ -44,7 +45,23 @@ Status Trainer::SetUp() {
     ctx_.startup_ms.push_back({name, (now - mark) * 1e3});
     mark = now;
   };
-  OGAI_ASSIGN_OR_RETURN(auto source, data::TokenSource::FromConfig(cfg_.data, cfg_.model.vocab));
+  std::shared_ptr<data::TokenSource> source;
+  if (cfg_.data.source == "dataset") {
+    OGAI_ASSIGN_OR_RETURN(data::DatasetSplits splits, data::OpenDatasetSplits(cfg_.data.dataset, cfg_.model.vocab));
+    source = splits.train;
+    dataset_id_ = splits.id;
+    if (tc.eval_every > 0) {
+      if (splits.val == nullptr) {
+        return InvalidArgument("train.eval_every is set but dataset '" + cfg_.data.dataset +
+                               "' has no validation split; prepare it with output.val_fraction > 0");
+      }
+      auto val = data::DataLoader::Create(splits.val, cfg_.model.seq_len, tc.seed);
+      if (!val.ok()) return val.status().WithContext("the validation split of '" + cfg_.data.dataset + "'");
+      val_loader_ = std::move(*val);
+    }
+  } else {
+    OGAI_ASSIGN_OR_RETURN(source, data::TokenSource::FromConfig(cfg_.data, cfg_.model.vocab));
+  }
   OGAI_ASSIGN_OR_RETURN(loader_, data::DataLoader::Create(source, cfg_.model.seq_len, tc.seed));
   phase("data");
   // Parameters are initialised after the resume below, and only when nothing was loaded:
@@ -97,6 +114,7 @@ Status Trainer::SetUp() {
   }
   CheckpointRole role{L.rank, L.world, L.dp_idx, L.dp};
   OGAI_ASSIGN_OR_RETURN(ckpt_, Checkpointing::Create(cfg_, model_.get(), opt_.get(), role, committer_.get()));
+  ckpt_->set_dataset_id(dataset_id_);
   OGAI_RETURN_IF_ERROR(EnablePeerCopies());
   phase("optimizer_checkpointing");
   if (multi) {
@@ -384,6 +402,29 @@ void Trainer::WriteMetrics(const StepStats& s) {
   if (ckpt_->peer_copies_enabled()) metrics_->WritePeerCopy(ckpt_->last_peer_copy());
 }
 
+Status Trainer::Evaluate(RunSummary* sum) {
+  const auto& L = ctx_.layout;
+  EvalOptions o;
+  o.batches = cfg_.train.eval_batches;
+  o.global_batch = cfg_.train.global_batch;
+  o.micro_batch = cfg_.train.micro_batch;
+  o.dp_rank = L.dp_idx;
+  o.dp_size = L.dp;
+  o.world = ctx_.world;
+  o.counts_loss = L.tp_idx == 0;
+  auto r = EvaluateLoss(*model_, *val_loader_, o);
+  if (!r.ok()) return r.status().WithContext("validation at step " + std::to_string(step_));
+  sum->evals.push_back({step_, r->loss});
+  if (opts_.print && is_rank0()) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "eval step %lld: validation loss %.4f (%lld tokens, %.2f s)",
+                  static_cast<long long>(step_), r->loss, static_cast<long long>(r->tokens), r->seconds);
+    Print(buf);
+  }
+  if (metrics_ != nullptr) metrics_->WriteEval(step_, r->loss, r->tokens, r->seconds);
+  return Status::Ok();
+}
+
 Status Trainer::Run(RunSummary* summary) {
   RunSummary sum;
   const double start = Now();
@@ -391,6 +432,14 @@ Status Trainer::Run(RunSummary* summary) {
       cfg_.train.stop_after > 0 ? std::min(cfg_.train.stop_after, cfg_.train.steps) : cfg_.train.steps;
   const bool print = opts_.print && is_rank0();
   ConsoleReport console(cfg_.train.steps, total, cfg_.train.log_every, start);
+  const int64_t eval_every = cfg_.train.eval_every;
+  if (cfg_.train.eval_only) {  // ogai-model eval: one evaluation of the loaded weights
+    if (!val_loader_) return InvalidArgument("train.eval_only needs train.eval_every > 0 and data.source: dataset");
+    OGAI_RETURN_IF_ERROR(Evaluate(&sum));
+    if (summary != nullptr) *summary = std::move(sum);
+    return Status::Ok();
+  }
+  if (val_loader_ && step_ < total) OGAI_RETURN_IF_ERROR(Evaluate(&sum));
   while (step_ < total) {
     StepStats s;
     OGAI_RETURN_IF_ERROR(Step(&s));
@@ -398,6 +447,7 @@ Status Trainer::Run(RunSummary* summary) {
     sum.last_loss = s.loss;
     sum.history.push_back(s);
     if (print) console.OnStep(s, Now());
+    if (val_loader_ && (step_ % eval_every == 0 || step_ == total)) OGAI_RETURN_IF_ERROR(Evaluate(&sum));
   }
   sum.steps = static_cast<int64_t>(sum.history.size());
   sum.seconds = Now() - start;

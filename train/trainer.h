@@ -100,11 +100,15 @@ class Trainer {
   void WriteMetrics(const StepStats& s);
   Status OpenMetrics();
   Status EnablePeerCopies();
+  // The validation loss now (train.eval_every); printed on rank 0 and written to the metrics file.
+  Status Evaluate(RunSummary* sum);
 
   Config cfg_;
   DistContext ctx_;
   TrainerOptions opts_;
   std::unique_ptr<data::DataLoader> loader_;
+  std::unique_ptr<data::DataLoader> val_loader_;  // train.eval_every > 0
+  std::string dataset_id_;                        // data.source: dataset
   std::unique_ptr<model::GPT> model_;
   std::unique_ptr<optim::AdamW> opt_;
   std::unique_ptr<ckpt::Committer> committer_;

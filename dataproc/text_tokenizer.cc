@@ -1,0 +1,40 @@
+#include "dataproc/text_tokenizer.h"
+
+namespace ogai::data {
+
+Result<std::unique_ptr<TextTokenizer>> TextTokenizer::Load(const std::string& kind, const std::string& vocab_dir) {
+  auto t = std::make_unique<TextTokenizer>();
+  t->kind_ = kind;
+  t->vocab_dir_ = vocab_dir;
+  if (kind == "gpt2") {
+    OGAI_ASSIGN_OR_RETURN(t->bpe_, Gpt2Bpe::LoadDir(vocab_dir));
+    if (t->bpe_->eot() < 0) {
+      return InvalidArgument("'" + vocab_dir + "/encoder.json' has no <|endoftext|> token to separate documents");
+    }
+  } else if (kind != "byte") {
+    return InvalidArgument("unknown tokenizer '" + kind + "'; use gpt2 or byte");
+  }
+  return t;
+}
+
+void TextTokenizer::Encode(std::string_view text, std::vector<int32_t>* out, BpeCache* cache) const {
+  if (bpe_) {
+    bpe_->Encode(text, out, cache);
+    return;
+  }
+  for (char c : text) out->push_back(static_cast<uint8_t>(c));
+}
+
+std::string TextTokenizer::Decode(std::span<const int32_t> tokens) const {
+  if (bpe_) return bpe_->Decode(tokens);
+  std::string s;
+  for (int32_t t : tokens) {
+    if (t >= 0 && t < 256)
+      s.push_back(static_cast<char>(t));
+    else if (t == 256)
+      s += "<|endoftext|>";
+  }
+  return s;
+}
+
+}  // namespace ogai::data

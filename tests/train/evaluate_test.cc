@@ -1,0 +1,56 @@
+// train/evaluate: the validation loss of a model over a loader's first batches.
+#include "train/evaluate.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "core/rng.h"
+
+namespace ogai::train {
+namespace {
+
+std::shared_ptr<data::TokenSource> Tokens(int64_t n, uint64_t seed) {
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  SplitMix64 rng(seed);
+  for (auto& x : t) x = static_cast<int32_t>(rng.Next() % 256);
+  return data::TokenSource::FromTokens(std::move(t));
+}
+
+TEST(Evaluate, UntrainedModelScoresNearUniformAndRepeatsExactly) {
+  ModelConfig mc;
+  mc.seq_len = 32;
+  auto model = model::GPT::Create(mc, model::ModelLayout{}).value();
+  model->Init(7);
+  auto loader = data::DataLoader::Create(Tokens(20000, 3), mc.seq_len, 11).value();
+  EvalOptions o;
+  o.batches = 3;
+  o.global_batch = 4;
+  o.micro_batch = 2;
+  auto a = EvaluateLoss(*model, *loader, o).value();
+  EXPECT_EQ(a.tokens, 3 * 4 * 32);
+  // Small init: logits near zero, so the loss is near ln(256).
+  EXPECT_NEAR(a.loss, std::log(256.0), 0.05);
+  auto b = EvaluateLoss(*model, *loader, o).value();
+  EXPECT_EQ(a.loss, b.loss);
+  // The same samples in one micro-batch of 4 give the same mean (to float rounding).
+  o.micro_batch = 4;
+  auto c = EvaluateLoss(*model, *loader, o).value();
+  EXPECT_NEAR(a.loss, c.loss, 1e-5);
+}
+
+TEST(Evaluate, RefusesABatchThatDoesNotSplit) {
+  ModelConfig mc;
+  mc.seq_len = 16;
+  auto model = model::GPT::Create(mc, model::ModelLayout{}).value();
+  auto loader = data::DataLoader::Create(Tokens(4000, 1), mc.seq_len, 1).value();
+  EvalOptions o;
+  o.global_batch = 3;
+  o.micro_batch = 2;
+  auto r = EvaluateLoss(*model, *loader, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("multiple of micro_batch"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ogai::train
