@@ -306,8 +306,17 @@ Result<int> ImportHf(Registry& reg, const std::string& dir, const std::string& n
   v.lineage.source = "import " + fs::absolute(dir).lexically_normal().string();
   v.lineage.config_yaml = cfg.dump(2);
   v.lineage.registered_by = std::string("ogai-model (git ") + GitCommit() + ")";
+  std::string ogai_kind;
+  try {
+    std::ifstream tk(dir + "/ogai_tokenizer.json");
+    if (tk) ogai_kind = Json::parse(tk).value("kind", std::string());
+  } catch (const Json::exception&) {
+    return Corruption(dir + "/ogai_tokenizer.json is not valid JSON");
+  }
   if (fs::exists(dir + "/vocab.json") && fs::exists(dir + "/merges.txt")) {
     v.tokenizer.kind = "gpt2-bpe";
+  } else if (!ogai_kind.empty()) {
+    v.tokenizer.kind = ogai_kind;
   } else if (c.vocab <= 256) {
     v.tokenizer.kind = "byte";
   } else {

@@ -119,6 +119,16 @@ Result<RegisterResult> RegisterCheckpoint(Registry& reg, const std::string& path
   l.registered_by = std::string("ogai-model (git ") + GitCommit() + ")";
   int heads = 0;
   LineageFromConfig(m.config_yaml(), m.step(), &l, &heads);
+  if (!m.dataset_id().empty()) {  // an ogai-data dataset: its id (the hash of its manifest)
+    YAML::Node root;
+    std::string where;
+    try {
+      root = YAML::Load(m.config_yaml());
+      if (root["data"] && root["data"]["dataset"]) where = " (" + root["data"]["dataset"].as<std::string>() + ")";
+    } catch (const YAML::Exception&) {
+    }
+    l.dataset_id = "dataset " + m.dataset_id() + where;
+  }
   // The model's shape, from the tensors (and the heads from the config).
   int layers = 0;
   for (const auto& t : m.tensors()) {

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -333,6 +334,46 @@ TEST_F(RegistryCli, FineTuneFromARegisteredModelAtAnotherLayoutRecordsItsParent)
   const std::string card = Ok({"show", "from-path"});
   ASSERT_TRUE(std::regex_search(card, m, std::regex("\n  parent +(\\S+)\n"))) << card;
   EXPECT_EQ(fs::path(m[1].str()), fs::absolute(Step(20)).lexically_normal());
+}
+
+TEST_F(RegistryCli, EvalRecordsLossOnTheVersionAtAnyDataParallelism) {
+  // A byte-level dataset with a validation split (the Jargon File, scripts/deps.sh), a model
+  // trained on it for a few steps.
+  const std::string data = root_->path() + "/data", ck = root_->path() + "/ck";
+  std::string out;
+  ASSERT_EQ(RunCommand({BinPath("ogai-data"), "prepare", SourcePath("examples/jargon-data.yaml"),
+                        "tokenize.tokenizer=byte", "output.dir=" + data},
+                       &out, 300),
+            0)
+      << out;
+  ASSERT_EQ(
+      RunCommand({BinPath("ogai-worker"), SourcePath("examples/tiny.yaml"), "model.vocab=257", "data.source=dataset",
+                  "data.dataset=" + data, "train.steps=5", "train.log_every=100", "checkpoint.dir=" + ck},
+                 &out, 300),
+      0)
+      << out;
+  Ok({"register", ck, "--name", "jargon"});
+  EXPECT_TRUE(std::regex_search(Ok({"show", "jargon"}), std::regex("\n  dataset +dataset [0-9a-f]{32} ")));
+  const std::string e1 = Ok({"eval", "jargon", "--data", data, "--batches", "2"});
+  const std::string e2 =
+      Ok({"eval", "jargon", "--data", data, "--batches", "2", "--np", "2", "--set", "parallel.dp=2"});
+  std::smatch m1, m2;
+  const std::regex loss("loss ([0-9.]+), perplexity ([0-9.]+), bits per byte ([0-9.]+) \\(1024 tokens\\)");
+  ASSERT_TRUE(std::regex_search(e1, m1, loss)) << e1;
+  ASSERT_TRUE(std::regex_search(e2, m2, loss)) << e2;
+  const double l = std::stod(m1[1]);
+  EXPECT_GT(l, 1.0);
+  EXPECT_LT(l, 5.6);                       // below uniform over 257 tokens after 5 steps
+  EXPECT_NEAR(std::stod(m2[1]), l, 1e-4);  // the same windows at dp = 2
+  EXPECT_NEAR(std::stod(m1[2]), std::exp(l), 1e-2);
+  EXPECT_NEAR(std::stod(m1[3]), l / std::log(2.0), 1e-3);
+  const std::string card = Ok({"show", "jargon"});
+  EXPECT_NE(card.find("np 1)"), std::string::npos) << card;
+  EXPECT_NE(card.find("np 2 parallel.dp=2)"), std::string::npos) << card;
+  // A model whose vocabulary the dataset does not fit is refused.
+  Ok({"register", Ckpt(), "--name", "tiny"});
+  EXPECT_NE(Fails({"eval", "tiny", "--data", data}).find("vocabulary of 257"), std::string::npos);
+  EXPECT_NE(Fails({"eval", "tiny", "--data", root_->path() + "/none"}).find("ogai-data prepare"), std::string::npos);
 }
 
 TEST(RegistryTokenizer, PromptOutsideTheVocabularyIsRefused) {
