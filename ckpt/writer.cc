@@ -8,6 +8,7 @@
 
 #include "ckpt/format.h"
 #include "ckpt/shard_file.h"
+#include "core/build_info.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -391,7 +392,7 @@ Status CheckpointWriter::CommitAsLeader(const Job& job, const std::vector<pb::Sh
   *m.mutable_layout() = meta.layout;
   m.set_config_yaml(meta.config_yaml);
   m.set_dataset_id(meta.dataset_id);
-  m.set_created_by("ogai 0.1.0");
+  m.set_created_by(std::string("ogai 0.1.0 (git ") + GitCommit() + ")");
   m.set_created_unix_ms(static_cast<int64_t>(UnixMs()));
 
   std::map<std::string, int> tensor_of;

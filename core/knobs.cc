@@ -40,6 +40,8 @@ const std::vector<Knob>& Knobs() {
       {"OGAI_STORE_MAX_PENDING", T::kInt, "64",
        "unauthenticated store connections; a new one beyond it closes the oldest"},
       {"OGAI_STORE_AUTH_TIMEOUT_MS", T::kInt, "5000", "a store connection not authenticated by then is closed"},
+      // The model registry (ogai-model).
+      {"OGAI_REGISTRY", T::kString, "~/.ogai/registry", "the model registry's root folder (ogai-model --root wins)"},
       // ogai-run's ssh agents.
       {"OGAI_SSH", T::kString, "ssh", "the ssh client ogai-run starts remote agents with"},
       {"OGAI_SSH_OPTS", T::kString, "", "options for it, split on spaces, before the host"},
@@ -50,6 +52,8 @@ const std::vector<Knob>& Knobs() {
       {"OGAI_SCHED_TOKEN", T::kString, "", "ogai: the caller's token (a tenant's or the admin's)"},
       // Tests.
       {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
+      {"OGAI_REGISTRY_TEST_DELAY_MS", T::kInt, "0",
+       "tests: ogai-model register sleeps this long after each blob, 10x inside its transaction"},
       {"OGAI_TEST_SSH_CONFIG", T::kString, "", "tests: ssh_config of the test sshd (scripts/testenv/sshd.sh)"},
       {"OGAI_TEST_NETNS", T::kString, "", "tests: folder of the namespace cluster (scripts/testenv/netns.sh)"},
       {"OGAI_TEST_NETNS_WHY", T::kString, "", "tests: why scripts/test.sh could not start the namespace cluster"},

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/check.h"
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/crossentropy.h"
@@ -31,6 +32,7 @@ struct LayerActs {
 
 struct Activations {
   int b = 0;
+  int t = 0;  // positions per sequence (model.seq_len unless a shorter window was asked for)
   std::vector<int32_t> tokens, targets;
   std::vector<LayerActs> layers;
   Buffer x_out;                                          // [BT, C] output of the last block here
@@ -201,10 +203,12 @@ void GPT::ZeroGrads() { std::memset(grad_data(), 0, sizeof(float) * num_params_)
 
 void ActivationsDeleter::operator()(Activations* a) const { delete a; }
 
-ActivationsPtr GPT::NewActivations(int b) const {
+ActivationsPtr GPT::NewActivations(int b, int t) const {
   ActivationsPtr a(new Activations());
-  const int64_t T = cfg_.seq_len, BT = static_cast<int64_t>(b) * T, C = C_;
+  OGAI_CHECK(t >= 0 && t <= cfg_.seq_len);
+  const int64_t T = t > 0 ? t : cfg_.seq_len, BT = static_cast<int64_t>(b) * T, C = C_;
   a->b = b;
+  a->t = static_cast<int>(T);
   a->tokens.resize(BT);
   a->targets.resize(BT);
   a->layers.resize(blocks_.size());
@@ -252,7 +256,7 @@ Status GPT::TpSum(float* data, int64_t n) {
 
 Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, const int32_t* targets, float grad_scale,
                     double* loss_sum) {
-  const int64_t B = a.b, T = cfg_.seq_len, BT = B * T, C = C_;
+  const int64_t B = a.b, T = a.t, BT = B * T, C = C_;
   a.logits_grad_ready = false;
   // The block input of the first layer here (or x_out when this stage has no blocks).
   float* x = a.layers.empty() ? a.x_out.as<float>() : a.layers[0].x_in.as<float>();
@@ -345,12 +349,13 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, c
 }
 
 const float* GPT::Output(const Activations& a) const { return a.x_out.as<float>(); }
+const float* GPT::Logits(const Activations& a) const { return a.logits.as<float>(); }
 
 // ---- backward ------------------------------------------------------------------------
 
 Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool overwrite_grads) {
   const bool acc = !overwrite_grads;
-  const int64_t B = a.b, T = cfg_.seq_len, BT = B * T, C = C_;
+  const int64_t B = a.b, T = a.t, BT = B * T, C = C_;
   float* dres = a.dres.as<float>();  // gradient of the residual stream, updated in place
   float* dln = a.dln.as<float>();
   const bool sink = layout_.first_stage && layout_.last_stage && embed_sink_.active && embed_sink_.active();

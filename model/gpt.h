@@ -109,9 +109,12 @@ class GPT {
   void Init(uint64_t seed);
   void ZeroGrads();
 
-  ActivationsPtr NewActivations(int micro_batch) const;
+  // Activations for `micro_batch` sequences of `t` positions (0: model.seq_len). Forward and
+  // Backward run on that many positions: a shorter window (the first t rows of wpe) computes
+  // exactly what the first t positions of a full window would (attention is causal).
+  ActivationsPtr NewActivations(int micro_batch, int t = 0) const;
 
-  // Forward for one micro-batch of `b` sequences.
+  // Forward for one micro-batch of `b` sequences of T positions (NewActivations' t).
   //   first stage: `tokens` [b*T];   other stages: `input` [b*T*C] (the previous stage's output)
   //   last stage:  `targets` [b*T];  returns the summed token loss in *loss_sum; when
   //                `grad_scale` > 0 also prepares the logits' gradient scaled by it
@@ -120,6 +123,9 @@ class GPT {
                  double* loss_sum);
   // This stage's output activation [b*T*C] (valid after Forward on a non-last stage).
   const float* Output(const Activations& acts) const;
+  // The last stage's logits [b*T*Vl] (valid after Forward with grad_scale <= 0; with a
+  // gradient they are overwritten by it).
+  const float* Logits(const Activations& acts) const;
 
   // Backward for the micro-batch whose Forward filled `acts`. Non-last stages get `doutput`
   // [b*T*C]; non-first stages write `dinput` [b*T*C]. Gradients accumulate (+=), or, with

@@ -26,8 +26,10 @@ struct TrainConfig {
   uint64_t seed = 42;
   int64_t log_every = 1;
   std::string metrics_file;  // one JSON line per step ("" = none); {rank} = the rank
+  std::string init_from;     // weights to start from: NAME[@VERSION|@ALIAS] (registry) or a checkpoint path
   int64_t eval_every = 0;    // validation loss every N steps and at the end (0: never); data.source: dataset
   int eval_batches = 4;      // global batches of the validation split per evaluation
+  bool eval_only = false;    // evaluate once and stop, no training (ogai-model eval)
 };
 
 }  // namespace ogai

@@ -18,6 +18,7 @@ PACKAGES=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   chromium chromium-driver
   jargon-text  # 1.7 MB of public-domain English text for the ogai-data example
+  python3-torch  # the registry's interop test: a second GPT-2 implementation (PyTorch 1.13)
 )
 
 missing=()

@@ -38,12 +38,6 @@ bool OptimizerIsSharded(const model::GPT& model, const optim::AdamW& opt) {
   return r.size() != 1 || r[0].first != 0 || r[0].second != model.num_local_params();
 }
 
-ckpt::Region SpecRegion(const model::ParamSpec& p) {
-  std::vector<int64_t> begin(p.global_shape.size(), 0);
-  if (p.shard_dim >= 0) begin[p.shard_dim] = p.shard_begin;
-  return ckpt::Region::Box(std::move(begin), p.local_shape);
-}
-
 // train.steps of the run that saved a checkpoint, from its config; 0 when it cannot be read.
 int64_t SavedScheduleSteps(const std::string& config_yaml) {
   try {
@@ -55,6 +49,12 @@ int64_t SavedScheduleSteps(const std::string& config_yaml) {
 }
 
 }  // namespace
+
+ckpt::Region SpecRegion(const model::ParamSpec& p) {
+  std::vector<int64_t> begin(p.global_shape.size(), 0);
+  if (p.shard_dim >= 0) begin[p.shard_dim] = p.shard_begin;
+  return ckpt::Region::Box(std::move(begin), p.local_shape);
+}
 
 std::vector<ckpt::ConstSlice> CheckpointWritePlan(const model::GPT& model, const optim::AdamW& opt,
                                                   const CheckpointRole& role, bool zero_sharded) {

@@ -51,6 +51,9 @@ struct CheckpointRole {
 //     `zero_sharded`) each rank writes the range it holds; otherwise like the parameters.
 std::vector<ckpt::ConstSlice> CheckpointWritePlan(const model::GPT& model, const optim::AdamW& opt,
                                                   const CheckpointRole& role, bool zero_sharded = false);
+// The part of a parameter's global tensor this rank holds (its TP box).
+ckpt::Region SpecRegion(const model::ParamSpec& p);
+
 // The slices this rank loads: every parameter it holds (both copies of a tied wte) and the
 // moments of its optimizer range.
 std::vector<ckpt::ReadSlice> CheckpointReadPlan(model::GPT& model, optim::AdamW& opt);
@@ -126,6 +129,8 @@ class Checkpointing {
   void EnablePeerCopies(std::unique_ptr<ckpt::PeerCopies> peers) { peers_ = std::move(peers); }
   bool peer_copies_enabled() const { return peers_ != nullptr; }
   const ResumeInfo& resume_info() const { return resume_; }
+  // The train.init_from recorded in the checkpoints this run writes (the resolved reference).
+  void set_init_from(const std::string& resolved) { cfg_.train.init_from = resolved; }
   // The latest completed push (thread-safe: the writer's thread updates it).
   PeerCopyInfo last_peer_copy() const;
   // The latest commit of a save of this process (thread-safe, like last_peer_copy).

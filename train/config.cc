@@ -83,10 +83,16 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
   f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
                         "one JSON line per step ({rank}: a file per rank, else rank 0 alone writes); restarts append"));
+  f.push_back(
+      MakeField("train.init_from", &C::train, &TrainConfig::init_from,
+                "start from these weights (NAME, NAME@VERSION or NAME@ALIAS in the model registry, or a checkpoint "
+                "path); fresh optimizer and schedule"));
   f.push_back(MakeField("train.eval_every", &C::train, &TrainConfig::eval_every,
                         "validation loss every N steps and at the end (0: never; needs data.source: dataset)", nonneg));
   f.push_back(MakeField("train.eval_batches", &C::train, &TrainConfig::eval_batches,
                         "global batches of the validation split per evaluation", pos));
+  f.push_back(MakeField("train.eval_only", &C::train, &TrainConfig::eval_only,
+                        "evaluate once (needs train.eval_every > 0) and stop: no training (ogai-model eval)"));
   // parallel
   f.push_back(
       MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", Range{1, kMaxParallel}));

@@ -14,6 +14,7 @@
 #include "optim/schedule.h"
 #include "train/device.h"
 #include "train/evaluate.h"
+#include "train/init_from.h"
 
 namespace ogai::train {
 
@@ -128,7 +129,23 @@ Status Trainer::SetUp() {
     });
   }
   OGAI_ASSIGN_OR_RETURN(step_, ckpt_->Resume());
-  if (ckpt_->resume_info().path.empty()) model_->Init(tc.seed);
+  if (ckpt_->resume_info().path.empty()) {
+    model_->Init(tc.seed);
+    if (!tc.init_from.empty()) {  // fine-tuning: these weights, a fresh optimizer and schedule
+      OGAI_ASSIGN_OR_RETURN(InitSource src, ResolveInitFrom(tc.init_from));
+      OGAI_RETURN_IF_ERROR(LoadInitWeights(src.checkpoint, *model_));
+      ckpt_->set_init_from(src.resolved);
+      cfg_.train.init_from = src.resolved;
+      if (L.rank == 0 && opts_.print) Print("init_from: the weights of " + src.resolved + " (" + src.checkpoint + ")");
+    }
+  } else if (!tc.init_from.empty()) {
+    // Resumed: keep the parent the run resolved when it started (an alias may have moved).
+    OGAI_ASSIGN_OR_RETURN(std::string parent, InitFromOfCheckpoint(ckpt_->resume_info().path));
+    if (!parent.empty()) {
+      ckpt_->set_init_from(parent);
+      cfg_.train.init_from = parent;
+    }
+  }
   if (opts_.print && is_rank0() && !ckpt_->resume_info().path.empty()) {
     Print(ResumeLine(ckpt_->resume_info(), L));
     const std::string warning = ScheduleWarning(ckpt_->resume_info(), tc.steps);
@@ -443,6 +460,12 @@ Status Trainer::Run(RunSummary* summary) {
   const bool print = opts_.print && is_rank0();
   ConsoleReport console(cfg_.train.steps, total, step_, cfg_.train.log_every, start);
   const int64_t eval_every = cfg_.train.eval_every;
+  if (cfg_.train.eval_only) {  // ogai-model eval: one evaluation of the loaded weights
+    if (!val_loader_) return InvalidArgument("train.eval_only needs train.eval_every > 0 and data.source: dataset");
+    OGAI_RETURN_IF_ERROR(Evaluate(&sum));
+    if (summary != nullptr) *summary = std::move(sum);
+    return Status::Ok();
+  }
   if (val_loader_ && step_ < total) OGAI_RETURN_IF_ERROR(Evaluate(&sum));
   while (step_ < total && !stop_requested_) {
     StepStats s;

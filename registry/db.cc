@@ -1,0 +1,90 @@
+#include "registry/db.h"
+
+namespace ogai::registry {
+
+Stmt::~Stmt() {
+  if (s_ != nullptr) sqlite3_finalize(s_);
+}
+Stmt& Stmt::Bind(int i, int64_t v) {
+  sqlite3_bind_int64(s_, i, v);
+  return *this;
+}
+Stmt& Stmt::Bind(int i, double v) {
+  sqlite3_bind_double(s_, i, v);
+  return *this;
+}
+Stmt& Stmt::Bind(int i, const std::string& v) {
+  sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::BindNull(int i) {
+  sqlite3_bind_null(s_, i);
+  return *this;
+}
+Result<bool> Stmt::Step() {
+  const int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return IoError(std::string("registry database: ") + sqlite3_errmsg(db_) + " (in: " + sqlite3_sql(s_) + ")");
+}
+Status Stmt::Run() {
+  for (;;) {
+    OGAI_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Status::Ok();
+  }
+}
+int64_t Stmt::Int(int c) const { return sqlite3_column_int64(s_, c); }
+double Stmt::Real(int c) const { return sqlite3_column_double(s_, c); }
+std::string Stmt::Text(int c) const {
+  const unsigned char* t = sqlite3_column_text(s_, c);
+  return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s_, c));
+}
+bool Stmt::IsNull(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
+  std::unique_ptr<Db> d(new Db());
+  d->path_ = path;
+  const int rc = sqlite3_open_v2(path.c_str(), &d->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    return IoError("cannot open the registry database " + path + ": " +
+                   (d->db_ ? sqlite3_errmsg(d->db_) : sqlite3_errstr(rc)) +
+                   "; check that the registry root is writable (--root or OGAI_REGISTRY)");
+  }
+  sqlite3_busy_timeout(d->db_, 60000);
+  OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA journal_mode=WAL"));
+  OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA synchronous=FULL"));
+  OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA foreign_keys=ON"));
+  return d;
+}
+
+Db::~Db() {
+  if (db_ != nullptr) sqlite3_close(db_);
+}
+
+Status Db::Exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return IoError("registry database " + path_ + ": " + msg + " (in: " + sql.substr(0, 80) + ")");
+  }
+  return Status::Ok();
+}
+
+Result<Stmt> Db::Prepare(const std::string& sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+    return Internal(std::string("registry database: ") + sqlite3_errmsg(db_) + " (in: " + sql + ")");
+  }
+  return Stmt(db_, s);
+}
+
+Status Db::Transaction(const std::function<Status()>& body) {
+  OGAI_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status st = body();
+  if (st.ok()) st = Exec("COMMIT");
+  if (!st.ok()) (void)Exec("ROLLBACK");
+  return st;
+}
+
+}  // namespace ogai::registry

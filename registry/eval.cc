@@ -1,0 +1,99 @@
+#include "registry/eval.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "dataproc/dataset.h"
+#include "registry/materialize.h"
+
+namespace ogai::registry {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ShellQuote(const std::string& s) {
+  std::string o = "'";
+  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return o + "'";
+}
+
+std::string Beside(const std::string& prog) {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && fs::exists(self.parent_path() / prog, ec)) return (self.parent_path() / prog).string();
+  return prog;
+}
+
+}  // namespace
+
+Result<Evaluation> EvaluateVersion(Registry& reg, const VersionInfo& v, const EvalRequest& req) {
+  auto ds = data::OpenDataset(req.data);
+  if (!ds.ok()) {
+    return ds.status().WithContext("eval --data " + req.data +
+                                   " (a dataset folder made by ogai-data prepare, with a validation split)");
+  }
+  if (ds->val.empty()) {
+    return InvalidArgument("dataset " + req.data + " has no validation split; prepare it with output.val_fraction > 0");
+  }
+  if (ds->vocab > v.config.vocab) {
+    return InvalidArgument("dataset " + req.data + " has a vocabulary of " + std::to_string(ds->vocab) + ", " +
+                           v.ref() + " has " + std::to_string(v.config.vocab) + " tokens");
+  }
+  OGAI_ASSIGN_OR_RETURN(std::string ckpt, Materialize(reg, v, reg.root() + "/materialized"));
+  const std::string dir = reg.root() + "/tmp/eval." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return IoError("cannot create " + dir + ": " + ec.message());
+  const ModelConfig& c = v.config;
+  std::ostringstream y;
+  y << "# ogai-model eval " << v.ref() << " on " << req.data << "\n"
+    << "model:\n  layers: " << c.layers << "\n  heads: " << c.heads << "\n  d_model: " << c.d_model
+    << "\n  vocab: " << c.vocab << "\n  seq_len: " << c.seq_len << "\n"
+    << "data:\n  source: dataset\n  dataset: " << fs::absolute(req.data).string() << "\n"
+    << "train:\n  init_from: " << ckpt << "\n  eval_only: true\n  eval_every: 1\n  eval_batches: " << req.batches
+    << "\n  global_batch: " << req.global_batch << "\n  micro_batch: 1\n  steps: 1\n  log_every: 1\n"
+    << "  metrics_file: " << dir << "/metrics.jsonl\n"
+    << "checkpoint:\n  dir: \"\"\n";
+  {
+    std::ofstream f(dir + "/eval.yaml");
+    f << y.str();
+    if (!f) return IoError("cannot write " + dir + "/eval.yaml");
+  }
+  std::string cmd =
+      ShellQuote(Beside("ogai-run")) + " -np " + std::to_string(req.np) + " " + ShellQuote(dir + "/eval.yaml");
+  for (const auto& o : req.overrides) cmd += " " + ShellQuote(o);
+  cmd += " > " + ShellQuote(dir + "/run.log") + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream log(dir + "/run.log"), mf(dir + "/metrics.jsonl");
+  std::stringstream ls, ms;
+  ls << log.rdbuf();
+  ms << mf.rdbuf();
+  fs::remove_all(dir, ec);
+  if (rc != 0) return Aborted("the evaluation run failed (" + cmd + "):\n" + ls.str());
+  std::smatch m;
+  const std::string metrics = ms.str();
+  if (!std::regex_search(metrics, m, std::regex("\"val_loss\": ([0-9.eE+-]+), \"tokens\": ([0-9]+)"))) {
+    return Internal("the evaluation run wrote no validation loss; its output:\n" + ls.str());
+  }
+  Evaluation e;
+  e.loss = std::stod(m[1]);
+  e.tokens = std::stoll(m[2]);
+  e.perplexity = std::exp(e.loss);
+  // Bits per byte need the bytes the evaluated tokens stand for: one per token for a
+  // byte-level dataset; for other tokenizers it is not measured yet (NaN: shown as n/a).
+  e.bits_per_byte = ds->tokenizer == "byte" ? e.loss / std::log(2.0) : std::nan("");
+  e.data = "dataset " + ds->id + " (" + req.data + ", validation split)";
+  std::string layout = "np " + std::to_string(req.np);
+  for (const auto& o : req.overrides) layout += " " + o;
+  e.layout = layout;
+  OGAI_RETURN_IF_ERROR(reg.AddEvaluation(v.ref(), e));
+  return e;
+}
+
+}  // namespace ogai::registry
