@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -226,6 +227,8 @@ double TrainStepMs(int port, const std::string& tag) {
       ::setenv("OGAI_RUN_ID", ("bench" + tag).c_str(), 1);  // connect to the store, do not host one
       ::setenv("OGAI_RESTART_COUNT", tag == "quiet" ? "0" : "1", 1);
       const std::string metrics = "train.metrics_file=" + dir + "/m.{rank}.jsonl";
+      const int devnull = ::open("/dev/null", O_WRONLY);  // the step lines would mix with --json
+      if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);
       ::execl(worker.c_str(), worker.c_str(), yaml.c_str(), "parallel.dp=2", "train.steps=30", "train.log_every=1000",
               metrics.c_str(), static_cast<char*>(nullptr));
       _exit(127);

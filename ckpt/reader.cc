@@ -219,6 +219,9 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path) {
   c->dir_ = dir;
   OGAI_ASSIGN_OR_RETURN(c->m_, ReadManifest(dir));
   for (const pb::Tensor& t : c->m_.tensors()) {
+    // Every tensor's shape, pieces or not (Verify multiplies it out; fuzz_ckpt found one
+    // without pieces whose product overflowed).
+    OGAI_RETURN_IF_ERROR(CheckShape(t).WithContext(dir));
     for (const pb::Piece& p : t.pieces()) {
       OGAI_RETURN_IF_ERROR(CheckPiece(c->m_, t, p).WithContext(dir));
     }

@@ -12,6 +12,9 @@
 
 #include <optional>
 #include <source_location>
+#include <string>
+#include <utility>
+#include <variant>
 
 namespace ogai {
 // The caller's file and line. std::source_location where the compiler supports it; clang 14
@@ -31,9 +34,6 @@ struct SourceLocation {
 };
 #endif
 }  // namespace ogai
-#include <string>
-#include <utility>
-#include <variant>
 
 namespace ogai {
 

@@ -119,6 +119,45 @@ TEST(Crafted, OffsetsThatWrapAreRefused) {
   // whose bounds check no longer adds offset + length, ever sees it.)
 }
 
+// Found by fuzz_ckpt (tests/fuzz/corpus/ckpt/regression-region-dims): a piece whose
+// box_begin and box_extent differ in length made the error message read past the shorter
+// (heap-buffer-overflow); huge begins overflowed begin + extent.
+TEST(Crafted, PieceBoxesOfMismatchedRankOrHugeBeginsAreRefused) {
+  TempDir d;
+  std::vector<float> data;
+  const std::string dir = SaveOne(d, &data);
+  Craft(dir, [&](pb::Manifest& m) { m.mutable_tensors(0)->mutable_pieces(0)->add_box_begin(0); });
+  auto ck = Checkpoint::Open(dir);
+  ASSERT_FALSE(ck.ok());
+  EXPECT_EQ(ck.status().code(), Code::kCorruption) << ck.status().ToString();
+  Craft(dir, [&](pb::Manifest& m) {
+    auto* p = m.mutable_tensors(0)->mutable_pieces(0);
+    p->clear_box_begin();
+    p->add_box_begin(INT64_MAX);
+    p->add_box_begin(0);
+  });
+  ck = Checkpoint::Open(dir);
+  ASSERT_FALSE(ck.ok());
+  EXPECT_NE(ck.status().message().find("does not fit dimension 0"), std::string::npos) << ck.status().ToString();
+}
+
+// Found by fuzz_ckpt (tests/fuzz/corpus/ckpt/regression-shape-overflow): a tensor without
+// pieces whose shape's product overflows int64 (Verify multiplied it out).
+TEST(Crafted, ShapesThatOverflowAreRefusedEvenWithoutPieces) {
+  TempDir d;
+  std::vector<float> data;
+  const std::string dir = SaveOne(d, &data);
+  Craft(dir, [&](pb::Manifest& m) {
+    auto* t = m.add_tensors();
+    t->set_name("empty");
+    t->add_shape(359158800);
+    t->add_shape(30870077325);
+  });
+  auto ck = Checkpoint::Open(dir);
+  ASSERT_FALSE(ck.ok());
+  EXPECT_NE(ck.status().message().find("impossible shape"), std::string::npos) << ck.status().ToString();
+}
+
 TEST(Crafted, OnlyWriterMadeShardFileNamesAreOpened) {
   for (const char* name :
        {"../../../../etc/hostname", "/etc/passwd", "rank_00000.shard/../x", "rank_0.shard", "rank_00000.shardx", ""}) {

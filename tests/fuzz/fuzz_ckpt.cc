@@ -25,14 +25,17 @@ void SaveOnce() {
   const char* t = std::getenv("TMPDIR");
   const std::string root = std::string(t && *t ? t : "/tmp") + "/ogai-fuzz-ckpt." + std::to_string(::getpid());
   std::filesystem::remove_all(root);
-  std::vector<float> w(16 * 16), b(16);
+  std::vector<float> w(64 * 64), b(16);
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i);
   ogai::ckpt::WriterOptions wo;
   wo.dir = root;
   wo.async = false;
-  wo.chunk_bytes = 256;
+  wo.chunk_bytes = 4096;
   auto writer = ogai::ckpt::CheckpointWriter::Create(wo);
-  if (!writer.ok()) std::abort();
+  if (!writer.ok()) {
+    std::fprintf(stderr, "fuzz_ckpt: %s\n", writer.status().ToString().c_str());
+    std::abort();
+  }
   ogai::ckpt::SaveMeta m;
   m.step = 5;
   m.global_batch = 8;
@@ -42,7 +45,7 @@ void SaveOnce() {
   m.layout.set_pp(1);
   using ogai::ckpt::Region;
   if (!(*writer)
-           ->Save({{"w", {16, 16}, Region::Whole({16, 16}), w.data()}, {"b", {16}, Region::Whole({16}), b.data()}}, m)
+           ->Save({{"w", {64, 64}, Region::Whole({64, 64}), w.data()}, {"b", {16}, Region::Whole({16}), b.data()}}, m)
            .ok())
     std::abort();
   g_step_dir = root + "/step_00000005";
