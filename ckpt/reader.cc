@@ -300,7 +300,8 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices, const ShardBytes* 
       for (const ReadSlice* s : want) any = any || OverlapCount(pr, s->region) > 0;
       if (!any) continue;
       if (Status st = files.Open(p.file()); !st.ok()) {
-        return Status(st.code(), "tensor '" + t.name() + "': " + st.message());
+        return Status(st.code(), "tensor '" + t.name() + "' (its piece at byte offset " +
+                                     std::to_string(p.byte_offset()) + "): " + st.message());
       }
       const std::string path = files.Path(p.file());
       const int64_t celems = static_cast<int64_t>(p.chunk_bytes() / 4);
