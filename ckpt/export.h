@@ -18,7 +18,7 @@ struct ExportOptions {
   bool include_optimizer = false;  // also the "adamw.m.*" / "adamw.v.*" tensors
 };
 
-// Writes OUT atomically (OUT.tmp, fsync, rename). Returns the number of tensors written.
+// Writes OUT atomically (a unique OUT.tmp.XXXXXX from mkstemp, fsync, rename). Returns the number of tensors written.
 Result<int> ExportSafetensors(const Checkpoint& ck, const std::string& out, const ExportOptions& opts = {});
 
 // True for the optimizer-state tensors of a checkpoint ("adamw.m.NAME", "adamw.v.NAME").

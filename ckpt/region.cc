@@ -16,8 +16,12 @@ Region Region::Box(std::vector<int64_t> begin, std::vector<int64_t> extent) {
 }
 
 int64_t Region::box_numel() const {
+  // Saturating: a crafted manifest's extents must not overflow (ToString and CheckWithin
+  // call this before they know the box is sane).
   int64_t n = 1;
-  for (int64_t e : extent) n *= e;
+  for (int64_t e : extent) {
+    if (__builtin_mul_overflow(n, e, &n)) return INT64_MAX;
+  }
   return n;
 }
 
@@ -34,7 +38,7 @@ Status Region::CheckWithin(const std::vector<int64_t>& shape) const {
                            " dimensions, the tensor " + std::to_string(shape.size()));
   }
   for (size_t d = 0; d < shape.size(); ++d) {
-    if (begin[d] < 0 || extent[d] < 0 || begin[d] + extent[d] > shape[d]) {
+    if (begin[d] < 0 || extent[d] < 0 || begin[d] > shape[d] || extent[d] > shape[d] - begin[d]) {
       return InvalidArgument("region " + ToString() + " does not fit dimension " + std::to_string(d) + " of size " +
                              std::to_string(shape[d]));
     }
@@ -48,9 +52,12 @@ Status Region::CheckWithin(const std::vector<int64_t>& shape) const {
 
 std::string Region::ToString() const {
   std::string s = "[";
-  for (size_t d = 0; d < begin.size(); ++d) {
+  // begin and extent may differ in length here (a crafted manifest; fuzz_ckpt found it).
+  for (size_t d = 0; d < std::max(begin.size(), extent.size()); ++d) {
     if (d > 0) s += ", ";
-    s += std::to_string(begin[d]) + ":" + std::to_string(begin[d] + extent[d]);
+    const int64_t b = d < begin.size() ? begin[d] : 0, e = d < extent.size() ? extent[d] : 0;
+    int64_t end = 0;
+    s += std::to_string(b) + ":" + (__builtin_add_overflow(b, e, &end) ? "overflow" : std::to_string(end));
   }
   s += "]";
   if (flat_begin != 0 || flat_end != box_numel()) {

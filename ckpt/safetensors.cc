@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -158,9 +159,12 @@ Status WriteSafetensors(const std::string& path, const std::map<std::string, std
   }
   std::string json = h.dump();
   while (json.size() % 8 != 0) json += ' ';
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("cannot create " + tmp, errno);
+  // A unique temp name beside PATH (mkstemp: created exclusively, never a link someone placed
+  // at a predictable PATH.tmp), renamed over PATH when complete.
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return ErrnoError("cannot create a temp file beside " + path, errno);
+  ::fchmod(fd, 0644);
   auto fail = [&](const Status& st) -> Status {
     ::close(fd);
     ::unlink(tmp.c_str());

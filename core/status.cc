@@ -38,7 +38,7 @@ std::string ProjectPath(const char* file) {
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
-Status::Status(Code code, std::string msg, std::source_location loc) : code_(code), msg_(std::move(msg)) {
+Status::Status(Code code, std::string msg, SourceLocation loc) : code_(code), msg_(std::move(msg)) {
   if (code_ != Code::kOk) where_ = ProjectPath(loc.file_name()) + ":" + std::to_string(loc.line());
 }
 
@@ -59,7 +59,7 @@ std::string Status::ToDebugString() const {
   return ToString() + " [at " + where_ + "]";
 }
 
-Status ErrnoError(const std::string& what, int errno_value, std::source_location loc) {
+Status ErrnoError(const std::string& what, int errno_value, SourceLocation loc) {
   return Status(Code::kIoError, what + ": " + std::strerror(errno_value), loc);
 }
 

@@ -17,6 +17,25 @@
 #include <variant>
 
 namespace ogai {
+// The caller's file and line. std::source_location where the compiler supports it; clang 14
+// (the fuzzing build, scripts/fuzz.sh) lacks the builtin libstdc++'s needs, so there it is
+// the same thing made of __builtin_FILE / __builtin_LINE.
+#if defined(__cpp_lib_source_location)
+using SourceLocation = std::source_location;
+#else
+struct SourceLocation {
+  static constexpr SourceLocation current(const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+    return SourceLocation{file, line};
+  }
+  constexpr const char* file_name() const { return file_; }
+  constexpr unsigned line() const { return static_cast<unsigned>(line_); }
+  const char* file_ = "";
+  int line_ = 0;
+};
+#endif
+}  // namespace ogai
+
+namespace ogai {
 
 enum class Code {
   kOk = 0,
@@ -38,7 +57,7 @@ const char* CodeName(Code c);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(Code code, std::string msg, std::source_location loc = std::source_location::current());
+  Status(Code code, std::string msg, SourceLocation loc = SourceLocation::current());
 
   static Status Ok() { return Status(); }
 
@@ -63,9 +82,9 @@ class [[nodiscard]] Status {
 };
 
 // Factory helpers; each records the caller's location.
-#define OGAI_STATUS_FACTORY(Name, CodeValue)                                                        \
-  inline Status Name(std::string msg, std::source_location loc = std::source_location::current()) { \
-    return Status(Code::CodeValue, std::move(msg), loc);                                            \
+#define OGAI_STATUS_FACTORY(Name, CodeValue)                                            \
+  inline Status Name(std::string msg, SourceLocation loc = SourceLocation::current()) { \
+    return Status(Code::CodeValue, std::move(msg), loc);                                \
   }
 OGAI_STATUS_FACTORY(InvalidArgument, kInvalidArgument)
 OGAI_STATUS_FACTORY(NotFound, kNotFound)
@@ -81,7 +100,7 @@ OGAI_STATUS_FACTORY(Internal, kInternal)
 #undef OGAI_STATUS_FACTORY
 
 // An IoError whose message ends with strerror(errno_value).
-Status ErrnoError(const std::string& what, int errno_value, std::source_location loc = std::source_location::current());
+Status ErrnoError(const std::string& what, int errno_value, SourceLocation loc = SourceLocation::current());
 
 // `file` (a __FILE__ or source_location path) relative to the project root: "core/status.cc".
 std::string ProjectPath(const char* file);

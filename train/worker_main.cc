@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/knobs.h"
 #include "core/log.h"
+#include "core/main_guard.h"
 #include "core/memory.h"
 #include "kernels/cpu/gemm.h"
 #include "rank/rank_env.h"
@@ -38,7 +39,7 @@ int Fail(const ogai::Status& st, int code) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   const double started_ms = ogai::UnixMs();
   ogai::SetLogProcessName("ogai-worker");
   std::string config_path;
@@ -138,3 +139,5 @@ int main(int argc, char** argv) {
   if (auto st = (*trainer)->Run(&summary); !st.ok()) return Fail(st, 1);
   return 0;
 }
+
+int main(int argc, char** argv) { return ogai::GuardedMain("ogai-worker", argc, argv, Main); }

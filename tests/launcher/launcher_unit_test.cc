@@ -15,6 +15,7 @@
 #include "launcher/output.h"
 #include "launcher/plan.h"
 #include "launcher/protocol.h"
+#include "launcher/remote.h"
 #include "launcher/warning_merge.h"
 #include "rank/heartbeat.h"
 #include "rank/rank_env.h"
@@ -192,6 +193,19 @@ TEST(Hostfile, ErrorsNameFileAndLine) {
   auto missing = ReadHostfile("/nonexistent/hosts.txt");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(Msg(missing.status()).find("/nonexistent/hosts.txt"), std::string::npos);
+}
+
+// Issue 12: a host name beginning with '-' reached ssh as an option (-Fevilcfg).
+TEST(Hostfile, NamesThatAreOptionsAreRefusedAndSshGetsDashDash) {
+  for (const char* bad : {"-Fevilcfg", "-oProxyCommand=x", ".hidden", "a b"}) {
+    EXPECT_FALSE(ParseHostList(bad).ok()) << bad;
+    EXPECT_FALSE(ParseHostfile(std::string(bad) + " slots=1\n", "h.txt").ok()) << bad;
+  }
+  EXPECT_TRUE(ParseHostList("node-1:2,10.0.0.2,[::1]").ok());
+  const std::vector<std::string> argv = SshAgentCommand("node1", "/bin/ogai-run", 0);
+  ASSERT_GE(argv.size(), 3u);
+  EXPECT_EQ(argv[argv.size() - 3], "--");
+  EXPECT_EQ(argv[argv.size() - 2], "node1");
 }
 
 TEST(Hostfile, HostList) {
