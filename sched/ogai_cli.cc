@@ -2,14 +2,17 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "core/knobs.h"
 #include "core/log.h"
+#include "launcher/remote.h"
 #include "proto/sched.grpc.pb.h"
 #include "sched/cli_format.h"
 
@@ -30,6 +33,8 @@ constexpr const char* kUsage = R"(usage: ogai [--sched ADDR] [--token TOKEN] COM
   logs ID [-f]         its output (-f: follow until it ends)
   nodes                the pool: slots, use, up or down and why
   quota                tenants: quota, borrow limit, use, decayed usage
+  report RUN_DIR_OR_METRICS [--out report.html]
+                       one self-contained HTML page of a run's curves (ogai-report; no daemon)
 
   ADDR: unix:PATH or HOST:PORT (default $OGAI_SCHED, else unix:/var/lib/ogai-sched/sched.sock)
   TOKEN: your tenant's token or the admin token (default $OGAI_SCHED_TOKEN)
@@ -38,6 +43,18 @@ constexpr const char* kUsage = R"(usage: ogai [--sched ADDR] [--token TOKEN] COM
 int Fail(const std::string& msg, int code = 2) {
   Print("ogai: " + msg + "\n");
   return code;
+}
+
+// `ogai report ...` is web/'s ogai-report, installed beside this program: it needs no daemon.
+int Report(const std::vector<std::string>& args) {
+  const std::string self = launch::SelfExecutable();
+  const std::string prog = self.substr(0, self.rfind('/') + 1) + "ogai-report";
+  std::vector<char*> argv = {const_cast<char*>(prog.c_str())};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(prog.c_str(), argv.data());
+  return Fail("cannot run " + prog + ": " + std::strerror(errno) + " (build it: cmake --build build --target ogai-report)",
+              1);
 }
 
 struct Cli {
@@ -170,9 +187,10 @@ int main(int argc, char** argv) {
     }
   }
   if (args.empty())
-    return Fail("name a command: submit, jobs, show, cancel, hold, release, logs, nodes, quota (ogai --help)");
+    return Fail("name a command: submit, jobs, show, cancel, hold, release, logs, nodes, quota, report (ogai --help)");
   const std::string cmd = args[0];
   args.erase(args.begin());
+  if (cmd == "report") return Report(args);
   cli.stub = pb::Scheduler::NewStub(grpc::CreateChannel(cli.address, grpc::InsecureChannelCredentials()));
   auto need_id = [&](int64_t* id) {
     if (args.size() != 1 && !(cmd == "logs" && args.size() == 2)) return false;

@@ -106,8 +106,8 @@ TEST_F(ReportBrowser, TheTinyRunsReportDrawsOnePointPerStep) {
   ASSERT_EQ(job.exit_code, 0) << job.output;
   const auto steps = ogai::testing::ReadStepMetrics(d / "run/metrics.jsonl");
   ASSERT_EQ(steps.size(), 60u);
-  // The folder form of the argument, as `ogai report RUN_DIR` passes it.
-  auto rep = RunShell(Bin("ogai-report") + " " + d.path() + "/run --out " + d.path() + "/report.html 2>&1");
+  // The folder form of the argument, through the CLI users type: `ogai report RUN_DIR`.
+  auto rep = RunShell(Bin("ogai") + " report " + d.path() + "/run --out " + d.path() + "/report.html 2>&1");
   ASSERT_EQ(rep.exit_code, 0) << rep.output;
   EXPECT_NE(rep.output.find("60 steps"), std::string::npos) << rep.output;
   const std::string html = Read(d / "report.html");
