@@ -72,7 +72,7 @@ std::vector<config::Field> Fields() {
   f.push_back(
       MakeField("parallel.overlap", &C::parallel, &ParallelConfig::overlap, "overlap DP all-reduce with backward"));
   f.push_back(MakeField("parallel.pp_layers", &C::parallel, &ParallelConfig::pp_layers,
-                        "layers per pipeline stage (empty: balanced)"));
+                        "layers per pipeline stage (empty: split by modelled cost, the head counted)"));
   f.push_back(MakeField("parallel.backend", &C::parallel, &ParallelConfig::backend, "collective backend", {},
                         {"auto", "ucx", "mpi", "nccl"}));
   f.push_back(MakeField("parallel.timeout_s", &C::parallel, &ParallelConfig::timeout_s, "collective timeout in seconds",
