@@ -19,6 +19,8 @@
 // for both), each side reports its median step time, tokens/s, fraction_of_peak and (with
 // --breakdown) its own phase shares, and `speedup` is baseline ms / configured ms. Both sides
 // share one trainer and one set of weights, so the machine's load hits both alike.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -36,6 +38,7 @@
 #include "core/profile.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "model/gpt.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
@@ -55,7 +58,7 @@ constexpr const char* kUsage =
     "  --breakdown    time each phase of the step (adds a little overhead)\n"
     "  --gemm NAME    GEMM library for the training run (default: OGAI_GEMM or onednn)\n"
     "  --baseline NAME=VALUE  also time this setting, steps interleaved with the configured\n"
-    "                 one (single process): attention=blocked|rowwise\n";
+    "                 one (single process): attention=blocked|rowwise, train.precision=fp32|bf16\n";
 
 // A setting the A/B comparison switches between steps of one trainer.
 struct Switch {
@@ -63,7 +66,7 @@ struct Switch {
   std::function<Status()> apply_baseline, apply_configured;
 };
 
-Result<Switch> MakeSwitch(const std::string& spec) {
+Result<Switch> MakeSwitch(const std::string& spec, train::Trainer& trainer) {
   const size_t eq = spec.find('=');
   const std::string name = spec.substr(0, eq), value = eq == std::string::npos ? "" : spec.substr(eq + 1);
   Switch sw;
@@ -77,7 +80,21 @@ Result<Switch> MakeSwitch(const std::string& spec) {
     sw.apply_configured = [back] { return kernels::SetAttentionKernel(back); };
     return sw;
   }
-  return InvalidArgument("--baseline '" + spec + "': unknown setting; use attention=blocked|rowwise");
+  if (name == "train.precision") {
+    if (value != "fp32" && value != "bf16") {
+      return InvalidArgument("--baseline train.precision: '" + value + "' is not fp32 or bf16");
+    }
+    model::GPT* m = &trainer.model();
+    const model::Precision configured = m->precision();
+    const model::Precision other = value == "bf16" ? model::Precision::kBf16 : model::Precision::kFp32;
+    OGAI_RETURN_IF_ERROR(m->SetPrecision(other));
+    OGAI_RETURN_IF_ERROR(m->SetPrecision(configured));
+    sw.apply_baseline = [m, other] { return m->SetPrecision(other); };
+    sw.apply_configured = [m, configured] { return m->SetPrecision(configured); };
+    return sw;
+  }
+  return InvalidArgument("--baseline '" + spec +
+                         "': unknown setting; use attention=blocked|rowwise or train.precision=fp32|bf16");
 }
 
 struct Shape {
@@ -311,7 +328,7 @@ int Run(int argc, char** argv) {
                    layout.world);
       return 2;
     }
-    auto sw = MakeSwitch(baseline);
+    auto sw = MakeSwitch(baseline, **trainer);
     if (!sw.ok()) {
       std::fprintf(stderr, "ogai-bench train: %s\n", sw.status().ToString().c_str());
       return 2;
@@ -400,6 +417,14 @@ int Run(int argc, char** argv) {
         last_loss, peak.best_where.c_str(), layout.dp, layout.tp, layout.pp, allreduce_ms, exposed_ms, hidden,
         step_off_ms, bubble, bubble_theory, allreduce_mean_ms, exposed_mean_ms, hidden_mean);
     if (breakdown) std::printf(", \"attention_share\": %.4f", Share(phases, profile::kAttention, on));
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf(
+        ", \"precision\": \"%s\", \"bf16_hardware\": \"%s\", \"peak_rss_mb\": %.1f, \"accounted_peak_mb\": %.1f, "
+        "\"activations_peak_mb\": %.1f",
+        cfg->train.precision.c_str(), kernels::Bf16Hardware().c_str(), ru.ru_maxrss / 1024.0,
+        static_cast<double>(mem.total_peak) / (1 << 20),
+        static_cast<double>(mem[MemCategory::kActivations].peak) / (1 << 20));
     if (!baseline.empty()) {
       std::printf(
           ", \"baseline\": \"%s\", \"baseline_ms_per_step\": %.3f, \"baseline_tokens_per_s\": %.1f, "

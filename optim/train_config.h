@@ -25,7 +25,13 @@ struct TrainConfig {
   double eps = 1e-8;
   uint64_t seed = 42;
   int64_t log_every = 1;
-  std::string metrics_file;  // one JSON line per step ("" = none); {rank} = the rank
+  std::string metrics_file;
+  // fp32 | bf16: bf16 runs the linear layers' GEMMs on bf16 operands with fp32 accumulation
+  // (fp32 master weights, gradients, optimizer state, LayerNorm, softmax, loss). The CUDA path
+  // reads the same key.
+  std::string precision = "fp32";
+  // none | selective | full: activation recompute (model/gpt.h, Recompute).
+  std::string recompute = "none";  // one JSON line per step ("" = none); {rank} = the rank
 };
 
 }  // namespace ogai

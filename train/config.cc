@@ -60,6 +60,13 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("train.eps", &C::train, &TrainConfig::eps, "AdamW epsilon", Range{0, 1}));
   f.push_back(MakeField("train.seed", &C::train, &TrainConfig::seed, "seed for init and data order"));
   f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
+  f.push_back(MakeField("train.precision", &C::train, &TrainConfig::precision,
+                        "GEMM precision: fp32, or bf16 mixed precision (bf16 operands, fp32 accumulation, "
+                        "fp32 master weights and optimizer)",
+                        {}, {"fp32", "bf16"}));
+  f.push_back(MakeField("train.recompute", &C::train, &TrainConfig::recompute,
+                        "activation recompute: none, selective (LayerNorm and GELU outputs), full (whole blocks)", {},
+                        {"none", "selective", "full"}));
   f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
                         "one JSON line per step ({rank} = the rank); restarts append"));
   // parallel
