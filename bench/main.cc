@@ -4,6 +4,7 @@
 #include <string>
 
 #include "bench/command.h"
+#include "core/main_guard.h"
 
 namespace ogai::bench {
 
@@ -26,7 +27,7 @@ static void Usage(std::ostream& os) {
   os << "\n`ogai-bench <command> --help` describes each command's options.\n";
 }
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     Usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
@@ -42,3 +43,5 @@ int main(int argc, char** argv) {
   Usage(std::cerr);
   return 2;
 }
+
+int main(int argc, char** argv) { return ogai::GuardedMain("ogai-bench", argc, argv, Main); }

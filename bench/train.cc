@@ -43,6 +43,7 @@
 #include "rank/rank_env.h"
 #include "train/config.h"
 #include "train/dist_setup.h"
+#include "train/memory_estimate.h"
 #include "train/trainer.h"
 
 namespace ogai::bench {
@@ -425,6 +426,9 @@ int Run(int argc, char** argv) {
         cfg->train.precision.c_str(), kernels::Bf16Hardware().c_str(), ru.ru_maxrss / 1024.0,
         static_cast<double>(mem.total_peak) / (1 << 20),
         static_cast<double>(mem[MemCategory::kActivations].peak) / (1 << 20));
+    const MemoryEstimate est = EstimateStageMemory(*cfg, layout.pp_idx);
+    std::printf(", \"recompute\": \"%s\", \"estimate_mb\": %.1f, \"estimate_activations_mb\": %.1f",
+                cfg->train.recompute.c_str(), est.total() / (1 << 20), est.activations / (1 << 20));
     if (!baseline.empty()) {
       std::printf(
           ", \"baseline\": \"%s\", \"baseline_ms_per_step\": %.3f, \"baseline_tokens_per_s\": %.1f, "

@@ -18,6 +18,7 @@
 #include "ckpt/format.h"
 #include "ckpt/reader.h"
 #include "core/log.h"
+#include "core/main_guard.h"
 #include "core/memory.h"
 
 namespace {
@@ -269,7 +270,7 @@ int Diff(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   ogai::SetLogProcessName("ogai-ckpt");
   if (!ogai::ApplyLogLevelFromEnv()) {
     std::fprintf(stderr, "ogai-ckpt: OGAI_LOG_LEVEL must be error, warn, info or debug\n");
@@ -292,3 +293,5 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "ogai-ckpt: unknown command or wrong arguments: '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }
+
+int main(int argc, char** argv) { return ogai::GuardedMain("ogai-ckpt", argc, argv, Main); }

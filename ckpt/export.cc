@@ -1,6 +1,7 @@
 #include "ckpt/export.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -59,9 +60,12 @@ Result<int> ExportSafetensors(const Checkpoint& ck, const std::string& out, cons
   json += "}";
   while (json.size() % 8 != 0) json += ' ';
 
-  const std::string tmp = out + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("cannot create " + tmp, errno);
+  // A unique temp name beside OUT (mkstemp: created exclusively, never a link someone placed
+  // at a predictable OUT.tmp), renamed over OUT when complete.
+  std::string tmp = out + ".tmp.XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return ErrnoError("cannot create a temp file beside " + out, errno);
+  ::fchmod(fd, 0644);
   auto fail = [&](const Status& st) -> Status {
     ::close(fd);
     ::unlink(tmp.c_str());

@@ -77,6 +77,19 @@ std::string ShardFileName(int rank) {
   return buf;
 }
 
+bool IsShardFileName(const std::string& name) {
+  // "rank_" + at least 5 digits + ".shard", as ShardFileName writes it.
+  const std::string pre = "rank_", suf = ".shard";
+  if (name.size() < pre.size() + 5 + suf.size() || name.size() > pre.size() + 10 + suf.size()) return false;
+  if (name.compare(0, pre.size(), pre) != 0 || name.compare(name.size() - suf.size(), suf.size(), suf) != 0) {
+    return false;
+  }
+  for (size_t i = pre.size(); i < name.size() - suf.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+  }
+  return true;
+}
+
 int64_t ParseStepDirName(const std::string& path) {
   std::string name = path;
   while (!name.empty() && name.back() == '/') name.pop_back();
@@ -161,6 +174,13 @@ Result<pb::Manifest> ReadManifest(const std::string& step_dir) {
   pb::Manifest m;
   if (!m.ParseFromString(env.manifest())) {
     return Corruption(path + ": cannot parse the manifest (damaged file)");
+  }
+  // Only the names a writer makes: a crafted manifest must not open ../../etc/hostname.
+  for (const auto& f : m.files()) {
+    if (!IsShardFileName(f.name())) {
+      return Corruption(path + ": lists a shard file named '" + f.name().substr(0, 64) +
+                        "', which no writer makes (rank_NNNNN.shard); the manifest is crafted or damaged");
+    }
   }
   return m;
 }

@@ -34,8 +34,9 @@ constexpr size_t kShardHeaderBytes = 64;
 constexpr const char* kManifestName = "manifest.pb";
 constexpr const char* kLatestName = "latest";
 
-std::string StepDirName(int64_t step);  // "step_00000100"
-std::string ShardFileName(int rank);    // "rank_00000.shard"
+std::string StepDirName(int64_t step);          // "step_00000100"
+std::string ShardFileName(int rank);            // "rank_00000.shard"
+bool IsShardFileName(const std::string& name);  // a name ShardFileName makes (no path)
 // The step of "step_00000100" (or of a path ending in it); -1 when it is not one.
 int64_t ParseStepDirName(const std::string& name);
 

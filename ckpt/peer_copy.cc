@@ -120,7 +120,9 @@ struct Mapping {
 Status PeerCopies::WriteLocal(const std::string& name, int64_t step, const std::string& bytes, uint32_t crc) {
   const std::string path = opts_.local_dir + "/" + name;
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file of our own: never through a link, never an entry someone placed there.
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("peer copy: creating " + tmp, errno);
   char h[kLocalHeader] = {};
   const uint64_t size = bytes.size();
@@ -138,7 +140,7 @@ Status PeerCopies::WriteLocal(const std::string& name, int64_t step, const std::
 
 std::optional<ShardView> PeerCopies::MapLocal(const std::string& name, int64_t step, uint64_t size) {
   const std::string path = opts_.local_dir + "/" + name;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   struct stat st {};
   std::optional<ShardView> out;

@@ -33,11 +33,41 @@ std::string ShapeStr(const std::vector<int64_t>& s) {
 
 std::vector<int64_t> ShapeOf(const pb::Tensor& t) { return {t.shape().begin(), t.shape().end()}; }
 
-// Checks that a piece's numbers agree with each other and with its tensor.
+// The largest checksum chunk a writer makes (OGAI_CKPT_CHUNK_KB at most 1048576 KiB), and
+// the largest tensor (2^50 elements): a manifest beyond them is crafted or damaged.
+constexpr uint64_t kMaxChunkBytes = uint64_t{1} << 30;
+constexpr int64_t kMaxTensorElements = int64_t{1} << 50;
+
+Status CheckShape(const pb::Tensor& t) {
+  int64_t n = 1;
+  for (int64_t d : t.shape()) {
+    if (d < 0 || d > kMaxTensorElements || (d > 0 && n > kMaxTensorElements / d)) {
+      return Corruption("manifest: tensor '" + t.name() + "' has an impossible shape (a dimension of " +
+                        std::to_string(d) + ")");
+    }
+    n *= d;
+  }
+  return Status::Ok();
+}
+
+// Checks that a piece's numbers agree with each other, with its tensor and with its file's
+// size in the manifest (whose real size FileSet::Open and Verify check), without overflow:
+// nothing is allocated or read for a piece that fails.
 Status CheckPiece(const pb::Manifest& m, const pb::Tensor& t, const pb::Piece& p) {
   const std::string where = "manifest: tensor '" + t.name() + "'";
   if (p.file() < 0 || p.file() >= m.files_size())
     return Corruption(where + ": a piece names file " + std::to_string(p.file()) + ", which does not exist");
+  const uint64_t file_bytes = m.files(p.file()).bytes();
+  if (p.byte_offset() > file_bytes || p.byte_length() > file_bytes - p.byte_offset()) {
+    return Corruption(where + ": a piece of " + std::to_string(p.byte_length()) + " bytes at offset " +
+                      std::to_string(p.byte_offset()) + " lies outside its file (" + std::to_string(file_bytes) +
+                      " bytes)");
+  }
+  if (p.chunk_bytes() > kMaxChunkBytes || p.chunk_bytes() % 4 != 0) {
+    return Corruption(where + ": a piece's chunk size of " + std::to_string(p.chunk_bytes()) +
+                      " bytes is not one a writer makes (a multiple of 4, at most 1 GiB)");
+  }
+  OGAI_RETURN_IF_ERROR(CheckShape(t));
   Region r = PieceRegion(p);
   if (Status st = r.CheckWithin(ShapeOf(t)); !st.ok()) return Corruption(where + ": " + st.message());
   if (p.byte_length() != static_cast<uint64_t>(r.numel()) * 4)
@@ -83,6 +113,14 @@ class FileSet {
           return NotFound(path + " is missing (the manifest lists it): the checkpoint is incomplete");
         return ErrnoError("cannot open " + path, errno);
       }
+      struct stat stt {};
+      if (::fstat(fd, &stt) != 0 || static_cast<uint64_t>(stt.st_size) != m_.files(file).bytes()) {
+        ::close(fd);
+        const bool shorter = static_cast<uint64_t>(stt.st_size) < m_.files(file).bytes();
+        return Corruption(path + (shorter ? " is truncated: " : " is ") + std::to_string(stt.st_size) +
+                          " bytes, the manifest says " + std::to_string(m_.files(file).bytes()) +
+                          ": the file is damaged; resume from an earlier checkpoint (checkpoint.resume=PATH)");
+      }
       ssize_t got = ::pread(fd, h, sizeof(h), 0);
       n = got < 0 ? 0 : static_cast<size_t>(got);
     }
@@ -105,7 +143,7 @@ class FileSet {
   }
   Status ReadAt(int file, void* dst, size_t len, uint64_t off) {
     if (const ShardView* mem = Memory(file)) {
-      if (off + len > mem->size) {
+      if (off > mem->size || len > mem->size - off) {  // (off + len could wrap)
         return IoError(Path(file) + ": reading " + std::to_string(len) + " bytes at offset " + std::to_string(off) +
                        " runs past its end (" + std::to_string(mem->size) + " bytes)");
       }
@@ -258,7 +296,9 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices, const ShardBytes* 
       bool any = false;
       for (const ReadSlice* s : want) any = any || OverlapCount(pr, s->region) > 0;
       if (!any) continue;
-      OGAI_RETURN_IF_ERROR(files.Open(p.file()));
+      if (Status st = files.Open(p.file()); !st.ok()) {
+        return Status(st.code(), "tensor '" + t.name() + "': " + st.message());
+      }
       const std::string path = files.Path(p.file());
       const int64_t celems = static_cast<int64_t>(p.chunk_bytes() / 4);
       for (int c = 0; c < p.chunk_crc32c_size(); ++c) {
@@ -283,7 +323,7 @@ Status Checkpoint::Read(const std::vector<ReadSlice>& slices, const ShardBytes* 
         if (direct) {
           buf = reinterpret_cast<uint8_t*>(runs[0].dst);
         } else {
-          if (scratch.size() < len) scratch = Buffer(std::max<size_t>(len, p.chunk_bytes()), MemCategory::kStaging);
+          if (scratch.size() < len) scratch = Buffer(len, MemCategory::kStaging);
           buf = scratch.as<uint8_t>();
         }
         Status st = files.ReadAt(p.file(), buf, len, off);
@@ -312,6 +352,7 @@ std::vector<Fault> Checkpoint::Verify(int64_t* bytes_checked) const {
   std::vector<Fault> faults;
   int64_t checked = 0;
   std::vector<int> fds(m_.files_size(), -1);
+  std::vector<uint64_t> sizes(m_.files_size(), 0);  // real sizes: nothing is read (or allocated) past them
   for (int i = 0; i < m_.files_size(); ++i) {
     const std::string path = JoinPath(dir_, m_.files(i).name());
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -322,6 +363,7 @@ std::vector<Fault> Checkpoint::Verify(int64_t* bytes_checked) const {
     struct stat stt {};
     ::fstat(fd, &stt);
     const uint64_t size = static_cast<uint64_t>(stt.st_size);
+    sizes[i] = size;
     if (size < m_.files(i).bytes()) {
       faults.push_back({path, "", size,
                         "truncated: the file is " + std::to_string(size) + " bytes, the manifest says " +
@@ -355,6 +397,12 @@ std::vector<Fault> Checkpoint::Verify(int64_t* bytes_checked) const {
       for (int c = 0; c < p.chunk_crc32c_size(); ++c) {
         const uint64_t off = p.byte_offset() + static_cast<uint64_t>(c) * p.chunk_bytes();
         const uint64_t len = std::min<uint64_t>(p.chunk_bytes(), p.byte_offset() + p.byte_length() - off);
+        if (off > sizes[p.file()] || len > sizes[p.file()] - off) {
+          faults.push_back({path, t.name(), off,
+                            "chunk of " + std::to_string(len) + " bytes runs past the end of the file (" +
+                                std::to_string(sizes[p.file()]) + " bytes)"});
+          continue;
+        }
         buf.resize(len);
         Status st = PreadExact(fds[p.file()], buf.data(), len, off, path);
         if (!st.ok()) {

@@ -5,6 +5,8 @@ find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(yaml-cpp REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(PkgConfig REQUIRED)
+# SHA-256, HMAC and random bytes for the store's authentication (core/digest.h).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 
 # GEMM: oneDNN (the default, measured fastest here) is linked. OpenBLAS, the alternative
 # (OGAI_GEMM=openblas), is loaded at run time with dlopen (kernels/cpu/gemm.cc), so the

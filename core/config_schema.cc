@@ -1,6 +1,7 @@
 #include "core/config_schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -33,9 +34,33 @@ std::string ParseValue(const YAML::Node& n, bool& out) {
   return "";
 }
 
+// The number syntax of a config (docs/config.md): decimal only, an optional sign, digits,
+// an optional fraction and exponent. No hex (0x10), octal, binary, inf or nan: strtod would
+// read "0x10" as 16, which nobody writing train.steps means.
+bool IsDecimalNumber(const std::string& s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t exp = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++exp;
+    if (exp == 0) return false;
+  }
+  return i == s.size();
+}
+
 std::string ParseInt64(const YAML::Node& n, int64_t& out) {
   if (!n.IsScalar()) return "an integer";
   const std::string& s = n.Scalar();
+  if (!IsDecimalNumber(s)) return "an integer, written in decimal";
   try {
     size_t pos = 0;
     long long v = std::stoll(s, &pos, 10);
@@ -75,6 +100,7 @@ std::string ParseValue(const YAML::Node& n, uint64_t& out) {
 std::string ParseValue(const YAML::Node& n, double& out) {
   if (!n.IsScalar()) return "a number";
   const std::string& s = n.Scalar();
+  if (!IsDecimalNumber(s)) return "a number, written in decimal";
   try {
     size_t pos = 0;
     out = std::stod(s, &pos);
@@ -131,6 +157,7 @@ std::string Render(const std::vector<T>& v) {
 }
 
 std::string FormatNum(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
   std::ostringstream os;
   os << v;
   return os.str();
@@ -391,8 +418,92 @@ std::string Schema::Suggest(const std::string& key) const {
   return best_d <= limit ? best : "";
 }
 
+Status CheckDocumentText(const std::string& text, const std::string& name) {
+  // UTF-8 (RFC 3629): no NUL, no overlong forms, no surrogates, nothing above U+10FFFF.
+  size_t line = 1;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len != 0 && c != 0 && i + len <= text.size();
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      ok = (b >> 6) == 2;
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    if (ok && len > 1) {
+      const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= min[len] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    }
+    if (!ok) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02x", c);
+      return InvalidArgument(name + ":" + std::to_string(line) + ": not UTF-8 text (byte " + hex + " at offset " +
+                             std::to_string(i) + (c == 0 || c == 0xff || c == 0xfe ? "; a UTF-16 file?" : "") +
+                             "); save the file as UTF-8");
+    }
+    if (c == '\n') ++line;
+    i += len;
+  }
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return InvalidArgument(name + ": the file is empty; write the sections you need (see examples/tiny.yaml)");
+  }
+  return Status::Ok();
+}
+
+namespace {
+// How deep `text` nests (flow brackets and block indentation), and where the deepest point
+// is: yaml-cpp gives up on deep documents with only "bad file".
+struct Depth {
+  int levels = 0;
+  size_t line = 0;
+};
+Depth NestingDepth(const std::string& text) {
+  Depth best;
+  std::vector<size_t> indents;
+  int flow = 0;
+  size_t line = 1;
+  for (size_t i = 0; i < text.size();) {
+    size_t end = text.find('\n', i);
+    if (end == std::string::npos) end = text.size();
+    const size_t first = text.find_first_not_of(' ', i);
+    if (first < end && text[first] != '#' && flow == 0) {
+      const size_t indent = first - i;
+      while (!indents.empty() && indents.back() >= indent) indents.pop_back();
+      indents.push_back(indent);
+    }
+    char quote = 0;
+    for (size_t k = i; k < end; ++k) {
+      const char c = text[k];
+      if (quote) {
+        if (c == quote) quote = 0;
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else if (c == '#' && (k == i || text[k - 1] == ' ')) {
+        break;
+      } else if (c == '[' || c == '{') {
+        ++flow;
+      } else if ((c == ']' || c == '}') && flow > 0) {
+        --flow;
+      }
+      const int levels = static_cast<int>(indents.size()) + flow;
+      if (levels > best.levels) best = {levels, line};
+    }
+    i = end + 1;
+    ++line;
+  }
+  return best;
+}
+constexpr int kMaxNesting = 64;
+}  // namespace
+
 Status Schema::Parse(const std::string& yaml_text, const std::string& name, const std::vector<std::string>& overrides,
                      void* root, const std::function<Status()>& relations) const {
+  if (const Depth d = NestingDepth(yaml_text); d.levels > kMaxNesting) {
+    return InvalidArgument(name + ":" + std::to_string(d.line) + ": nested " + std::to_string(d.levels) +
+                           " levels deep here (the limit is " + std::to_string(kMaxNesting) +
+                           "); a config is section: key: value, with lists one level below");
+  }
   YAML::Node doc;
   try {
     doc = YAML::Load(yaml_text);

@@ -124,6 +124,10 @@ class Schema {
   SchemaText text_;
 };
 
+// OK when `text` (a config file called `name`) is UTF-8 and not empty; else an error saying
+// where and how to fix it (an empty or UTF-16 file used to train silently with defaults).
+Status CheckDocumentText(const std::string& text, const std::string& name);
+
 // A number as the schema renders it (17 significant digits, always with a '.' or exponent).
 std::string RenderNumber(double v);
 

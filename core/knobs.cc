@@ -33,6 +33,11 @@ const std::vector<Knob>& Knobs() {
        "microseconds a waiting rank yields its core between polls"},
       // Checkpoints.
       {"OGAI_CKPT_CHUNK_KB", T::kInt, "4096", "checksum chunk of checkpoint shards in KiB (4..1048576)"},
+      // The store server (docs/security.md).
+      {"OGAI_STORE_MAX_CONNECTIONS", T::kInt, "4096", "connections a store server keeps open; more are closed at once"},
+      {"OGAI_STORE_MAX_PENDING", T::kInt, "64",
+       "unauthenticated store connections; a new one beyond it closes the oldest"},
+      {"OGAI_STORE_AUTH_TIMEOUT_MS", T::kInt, "5000", "a store connection not authenticated by then is closed"},
       // ogai-run's ssh agents.
       {"OGAI_SSH", T::kString, "ssh", "the ssh client ogai-run starts remote agents with"},
       {"OGAI_SSH_OPTS", T::kString, "", "options for it, split on spaces, before the host"},

@@ -6,6 +6,9 @@
 //
 //   OGAI_LOG(Info) << "loaded " << n << " shards";
 //
+// Repeated lines are rate-limited: more than 10 lines of the same text within 10 s are not
+// written; the first line of that text after the window says how many were dropped.
+//
 // Program output (the per-step training line, tables) is not logging: it goes to stdout
 // through ogai::Print so that it stays machine-readable and is shown at every level.
 #pragma once

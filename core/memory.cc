@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -138,6 +139,37 @@ int64_t ResidentBytes() {
   std::fclose(f);
   if (n != 2) return -1;
   return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
+}
+
+namespace {
+// The first integer in `path` (after `key` when given), or -1 ("max" and unreadable files too).
+int64_t ReadNumber(const char* path, const char* key) {
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return -1;
+  int64_t v = -1;
+  char line[256];
+  const size_t klen = key ? std::strlen(key) : 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (key != nullptr && std::strncmp(line, key, klen) != 0) continue;
+    long long x = 0;
+    if (std::sscanf(line + klen, "%lld", &x) == 1) v = x;
+    break;
+  }
+  std::fclose(f);
+  return v;
+}
+}  // namespace
+
+int64_t AvailableMemoryBytes() {
+  int64_t avail = ReadNumber("/proc/meminfo", "MemAvailable:");
+  if (avail >= 0) avail *= 1024;
+  const int64_t max = ReadNumber("/sys/fs/cgroup/memory.max", nullptr);
+  const int64_t cur = ReadNumber("/sys/fs/cgroup/memory.current", nullptr);
+  if (max > 0 && cur >= 0) {
+    const int64_t left = max > cur ? max - cur : 0;
+    avail = avail < 0 ? left : std::min(avail, left);
+  }
+  return avail;
 }
 
 }  // namespace ogai

@@ -81,4 +81,9 @@ class Buffer {
 // Resident set size of this process in bytes (from /proc/self/statm), or -1.
 int64_t ResidentBytes();
 
+// Memory this machine can still give a new process, in bytes: MemAvailable from
+// /proc/meminfo, lowered to what the cgroup (v2 memory.max - memory.current) allows when it
+// has a limit; -1 when neither can be read.
+int64_t AvailableMemoryBytes();
+
 }  // namespace ogai

@@ -97,15 +97,18 @@ Result<std::unique_ptr<TokenShard>> TokenShard::Open(const std::string& path, ui
     return Corruption("'" + path + "': unknown token dtype " + std::to_string(dt) + " at byte 12");
   }
   s->dtype_ = static_cast<TokenDType>(dt);
-  s->count_ = static_cast<int64_t>(GetU64(h + 16));
+  const uint64_t count = GetU64(h + 16);
   s->vocab_ = GetU32(h + 24);
   const size_t width = s->dtype_ == TokenDType::kUInt16 ? 2 : 4;
-  const size_t want = kShardHeaderBytes + static_cast<size_t>(s->count_) * width;
-  if (bytes != want) {
-    return Corruption("'" + path + "': header says " + std::to_string(s->count_) + " tokens (" + std::to_string(want) +
-                      " bytes) but the file has " + std::to_string(bytes) +
-                      " bytes; it was truncated or appended to — re-create it");
+  // Compared by division: count * width could wrap (a header claiming 2^62 tokens in a
+  // 400 KB file passed, and the reader ran off the mapping).
+  if (bytes < kShardHeaderBytes || (bytes - kShardHeaderBytes) % width != 0 ||
+      count != (bytes - kShardHeaderBytes) / width) {
+    return Corruption("'" + path + "': header says " + std::to_string(count) + " tokens of " + std::to_string(width) +
+                      " bytes but the file has " + std::to_string(bytes) +
+                      " bytes; it was truncated, appended to or crafted — re-create it");
   }
+  s->count_ = static_cast<int64_t>(count);
   if (model_vocab > 0 && s->vocab_ > model_vocab) {
     return InvalidArgument("'" + path + "' was tokenized for a vocabulary of " + std::to_string(s->vocab_) +
                            " but model.vocab is " + std::to_string(model_vocab) + "; raise model.vocab or re-tokenize");

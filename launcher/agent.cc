@@ -91,6 +91,7 @@ Status Agent::Setup() {
   if (!s.ok()) return s.status().WithContext("agent: connecting to the job's store");
   store_ = std::shared_ptr<store::Store>(std::move(s).value());
   OGAI_ASSIGN_OR_RETURN(std::string spec_text, store_->Get(kSpecKey, milliseconds(10000)));
+  OGAI_RETURN_IF_ERROR(VerifySpec(boot_, spec_text).WithContext("agent"));
   OGAI_ASSIGN_OR_RETURN(spec_, JobSpec::Parse(spec_text));
   char hn[HOST_NAME_MAX + 1] = {0};
   ::gethostname(hn, HOST_NAME_MAX);
@@ -142,13 +143,14 @@ Status Agent::Setup() {
     MaybeQuit();
   };
   // The shard cache listens where the launcher's store is reached from.
+  // (never 0.0.0.0: docs/security.md).
   std::string bind;
   if (spec_.shard_cache) {
     auto addr = LocalAddressFacing(boot_.store_host);
-    bind = addr.ok() ? *addr : std::string("0.0.0.0");
+    if (!addr.ok()) return addr.status().WithContext("agent: finding this node's address for its shard cache");
+    bind = *addr;
   }
-  OGAI_RETURN_IF_ERROR(
-      node_->Start(loop_, store_, spec_.pmix, cb, bind, bind == "0.0.0.0" ? host_ : bind, boot_.token));
+  OGAI_RETURN_IF_ERROR(node_->Start(loop_, store_, spec_.pmix, cb, bind, bind, boot_.token));
   runner_ = node_->runner();
 
   // Commands from now on (earlier ones were for agents that came before us).

@@ -24,6 +24,7 @@ Status Launcher::StartHelpers(const std::vector<int>& ids) {
     b.store_host = master_addr_;
     b.store_port = master_port_;
     b.token = token_;
+    b.spec_sha256 = spec_sha256_;
     SpawnRequest req;
     req.argv = std::move(argv);
     req.env = OwnEnvironment();

@@ -11,8 +11,11 @@
 namespace ogai::launch {
 namespace {
 
+// A host name (RFC 1123 letters, digits, '-', '.', and '_' as clusters use), an IPv4 address
+// or a bracketed or bare IPv6 address. It must not start with '-' or '.': "-Fevilcfg" reached
+// ssh as an option (issue 12).
 bool ValidHostName(const std::string& h) {
-  if (h.empty() || h.size() > 255) return false;
+  if (h.empty() || h.size() > 255 || h.front() == '-' || h.front() == '.') return false;
   for (char c : h) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' ||
               c == ']';

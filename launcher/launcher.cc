@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <random>
 
+#include "core/digest.h"
 #include "core/knobs.h"
 #include "core/log.h"
 #include "launcher/console.h"
@@ -159,11 +160,12 @@ Status Launcher::StartServices() {
       if (first_remote.empty()) first_remote = a.host;
     }
   }
+  // The store listens only on the address the nodes are told (never 0.0.0.0): who can
+  // reach the store is who can reach that address (docs/security.md).
   std::string bind = "127.0.0.1";
   if (!l_.master_addr.empty()) {
     master_addr_ = l_.master_addr;
-    bind = "0.0.0.0";
-    if (master_addr_ == "127.0.0.1" || master_addr_ == "localhost") bind = "127.0.0.1";
+    bind = master_addr_;
   } else if (all_local) {
     master_addr_ = "127.0.0.1";
   } else {
@@ -172,13 +174,14 @@ Status Launcher::StartServices() {
   }
   auto server = store::StoreServer::Start(bind, l_.master_port, token_);
   if (!server.ok()) {
-    return server.status().WithContext("starting the job's store on " + bind + ":" + std::to_string(l_.master_port) +
-                                       (l_.master_port ? " (pick another --master-port)" : ""));
+    return server.status().WithContext(
+        "starting the job's store on " + bind + ":" + std::to_string(l_.master_port) +
+        (l_.master_port ? " (pick another --master-port)" : "") +
+        (l_.master_addr.empty() ? "" : " (--master-addr must be an address of this host)"));
   }
   server_ = std::move(server).value();
   master_port_ = server_->port();
-  OGAI_ASSIGN_OR_RETURN(auto client, store::ConnectTcpStore(bind == "0.0.0.0" ? "127.0.0.1" : bind, master_port_,
-                                                            token_, milliseconds(10000)));
+  OGAI_ASSIGN_OR_RETURN(auto client, store::ConnectTcpStore(bind, master_port_, token_, milliseconds(10000)));
   store_ = std::shared_ptr<store::Store>(std::move(client));
 
   spec_.run_id = run_id_;
@@ -198,7 +201,9 @@ Status Launcher::StartServices() {
   for (const Agent& a : agents_) spec_.agent_hosts.push_back(a.host);
   spec_.elastic = plan_.min_nodes < static_cast<int>(plan_.nodes.size());
   spec_.shard_cache = opts_.shard_cache;
-  OGAI_RETURN_IF_ERROR(store_->Set(kSpecKey, spec_.Serialize()));
+  const std::string spec_text = spec_.Serialize();
+  spec_sha256_ = Sha256Hex(spec_text);  // every agent's bootstrap pins it
+  OGAI_RETURN_IF_ERROR(store_->Set(kSpecKey, spec_text));
   OGAI_RETURN_IF_ERROR(store_->Set(kCommandNextKey, "0"));
 
   if (local_agent_ >= 0) {

@@ -112,6 +112,7 @@ class Launcher {
   bool slurm_ = false;
   std::vector<std::string> x_env_;  // resolved -x variables
   JobSpec spec_;
+  std::string spec_sha256_;  // of spec_ as written to the store
   std::vector<Agent> agents_;
   std::vector<std::unique_ptr<Helper>> helpers_;  // stable: the loop holds pointers
   std::unique_ptr<store::StoreServer> server_;

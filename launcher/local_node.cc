@@ -7,8 +7,10 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
+#include "core/log.h"
 #include "launcher/guard.h"
 #include "launcher/pmix_server.h"
 #include "launcher/process.h"
@@ -21,19 +23,19 @@ namespace ogai::launch {
 namespace {
 
 // The folder where the ranks of this node keep in-memory copies of their latest checkpoint
-// shard (checkpoint.peer_copies): /dev/shm/ogai-shards.<run>.<agent> on a tmpfs, else
-// <tmpdir>/shards.
-Result<std::string> CreateShardDir(const std::string& run_id, int agent_id, const std::string& tmpdir) {
-  std::string dir;
+// shard (checkpoint.peer_copies): /dev/shm/ogai-shards.XXXXXX on a tmpfs, else
+// <tmpdir>/shards. mkdtemp makes it exclusively (never an entry someone placed there first),
+// owner-only (0700), with a random name (not the run id, which shows in /tmp names).
+Result<std::string> CreateShardDir(const std::string& tmpdir) {
   struct stat st {};
   if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0) {
-    dir = "/dev/shm/ogai-shards." + run_id + "." + std::to_string(agent_id);
-  } else {
-    dir = tmpdir + "/shards";
+    char templ[] = "/dev/shm/ogai-shards.XXXXXX";
+    if (::mkdtemp(templ) != nullptr) return std::string(templ);
+    OGAI_LOG(Warn) << "cannot create a shard-copy folder in /dev/shm (" << std::strerror(errno) << "); using "
+                   << tmpdir;
   }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return ErrnoError("creating the shard-copy folder " + dir, errno);
-  }
+  const std::string dir = tmpdir + "/shards";
+  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoError("creating the shard-copy folder " + dir, errno);
   return dir;
 }
 
@@ -57,7 +59,7 @@ Result<std::unique_ptr<LocalNode>> LocalNode::Prepare(const LocalNodeOptions& op
   OGAI_ASSIGN_OR_RETURN(n->tmpdir_, CreateTempDir(opts.tmp_prefix));
   if (opts.agent_id >= 0) {
     if (opts.shard_cache) {
-      OGAI_ASSIGN_OR_RETURN(n->shard_dir_, CreateShardDir(opts.run_id, opts.agent_id, n->tmpdir_));
+      OGAI_ASSIGN_OR_RETURN(n->shard_dir_, CreateShardDir(n->tmpdir_));
     }
     std::string marker = std::string(kEnvAgentId) + "=" + opts.run_id + "." + std::to_string(opts.agent_id);
     OGAI_ASSIGN_OR_RETURN(n->guard_, OrphanGuard::Start(marker, n->tmpdir_, n->shard_dir_));

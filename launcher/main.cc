@@ -7,6 +7,7 @@
 
 #include "core/knobs.h"
 #include "core/log.h"
+#include "core/main_guard.h"
 #include "launcher/console.h"
 #include "launcher/failure.h"
 #include "launcher/launcher.h"
@@ -23,7 +24,7 @@ int UsageError(const ogai::Status& st) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   using namespace ogai::launch;
   ogai::SetLogProcessName("ogai-run");
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -65,3 +66,5 @@ int main(int argc, char** argv) {
   }
   return RunLauncher(opts);
 }
+
+int main(int argc, char** argv) { return ogai::GuardedMain("ogai-run", argc, argv, Main); }

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/digest.h"
+
 namespace ogai::launch {
 
 using nlohmann::json;
@@ -189,16 +191,17 @@ std::string EventKey(int64_t seq) { return "agent/evt/" + std::to_string(seq); }
 std::string AgentHeartbeatKey(int agent) { return "agent/hb/" + std::to_string(agent); }
 
 std::string Bootstrap::Serialize() const {
-  return "ogai-agent-v1 " + run_id + " " + (agent_id < 0 ? std::string("-") : std::to_string(agent_id)) + " " +
-         store_host + " " + std::to_string(store_port) + " " + token;
+  return "ogai-agent-v2 " + run_id + " " + (agent_id < 0 ? std::string("-") : std::to_string(agent_id)) + " " +
+         store_host + " " + std::to_string(store_port) + " " + token + " " + spec_sha256;
 }
 
 Result<Bootstrap> Bootstrap::Parse(const std::string& line) {
   std::istringstream in(line);
   std::string magic, agent;
   Bootstrap b;
-  in >> magic >> b.run_id >> agent >> b.store_host >> b.store_port >> b.token;
-  if (!in || magic != "ogai-agent-v1") {
+  in >> magic >> b.run_id >> agent >> b.store_host >> b.store_port >> b.token >> b.spec_sha256;
+  if (!in || magic != "ogai-agent-v2" || b.spec_sha256.size() != 64 ||
+      b.spec_sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return InvalidArgument(
         "ogai-run --agent is started by ogai-run itself; its bootstrap line "
         "was not understood");
@@ -213,6 +216,16 @@ Result<Bootstrap> Bootstrap::Parse(const std::string& line) {
     }
   }
   return b;
+}
+
+Status VerifySpec(const Bootstrap& boot, const std::string& spec_text) {
+  const std::string got = Sha256Hex(spec_text);
+  if (got != boot.spec_sha256) {
+    return PermissionDenied("the job spec in the store (sha256 " + got.substr(0, 16) +
+                            "...) is not the one this agent was started with (" + boot.spec_sha256.substr(0, 16) +
+                            "...): it was rewritten after the launcher wrote it; refusing to run it");
+  }
+  return Status::Ok();
 }
 
 }  // namespace ogai::launch

@@ -95,8 +95,10 @@ inline constexpr const char* kEventNextKey = "agent/evt/next";
 inline constexpr const char* kExitKey = "agent/exit";
 
 // The line an agent reads on stdin (ssh) or from OGAI_AGENT_BOOTSTRAP (srun):
-//   "ogai-agent-v1 <run_id> <agent_id> <store_host> <store_port> <token>"
+//   "ogai-agent-v2 <run_id> <agent_id> <store_host> <store_port> <token> <spec_sha256>"
 // agent_id "-" means "find yourself in the spec by host name" (srun: SLURMD_NODENAME).
+// spec_sha256 pins the job spec: an agent refuses an `agent/spec` whose SHA-256 differs (a
+// token holder rewriting the program every restarted agent runs; docs/security.md).
 inline constexpr const char* kAgentBootstrapEnv = "OGAI_AGENT_BOOTSTRAP";
 struct Bootstrap {
   std::string run_id;
@@ -104,8 +106,12 @@ struct Bootstrap {
   std::string store_host;
   int store_port = 0;
   std::string token;
+  std::string spec_sha256;  // 64 hex digits
   std::string Serialize() const;
   static Result<Bootstrap> Parse(const std::string& line);
 };
+
+// OK when `spec_text` is the spec `boot` pins; else an error naming both hashes.
+Status VerifySpec(const Bootstrap& boot, const std::string& spec_text);
 
 }  // namespace ogai::launch

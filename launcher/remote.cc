@@ -35,6 +35,7 @@ std::vector<std::string> SshAgentCommand(const std::string& host, const std::str
     while (in >> w) argv.push_back(w);
   }
   for (const char* o : {"-o", "BatchMode=yes", "-T"}) argv.push_back(o);
+  argv.push_back("--");  // whatever the host is, ssh reads it as the host, never an option
   argv.push_back(host);
   std::string cmd = "exec " + ShellQuote(agent_path) + " --agent";
   for (int i = 0; i < verbosity; ++i) cmd += " -v";

@@ -19,33 +19,25 @@ double HeadCostPerToken(const ModelConfig& m) { return 6.0 * static_cast<double>
 std::vector<int> CostBalancedLayers(const ModelConfig& m, int pp) {
   const int n = m.layers;
   OGAI_CHECK(pp >= 1 && n >= pp);
+  if (pp == 1) return {n};
+  // Blocks cost the same and only the last stage carries more (the head), so the best split
+  // gives the last stage k blocks and spreads the other n - k evenly over the first pp - 1
+  // stages (the extra ones first); try every k (O(layers), no table).
   const double block = BlockCostPerToken(m), head = HeadCostPerToken(m);
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  // best[s][i]: the smallest possible largest-stage cost with the first i blocks on stages
-  // 0..s-1; cut[s][i]: where stage s-1 starts in that split.
-  std::vector<std::vector<double>> best(pp + 1, std::vector<double>(n + 1, kInf));
-  std::vector<std::vector<int>> cut(pp + 1, std::vector<int>(n + 1, -1));
-  best[0][0] = 0.0;
-  for (int s = 1; s <= pp; ++s) {
-    const double extra = s == pp ? head : 0.0;
-    for (int i = s; i <= n - (pp - s); ++i) {
-      for (int j = s - 1; j < i; ++j) {  // stage s-1 holds blocks [j, i)
-        if (best[s - 1][j] == kInf) continue;
-        const double cost = std::max(best[s - 1][j], (i - j) * block + extra);
-        if (cost < best[s][i]) {  // strict: the earliest split wins ties
-          best[s][i] = cost;
-          cut[s][i] = j;
-        }
-      }
+  int best_k = 1;
+  double best = std::numeric_limits<double>::infinity();
+  for (int k = 1; k <= n - (pp - 1); ++k) {
+    const int rest = n - k, per = (rest + pp - 2) / (pp - 1);  // the fullest of the other stages
+    const double cost = std::max(per * block, k * block + head);
+    if (cost <= best) {  // ties: more blocks on the last stage, fewer on the others
+      best = cost;
+      best_k = k;
     }
   }
   std::vector<int> layers(pp);
-  int i = n;
-  for (int s = pp; s >= 1; --s) {
-    const int j = cut[s][i];
-    layers[s - 1] = i - j;
-    i = j;
-  }
+  const int rest = n - best_k;
+  for (int s = 0; s < pp - 1; ++s) layers[s] = rest / (pp - 1) + (s < rest % (pp - 1) ? 1 : 0);
+  layers[pp - 1] = best_k;
   return layers;
 }
 

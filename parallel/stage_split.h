@@ -7,7 +7,7 @@
 //   the head     6 V C (logits forward, input and weight gradients), on the last stage
 //   embeddings   0 GEMM FLOPs (a lookup), on the first stage
 // Stages get contiguous blocks, at least one each; the split minimises the largest stage cost
-// (ties: the earliest such split). With GPT-2 124M's head worth ~5 blocks, pp = 2 gives 8 + 4
+// (ties: the most blocks on the last stage); the stages before the last get equal counts. With GPT-2 124M's head worth ~5 blocks, pp = 2 gives 8 + 4
 // blocks instead of 6 + 6.
 #pragma once
 

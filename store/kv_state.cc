@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "store/store.h"
+
 namespace ogai::store {
 namespace {
 
@@ -70,7 +72,9 @@ std::vector<std::string> KvState::ListKeys(const std::string& prefix) const {
 
 std::optional<KvState::WaitAnswer> KvState::Park(WaitRequest req, TimePoint now) {
   if (Answerable(req)) return Answer(req);
-  const auto deadline = now + std::chrono::milliseconds(std::max<int64_t>(req.timeout_ms, 0));
+  // Clamped: a huge timeout_ms (a peer's) must not overflow the deadline.
+  req.timeout_ms = std::clamp<int64_t>(req.timeout_ms, 0, kMaxStoreTimeout.count());
+  const auto deadline = now + std::chrono::milliseconds(req.timeout_ms);
   waiters_.push_back({std::move(req), deadline});
   return std::nullopt;
 }

@@ -68,6 +68,7 @@ int MemoryStore::WaiterCount() const {
 }
 
 KvState::WaitAnswer MemoryStore::Block(std::vector<std::string> keys, bool is_get, std::chrono::milliseconds timeout) {
+  timeout = std::clamp(timeout, std::chrono::milliseconds(0), kMaxStoreTimeout);
   std::unique_lock<std::mutex> lk(mu_);
   KvState::WaitRequest req;
   req.tag = next_tag_++;

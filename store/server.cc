@@ -15,13 +15,17 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "core/digest.h"
+#include "core/knobs.h"
 #include "core/log.h"
 #include "proto/store.pb.h"
+#include "store/auth.h"
 #include "store/kv_state.h"
 #include "store/wire.h"
 
@@ -33,33 +37,58 @@ namespace pb = ::ogai::store::wire;
 namespace {
 
 constexpr size_t kMaxOutboxBytes = 256u << 20;  // a client that stops reading is dropped
+// After accept fails for want of descriptors (or memory), the listening socket is not
+// watched for this long: the loop does not spin on a connection it cannot take.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+
+enum class Stage { kHello, kAuth, kAuthed };
 
 struct Client {
   uint64_t id = 0;
   int fd = -1;
-  std::string peer;
+  std::string peer;  // host:port, for debug lines
+  std::string host;  // host only, for warnings (rate-limited by their text: core/log.h)
   std::string inbox;
   std::string outbox;
   size_t out_off = 0;
+  Stage stage = Stage::kHello;
   bool authed = false;
+  std::string client_nonce, server_nonce;
+  wire_internal::FrameMac mac;
   bool close_after_flush = false;
   bool want_write = false;
   bool dead = false;  // to be dropped by the event loop
 };
 
-std::string PeerName(const sockaddr_storage& ss) {
+std::pair<std::string, std::string> PeerName(const sockaddr_storage& ss) {
   char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
   ::getnameinfo(reinterpret_cast<const sockaddr*>(&ss), sizeof(ss), host, sizeof(host), serv, sizeof(serv),
                 NI_NUMERICHOST | NI_NUMERICSERV);
-  return std::string(host) + ":" + serv;
+  return {std::string(host) + ":" + serv, host};
 }
+
+int OpenSpareFd() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 }  // namespace
 
+StoreServerLimits StoreServerLimits::FromKnobs() {
+  StoreServerLimits l;
+  if (auto v = KnobInt("OGAI_STORE_MAX_CONNECTIONS"); v && *v > 0) l.max_connections = static_cast<int>(*v);
+  if (auto v = KnobInt("OGAI_STORE_MAX_PENDING"); v && *v > 0) l.max_pending = static_cast<int>(*v);
+  if (auto v = KnobInt("OGAI_STORE_AUTH_TIMEOUT_MS"); v && *v > 0) l.auth_timeout = std::chrono::milliseconds(*v);
+  return l;
+}
+
 class StoreServer::Impl {
  public:
-  Impl(int listen_fd, int event_fd, int epoll_fd, int port, std::string token)
-      : listen_fd_(listen_fd), event_fd_(event_fd), epoll_fd_(epoll_fd), port_(port), token_(std::move(token)) {}
+  Impl(int listen_fd, int event_fd, int epoll_fd, int port, std::string token, StoreServerLimits limits)
+      : listen_fd_(listen_fd),
+        event_fd_(event_fd),
+        epoll_fd_(epoll_fd),
+        port_(port),
+        token_(std::move(token)),
+        limits_(limits),
+        spare_fd_(OpenSpareFd()) {}
 
   ~Impl() { Stop(); }
 
@@ -81,10 +110,12 @@ class StoreServer::Impl {
     ::close(listen_fd_);
     ::close(event_fd_);
     ::close(epoll_fd_);
+    if (spare_fd_ >= 0) ::close(spare_fd_);
   }
 
   int port() const { return port_; }
   int num_clients() const { return num_clients_.load(); }
+  int num_pending() const { return num_pending_.load(); }
   int waiter_count() const { return num_waiters_.load(); }
 
  private:
@@ -115,12 +146,20 @@ class StoreServer::Impl {
         }
       }
       ExpireWaiters();
+      ExpirePending();
+      ResumeAccept();
       SweepDead();
     }
   }
 
-  int NextTimeoutMs() const {
+  int NextTimeoutMs() {
     std::optional<Clock::time_point> deadline = state_.NextDeadline();
+    auto earliest = [&deadline](Clock::time_point t) {
+      if (!deadline || t < *deadline) deadline = t;
+    };
+    while (!pending_.empty() && !IsPending(pending_.front().second)) pending_.pop_front();
+    if (!pending_.empty()) earliest(pending_.front().first);
+    if (accept_paused_) earliest(accept_resume_);
     if (!deadline) return -1;
     auto now = Clock::now();
     auto next = *deadline;
@@ -136,18 +175,35 @@ class StoreServer::Impl {
       int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          OGAI_LOG(Warn) << "store server: accept: " << std::strerror(errno);
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        const int err = errno;
+        if ((err == EMFILE || err == ENFILE) && spare_fd_ >= 0) {
+          // Take the waiting connection with the spare descriptor and close it, so that the
+          // peer sees a refusal instead of hanging in the backlog.
+          ::close(spare_fd_);
+          const int shed = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+          if (shed >= 0) ::close(shed);
+          spare_fd_ = OpenSpareFd();
         }
+        OGAI_LOG(Warn) << "store server: accept: " << std::strerror(err) << "; not accepting for "
+                       << kAcceptPause.count() << " ms (raise the descriptor limit, ulimit -n)";
+        PauseAccept();
         return;
       }
+      if (static_cast<int>(clients_.size()) >= limits_.max_connections) {
+        ::close(fd);
+        OGAI_LOG(Warn) << "store server: " << limits_.max_connections
+                       << " connections open (OGAI_STORE_MAX_CONNECTIONS); a new one was closed";
+        continue;
+      }
+      if (num_pending_.load() >= limits_.max_pending) EvictOldestPending();
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       uint64_t id = next_client_id_++;
       Client c;
       c.id = id;
       c.fd = fd;
-      c.peer = PeerName(ss);
+      std::tie(c.peer, c.host) = PeerName(ss);
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLRDHUP;
       ev.data.u64 = id;
@@ -156,7 +212,60 @@ class StoreServer::Impl {
         continue;
       }
       clients_.emplace(id, std::move(c));
+      pending_.emplace_back(Clock::now() + limits_.auth_timeout, id);
+      num_pending_.fetch_add(1);
       num_clients_.store(static_cast<int>(clients_.size()));
+    }
+  }
+
+  void PauseAccept() {
+    epoll_event ev{};
+    ev.events = 0;
+    ev.data.u64 = kListenTag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+    accept_paused_ = true;
+    accept_resume_ = Clock::now() + kAcceptPause;
+  }
+
+  void ResumeAccept() {
+    if (!accept_paused_ || Clock::now() < accept_resume_) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenTag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+    accept_paused_ = false;
+    if (spare_fd_ < 0) spare_fd_ = OpenSpareFd();
+  }
+
+  bool IsPending(uint64_t id) const {
+    auto it = clients_.find(id);
+    return it != clients_.end() && !it->second.authed && !it->second.dead;
+  }
+
+  // Closes the oldest connection that has not authenticated yet (a new one needs its place).
+  void EvictOldestPending() {
+    while (!pending_.empty()) {
+      const uint64_t id = pending_.front().second;
+      pending_.pop_front();
+      if (!IsPending(id)) continue;
+      OGAI_LOG(Warn) << "store server: more than " << limits_.max_pending
+                     << " connections waiting to authenticate (OGAI_STORE_MAX_PENDING); closing the oldest, from "
+                     << clients_[id].host;
+      DropClient(id);
+      return;
+    }
+  }
+
+  // Closes the connections that have not authenticated within auth_timeout.
+  void ExpirePending() {
+    const auto now = Clock::now();
+    while (!pending_.empty() && pending_.front().first <= now) {
+      const uint64_t id = pending_.front().second;
+      pending_.pop_front();
+      if (!IsPending(id)) continue;
+      OGAI_LOG(Warn) << "store server: a client from " << clients_[id].host << " did not authenticate within "
+                     << limits_.auth_timeout.count() << " ms; closed";
+      DropClient(id);
     }
   }
 
@@ -172,8 +281,7 @@ class StoreServer::Impl {
       }
       if (n == 0) {
         if (!c.inbox.empty()) {
-          OGAI_LOG(Warn) << "store server: client " << c.peer << " disconnected mid-message (" << c.inbox.size()
-                         << " bytes of a frame); dropped";
+          OGAI_LOG(Warn) << "store server: a client from " << c.host << " disconnected mid-message; dropped";
         }
         return false;
       }
@@ -188,15 +296,25 @@ class StoreServer::Impl {
     bool ok = true;
     while (c.inbox.size() - off >= wire_internal::kFrameHeaderBytes) {
       uint32_t len = 0;
-      Status st = wire_internal::DecodeHeader(c.inbox.data() + off, &len);
+      const uint32_t max = c.authed ? wire_internal::kMaxFrameBytes + static_cast<uint32_t>(wire_internal::kMacBytes)
+                                    : wire_internal::kMaxPreAuthFrameBytes;
+      Status st = wire_internal::DecodeHeader(c.inbox.data() + off, max, &len);
       if (!st.ok()) {
-        OGAI_LOG(Warn) << "store server: dropping client " << c.peer << ": " << st.message();
+        OGAI_LOG(Warn) << "store server: dropping a client from " << c.host << (c.authed ? "" : " (not authenticated)")
+                       << ": " << st.message();
         return false;
       }
       if (c.inbox.size() - off < wire_internal::kFrameHeaderBytes + len) break;
+      std::string_view body(c.inbox.data() + off + wire_internal::kFrameHeaderBytes, len);
+      if (c.mac.active()) {
+        if (Status m = c.mac.Open(body, &body); !m.ok()) {
+          OGAI_LOG(Warn) << "store server: dropping a client from " << c.host << ": " << m.message();
+          return false;
+        }
+      }
       pb::Request req;
-      if (!req.ParseFromArray(c.inbox.data() + off + wire_internal::kFrameHeaderBytes, static_cast<int>(len))) {
-        OGAI_LOG(Warn) << "store server: dropping client " << c.peer << ": unparsable request";
+      if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+        OGAI_LOG(Warn) << "store server: dropping a client from " << c.host << ": unparsable request";
         return false;
       }
       off += wire_internal::kFrameHeaderBytes + len;
@@ -212,6 +330,7 @@ class StoreServer::Impl {
   void Reply(Client& c, const pb::Response& resp) {
     std::string payload;
     resp.SerializeToString(&payload);
+    if (c.mac.active()) payload = c.mac.Seal(std::move(payload));
     char hdr[wire_internal::kFrameHeaderBytes];
     wire_internal::EncodeHeader(static_cast<uint32_t>(payload.size()), hdr);
     c.outbox.append(hdr, sizeof(hdr));
@@ -262,6 +381,7 @@ class StoreServer::Impl {
     if (it == clients_.end()) return;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
     ::close(it->second.fd);
+    if (!it->second.authed) num_pending_.fetch_sub(1);
     clients_.erase(it);
     state_.DropOwner(id);
     PublishWaiterCount();
@@ -279,34 +399,7 @@ class StoreServer::Impl {
   // Returns false when the client must be dropped right away.
   bool Handle(Client& c, const pb::Request& req) {
     const uint64_t id = req.id();
-    if (!c.authed) {
-      if (req.op_case() != pb::Request::kHello) {
-        Reply(c, Error(id, pb::PERMISSION_DENIED,
-                       "the first request on a store connection must be Hello with the job token"));
-        c.close_after_flush = true;
-        return Flush(c);
-      }
-      if (!TokenEquals(req.hello().token())) {
-        OGAI_LOG(Warn) << "store server: client " << c.peer << " gave a wrong token; refused";
-        Reply(c, Error(id, pb::PERMISSION_DENIED,
-                       "wrong store token: connect with the token of this job (the launcher hands it to every rank)"));
-        c.close_after_flush = true;
-        return Flush(c);
-      }
-      if (req.hello().protocol_version() != wire_internal::kProtocolVersion) {
-        Reply(c, Error(id, pb::INVALID_ARGUMENT,
-                       "store protocol version " + std::to_string(req.hello().protocol_version()) +
-                           " is not the server's " + std::to_string(wire_internal::kProtocolVersion) +
-                           ": use the same ogai build for the launcher and the ranks"));
-        c.close_after_flush = true;
-        return Flush(c);
-      }
-      c.authed = true;
-      pb::Response r;
-      r.set_id(id);
-      Reply(c, r);
-      return Flush(c);
-    }
+    if (!c.authed) return Authenticate(c, req);
 
     pb::Response r;
     r.set_id(id);
@@ -371,19 +464,66 @@ class StoreServer::Impl {
         for (std::string& k : state_.ListKeys(req.list_keys().prefix())) r.add_keys(std::move(k));
         Reply(c, r);
         break;
-      case pb::Request::kHello: Reply(c, r); break;
+      case pb::Request::kHello:
+      case pb::Request::kAuth:
+        Reply(c, Error(id, pb::INVALID_ARGUMENT, "this connection is already authenticated"));
+        break;
       default: Reply(c, Error(id, pb::INVALID_ARGUMENT, "unknown store request")); break;
     }
     return Flush(c);
   }
 
-  bool TokenEquals(const std::string& given) const {
-    // Constant time in the token's length.
-    unsigned char diff = given.size() == token_.size() ? 0 : 1;
-    for (size_t i = 0; i < token_.size(); ++i) {
-      diff |= static_cast<unsigned char>(token_[i] ^ (i < given.size() ? given[i] : 0));
+  // Refuses `c` with one error response, then closes it.
+  bool Refuse(Client& c, uint64_t id, pb::ResponseCode code, const std::string& msg) {
+    Reply(c, Error(id, code, msg));
+    c.close_after_flush = true;
+    return Flush(c);
+  }
+
+  // The handshake (store/auth.h): Hello, then Auth. Returns false to drop the client.
+  bool Authenticate(Client& c, const pb::Request& req) {
+    const uint64_t id = req.id();
+    if (c.stage == Stage::kHello) {
+      if (req.op_case() != pb::Request::kHello) {
+        return Refuse(c, id, pb::PERMISSION_DENIED,
+                      "the first request on a store connection must be Hello (ogai store protocol " +
+                          std::to_string(wire_internal::kProtocolVersion) + ")");
+      }
+      if (req.hello().protocol_version() != wire_internal::kProtocolVersion) {
+        return Refuse(c, id, pb::INVALID_ARGUMENT,
+                      "store protocol version " + std::to_string(req.hello().protocol_version()) +
+                          " is not the server's " + std::to_string(wire_internal::kProtocolVersion) +
+                          ": use the same ogai build for the launcher and the ranks");
+      }
+      if (req.hello().nonce().size() != wire_internal::kNonceBytes) {
+        return Refuse(c, id, pb::INVALID_ARGUMENT, "store Hello without a 32-byte nonce");
+      }
+      c.client_nonce = req.hello().nonce();
+      c.server_nonce = RandomBytes(wire_internal::kNonceBytes);
+      pb::Response r;
+      r.set_id(id);
+      r.set_nonce(c.server_nonce);
+      r.set_proof(wire_internal::ServerProof(token_, c.client_nonce, c.server_nonce));
+      Reply(c, r);
+      c.stage = Stage::kAuth;
+      return Flush(c);
     }
-    return diff == 0;
+    if (req.op_case() != pb::Request::kAuth) {
+      return Refuse(c, id, pb::PERMISSION_DENIED, "the second request on a store connection must be Auth");
+    }
+    if (!ConstantTimeEquals(req.auth().proof(), wire_internal::ClientProof(token_, c.client_nonce, c.server_nonce))) {
+      OGAI_LOG(Warn) << "store server: a client from " << c.host << " does not hold the job token; refused";
+      return Refuse(c, id, pb::PERMISSION_DENIED,
+                    "wrong store token: connect with the token of this job (the launcher hands it to every rank)");
+    }
+    c.authed = true;
+    c.stage = Stage::kAuthed;
+    num_pending_.fetch_sub(1);
+    c.mac = wire_internal::FrameMac(wire_internal::SessionKey(token_, c.client_nonce, c.server_nonce), true);
+    pb::Response r;
+    r.set_id(id);
+    Reply(c, r);  // the first message with a MAC
+    return Flush(c);
   }
 
   static pb::Response ToResponse(const KvState::WaitAnswer& a) {
@@ -431,6 +571,12 @@ class StoreServer::Impl {
 
   int listen_fd_, event_fd_, epoll_fd_, port_;
   std::string token_;
+  StoreServerLimits limits_;
+  int spare_fd_ = -1;  // given up to shed a connection when descriptors run out
+  bool accept_paused_ = false;
+  Clock::time_point accept_resume_;
+  std::deque<std::pair<Clock::time_point, uint64_t>> pending_;  // auth deadlines, in accept order
+  std::atomic<int> num_pending_{0};
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex stop_mu_;
@@ -445,7 +591,7 @@ class StoreServer::Impl {
 };
 
 Result<std::unique_ptr<StoreServer>> StoreServer::Start(const std::string& bind_host, int port,
-                                                        const std::string& token) {
+                                                        const std::string& token, const StoreServerLimits& limits) {
   if (port < 0 || port > 65535) return InvalidArgument("store port out of range: " + std::to_string(port));
   if (token.empty()) return InvalidArgument("the store token must not be empty");
   addrinfo hints{};
@@ -503,7 +649,7 @@ Result<std::unique_ptr<StoreServer>> StoreServer::Start(const std::string& bind_
   ::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
   ev.data.u64 = Impl::kEventTag;
   ::epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev);
-  auto impl = std::make_unique<Impl>(fd, efd, epfd, bound_port, token);
+  auto impl = std::make_unique<Impl>(fd, efd, epfd, bound_port, token, limits);
   impl->StartThread();
   OGAI_LOG(Info) << "store server listening on " << bind_host << ":" << bound_port;
   return std::unique_ptr<StoreServer>(new StoreServer(std::move(impl)));
@@ -513,6 +659,7 @@ StoreServer::StoreServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StoreServer::~StoreServer() { Stop(); }
 int StoreServer::port() const { return impl_->port(); }
 int StoreServer::num_clients() const { return impl_->num_clients(); }
+int StoreServer::num_pending() const { return impl_->num_pending(); }
 int StoreServer::WaiterCount() const { return impl_->waiter_count(); }
 void StoreServer::Stop() {
   if (impl_) impl_->Stop();

@@ -26,6 +26,10 @@
 
 namespace ogai::store {
 
+// The longest a blocking call waits (30 days): longer timeouts are clamped to it, so that a
+// huge timeout_ms cannot overflow a deadline and time out at once.
+inline constexpr std::chrono::milliseconds kMaxStoreTimeout{int64_t{30} * 24 * 3600 * 1000};
+
 class Store {
  public:
   virtual ~Store();

@@ -7,7 +7,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/digest.h"
 #include "proto/store.pb.h"
+#include "store/auth.h"
 #include "store/store.h"
 #include "store/wire.h"
 
@@ -45,13 +47,24 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  Result<pb::Response> Call(pb::Request& req, Clock::time_point deadline) {
+  // After the handshake: every message carries a MAC under this connection's key.
+  void set_mac(wire_internal::FrameMac mac) { mac_ = std::move(mac); }
+
+  Result<pb::Response> Call(pb::Request& req, Clock::time_point deadline) { return Exchange(req, deadline, true); }
+  // The handshake's Auth: sent without a MAC, answered with one.
+  Result<pb::Response> CallUnsealed(pb::Request& req, Clock::time_point deadline) {
+    return Exchange(req, deadline, false);
+  }
+
+ private:
+  Result<pb::Response> Exchange(pb::Request& req, Clock::time_point deadline, bool seal) {
     req.set_id(++next_id_);
     std::string payload;
     req.SerializeToString(&payload);
     if (payload.size() > wire_internal::kMaxFrameBytes) {
       return InvalidArgument("store request of " + std::to_string(payload.size()) + " bytes exceeds the frame limit");
     }
+    if (mac_.active() && seal) payload = mac_.Seal(std::move(payload));
     std::string frame(wire_internal::kFrameHeaderBytes, '\0');
     wire_internal::EncodeHeader(static_cast<uint32_t>(payload.size()), frame.data());
     frame += payload;
@@ -59,18 +72,23 @@ class Conn {
     char hdr[wire_internal::kFrameHeaderBytes];
     OGAI_RETURN_IF_ERROR(wire_internal::RecvAll(fd_, hdr, sizeof(hdr), deadline));
     uint32_t len = 0;
-    OGAI_RETURN_IF_ERROR(wire_internal::DecodeHeader(hdr, &len));
+    OGAI_RETURN_IF_ERROR(wire_internal::DecodeHeader(
+        hdr, wire_internal::kMaxFrameBytes + static_cast<uint32_t>(wire_internal::kMacBytes), &len));
     std::string body(len, '\0');
     OGAI_RETURN_IF_ERROR(wire_internal::RecvAll(fd_, body.data(), len, deadline));
+    std::string_view reply = body;
+    if (mac_.active()) OGAI_RETURN_IF_ERROR(mac_.Open(body, &reply));
     pb::Response resp;
-    if (!resp.ParseFromString(body)) return Corruption("unparsable reply from the store server");
+    if (!resp.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) {
+      return Corruption("unparsable reply from the store server");
+    }
     if (resp.id() != req.id()) return Corruption("store reply for the wrong request");
     return resp;
   }
 
- private:
   int fd_;
   uint64_t next_id_ = 0;
+  wire_internal::FrameMac mac_;
 };
 
 class TcpStore final : public Store {
@@ -88,16 +106,12 @@ class TcpStore final : public Store {
       auto fd = wire_internal::DialTcp(host_, port_, deadline);
       if (fd.ok()) {
         auto conn = std::make_unique<Conn>(*fd);
-        pb::Request req;
-        req.mutable_hello()->set_token(token_);
-        req.mutable_hello()->set_protocol_version(wire_internal::kProtocolVersion);
-        auto resp = conn->Call(req, deadline);
-        if (resp.ok()) {
-          Status st = FromResponse(*resp);
-          if (st.ok()) return conn;
+        Status st = Handshake(*conn, deadline);
+        if (st.ok()) return conn;
+        if (st.code() == Code::kPermissionDenied || st.code() == Code::kInvalidArgument) {
           return st.WithContext("store at " + where() + " refused this client");
         }
-        last = resp.status();
+        last = st;
       } else {
         last = fd.status();
         if (last.code() == Code::kInvalidArgument) return last;
@@ -108,6 +122,29 @@ class TcpStore final : public Store {
     }
     return Unavailable("cannot reach the store at " + where() + " (" + last.message() +
                        "): is the launcher running, and are MASTER_ADDR/MASTER_PORT right?");
+  }
+
+  // The challenge-response of store/auth.h: the token itself is never sent.
+  Status Handshake(Conn& conn, Clock::time_point deadline) {
+    const std::string cn = RandomBytes(wire_internal::kNonceBytes);
+    pb::Request hello;
+    hello.mutable_hello()->set_protocol_version(wire_internal::kProtocolVersion);
+    hello.mutable_hello()->set_nonce(cn);
+    OGAI_ASSIGN_OR_RETURN(pb::Response challenge, conn.Call(hello, deadline));
+    OGAI_RETURN_IF_ERROR(FromResponse(challenge));
+    const std::string& sn = challenge.nonce();
+    if (sn.size() != wire_internal::kNonceBytes ||
+        !ConstantTimeEquals(challenge.proof(), wire_internal::ServerProof(token_, cn, sn))) {
+      return PermissionDenied(
+          "wrong store token: the server does not hold this client's token; connect with the token of this job "
+          "(the launcher hands it to every rank)");
+    }
+    pb::Request auth;
+    auth.mutable_auth()->set_proof(wire_internal::ClientProof(token_, cn, sn));
+    conn.set_mac(wire_internal::FrameMac(wire_internal::SessionKey(token_, cn, sn), false));
+    // The server's answer to Auth is the first message with a MAC; ours carries none yet.
+    OGAI_ASSIGN_OR_RETURN(pb::Response ok, conn.CallUnsealed(auth, deadline));
+    return FromResponse(ok);
   }
 
   Status Prime(std::chrono::milliseconds connect_timeout) {
@@ -126,6 +163,7 @@ class TcpStore final : public Store {
   Result<std::string> Get(const std::string& key, std::chrono::milliseconds timeout) override {
     pb::Request req;
     req.mutable_get()->set_key(key);
+    timeout = std::clamp(timeout, std::chrono::milliseconds(0), kMaxStoreTimeout);
     req.mutable_get()->set_timeout_ms(timeout.count());
     OGAI_ASSIGN_OR_RETURN(auto resp, Call(req, timeout + kReplySlack));
     return std::move(*resp.mutable_value());
@@ -154,6 +192,7 @@ class TcpStore final : public Store {
     if (keys.empty()) return Status::Ok();
     pb::Request req;
     for (const auto& k : keys) req.mutable_wait()->add_keys(k);
+    timeout = std::clamp(timeout, std::chrono::milliseconds(0), kMaxStoreTimeout);
     req.mutable_wait()->set_timeout_ms(timeout.count());
     return Call(req, timeout + kReplySlack).status();
   }

@@ -25,14 +25,14 @@ static uint32_t Le32(const char* p) {
   return v;
 }
 
-Status DecodeHeader(const char in[kFrameHeaderBytes], uint32_t* payload_bytes) {
+Status DecodeHeader(const char in[kFrameHeaderBytes], uint32_t max_bytes, uint32_t* payload_bytes) {
   if (Le32(in) != kFrameMagic) {
     return Corruption("not an ogai store frame (bad magic): is something else talking to this port?");
   }
   uint32_t n = Le32(in + 4);
-  if (n > kMaxFrameBytes) {
+  if (n > max_bytes) {
     return Corruption("store frame of " + std::to_string(n) + " bytes exceeds the limit of " +
-                      std::to_string(kMaxFrameBytes) + " bytes");
+                      std::to_string(max_bytes) + " bytes");
   }
   *payload_bytes = n;
   return Status::Ok();

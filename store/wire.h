@@ -15,11 +15,14 @@ namespace ogai::store::wire_internal {
 inline constexpr uint32_t kFrameMagic = 0x3153474f;  // "OGS1" read as little endian
 inline constexpr size_t kFrameHeaderBytes = 8;
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
-inline constexpr uint32_t kProtocolVersion = 1;
+// Until a client has authenticated, its frames may be no larger than this (a Hello or an
+// Auth is under 100 bytes): a stranger cannot make the server buffer megabytes.
+inline constexpr uint32_t kMaxPreAuthFrameBytes = 4096;
+inline constexpr uint32_t kProtocolVersion = 2;
 
 void EncodeHeader(uint32_t payload_bytes, char out[kFrameHeaderBytes]);
-// Checks the magic and the size limit; sets *payload_bytes.
-Status DecodeHeader(const char in[kFrameHeaderBytes], uint32_t* payload_bytes);
+// Checks the magic and the size limit (`max_bytes`); sets *payload_bytes.
+Status DecodeHeader(const char in[kFrameHeaderBytes], uint32_t max_bytes, uint32_t* payload_bytes);
 
 using Clock = std::chrono::steady_clock;
 

@@ -11,6 +11,20 @@ namespace {
 
 // ---- the schema: every train.yaml key, its type, default (Config{}), range and help ----
 
+// Upper limits of sizes: far above any model this runtime can train, low enough that the
+// size arithmetic below stays in 64 bits and nonsense is refused before anything is
+// allocated (whether a layout fits the node's memory is train/memory_estimate.h's check).
+constexpr double kMaxLayers = 4096;
+constexpr double kMaxHeads = 4096;
+constexpr double kMaxDModel = 1 << 17;
+constexpr double kMaxVocab = 1 << 24;
+constexpr double kMaxSeqLen = 1 << 20;
+constexpr double kMaxDemoTokens = 1e10;
+constexpr double kMaxMicroBatch = 1 << 16;
+constexpr double kMaxGlobalBatch = 1 << 30;
+constexpr double kMaxGradAccum = 1 << 16;
+constexpr double kMaxParallel = 1 << 16;
+
 std::vector<config::Field> Fields() {
   using C = Config;
   using config::MakeField;
@@ -19,12 +33,14 @@ std::vector<config::Field> Fields() {
   const Range nonneg = config::kNonNegative;
   std::vector<config::Field> f;
   // model
-  f.push_back(MakeField("model.layers", &C::model, &ModelConfig::layers, "transformer blocks", pos));
-  f.push_back(MakeField("model.heads", &C::model, &ModelConfig::heads, "attention heads per block", pos));
-  f.push_back(MakeField("model.d_model", &C::model, &ModelConfig::d_model, "hidden size", pos));
+  f.push_back(MakeField("model.layers", &C::model, &ModelConfig::layers, "transformer blocks", Range{1, kMaxLayers}));
   f.push_back(
-      MakeField("model.vocab", &C::model, &ModelConfig::vocab, "vocabulary size (256 for the byte-level demo)", pos));
-  f.push_back(MakeField("model.seq_len", &C::model, &ModelConfig::seq_len, "context length in tokens", pos));
+      MakeField("model.heads", &C::model, &ModelConfig::heads, "attention heads per block", Range{1, kMaxHeads}));
+  f.push_back(MakeField("model.d_model", &C::model, &ModelConfig::d_model, "hidden size", Range{1, kMaxDModel}));
+  f.push_back(MakeField("model.vocab", &C::model, &ModelConfig::vocab, "vocabulary size (256 for the byte-level demo)",
+                        Range{1, kMaxVocab}));
+  f.push_back(
+      MakeField("model.seq_len", &C::model, &ModelConfig::seq_len, "context length in tokens", Range{1, kMaxSeqLen}));
   f.push_back(
       MakeField("model.init_std", &C::model, &ModelConfig::init_std, "std of the normal weight init", Range{0, 1}));
   // data
@@ -32,19 +48,19 @@ std::vector<config::Field> Fields() {
       MakeField("data.source", &C::data, &DataConfig::source, "where tokens come from", {}, {"demo", "shards"}));
   f.push_back(MakeField("data.paths", &C::data, &DataConfig::paths, "token shard files (source: shards)"));
   f.push_back(MakeField("data.demo_tokens", &C::data, &DataConfig::demo_tokens,
-                        "size of the generated demo corpus in tokens", Range{1024, 1e10}));
+                        "size of the generated demo corpus in tokens", Range{1024, kMaxDemoTokens}));
   f.push_back(MakeField("data.demo_seed", &C::data, &DataConfig::demo_seed, "seed of the demo corpus generator"));
   // train
   f.push_back(MakeField("train.steps", &C::train, &TrainConfig::steps, "optimizer steps", pos));
   f.push_back(MakeField(
       "train.stop_after", &C::train, &TrainConfig::stop_after,
       "stop after this step, saving a checkpoint (0: at train.steps); the schedule still spans train.steps", nonneg));
-  f.push_back(
-      MakeField("train.micro_batch", &C::train, &TrainConfig::micro_batch, "sequences per micro-batch per rank", pos));
+  f.push_back(MakeField("train.micro_batch", &C::train, &TrainConfig::micro_batch, "sequences per micro-batch per rank",
+                        Range{1, kMaxMicroBatch}));
   f.push_back(MakeField("train.global_batch", &C::train, &TrainConfig::global_batch,
-                        "sequences per optimizer step (0: derived)", nonneg));
+                        "sequences per optimizer step (0: derived)", Range{0, kMaxGlobalBatch}));
   f.push_back(MakeField("train.grad_accum", &C::train, &TrainConfig::grad_accum,
-                        "micro-batches per step per rank (0: derived)", nonneg));
+                        "micro-batches per step per rank (0: derived)", Range{0, kMaxGradAccum}));
   f.push_back(MakeField("train.lr", &C::train, &TrainConfig::lr, "peak learning rate", Range{0, 10}));
   f.push_back(
       MakeField("train.min_lr", &C::train, &TrainConfig::min_lr, "final learning rate (0: lr/10)", Range{0, 10}));
@@ -70,9 +86,12 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
                         "one JSON line per step ({rank} = the rank); restarts append"));
   // parallel
-  f.push_back(MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", pos));
-  f.push_back(MakeField("parallel.tp", &C::parallel, &ParallelConfig::tp, "tensor-parallel size", pos));
-  f.push_back(MakeField("parallel.pp", &C::parallel, &ParallelConfig::pp, "pipeline-parallel size", pos));
+  f.push_back(
+      MakeField("parallel.dp", &C::parallel, &ParallelConfig::dp, "data-parallel size", Range{1, kMaxParallel}));
+  f.push_back(
+      MakeField("parallel.tp", &C::parallel, &ParallelConfig::tp, "tensor-parallel size", Range{1, kMaxParallel}));
+  f.push_back(
+      MakeField("parallel.pp", &C::parallel, &ParallelConfig::pp, "pipeline-parallel size", Range{1, kMaxParallel}));
   f.push_back(MakeField("parallel.zero", &C::parallel, &ParallelConfig::zero, "ZeRO stage (0 or 1)", Range{0, 1}));
   f.push_back(MakeField("parallel.bucket_mb", &C::parallel, &ParallelConfig::bucket_mb,
                         "DP gradient bucket size in MiB", Range{0.001, 1e6}));
@@ -158,25 +177,48 @@ Status CheckRelations(Config& cfg) {
                            " is too small for the byte-level demo corpus (needs 256); set vocab: 256 or more");
   }
   auto& t = cfg.train;
-  const int dp = cfg.parallel.dp;
-  const int per_step = t.micro_batch * dp;
-  if (t.global_batch == 0 && t.grad_accum == 0) {
-    t.grad_accum = 1;
-    t.global_batch = per_step;
-  } else if (t.global_batch == 0) {
-    t.global_batch = per_step * t.grad_accum;
-  } else if (t.grad_accum == 0) {
-    if (t.global_batch % per_step != 0) {
-      return InvalidArgument("{train.global_batch} = " + std::to_string(t.global_batch) +
-                             " is not a multiple of {train.micro_batch} x {parallel.dp} = " + std::to_string(per_step) +
+  // Batch arithmetic in 64 bits: each factor is bounded by the schema, so no product here
+  // overflows; the derived values are then checked against the same bounds.
+  const int64_t dp = cfg.parallel.dp;
+  const int64_t per_step = int64_t{t.micro_batch} * dp;
+  const std::string per_step_s = std::to_string(per_step);
+  int64_t global = t.global_batch, accum = t.grad_accum;
+  if (global == 0 && accum == 0) {
+    accum = 1;
+    global = per_step;
+  } else if (global == 0) {
+    global = per_step * accum;
+  } else if (accum == 0) {
+    if (global % per_step != 0) {
+      return InvalidArgument("{train.global_batch} = " + std::to_string(global) +
+                             " is not a multiple of {train.micro_batch} x {parallel.dp} = " + per_step_s +
                              "; make global_batch a multiple of micro_batch * dp");
     }
-    t.grad_accum = t.global_batch / per_step;
-  } else if (t.global_batch != per_step * t.grad_accum) {
-    return InvalidArgument(
-        "{train.global_batch} = " + std::to_string(t.global_batch) +
-        " but {train.micro_batch} x {train.grad_accum} x {parallel.dp} = " + std::to_string(per_step * t.grad_accum) +
-        "; give two of the three and let ogai derive the third");
+    accum = global / per_step;
+  } else if (global != per_step * accum) {
+    return InvalidArgument("{train.global_batch} = " + std::to_string(global) +
+                           " but {train.micro_batch} x {train.grad_accum} x {parallel.dp} = " +
+                           std::to_string(per_step * accum) + "; give two of the three and let ogai derive the third");
+  }
+  if (global > static_cast<int64_t>(kMaxGlobalBatch)) {
+    return InvalidArgument("{train.micro_batch} x {train.grad_accum} x {parallel.dp} = " + std::to_string(global) +
+                           " sequences per step is above the limit of " +
+                           std::to_string(static_cast<int64_t>(kMaxGlobalBatch)) +
+                           "; lower micro_batch, grad_accum or dp");
+  }
+  if (accum > static_cast<int64_t>(kMaxGradAccum)) {
+    return InvalidArgument("{train.global_batch} / ({train.micro_batch} x {parallel.dp}) = " + std::to_string(accum) +
+                           " micro-batches per step is above the limit of " +
+                           std::to_string(static_cast<int64_t>(kMaxGradAccum)) +
+                           "; raise micro_batch or dp, or lower global_batch");
+  }
+  t.global_batch = static_cast<int>(global);
+  t.grad_accum = static_cast<int>(accum);
+  const int64_t world = dp * cfg.parallel.tp * cfg.parallel.pp;
+  if (world > static_cast<int64_t>(kMaxParallel)) {
+    return InvalidArgument("{parallel.dp} x {parallel.tp} x {parallel.pp} = " + std::to_string(world) +
+                           " ranks is above the limit of " + std::to_string(static_cast<int64_t>(kMaxParallel)) +
+                           "; lower dp, tp or pp");
   }
   if (t.min_lr > t.lr) {
     return InvalidArgument("{train.min_lr} = " + config::RenderNumber(t.min_lr) + " is above {train.lr} = " +
@@ -217,6 +259,7 @@ Result<Config> LoadConfig(const std::string& path, const std::vector<std::string
   }
   std::stringstream ss;
   ss << in.rdbuf();
+  OGAI_RETURN_IF_ERROR(config::CheckDocumentText(ss.str(), path));
   return ParseConfig(ss.str(), path, overrides);
 }
 

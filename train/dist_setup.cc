@@ -69,7 +69,8 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
   };
   if (!env.master_addr.empty() && env.master_port > 0) {
     if (!env.launcher_hosts_store && env.rank == 0) {
-      OGAI_ASSIGN_OR_RETURN(d->server, store::StoreServer::Start("0.0.0.0", env.master_port, env.store_token));
+      // Listen on the address the ranks are told (MASTER_ADDR), never 0.0.0.0.
+      OGAI_ASSIGN_OR_RETURN(d->server, store::StoreServer::Start(env.master_addr, env.master_port, env.store_token));
     }
     OGAI_ASSIGN_OR_RETURN(auto base,
                           store::ConnectTcpStore(env.master_addr, env.master_port, env.store_token, timeout));

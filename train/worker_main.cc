@@ -9,10 +9,13 @@
 #include "core/clock.h"
 #include "core/knobs.h"
 #include "core/log.h"
+#include "core/main_guard.h"
+#include "core/memory.h"
 #include "kernels/cpu/gemm.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
 #include "train/dist_setup.h"
+#include "train/memory_estimate.h"
 #include "train/trainer.h"
 
 namespace {
@@ -30,7 +33,7 @@ int Fail(const ogai::Status& st, int code) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   const double started_ms = ogai::UnixMs();
   ogai::SetLogProcessName("ogai-worker");
   std::string config_path;
@@ -81,6 +84,11 @@ int main(int argc, char** argv) {
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   // An elastic job on fewer (or more) ranks than its config's layout: same global batch.
   if (auto adapted = ogai::train::AdaptToWorldSize(*cfg, *env); !adapted.ok()) return Fail(adapted.status(), 2);
+  // Refuse a layout that cannot fit before anything large is allocated: every rank of this
+  // node needs its share (train/memory_estimate.h).
+  if (const int64_t avail = ogai::AvailableMemoryBytes(); avail >= 0) {
+    if (auto st = ogai::CheckMemoryFits(*cfg, env->local_world_size, avail); !st.ok()) return Fail(st, 2);
+  }
   if (auto st = ogai::kernels::ApplyGemmBackendFromEnv(); !st.ok()) return Fail(st, 2);
   ogai::train::ShareCoresAmongLocalRanks(*env);
   OGAI_LOG(Info) << env->Describe() << "; gemm " << ogai::kernels::GemmBackendDescription();
@@ -101,3 +109,5 @@ int main(int argc, char** argv) {
   if (auto st = (*trainer)->Run(&summary); !st.ok()) return Fail(st, 1);
   return 0;
 }
+
+int main(int argc, char** argv) { return ogai::GuardedMain("ogai-worker", argc, argv, Main); }

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/digest.h"
 #include "launcher/failure.h"
 #include "launcher/hostfile.h"
 #include "launcher/node_runner.h"
@@ -14,6 +15,7 @@
 #include "launcher/output.h"
 #include "launcher/plan.h"
 #include "launcher/protocol.h"
+#include "launcher/remote.h"
 #include "rank/heartbeat.h"
 #include "rank/rank_env.h"
 #include "rank/slurm_env.h"
@@ -190,6 +192,19 @@ TEST(Hostfile, ErrorsNameFileAndLine) {
   auto missing = ReadHostfile("/nonexistent/hosts.txt");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(Msg(missing.status()).find("/nonexistent/hosts.txt"), std::string::npos);
+}
+
+// Issue 12: a host name beginning with '-' reached ssh as an option (-Fevilcfg).
+TEST(Hostfile, NamesThatAreOptionsAreRefusedAndSshGetsDashDash) {
+  for (const char* bad : {"-Fevilcfg", "-oProxyCommand=x", ".hidden", "a b"}) {
+    EXPECT_FALSE(ParseHostList(bad).ok()) << bad;
+    EXPECT_FALSE(ParseHostfile(std::string(bad) + " slots=1\n", "h.txt").ok()) << bad;
+  }
+  EXPECT_TRUE(ParseHostList("node-1:2,10.0.0.2,[::1]").ok());
+  const std::vector<std::string> argv = SshAgentCommand("node1", "/bin/ogai-run", 0);
+  ASSERT_GE(argv.size(), 3u);
+  EXPECT_EQ(argv[argv.size() - 3], "--");
+  EXPECT_EQ(argv[argv.size() - 2], "node1");
 }
 
 TEST(Hostfile, HostList) {
@@ -581,12 +596,20 @@ TEST(Protocol, MessagesRoundTrip) {
   EXPECT_EQ(e2->failure.rank, 3);
   EXPECT_EQ(e2->failure.detail, "x\"y");
 
-  Bootstrap b{"run1", 3, "127.0.0.1", 4000, "tok"};
+  Bootstrap b{"run1", 3, "127.0.0.1", 4000, "tok", Sha256Hex("the spec")};
   auto b2 = Bootstrap::Parse(b.Serialize());
   ASSERT_TRUE(b2.ok());
   EXPECT_EQ(b2->agent_id, 3);
   EXPECT_EQ(b2->token, "tok");
   EXPECT_FALSE(Bootstrap::Parse("hello").ok());
+  // Issue 12: a token holder rewrote agent/spec, and restarted agents ran it. The bootstrap
+  // pins the spec's hash; the agent refuses any other spec.
+  EXPECT_TRUE(VerifySpec(*b2, "the spec").ok());
+  Status st = VerifySpec(*b2, "the spec, rewritten");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_NE(st.message().find("rewritten after the launcher wrote it"), std::string::npos) << st.message();
+  EXPECT_FALSE(Bootstrap::Parse("ogai-agent-v2 run1 3 127.0.0.1 4000 tok").ok()) << "no spec hash";
   EXPECT_FALSE(Command::Parse("{\"type\":\"dance\"}").ok());
 }
 

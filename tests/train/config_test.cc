@@ -144,3 +144,99 @@ TEST(Config, OverrideDetection) {
 
 }  // namespace
 }  // namespace ogai
+
+namespace ogai {
+namespace {
+
+// Issue 12: micro_batch x dp overflowed an int and the batch derivation died with SIGFPE.
+TEST(ConfigSizes, BatchArithmeticIsSixtyFourBit) {
+  auto r = ParseConfig("", "t.yaml", {"train.micro_batch=65536", "parallel.dp=65536", "train.global_batch=8"});
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("'train.global_batch'"), std::string::npos) << m;
+  EXPECT_NE(m.find("= 4294967296"), std::string::npos) << m;
+  // Without global_batch: the derived batch is above the limit, named with its keys.
+  r = ParseConfig("", "t.yaml", {"train.micro_batch=65536", "parallel.dp=65536"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("sequences per step is above the limit"), std::string::npos)
+      << r.status().message();
+}
+
+// global_batch = 2^31 - 1 with micro_batch = 1 made a step of 2^31 - 1 micro-batches.
+TEST(ConfigSizes, HugeStepsAndModelsAreRefusedByTheSchema) {
+  for (const char* o : {"train.global_batch=2147483647", "model.d_model=1073741824", "model.vocab=2000000000",
+                        "model.layers=1000000000", "train.grad_accum=100000000", "parallel.tp=1000000"}) {
+    auto r = ParseConfig("", "t.yaml", {"train.micro_batch=1", o});
+    ASSERT_FALSE(r.ok()) << o;
+    EXPECT_NE(r.status().message().find("it must be a value"), std::string::npos) << o << ": " << r.status().message();
+  }
+  auto r = ParseConfig("", "t.yaml", {"train.micro_batch=1", "train.global_batch=1000000"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("micro-batches per step is above the limit"), std::string::npos)
+      << r.status().message();
+  r = ParseConfig("", "t.yaml", {"parallel.dp=256", "parallel.tp=256", "parallel.pp=2"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("ranks is above the limit"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace ogai
+
+namespace ogai {
+namespace {
+
+std::string WriteTemp(const std::string& name, const std::string& bytes) {
+  const std::string path = ::testing::TempDir() + name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+  return path;
+}
+
+// Issue 12: an empty file and a UTF-16 file trained silently with defaults.
+TEST(ConfigText, EmptyAndNonUtf8FilesAreRefused) {
+  auto r = LoadConfig(WriteTemp("empty.yaml", ""));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("the file is empty"), std::string::npos) << r.status().message();
+  r = LoadConfig(WriteTemp("blank.yaml", "\n  \n"));
+  ASSERT_FALSE(r.ok());
+  const std::string u16("\xff\xfem\0o\0d\0e\0l\0:\0", 14);
+  r = LoadConfig(WriteTemp("u16.yaml", u16));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not UTF-8 text (byte 0xff at offset 0; a UTF-16 file?)"), std::string::npos)
+      << r.status().message();
+  r = LoadConfig(WriteTemp("latin1.yaml", "train:\n  metrics_file: \"caf\xe9\"\n"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("latin1.yaml:2: not UTF-8"), std::string::npos) << r.status().message();
+  // Real UTF-8 is fine.
+  r = LoadConfig(WriteTemp("utf8.yaml", "train:\n  metrics_file: \"caf\xc3\xa9.jsonl\"\n"));
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
+// train.steps=0x10 meant 16 (strtod reads hex).
+TEST(ConfigText, NumbersAreDecimalOnly) {
+  for (const char* o :
+       {"train.steps=0x10", "train.steps=0b11", "train.lr=0x1p-3", "train.lr=inf", "train.lr=nan", "train.steps=1e"}) {
+    auto r = ParseConfig("", "t.yaml", {o});
+    EXPECT_FALSE(r.ok()) << o;
+    if (!r.ok()) EXPECT_NE(r.status().message().find("decimal"), std::string::npos) << r.status().message();
+  }
+  auto r = ParseConfig("train:\n  steps: 1e3\n  lr: 2.5e-4\n", "t.yaml", {"train.warmup=-0"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->train.steps, 1000);
+}
+
+// Deep nesting said only "bad file".
+TEST(ConfigText, DeepNestingSaysWhere) {
+  auto r = ParseConfig("model: " + std::string(5000, '[') + std::string(5000, ']') + "\n", "deep.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("deep.yaml:1: nested "), std::string::npos) << r.status().message();
+  std::string blocks = "model:\n";
+  for (int i = 0; i < 100; ++i) blocks += std::string(2 * (i + 1), ' ') + "k" + std::to_string(i) + ":\n";
+  r = ParseConfig(blocks, "deep2.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("levels deep here (the limit is 64)"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace ogai
