@@ -13,11 +13,20 @@
 // times; with pp > 1 the measured pipeline bubble (time waiting for activations or
 // gradients over the step time, mean over ranks) beside the theoretical (p-1)/m. The SGEMM
 // peak is measured only in a single-process run (co-located ranks share the cores).
+//
+// --baseline NAME=VALUE (single process) measures a second setting in the same run: steps
+// alternate between the configured setting and the baseline (A, B, A, B, ...; warm-up steps
+// for both), each side reports its median step time, tokens/s, fraction_of_peak and (with
+// --breakdown) its own phase shares, and `speedup` is baseline ms / configured ms. Both sides
+// share one trainer and one set of weights, so the machine's load hits both alike.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,7 +36,9 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/profile.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "model/gpt.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
@@ -36,6 +47,7 @@
 #include "bench/train_gpu.h"
 #endif
 #include "train/dist_setup.h"
+#include "train/memory_estimate.h"
 #include "train/trainer.h"
 
 namespace ogai::bench {
@@ -49,7 +61,46 @@ constexpr const char* kUsage =
     "  --json         one JSON object: ms_per_step, tokens_per_s, model_gflops,\n"
     "                 gemm_peak_gflops, fraction_of_peak (and more)\n"
     "  --breakdown    time each phase of the step (adds a little overhead)\n"
-    "  --gemm NAME    GEMM library for the training run (default: OGAI_GEMM or onednn)\n";
+    "  --gemm NAME    GEMM library for the training run (default: OGAI_GEMM or onednn)\n"
+    "  --baseline NAME=VALUE  also time this setting, steps interleaved with the configured\n"
+    "                 one (single process): attention=blocked|rowwise, train.precision=fp32|bf16\n";
+
+// A setting the A/B comparison switches between steps of one trainer.
+struct Switch {
+  std::string text;  // "attention=rowwise"
+  std::function<Status()> apply_baseline, apply_configured;
+};
+
+Result<Switch> MakeSwitch(const std::string& spec, train::Trainer& trainer) {
+  const size_t eq = spec.find('=');
+  const std::string name = spec.substr(0, eq), value = eq == std::string::npos ? "" : spec.substr(eq + 1);
+  Switch sw;
+  sw.text = spec;
+  if (name == "attention") {
+    const kernels::AttentionKernel configured = kernels::GetAttentionKernel();
+    OGAI_RETURN_IF_ERROR(kernels::SetAttentionKernel(value).WithContext("--baseline attention"));
+    const std::string back = configured == kernels::AttentionKernel::kRowwise ? "rowwise" : "blocked";
+    OGAI_RETURN_IF_ERROR(kernels::SetAttentionKernel(back));
+    sw.apply_baseline = [value] { return kernels::SetAttentionKernel(value); };
+    sw.apply_configured = [back] { return kernels::SetAttentionKernel(back); };
+    return sw;
+  }
+  if (name == "train.precision") {
+    if (value != "fp32" && value != "bf16") {
+      return InvalidArgument("--baseline train.precision: '" + value + "' is not fp32 or bf16");
+    }
+    model::GPT* m = &trainer.model();
+    const model::Precision configured = m->precision();
+    const model::Precision other = value == "bf16" ? model::Precision::kBf16 : model::Precision::kFp32;
+    OGAI_RETURN_IF_ERROR(m->SetPrecision(other));
+    OGAI_RETURN_IF_ERROR(m->SetPrecision(configured));
+    sw.apply_baseline = [m, other] { return m->SetPrecision(other); };
+    sw.apply_configured = [m, configured] { return m->SetPrecision(configured); };
+    return sw;
+  }
+  return InvalidArgument("--baseline '" + spec +
+                         "': unknown setting; use attention=blocked|rowwise or train.precision=fp32|bf16");
+}
 
 struct Shape {
   bool ta, tb;
@@ -131,8 +182,57 @@ Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& rest
   return p;
 }
 
+// Steps alternate configured / baseline; each side's phase totals are the sum of its own
+// steps' deltas.
+Status RunInterleaved(train::Trainer& trainer, const Switch& sw, int warmup, int steps, bool breakdown,
+                      std::vector<train::StepStats>* configured, std::vector<train::StepStats>* baseline,
+                      std::array<double, profile::kNumPhases>* configured_phases,
+                      std::array<double, profile::kNumPhases>* baseline_phases) {
+  profile::Reset();
+  profile::Enable(breakdown);
+  for (int i = 0; i < warmup + steps; ++i) {
+    for (int side = 0; side < 2; ++side) {
+      OGAI_RETURN_IF_ERROR(side == 0 ? sw.apply_configured() : sw.apply_baseline());
+      const auto before = profile::Totals();
+      train::StepStats s;
+      OGAI_RETURN_IF_ERROR(trainer.Step(&s));
+      if (i < warmup) continue;
+      const auto after = profile::Totals();
+      auto& acc = side == 0 ? *configured_phases : *baseline_phases;
+      for (int p = 0; p < profile::kNumPhases; ++p) acc[p] += after[p] - before[p];
+      (side == 0 ? configured : baseline)->push_back(s);
+    }
+  }
+  profile::Enable(false);
+  return sw.apply_configured();
+}
+
+void PrintBreakdown(std::FILE* out, const char* title, const std::array<double, profile::kNumPhases>& phases,
+                    const std::vector<train::StepStats>& v) {
+  double total = 0;
+  for (const auto& s : v) total += s.seconds;
+  const double n = static_cast<double>(v.size());
+  double accounted = 0;
+  std::fprintf(out, "  breakdown%s over %zu steps (%.1f ms/step):\n", title, v.size(), total / n * 1e3);
+  for (int p = 0; p < profile::kNumPhases; ++p) {
+    if (phases[p] <= 0) continue;
+    accounted += phases[p];
+    std::fprintf(out, "    %-14s %8.1f ms/step  %5.1f%%\n", profile::PhaseName(static_cast<profile::Phase>(p)),
+                 phases[p] / n * 1e3, 100.0 * phases[p] / total);
+  }
+  std::fprintf(out, "    %-14s %8.1f ms/step  %5.1f%%\n", "other", (total - accounted) / n * 1e3,
+               100.0 * (total - accounted) / total);
+}
+
+double Share(const std::array<double, profile::kNumPhases>& phases, profile::Phase p,
+             const std::vector<train::StepStats>& v) {
+  double total = 0;
+  for (const auto& s : v) total += s.seconds;
+  return total > 0 ? phases[p] / total : 0.0;
+}
+
 int Run(int argc, char** argv) {
-  std::string config_path, gemm;
+  std::string config_path, gemm, baseline;
   int steps = 10, warmup = 2;
   bool json = false, breakdown = false;
   std::vector<std::string> overrides;
@@ -168,6 +268,10 @@ int Run(int argc, char** argv) {
       const char* v = next("--gemm");
       if (!v) return 2;
       gemm = v;
+    } else if (a == "--baseline") {
+      const char* v = next("--baseline");
+      if (!v) return 2;
+      baseline = v;
     } else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -235,10 +339,29 @@ int Run(int argc, char** argv) {
     return 1;
   }
   // Phase 1: overlap as configured (on by default); phase 2 (dp > 1): overlap off.
-  std::vector<train::StepStats> on, off;
+  std::vector<train::StepStats> on, off, base;
+  std::array<double, profile::kNumPhases> phases{}, base_phases{};
   double last_loss = 0;
   (*trainer)->SetOverlap(cfg->parallel.overlap);
-  for (int i = 0; i < warmup + steps; ++i) {
+  if (!baseline.empty()) {
+    if (layout.world != 1) {
+      std::fprintf(stderr, "ogai-bench train: --baseline needs a single process (this run has %d ranks)\n",
+                   layout.world);
+      return 2;
+    }
+    auto sw = MakeSwitch(baseline, **trainer);
+    if (!sw.ok()) {
+      std::fprintf(stderr, "ogai-bench train: %s\n", sw.status().ToString().c_str());
+      return 2;
+    }
+    if (Status e = RunInterleaved(**trainer, *sw, warmup, steps, breakdown, &on, &base, &phases, &base_phases);
+        !e.ok()) {
+      std::fprintf(stderr, "ogai-bench train: %s\n", e.ToString().c_str());
+      return 1;
+    }
+    last_loss = on.back().loss;
+  }
+  for (int i = 0; i < (baseline.empty() ? warmup + steps : 0); ++i) {
     if (i == warmup) {
       profile::Reset();
       profile::Enable(breakdown);
@@ -252,7 +375,7 @@ int Run(int argc, char** argv) {
     last_loss = s.loss;
   }
   profile::Enable(false);
-  auto phases = profile::Totals();
+  if (baseline.empty()) phases = profile::Totals();
   if (layout.dp > 1) {
     (*trainer)->SetOverlap(false);
     for (int i = 0; i < steps; ++i) {
@@ -273,14 +396,16 @@ int Run(int argc, char** argv) {
     for (const auto& s : v) x.push_back(s.*f);
     return x.empty() ? 0.0 : median(x);
   };
-  std::vector<double> times;
-  for (const auto& s : on) times.push_back(s.seconds);
   const double med = med_of(on, &train::StepStats::seconds);
   const double tokens = static_cast<double>(cfg->train.global_batch) * cfg->model.seq_len;
   const double model_gflops = model::GPT::ModelFlopsPerToken(cfg->model) * tokens / med / 1e9;
   const bool single = layout.world == 1;
   const Peak peak = single ? MeasurePeak(cfg->model, cfg->train.micro_batch, lib) : Peak{};
   const double frac = single ? model_gflops / peak.best_gflops : 0.0;
+  const double base_med = med_of(base, &train::StepStats::seconds);
+  const double base_frac = single && base_med > 0
+                               ? model::GPT::ModelFlopsPerToken(cfg->model) * tokens / base_med / 1e9 / peak.best_gflops
+                               : 0.0;
   const MemStats mem = GetMemStats();
   // DP overlap and PP bubble.
   // On the rank that waited least (the last to finish backward): with overlap off, the
@@ -306,12 +431,32 @@ int Run(int argc, char** argv) {
         "\"dp\": %d, \"tp\": %d, \"pp\": %d, \"allreduce_ms\": %.3f, \"exposed_ms\": %.3f, "
         "\"hidden_fraction\": %.4f, \"ms_per_step_no_overlap\": %.3f, \"bubble_measured\": %.4f, "
         "\"bubble_theory\": %.4f, \"allreduce_mean_wait_ms\": %.3f, \"exposed_mean_wait_ms\": %.3f, "
-        "\"hidden_fraction_mean_wait\": %.4f}\n",
+        "\"hidden_fraction_mean_wait\": %.4f",
         med * 1e3, tokens / med, model_gflops, peak.best_gflops, frac, peak.mix_gflops,
         single ? model_gflops / peak.mix_gflops : 0.0, lib.c_str(), kernels::KernelThreads(), steps,
         cfg->train.micro_batch, cfg->model.seq_len, static_cast<long long>(model::GPT::DenseParamCount(cfg->model)),
         last_loss, peak.best_where.c_str(), layout.dp, layout.tp, layout.pp, allreduce_ms, exposed_ms, hidden,
         step_off_ms, bubble, bubble_theory, allreduce_mean_ms, exposed_mean_ms, hidden_mean);
+    if (breakdown) std::printf(", \"attention_share\": %.4f", Share(phases, profile::kAttention, on));
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf(
+        ", \"precision\": \"%s\", \"bf16_hardware\": \"%s\", \"peak_rss_mb\": %.1f, \"accounted_peak_mb\": %.1f, "
+        "\"activations_peak_mb\": %.1f",
+        cfg->train.precision.c_str(), kernels::Bf16Hardware().c_str(), ru.ru_maxrss / 1024.0,
+        static_cast<double>(mem.total_peak) / (1 << 20),
+        static_cast<double>(mem[MemCategory::kActivations].peak) / (1 << 20));
+    const MemoryEstimate est = EstimateStageMemory(*cfg, layout.pp_idx);
+    std::printf(", \"recompute\": \"%s\", \"estimate_mb\": %.1f, \"estimate_activations_mb\": %.1f",
+                cfg->train.recompute.c_str(), est.total() / (1 << 20), est.activations / (1 << 20));
+    if (!baseline.empty()) {
+      std::printf(
+          ", \"baseline\": \"%s\", \"baseline_ms_per_step\": %.3f, \"baseline_tokens_per_s\": %.1f, "
+          "\"baseline_fraction_of_peak\": %.4f, \"speedup\": %.4f",
+          baseline.c_str(), base_med * 1e3, tokens / base_med, base_frac, base_med / med);
+      if (breakdown) std::printf(", \"baseline_attention_share\": %.4f", Share(base_phases, profile::kAttention, base));
+    }
+    std::printf("}\n");
   } else if (!single) {
     std::printf(
         "ogai-bench train: %s, %lld parameters, layout dp %d x tp %d x pp %d, micro-batch %d x seq %d, "
@@ -346,22 +491,16 @@ int Run(int argc, char** argv) {
     std::printf("  SGEMM mix GFLOP/s          %10.1f   (model's GEMM shapes, best library each)\n", peak.mix_gflops);
     for (const auto& [name, gf] : peak.by_library) std::printf("    %-24s %10.1f\n", name.c_str(), gf);
     std::printf("  fraction of peak           %10.3f\n", frac);
+    if (!baseline.empty()) {
+      std::printf("  baseline %s (interleaved): %.1f ms/step, %.0f tokens/s, fraction of peak %.3f; speedup %.3f\n",
+                  baseline.c_str(), base_med * 1e3, tokens / base_med, base_frac, base_med / med);
+    }
     std::printf("  memory: %s\n", FormatMemStats(mem).c_str());
   }
   if (breakdown) {
-    double total = 0;
-    for (double t : times) total += t;
-    double accounted = 0;
     std::FILE* out = json ? stderr : stdout;
-    std::fprintf(out, "  breakdown over %d steps (%.1f ms/step):\n", steps, total / steps * 1e3);
-    for (int p = 0; p < profile::kNumPhases; ++p) {
-      if (phases[p] <= 0) continue;
-      accounted += phases[p];
-      std::fprintf(out, "    %-14s %8.1f ms/step  %5.1f%%\n", profile::PhaseName(static_cast<profile::Phase>(p)),
-                   phases[p] / steps * 1e3, 100.0 * phases[p] / total);
-    }
-    std::fprintf(out, "    %-14s %8.1f ms/step  %5.1f%%\n", "other", (total - accounted) / steps * 1e3,
-                 100.0 * (total - accounted) / total);
+    PrintBreakdown(out, baseline.empty() ? "" : " (configured)", phases, on);
+    if (!baseline.empty()) PrintBreakdown(out, (" (baseline " + baseline + ")").c_str(), base_phases, base);
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 #include "kernels/cpu/crossentropy.h"
 #include "kernels/cpu/embedding.h"
 #include "kernels/cpu/gelu.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/matmul.h"
 
@@ -30,9 +31,28 @@ struct LayerActs {
   Buffer fch_gelu;  // [BT, Fl]
 };
 
+// Pointers to one block's activations: the block's own buffers, or the shared scratch for
+// what the recompute mode does not keep.
+struct LayerView {
+  float *x_in, *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *lse, *x_mid, *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu;
+};
+
 struct Activations {
   int b = 0;
   int t = 0;  // positions per sequence (model.seq_len unless a shorter window was asked for)
+  Recompute recompute = Recompute::kNone;
+  LayerActs scratch;     // what the blocks do not keep (selective, full), one block's worth
+  Buffer recompute_out;  // full: the recomputed block's output, not needed again
+  LayerView View(size_t li) {
+    LayerActs& L = layers[li];
+    auto pick = [&](Buffer& own, Buffer& shared) { return own.empty() ? shared.as<float>() : own.as<float>(); };
+    LayerActs& S = scratch;
+    return {L.x_in.as<float>(),           pick(L.ln1, S.ln1),           pick(L.ln1_mean, S.ln1_mean),
+            pick(L.ln1_rstd, S.ln1_rstd), pick(L.qkv, S.qkv),           pick(L.atty, S.atty),
+            pick(L.lse, S.lse),           pick(L.x_mid, S.x_mid),       pick(L.ln2, S.ln2),
+            pick(L.ln2_mean, S.ln2_mean), pick(L.ln2_rstd, S.ln2_rstd), pick(L.fch, S.fch),
+            pick(L.fch_gelu, S.fch_gelu)};
+  }
   std::vector<int32_t> tokens, targets;
   std::vector<LayerActs> layers;
   Buffer x_out;                                          // [BT, C] output of the last block here
@@ -211,21 +231,35 @@ ActivationsPtr GPT::NewActivations(int b, int t) const {
   a->t = static_cast<int>(T);
   a->tokens.resize(BT);
   a->targets.resize(BT);
+  a->recompute = recompute_;
   a->layers.resize(blocks_.size());
-  for (auto& L : a->layers) {
+  // keep(name): whether each block keeps this activation (else the shared scratch holds it).
+  const bool sel = recompute_ == Recompute::kSelective, full = recompute_ == Recompute::kFull;
+  auto alloc = [&](LayerActs& L, bool all) {
+    auto want = [&](bool keep_selective) { return all || (!full && (!sel || keep_selective)); };
     L.x_in = F(BT * C);
-    L.ln1 = F(BT * C);
-    L.ln1_mean = F(BT);
-    L.ln1_rstd = F(BT);
-    L.qkv = F(BT * 3 * Cl_);
-    L.atty = F(BT * Cl_);
-    L.lse = F(b * NHl_ * T);
-    L.x_mid = F(BT * C);
-    L.ln2 = F(BT * C);
-    L.ln2_mean = F(BT);
-    L.ln2_rstd = F(BT);
-    L.fch = F(BT * Fl_);
-    L.fch_gelu = F(BT * Fl_);
+    if (want(false)) L.ln1 = F(BT * C);
+    if (want(true)) L.ln1_mean = F(BT);
+    if (want(true)) L.ln1_rstd = F(BT);
+    if (want(true)) L.qkv = F(BT * 3 * Cl_);
+    if (want(true)) L.atty = F(BT * Cl_);
+    if (want(true)) L.lse = F(b * NHl_ * T);
+    if (want(true)) L.x_mid = F(BT * C);
+    if (want(false)) L.ln2 = F(BT * C);
+    if (want(true)) L.ln2_mean = F(BT);
+    if (want(true)) L.ln2_rstd = F(BT);
+    if (want(true)) L.fch = F(BT * Fl_);
+    if (want(false)) L.fch_gelu = F(BT * Fl_);
+  };
+  for (auto& L : a->layers) alloc(L, false);
+  if (sel) {
+    a->scratch.ln1 = F(BT * C);
+    a->scratch.ln2 = F(BT * C);
+    a->scratch.fch_gelu = F(BT * Fl_);
+  } else if (full && !blocks_.empty()) {
+    alloc(a->scratch, true);
+    a->scratch.x_in = Buffer();
+    a->recompute_out = F(BT * C);
   }
   a->x_out = F(BT * C);
   if (layout_.last_stage) {
@@ -252,12 +286,87 @@ Status GPT::TpSum(float* data, int64_t n) {
   return tp_->AllReduceSum(data, n);
 }
 
+Status GPT::SetPrecision(Precision p) {
+  if (p == Precision::kBf16) {
+    OGAI_RETURN_IF_ERROR(k::Bf16Available().WithContext("train.precision=bf16"));
+    if (params_bf16_.empty()) {
+      params_bf16_ = Buffer(static_cast<size_t>(num_params_) * sizeof(uint16_t), MemCategory::kParameters);
+    }
+    // Convert now rather than in the next Forward: a benchmark that switches precision between
+    // steps then does not time this one-off sweep (training keeps the copy current in AdamW).
+    k::ToBf16(params_bf16_.as<uint16_t>(), params_buf_.as<float>(), num_params_);
+    bf16_stale_ = false;
+  }
+  precision_ = p;
+  return Status::Ok();
+}
+
+void GPT::Linear(float* out, const float* inp, int w, const float* bias, int64_t rows, int64_t in,
+                 int64_t out_features) {
+  if (precision_ == Precision::kBf16) {
+    k::MatmulForwardBf16(out, inp, PB(w), bias, rows, in, out_features);
+  } else {
+    k::MatmulForward(out, inp, P(w), bias, rows, in, out_features);
+  }
+}
+
+void GPT::LinearBackward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, int w,
+                         int64_t rows, int64_t in, int64_t out_features, bool accumulate) {
+  if (precision_ == Precision::kBf16) {
+    k::MatmulBackwardBf16(dinp, dweight, dbias, dout, inp, PB(w), rows, in, out_features, false, accumulate);
+  } else {
+    k::MatmulBackward(dinp, dweight, dbias, dout, inp, P(w), rows, in, out_features, false, accumulate);
+  }
+}
+
 // ---- forward -------------------------------------------------------------------------
+
+Status GPT::BlockForward(const BlockParams& p, const LayerView& L, float* x_out, int64_t B) {
+  const int64_t T = cfg_.seq_len, BT = B * T, C = C_;
+  float* x_in = L.x_in;
+  k::LayerNormForward(L.ln1, L.ln1_mean, L.ln1_rstd, x_in, P(p.ln1_w), P(p.ln1_b), BT, C);
+  Linear(L.qkv, L.ln1, p.q_w, P(p.q_b), BT, C, 3 * Cl_);
+  k::AttentionForward(L.atty, L.lse, L.qkv, B, T, NHl_, HD_);
+  float* proj = L.x_mid;  // the projection is built in x_mid, then x_in added
+  Linear(proj, L.atty, p.proj_w, nullptr, BT, Cl_, C);
+  OGAI_RETURN_IF_ERROR(TpSum(proj, BT * C));
+  {
+    const float* bias = P(p.proj_b);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < BT; ++i) {
+      float* r = proj + i * C;
+      const float* xi = x_in + i * C;
+#pragma omp simd
+      for (int64_t j = 0; j < C; ++j) r[j] = xi[j] + (r[j] + bias[j]);
+    }
+  }
+  k::LayerNormForward(L.ln2, L.ln2_mean, L.ln2_rstd, L.x_mid, P(p.ln2_w), P(p.ln2_b), BT, C);
+  Linear(L.fch, L.ln2, p.fc_w, P(p.fc_b), BT, C, Fl_);
+  k::GeluForward(L.fch_gelu, L.fch, BT * Fl_);
+  Linear(x_out, L.fch_gelu, p.mproj_w, nullptr, BT, Fl_, C);
+  OGAI_RETURN_IF_ERROR(TpSum(x_out, BT * C));
+  {
+    const float* bias = P(p.mproj_b);
+    const float* xm = L.x_mid;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < BT; ++i) {
+      float* r = x_out + i * C;
+      const float* xi = xm + i * C;
+#pragma omp simd
+      for (int64_t j = 0; j < C; ++j) r[j] = xi[j] + (r[j] + bias[j]);
+    }
+  }
+  return Status::Ok();
+}
 
 Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, const int32_t* targets, float grad_scale,
                     double* loss_sum) {
   const int64_t B = a.b, T = a.t, BT = B * T, C = C_;
   a.logits_grad_ready = false;
+  if (precision_ == Precision::kBf16 && bf16_stale_) {
+    k::ToBf16(params_bf16_.as<uint16_t>(), params_buf_.as<float>(), num_params_);
+    bf16_stale_ = false;
+  }
   // The block input of the first layer here (or x_out when this stage has no blocks).
   float* x = a.layers.empty() ? a.x_out.as<float>() : a.layers[0].x_in.as<float>();
   if (layout_.first_stage) {
@@ -269,44 +378,8 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, c
     std::memcpy(x, input, sizeof(float) * BT * C);
   }
   for (size_t li = 0; li < blocks_.size(); ++li) {
-    const BlockParams& p = blocks_[li];
-    LayerActs& L = a.layers[li];
-    float* x_in = L.x_in.as<float>();
     float* x_out = li + 1 < blocks_.size() ? a.layers[li + 1].x_in.as<float>() : a.x_out.as<float>();
-    k::LayerNormForward(L.ln1.as<float>(), L.ln1_mean.as<float>(), L.ln1_rstd.as<float>(), x_in, P(p.ln1_w), P(p.ln1_b),
-                        BT, C);
-    k::MatmulForward(L.qkv.as<float>(), L.ln1.as<float>(), P(p.q_w), P(p.q_b), BT, C, 3 * Cl_);
-    k::AttentionForward(L.atty.as<float>(), L.lse.as<float>(), L.qkv.as<float>(), B, T, NHl_, HD_);
-    float* proj = L.x_mid.as<float>();  // the projection is built in x_mid, then x_in added
-    k::MatmulForward(proj, L.atty.as<float>(), P(p.proj_w), nullptr, BT, Cl_, C);
-    OGAI_RETURN_IF_ERROR(TpSum(proj, BT * C));
-    {
-      const float* bias = P(p.proj_b);
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < BT; ++i) {
-        float* r = proj + i * C;
-        const float* xi = x_in + i * C;
-#pragma omp simd
-        for (int64_t j = 0; j < C; ++j) r[j] = xi[j] + (r[j] + bias[j]);
-      }
-    }
-    k::LayerNormForward(L.ln2.as<float>(), L.ln2_mean.as<float>(), L.ln2_rstd.as<float>(), L.x_mid.as<float>(),
-                        P(p.ln2_w), P(p.ln2_b), BT, C);
-    k::MatmulForward(L.fch.as<float>(), L.ln2.as<float>(), P(p.fc_w), P(p.fc_b), BT, C, Fl_);
-    k::GeluForward(L.fch_gelu.as<float>(), L.fch.as<float>(), BT * Fl_);
-    k::MatmulForward(x_out, L.fch_gelu.as<float>(), P(p.mproj_w), nullptr, BT, Fl_, C);
-    OGAI_RETURN_IF_ERROR(TpSum(x_out, BT * C));
-    {
-      const float* bias = P(p.mproj_b);
-      const float* xm = L.x_mid.as<float>();
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < BT; ++i) {
-        float* r = x_out + i * C;
-        const float* xi = xm + i * C;
-#pragma omp simd
-        for (int64_t j = 0; j < C; ++j) r[j] = xi[j] + (r[j] + bias[j]);
-      }
-    }
+    OGAI_RETURN_IF_ERROR(BlockForward(blocks_[li], a.View(li), x_out, B));
   }
   if (!layout_.last_stage) return Status::Ok();
 
@@ -315,7 +388,7 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, c
   k::LayerNormForward(a.lnf.as<float>(), a.lnf_mean.as<float>(), a.lnf_rstd.as<float>(), a.x_out.as<float>(), P(lnf_w_),
                       P(lnf_b_), BT, C);
   float* logits = a.logits.as<float>();
-  k::MatmulForward(logits, a.lnf.as<float>(), P(wte_), nullptr, BT, C, Vl_);
+  Linear(logits, a.lnf.as<float>(), wte_, nullptr, BT, C, Vl_);
   float* losses = a.losses.as<float>();
   float* scale = a.scale.as<float>();
   for (int64_t i = 0; i < BT; ++i) scale[i] = grad_scale;
@@ -365,7 +438,7 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     }
     float* dlogits = a.logits.as<float>();
     // Head: logits = lnf . wte^T  ->  dlnf = dlogits . wte, dwte += dlogits^T . lnf
-    k::MatmulBackward(dln, G(wte_), nullptr, dlogits, a.lnf.as<float>(), P(wte_), BT, C, Vl_, false, acc);
+    LinearBackward(dln, G(wte_), nullptr, dlogits, a.lnf.as<float>(), wte_, BT, C, Vl_, acc);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
     std::memset(dres, 0, sizeof(float) * BT * C);
     k::LayerNormBackward(dres, G(lnf_w_), G(lnf_b_), dln, a.x_out.as<float>(), P(lnf_w_), a.lnf_mean.as<float>(),
@@ -379,20 +452,26 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
 
   for (int li = static_cast<int>(blocks_.size()) - 1; li >= 0; --li) {
     const BlockParams& p = blocks_[li];
-    LayerActs& L = a.layers[li];
+    const LayerView L = a.View(li);
+    if (a.recompute == Recompute::kFull) {
+      OGAI_RETURN_IF_ERROR(BlockForward(p, L, a.recompute_out.as<float>(), B));
+    } else if (a.recompute == Recompute::kSelective) {
+      k::LayerNormForward(L.ln1, L.ln1_mean, L.ln1_rstd, L.x_in, P(p.ln1_w), P(p.ln1_b), BT, C);
+      k::LayerNormForward(L.ln2, L.ln2_mean, L.ln2_rstd, L.x_mid, P(p.ln2_w), P(p.ln2_b), BT, C);
+      k::GeluForward(L.fch_gelu, L.fch, BT * Fl_);
+    }
     // MLP: x_out = x_mid + fch_gelu . Wmp^T + bmp
     float* dfch = a.dfch.as<float>();
     k::BiasBackward(G(p.mproj_b), dres, BT, C, acc);
     Ready(p.mproj_b);
-    k::MatmulBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu.as<float>(), P(p.mproj_w), BT, Fl_, C, false, acc);
+    LinearBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu, p.mproj_w, BT, Fl_, C, acc);
     Ready(p.mproj_w);
-    k::GeluBackward(dfch, L.fch.as<float>(), dfch, BT * Fl_);
-    k::MatmulBackward(dln, G(p.fc_w), G(p.fc_b), dfch, L.ln2.as<float>(), P(p.fc_w), BT, C, Fl_, false, acc);
+    k::GeluBackward(dfch, L.fch, dfch, BT * Fl_);
+    LinearBackward(dln, G(p.fc_w), G(p.fc_b), dfch, L.ln2, p.fc_w, BT, C, Fl_, acc);
     Ready(p.fc_w);
     Ready(p.fc_b);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
-    k::LayerNormBackward(dres, G(p.ln2_w), G(p.ln2_b), dln, L.x_mid.as<float>(), P(p.ln2_w), L.ln2_mean.as<float>(),
-                         L.ln2_rstd.as<float>(), BT, C, acc);
+    k::LayerNormBackward(dres, G(p.ln2_w), G(p.ln2_b), dln, L.x_mid, P(p.ln2_w), L.ln2_mean, L.ln2_rstd, BT, C, acc);
     Ready(p.ln2_w);
     Ready(p.ln2_b);
     // Attention: x_mid = x_in + atty . Wproj^T + bproj
@@ -400,14 +479,13 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     float* dqkv = a.dqkv.as<float>();
     k::BiasBackward(G(p.proj_b), dres, BT, C, acc);
     Ready(p.proj_b);
-    k::MatmulBackward(datty, G(p.proj_w), nullptr, dres, L.atty.as<float>(), P(p.proj_w), BT, Cl_, C, false, acc);
+    LinearBackward(datty, G(p.proj_w), nullptr, dres, L.atty, p.proj_w, BT, Cl_, C, acc);
     Ready(p.proj_w);
-    k::AttentionBackward(dqkv, datty, L.atty.as<float>(), L.lse.as<float>(), L.qkv.as<float>(), B, T, NHl_, HD_);
-    k::MatmulBackward(dln, G(p.q_w), G(p.q_b), dqkv, L.ln1.as<float>(), P(p.q_w), BT, C, 3 * Cl_, false, acc);
+    k::AttentionBackward(dqkv, datty, L.atty, L.lse, L.qkv, B, T, NHl_, HD_);
+    LinearBackward(dln, G(p.q_w), G(p.q_b), dqkv, L.ln1, p.q_w, BT, C, 3 * Cl_, acc);
     for (int idx : {p.q_w, p.k_w, p.v_w, p.q_b, p.k_b, p.v_b}) Ready(idx);
     OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
-    k::LayerNormBackward(dres, G(p.ln1_w), G(p.ln1_b), dln, L.x_in.as<float>(), P(p.ln1_w), L.ln1_mean.as<float>(),
-                         L.ln1_rstd.as<float>(), BT, C, acc);
+    k::LayerNormBackward(dres, G(p.ln1_w), G(p.ln1_b), dln, L.x_in, P(p.ln1_w), L.ln1_mean, L.ln1_rstd, BT, C, acc);
     Ready(p.ln1_w);
     Ready(p.ln1_b);
   }

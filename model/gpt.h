@@ -18,6 +18,12 @@
 // element index): every layout starts from exactly the dense model's weights.
 //
 // Gradients accumulate (+=) across micro-batches; the optimizer clears them.
+//
+// Precision (train.precision): fp32, or bf16 mixed precision — every linear layer's GEMM
+// (QKV, projections, MLP, the head) takes bf16 operands with fp32 accumulation, from a bf16
+// copy of the fp32 master weights made at the first Forward after the weights may have
+// changed (any call of the non-const param_data() marks the copy stale); embeddings,
+// LayerNorm, attention, softmax and the loss stay fp32, as do gradients and the optimizer.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +51,17 @@ struct ParamSpec {
   int layer = -1;                     // block index, or -1
 };
 
+enum class Precision { kFp32, kBf16 };
+
+// Activation recompute (train.recompute), like Megatron-LM's activation checkpointing:
+//   none      every block keeps all its activations for backward (16 x d_model floats/token)
+//   selective blocks drop the LayerNorm outputs and the GELU output (6 of the 16) and
+//             recompute them in backward (elementwise work only)
+//   full      blocks keep only their input (1 of 16); backward reruns each block's forward
+//             (its GEMMs, attention and TP all-reduces: about one more forward pass)
+// The recomputation runs the same kernels in the same order, so gradients are bit-identical.
+enum class Recompute { kNone, kSelective, kFull };
+
 // Which part of the model this rank holds.
 struct ModelLayout {
   int tp_rank = 0;
@@ -65,6 +82,7 @@ class TensorParallelComm {
 
 // Activations of one micro-batch on this stage, kept from forward for backward (opaque).
 struct Activations;
+struct LayerView;
 struct ActivationsDeleter {
   void operator()(Activations* a) const;
 };
@@ -79,11 +97,27 @@ class GPT {
   const ModelLayout& layout() const { return layout_; }
   const std::vector<ParamSpec>& params() const { return params_; }
   int64_t num_local_params() const { return num_params_; }
-  float* param_data() { return params_buf_.as<float>(); }
+  // Non-const access may write the weights: it marks the bf16 copy stale.
+  float* param_data() {
+    bf16_stale_ = true;
+    return params_buf_.as<float>();
+  }
   const float* param_data() const { return params_buf_.as<float>(); }
   float* grad_data() { return grads_buf_.as<float>(); }
   const float* grad_data() const { return grads_buf_.as<float>(); }
   const ParamSpec* FindParam(const std::string& name) const;
+
+  // bf16 needs oneDNN's bf16 matmul (AVX-512); the error says so. Switchable between steps.
+  Status SetPrecision(Precision p);
+  Precision precision() const { return precision_; }
+  // bf16 precision: the bf16 weight copy (same layout as param_data()) for an optimizer that
+  // writes it together with the fp32 update, then MarkBf16Current(); null in fp32.
+  uint16_t* bf16_param_data() { return precision_ == Precision::kBf16 ? params_bf16_.as<uint16_t>() : nullptr; }
+  void MarkBf16Current() { bf16_stale_ = false; }
+
+  // Applies to activations made by later NewActivations calls.
+  void set_recompute(Recompute r) { recompute_ = r; }
+  Recompute recompute() const { return recompute_; }
 
   void set_tp_comm(TensorParallelComm* comm) { tp_ = comm; }
   // Called with a parameter's index as soon as backward has finished writing its gradient.
@@ -143,7 +177,12 @@ class GPT {
   // `pad` false keeps the next tensor directly after this one (q, k, v form one GEMM).
   void AddParam(const std::string& name, std::vector<int64_t> global_shape, int shard_dim, bool decay, int layer,
                 bool pad = true);
-  float* P(int idx) { return param_data() + params_[idx].offset; }
+  float* P(int idx) { return params_buf_.as<float>() + params_[idx].offset; }
+  const uint16_t* PB(int idx) const { return params_bf16_.as<uint16_t>() + params_[idx].offset; }
+  // y = x W^T + b and its backward at the model's precision (W = parameter `w`).
+  void Linear(float* out, const float* inp, int w, const float* bias, int64_t m, int64_t k, int64_t n);
+  void LinearBackward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, int w, int64_t m,
+                      int64_t k, int64_t n, bool accumulate);
   float* G(int idx) { return grad_data() + params_[idx].offset; }
   void Ready(int idx) {
     if (grad_ready_) grad_ready_(idx);
@@ -154,6 +193,8 @@ class GPT {
     int ln1_w, ln1_b, q_w, k_w, v_w, q_b, k_b, v_b, proj_w, proj_b;
     int ln2_w, ln2_b, fc_w, fc_b, mproj_w, mproj_b;
   };
+  // One block's forward for `b` sequences: reads L.x_in, fills L's activations, writes x_out.
+  Status BlockForward(const BlockParams& p, const LayerView& L, float* x_out, int64_t b);
 
   ModelConfig cfg_;
   ModelLayout layout_;
@@ -161,6 +202,10 @@ class GPT {
   int64_t num_params_ = 0;
   Buffer params_buf_;
   Buffer grads_buf_;
+  Precision precision_ = Precision::kFp32;
+  Recompute recompute_ = Recompute::kNone;
+  Buffer params_bf16_;  // bf16 copy of params_buf_ (bf16 precision only)
+  bool bf16_stale_ = true;
   int wte_ = -1, wpe_ = -1, lnf_w_ = -1, lnf_b_ = -1;
   std::vector<BlockParams> blocks_;
   // Local sizes.

@@ -22,7 +22,8 @@ AdamW::AdamW(const TrainConfig& cfg, const std::vector<model::ParamSpec>& params
   v_ = Buffer(static_cast<size_t>(size_) * sizeof(float), MemCategory::kOptimizerState);
 }
 
-void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64_t step, bool clear_grads) {
+void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64_t step, bool clear_grads,
+                 uint16_t* params_bf16) {
   kernels::AdamWStep s;
   s.lr = static_cast<float>(lr);
   s.beta1 = static_cast<float>(cfg_.beta1);
@@ -34,7 +35,7 @@ void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64
   for (const Span& sp : spans_) {
     const int64_t n = sp.end - sp.begin;
     kernels::AdamWUpdate(params + sp.begin, grads + sp.begin, m() + sp.state, v() + sp.state, n, s, sp.decay,
-                         clear_grads);
+                         clear_grads, params_bf16 != nullptr ? params_bf16 + sp.begin : nullptr);
   }
 }
 

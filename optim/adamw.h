@@ -26,7 +26,9 @@ class AdamW {
 
   // One update of the owned ranges of params from the same ranges of grads; step is
   // 1-based. With `clear_grads`, clears those gradients in the same pass.
-  void Step(float* params, float* grads, double lr, float grad_scale, int64_t step, bool clear_grads = true);
+  // params_bf16 (optional, same layout as params): also written with bf16(params) (mixed precision).
+  void Step(float* params, float* grads, double lr, float grad_scale, int64_t step, bool clear_grads = true,
+            uint16_t* params_bf16 = nullptr);
 
   const std::vector<Range>& ranges() const { return ranges_; }
   float* m() { return m_.as<float>(); }

@@ -30,6 +30,12 @@ struct TrainConfig {
   int64_t eval_every = 0;    // validation loss every N steps and at the end (0: never); data.source: dataset
   int eval_batches = 4;      // global batches of the validation split per evaluation
   bool eval_only = false;    // evaluate once and stop, no training (ogai-model eval)
+  // fp32 | bf16: bf16 runs the linear layers' GEMMs on bf16 operands with fp32 accumulation
+  // (fp32 master weights, gradients, optimizer state, LayerNorm, softmax, loss). The CUDA path
+  // reads the same key.
+  std::string precision = "fp32";
+  // none | selective | full: activation recompute (model/gpt.h, Recompute).
+  std::string recompute = "none";
 };
 
 }  // namespace ogai

@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "comm/device_mesh.h"
+#include "parallel/stage_split.h"
 
 namespace ogai::parallel {
 
@@ -78,7 +79,10 @@ Result<ParallelLayout> MakeLayout(const ParallelConfig& p, const ModelConfig& mo
   l.tp_idx = c.tp;
   l.dp_idx = c.dp;
   l.pp_idx = c.pp;
-  OGAI_ASSIGN_OR_RETURN(l.stage_layers, StageLayerRanges(model.layers, p.pp, p.pp_layers));
+  // Without parallel.pp_layers, stages are cut by modelled cost (the head counts on the last).
+  const std::vector<int> per_stage =
+      p.pp_layers.empty() && model.layers >= p.pp ? CostBalancedLayers(model, p.pp) : p.pp_layers;
+  OGAI_ASSIGN_OR_RETURN(l.stage_layers, StageLayerRanges(model.layers, p.pp, per_stage));
   return l;
 }
 

@@ -3,8 +3,8 @@
 // Megatron's order, computed by comm::DeviceMesh::CoordOf / RankOf (the one place that
 // knows it): TP ranks are adjacent, PP is outermost:
 //   rank = pp_idx * (dp * tp) + dp_idx * tp + tp_idx
-// Pipeline stages get contiguous ranges of blocks: balanced by default (the first
-// layers % pp stages get one extra block), or as listed in parallel.pp_layers.
+// Pipeline stages get contiguous ranges of blocks: as listed in parallel.pp_layers, or else
+// cut by modelled cost (stage_split.h: the head counts on the last stage).
 #pragma once
 
 #include <utility>
@@ -28,7 +28,8 @@ struct ParallelLayout {
   model::ModelLayout ModelLayout() const;
 };
 
-// Blocks per stage: `override_layers` (one count per stage, summing to `layers`) or balanced.
+// Blocks per stage: `override_layers` (one count per stage, summing to `layers`) or, when it
+// is empty, equal counts (the first layers % pp stages get one extra block).
 Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp, const std::vector<int>& override_layers);
 
 // Checks dp * tp * pp == world and that the model divides (heads and vocab by tp, layers

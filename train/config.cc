@@ -81,6 +81,13 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("train.eps", &C::train, &TrainConfig::eps, "AdamW epsilon", Range{0, 1}));
   f.push_back(MakeField("train.seed", &C::train, &TrainConfig::seed, "seed for init and data order"));
   f.push_back(MakeField("train.log_every", &C::train, &TrainConfig::log_every, "print a step line every N steps", pos));
+  f.push_back(MakeField("train.precision", &C::train, &TrainConfig::precision,
+                        "GEMM precision: fp32, or bf16 mixed precision (bf16 operands, fp32 accumulation, "
+                        "fp32 master weights and optimizer)",
+                        {}, {"fp32", "bf16"}));
+  f.push_back(MakeField("train.recompute", &C::train, &TrainConfig::recompute,
+                        "activation recompute: none, selective (LayerNorm and GELU outputs), full (whole blocks)", {},
+                        {"none", "selective", "full"}));
   f.push_back(MakeField("train.metrics_file", &C::train, &TrainConfig::metrics_file,
                         "one JSON line per step ({rank}: a file per rank, else rank 0 alone writes); restarts append"));
   f.push_back(
@@ -106,7 +113,7 @@ std::vector<config::Field> Fields() {
   f.push_back(
       MakeField("parallel.overlap", &C::parallel, &ParallelConfig::overlap, "overlap DP all-reduce with backward"));
   f.push_back(MakeField("parallel.pp_layers", &C::parallel, &ParallelConfig::pp_layers,
-                        "layers per pipeline stage (empty: balanced)"));
+                        "layers per pipeline stage (empty: split by modelled cost, the head counted)"));
   f.push_back(MakeField("parallel.backend", &C::parallel, &ParallelConfig::backend, "collective backend", {},
                         {"auto", "ucx", "mpi", "nccl"}));
   f.push_back(MakeField("parallel.timeout_s", &C::parallel, &ParallelConfig::timeout_s, "collective timeout in seconds",

@@ -4,18 +4,21 @@
 #include <cstdio>
 
 #include "core/memory.h"
+#include "parallel/stage_split.h"
 
 namespace ogai {
 namespace {
 
 constexpr double kF = 4.0;  // bytes per fp32 element; tokens are int32 too
 
-// Blocks on stage `stage`: parallel.pp_layers when given, else balanced (the first
-// layers % pp stages hold one more; parallel/layout.h).
+// Blocks on stage `stage`: parallel.pp_layers when given, else the split by modelled cost
+// that parallel/layout.cc uses (parallel/stage_split.h); equal counts if layers < pp (which
+// the layout refuses anyway).
 double StageBlocks(const Config& cfg, int stage) {
   const auto& p = cfg.parallel;
   if (!p.pp_layers.empty() && stage < static_cast<int>(p.pp_layers.size())) return p.pp_layers[stage];
   const int64_t L = cfg.model.layers, pp = std::max(1, p.pp);
+  if (L >= pp && stage < pp) return parallel::CostBalancedLayers(cfg.model, static_cast<int>(pp))[stage];
   return static_cast<double>(L / pp + (stage < L % pp ? 1 : 0));
 }
 
@@ -54,10 +57,16 @@ MemoryEstimate EstimateStageMemory(const Config& cfg, int stage) {
   // Activations of one micro-batch (model/gpt.cc: NewActivations).
   const double b = std::max(1, cfg.train.micro_batch), BT = b * T;
   const double per_layer = 4 * BT * C + 4 * BT + 4 * BT * Cl + b * NHl * T + 2 * BT * Fl;
-  double acts = blocks * per_layer + BT * C;    // x_out
-  if (last) acts += BT * C + BT * Vl + 7 * BT;  // lnf, logits, row statistics
-  acts += 2 * BT * C + 4 * BT * Cl + BT * Fl;   // backward scratch
-  acts += 2 * BT;                               // tokens, targets
+  // train.recompute (model/gpt.h): selective keeps all but the LayerNorm and GELU outputs, which
+  // one shared scratch holds; full keeps only each block's input, plus one block's worth of
+  // scratch and the recomputed block's output.
+  const std::string& rc = cfg.train.recompute;
+  const double dropped = rc == "full" ? per_layer - BT * C : rc == "selective" ? BT * (2 * C + Fl) : 0.0;
+  const double scratch = blocks > 0 ? dropped + (rc == "full" ? BT * C : 0.0) : 0.0;
+  double acts = blocks * (per_layer - dropped) + scratch + BT * C;  // x_out
+  if (last) acts += BT * C + BT * Vl + 7 * BT;                      // lnf, logits, row statistics
+  acts += 2 * BT * C + 4 * BT * Cl + BT * Fl;                       // backward scratch
+  acts += 2 * BT;                                                   // tokens, targets
   const double micro = std::max(1, cfg.train.grad_accum);
   const double in_flight = pp > 1 ? std::min(pp - stage, micro) : 1.0;  // train/pipeline.cc: slots
   double pipe = 0;
@@ -67,6 +76,12 @@ MemoryEstimate EstimateStageMemory(const Config& cfg, int stage) {
     if (!last) pipe += BT * C;                     // gradient receive buffer
   }
   e.activations = (in_flight * acts + pipe) * kF;
+  if (cfg.train.precision == "bf16") {
+    e.parameters += n * 2;  // the bf16 weight copy
+    // Per-thread bf16 copies of a linear's input and output gradient (kernels/cpu/matmul.cc).
+    const double widest_in = std::max(C, Fl), widest_out = std::max({3 * Cl, C, Fl, last ? Vl : 0.0});
+    e.activations += BT * (widest_in + widest_out) * 2;
+  }
 
   // Communication: DP bucket scratch (at most the gradients), the tied embedding's sparse
   // gradient exchange over dp (train/trainer.cc: TakeEmbeddingGrad) when one rank holds both.

@@ -70,6 +70,10 @@ Status Trainer::SetUp() {
   // Parameters are initialised after the resume below, and only when nothing was loaded:
   // a restarted group does not pay for an initialisation the checkpoint overwrites.
   OGAI_ASSIGN_OR_RETURN(model_, model::GPT::Create(cfg_.model, L.ModelLayout()));
+  if (cfg_.train.precision == "bf16") OGAI_RETURN_IF_ERROR(model_->SetPrecision(model::Precision::kBf16));
+  model_->set_recompute(cfg_.train.recompute == "full"        ? model::Recompute::kFull
+                        : cfg_.train.recompute == "selective" ? model::Recompute::kSelective
+                                                              : model::Recompute::kNone);
   phase("model");
   const int64_t n = model_->num_local_params();
   for (size_t i = 0; i < model_->params().size(); ++i)
@@ -385,8 +389,12 @@ Status Trainer::Step(StepStats* stats) {
   const double lr = optim::LearningRate(tc, step_);
   // [checkpoint 2/3] a save's copy must be done before parameters and moments change.
   OGAI_RETURN_IF_ERROR(ckpt_->BeforeOptimizerStep());
+  // bf16: the optimizer writes the bf16 weight copy in its pass (not with ZeRO-1, where each
+  // rank updates only its shard; the next Forward converts the gathered weights instead).
+  uint16_t* bf16 = ZeroSharded() ? nullptr : model_->bf16_param_data();
   opt_->Step(model_->param_data(), model_->grad_data(), lr, optim::ClipScale(norm, tc.grad_clip), step_ + 1,
-             /*clear_grads=*/false);
+             /*clear_grads=*/false, bf16);
+  if (bf16 != nullptr) model_->MarkBf16Current();
   if (ZeroSharded()) OGAI_RETURN_IF_ERROR(reducer_->AllGatherParams(model_->param_data()));
   ++step_;
   // [checkpoint 3/3] save when checkpoint.every_steps (or the last step) says so.

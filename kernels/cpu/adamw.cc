@@ -5,12 +5,16 @@
 #include <vector>
 
 #include "core/profile.h"
+#include "kernels/cpu/gemm_bf16.h"
 
 namespace ogai::kernels {
 
-void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s, bool decay,
-                 bool zero_grad) {
-  OGAI_PROFILE(kOptimizer);
+namespace {
+// One pass over the tensor; kBf16 also writes the bf16 copy (a template so that the fp32 loop
+// stays exactly as it was).
+template <bool kBf16>
+void Update(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s, bool decay, bool zero_grad,
+            uint16_t* param_bf16) {
   const float b1 = s.beta1, b2 = s.beta2;
   const float c1 = 1.0f / (1.0f - std::pow(b1, static_cast<float>(s.step)));
   const float c2 = 1.0f / (1.0f - std::pow(b2, static_cast<float>(s.step)));
@@ -26,6 +30,18 @@ void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const
     const float mhat = mi * c1, vhat = vi * c2;
     param[i] -= lr * (mhat / (std::sqrt(vhat) + eps) + wd * param[i]);
     if (zero_grad) grad[i] = 0.0f;
+    if constexpr (kBf16) param_bf16[i] = RoundToBf16(param[i]);
+  }
+}
+}  // namespace
+
+void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s, bool decay,
+                 bool zero_grad, uint16_t* param_bf16) {
+  OGAI_PROFILE(kOptimizer);
+  if (param_bf16 != nullptr) {
+    Update<true>(param, grad, m, v, n, s, decay, zero_grad, param_bf16);
+  } else {
+    Update<false>(param, grad, m, v, n, s, decay, zero_grad, nullptr);
   }
 }
 

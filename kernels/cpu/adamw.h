@@ -24,8 +24,10 @@ struct AdamWStep {
   float grad_scale = 1.0f;
 };
 
+// param_bf16, when not null, also receives bf16(param) after the update (mixed precision: the
+// model's bf16 weight copy is written in the same pass instead of a second sweep).
 void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s, bool decay,
-                 bool zero_grad);
+                 bool zero_grad, uint16_t* param_bf16 = nullptr);
 
 double SumSquares(const float* x, int64_t n);
 

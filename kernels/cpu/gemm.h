@@ -24,6 +24,13 @@ enum class GemmBackend { kOneDnn, kOpenBlas };
 void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// The same product on oneDNN's SGEMM kernels, for callers that are already inside an OpenMP
+// parallel region and multiply small tiles (blocked attention): it runs on the calling thread
+// (oneDNN does not start threads inside a parallel region), whatever the backend, and adds no
+// profiler scope (the caller's phase counts the time).
+void SgemmTile(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
 // "onednn" or "openblas". Loads OpenBLAS when asked for it; an error if it cannot.
 Status SetGemmBackend(const std::string& name);
 GemmBackend GetGemmBackend();

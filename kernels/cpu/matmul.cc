@@ -8,16 +8,45 @@
 
 namespace ogai::kernels {
 
-void MatmulForward(float* out, const float* inp, const float* weight, const float* bias, int64_t m, int64_t k,
-                   int64_t n) {
-  Sgemm(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n);
-  if (bias == nullptr) return;
+namespace {
+void AddBias(float* out, const float* bias, int64_t m, int64_t n) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {
     float* row = out + i * n;
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
   }
+}
+}  // namespace
+
+void MatmulForward(float* out, const float* inp, const float* weight, const float* bias, int64_t m, int64_t k,
+                   int64_t n) {
+  Sgemm(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n);
+  if (bias != nullptr) AddBias(out, bias, m, n);
+}
+
+void MatmulForwardBf16(float* out, const float* inp, const bf16_t* weight, const float* bias, int64_t m, int64_t k,
+                       int64_t n) {
+  bf16_t* x = Bf16Scratch(0, m * k);
+  ToBf16(x, inp, m * k);
+  GemmBf16(false, true, m, n, k, 1.0f, x, k, weight, k, 0.0f, out, n);
+  if (bias != nullptr) AddBias(out, bias, m, n);
+}
+
+void MatmulBackwardBf16(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const bf16_t* weight, int64_t m, int64_t k, int64_t n, bool accumulate_dinp,
+                        bool accumulate_dweight) {
+  bf16_t* g = Bf16Scratch(1, m * n);
+  ToBf16(g, dout, m * n);
+  if (dinp != nullptr) {
+    GemmBf16(false, false, m, k, n, 1.0f, g, n, weight, k, accumulate_dinp ? 1.0f : 0.0f, dinp, k);
+  }
+  if (dweight != nullptr) {
+    bf16_t* x = Bf16Scratch(0, m * k);
+    ToBf16(x, inp, m * k);
+    GemmBf16(true, false, n, k, m, 1.0f, g, n, x, k, accumulate_dweight ? 1.0f : 0.0f, dweight, k);
+  }
+  if (dbias != nullptr) BiasBackward(dbias, dout, m, n, accumulate_dweight);
 }
 
 void BiasBackward(float* dbias, const float* dout, int64_t m, int64_t n, bool accumulate) {

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/gemm_bf16.h"
+
 namespace ogai::kernels {
 
 // bias may be null.
@@ -19,6 +21,15 @@ void MatmulForward(float* out, const float* inp, const float* weight, const floa
 // Any of dinp, dweight, dbias may be null (not needed). `accumulate_*` chooses += over =.
 void MatmulBackward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
                     int64_t m, int64_t k, int64_t n, bool accumulate_dinp, bool accumulate_dweight);
+
+// Mixed precision (train.precision=bf16): the same maths with bf16 GEMM operands and fp32
+// accumulation and outputs (gemm_bf16.h). The weight comes already in bf16 (the model keeps a
+// bf16 copy of its fp32 master weights); the fp32 activations are rounded to bf16 here.
+void MatmulForwardBf16(float* out, const float* inp, const bf16_t* weight, const float* bias, int64_t m, int64_t k,
+                       int64_t n);
+void MatmulBackwardBf16(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const bf16_t* weight, int64_t m, int64_t k, int64_t n, bool accumulate_dinp,
+                        bool accumulate_dweight);
 
 // dbias[N] (+)= column sums of dout[M,N]; exposed for row-parallel layers.
 void BiasBackward(float* dbias, const float* dout, int64_t m, int64_t n, bool accumulate);

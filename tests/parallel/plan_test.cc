@@ -7,6 +7,7 @@
 #include "parallel/buckets.h"
 #include "parallel/layout.h"
 #include "parallel/schedule.h"
+#include "parallel/stage_split.h"
 
 namespace ogai::parallel {
 namespace {
@@ -77,6 +78,52 @@ TEST(Layout, StageRangesBalancedAndOverride) {
   EXPECT_EQ((*r)[1], std::make_pair(1, 5));
   EXPECT_FALSE(StageLayerRanges(5, 2, {2, 2}).ok());
   EXPECT_FALSE(StageLayerRanges(5, 2, {5}).ok());
+}
+
+// Without parallel.pp_layers the stages are cut by modelled cost: GPT-2 124M's head (6 V C per
+// token, about five blocks' worth) pulls blocks off the last stage.
+TEST(Layout, StagesSplitByCostCountTheHead) {
+  ModelConfig gpt2;
+  gpt2.layers = 12;
+  gpt2.heads = 12;
+  gpt2.d_model = 768;
+  gpt2.vocab = 50304;
+  gpt2.seq_len = 1024;
+  const double ratio = HeadCostPerToken(gpt2) / BlockCostPerToken(gpt2);
+  EXPECT_GT(ratio, 4.5);
+  EXPECT_LT(ratio, 5.5);
+  EXPECT_EQ(CostBalancedLayers(gpt2, 2), (std::vector<int>{8, 4}));
+  EXPECT_EQ(CostBalancedLayers(gpt2, 1), (std::vector<int>{12}));
+  const std::vector<int> four = CostBalancedLayers(gpt2, 4);
+  EXPECT_EQ(four.size(), 4u);
+  EXPECT_EQ(four.back(), 1);  // the head alone is worth more than a stage's share of blocks
+  int sum = 0;
+  for (int n : four) {
+    EXPECT_GE(n, 1);
+    sum += n;
+  }
+  EXPECT_EQ(sum, 12);
+  // The largest stage cost is minimal: no other 2-way cut beats 8 + 4.
+  const double b = BlockCostPerToken(gpt2), h = HeadCostPerToken(gpt2);
+  const double chosen = std::max(8 * b, 4 * b + h);
+  for (int first = 1; first < 12; ++first) EXPECT_LE(chosen, std::max(first * b, (12 - first) * b + h) + 1e-6);
+  // A small head changes nothing: equal blocks, the extra one first, as before.
+  ModelConfig tiny;
+  tiny.layers = 5;
+  tiny.d_model = 128;
+  tiny.vocab = 256;
+  EXPECT_EQ(CostBalancedLayers(tiny, 2), (std::vector<int>{3, 2}));
+  // MakeLayout uses it when pp_layers is empty, and the list when given.
+  Sections c = Cfg(1, 1, 2);
+  c.model = gpt2;
+  auto l = Layout(c, 0, 2);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(l->stage_layers[0], std::make_pair(0, 8));
+  EXPECT_EQ(l->stage_layers[1], std::make_pair(8, 12));
+  c.parallel.pp_layers = {6, 6};
+  l = Layout(c, 1, 2);
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->stage_layers[1], std::make_pair(6, 12));
 }
 
 TEST(OneFOneB, OrderInvariants) {

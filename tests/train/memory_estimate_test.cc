@@ -29,11 +29,17 @@ Config Parse(const std::string& overrides_csv) {
 // (within the per-tensor padding the estimate assumes).
 TEST(MemoryEstimate, MatchesTheModelsAllocations) {
   for (const char* o : {"model.d_model=64 model.heads=2 train.micro_batch=4",
-                        "model.d_model=128 model.heads=4 model.layers=3 model.seq_len=32 train.micro_batch=2"}) {
+                        "model.d_model=128 model.heads=4 model.layers=3 model.seq_len=32 train.micro_batch=2",
+                        "model.d_model=128 model.heads=4 model.layers=3 train.recompute=selective",
+                        "model.d_model=128 model.heads=4 model.layers=3 train.recompute=full"}) {
     Config cfg = Parse(o);
     const MemStats before = GetMemStats();
     auto gpt = model::GPT::Create(cfg.model, model::ModelLayout{});
     ASSERT_TRUE(gpt.ok()) << gpt.status().ToString();
+    const std::string& rc = cfg.train.recompute;
+    (*gpt)->set_recompute(rc == "full"        ? model::Recompute::kFull
+                          : rc == "selective" ? model::Recompute::kSelective
+                                              : model::Recompute::kNone);
     auto acts = (*gpt)->NewActivations(cfg.train.micro_batch);
     const MemStats after = GetMemStats();
     const MemoryEstimate e = EstimateRankMemory(cfg);
