@@ -15,18 +15,6 @@
 
 namespace ogai::launch {
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 std::vector<std::string> SshAgentCommand(const std::string& host, const std::string& agent_path, int verbosity) {
   std::vector<std::string> argv = {KnobText("OGAI_SSH").value_or("ssh")};
   if (const std::optional<std::string> opts = KnobText("OGAI_SSH_OPTS")) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/shell_quote.h"  // ShellQuote, used with RemoteCommand
 #include "core/status.h"
 
 namespace ogai::launch {
@@ -25,8 +26,5 @@ Result<std::string> LocalAddressFacing(const std::string& remote_host);
 
 // This process's own executable (/proc/self/exe).
 std::string SelfExecutable();
-
-// Shell single-quoting: abc -> 'abc', it's -> 'it'\''s'.
-std::string ShellQuote(const std::string& s);
 
 }  // namespace ogai::launch

@@ -321,8 +321,8 @@ void GPT::LinearBackward(float* dinp, float* dweight, float* dbias, const float*
 
 // ---- forward -------------------------------------------------------------------------
 
-Status GPT::BlockForward(const BlockParams& p, const LayerView& L, float* x_out, int64_t B) {
-  const int64_t T = cfg_.seq_len, BT = B * T, C = C_;
+Status GPT::BlockForward(const BlockParams& p, const LayerView& L, float* x_out, int64_t B, int64_t T) {
+  const int64_t BT = B * T, C = C_;
   float* x_in = L.x_in;
   k::LayerNormForward(L.ln1, L.ln1_mean, L.ln1_rstd, x_in, P(p.ln1_w), P(p.ln1_b), BT, C);
   Linear(L.qkv, L.ln1, p.q_w, P(p.q_b), BT, C, 3 * Cl_);
@@ -379,7 +379,7 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, c
   }
   for (size_t li = 0; li < blocks_.size(); ++li) {
     float* x_out = li + 1 < blocks_.size() ? a.layers[li + 1].x_in.as<float>() : a.x_out.as<float>();
-    OGAI_RETURN_IF_ERROR(BlockForward(blocks_[li], a.View(li), x_out, B));
+    OGAI_RETURN_IF_ERROR(BlockForward(blocks_[li], a.View(li), x_out, B, T));
   }
   if (!layout_.last_stage) return Status::Ok();
 
@@ -454,7 +454,7 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     const BlockParams& p = blocks_[li];
     const LayerView L = a.View(li);
     if (a.recompute == Recompute::kFull) {
-      OGAI_RETURN_IF_ERROR(BlockForward(p, L, a.recompute_out.as<float>(), B));
+      OGAI_RETURN_IF_ERROR(BlockForward(p, L, a.recompute_out.as<float>(), B, T));
     } else if (a.recompute == Recompute::kSelective) {
       k::LayerNormForward(L.ln1, L.ln1_mean, L.ln1_rstd, L.x_in, P(p.ln1_w), P(p.ln1_b), BT, C);
       k::LayerNormForward(L.ln2, L.ln2_mean, L.ln2_rstd, L.x_mid, P(p.ln2_w), P(p.ln2_b), BT, C);

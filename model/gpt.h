@@ -193,8 +193,9 @@ class GPT {
     int ln1_w, ln1_b, q_w, k_w, v_w, q_b, k_b, v_b, proj_w, proj_b;
     int ln2_w, ln2_b, fc_w, fc_b, mproj_w, mproj_b;
   };
-  // One block's forward for `b` sequences: reads L.x_in, fills L's activations, writes x_out.
-  Status BlockForward(const BlockParams& p, const LayerView& L, float* x_out, int64_t b);
+  // One block's forward for `b` sequences of `t` positions: reads L.x_in, fills L's activations,
+  // writes x_out.
+  Status BlockForward(const BlockParams& p, const LayerView& L, float* x_out, int64_t b, int64_t t);
 
   ModelConfig cfg_;
   ModelLayout layout_;

@@ -34,6 +34,18 @@ std::string BlobStore::PathOf(const std::string& hash) const {
   return root_ + "/blobs/" + hash.substr(0, 2) + "/" + hash;
 }
 
+Result<std::string> BlobStore::PutFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string bytes = ss.str();
+  const std::string h = Sha256Hex(bytes.data(), bytes.size());
+  bool written = false;
+  OGAI_RETURN_IF_ERROR(Put(h, bytes.data(), bytes.size(), &written));
+  return h;
+}
+
 Status BlobStore::Put(const std::string& hash, const void* data, size_t n, bool* written) {
   *written = false;
   const std::string final_path = PathOf(hash);

@@ -28,6 +28,9 @@ class BlobStore {
   std::string PathOf(const std::string& hash) const;
   // Stores `data` under `hash` (the caller's Sha256Hex of it). Sets *written when it was new.
   Status Put(const std::string& hash, const void* data, size_t n, bool* written);
+  // Stores the bytes of the file at `path` (a tokenizer file); returns their hash. A file that
+  // cannot be read is NotFound naming it.
+  Result<std::string> PutFile(const std::string& path);
   // The blob's bytes, checked against its hash (a damaged blob is Corruption naming it).
   Result<std::string> Get(const std::string& hash) const;
   // Every stored blob's hash, and every leftover temp file's path.

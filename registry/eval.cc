@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "core/shell_quote.h"
 #include "dataproc/dataset.h"
 #include "registry/materialize.h"
 
@@ -16,12 +17,6 @@ namespace ogai::registry {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ShellQuote(const std::string& s) {
-  std::string o = "'";
-  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return o + "'";
-}
 
 std::string Beside(const std::string& prog) {
   std::error_code ec;

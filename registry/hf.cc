@@ -363,14 +363,7 @@ Result<int> ImportHf(Registry& reg, const std::string& dir, const std::string& n
     }
     if (v.tokenizer.kind == "gpt2-bpe") {
       for (const char* f : {"vocab.json", "merges.txt"}) {
-        std::ifstream in(dir + "/" + f, std::ios::binary);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        const std::string bytes = ss.str();
-        const std::string h = Sha256Hex(bytes.data(), bytes.size());
-        bool written = false;
-        OGAI_RETURN_IF_ERROR(reg.blobs().Put(h, bytes.data(), bytes.size(), &written));
-        v.tokenizer.files[f] = h;
+        OGAI_ASSIGN_OR_RETURN(v.tokenizer.files[f], reg.blobs().PutFile(dir + "/" + f));
       }
     }
     return Status::Ok();

@@ -182,15 +182,11 @@ Result<RegisterResult> RegisterCheckpoint(Registry& reg, const std::string& path
       v.tensors.push_back(std::move(rec));
     }
     for (const auto& [name, src] : tok_files) {
-      std::ifstream in(src, std::ios::binary);
-      if (!in) return NotFound("the dataset's tokenizer file " + src + " is missing (registering its BPE files)");
-      std::stringstream ss;
-      ss << in.rdbuf();
-      const std::string bytes = ss.str();
-      const std::string h = Sha256Hex(bytes.data(), bytes.size());
-      bool written = false;
-      OGAI_RETURN_IF_ERROR(reg.blobs().Put(h, bytes.data(), bytes.size(), &written));
-      v.tokenizer.files[name] = h;
+      auto h = reg.blobs().PutFile(src);
+      if (!h.ok())
+        return Status(h.status().code(),
+                      "the dataset's tokenizer file: " + h.status().message() + " (registering its BPE files)");
+      v.tokenizer.files[name] = *h;
     }
     OGAI_ASSIGN_OR_RETURN(res.version, reg.AddVersion(v));
     return Status::Ok();

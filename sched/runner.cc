@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/file_io.h"
+#include "core/shell_quote.h"
 #include "launcher/remote.h"
 #include "store/store.h"
 
@@ -46,16 +47,15 @@ std::string AttemptFile(const std::string& job_dir, int attempt, const std::stri
 
 std::string LaunchCommand(const RunnerOptions& o, const std::string& job_dir, const Job& job, bool with_hosts) {
   const int a = job.attempt;
-  std::string cmd = "OGAI_RUN_STORE_FILE=" + launch::ShellQuote(AttemptFile(job_dir, a, "store")) + " " +
-                    launch::ShellQuote(o.ogai_run) + " -np " + std::to_string(job.ranks);
-  if (with_hosts) cmd += " -H " + launch::ShellQuote(HostsText(job.hosts));
+  std::string cmd = "OGAI_RUN_STORE_FILE=" + ShellQuote(AttemptFile(job_dir, a, "store")) + " " +
+                    ShellQuote(o.ogai_run) + " -np " + std::to_string(job.ranks);
+  if (with_hosts) cmd += " -H " + ShellQuote(HostsText(job.hosts));
   if (job.max_restarts > 0) cmd += " --max-restarts " + std::to_string(job.max_restarts);
-  cmd += " " + launch::ShellQuote(job_dir + "/train.yaml");
-  for (const auto& ov : job.overrides) cmd += " " + launch::ShellQuote(ov);
+  cmd += " " + ShellQuote(job_dir + "/train.yaml");
+  for (const auto& ov : job.overrides) cmd += " " + ShellQuote(ov);
   // The scheduler owns where checkpoints and metrics go: after the user's overrides, so they win.
-  cmd += " " + launch::ShellQuote("checkpoint.dir=" + job_dir + "/ckpt");
-  cmd += " " +
-         launch::ShellQuote("train.metrics_file=" + job_dir + "/metrics.a" + std::to_string(a) + ".rank{rank}.jsonl");
+  cmd += " " + ShellQuote("checkpoint.dir=" + job_dir + "/ckpt");
+  cmd += " " + ShellQuote("train.metrics_file=" + job_dir + "/metrics.a" + std::to_string(a) + ".rank{rank}.jsonl");
   return cmd;
 }
 
@@ -69,8 +69,8 @@ Status WriteJobFiles(const std::string& job_dir, const Job& job) {
 std::string SupervisorBody(const RunnerOptions& o, const std::string& job_dir, const Job& job, bool with_hosts) {
   const std::string a = std::to_string(job.attempt);
   std::string env;
-  for (const auto& e : o.extra_env) env += "export " + launch::ShellQuote(e) + "\n";
-  return "cd " + launch::ShellQuote(job_dir) + " || exit 1\n" + env + LaunchCommand(o, job_dir, job, with_hosts) +
+  for (const auto& e : o.extra_env) env += "export " + ShellQuote(e) + "\n";
+  return "cd " + ShellQuote(job_dir) + " || exit 1\n" + env + LaunchCommand(o, job_dir, job, with_hosts) +
          " >> output.log 2>&1 </dev/null &\n"
          "child=$!\n"
          "echo $child > a." +
@@ -90,7 +90,7 @@ Result<int64_t> StartAttempt(const RunnerOptions& o, const std::string& job_dir,
                              ", written by ogai-sched\n"
                              "echo \"== attempt " +
                              std::to_string(a) + " on " + HostsText(job.hosts) + " ==\" >> " +
-                             launch::ShellQuote(job_dir + "/output.log") + "\n" + SupervisorBody(o, job_dir, job, true);
+                             ShellQuote(job_dir + "/output.log") + "\n" + SupervisorBody(o, job_dir, job, true);
   const std::string script_path = AttemptFile(job_dir, a, "sh");
   OGAI_RETURN_IF_ERROR(WriteFileAtomic(script_path, script, 0700));
   const std::string pid_path = AttemptFile(job_dir, a, "pid");

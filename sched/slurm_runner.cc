@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/shell_quote.h"
 #include "launcher/remote.h"
 #include "sched/runner.h"
 
@@ -62,7 +63,7 @@ Result<int64_t> StartSlurmAttempt(const RunnerOptions& o, const std::string& job
                              ", written by ogai-sched (--backend slurm)\n"
                              "echo \"== attempt " +
                              a + " on " + HostsText(job.hosts) + " (slurm job $SLURM_JOB_ID) ==\" >> " +
-                             launch::ShellQuote(job_dir + "/output.log") + "\n" +
+                             ShellQuote(job_dir + "/output.log") + "\n" +
                              SupervisorBody(o, job_dir, job, /*with_hosts=*/false);
   const std::string path = AttemptFile(job_dir, job.attempt, "sbatch");
   OGAI_RETURN_IF_ERROR(WriteFileAtomic(path, script, 0700));

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "ckpt/reader.h"
+#include "core/shell_quote.h"
 #include "train/checkpointing.h"
 
 namespace ogai::train {
@@ -16,12 +17,6 @@ namespace ogai::train {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ShellQuote(const std::string& s) {
-  std::string o = "'";
-  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return o + "'";
-}
 
 std::string ModelCommand() {
   std::error_code ec;
