@@ -29,6 +29,7 @@
 #include "bench/command.h"
 #include "bench/stats.h"
 #include "core/clock.h"
+#include "core/file_io.h"
 #include "launcher/remote.h"
 #include "sched/policy.h"
 
@@ -122,11 +123,9 @@ int WaitExit(pid_t pid) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-std::string Read(const std::string& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+std::string Read(const std::string& p) {  // empty while the file is not there yet
+  auto text = ReadFile(p);
+  return text.ok() ? std::move(*text) : std::string();
 }
 
 // unix_ms of the first step line of a metrics file with restart round `restart`... (0 if none)

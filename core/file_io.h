@@ -1,5 +1,5 @@
-// The project's write helpers: WriteAllFd for files whose loss is an error (checkpoints,
-// token shards, peer copies), WriteAll for output streams.
+// The project's file helpers: ReadFile for a whole (small) file, WriteAllFd for files whose
+// loss is an error (checkpoints, token shards, peer copies), WriteAll for output streams.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +9,10 @@
 #include "core/status.h"
 
 namespace ogai {
+
+// The whole file's bytes. A file that cannot be opened is NotFound "cannot read PATH: why";
+// a read that fails part way is an IoError naming PATH.
+Result<std::string> ReadFile(const std::string& path);
 
 // Writes all n bytes to fd, retrying short writes, EINTR and EAGAIN (a full non-blocking
 // pipe); any other error, or a write that makes no progress, is an error naming `path`.

@@ -4,12 +4,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
 
+#include "core/file_io.h"
 #include "core/knobs.h"
 #include "core/log.h"
 #include "launcher/remote.h"
@@ -53,8 +52,8 @@ int Report(const std::vector<std::string>& args) {
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   ::execv(prog.c_str(), argv.data());
-  return Fail("cannot run " + prog + ": " + std::strerror(errno) + " (build it: cmake --build build --target ogai-report)",
-              1);
+  return Fail(
+      "cannot run " + prog + ": " + std::strerror(errno) + " (build it: cmake --build build --target ogai-report)", 1);
 }
 
 struct Cli {
@@ -135,11 +134,9 @@ int Submit(Cli& cli, const std::vector<std::string>& args) {
     }
   }
   if (path.empty()) return Fail("submit: name the train.yaml to run: ogai submit train.yaml [-np N] [key=value ...]");
-  std::ifstream f(path);
-  if (!f) return Fail("submit: cannot read " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  r.set_config_yaml(ss.str());
+  auto config_yaml = ReadFile(path);
+  if (!config_yaml.ok()) return Fail("submit: " + config_yaml.status().message());
+  r.set_config_yaml(*config_yaml);
   r.set_config_name(path);
   grpc::ClientContext ctx;
   cli.Prepare(&ctx);

@@ -21,11 +21,8 @@
 namespace ogai::sched {
 
 std::string ReadSmallFile(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return "";
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  auto text = ReadFile(path);
+  return text.ok() ? std::move(*text) : std::string();
 }
 
 Status WriteFileAtomic(const std::string& path, const std::string& text, unsigned mode) {

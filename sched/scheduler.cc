@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
 #include <sstream>
 
 #include "core/clock.h"
@@ -25,13 +24,6 @@ namespace {
 double NowUnix() { return UnixMs() / 1000.0; }
 
 bool FileExists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
-
-std::string ReadSmall(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // ssh HOST true, bounded: "" when it answers, else why not.
 std::string ProbeHost(const std::string& host) {
@@ -134,7 +126,7 @@ void Scheduler::ReattachAll() {
       // ever ran; if not, the attempt never started and the job simply waits again.
       const std::string pf = AttemptFile(dir, j.attempt, o_.runner.backend == "slurm" ? "slurmid" : "pid");
       if (FileExists(pf)) {
-        j.pid = std::atoll(ReadSmall(pf).c_str());
+        j.pid = std::atoll(ReadSmallFile(pf).c_str());
       } else {
         j.state = JobState::kPending;
         j.reason = "Requeued";

@@ -24,13 +24,6 @@ using testing::TempDir;
 
 std::string Bin(const std::string& name) { return testing::BuildDir() + "/bin/" + name; }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 void WriteGz(const std::string& path, const std::string& text) {
   gzFile g = gzopen(path.c_str(), "wb");
   gzwrite(g, text.data(), static_cast<unsigned>(text.size()));
@@ -94,7 +87,7 @@ TEST(OgaiData, SameBytesForOneTwoAndFourRanks) {
     std::map<std::string, std::string> files;
     for (const auto& e : fs::directory_iterator(out)) {
       ASSERT_TRUE(e.is_regular_file()) << e.path() << " left behind";
-      files[e.path().filename().string()] = ReadAll(e.path().string());
+      files[e.path().filename().string()] = ogai::testing::ReadText(e.path().string());
     }
     EXPECT_GE(files.size(), 4u);  // manifest, >= 2 train shards, >= 1 val shard
     if (np == 1) {
@@ -119,7 +112,7 @@ struct Docs {
 
 // Megatron-LM's MMIDIDX index + .bin.
 Docs ReadMegatron(const std::string& prefix) {
-  const std::string idx = ReadAll(prefix + ".idx"), bin = ReadAll(prefix + ".bin");
+  const std::string idx = ogai::testing::ReadText(prefix + ".idx"), bin = ogai::testing::ReadText(prefix + ".bin");
   EXPECT_EQ(idx.substr(0, 9), std::string("MMIDIDX\0\0", 9));
   size_t p = 9;
   auto u64 = [&] {
@@ -157,7 +150,7 @@ Docs ReadMegatron(const std::string& prefix) {
 
 // llm.c's token file: 256 int32 header, uint16 tokens.
 std::vector<int32_t> ReadLlmc(const std::string& path) {
-  const std::string b = ReadAll(path);
+  const std::string b = ogai::testing::ReadText(path);
   int32_t h[256];
   std::memcpy(h, b.data(), sizeof h);
   EXPECT_EQ(h[0], 20240520);
@@ -220,7 +213,7 @@ TEST(OgaiData, BadInputGetsOneClearLine) {
   EXPECT_FALSE(fs::exists(dir / "o1/manifest.json"));
   // A truncated .gz.
   fs::create_directories(dir / "trunc");
-  std::string gz = ReadAll(dir / "in/doc0.txt.gz");
+  std::string gz = ogai::testing::ReadText(dir / "in/doc0.txt.gz");
   testing::WriteFile(dir / "trunc/t.txt.gz", gz.substr(0, gz.size() / 2));
   testing::WriteFile(dir / "trunc.yaml", Yaml(dir / "trunc", dir / "o2"));
   ExpectOneLineError(DataCmd({"prepare", dir / "trunc.yaml"}), "truncated");

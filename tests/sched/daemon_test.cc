@@ -32,13 +32,6 @@ constexpr const char* kTenants =
     "  alice: {quota: 2, borrow: 2, token: tok-alice}\n"
     "  bob: {quota: 2, token: tok-bob}\n";
 
-std::string Read(const std::string& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 int Count(const std::string& text, const std::string& needle) {
   int n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
@@ -146,7 +139,7 @@ TEST(SchedDaemon, GangAdmissionWaitsForAllRanksAndBackfillsASmallJob) {
   EXPECT_NE(r.out.find("(Resources)"), std::string::npos) << r.out;
   // Released, the 1-rank job fits the free slot behind the head: backfilled.
   ASSERT_EQ(d.Ogai("tok", {"release", std::to_string(j3)}).code, 0);
-  ASSERT_TRUE(d.WaitState(j3, "COMPLETED", 60)) << d.Show(j3) << Read(d.JobDir(j3) + "/output.log");
+  ASSERT_TRUE(d.WaitState(j3, "COMPLETED", 60)) << d.Show(j3) << ogai::testing::ReadText(d.JobDir(j3) + "/output.log");
   EXPECT_NE(d.Show(j3).find("(backfilled)"), std::string::npos) << d.Show(j3);
   r = d.Ogai("tok", {"logs", std::to_string(j3), "-f"});  // follows until the job's end: here already
   EXPECT_EQ(r.code, 0);
@@ -173,7 +166,7 @@ TEST(SchedDaemon, ReclaimPreemptsAfterACommitAndTheResumedJobIsBitIdentical) {
   ASSERT_TRUE(d.WaitState(a1, "RUNNING", 30)) << d.Show(a1);
   const int64_t a2 = d.Submit("tok-alice", {cfg, "-np", "2", ov[0], ov[1]});
   ASSERT_TRUE(d.WaitState(a2, "RUNNING", 30)) << d.Show(a2);
-  ASSERT_TRUE(WaitStep(d, a2, 1, 20, 120)) << Read(d.JobDir(a2) + "/output.log");
+  ASSERT_TRUE(WaitStep(d, a2, 1, 20, 120)) << ogai::testing::ReadText(d.JobDir(a2) + "/output.log");
   // bob wants his quota: alice's borrowed job (not the one within --min-runtime) is preempted.
   RunResult q = d.Ogai("tok-alice", {"quota"});
   EXPECT_NE(q.out.find("alice   2      2       4     0"), std::string::npos) << "alice borrows 2:\n" << q.out;
@@ -184,7 +177,7 @@ TEST(SchedDaemon, ReclaimPreemptsAfterACommitAndTheResumedJobIsBitIdentical) {
   EXPECT_NE(shown.find("preempted: checkpoint requested"), std::string::npos) << shown;
   EXPECT_NE(shown.find("ogai-run exited with 0; checkpoint at step"), std::string::npos) << shown;
   ASSERT_TRUE(d.WaitState(b, "COMPLETED", 120)) << d.Show(b);
-  ASSERT_TRUE(d.WaitState(a2, "COMPLETED", 240)) << d.Show(a2) << Read(d.JobDir(a2) + "/output.log");
+  ASSERT_TRUE(d.WaitState(a2, "COMPLETED", 240)) << d.Show(a2) << ogai::testing::ReadText(d.JobDir(a2) + "/output.log");
   // 0 lost steps: the first attempt's last step is the checkpoint the second resumed from.
   const Metrics m1 = AttemptMetrics(d, a2, 1), m2 = AttemptMetrics(d, a2, 2);
   ASSERT_NE(m2.Start(0), nullptr);
@@ -209,10 +202,10 @@ TEST(SchedDaemon, AJobKilledUnderItIsRequeuedAndResumesFromItsLastCheckpoint) {
   ASSERT_TRUE(d.WaitState(id, "RUNNING", 30));
   ASSERT_TRUE(WaitStep(d, id, 1, 25, 120));
   // The job's launcher dies (with it, its ranks: ogai-run's orphan guard).
-  const pid_t run = std::atoi(Read(d.JobDir(id) + "/a.1.runpid").c_str());
+  const pid_t run = std::atoi(ogai::testing::ReadText(d.JobDir(id) + "/a.1.runpid").c_str());
   ASSERT_GT(run, 1);
   ASSERT_EQ(::kill(run, SIGKILL), 0);
-  ASSERT_TRUE(d.WaitState(id, "COMPLETED", 240)) << d.Show(id) << Read(d.JobDir(id) + "/output.log");
+  ASSERT_TRUE(d.WaitState(id, "COMPLETED", 240)) << d.Show(id) << ogai::testing::ReadText(d.JobDir(id) + "/output.log");
   const std::string shown = d.Show(id);
   EXPECT_NE(shown.find("failed (ogai-run exited with 137); requeued 1 of 1"), std::string::npos) << shown;
   const Metrics m2 = AttemptMetrics(d, id, 2);
@@ -243,7 +236,7 @@ TEST(SchedDaemon, KillNineOfTheDaemonLosesNoJobAndRunsNoneTwice) {
   ASSERT_TRUE(d.WaitState(running, "COMPLETED", 240)) << d.Show(running);
   ASSERT_TRUE(d.WaitState(queued, "COMPLETED", 120)) << d.Show(queued);
   for (int64_t id : {running, queued}) {
-    const std::string log = Read(d.JobDir(id) + "/output.log");
+    const std::string log = ogai::testing::ReadText(d.JobDir(id) + "/output.log");
     EXPECT_EQ(Count(log, "== attempt"), 1) << "job " << id << " ran more than once:\n" << log;
     EXPECT_NE(d.Show(id).find("attempts:   1 "), std::string::npos) << d.Show(id);
   }

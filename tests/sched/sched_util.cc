@@ -15,12 +15,6 @@ namespace fs = std::filesystem;
 using launch::testing::BinDir;
 
 namespace {
-std::string Read(const std::string& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 std::string Field(const std::string& show, const std::string& key) {
   const size_t at = show.find("  " + key + ":");
   if (at == std::string::npos) return "";
@@ -66,7 +60,7 @@ Daemon::~Daemon() {
     for (const auto& f : fs::directory_iterator(job.path(), ec)) {
       const std::string name = f.path().filename();
       if (name.size() > 7 && name.substr(name.size() - 7) == ".runpid") {
-        const pid_t p = std::atoi(Read(f.path()).c_str());
+        const pid_t p = std::atoi(ogai::testing::ReadText(f.path()).c_str());
         if (p > 1) ::kill(p, SIGTERM);
       }
     }
@@ -77,7 +71,7 @@ Daemon::~Daemon() {
 }
 
 std::string Daemon::admin_token() const {
-  std::string t = Read(state() + "/admin.token");
+  std::string t = ogai::testing::ReadText(state() + "/admin.token");
   while (!t.empty() && t.back() == '\n') t.pop_back();
   return t;
 }

@@ -21,13 +21,6 @@ using recovery_testing::Metrics;
 using recovery_testing::ReadMetrics;
 using recovery_testing::TestConfig;
 
-std::string Read(const std::string& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 TEST(SchedSlurm, AttemptsAreBatchJobsAndAPreemptedJobResumesBitIdentical) {
   const char* conf = std::getenv("SLURM_CONF");
   if (conf == nullptr || *conf == '\0') {
@@ -51,7 +44,7 @@ TEST(SchedSlurm, AttemptsAreBatchJobsAndAPreemptedJobResumesBitIdentical) {
   for (double t = 0; t < 120 && ReadMetrics(d.JobDir(a2) + "/metrics.a1.rank0.jsonl").MaxStep() < 15; t += 0.1)
     ::usleep(100000);
   // The attempt is a Slurm batch job.
-  const std::string slurm_id = Read(d.JobDir(a2) + "/a.1.slurmid");
+  const std::string slurm_id = ogai::testing::ReadText(d.JobDir(a2) + "/a.1.slurmid");
   ASSERT_FALSE(slurm_id.empty());
   const RunResult q = launch::testing::RunCommand({"squeue", "-h", "-o", "%i %j %T"}, {}, 30);
   EXPECT_NE(q.out.find(slurm_id.substr(0, slurm_id.size() - 1) + " ogai-" + std::to_string(a2) + " RUNNING"),
@@ -59,7 +52,7 @@ TEST(SchedSlurm, AttemptsAreBatchJobsAndAPreemptedJobResumesBitIdentical) {
       << q.out << q.err;
   const int64_t b = d.Submit("tok-bob", {cfg, "-np", "2", "parallel.dp=2", "train.steps=10"});
   ASSERT_TRUE(d.WaitState(b, "COMPLETED", 180)) << d.Show(a2) << d.Show(b);
-  ASSERT_TRUE(d.WaitState(a2, "COMPLETED", 240)) << d.Show(a2) << Read(d.JobDir(a2) + "/output.log");
+  ASSERT_TRUE(d.WaitState(a2, "COMPLETED", 240)) << d.Show(a2) << ogai::testing::ReadText(d.JobDir(a2) + "/output.log");
   EXPECT_NE(d.Show(a2).find("preempted: checkpoint requested"), std::string::npos) << d.Show(a2);
   const Metrics m1 = ReadMetrics(d.JobDir(a2) + "/metrics.a1.rank0.jsonl");
   const Metrics m2 = ReadMetrics(d.JobDir(a2) + "/metrics.a2.rank0.jsonl");
@@ -70,11 +63,11 @@ TEST(SchedSlurm, AttemptsAreBatchJobsAndAPreemptedJobResumesBitIdentical) {
     for (const auto& [step, line] : m->final) bits[step] = line.loss_bits;
   ASSERT_EQ(bits.size(), static_cast<size_t>(steps));
   for (const auto& [step, line] : ref.final) EXPECT_EQ(bits[step], line.loss_bits) << "step " << step;
-  EXPECT_NE(Read(d.JobDir(a2) + "/output.log").find("(slurm job "), std::string::npos);
+  EXPECT_NE(ogai::testing::ReadText(d.JobDir(a2) + "/output.log").find("(slurm job "), std::string::npos);
   // Cancel: scancel of the running batch job.
   ASSERT_EQ(d.Ogai("tok-alice", {"cancel", std::to_string(a1)}).code, 0);
   ASSERT_TRUE(d.WaitState(a1, "CANCELLED", 120)) << d.Show(a1);
-  const std::string id1 = Read(d.JobDir(a1) + "/a.1.slurmid");
+  const std::string id1 = ogai::testing::ReadText(d.JobDir(a1) + "/a.1.slurmid");
   for (int i = 0; i < 100; ++i) {
     const RunResult r = launch::testing::RunCommand({"squeue", "-h", "-o", "%i"}, {}, 30);
     if (r.out.find(id1) == std::string::npos) break;

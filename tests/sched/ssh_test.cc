@@ -26,15 +26,8 @@ using recovery_testing::ParentOf;
 using recovery_testing::ReadMetrics;
 using recovery_testing::TestConfig;
 
-std::string Read(const std::string& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 std::string Cmdline(pid_t p) {
-  std::string cmd = Read("/proc/" + std::to_string(p) + "/cmdline");
+  std::string cmd = ogai::testing::ReadText("/proc/" + std::to_string(p) + "/cmdline");
   for (char& c : cmd)
     if (c == '\0') c = ' ';
   return cmd;
@@ -91,11 +84,11 @@ TEST(SchedSsh, ADeadHostIsMarkedDownAndAJobThatLosesANodeIsRequeuedAndResumes) {
   ASSERT_GT(agent, 1) << "no agent of this job for 127.0.0.3";
   ASSERT_EQ(::kill(agent, SIGKILL), 0);
   for (pid_t p : ranks) ::kill(p, SIGKILL);
-  ASSERT_TRUE(d.WaitState(id, "COMPLETED", 240)) << d.Show(id) << Read(d.JobDir(id) + "/output.log");
+  ASSERT_TRUE(d.WaitState(id, "COMPLETED", 240)) << d.Show(id) << ogai::testing::ReadText(d.JobDir(id) + "/output.log");
   const std::string shown = d.Show(id);
   EXPECT_NE(shown.find("failed (ogai-run exited with 125); requeued 1 of 2"), std::string::npos) << shown;
   const Metrics m2 = ReadMetrics(d.JobDir(id) + "/metrics.a2.rank0.jsonl");
-  ASSERT_NE(m2.Start(0), nullptr) << shown << Read(d.JobDir(id) + "/output.log");
+  ASSERT_NE(m2.Start(0), nullptr) << shown << ogai::testing::ReadText(d.JobDir(id) + "/output.log");
   EXPECT_GE(m2.Start(0)->resume_step, 20);
   std::map<int64_t, std::string> bits;
   for (int a = 1; a <= 2; ++a)

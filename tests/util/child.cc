@@ -17,6 +17,8 @@
 
 #include "core/clock.h"
 #include "rank/contract.h"
+#include "tests/util/job.h"
+#include "tests/util/job.h"
 
 extern char** environ;
 
@@ -180,20 +182,11 @@ int Child::exit_code() const {
 
 bool Child::signalled() const { return reaped_ && WIFSIGNALED(status_); }
 
-namespace {
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-}  // namespace
+std::string Child::output() const { return separate_stderr_ ? out() + err() : ReadText(*dir_ / "output"); }
 
-std::string Child::output() const { return separate_stderr_ ? out() + err() : ReadAll(*dir_ / "output"); }
+std::string Child::out() const { return ReadText(*dir_ / "output"); }
 
-std::string Child::out() const { return ReadAll(*dir_ / "output"); }
-
-std::string Child::err() const { return separate_stderr_ ? ReadAll(*dir_ / "stderr") : ""; }
+std::string Child::err() const { return separate_stderr_ ? ReadText(*dir_ / "stderr") : ""; }
 
 std::string Child::command() const {
   std::string s;

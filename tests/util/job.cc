@@ -8,6 +8,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "core/file_io.h"
 #include "tests/util/child.h"
 
 namespace ogai::testing {
@@ -69,5 +70,10 @@ std::map<std::string, long long> ReadMemoryMetrics(const std::string& path) {
 }
 
 void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+std::string ReadText(const std::string& path) {
+  auto text = ogai::ReadFile(path);
+  return text.ok() ? std::move(*text) : std::string();
+}
 
 }  // namespace ogai::testing

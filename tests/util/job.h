@@ -43,5 +43,8 @@ std::map<std::string, long long> ReadMemoryMetrics(const std::string& path);
 
 // Writes `text` to `path`.
 void WriteFile(const std::string& path, const std::string& text);
+// The bytes of the file at `path`, empty when it cannot be read (core/file_io.h's ReadFile
+// for tests that check the content, not the error).
+std::string ReadText(const std::string& path);
 
 }  // namespace ogai::testing

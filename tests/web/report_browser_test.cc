@@ -44,13 +44,6 @@ int PlottedPoints(const std::string& plotted, const std::string& chart) {
   return std::stoi(m[1]);
 }
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Runs the page in headless Chromium with its own profile folder (several tests may run it
 // at once) and returns the DOM after the scripts ran.
 std::string DumpDom(const std::string& chromium, const TempDir& d, const std::string& html) {
@@ -110,7 +103,7 @@ TEST_F(ReportBrowser, TheTinyRunsReportDrawsOnePointPerStep) {
   auto rep = RunShell(Bin("ogai") + " report " + d.path() + "/run --out " + d.path() + "/report.html 2>&1");
   ASSERT_EQ(rep.exit_code, 0) << rep.output;
   EXPECT_NE(rep.output.find("60 steps"), std::string::npos) << rep.output;
-  const std::string html = Read(d / "report.html");
+  const std::string html = ogai::testing::ReadText(d / "report.html");
   EXPECT_NE(html.find("finished at step 60 of 60"), std::string::npos);
   EXPECT_NE(html.find("/ck/step_00000040"), std::string::npos);  // the checkpoint table
   EXPECT_NE(html.find("GEMM"), std::string::npos);               // the hardware table
