@@ -24,6 +24,7 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then
   echo "usage: $0 start DIR [N] | stop DIR" >&2; exit 2
 fi
 SSHD=/usr/sbin/sshd
+. "$(dirname "${BASH_SOURCE[0]}")/sshd_common.sh"
 
 stop_cluster() {
   local d="$1"
@@ -79,11 +80,7 @@ start)
   echo "link $br" >> "$dir/state"
   ip addr add "$subnet.254/24" dev "$br"
   ip link set "$br" up
-  mkdir -p /run/sshd
-  rm -f "$dir"/host_ed25519* "$dir"/id_ed25519*
-  ssh-keygen -q -t ed25519 -N '' -f "$dir/host_ed25519"
-  ssh-keygen -q -t ed25519 -N '' -f "$dir/id_ed25519"
-  cp "$dir/id_ed25519.pub" "$dir/authorized_keys"; chmod 600 "$dir/authorized_keys"
+  make_ssh_keys "$dir"
   cat > "$dir/ssh_config" <<CFG
 Host *
   Port 22
@@ -111,23 +108,7 @@ CFG
     ip -n "$ns" route add default via "$subnet.254"
     ip link set "$hv" master "$br"
     ip link set "$hv" up
-    cat > "$dir/sshd_config.$i" <<CFG
-Port 22
-ListenAddress $addr
-HostKey $dir/host_ed25519
-PidFile $dir/sshd.$i.pid
-AuthorizedKeysFile $dir/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PrintMotd no
-MaxStartups 100:30:200
-MaxSessions 100
-LogLevel ERROR
-CFG
+    write_sshd_config "$dir/sshd_config.$i" "$dir" "$dir/sshd.$i.pid" 22 "$addr"
     echo "pid $dir/sshd.$i.pid" >> "$dir/state"
     # sshd daemonizes inside the node's network and UTS namespaces; its logins inherit both.
     ip netns exec "$ns" unshare --uts -- sh -c "hostname $name && exec $SSHD -f $dir/sshd_config.$i -E $dir/sshd.$i.log"

@@ -14,6 +14,7 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then
   echo "usage: $0 start|stop DIR" >&2; exit 2
 fi
 SSHD=/usr/sbin/sshd
+. "$(dirname "${BASH_SOURCE[0]}")/sshd_common.sh"
 
 free_port() {
   python3 - <<'PY'
@@ -28,32 +29,9 @@ start)
   mkdir -p "$dir"; chmod 700 "$dir"
   dir="$(cd "$dir" && pwd)"
   "$0" stop "$dir"              # a second start replaces the first, never leaks it
-  mkdir -p /run/sshd            # sshd's privilege-separation directory
-  rm -f "$dir"/host_ed25519* "$dir"/id_ed25519*
-  ssh-keygen -q -t ed25519 -N '' -f "$dir/host_ed25519"
-  ssh-keygen -q -t ed25519 -N '' -f "$dir/id_ed25519"
-  cp "$dir/id_ed25519.pub" "$dir/authorized_keys"; chmod 600 "$dir/authorized_keys"
+  make_ssh_keys "$dir"
   port="$(free_port)"
-  cat > "$dir/sshd_config" <<CFG
-Port $port
-ListenAddress 127.0.0.1
-ListenAddress 127.0.0.2
-ListenAddress 127.0.0.3
-ListenAddress 127.0.0.4
-HostKey $dir/host_ed25519
-PidFile $dir/sshd.pid
-AuthorizedKeysFile $dir/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PrintMotd no
-MaxStartups 100:30:200
-MaxSessions 100
-LogLevel ERROR
-CFG
+  write_sshd_config "$dir/sshd_config" "$dir" "$dir/sshd.pid" "$port" 127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4
   cat > "$dir/ssh_config" <<CFG
 Host *
   Port $port
