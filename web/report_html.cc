@@ -303,7 +303,8 @@ std::string RenderReport(const RunData& run, const ReportOptions& o) {
   h += "<script type=\"application/json\" id=\"report-data\">" +
        ScriptSafe(data.dump(-1, ' ', false, json::error_handler_t::replace)) + "</script>\n";
   if (ChartsAvailable()) {
-    h += "<script>" + std::string(UplotJs()) + "</script>\n<script>" + std::string(PageJs()) + "</script>\n";
+    h += "<script>" + std::string(UplotJs()) + "</script>\n<script>" + std::string(WebFile("charts.js")) +
+         "</script>\n<script>" + std::string(WebFile("report_page.js")) + "</script>\n";
   }
   h += "</body></html>\n";
   return h;

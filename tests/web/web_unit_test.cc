@@ -10,6 +10,7 @@
 
 #include "tests/util/job.h"
 #include "web/assets.h"
+#include "web/dashboard_page.h"
 #include "web/downsample.h"
 #include "web/metrics_reader.h"
 #include "web/report_html.h"
@@ -160,20 +161,51 @@ TEST(Report, ThePageLoadsNothingFromTheNetwork) {
   }
 }
 
-// The build step that embeds uPlot, run on an empty npm cache: it still produces a source
-// that says why charts are missing (what ogai-report then shows), rather than failing.
-TEST(Report, WithoutTheNpmCacheTheEmbeddedAssetsSayWhy) {
+// The build step that embeds uPlot, run without web/node_modules: it still produces a source
+// that says why charts are missing (what ogai-report and the dashboard then show), rather than
+// failing, and the pages' own files are embedded all the same.
+TEST(Report, WithoutNodeModulesTheEmbeddedAssetsSayWhy) {
   TempDir d("ogai_web_assets");
   const std::string src = OGAI_TEST_SOURCE_DIR;
-  auto r = ogai::testing::RunShell("cmake -DNPM_CACHE=" + d.path() + "/empty -DPAGE_JS=" + src +
-                                   "/web/report_page.js -DOUT=" + d.path() + "/a.cc -P " + src +
+  auto r = ogai::testing::RunShell("cmake -DNODE_MODULES=" + d.path() + "/empty -DWEB_DIR=" + src +
+                                   "/web -DFILES=charts.js,dashboard.js -DOUT=" + d.path() + "/a.cc -P " + src +
                                    "/web/embed_assets.cmake 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream in(d / "a.cc");
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_NE(text.str().find("kChartsReason = \"uPlot was not in the npm cache"), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find("kJs[] = {0}"), std::string::npos);
+  const std::string text = ogai::testing::ReadText(d / "a.cc");
+  EXPECT_NE(text.find("kChartsReason = \"uPlot was not in " + d.path() +
+                      "/empty when ogai was built: run "
+                      "scripts/build.sh"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("kJs[] = {0}"), std::string::npos);
+  EXPECT_NE(text.find("{\"charts.js\", "), std::string::npos);
+  EXPECT_NE(text.find("{\"dashboard.js\", "), std::string::npos);
+  // A file that is not in web/ is one clear error, not an empty page.
+  auto bad = ogai::testing::RunShell("cmake -DNODE_MODULES=" + d.path() + " -DWEB_DIR=" + src +
+                                     "/web -DFILES=nope.js -DOUT=" + d.path() + "/b.cc -P " + src +
+                                     "/web/embed_assets.cmake 2>&1");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("nope.js does not exist"), std::string::npos) << bad.output;
+}
+
+// The dashboard's page: every script and style inline (nothing from the network), the page
+// script last, and no data in it (it asks the API).
+TEST(Dashboard, PageIsSelfContained) {
+  const std::string page = DashboardPage();
+  EXPECT_EQ(page.find("<script src"), std::string::npos);
+  EXPECT_EQ(page.find("<link"), std::string::npos);
+  EXPECT_EQ(page.find("url(http"), std::string::npos);
+  EXPECT_EQ(page.find("<!--OGAI:"), std::string::npos) << "a marker was not replaced";
+  EXPECT_NE(page.find("ogaiDash"), std::string::npos);
+  for (const char* f : {"dashboard.js", "charts.js"}) {
+    EXPECT_EQ(WebFile(f).find("innerHTML"), std::string::npos) << f << ": API text must never be parsed as HTML";
+  }
+  if (ChartsAvailable()) {
+    EXPECT_NE(page.find("OgaiCharts"), std::string::npos);
+    EXPECT_LT(page.find("uPlot"), page.find("const OgaiCharts"));
+  } else {
+    EXPECT_NE(page.find(kChartsReason), std::string::npos);
+  }
 }
 
 }  // namespace
