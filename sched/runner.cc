@@ -38,6 +38,10 @@ Status WriteFileAtomic(const std::string& path, const std::string& text, unsigne
 
 std::string JobDir(const std::string& state_dir, int64_t id) { return state_dir + "/jobs/" + std::to_string(id); }
 
+std::string Rank0MetricsFile(const std::string& job_dir, int attempt) {
+  return job_dir + "/metrics.a" + std::to_string(attempt) + ".rank0.jsonl";
+}
+
 std::string AttemptFile(const std::string& job_dir, int attempt, const std::string& what) {
   return job_dir + "/a." + std::to_string(attempt) + "." + what;
 }
@@ -165,7 +169,7 @@ Progress ReadProgress(const std::string& job_dir, int attempt) {
   Progress p;
   const std::string latest = ReadSmallFile(job_dir + "/ckpt/latest");  // "step_00000100\n"
   if (latest.rfind("step_", 0) == 0) p.committed_step = std::atoll(latest.c_str() + 5);
-  std::ifstream f(job_dir + "/metrics.a" + std::to_string(attempt) + ".rank0.jsonl");
+  std::ifstream f(Rank0MetricsFile(job_dir, attempt));
   if (f) {
     f.seekg(0, std::ios::end);
     const std::streamoff size = f.tellg();

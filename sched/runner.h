@@ -28,6 +28,8 @@ struct RunnerOptions {
 
 std::string JobDir(const std::string& state_dir, int64_t id);
 std::string AttemptFile(const std::string& job_dir, int attempt, const std::string& what);
+// Rank 0's metrics file of attempt `attempt` (metrics.a<N>.rank0.jsonl).
+std::string Rank0MetricsFile(const std::string& job_dir, int attempt);
 
 // Writes the job's folder (first attempt) and starts attempt job.attempt on job.hosts.
 // Returns the supervisor's pid (local), or the Slurm job id (slurm).

@@ -14,6 +14,7 @@
 
 #include "core/file_io.h"
 #include "launcher/hostfile.h"
+#include "sched/http_service.h"
 
 namespace ogai::sched {
 
@@ -67,6 +68,10 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
       f->verbose = true;
       continue;
     }
+    if (a == "--http-allow-remote") {
+      f->http_allow_remote = true;
+      continue;
+    }
     std::string v;
     const size_t eq = a.find('=');
     if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
@@ -95,6 +100,10 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
       f->half_life_s = std::atof(v.c_str());
     else if (a == "--tick-ms")
       f->tick_ms = std::atoi(v.c_str());
+    else if (a == "--http")
+      f->http = v;
+    else if (a == "--registry")
+      f->registry = v;
     else
       return InvalidArgument("unknown flag " + a);
   }
@@ -104,6 +113,21 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
   }
   if (f->tick_ms <= 0 || f->grace_s < 0 || f->half_life_s <= 0) {
     return InvalidArgument("--tick-ms and --half-life must be positive and --grace not negative");
+  }
+  if (f->http_allow_remote && f->http.empty()) {
+    return InvalidArgument("--http-allow-remote without --http HOST:PORT; add --http, or drop it");
+  }
+  if (!f->registry.empty() && f->http.empty()) {
+    return InvalidArgument("--registry is read by the dashboard only; add --http HOST:PORT, or drop it");
+  }
+  if (!f->http.empty()) {
+    std::string host;
+    int port = 0;
+    OGAI_RETURN_IF_ERROR(ParseHttpAddress(f->http, f->http_allow_remote, &host, &port));
+  }
+  if (!f->registry.empty() && ::access((f->registry + "/registry.db").c_str(), R_OK) != 0) {
+    return InvalidArgument("--registry " + f->registry +
+                           ": no registry there (no registry.db); give the root `ogai-model` uses (--root)");
   }
   return Status::Ok();
 }

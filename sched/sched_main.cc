@@ -16,6 +16,8 @@
 #include "core/file_io.h"
 #include "core/log.h"
 #include "launcher/hostfile.h"
+#include "sched/http_service.h"
+#include "sched/runner.h"
 #include "sched/sched_config.h"
 #include "sched/service.h"
 
@@ -37,6 +39,10 @@ constexpr const char* kUsage = R"(usage: ogai-sched --state DIR [options]
   --grace SECONDS    a preempted job's time to commit its checkpoint and stop (default 120)
   --half-life S      fair-share usage half-life in seconds (default 3600)
   --tick-ms MS       the scheduling loop's period (default 200)
+  --http HOST:PORT   serve the web dashboard and its JSON API there (off by default;
+                     loopback only; port 0 picks a free one, written to DIR/http.port)
+  --http-allow-remote  allow --http on an address that is not loopback
+  --registry DIR     the ogai-model registry the dashboard's models page shows
   -v                 say more
 )";
 
@@ -59,6 +65,17 @@ int main(int argc, char** argv) {
     return Fail(st.message() + " (ogai-sched --help)");
   }
   if (f.verbose) SetLogLevel(LogLevel::Info);
+  // The dashboard's port first: a port in use is one line before anything is created.
+  std::unique_ptr<HttpService> http;
+  if (!f.http.empty()) {
+    HttpOptions ho;
+    ho.listen = f.http;
+    ho.allow_remote = f.http_allow_remote;
+    ho.registry = f.registry;
+    auto h = HttpService::Bind(ho);
+    if (!h.ok()) return Fail(h.status().message(), 1);
+    http = std::move(h).value();
+  }
   auto opts = BuildSchedulerOptions(f, argv[0]);
   if (!opts.ok()) return Fail(opts.status().message());
   // One daemon per state folder.
@@ -77,9 +94,22 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Service> service;
   auto server = StartService(s->get(), f.listen, &service);
   if (!server.ok()) return Fail(server.status().message(), 1);
+  const std::string port_file = f.state + "/http.port";
+  if (http) {
+    if (Status st = WriteFileAtomic(port_file, std::to_string(http->port()) + "\n", 0644); !st.ok()) {
+      (*server)->Shutdown();
+      return Fail(st.message(), 1);
+    }
+    http->Start(s->get());
+    Print("ogai-sched: dashboard at " + http->url() + "\n");
+  }
   Print("ogai-sched: listening on " + f.listen + " (state " + f.state + ")\n");
   std::thread loop([&] { (*s)->Run(&g_stop); });
   while (!g_stop) ::usleep(100000);
+  if (http) {
+    http->Stop();
+    ::unlink(port_file.c_str());
+  }
   (*server)->Shutdown();
   loop.join();
   // Jobs keep running: a daemon started again on this folder re-attaches to them.

@@ -1,5 +1,9 @@
 #include "web/metrics_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -108,79 +112,135 @@ Result<std::string> FindMetricsFile(const std::string& arg) {
   return found[0];
 }
 
-Result<RunData> ReadMetrics(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound("cannot read the metrics file '" + path + "'");
-  RunData run;
-  run.path = path;
-  std::map<int64_t, StepPoint> by_step;
-  std::map<int64_t, double> val;
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty()) continue;
-    const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) {
-      if (run.skipped_lines++ == 0) run.first_skipped_line = n;
-      continue;
-    }
-    ValPoint v;
-    if (j.contains("loss") && j.contains("step") && j["step"].is_number()) {
-      StepPoint s;
-      s.step = j["step"].get<int64_t>();
-      s.loss = Num(j, "loss");
-      s.lr = Num(j, "lr");
-      s.grad_norm = Num(j, "grad_norm");
-      s.ms = Num(j, "ms");
-      s.dp_exposed_ms = Num(j, "dp_exposed_ms");
-      s.dp_exposed_min_ms = Num(j, "dp_exposed_min_ms");
-      s.pp_wait_ms = Num(j, "pp_wait_ms");
-      s.restart = static_cast<int>(Num(j, "restart"));
-      s.unix_ms = Num(j, "unix_ms");
-      run.lines.push_back(s);
-      by_step[s.step] = s;
-    }
-    if (FindValLoss(j, &v) || FindNestedValLoss(j, &v)) val[v.step] = v.loss;
-    if (j.contains("start") && j["start"].is_object()) {
-      const json& s = j["start"];
-      RoundStart r;
-      r.restart = static_cast<int>(Num(s, "restart"));
-      r.world = static_cast<int>(Num(s, "world"));
-      r.dp = static_cast<int>(Num(s, "dp"));
-      r.tp = static_cast<int>(Num(s, "tp"));
-      r.pp = static_cast<int>(Num(s, "pp"));
-      r.grad_accum = static_cast<int>(Num(s, "grad_accum"));
-      r.global_batch = static_cast<int>(Num(s, "global_batch"));
-      r.resume_step = static_cast<int64_t>(Num(s, "resume_step"));
-      r.source = Str(s, "source");
-      r.load_ms = Num(s, "load_ms");
-      r.started_unix_ms = Num(s, "started_unix_ms");
-      r.ready_unix_ms = Num(s, "ready_unix_ms");
-      run.rounds.push_back(r);
-      run.finished = false;
-    }
-    if (j.contains("checkpoint") && j["checkpoint"].is_object()) {
-      const json& c = j["checkpoint"];
-      run.checkpoints.push_back({static_cast<int64_t>(Num(c, "step")), Str(c, "path"),
-                                 static_cast<int>(Num(c, "restart")), Num(c, "unix_ms")});
-    }
-    if (j.contains("config") && j["config"].is_object()) run.config_yaml = Str(j["config"], "yaml");
-    if (j.contains("hardware") && j["hardware"].is_object()) {
-      const json& h = j["hardware"];
-      run.hardware = {{"host", Str(h, "host")},
-                      {"CPU", Str(h, "cpu")},
-                      {"cores (this process / online)", std::to_string(static_cast<int>(Num(h, "cores"))) + " / " +
-                                                            std::to_string(static_cast<int>(Num(h, "online_cores")))},
-                      {"memory", HumanBytes(Num(h, "memory_bytes"))},
-                      {"GEMM", Str(h, "gemm")}};
-    }
-    if (j.contains("memory") && j["memory"].is_object()) run.finished = true;
+MetricsFollower::MetricsFollower(std::string path) : path_(std::move(path)) { run_.path = path_; }
+
+void MetricsFollower::Reset() {
+  run_ = RunData();
+  run_.path = path_;
+  offset_ = 0;
+  line_no_ = 0;
+  partial_.clear();
+}
+
+Status MetricsFollower::Update() {
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFound("cannot read the metrics file '" + path_ + "'");
+  struct stat sb {};
+  if (::fstat(fd, &sb) != 0) {
+    ::close(fd);
+    return NotFound("cannot read the metrics file '" + path_ + "'");
   }
-  for (auto& [step, s] : by_step) run.steps.push_back(s);
-  for (auto& [step, loss] : val) run.val.push_back({step, loss});
-  ReadConfig(&run);
-  return run;
+  // A file replaced or cut short since the last read is read again from its start.
+  if (static_cast<uint64_t>(sb.st_ino) != inode_ || sb.st_size < offset_) Reset();
+  inode_ = static_cast<uint64_t>(sb.st_ino);
+  std::string buf(1 << 20, '\0');
+  while (true) {
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), offset_);
+    if (n <= 0) break;
+    offset_ += n;
+    const char* p = buf.data();
+    const char* const end = p + n;
+    while (true) {
+      const char* nl = std::find(p, end, '\n');
+      partial_.append(p, static_cast<size_t>(nl - p));
+      if (nl == end) break;
+      AddLine(partial_);
+      partial_.clear();
+      p = nl + 1;
+    }
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+void MetricsFollower::Finish() {
+  if (!partial_.empty()) AddLine(partial_);
+  partial_.clear();
+}
+
+void MetricsFollower::AddLine(const std::string& line) {
+  RunData& run = run_;
+  const int n = ++line_no_;
+  if (line.empty()) return;
+  const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    if (run.skipped_lines++ == 0) run.first_skipped_line = n;
+    return;
+  }
+  ValPoint v;
+  if (j.contains("loss") && j.contains("step") && j["step"].is_number()) {
+    StepPoint s;
+    s.step = j["step"].get<int64_t>();
+    s.loss = Num(j, "loss");
+    s.lr = Num(j, "lr");
+    s.grad_norm = Num(j, "grad_norm");
+    s.ms = Num(j, "ms");
+    s.dp_exposed_ms = Num(j, "dp_exposed_ms");
+    s.dp_exposed_min_ms = Num(j, "dp_exposed_min_ms");
+    s.pp_wait_ms = Num(j, "pp_wait_ms");
+    s.restart = static_cast<int>(Num(j, "restart"));
+    s.unix_ms = Num(j, "unix_ms");
+    run.lines.push_back(s);
+    // Per step the last line; steps come in order except after a restart, which redoes some.
+    auto at = std::lower_bound(run.steps.begin(), run.steps.end(), s.step,
+                               [](const StepPoint& p, int64_t step) { return p.step < step; });
+    if (at != run.steps.end() && at->step == s.step)
+      *at = s;
+    else
+      run.steps.insert(at, s);
+  }
+  if (FindValLoss(j, &v) || FindNestedValLoss(j, &v)) {
+    auto at = std::lower_bound(run.val.begin(), run.val.end(), v.step,
+                               [](const ValPoint& p, int64_t step) { return p.step < step; });
+    if (at != run.val.end() && at->step == v.step)
+      *at = v;
+    else
+      run.val.insert(at, v);
+  }
+  if (j.contains("start") && j["start"].is_object()) {
+    const json& s = j["start"];
+    RoundStart r;
+    r.restart = static_cast<int>(Num(s, "restart"));
+    r.world = static_cast<int>(Num(s, "world"));
+    r.dp = static_cast<int>(Num(s, "dp"));
+    r.tp = static_cast<int>(Num(s, "tp"));
+    r.pp = static_cast<int>(Num(s, "pp"));
+    r.grad_accum = static_cast<int>(Num(s, "grad_accum"));
+    r.global_batch = static_cast<int>(Num(s, "global_batch"));
+    r.resume_step = static_cast<int64_t>(Num(s, "resume_step"));
+    r.source = Str(s, "source");
+    r.load_ms = Num(s, "load_ms");
+    r.started_unix_ms = Num(s, "started_unix_ms");
+    r.ready_unix_ms = Num(s, "ready_unix_ms");
+    run.rounds.push_back(r);
+    run.finished = false;
+  }
+  if (j.contains("checkpoint") && j["checkpoint"].is_object()) {
+    const json& c = j["checkpoint"];
+    run.checkpoints.push_back(
+        {static_cast<int64_t>(Num(c, "step")), Str(c, "path"), static_cast<int>(Num(c, "restart")), Num(c, "unix_ms")});
+  }
+  if (j.contains("config") && j["config"].is_object()) {
+    run.config_yaml = Str(j["config"], "yaml");
+    ReadConfig(&run);
+  }
+  if (j.contains("hardware") && j["hardware"].is_object()) {
+    const json& h = j["hardware"];
+    run.hardware = {{"host", Str(h, "host")},
+                    {"CPU", Str(h, "cpu")},
+                    {"cores (this process / online)", std::to_string(static_cast<int>(Num(h, "cores"))) + " / " +
+                                                          std::to_string(static_cast<int>(Num(h, "online_cores")))},
+                    {"memory", HumanBytes(Num(h, "memory_bytes"))},
+                    {"GEMM", Str(h, "gemm")}};
+  }
+  if (j.contains("memory") && j["memory"].is_object()) run.finished = true;
+}
+
+Result<RunData> ReadMetrics(const std::string& path) {
+  MetricsFollower f(path);
+  OGAI_RETURN_IF_ERROR(f.Update());
+  f.Finish();
+  return f.data();
 }
 
 }  // namespace ogai::web

@@ -68,6 +68,30 @@ struct RunData {
 // (a *.jsonl whose first record is rank 0's start record). Errors say what to pass instead.
 Result<std::string> FindMetricsFile(const std::string& run_dir_or_metrics);
 
+// The whole file at once (a last line without its newline is read too).
 Result<RunData> ReadMetrics(const std::string& path);
+
+// Follows a metrics file while it grows (the dashboard polls a running job's file): each
+// Update() reads only the bytes appended since the last one and adds its complete lines (a
+// line still being written waits for the next call). A file replaced or cut short since is
+// read again from its start.
+class MetricsFollower {
+ public:
+  explicit MetricsFollower(std::string path);
+  Status Update();  // NotFound when the file cannot be read
+  void Finish();    // adds a last line that has no newline
+  const RunData& data() const { return run_; }
+  int64_t bytes_read() const { return offset_; }
+
+ private:
+  void Reset();
+  void AddLine(const std::string& line);
+  std::string path_;
+  RunData run_;
+  int64_t offset_ = 0;
+  uint64_t inode_ = 0;
+  int line_no_ = 0;
+  std::string partial_;
+};
 
 }  // namespace ogai::web

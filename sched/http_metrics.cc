@@ -1,0 +1,146 @@
+#include "sched/http_metrics.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "web/downsample.h"
+
+namespace ogai::sched {
+namespace {
+
+using nlohmann::json;
+
+json Val(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+// The indices of run.steps to keep: every one when they fit, else the union of each series'
+// min/max buckets (and the steps that have a validation loss), with buckets shrunk until the
+// union fits `points`.
+std::vector<size_t> KeepIndices(const web::RunData& run, const std::vector<std::vector<double>>& ys, size_t points) {
+  const size_t n = run.steps.size();
+  std::vector<size_t> all;
+  if (n <= points) {
+    all.resize(n);
+    for (size_t i = 0; i < n; ++i) all[i] = i;
+    return all;
+  }
+  std::vector<double> vy;
+  std::vector<size_t> vidx;  // index in run.steps of each validation point
+  for (const auto& v : run.val) {
+    auto at = std::lower_bound(run.steps.begin(), run.steps.end(), v.step,
+                               [](const web::StepPoint& p, int64_t step) { return p.step < step; });
+    if (at == run.steps.end() || at->step != v.step) continue;
+    vidx.push_back(static_cast<size_t>(at - run.steps.begin()));
+    vy.push_back(v.loss);
+  }
+  size_t buckets = points / 2 > 1 ? points / 2 - 1 : 1;
+  for (int round = 0; round < 8; ++round) {
+    std::vector<std::vector<size_t>> lists;
+    for (const auto& y : ys) lists.push_back(web::DownsampleMinMax(y, buckets));
+    std::vector<size_t> vk;
+    for (size_t i : web::DownsampleMinMax(vy, buckets)) vk.push_back(vidx[i]);
+    lists.push_back(std::move(vk));
+    all = web::MergeIndices(lists);
+    if (all.size() <= points || buckets == 1) break;
+    buckets = std::max<size_t>(1, buckets * points / all.size() * 9 / 10);
+  }
+  if (all.size() > points) all.resize(points);  // only for absurdly small `points`; they are clamped to >= 10
+  return all;
+}
+
+}  // namespace
+
+std::string MetricsSeriesJson(const web::RunData& run, size_t points, bool done) {
+  const double tok = static_cast<double>(run.tokens_per_step);
+  const std::vector<std::pair<const char*, std::function<double(const web::StepPoint&)>>> series = {
+      {"loss", [](const web::StepPoint& s) { return s.loss; }},
+      {"tokens_per_s", [tok](const web::StepPoint& s) { return tok > 0 && s.ms > 0 ? tok / (s.ms / 1000.0) : NAN; }},
+      {"step_ms", [](const web::StepPoint& s) { return s.ms; }},
+      {"lr", [](const web::StepPoint& s) { return s.lr; }},
+      {"grad_norm", [](const web::StepPoint& s) { return s.grad_norm; }},
+      {"dp_exposed_ms", [](const web::StepPoint& s) { return s.dp_exposed_ms; }},
+  };
+  std::vector<std::vector<double>> ys(series.size());
+  for (size_t k = 0; k < series.size(); ++k) {
+    ys[k].reserve(run.steps.size());
+    for (const auto& s : run.steps) ys[k].push_back(series[k].second(s));
+  }
+  const std::vector<size_t> keep = KeepIndices(run, ys, points);
+  json out;
+  out["steps"] = run.steps.size();
+  json& ser = out["series"];
+  json step = json::array(), val = json::array();
+  size_t v = 0;
+  for (size_t i : keep) {
+    const int64_t st = run.steps[i].step;
+    step.push_back(st);
+    while (v < run.val.size() && run.val[v].step < st) ++v;
+    val.push_back(v < run.val.size() && run.val[v].step == st ? Val(run.val[v].loss) : json(nullptr));
+  }
+  ser["step"] = std::move(step);
+  ser["val_loss"] = std::move(val);
+  for (size_t k = 0; k < series.size(); ++k) {
+    json y = json::array();
+    for (size_t i : keep) y.push_back(Val(ys[k][i]));
+    ser[series[k].first] = std::move(y);
+  }
+  json marks = json::array();
+  for (const auto& c : run.checkpoints) {
+    marks.push_back({{"kind", "checkpoint"}, {"step", c.step}, {"t", c.unix_ms / 1000.0}});
+  }
+  for (const auto& r : run.rounds) {
+    if (r.restart > 0)
+      marks.push_back({{"kind", "restart"}, {"step", r.resume_step}, {"t", r.started_unix_ms / 1000.0}});
+  }
+  out["marks"] = std::move(marks);
+  out["done"] = done;
+  out["finished"] = run.finished;
+  out["train_steps"] = run.train_steps;
+  out["lines"] = run.lines.size();
+  out["skipped_lines"] = run.skipped_lines;
+  out["file"] = run.path;
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::shared_ptr<MetricsCache::Entry> MetricsCache::Get(const std::string& path) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = entries_.find(path);
+  if (it == entries_.end()) {
+    if (entries_.size() >= max_files_) {  // forget the least recently used file
+      auto old = std::min_element(entries_.begin(), entries_.end(),
+                                  [](const auto& a, const auto& b) { return a.second->used < b.second->used; });
+      entries_.erase(old);
+    }
+    it = entries_.emplace(path, std::make_shared<Entry>(path)).first;
+  }
+  it->second->used = ++clock_;
+  return it->second;
+}
+
+Result<std::string> MetricsCache::Series(const std::string& path, size_t points, bool done) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0) return NotFound("no metrics file yet (" + path + ")");
+  std::shared_ptr<Entry> e = Get(path);
+  std::lock_guard<std::mutex> lk(e->mu);
+  const int64_t mtime_ns = static_cast<int64_t>(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec;
+  if (sb.st_size != e->size || mtime_ns != e->mtime_ns) {
+    OGAI_RETURN_IF_ERROR(e->follower.Update());
+    e->size = sb.st_size;
+    e->mtime_ns = mtime_ns;
+    e->answers.clear();
+  }
+  auto key = std::make_pair(points, done);
+  auto it = e->answers.find(key);
+  if (it == e->answers.end()) {
+    if (e->answers.size() > 8) e->answers.clear();
+    it = e->answers.emplace(key, MetricsSeriesJson(e->follower.data(), points, done)).first;
+  }
+  return it->second;
+}
+
+}  // namespace ogai::sched

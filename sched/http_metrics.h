@@ -1,0 +1,46 @@
+// /api/jobs/ID/metrics: a job's metrics file as chart series, downsampled on the server
+// (web/downsample.h, min/max per bucket as ogai-report does), from a cache that follows each
+// file as it grows (web/metrics_reader.h's MetricsFollower): a poll of an unchanged file
+// (same size and mtime) is answered from the cache, a grown one reads only the new bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/status.h"
+#include "web/metrics_reader.h"
+
+namespace ogai::sched {
+
+// The series JSON of `run` with at most `points` points (every step when it has no more):
+// {"steps", "series": {"step", "loss", "val_loss", "tokens_per_s", "step_ms", "lr", "grad_norm",
+// "dp_exposed_ms"}, "marks", "done", ...}; docs/scheduler.md describes every key.
+std::string MetricsSeriesJson(const web::RunData& run, size_t points, bool done);
+
+class MetricsCache {
+ public:
+  explicit MetricsCache(size_t max_files = 16) : max_files_(max_files) {}
+  // The series JSON of the metrics file at `path` (NotFound when it cannot be read).
+  Result<std::string> Series(const std::string& path, size_t points, bool done);
+
+ private:
+  struct Entry {
+    explicit Entry(const std::string& path) : follower(path) {}
+    std::mutex mu;
+    web::MetricsFollower follower;
+    int64_t size = -1, mtime_ns = -1;
+    std::map<std::pair<size_t, bool>, std::string> answers;  // (points, done) -> JSON, for this size
+    uint64_t used = 0;
+  };
+  std::shared_ptr<Entry> Get(const std::string& path);
+  size_t max_files_;
+  std::mutex mu_;
+  uint64_t clock_ = 0;
+  std::map<std::string, std::shared_ptr<Entry>> entries_;
+};
+
+}  // namespace ogai::sched

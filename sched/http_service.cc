@@ -1,0 +1,170 @@
+#include "sched/http_service.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "sched/http_api.h"
+#include "web/dashboard_page.h"
+
+namespace ogai::sched {
+
+namespace {
+
+bool IsLoopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
+
+// Every response: no MIME sniffing, only this origin's resources plus the page's own inline
+// scripts and styles, no framing by others. No CORS header: no other origin may use the API.
+const httplib::Headers& CommonHeaders() {
+  static const httplib::Headers h = {
+      {"X-Content-Type-Options", "nosniff"},
+      {"Content-Security-Policy",
+       "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+  };
+  return h;
+}
+
+}  // namespace
+
+Status ParseHttpAddress(const std::string& listen, bool allow_remote, std::string* host, int* port) {
+  const std::string fix = "; give HOST:PORT, e.g. --http 127.0.0.1:8080 (port 0: a free one)";
+  std::string h, p;
+  if (!listen.empty() && listen[0] == '[') {
+    const size_t close = listen.find("]:");
+    if (close == std::string::npos) return InvalidArgument("--http " + listen + ": expected [IPV6]:PORT" + fix);
+    h = listen.substr(1, close - 1);
+    p = listen.substr(close + 2);
+  } else {
+    const size_t colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return InvalidArgument("--http " + listen + ": no host or port" + fix);
+    h = listen.substr(0, colon);
+    p = listen.substr(colon + 1);
+  }
+  char* end = nullptr;
+  const long v = std::strtol(p.c_str(), &end, 10);
+  if (p.empty() || *end != '\0' || v < 0 || v > 65535) {
+    return InvalidArgument("--http " + listen + ": '" + p + "' is not a port (0-65535)" + fix);
+  }
+  if (!IsLoopback(h) && !allow_remote) {
+    return InvalidArgument("--http " + listen + ": '" + h +
+                           "' is not a loopback address, so other machines could reach the dashboard (tokens travel "
+                           "in the clear over HTTP); use 127.0.0.1, or add --http-allow-remote on a trusted network");
+  }
+  *host = h;
+  *port = static_cast<int>(v);
+  return Status::Ok();
+}
+
+struct HttpService::Impl {
+  HttpOptions o;
+  std::string host;
+  int port = 0;
+  httplib::Server server;
+  std::thread thread;
+  bool started = false;
+  std::atomic<bool> done{false};  // listen_after_bind returned
+};
+
+HttpService::HttpService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpService::~HttpService() { Stop(); }
+
+Result<std::unique_ptr<HttpService>> HttpService::Bind(const HttpOptions& o) {
+  auto impl = std::make_unique<Impl>();
+  impl->o = o;
+  int want = 0;
+  OGAI_RETURN_IF_ERROR(ParseHttpAddress(o.listen, o.allow_remote, &impl->host, &want));
+  httplib::Server& s = impl->server;
+  // httplib's default sets SO_REUSEPORT, which would let a second daemon bind the same port
+  // without an error; SO_REUSEADDR alone still allows a restart while old connections linger.
+  s.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  if (want == 0) {
+    impl->port = s.bind_to_any_port(impl->host);
+    if (impl->port <= 0) {
+      return Unavailable("--http " + o.listen + ": cannot listen on " + impl->host +
+                         " (not an address of this machine?); give a local address such as 127.0.0.1");
+    }
+  } else {
+    if (!s.bind_to_port(impl->host, want)) {
+      return Unavailable("--http " + o.listen + ": cannot listen there (the port is in use, or " + impl->host +
+                         " is not an address of this machine); choose another port, or port 0 for a free one");
+    }
+    impl->port = want;
+  }
+  return std::unique_ptr<HttpService>(new HttpService(std::move(impl)));
+}
+
+int HttpService::port() const { return impl_->port; }
+
+std::string HttpService::url() const {
+  const std::string h = impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]" : impl_->host;
+  return "http://" + h + ":" + std::to_string(impl_->port) + "/";
+}
+
+void HttpService::Start(Scheduler* sched) {
+  Impl& m = *impl_;
+  httplib::Server& s = m.server;
+  const int threads = m.o.threads > 0 ? m.o.threads : 8;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.set_read_timeout(5, 0);
+  s.set_write_timeout(5, 0);
+  s.set_keep_alive_timeout(2);
+  s.set_payload_max_length(4096);
+  s.set_default_headers(CommonHeaders());
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    SendError(res, 500, "internal error: " + what);
+  });
+  // Anything without a body of its own (unknown paths, a body over the limit): one JSON line.
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    std::string msg = "no such page: " + req.path;
+    if (res.status == 413) msg = "request body over 4 KiB";
+    if (res.status == 405) msg = "method not allowed";
+    SendError(res, res.status, msg);
+  });
+  auto page = [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(web::DashboardPage(), "text/html; charset=utf-8");
+  };
+  for (const char* path : {"/", "/jobs", "/nodes", "/models", R"(/job/(\d+))"}) s.Get(path, page);
+  ApiContext ctx;
+  ctx.scheduler = sched;
+  ctx.state_dir = m.o.state_dir;
+  ctx.registry = m.o.registry;
+  ctx.metrics = std::make_shared<MetricsCache>();
+  AddApiRoutes(&s, ctx);
+  m.started = true;
+  m.thread = std::thread([&m] {
+    m.server.listen_after_bind();
+    m.done = true;
+  });
+}
+
+void HttpService::Stop() {
+  if (!impl_ || !impl_->started) return;
+  Impl& m = *impl_;
+  // stop() acts only once the accept loop runs: wait for it (or for its end) first.
+  while (!m.server.is_running() && !m.done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  m.server.stop();
+  m.thread.join();
+  m.started = false;
+}
+
+}  // namespace ogai::sched
