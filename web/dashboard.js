@@ -186,6 +186,7 @@
           h('td', null, num(j.total_steps) ? num(j.step) + '/' + num(j.total_steps) : num(j.step) || '-'),
           h('td', null, actions(j, refresh)))));
       count.textContent = rows.length + ' of ' + jobs.length + ' jobs';
+      document.title = 'ogai · jobs (' + jobs.filter(j => !isFinal(j)).length + ' active)';
       probe.rows = rows.map(j => String(j.id));
     };
     const keepUrl = () => {
@@ -204,7 +205,7 @@
       probe.jobs = jobs.map(j => ({id: String(j.id), name: j.name, state: j.state, tenant: j.tenant, held: !!j.held}));
       const tenants = [...new Set(jobs.map(j => j.tenant).concat(tenant ? [tenant] : []))].sort();
       if (tenantSel.options.length - 1 !== tenants.length) {
-        tenantSel.replaceChildren(h('option', {value: ''}, 'all tenants'), tenants.map(t => h('option', {value: t}, t)));
+        tenantSel.replaceChildren(h('option', {value: ''}, 'all tenants'), ...tenants.map(t => h('option', {value: t}, t)));
         tenantSel.value = tenant;
       }
       render();
@@ -277,9 +278,12 @@
     const drawn = {};
     let width = 0;
     async function refreshMetrics() {
+      const f0 = performance.now();
       const m = await api(path + '/metrics?points=2000');
+      probe.fetchMs = performance.now() - f0;
       probe.metricsPolls++;
       probe.steps = num(m.steps);
+      document.title = 'ogai · job ' + id + ' · step ' + probe.steps + (m.done ? ' (done)' : '');  // what a tab shows
       const n = (m.series && m.series.step || []).length;
       chartsNote.textContent = probe.steps ? probe.steps + ' steps' +
           (n < probe.steps ? ', downsampled on the server to ' + n + ' points per chart (each bucket keeps its ' +
@@ -350,7 +354,7 @@
       quota.replaceChildren(table(['tenant', 'quota', 'may borrow', 'running', 'pending', 'usage (decayed rank-s)'],
           ((q && q.tenants) || []).map(t => h('tr', null, h('td', null, t.name), h('td', null, t.quota || 0),
               h('td', null, t.borrow_limit || 0), h('td', null, t.used || 0), h('td', null, t.pending || 0),
-              h('td', null, Math.round(t.usage || 0)))))));
+              h('td', null, Math.round(t.usage || 0))))));
     }, 3000);
   }
 

@@ -17,7 +17,7 @@ using nlohmann::json;
 const char kChromium[] = "/usr/bin/chromium";
 const char kDriver[] = "/usr/bin/chromedriver";
 // The element reference key of the W3C WebDriver protocol.
-const char kElementKey[] = "element-6066-11e4-a52e-4f735466cecc";
+const char kElementKey[] = "element-6066-11e4-a52e-4f735466cecf";
 
 // Base64 (RFC 4648) to bytes, for the screenshot.
 std::string DecodeBase64(const std::string& in) {
