@@ -204,6 +204,12 @@ TEST_F(DashboardBrowser, JobsPageListsJobsWithTheirStatesAndACancelFromThePageSt
       << Dash(b).dump();
   EXPECT_EQ(daemon_->State(held), "PENDING");
   Screenshot(b, "jobs-after-cancel");
+
+  // The nodes page: the pool's one node, its slots, none used now.
+  ASSERT_TRUE(b.Navigate(base_ + "/nodes")) << b.error();
+  ASSERT_TRUE(WaitPage(b, "d.nodes && d.nodes.length === 1", 30)) << Dash(b).dump();
+  EXPECT_EQ(Dash(b)["nodes"][0], json({{"name", "localhost"}, {"up", true}, {"used", 0}, {"slots", 4}}));
+  Screenshot(b, "nodes");
 }
 
 TEST_F(DashboardBrowser, AJobPagesChartHasOnePointPerStepAndGainsPointsWhileTheJobRuns) {
@@ -241,6 +247,8 @@ TEST_F(DashboardBrowser, AJobPagesChartHasOnePointPerStepAndGainsPointsWhileTheJ
   EXPECT_GT(b.Execute("return OgaiCharts.painted(document.querySelector('#chart-loss canvas'));").get<int>(), 200);
   EXPECT_TRUE(WaitPage(b, "d.log > 0", 10));
   EXPECT_NE(b.Execute("return document.body.textContent;").get<std::string>().find("step_00000400"), std::string::npos);
+  EXPECT_TRUE(b.Resize(1400, 1900)) << b.error();
+  ::usleep(300000);
   Screenshot(b, "dashboard-job");
 }
 

@@ -163,6 +163,12 @@ bool WebDriver::Type(const std::string& css, const std::string& text) {
   return error_.empty();
 }
 
+bool WebDriver::Resize(int width, int height) {
+  error_.clear();
+  Command("POST", "/session/" + session_ + "/window/rect", {{"width", width}, {"height", height}});
+  return error_.empty();
+}
+
 bool WebDriver::Screenshot(const std::string& path) {
   error_.clear();
   json v = Command("GET", "/session/" + session_ + "/screenshot", nullptr);

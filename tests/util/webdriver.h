@@ -41,6 +41,8 @@ class WebDriver {
   bool Click(const std::string& css);
   // Types `text` into the element `css` selects.
   bool Type(const std::string& css, const std::string& text);
+  // Sets the window's size in CSS pixels (screenshots show the window).
+  bool Resize(int width, int height);
   // Saves a PNG of the window to `path`.
   bool Screenshot(const std::string& path);
 
