@@ -10,14 +10,15 @@
 //   * /api/jobs/ID/metrics has every step of a short run, grows while the job runs; the log, the
 //     checkpoints, the models of a registry;
 //   * a 100,000-step metrics file is downsampled to the points asked for, keeping a spike.
-#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "sched/http_metrics.h"
@@ -93,6 +94,22 @@ bool WaitApiState(Api& api, Daemon& d, int64_t id, const std::string& state, dou
     ::usleep(200000);
   }
   return false;
+}
+
+// The processes of a job (its supervisor, ogai-run, its ranks): those carrying the test's mark
+// whose command line names the job's folder, after waiting up to `grace` seconds for none.
+std::vector<pid_t> JobProcesses(Daemon& d, int64_t id, double grace) {
+  const std::string needle = d.JobDir(id) + "/";
+  for (double t = 0;; t += 0.1) {
+    std::vector<pid_t> out;
+    for (pid_t p : launch::testing::Survivors(d.mark())) {
+      std::string cmd = ogai::testing::ReadText("/proc/" + std::to_string(p) + "/cmdline");
+      std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+      if (cmd.find(needle) != std::string::npos) out.push_back(p);
+    }
+    if (out.empty() || t >= grace) return out;
+    ::usleep(100000);
+  }
 }
 
 int CountLines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
@@ -283,17 +300,20 @@ TEST(SchedHttp, MetricsGrowLogCheckpointsModelsAndCancelStopsAJob) {
     runpid = std::atoi(ogai::testing::ReadText(d.JobDir(forever) + "/a.1.runpid").c_str());
   }
   ASSERT_GT(runpid, 1) << "no a.1.runpid";
+  const auto before = JobProcesses(d, forever, 0);
+  ASSERT_GE(before.size(), 3u) << "expected the supervisor, ogai-run and a rank: " << launch::testing::Describe(before);
   r = api.Post(JobPath(forever, "/cancel"), "tok-alice");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["id"], std::to_string(forever));
   ASSERT_TRUE(WaitApiState(api, d, forever, "CANCELLED", 60)) << d.Show(forever);
-  for (int i = 0; i < 100 && ::kill(runpid, 0) == 0; ++i) ::usleep(100000);
-  EXPECT_NE(::kill(runpid, 0), 0) << "ogai-run of the cancelled job still runs";
+  const auto left = JobProcesses(d, forever, 20);
+  EXPECT_TRUE(left.empty()) << "the cancelled job's processes: " << launch::testing::Describe(left);
 
   // The finished job: every step in the series (fewer steps than points), its checkpoints,
   // its log, and done.
   ASSERT_TRUE(WaitApiState(api, d, job, "COMPLETED", 240)) << d.Show(job);
-  EXPECT_TRUE(launch::testing::Survivors(d.mark(), 20).empty()) << "a rank of a finished or cancelled job is left";
+  const auto done_left = JobProcesses(d, job, 20);
+  EXPECT_TRUE(done_left.empty()) << launch::testing::Describe(done_left);
   const std::string mfile = d.JobDir(job) + "/metrics.a1.rank0.jsonl";
   const auto file = recovery_testing::ReadMetrics(mfile);
   ASSERT_EQ(file.final.size(), static_cast<size_t>(steps));
