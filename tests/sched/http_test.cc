@@ -10,7 +10,9 @@
 //   * /api/jobs/ID/metrics has every step of a short run, grows while the job runs; the log, the
 //     checkpoints, the models of a registry;
 //   * a 100,000-step metrics file is downsampled to the points asked for, keeping a spike.
+#include <httplib.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,7 +20,6 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "sched/http_metrics.h"
@@ -154,6 +155,39 @@ TEST(SchedHttp, BadFlagsAreOneLineAndLeaveNothing) {
   EXPECT_NE(r.output.find("the port is in use"), std::string::npos) << r.output;
   // None of the refused starts made the state folder.
   EXPECT_NE(::access(state.c_str(), F_OK), 0) << state << " was created";
+}
+
+// SIGTERM: the daemon stops with its HTTP server, the port free again and http.port removed.
+TEST(SchedHttp, StopsCleanlyWithTheDaemon) {
+  ogai::testing::TempDir dir("sched_http_stop");
+  const std::string state = dir / "state";
+  auto child = launch::testing::Child::Start(
+      {launch::testing::BinDir() + "/ogai-sched", "--state", state, "--http", "127.0.0.1:0"});
+  ASSERT_TRUE(child->WaitForStdout([](const std::string& o) { return o.find("listening") != std::string::npos; }, 30))
+      << child->out() << child->err();
+  const int port = std::atoi(ogai::testing::ReadText(state + "/http.port").c_str());
+  ASSERT_GT(port, 0);
+  EXPECT_NE(child->out().find("ogai-sched: dashboard at http://127.0.0.1:" + std::to_string(port) + "/"),
+            std::string::npos)
+      << child->out();
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get("/api/whoami");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  child->Signal(SIGTERM);
+  EXPECT_EQ(child->Wait(30), 0) << child->out() << child->err();
+  EXPECT_NE(::access((state + "/http.port").c_str(), F_OK), 0) << "http.port left behind";
+  // The port is free: this test can listen on it.
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  const int yes = 1;
+  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);  // the client's closed connection may linger
+  EXPECT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << "port " << port << " still taken";
+  ::close(sock);
 }
 
 TEST(SchedHttp, TokensTenantsHoldReleaseAndHeaders) {
