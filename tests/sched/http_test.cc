@@ -435,9 +435,7 @@ TEST(SchedHttp, AHundredThousandStepsAreDownsampledAndFollowed) {
   }
   sched::MetricsCache cache;
   for (size_t points : {10u, 1000u, 5000u}) {
-    auto r = cache.Series(path, points, false);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    const json m = json::parse(*r);
+    const json m = json::parse(cache.Series({path}, points, false));
     EXPECT_EQ(m["steps"], n);
     const size_t got = m["series"]["step"].size();
     EXPECT_LE(got, points);
@@ -455,9 +453,7 @@ TEST(SchedHttp, AHundredThousandStepsAreDownsampledAndFollowed) {
       << "\n"
       << R"({"step": 100002, "lo)";
   }
-  auto r = cache.Series(path, 1000, false);
-  ASSERT_TRUE(r.ok());
-  json m = json::parse(*r);
+  json m = json::parse(cache.Series({path}, 1000, false));
   EXPECT_EQ(m["steps"], n + 1) << "a line still being written is not read";
   EXPECT_EQ(m["series"]["step"].back(), n + 1);
   {
@@ -465,13 +461,43 @@ TEST(SchedHttp, AHundredThousandStepsAreDownsampledAndFollowed) {
     f << R"(ss": 0.5, "ms": 20, "unix_ms": 3})"
       << "\n";
   }
-  m = json::parse(*cache.Series(path, 1000, true));
+  m = json::parse(cache.Series({path}, 1000, true));
   EXPECT_EQ(m["steps"], n + 2);
   EXPECT_EQ(m["series"]["loss"].back(), 0.5);
   EXPECT_EQ(m["done"], true);
   // The same answer as reading the whole file afresh.
   sched::MetricsCache fresh;
-  EXPECT_EQ(json::parse(*fresh.Series(path, 1000, true)), m);
+  EXPECT_EQ(json::parse(fresh.Series({path}, 1000, true)), m);
+}
+
+// A job preempted (or requeued) runs again in a new attempt with a file of its own: the series
+// are the attempts together, per step the later attempt's line, with a mark where it resumed.
+TEST(SchedHttp, AJobsAttemptsMakeOneSeries) {
+  ogai::testing::TempDir dir("sched_http_attempts");
+  auto write = [&](int attempt, int from, int to, double loss) {
+    std::ofstream f(dir / ("metrics.a" + std::to_string(attempt) + ".rank0.jsonl"));
+    f << R"({"start": {"rank": 0, "restart": 0, "resume_step": )" << from - 1 << R"(, "started_unix_ms": )"
+      << attempt * 1000 << "}}\n";
+    for (int s = from; s <= to; ++s)
+      f << R"({"step": )" << s << R"(, "loss": )" << loss << R"(, "ms": 10})"
+        << "\n";
+  };
+  write(1, 1, 60, 3.0);  // preempted after step 60; its checkpoint was at 50
+  write(2, 51, 100, 2.0);
+  sched::MetricsCache cache;
+  const std::vector<std::string> files = {dir / "metrics.a1.rank0.jsonl", dir / "metrics.a2.rank0.jsonl",
+                                          dir / "metrics.a3.rank0.jsonl"};  // not written yet
+  const json m = json::parse(cache.Series(files, 1000, false));
+  EXPECT_EQ(m["steps"], 100);
+  EXPECT_EQ(m["attempts"], 2);
+  ASSERT_EQ(m["series"]["step"].size(), 100u);
+  EXPECT_EQ(m["series"]["loss"][49], 3.0);  // step 50: attempt 1
+  EXPECT_EQ(m["series"]["loss"][50], 2.0);  // step 51: attempt 2 redid it
+  EXPECT_EQ(m["series"]["loss"][59], 2.0);
+  ASSERT_EQ(m["marks"].size(), 1u) << m["marks"].dump();
+  EXPECT_EQ(m["marks"][0], json({{"kind", "attempt"}, {"attempt", 2}, {"step", 50}, {"t", 2.0}}));
+  // No file yet: no steps.
+  EXPECT_EQ(json::parse(cache.Series({dir / "none.jsonl"}, 1000, false))["steps"], 0);
 }
 
 }  // namespace
