@@ -107,6 +107,9 @@ void JobDetail(const ApiContext& ctx, const Caller& c, const Request& req, Respo
   }
   j["checkpoints"] = std::move(cks);
   j["metrics_file"] = info->attempt() > 0 ? Rank0MetricsFile(info->dir(), info->attempt()) : "";
+  json files = json::array();
+  for (int a = 1; a <= info->attempt(); ++a) files.push_back(Rank0MetricsFile(info->dir(), a));
+  j["metrics_files"] = std::move(files);
   SendJson(res, Dump(j));
 }
 
@@ -133,16 +136,9 @@ void JobMetrics(const ApiContext& ctx, const Caller& c, const Request& req, Resp
   JobState state = JobState::kPending;
   ParseJobState(info->state(), &state);
   const bool done = IsFinal(state);
-  if (info->attempt() == 0) return SendJson(res, MetricsSeriesJson(web::RunData(), static_cast<size_t>(points), done));
-  const std::string path = Rank0MetricsFile(info->dir(), info->attempt());
-  auto r = ctx.metrics->Series(path, static_cast<size_t>(points), done);
-  if (!r.ok()) {
-    if (r.status().code() != Code::kNotFound) return SendError(res, 500, r.status().message());
-    web::RunData empty;  // the attempt has not written its first line yet
-    empty.path = path;
-    return SendJson(res, MetricsSeriesJson(empty, static_cast<size_t>(points), done));
-  }
-  SendJson(res, *r);
+  std::vector<std::string> files;
+  for (int a = 1; a <= info->attempt(); ++a) files.push_back(Rank0MetricsFile(info->dir(), a));
+  SendJson(res, ctx.metrics->Series(files, static_cast<size_t>(points), done));
 }
 
 }  // namespace

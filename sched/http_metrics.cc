@@ -53,9 +53,46 @@ std::vector<size_t> KeepIndices(const web::RunData& run, const std::vector<std::
   return all;
 }
 
+// Per step the later run's line (and validation loss); everything else appended.
+void MergeInto(web::RunData* into, const web::RunData& next) {
+  auto merge = [](auto& a, const auto& b) {
+    using T = typename std::decay_t<decltype(a)>::value_type;
+    std::decay_t<decltype(a)> out;
+    out.reserve(a.size() + b.size());
+    size_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+      if (j == b.size() || (i < a.size() && a[i].step < b[j].step)) {
+        out.push_back(a[i++]);
+      } else {
+        if (i < a.size() && a[i].step == b[j].step) ++i;
+        out.push_back(T(b[j++]));
+      }
+    }
+    a = std::move(out);
+  };
+  merge(into->steps, next.steps);
+  merge(into->val, next.val);
+  into->lines.insert(into->lines.end(), next.lines.begin(), next.lines.end());
+  into->checkpoints.insert(into->checkpoints.end(), next.checkpoints.begin(), next.checkpoints.end());
+  into->finished = next.finished;
+  if (next.train_steps > 0) into->train_steps = next.train_steps;
+  if (next.tokens_per_step > 0) into->tokens_per_step = next.tokens_per_step;
+  into->skipped_lines += next.skipped_lines;
+  into->path = next.path;
+}
+
 }  // namespace
 
-std::string MetricsSeriesJson(const web::RunData& run, size_t points, bool done) {
+std::string MetricsSeriesJson(const std::vector<const web::RunData*>& attempts, size_t points, bool done) {
+  static const web::RunData kEmpty;
+  web::RunData merged;
+  const web::RunData* runp = attempts.empty() ? &kEmpty : attempts[0];
+  if (attempts.size() > 1) {
+    merged = *attempts[0];
+    for (size_t a = 1; a < attempts.size(); ++a) MergeInto(&merged, *attempts[a]);
+    runp = &merged;
+  }
+  const web::RunData& run = *runp;
   const double tok = static_cast<double>(run.tokens_per_step);
   const std::vector<std::pair<const char*, std::function<double(const web::StepPoint&)>>> series = {
       {"loss", [](const web::StepPoint& s) { return s.loss; }},
@@ -93,9 +130,17 @@ std::string MetricsSeriesJson(const web::RunData& run, size_t points, bool done)
   for (const auto& c : run.checkpoints) {
     marks.push_back({{"kind", "checkpoint"}, {"step", c.step}, {"t", c.unix_ms / 1000.0}});
   }
-  for (const auto& r : run.rounds) {
-    if (r.restart > 0)
-      marks.push_back({{"kind", "restart"}, {"step", r.resume_step}, {"t", r.started_unix_ms / 1000.0}});
+  // ogai-run's restarts within an attempt; the scheduler's next attempts (after a preemption
+  // or a requeue) start in a file of their own.
+  for (size_t a = 0; a < attempts.size(); ++a) {
+    for (const auto& r : attempts[a]->rounds) {
+      if (r.restart > 0) {
+        marks.push_back({{"kind", "restart"}, {"step", r.resume_step}, {"t", r.started_unix_ms / 1000.0}});
+      } else if (a > 0) {
+        marks.push_back(
+            {{"kind", "attempt"}, {"attempt", a + 1}, {"step", r.resume_step}, {"t", r.started_unix_ms / 1000.0}});
+      }
+    }
   }
   out["marks"] = std::move(marks);
   out["done"] = done;
@@ -104,6 +149,7 @@ std::string MetricsSeriesJson(const web::RunData& run, size_t points, bool done)
   out["lines"] = run.lines.size();
   out["skipped_lines"] = run.skipped_lines;
   out["file"] = run.path;
+  out["attempts"] = attempts.size();
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -122,25 +168,45 @@ std::shared_ptr<MetricsCache::Entry> MetricsCache::Get(const std::string& path) 
   return it->second;
 }
 
-Result<std::string> MetricsCache::Series(const std::string& path, size_t points, bool done) {
-  struct stat sb {};
-  if (::stat(path.c_str(), &sb) != 0) return NotFound("no metrics file yet (" + path + ")");
-  std::shared_ptr<Entry> e = Get(path);
-  std::lock_guard<std::mutex> lk(e->mu);
-  const int64_t mtime_ns = static_cast<int64_t>(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec;
-  if (sb.st_size != e->size || mtime_ns != e->mtime_ns) {
-    OGAI_RETURN_IF_ERROR(e->follower.Update());
-    e->size = sb.st_size;
-    e->mtime_ns = mtime_ns;
-    e->answers.clear();
+std::string MetricsCache::Series(const std::vector<std::string>& paths, size_t points, bool done) {
+  std::vector<std::string> present;
+  std::string key = std::to_string(points) + (done ? " done" : "");
+  std::vector<std::pair<int64_t, int64_t>> stamps;
+  for (const std::string& p : paths) {
+    struct stat sb {};
+    if (::stat(p.c_str(), &sb) != 0) continue;  // not written yet
+    const int64_t mtime_ns = static_cast<int64_t>(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec;
+    present.push_back(p);
+    stamps.push_back({sb.st_size, mtime_ns});
+    key += "\n" + p + " " + std::to_string(sb.st_size) + " " + std::to_string(mtime_ns);
   }
-  auto key = std::make_pair(points, done);
-  auto it = e->answers.find(key);
-  if (it == e->answers.end()) {
-    if (e->answers.size() > 8) e->answers.clear();
-    it = e->answers.emplace(key, MetricsSeriesJson(e->follower.data(), points, done)).first;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = answers_.find(key);
+    if (it != answers_.end()) return it->second;
   }
-  return it->second;
+  // Each file's entry, locked in the attempts' order (every request for a job takes them in
+  // that order), brought up to date by reading what was appended.
+  std::vector<std::shared_ptr<Entry>> entries;
+  std::vector<std::unique_lock<std::mutex>> locks;
+  std::vector<const web::RunData*> runs;
+  for (size_t i = 0; i < present.size(); ++i) {
+    entries.push_back(Get(present[i]));
+    Entry& e = *entries.back();
+    locks.emplace_back(e.mu);
+    if (stamps[i].first != e.size || stamps[i].second != e.mtime_ns) {
+      if (!e.follower.Update().ok()) continue;  // gone since the stat: left out
+      e.size = stamps[i].first;
+      e.mtime_ns = stamps[i].second;
+    }
+    runs.push_back(&e.follower.data());
+  }
+  std::string out = MetricsSeriesJson(runs, points, done);
+  locks.clear();
+  std::lock_guard<std::mutex> lk(mu_);
+  if (answers_.size() >= 4 * max_files_) answers_.clear();
+  answers_[key] = out;
+  return out;
 }
 
 }  // namespace ogai::sched

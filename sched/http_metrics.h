@@ -10,22 +10,25 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "web/metrics_reader.h"
 
 namespace ogai::sched {
 
-// The series JSON of `run` with at most `points` points (every step when it has no more):
+// The series JSON of a job's attempts (their rank-0 files' data, oldest first; per step the
+// latest attempt's line counts) with at most `points` points (every step when it has no more):
 // {"steps", "series": {"step", "loss", "val_loss", "tokens_per_s", "step_ms", "lr", "grad_norm",
 // "dp_exposed_ms"}, "marks", "done", ...}; docs/scheduler.md describes every key.
-std::string MetricsSeriesJson(const web::RunData& run, size_t points, bool done);
+std::string MetricsSeriesJson(const std::vector<const web::RunData*>& attempts, size_t points, bool done);
 
 class MetricsCache {
  public:
   explicit MetricsCache(size_t max_files = 16) : max_files_(max_files) {}
-  // The series JSON of the metrics file at `path` (NotFound when it cannot be read).
-  Result<std::string> Series(const std::string& path, size_t points, bool done);
+  // The series JSON of a job's attempts' metrics files, oldest first (those not written yet
+  // are left out).
+  std::string Series(const std::vector<std::string>& paths, size_t points, bool done);
 
  private:
   struct Entry {
@@ -33,7 +36,6 @@ class MetricsCache {
     std::mutex mu;
     web::MetricsFollower follower;
     int64_t size = -1, mtime_ns = -1;
-    std::map<std::pair<size_t, bool>, std::string> answers;  // (points, done) -> JSON, for this size
     uint64_t used = 0;
   };
   std::shared_ptr<Entry> Get(const std::string& path);
@@ -41,6 +43,7 @@ class MetricsCache {
   std::mutex mu_;
   uint64_t clock_ = 0;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
+  std::map<std::string, std::string> answers_;  // (files' sizes and mtimes, points, done) -> JSON
 };
 
 }  // namespace ogai::sched
