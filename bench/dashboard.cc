@@ -177,7 +177,7 @@ int Run(int argc, char** argv) {
                         "checkpoint: {every_steps: 100, keep_last: 2}\n";
   const pid_t daemon = Start({bin + "/ogai-sched", "--state", dir + "/state", "--pool", dir + "/pool", "--tenants",
                               dir + "/tenants.yaml", "--http", "127.0.0.1:0"},
-                             {}, dir + "/daemon.log");
+                             {"OMP_NUM_THREADS=1"}, dir + "/daemon.log");  // one thread per rank, as the tests do
   int port = 0;
   for (int k = 0; k < 100 && port == 0; ++k, ::usleep(100000)) port = std::atoi(Read(dir + "/state/http.port").c_str());
   if (port == 0) {

@@ -233,7 +233,7 @@
     const marks = m.marks || [];
     return {id: def.id, xlabel: 'step', ylabel: def.ylabel, log: false, x, series,
             checkpoints: marks.filter(k => k.kind === 'checkpoint').map(k => num(k.step)),
-            restarts: marks.filter(k => k.kind === 'restart').map(k => num(k.step))};
+            restarts: marks.filter(k => k.kind === 'restart' || k.kind === 'attempt').map(k => num(k.step))};
   }
 
   function jobView(view, id) {
@@ -247,7 +247,7 @@
     view.append(title, act, info, h('h2', null, 'Curves'), chartsNote,
                 h('p', {class: 'note'}, 'Dashed lines: ', h('span', {class: 'mark-ckpt'}, 'green'),
                   ' a committed checkpoint, ', h('span', {class: 'mark-restart'}, 'red'),
-                  ' a restart, at their step. Drag to zoom, double-click to reset.'),
+                  ' a restart or a new attempt (preemption, requeue), at the step it resumed from. Drag to zoom, double-click to reset.'),
                 grid, h('h2', null, 'Checkpoints'), ckpts, h('h2', null, 'Restarts, preemptions and other events'),
                 events, h('h2', null, 'Log (tail)'), log);
     const path = '/api/jobs/' + encodeURIComponent(id);

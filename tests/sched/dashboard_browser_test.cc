@@ -213,8 +213,8 @@ TEST_F(DashboardBrowser, JobsPageListsJobsWithTheirStatesAndACancelFromThePageSt
 }
 
 TEST_F(DashboardBrowser, AJobPagesChartHasOnePointPerStepAndGainsPointsWhileTheJobRuns) {
-  const int64_t id =
-      daemon_->Submit("tok-alice", {cfg_, "--name", "curves", "train.steps=400", "checkpoint.every_steps=100"});
+  const int64_t id = daemon_->Submit("tok-alice", {cfg_, "--name", "curves", "-np", "2", "parallel.dp=2",
+                                                   "train.steps=400", "checkpoint.every_steps=100"});
   ASSERT_TRUE(daemon_->WaitState(id, "RUNNING", 60)) << daemon_->Show(id);
   WebDriver& b = Browser();
   ASSERT_TRUE(b.ok());
