@@ -7,6 +7,9 @@
 //
 //   step_ms_without / step_ms_with   medians over runs of each run's median step time
 //   ratio                            with / without (1.0: no cost)
+//   paired_ratio                     the median over pairs of consecutive runs (one with, one
+//                                    without) of with / without: less swayed by a machine
+//                                    whose load drifts during the benchmark
 //   spread_without / spread_with     (max - min) / median of the runs' medians: the noise
 //   page_polls_min                   the fewest metrics polls a browser run made (read from the
 //                                    page's title through Chromium's DevTools list), so a
@@ -187,6 +190,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   std::vector<double> with, without;
+  std::vector<double> pair_ms[2];  // this pair of runs' median step time, without [0] and with [1]
+  std::vector<double> paired;      // with / without of each pair of consecutive runs
   int min_polls = -1;
   bool failed = false;
   for (int r = 0; r < 2 * runs && !failed; ++r) {
@@ -231,6 +236,12 @@ int Run(int argc, char** argv) {
     }
     const double ms = MedianStepMs(info.value("metrics_file", ""), warmup);
     (browser ? with : without).push_back(ms);
+    pair_ms[browser ? 1 : 0].push_back(ms);
+    if (r % 2 == 1) {  // runs 2k and 2k+1 are one without and one with the browser
+      paired.push_back(pair_ms[1].back() / pair_ms[0].back());
+      pair_ms[0].clear();
+      pair_ms[1].clear();
+    }
     if (browser) min_polls = min_polls < 0 ? polls.changes : std::min(min_polls, polls.changes);
     std::fprintf(stderr, "ogai-bench dashboard: run %d %s browser: median step %.2f ms%s\n", r + 1,
                  browser ? "with" : "without", ms,
@@ -246,12 +257,13 @@ int Run(int argc, char** argv) {
   };
   const double a = Median(without), b = Median(with);
   const std::string load = Read("/proc/loadavg");
-  char res[768];
+  char res[1024];
   std::snprintf(res, sizeof res,
                 "{\"runs\": %d, \"steps\": %d, \"np\": %d, \"step_ms_without\": %.3f, \"step_ms_with\": %.3f, "
-                "\"ratio\": %.4f, \"spread_without\": %.4f, \"spread_with\": %.4f, \"page_polls_min\": %d, "
+                "\"ratio\": %.4f, \"paired_ratio\": %.4f, \"spread_without\": %.4f, \"spread_with\": %.4f, "
+                "\"page_polls_min\": %d, "
                 "\"loadavg\": \"%s\"}",
-                runs, steps, np, a, b, a > 0 ? b / a : 0.0, spread(without), spread(with), min_polls,
+                runs, steps, np, a, b, a > 0 ? b / a : 0.0, Median(paired), spread(without), spread(with), min_polls,
                 load.substr(0, load.find(' ', load.find(' ', load.find(' ') + 1) + 1)).c_str());
   std::printf(as_json ? "%s\n" : "ogai-bench dashboard: %s\n", res);
   return 0;

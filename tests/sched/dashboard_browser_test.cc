@@ -219,6 +219,8 @@ TEST_F(DashboardBrowser, AJobPagesChartHasOnePointPerStepAndGainsPointsWhileTheJ
   WebDriver& b = Browser();
   ASSERT_TRUE(b.ok());
   ASSERT_TRUE(b.Navigate(base_ + "/job/" + std::to_string(id) + "#token=tok-alice")) << b.error();
+  ASSERT_TRUE(WaitPage(b, "d.view === 'job'", 30)) << Dash(b).dump();
+  if (std::string why = Dash(b)["chartsUnavailable"]; !why.empty()) GTEST_SKIP() << "no charts: " << why;
   const std::string nav = b.Execute("return performance.timeOrigin;").dump();
   // While it runs, the chart grows: several distinct point counts below the final one.
   std::set<int> seen;
@@ -333,6 +335,8 @@ TEST_F(DashboardBrowser, AHundredThousandStepsRenderInTheJobPageInUnderASecond) 
     // The token comes with the first load and is kept for the session: the later loads are of
     // another URL than the one the page is at (a fragment change alone would not reload it).
     ASSERT_TRUE(b.Navigate(base_ + "/job/" + std::to_string(id) + (i == 0 ? "#token=tok-alice" : ""))) << b.error();
+    ASSERT_TRUE(WaitPage(b, "d.view === 'job'", 30)) << Dash(b).dump();
+    if (std::string why = Dash(b)["chartsUnavailable"]; !why.empty()) GTEST_SKIP() << "no charts: " << why;
     ASSERT_TRUE(WaitPage(b, "d.firstDrawMs != null", 30)) << Dash(b).dump();
     const json d = Dash(b);
     EXPECT_EQ(d["steps"], 100000);
