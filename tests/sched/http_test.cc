@@ -134,6 +134,10 @@ TEST(SchedHttp, BadFlagsAreOneLineAndLeaveNothing) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(CountLines(r.output), 1) << r.output;
   EXPECT_NE(r.output.find("--http-allow-remote without --http"), std::string::npos) << r.output;
+  r = RunSched(state, {"--http", "127.0.0.1:0", "--registry", dir / "no-registry"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(CountLines(r.output), 1) << r.output;
+  EXPECT_NE(r.output.find("no registry there (no registry.db)"), std::string::npos) << r.output;
   r = RunSched(state, {"--http", "127.0.0.1:http"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("'http' is not a port"), std::string::npos) << r.output;
