@@ -11,6 +11,9 @@
 //                                    without) of with / without: less swayed by a machine
 //                                    whose load drifts during the benchmark
 //   spread_without / spread_with     (max - min) / median of the runs' medians: the noise
+//   browser_cpu_share                the CPU the browser used (all its processes, user + system)
+//                                    per second of a run, median over the browser runs: 0.05 is
+//                                    5% of one core
 //   page_polls_min                   the fewest metrics polls a browser run made (read from the
 //                                    page's title through Chromium's DevTools list), so a
 //                                    browser that showed nothing does not pass for "no cost"
@@ -24,6 +27,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -122,6 +126,21 @@ struct PagePolls {
   }
 };
 
+// CPU seconds (user + system) used so far by the processes of the session `sid` leads.
+double SessionCpuSeconds(pid_t sid) {
+  double ticks = 0;
+  for (pid_t p : launch::ProcessesInSessions({sid})) {
+    const std::string st = Read("/proc/" + std::to_string(p) + "/stat");
+    const size_t rp = st.rfind(')');
+    if (rp == std::string::npos) continue;
+    std::istringstream in(st.substr(rp + 1));
+    std::vector<std::string> f;
+    for (std::string x; in >> x;) f.push_back(x);
+    if (f.size() > 12) ticks += std::atof(f[11].c_str()) + std::atof(f[12].c_str());  // utime, stime
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 // Each run's median step time, from rank 0's metrics file (steps after `warmup`).
 double MedianStepMs(const std::string& path, int warmup) {
   std::vector<double> ms;
@@ -193,6 +212,7 @@ int Run(int argc, char** argv) {
   std::vector<double> pair_ms[2];  // this pair of runs' median step time, without [0] and with [1]
   std::vector<double> paired;      // with / without of each pair of consecutive runs
   int min_polls = -1;
+  std::vector<double> browser_cpu;  // the browser's CPU seconds per second of the run
   bool failed = false;
   for (int r = 0; r < 2 * runs && !failed; ++r) {
     const bool browser = (r % 4 == 1) || (r % 4 == 2);  // without, with, with, without, ...
@@ -222,12 +242,18 @@ int Run(int argc, char** argv) {
     }
     std::string state;
     json info;
-    for (double t0 = Now(); Now() - t0 < 900; ::usleep(250000)) {
+    double cpu = 0;
+    const double t_start = Now();
+    for (; Now() - t_start < 900; ::usleep(250000)) {
       info = Get(port, "/api/jobs/" + id);
       state = info.is_object() ? info.value("state", "") : "";
-      if (browser) polls.Sample();
+      if (browser) {
+        polls.Sample();
+        cpu = std::max(cpu, SessionCpuSeconds(chrome));
+      }
       if (state == "COMPLETED" || state == "FAILED" || state == "CANCELLED") break;
     }
+    if (browser) browser_cpu.push_back(cpu / (Now() - t_start));
     Stop(chrome);
     if (state != "COMPLETED") {
       std::fprintf(stderr, "ogai-bench dashboard: job %s ended %s\n", id.c_str(), state.c_str());
@@ -261,10 +287,10 @@ int Run(int argc, char** argv) {
   std::snprintf(res, sizeof res,
                 "{\"runs\": %d, \"steps\": %d, \"np\": %d, \"step_ms_without\": %.3f, \"step_ms_with\": %.3f, "
                 "\"ratio\": %.4f, \"paired_ratio\": %.4f, \"spread_without\": %.4f, \"spread_with\": %.4f, "
-                "\"page_polls_min\": %d, "
+                "\"page_polls_min\": %d, \"browser_cpu_share\": %.3f, "
                 "\"loadavg\": \"%s\"}",
                 runs, steps, np, a, b, a > 0 ? b / a : 0.0, Median(paired), spread(without), spread(with), min_polls,
-                load.substr(0, load.find(' ', load.find(' ', load.find(' ') + 1) + 1)).c_str());
+                Median(browser_cpu), load.substr(0, load.find(' ', load.find(' ', load.find(' ') + 1) + 1)).c_str());
   std::printf(as_json ? "%s\n" : "ogai-bench dashboard: %s\n", res);
   return 0;
 }

@@ -251,9 +251,12 @@
                 grid, h('h2', null, 'Checkpoints'), ckpts, h('h2', null, 'Restarts, preemptions and other events'),
                 events, h('h2', null, 'Log (tail)'), log);
     const path = '/api/jobs/' + encodeURIComponent(id);
-    let job = null;
+    let job = null, shown = '';
     async function refreshInfo() {
       job = await api(path);
+      const same = JSON.stringify(job);
+      if (same === shown) return true;  // nothing changed: the DOM is left alone
+      shown = same;
       probe.job = {id: String(job.id), state: job.state, step: num(job.step)};
       title.textContent = 'Job ' + job.id + (job.name ? ': ' + job.name : '');
       act.replaceChildren(actions(job, () => refreshInfo().catch(showError)));
@@ -276,7 +279,7 @@
       return true;
     }
     const drawn = {};
-    let width = 0;
+    let width = 0, drawnKey = '';
     async function refreshMetrics() {
       const f0 = performance.now();
       const m = await api(path + '/metrics?points=2000');
@@ -290,6 +293,10 @@
                                  'lowest and highest value)' : '') + (m.done ? '; finished.' : '; updating every 1.5 s.')
                                            : 'No metrics yet' + (m.done ? '.' : ': waiting for the first step.');
       if (probe.chartsUnavailable || !probe.steps) return !(m.done && job && isFinal(job));
+      // Redrawn only when something new came (a step, a mark, the end).
+      const key = [m.steps, m.lines, (m.marks || []).length, m.done].join('/');
+      if (key === drawnKey) return !(m.done && job && isFinal(job));
+      drawnKey = key;
       const t = performance.now();
       if (!width) width = Math.floor(Math.max(440, Math.min(640, (grid.clientWidth - 24) / 2)));
       for (const def of CHARTS) {
@@ -323,9 +330,11 @@
         if (r.text) text = (text + r.text).slice(-256 * 1024);
         if (r.eof || !r.text) break;
       }
-      const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-      log.textContent = text || '(empty)';
-      if (atEnd) log.scrollTop = log.scrollHeight;
+      if (log.textContent !== (text || '(empty)')) {
+        const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+        log.textContent = text || '(empty)';
+        if (atEnd) log.scrollTop = log.scrollHeight;
+      }
       probe.log = text.length;
       return !(job && isFinal(job) && text.length && offset > 0);
     }
