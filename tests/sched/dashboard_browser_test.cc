@@ -74,8 +74,11 @@ class DashboardBrowser : public ::testing::Test {
  protected:
   void SetUp() override {
     if (std::string m = WebDriver::Missing(); !m.empty()) GTEST_SKIP() << m;
+    // An empty model registry for the models page (ogai-model makes it).
+    auto made = testing::RunChild({launch::testing::BinDir() + "/ogai-model", "--root", registry(), "ls"}, 60);
+    ASSERT_EQ(made.exit_code, 0) << made.output;
     daemon_ = std::make_unique<Daemon>("dash", "localhost slots=4\n", kTenants, std::vector<std::string>{},
-                                       std::vector<std::string>{"--http", "127.0.0.1:0"});
+                                       std::vector<std::string>{"--http", "127.0.0.1:0", "--registry", registry()});
     daemon_->Start();
     const std::string port_file = daemon_->state() + "/http.port";
     for (int i = 0; i < 100 && !fs::exists(port_file); ++i) ::usleep(100000);
@@ -124,6 +127,9 @@ class DashboardBrowser : public ::testing::Test {
   }
   json Dash(WebDriver& b) { return b.Execute("return window.ogaiDash;"); }
 
+  std::string registry() const { return reg_ / "registry"; }
+
+  testing::TempDir reg_{"dash_registry"};
   std::unique_ptr<Daemon> daemon_;
   int port_ = 0;
   std::string base_, cfg_;
@@ -204,6 +210,15 @@ TEST_F(DashboardBrowser, JobsPageListsJobsWithTheirStatesAndACancelFromThePageSt
       << Dash(b).dump();
   EXPECT_EQ(daemon_->State(held), "PENDING");
   Screenshot(b, "jobs-after-cancel");
+  // Release the held job from the page: it is no longer held and runs (and ends) as usual.
+  ASSERT_TRUE(b.Click("#release-" + std::to_string(held))) << b.error();
+  bool released = false;
+  for (int i = 0; i < 300 && !released; ++i, ::usleep(100000)) {
+    const std::string st = daemon_->State(held);
+    released = st == "RUNNING" || st == "COMPLETED";
+  }
+  EXPECT_TRUE(released) << daemon_->Show(held);
+  EXPECT_TRUE(daemon_->WaitState(held, "COMPLETED", 120)) << daemon_->Show(held);
 
   // The nodes page: the pool's one node, its slots, none used now.
   ASSERT_TRUE(b.Navigate(base_ + "/nodes")) << b.error();
@@ -252,6 +267,21 @@ TEST_F(DashboardBrowser, AJobPagesChartHasOnePointPerStepAndGainsPointsWhileTheJ
   EXPECT_TRUE(b.Resize(1400, 1900)) << b.error();
   ::usleep(300000);
   Screenshot(b, "dashboard-job");
+
+  // Its last checkpoint registered as a model: the models page shows it, its alias and lineage.
+  auto reg = testing::RunChild(
+      {launch::testing::BinDir() + "/ogai-model", "--root", registry(), "register",
+       info["checkpoints"].back()["path"].get<std::string>(), "--name", "curves-model", "--alias", "best"},
+      120);
+  ASSERT_EQ(reg.exit_code, 0) << reg.output;
+  ASSERT_TRUE(b.Navigate(base_ + "/models")) << b.error();
+  ASSERT_TRUE(WaitPage(b, "d.models && d.models.length === 1", 30)) << Dash(b).dump();
+  EXPECT_EQ(Dash(b)["models"], json::array({"curves-model"}));
+  const std::string text = b.Execute("return document.getElementById('view').textContent;").get<std::string>();
+  EXPECT_NE(text.find("@1"), std::string::npos) << text;
+  EXPECT_NE(text.find("best"), std::string::npos) << text;
+  EXPECT_NE(text.find("step_00000400"), std::string::npos) << "the lineage's source checkpoint: " << text;
+  Screenshot(b, "models");
 }
 
 TEST_F(DashboardBrowser, NoTokenOrAnotherTenantsTokenIsRefusedAndThePageSaysSo) {
