@@ -165,8 +165,10 @@ void HttpService::Start(Scheduler* sched) {
   // Anything without a body of its own (unknown paths, a body over the limit): one JSON line.
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    std::string msg = "no such page: " + req.path;
+    std::string msg = "HTTP " + std::to_string(res.status) + ": the request was not understood";
+    if (res.status == 404) msg = "no such page: " + req.path;
     if (res.status == 413) msg = "request body over 4 KiB";
+    if (res.status == 414) msg = "request line too long";
     if (res.status == 405) msg = "method not allowed";
     SendError(res, res.status, msg);
   });
