@@ -1,11 +1,15 @@
 #include "sched/http_service.h"
 
 #include <httplib.h>
+#include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "sched/http_api.h"
@@ -29,6 +33,35 @@ const httplib::Headers& CommonHeaders() {
       {"Referrer-Policy", "no-referrer"},
   };
   return h;
+}
+
+// Why binding host:port failed, and what to do (httplib says only that it did): bind again
+// and read errno.
+std::string WhyNoBind(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || res == nullptr) {
+    return host + " is not a host name or address this machine knows; give an address such as 127.0.0.1";
+  }
+  int err = 0;
+  const int fd = ::socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+  if (fd < 0) {
+    err = errno;
+  } else {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0) err = errno;
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  const std::string other = "; choose another port, or port 0 for a free one";
+  if (err == EADDRINUSE) return "the port is in use (another program listens there)" + other;
+  if (err == EADDRNOTAVAIL) return host + " is not an address of this machine; give one of its own, such as 127.0.0.1";
+  if (err == EACCES) return "ports below 1024 need privileges" + other;
+  return (err != 0 ? std::string(std::strerror(err)) : std::string("the port was taken meanwhile")) + other;
 }
 
 }  // namespace
@@ -91,13 +124,11 @@ Result<std::unique_ptr<HttpService>> HttpService::Bind(const HttpOptions& o) {
   if (want == 0) {
     impl->port = s.bind_to_any_port(impl->host);
     if (impl->port <= 0) {
-      return Unavailable("--http " + o.listen + ": cannot listen on " + impl->host +
-                         " (not an address of this machine?); give a local address such as 127.0.0.1");
+      return Unavailable("--http " + o.listen + ": cannot listen there: " + WhyNoBind(impl->host, 0));
     }
   } else {
     if (!s.bind_to_port(impl->host, want)) {
-      return Unavailable("--http " + o.listen + ": cannot listen there (the port is in use, or " + impl->host +
-                         " is not an address of this machine); choose another port, or port 0 for a free one");
+      return Unavailable("--http " + o.listen + ": cannot listen there: " + WhyNoBind(impl->host, want));
     }
     impl->port = want;
   }
@@ -134,8 +165,10 @@ void HttpService::Start(Scheduler* sched) {
   // Anything without a body of its own (unknown paths, a body over the limit): one JSON line.
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    std::string msg = "no such page: " + req.path;
+    std::string msg = "HTTP " + std::to_string(res.status) + ": the request was not understood";
+    if (res.status == 404) msg = "no such page: " + req.path;
     if (res.status == 413) msg = "request body over 4 KiB";
+    if (res.status == 414) msg = "request line too long";
     if (res.status == 405) msg = "method not allowed";
     SendError(res, res.status, msg);
   });
