@@ -244,7 +244,10 @@
     const grid = h('div', {class: 'grid'});
     const ckpts = h('div'), events = h('div');
     const log = h('pre', {class: 'log', id: 'log'});
-    view.append(title, act, info, h('h2', null, 'Curves'), chartsNote,
+    // Hidden while the job cannot be read (no token, another tenant's job): the banner says why.
+    const rest = h('div', {id: 'job-body'});
+    view.append(title, act, info, rest);
+    rest.append(h('h2', null, 'Curves'), chartsNote,
                 h('p', {class: 'note'}, 'Dashed lines: ', h('span', {class: 'mark-ckpt'}, 'green'),
                   ' a committed checkpoint, ', h('span', {class: 'mark-restart'}, 'red'),
                   ' a restart or a new attempt (preemption, requeue), at the step it resumed from. Drag to zoom, double-click to reset.'),
@@ -253,7 +256,13 @@
     const path = '/api/jobs/' + encodeURIComponent(id);
     let job = null, shown = '';
     async function refreshInfo() {
-      job = await api(path);
+      try {
+        job = await api(path);
+      } catch (e) {
+        if (!job && [401, 403, 404].includes(e.status)) rest.hidden = true;
+        throw e;
+      }
+      rest.hidden = false;
       const same = JSON.stringify(job);
       if (same === shown) return true;  // nothing changed: the DOM is left alone
       shown = same;

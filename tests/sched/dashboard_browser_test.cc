@@ -329,6 +329,7 @@ TEST_F(DashboardBrowser, NoTokenOrAnotherTenantsTokenIsRefusedAndThePageSaysSo) 
   EXPECT_NE(d["error"].get<std::string>().find(std::to_string(id)), std::string::npos) << d.dump();
   EXPECT_TRUE(d["job"].is_null()) << d.dump();
   EXPECT_EQ(b.Execute("return document.querySelectorAll('button.act').length;"), 0);
+  EXPECT_TRUE(b.WaitFor("return document.getElementById('job-body').hidden;", 10)) << "the job's sections stay";
   // A wrong token typed into the field: 401, said so.
   ASSERT_TRUE(b.Execute("document.getElementById('token').value = 'wrong';"
                         "document.getElementById('token-form').requestSubmit(); return true;") == json(true));
