@@ -2,7 +2,8 @@
 # The libFuzzer harnesses of tests/fuzz (docs/security.md, "Fuzzing").
 #   scripts/fuzz.sh build             configure and build build-fuzz/ (clang-14, ASan + UBSan)
 #   scripts/fuzz.sh run NAME [SECS]   build if needed, then fuzz NAME (store, config, ckpt,
-#                                     token_shard, hostfile) for SECS seconds (default 20),
+#                                     token_shard, hostfile, data_reader, data_config,
+#                                     data_bpe, data_manifest) for SECS seconds (default 20),
 #                                     starting from tests/fuzz/corpus/NAME
 #   scripts/fuzz.sh all [SECS]        every harness in turn
 # A crash leaves its input in build-fuzz/crashes/NAME/ and exits non-zero: make it a
@@ -11,7 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${OGAI_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
-FUZZERS=(store config ckpt token_shard hostfile)
+FUZZERS=(store config ckpt token_shard hostfile data_reader data_config data_bpe data_manifest)
 
 have_toolchain() {
   command -v clang-14 >/dev/null && command -v clang++-14 >/dev/null &&
