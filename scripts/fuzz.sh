@@ -43,10 +43,15 @@ run() {
   trap 'rm -rf "$scratch" "$shm"' RETURN
   mkdir -p "$BUILD/crashes/$name"
   # New inputs go to the scratch folder (the first); the repository's seeds stay as they are.
+  # `|| rc=...`: a crash must not end the script (set -e) before the RETURN trap removes the
+  # scratch folders.
+  local rc=0
   TMPDIR="$shm" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$BUILD/bin/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$BUILD/crashes/$name/" "$scratch" "$ROOT/tests/fuzz/corpus/$name" 2>&1 | tail -25
-  return "${PIPESTATUS[0]}"
+    -artifact_prefix="$BUILD/crashes/$name/" "$scratch" "$ROOT/tests/fuzz/corpus/$name" > "$scratch.log" 2>&1 || rc=$?
+  tail -25 "$scratch.log"
+  rm -f "$scratch.log"
+  return "$rc"
 }
 
 case "${1:-}" in
