@@ -76,6 +76,26 @@ TEST(MpiRun, AKilledRankLeavesNoSharedMemorySegments) {
   EXPECT_TRUE(Survivors(mark, 5.0).empty());
 }
 
+TEST(MpiRun, RanksAnAgentStartsOverSshLeaveNoSegments) {
+  // The agent on "host" 127.0.0.2 (this machine, through the test sshd) does not inherit the
+  // test's environment: its ranks get the agent's folder.
+  const std::string ssh = TestSshEnv();
+  if (ssh.empty()) GTEST_SKIP() << kNoTestSshd;
+  std::string mark = NewMark();
+  auto r = RunCommand({"env", "-u", "OMPI_MCA_btl_vader_backing_directory", "-u", "OMPI_MCA_btl_sm_backing_directory",
+                       BinDir() + "/ogai-run", "-H", "127.0.0.2:2", "-x", "OGAI_TEST_MARK=" + mark, "--", MpiApp(), "2",
+                       "segments", "0"},
+                      {ssh}, 180);
+  EXPECT_EQ(r.code, 137) << r.out << r.err;
+  auto segs = Segments(r.out);
+  ASSERT_FALSE(segs.empty()) << r.out << r.err;
+  for (const std::string& p : segs) {
+    EXPECT_FALSE(std::filesystem::exists(p)) << p << " is left";
+    EXPECT_NE(std::filesystem::path(p).parent_path(), "/dev/shm") << p;
+  }
+  EXPECT_TRUE(Survivors(mark, 5.0).empty());
+}
+
 TEST(MpiRun, AFolderTheUserSetForSegmentsIsKept) {
   // OMPI_MCA_btl_vader_backing_directory given (as scripts/test.sh does): the ranks use it.
   std::string mark = NewMark();
