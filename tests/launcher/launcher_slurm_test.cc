@@ -163,6 +163,17 @@ TEST_F(SlurmRun, SrunPmixPublishesAPortTheKernelChose) {
   EXPECT_EQ(LinesWith(r.out, " sum 3").size(), 3u) << r.out;
 }
 
+TEST_F(SlurmRun, SrunPmixTrainsWithoutMasterPortOrToken) {
+  // ogai-worker itself, two ranks, nothing but srun's environment: the store's port and a
+  // random token come from rank 0 through PMIx.
+  if (!fs::exists(BinDir() + "/ogai-worker")) GTEST_SKIP() << "ogai-worker is not built";
+  auto r = RunCommand({"srun", "--mpi=pmix", "--ntasks=2", "--chdir=" + dir_.string(), BinDir() + "/ogai-worker",
+                       SourceDir() + "/examples/tiny.yaml", "train.steps=2", "train.log_every=1", "parallel.dp=2"},
+                      {}, 240);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("step 2/2"), std::string::npos) << r.out << r.err;
+}
+
 TEST_F(SlurmRun, TwoSrunStepsOfOneJobDoNotCollide) {
   // Two steps of one allocation share SLURM_JOB_ID: a port derived from the job id would be
   // the same for both, and the second step's rank 0 could not listen (or its ranks would
