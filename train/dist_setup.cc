@@ -32,17 +32,27 @@ Status PublishSrunStore(launch::RankEnv& e, std::chrono::milliseconds timeout, D
   d->pmix = std::move(peers).value();
   if (e.rank == 0) {
     if (e.store_token.empty()) e.store_token = RandomHex(16);
-    OGAI_ASSIGN_OR_RETURN(d->server, store::StoreServer::Start(e.master_addr, 0, e.store_token));
+    auto server = store::StoreServer::Start(e.master_addr, 0, e.store_token);
+    if (!server.ok()) {
+      // Tell the others (they would otherwise wait in the fence until the timeout), then fail.
+      const Status st = server.status().WithContext("rank 0 starting the store on " + e.master_addr);
+      (void)d->pmix->Publish(kSrunStoreKey, "error " + st.ToString());
+      (void)d->pmix->Fence(timeout);
+      return st;
+    }
+    d->server = std::move(server).value();
     e.master_port = d->server->port();
     OGAI_RETURN_IF_ERROR(d->pmix->Publish(kSrunStoreKey, std::to_string(e.master_port) + " " + e.store_token));
   }
   OGAI_RETURN_IF_ERROR(d->pmix->Fence(timeout));
   if (e.rank != 0) {
     OGAI_ASSIGN_OR_RETURN(std::string v, d->pmix->Lookup(0, kSrunStoreKey));
+    if (v.rfind("error ", 0) == 0) return Unavailable("no store for this srun step: " + v.substr(6));
     const size_t sp = v.find(' ');
     const int port = sp == std::string::npos ? 0 : std::atoi(v.substr(0, sp).c_str());
     if (port <= 0 || port > 65535 || sp + 1 >= v.size()) {
-      return Corruption("rank 0 published a store address this rank cannot read ('" + v.substr(0, 16) + "...')");
+      return Corruption("rank 0 published a store address this rank cannot read (" + std::to_string(v.size()) +
+                        " bytes, not \"PORT TOKEN\")");
     }
     e.master_port = port;
     e.store_token = v.substr(sp + 1);

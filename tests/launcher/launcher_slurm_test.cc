@@ -199,6 +199,17 @@ TEST_F(SlurmRun, TwoSrunStepsOfOneJobDoNotCollide) {
   EXPECT_EQ(LinesWith(ReadText(b), " sum 1").size(), 2u) << ReadText(b);
 }
 
+TEST_F(SlurmRun, StoreThatCannotStartFailsEveryRankAtOnce) {
+  // MASTER_ADDR names an address this node does not have (TEST-NET-1): rank 0 cannot listen,
+  // says why, and tells the others through PMIx instead of leaving them in the fence.
+  auto r =
+      RunCommand({"srun", "--mpi=pmix", "--ntasks=2", BinDir() + "/srun_store_helper"}, {"MASTER_ADDR=192.0.2.1"}, 120);
+  EXPECT_EQ(r.code, 4) << r.out << r.err;
+  EXPECT_LT(r.seconds, 50.0) << "the ranks waited for the fence's timeout";
+  EXPECT_EQ(LinesWith(r.err, "rank 0 starting the store on 192.0.2.1").size(), 2u) << r.err;
+  EXPECT_EQ(LinesWith(r.err, "no store for this srun step").size(), 1u) << r.err;
+}
+
 TEST_F(SlurmRun, SrunWithoutPmixOrMasterPortSaysHowToFixIt) {
   auto r = RunCommand({"srun", "--mpi=none", "--ntasks=2", BinDir() + "/srun_store_helper"}, {}, 120);
   EXPECT_NE(r.code, 0) << r.out << r.err;
