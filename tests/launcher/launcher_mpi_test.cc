@@ -1,4 +1,7 @@
 // An unmodified MPI program under ogai-run is one MPI job (PMIx served by the agent).
+#include <signal.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <set>
 #include <string>
@@ -94,6 +97,27 @@ TEST(MpiRun, RanksAnAgentStartsOverSshLeaveNoSegments) {
     EXPECT_NE(std::filesystem::path(p).parent_path(), "/dev/shm") << p;
   }
   EXPECT_TRUE(Survivors(mark, 5.0).empty());
+}
+
+TEST(MpiRun, ALauncherKilledWithSigkillLeavesNoSegments) {
+  // The agent itself dies: its orphan guard kills the ranks and removes the segment folder.
+  std::string mark = NewMark();
+  auto c = ogai::testing::Child::Start({"env", "-u", "OMPI_MCA_btl_vader_backing_directory", "-u",
+                                        "OMPI_MCA_btl_sm_backing_directory", BinDir() + "/ogai-run", "-np", "2", "-x",
+                                        "OGAI_TEST_MARK=" + mark, "--", MpiApp(), "2", "segments", "99"});
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return Segments(o).size() >= 2; }, 60)) << c->out();
+  auto segs = Segments(c->out());
+  for (const std::string& p : segs) ASSERT_TRUE(std::filesystem::exists(p)) << p;
+  ::kill(c->pid(), SIGKILL);
+  c->Wait(10);
+  EXPECT_TRUE(Survivors(mark, 10.0).empty());
+  for (int i = 0; i < 100 && std::filesystem::exists(std::filesystem::path(*segs.begin()).parent_path()); ++i) {
+    ::usleep(100 * 1000);  // the guard removes the folder after the last rank is gone
+  }
+  for (const std::string& p : segs) {
+    EXPECT_FALSE(std::filesystem::exists(p)) << p << " is left";
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(p).parent_path())) << p;
+  }
 }
 
 TEST(MpiRun, AFolderTheUserSetForSegmentsIsKept) {
