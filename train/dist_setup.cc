@@ -19,7 +19,7 @@ constexpr char kSrunStoreKey[] = "ogai.store";
 // Under srun without MASTER_PORT: rank 0 starts the store on a port the kernel picks (on
 // MASTER_ADDR, the step's first node) with the job's token (a random one when
 // OGAI_STORE_TOKEN is not set), and publishes "PORT TOKEN" through PMIx; every rank then
-// reads it. Fills in e->master_port and e->store_token.
+// reads it. Fills in e.master_port and e.store_token.
 Status PublishSrunStore(launch::RankEnv& e, std::chrono::milliseconds timeout, DistRuntime* d) {
   const std::string how =
       "under srun without MASTER_PORT, rank 0 publishes its store's port through PMIx: start the "
