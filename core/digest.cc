@@ -46,6 +46,18 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
+std::string RandomHex(size_t n) {
+  static const char* hex = "0123456789abcdef";
+  const std::string raw = RandomBytes(n);
+  std::string out;
+  out.reserve(2 * n);
+  for (unsigned char c : raw) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -23,6 +23,8 @@ std::string HmacSha256(std::string_view key, std::string_view data);
 // `n` bytes from a cryptographically secure generator (aborts through OGAI_CHECK if the OS
 // has none: nothing can run safely without it).
 std::string RandomBytes(size_t n);
+// `n` such bytes as 2n lowercase hex digits (job tokens, run ids).
+std::string RandomHex(size_t n);
 // a == b, in time that depends only on the lengths.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

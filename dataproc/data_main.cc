@@ -127,9 +127,10 @@ int Prepare(std::vector<std::string> a) {
   o.rank = env->rank;
   o.world = env->world_size;
   o.local_world = env->local_world_size;
-  o.run_tag = !env->run_id.empty()   ? env->run_id
-              : env->world_size == 1 ? "p" + std::to_string(::getpid())
-                                     : "job" + std::to_string(env->master_port);
+  o.run_tag = !env->run_id.empty()         ? env->run_id
+              : env->world_size == 1       ? "p" + std::to_string(::getpid())
+              : !env->launcher_job.empty() ? env->launcher_job
+                                           : "job" + std::to_string(env->master_port);
   o.progress = !quiet;
   SetLogRank(o.rank);
   auto r = RunPrepare(*cfg, o);

@@ -37,6 +37,21 @@ Result<std::string> HashFile(const std::string& path) {
   return std::string(out);
 }
 
+namespace {
+
+// "<split>-NNNNN.bin" (five or more digits), the only shard names the writer makes (pack.cc).
+bool IsShardName(const std::string& f, const std::string& split) {
+  const std::string pre = split + "-";
+  if (f.size() < pre.size() + 5 + 4 || f.compare(0, pre.size(), pre) != 0) return false;
+  if (f.compare(f.size() - 4, 4, ".bin") != 0) return false;
+  for (size_t i = pre.size(); i + 4 < f.size(); ++i) {
+    if (f[i] < '0' || f[i] > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<DatasetInfo> OpenDataset(const std::string& dir) {
   const std::string path = dir + "/" + kManifestName;
   std::ifstream in(path, std::ios::binary);
@@ -58,19 +73,43 @@ Result<DatasetInfo> OpenDataset(const std::string& dir) {
     return Corruption("'" + path + "' is not an ogai dataset manifest; re-create the dataset");
   }
   try {
-    d.tokenizer = j.at("tokenizer").at("kind").get<std::string>();
-    d.vocab = j.at("tokenizer").at("vocab_size").get<int>();
-    d.eot = j.at("tokenizer").at("eot").get<int>();
+    // Every number is checked for its type and range before it is used: a crafted manifest
+    // (a vocabulary of 1e30, token counts that overflow, a shard named ../../x) is refused,
+    // not converted with undefined behaviour or opened outside the dataset.
+    const auto& tok = j.at("tokenizer");
+    d.tokenizer = tok.at("kind").get<std::string>();
+    const auto& vocab = tok.at("vocab_size");
+    const auto& eot = tok.at("eot");
+    if (!vocab.is_number_integer() || vocab.get<int64_t>() < 1 || vocab.get<int64_t>() > kMaxDatasetVocab) {
+      return Corruption("'" + path + "': tokenizer.vocab_size " + vocab.dump() + " is not a whole number in [1, " +
+                        std::to_string(kMaxDatasetVocab) + "]; re-create the dataset");
+    }
+    d.vocab = static_cast<int>(vocab.get<int64_t>());
+    if (!eot.is_number_integer() || eot.get<int64_t>() < -1 || eot.get<int64_t>() >= d.vocab) {
+      return Corruption("'" + path + "': tokenizer.eot " + eot.dump() + " is not -1 or a token below vocab_size " +
+                        std::to_string(d.vocab) + "; re-create the dataset");
+    }
+    d.eot = static_cast<int>(eot.get<int64_t>());
     for (const char* split : {"train", "val"}) {
       auto& out = std::string(split) == "train" ? d.train : d.val;
       int64_t& tokens = std::string(split) == "train" ? d.train_tokens : d.val_tokens;
       for (const auto& s : j.at("splits").at(split).at("shards")) {
-        const std::string p = dir + "/" + s.at("file").get<std::string>();
+        const std::string file = s.at("file").get<std::string>();
+        if (!IsShardName(file, split)) {
+          return Corruption("'" + path + "' lists shard '" + file + "', which is not a name ogai-data writes (" +
+                            split + "-NNNNN.bin); re-create the dataset");
+        }
+        const auto& n = s.at("tokens");
+        if (!n.is_number_integer() || n.get<int64_t>() < 0 || n.get<int64_t>() > kMaxDatasetTokens - tokens) {
+          return Corruption("'" + path + "': shard '" + file + "' claims " + n.dump() + " tokens (not a count, or " +
+                            split + " would exceed 2^62 tokens); re-create the dataset");
+        }
+        const std::string p = dir + "/" + file;
         if (!std::filesystem::exists(p)) {
           return NotFound("dataset '" + dir + "' lists shard '" + p + "' which is missing; re-create the dataset");
         }
         out.push_back(p);
-        tokens += s.at("tokens").get<int64_t>();
+        tokens += n.get<int64_t>();
       }
     }
   } catch (const nlohmann::json::exception& e) {

@@ -21,6 +21,8 @@
 namespace ogai::data {
 
 constexpr char kManifestName[] = "manifest.json";
+constexpr int64_t kMaxDatasetVocab = int64_t{1} << 24;   // model.vocab's limit
+constexpr int64_t kMaxDatasetTokens = int64_t{1} << 62;  // per split
 
 struct DatasetInfo {
   std::string dir;
@@ -33,7 +35,8 @@ struct DatasetInfo {
   std::string manifest;  // its text
 };
 
-// Reads dir/manifest.json; checks that the shards it lists exist.
+// Reads dir/manifest.json; checks its numbers' types and ranges, that shard names are ones
+// the writer makes (no path leaves the folder) and that the shards exist.
 Result<DatasetInfo> OpenDataset(const std::string& dir);
 
 // The id of a manifest's bytes.

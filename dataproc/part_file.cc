@@ -1,5 +1,8 @@
 #include "dataproc/part_file.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 
 namespace ogai::data {
@@ -34,6 +37,16 @@ Result<std::unique_ptr<PartReader>> PartReader::Open(const std::string& path) {
       std::fread(h, 4, 2, r->f_) != 2) {
     return Corruption("'" + path + "' is not a part file of this run; remove the work folder and run again");
   }
+  // The writer's sizes are bounded by data.yaml (dedup.bands <= 64, bands x rows <= 1024):
+  // anything larger is not a file of this run, and must not size an allocation.
+  if (h[0] > kMaxBands || h[1] > kMaxSignature) {
+    return Corruption("'" + path + "' claims " + std::to_string(h[0]) + " bands and a signature of " +
+                      std::to_string(h[1]) + " (at most " + std::to_string(kMaxBands) + " and " +
+                      std::to_string(kMaxSignature) + "); remove the work folder and run again");
+  }
+  struct stat st {};
+  if (::fstat(::fileno(r->f_), &st) != 0) return ErrnoError("cannot stat part file '" + path + "'", errno);
+  r->size_ = static_cast<int64_t>(st.st_size);
   r->bands_ = h[0];
   r->sig_ = h[1];
   return r;
@@ -54,6 +67,12 @@ Result<bool> PartReader::Next(PartRecord* r, bool want_tokens) {
   if (std::fread(&n, 4, 1, f_) != 1 || std::fread(r->bands.data(), 8, bands_, f_) != bands_ ||
       std::fread(r->sig.data(), 4, sig_, f_) != sig_) {
     return Corruption("'" + path_ + "' ends inside a record; remove the work folder and run again");
+  }
+  // A token count beyond what is left of the file is a damaged record, not an allocation to try.
+  const int64_t left = size_ - static_cast<int64_t>(std::ftell(f_));
+  if (static_cast<int64_t>(n) * 4 > left) {
+    return Corruption("'" + path_ + "' has a record of " + std::to_string(n) + " tokens but only " +
+                      std::to_string(left) + " bytes left; remove the work folder and run again");
   }
   if (want_tokens) {
     r->tokens.resize(n);

@@ -18,7 +18,7 @@ namespace ogai::launch {
 namespace {
 
 [[noreturn]] void GuardMain(int fd, const std::string& marker, const std::string& tmpdir,
-                            const std::string& shard_dir) {
+                            const std::vector<std::string>& also_remove) {
   ::setsid();
   for (int s : {SIGINT, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGUSR1, SIGUSR2}) {
     ::signal(s, SIG_IGN);
@@ -66,10 +66,12 @@ namespace {
     struct timespec ts = {0, 100 * 1000 * 1000};
     ::nanosleep(&ts, nullptr);
   }
-  for (const std::string* dir : {&tmpdir, &shard_dir}) {
-    if (dir->empty()) continue;
+  std::vector<std::string> dirs = also_remove;
+  dirs.push_back(tmpdir);
+  for (const std::string& dir : dirs) {
+    if (dir.empty()) continue;
     std::error_code ec;
-    std::filesystem::remove_all(*dir, ec);
+    std::filesystem::remove_all(dir, ec);
   }
   ::_exit(0);
 }
@@ -77,7 +79,7 @@ namespace {
 }  // namespace
 
 Result<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(const std::string& marker, const std::string& tmpdir,
-                                                        const std::string& shard_dir) {
+                                                        const std::vector<std::string>& also_remove) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe for the orphan guard", errno);
   pid_t pid = ::fork();
@@ -89,7 +91,7 @@ Result<std::unique_ptr<OrphanGuard>> OrphanGuard::Start(const std::string& marke
   }
   if (pid == 0) {
     ::close(p[1]);
-    GuardMain(p[0], marker, tmpdir, shard_dir);
+    GuardMain(p[0], marker, tmpdir, also_remove);
   }
   ::close(p[0]);
   std::unique_ptr<OrphanGuard> g(new OrphanGuard());

@@ -8,7 +8,7 @@
 // the pipe closes without a goodbye, the agent is gone: the guard SIGKILLs every process
 // whose environment carries the job marker (OGAI_AGENT_ID=...) and every process in the
 // ranks' sessions, until none is left (bounded: 20 s), removes the job's temp folder (and
-// the node's shard-copy folder, when there is one) and exits.
+// the node's /dev/shm folders: shard copies, MPI segments) and exits.
 //
 // Start() must run before the process has threads (it forks and the child keeps running
 // ordinary code).
@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -25,8 +26,9 @@ namespace ogai::launch {
 
 class OrphanGuard {
  public:
+  // `also_remove`: more folders of the job to remove with tmpdir ("" entries are skipped).
   static Result<std::unique_ptr<OrphanGuard>> Start(const std::string& marker, const std::string& tmpdir,
-                                                    const std::string& shard_dir = "");
+                                                    const std::vector<std::string>& also_remove = {});
   ~OrphanGuard();  // Dismiss()
   void AddSession(pid_t sid);
   // Sends goodbye and reaps the guard.

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <random>
 
 #include "core/digest.h"
 #include "core/file_io.h"
@@ -36,25 +35,6 @@ namespace ogai::launch {
 namespace {
 
 using std::chrono::milliseconds;
-
-std::string RandomHex(size_t bytes) {
-  std::string out;
-  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  unsigned char buf[64];
-  if (bytes > sizeof buf) bytes = sizeof buf;
-  ssize_t n = fd >= 0 ? ::read(fd, buf, bytes) : -1;
-  if (fd >= 0) ::close(fd);
-  if (n != static_cast<ssize_t>(bytes)) {
-    std::random_device rd;
-    for (size_t i = 0; i < bytes; ++i) buf[i] = static_cast<unsigned char>(rd());
-  }
-  static const char* hex = "0123456789abcdef";
-  for (size_t i = 0; i < bytes; ++i) {
-    out += hex[buf[i] >> 4];
-    out += hex[buf[i] & 15];
-  }
-  return out;
-}
 
 }  // namespace
 

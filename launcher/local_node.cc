@@ -22,20 +22,21 @@
 namespace ogai::launch {
 namespace {
 
-// The folder where the ranks of this node keep in-memory copies of their latest checkpoint
-// shard (checkpoint.peer_copies): /dev/shm/ogai-shards.XXXXXX on a tmpfs, else
-// <tmpdir>/shards. mkdtemp makes it exclusively (never an entry someone placed there first),
-// owner-only (0700), with a random name (not the run id, which shows in /tmp names).
-Result<std::string> CreateShardDir(const std::string& tmpdir) {
+// A folder of this job in /dev/shm (a tmpfs): "/dev/shm/<prefix>.XXXXXX", else
+// <tmpdir>/<prefix>. mkdtemp makes it exclusively (never an entry someone placed there first),
+// owner-only (0700), with a random name (not the run id, which shows in /tmp names). Used for
+// the in-memory copies of the ranks' latest checkpoint shards (checkpoint.peer_copies) and for
+// Open MPI's shared-memory segments of the ranks (vader_segment.*), which ranks killed before
+// MPI_Finalize would otherwise leave in /dev/shm.
+Result<std::string> CreateShmDir(const std::string& prefix, const std::string& tmpdir) {
   struct stat st {};
   if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0) {
-    char templ[] = "/dev/shm/ogai-shards.XXXXXX";
-    if (::mkdtemp(templ) != nullptr) return std::string(templ);
-    OGAI_LOG(Warn) << "cannot create a shard-copy folder in /dev/shm (" << std::strerror(errno) << "); using "
-                   << tmpdir;
+    std::string templ = "/dev/shm/" + prefix + ".XXXXXX";
+    if (::mkdtemp(templ.data()) != nullptr) return templ;
+    OGAI_LOG(Warn) << "cannot create a folder in /dev/shm (" << std::strerror(errno) << "); using " << tmpdir;
   }
-  const std::string dir = tmpdir + "/shards";
-  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoError("creating the shard-copy folder " + dir, errno);
+  const std::string dir = tmpdir + "/" + prefix;
+  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoError("creating the folder " + dir, errno);
   return dir;
 }
 
@@ -51,6 +52,13 @@ Result<std::string> CreateTempDir(const std::string& prefix) {
   return std::string(buf.data());
 }
 
+// Removes what is inside `dir` (not `dir`).
+void ClearFolder(const std::string& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) std::filesystem::remove_all(e.path(), ec);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LocalNode>> LocalNode::Prepare(const LocalNodeOptions& opts) {
@@ -59,10 +67,11 @@ Result<std::unique_ptr<LocalNode>> LocalNode::Prepare(const LocalNodeOptions& op
   OGAI_ASSIGN_OR_RETURN(n->tmpdir_, CreateTempDir(opts.tmp_prefix));
   if (opts.agent_id >= 0) {
     if (opts.shard_cache) {
-      OGAI_ASSIGN_OR_RETURN(n->shard_dir_, CreateShardDir(n->tmpdir_));
+      OGAI_ASSIGN_OR_RETURN(n->shard_dir_, CreateShmDir("ogai-shards", n->tmpdir_));
     }
+    OGAI_ASSIGN_OR_RETURN(n->mpi_shm_dir_, CreateShmDir("ogai-mpi", n->tmpdir_));
     std::string marker = std::string(kEnvAgentId) + "=" + opts.run_id + "." + std::to_string(opts.agent_id);
-    OGAI_ASSIGN_OR_RETURN(n->guard_, OrphanGuard::Start(marker, n->tmpdir_, n->shard_dir_));
+    OGAI_ASSIGN_OR_RETURN(n->guard_, OrphanGuard::Start(marker, n->tmpdir_, {n->shard_dir_, n->mpi_shm_dir_}));
   }
   OGAI_RETURN_IF_ERROR(BecomeSubreaper());
   sigset_t handled;
@@ -135,6 +144,9 @@ std::optional<RankFailure> LocalNode::StartRound(const JobSpec& spec, const Roun
   r.elastic = spec.elastic;
   if (spec.shard_cache) r.caches = plan.caches;
   r.shard_dir = shard_dir_;
+  r.mpi_shm_dir = mpi_shm_dir_;
+  // The segments of an earlier round's ranks (all gone by now) go before new ones come.
+  ClearFolder(mpi_shm_dir_);
   if (fence_) fence_->SetNode(r.node_rank);
   Status st = runner_->Start(r);
   if (st.ok()) return std::nullopt;
@@ -159,6 +171,7 @@ LocalNode::~LocalNode() {
   std::error_code ec;
   if (!tmpdir_.empty()) std::filesystem::remove_all(tmpdir_, ec);
   if (!shard_dir_.empty()) std::filesystem::remove_all(shard_dir_, ec);
+  if (!mpi_shm_dir_.empty()) std::filesystem::remove_all(mpi_shm_dir_, ec);
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 

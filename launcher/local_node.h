@@ -78,6 +78,7 @@ class LocalNode {
   LocalNodeOptions opts_;
   std::string tmpdir_;
   std::string shard_dir_;
+  std::string mpi_shm_dir_;  // Open MPI's shared-memory segments of this node's ranks
   std::string cache_addr_;
   int signal_fd_ = -1;
   std::unique_ptr<OrphanGuard> guard_;

@@ -116,8 +116,12 @@ Status NodeRunner::Start(const NodeRound& round) {
   std::string hb_path = round_.tmpdir + "/heartbeat." + std::to_string(round_.round);
   OGAI_ASSIGN_OR_RETURN(heartbeats_, HeartbeatTable::Create(hb_path, nlocal));
 
-  bool user_schizo = false;
-  for (const std::string& kv : round_.env) user_schizo |= kv.rfind("OMPI_MCA_schizo=", 0) == 0;
+  bool user_schizo = false, user_shm = false;
+  for (const std::string& kv : round_.env) {
+    user_schizo |= kv.rfind("OMPI_MCA_schizo=", 0) == 0;
+    user_shm |= kv.rfind("OMPI_MCA_btl_vader_backing_directory=", 0) == 0 ||
+                kv.rfind("OMPI_MCA_btl_sm_backing_directory=", 0) == 0;
+  }
   if (round_.pmix && pmix_ != nullptr) {
     PmixJob job;
     job.nspace = round_.nspace();
@@ -160,6 +164,13 @@ Status NodeRunner::Start(const NodeRound& round) {
     contract.local_rank = lr;
     contract.heartbeat_slot = lr;
     std::vector<std::string> extra = ToKeyValues(RankEnvVars(contract));
+    if (!user_shm && !round_.mpi_shm_dir.empty()) {
+      // Open MPI's shared-memory segments (4.x: vader, 5.x: sm) go to this job's folder, which
+      // the agent (or, if the agent dies, its orphan guard) removes: a rank killed before
+      // MPI_Finalize leaves nothing in /dev/shm.
+      extra.push_back("OMPI_MCA_btl_vader_backing_directory=" + round_.mpi_shm_dir);
+      extra.push_back("OMPI_MCA_btl_sm_backing_directory=" + round_.mpi_shm_dir);
+    }
     Status st;
     if (round_.pmix && pmix_ != nullptr) {
       auto penv = pmix_->ClientEnv(round_.nspace(), rk.rank, user_schizo);

@@ -68,6 +68,7 @@ struct NodeRound {
   bool elastic = false;             // OGAI_ELASTIC=1 for the ranks
   std::vector<std::string> caches;  // shard caches by node rank (OGAI_SHARD_CACHES)
   std::string shard_dir;            // this node's in-memory shard copies (OGAI_SHARD_DIR)
+  std::string mpi_shm_dir;          // Open MPI's shared-memory segments, unless the user set the folder
 
   int world_size() const;
   const std::vector<int>& my_ranks() const { return node_ranks[static_cast<size_t>(node_rank)]; }

@@ -132,9 +132,12 @@ Status ReadSrun(const EnvMap& env, RankEnv& r) {
     if (!hosts.ok()) return hosts.status();
     r.master_addr = hosts->front();
   }
-  int job_id = 0;
-  OGAI_RETURN_IF_ERROR(GetInt(env, "SLURM_JOB_ID", 0, INT_MAX, &job_id));
-  r.master_port = 20000 + job_id % 10000;  // a per-job default; MASTER_PORT overrides it
+  // No port: rank 0 takes a free one and publishes it through PMIx (train/dist_setup.cc);
+  // MASTER_PORT, read below, overrides that.
+  const std::string* job = Find(env, "SLURM_JOB_ID");
+  const std::string* step = Find(env, "SLURM_STEP_ID");
+  if (step == nullptr) step = Find(env, "SLURM_STEPID");
+  if (job != nullptr && step != nullptr) r.launcher_job = "slurm" + *job + "." + *step;
   return CheckRanks(r, "SLURM_PROCID", size_var);
 }
 

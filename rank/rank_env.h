@@ -19,7 +19,9 @@
 // launcher (export them in an sbatch script or with `mpirun -x`). rank/contract.h names every
 // variable ogai-run sets and has the writer (RankEnvVars). Under ogai-run the store is
 // already running at MASTER_ADDR:MASTER_PORT (hosted by the launcher); under any other launcher
-// rank 0 hosts it (`launcher_hosts_store` is false). docs/launcher.md has the whole contract.
+// rank 0 hosts it (`launcher_hosts_store` is false). Under srun without MASTER_PORT rank 0
+// listens on a port the kernel picks and publishes it through PMIx (`srun --mpi=pmix`;
+// rank/pmix_client.h). docs/launcher.md has the whole contract.
 //
 // Progress: the training loop calls ProgressReporter::Report(step) once per step. Under
 // ogai-run that writes the step into a shared-memory slot the node's agent watches; a rank
@@ -49,7 +51,8 @@ struct RankEnv {
   int node_rank = 0;                  // -1 when the launcher does not say (mpirun)
   int nnodes = 1;                     // -1 when the launcher does not say
   std::string master_addr;            // store host; "" when unknown (mpirun without -x MASTER_ADDR)
-  int master_port = 0;                // store port; 0 when unknown
+  int master_port = 0;                // store port; 0 when unknown (srun: rank 0 publishes it via PMIx)
+  std::string launcher_job;           // the launcher's name of this job step ("slurm<job>.<step>"), or ""
   std::string store_token;            // shared secret of the job's store; "" when none was given
   int restart_count = 0;              // OGAI_RESTART_COUNT: 0 on the first start, +1 per group restart
   int max_restarts = 0;               // OGAI_MAX_RESTARTS

@@ -2,7 +2,8 @@
 # The libFuzzer harnesses of tests/fuzz (docs/security.md, "Fuzzing").
 #   scripts/fuzz.sh build             configure and build build-fuzz/ (clang-14, ASan + UBSan)
 #   scripts/fuzz.sh run NAME [SECS]   build if needed, then fuzz NAME (store, config, ckpt,
-#                                     token_shard, hostfile) for SECS seconds (default 20),
+#                                     token_shard, hostfile, data_reader, data_config,
+#                                     data_bpe, data_manifest) for SECS seconds (default 20),
 #                                     starting from tests/fuzz/corpus/NAME
 #   scripts/fuzz.sh all [SECS]        every harness in turn
 # A crash leaves its input in build-fuzz/crashes/NAME/ and exits non-zero: make it a
@@ -11,7 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${OGAI_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
-FUZZERS=(store config ckpt token_shard hostfile)
+FUZZERS=(store config ckpt token_shard hostfile data_reader data_config data_bpe data_manifest)
 
 have_toolchain() {
   command -v clang-14 >/dev/null && command -v clang++-14 >/dev/null &&
@@ -42,10 +43,15 @@ run() {
   trap 'rm -rf "$scratch" "$shm"' RETURN
   mkdir -p "$BUILD/crashes/$name"
   # New inputs go to the scratch folder (the first); the repository's seeds stay as they are.
+  # `|| rc=...`: a crash must not end the script (set -e) before the RETURN trap removes the
+  # scratch folders.
+  local rc=0
   TMPDIR="$shm" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$BUILD/bin/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$BUILD/crashes/$name/" "$scratch" "$ROOT/tests/fuzz/corpus/$name" 2>&1 | tail -25
-  return "${PIPESTATUS[0]}"
+    -artifact_prefix="$BUILD/crashes/$name/" "$scratch" "$ROOT/tests/fuzz/corpus/$name" > "$scratch.log" 2>&1 || rc=$?
+  tail -25 "$scratch.log"
+  rm -f "$scratch.log"
+  return "$rc"
 }
 
 case "${1:-}" in

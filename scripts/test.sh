@@ -15,7 +15,8 @@ cd "$ROOT"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Open MPI's shared-memory segments (vader_segment.*) of the tests' MPI ranks go to a folder
 # of this run, removed when it ends: ranks that are killed (the recovery tests) do not leave
-# them in /dev/shm.
+# them in /dev/shm. (ogai-run's agents give the ranks they start a folder of the job when this
+# is not set; this covers the tests that run mpirun directly.)
 OMPI_SHM="$(mktemp -d /dev/shm/ogai-test-mpi.XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/ogai-test-mpi.XXXXXX")"
 export OMPI_MCA_btl_vader_backing_directory="$OMPI_SHM"
 cleanup_shm() { rm -rf "$OMPI_SHM"; }

@@ -7,9 +7,61 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/digest.h"
 #include "core/log.h"
+#include "rank/pmix_client.h"
 
 namespace ogai::train {
+namespace {
+
+constexpr char kSrunStoreKey[] = "ogai.store";
+
+// Under srun without MASTER_PORT: rank 0 starts the store on a port the kernel picks (on
+// MASTER_ADDR, the step's first node) with the job's token (a random one when
+// OGAI_STORE_TOKEN is not set), and publishes "PORT TOKEN" through PMIx; every rank then
+// reads it. Fills in e.master_port and e.store_token.
+Status PublishSrunStore(launch::RankEnv& e, std::chrono::milliseconds timeout, DistRuntime* d) {
+  const std::string how =
+      "under srun without MASTER_PORT, rank 0 publishes its store's port through PMIx: start the "
+      "step with `srun --mpi=pmix`, or set MASTER_PORT (and OGAI_STORE_TOKEN) for every rank";
+  if (!launch::PmixClientAvailable()) {
+    return InvalidArgument("rank " + std::to_string(e.rank) + ": no PMIx server in this srun step; " + how);
+  }
+  auto peers = launch::PmixPeers::Connect();
+  if (!peers.ok()) return peers.status().WithContext(how);
+  d->pmix = std::move(peers).value();
+  if (e.rank == 0) {
+    if (e.store_token.empty()) e.store_token = RandomHex(16);
+    auto server = store::StoreServer::Start(e.master_addr, 0, e.store_token);
+    if (!server.ok()) {
+      // Tell the others (they would otherwise wait in the fence until the timeout), then fail.
+      const Status st = server.status().WithContext("rank 0 starting the store on " + e.master_addr);
+      (void)d->pmix->Publish(kSrunStoreKey, "error " + st.ToString());
+      (void)d->pmix->Fence(timeout);
+      return st;
+    }
+    d->server = std::move(server).value();
+    e.master_port = d->server->port();
+    OGAI_RETURN_IF_ERROR(d->pmix->Publish(kSrunStoreKey, std::to_string(e.master_port) + " " + e.store_token));
+  }
+  OGAI_RETURN_IF_ERROR(d->pmix->Fence(timeout));
+  if (e.rank != 0) {
+    OGAI_ASSIGN_OR_RETURN(std::string v, d->pmix->Lookup(0, kSrunStoreKey));
+    if (v.rfind("error ", 0) == 0) return Unavailable("no store for this srun step: " + v.substr(6));
+    const size_t sp = v.find(' ');
+    const int port = sp == std::string::npos ? 0 : std::atoi(v.substr(0, sp).c_str());
+    if (port <= 0 || port > 65535 || sp + 1 >= v.size()) {
+      return Corruption("rank 0 published a store address this rank cannot read (" + std::to_string(v.size()) +
+                        " bytes, not \"PORT TOKEN\")");
+    }
+    e.master_port = port;
+    e.store_token = v.substr(sp + 1);
+  }
+  OGAI_LOG(Info) << "store of this srun step: " << e.master_addr << ":" << e.master_port << " (port from PMIx)";
+  return Status::Ok();
+}
+
+}  // namespace
 
 void ShareCoresAmongLocalRanks(const launch::RankEnv& env) {
   if (std::getenv("OMP_NUM_THREADS") != nullptr || env.local_world_size <= 1) return;
@@ -73,15 +125,21 @@ Result<std::unique_ptr<DistRuntime>> SetUpDistributed(const Config& cfg, const l
     d->ctx.startup_ms.push_back({name, duration<double, std::milli>(now - mark).count()});
     mark = now;
   };
-  if (!env.master_addr.empty() && env.master_port > 0) {
-    if (!env.launcher_hosts_store && env.rank == 0) {
+  launch::RankEnv e = env;
+  if (e.source == launch::RankSource::kSrun && e.master_port == 0 && !e.master_addr.empty()) {
+    OGAI_RETURN_IF_ERROR(PublishSrunStore(e, timeout, d.get()));
+    d->ctx.store_token = e.store_token;
+    phase("pmix");
+  }
+  if (!e.master_addr.empty() && e.master_port > 0) {
+    if (!e.launcher_hosts_store && e.rank == 0 && d->server == nullptr) {
       // Listen on the address the ranks are told (MASTER_ADDR), never 0.0.0.0.
-      OGAI_ASSIGN_OR_RETURN(d->server, store::StoreServer::Start(env.master_addr, env.master_port, env.store_token));
+      OGAI_ASSIGN_OR_RETURN(d->server, store::StoreServer::Start(e.master_addr, e.master_port, e.store_token));
     }
-    OGAI_ASSIGN_OR_RETURN(auto base,
-                          store::ConnectTcpStore(env.master_addr, env.master_port, env.store_token, timeout));
+    OGAI_ASSIGN_OR_RETURN(auto base, store::ConnectTcpStore(e.master_addr, e.master_port, e.store_token, timeout));
     d->ctx.control_store = std::shared_ptr<store::Store>(std::move(base));
-    d->store = store::MakePrefixStore(d->ctx.control_store, env.StorePrefix());
+    d->store = store::MakePrefixStore(d->ctx.control_store, e.StorePrefix());
+    d->store_address = e.master_addr + ":" + std::to_string(e.master_port);
     phase("store");
   } else if (!env.mpi_launcher) {
     return InvalidArgument("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +

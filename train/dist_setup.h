@@ -7,6 +7,7 @@
 
 #include "comm/device_mesh.h"
 #include "comm/process_group.h"
+#include "rank/pmix_client.h"
 #include "rank/rank_env.h"
 #include "store/server.h"
 #include "store/store.h"
@@ -16,12 +17,16 @@
 namespace ogai::train {
 
 struct DistRuntime {
+  // Under srun without MASTER_PORT: the PMIx connection rank 0's store address came through
+  // (first, so it is finalized last).
+  std::unique_ptr<launch::PmixPeers> pmix;
   std::unique_ptr<store::StoreServer> server;
   std::shared_ptr<store::Store> store;
   std::unique_ptr<comm::ProcessGroup> world;
   std::unique_ptr<comm::DeviceMesh> mesh;
   std::unique_ptr<comm::ProcessGroup> embed;
-  DistContext ctx;  // points into the members above
+  DistContext ctx;            // points into the members above
+  std::string store_address;  // "HOST:PORT" of the job's store; "" when there is none
 };
 
 // An elastic job (env.elastic: ogai-run --nnodes MIN:MAX) restarted on another number of

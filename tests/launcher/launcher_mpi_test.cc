@@ -1,7 +1,15 @@
 // An unmodified MPI program under ogai-run is one MPI job (PMIx served by the agent).
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "tests/launcher/run_util.h"
+#include "tests/util/job.h"
 
 namespace ogai::launch::testing {
 namespace {
@@ -41,6 +49,88 @@ TEST(MpiRun, RestartedGroupFormsANewJob) {
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(LinesWith(r.out, "of 2 sum 1 ok").size(), 2u) << r.out;
   EXPECT_TRUE(Survivors(mark).empty());
+}
+
+// The "segment PATH" lines mpi_allreduce prints in its "segments" mode.
+std::set<std::string> Segments(const std::string& out) {
+  std::set<std::string> v;
+  for (const std::string& l : LinesWith(out, "segment /")) v.insert(l.substr(l.find("segment /") + 8));
+  return v;
+}
+
+TEST(MpiRun, AKilledRankLeavesNoSharedMemorySegments) {
+  // Open MPI's shared-memory segments (vader_segment.*) of a rank killed before MPI_Finalize
+  // used to stay in /dev/shm. The agent now points the ranks at a folder of the job, which it
+  // removes. scripts/test.sh sets OMPI_MCA_btl_vader_backing_directory for the whole suite:
+  // unset here, since this is about what ogai-run does on its own.
+  std::string mark = NewMark();
+  auto r = RunCommand({"env", "-u", "OMPI_MCA_btl_vader_backing_directory", "-u", "OMPI_MCA_btl_sm_backing_directory",
+                       BinDir() + "/ogai-run", "-np", "2", "-x", "OGAI_TEST_MARK=" + mark, "--", MpiApp(), "2",
+                       "segments", "1"});
+  EXPECT_EQ(r.code, 137) << r.out << r.err;  // rank 1's SIGKILL
+  EXPECT_NE(r.err.find("rank 1 (node 0, localhost) was killed by signal 9"), std::string::npos) << r.err;
+  auto segs = Segments(r.out);
+  ASSERT_FALSE(segs.empty()) << "the ranks mapped no shared-memory segment: " << r.out;
+  for (const std::string& p : segs) {
+    EXPECT_FALSE(std::filesystem::exists(p)) << p << " is left";
+    EXPECT_NE(std::filesystem::path(p).parent_path(), "/dev/shm") << p;
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(p).parent_path())) << p;
+  }
+  EXPECT_TRUE(Survivors(mark, 5.0).empty());
+}
+
+TEST(MpiRun, RanksAnAgentStartsOverSshLeaveNoSegments) {
+  // The agent on "host" 127.0.0.2 (this machine, through the test sshd) does not inherit the
+  // test's environment: its ranks get the agent's folder.
+  const std::string ssh = TestSshEnv();
+  if (ssh.empty()) GTEST_SKIP() << kNoTestSshd;
+  std::string mark = NewMark();
+  auto r = RunCommand({"env", "-u", "OMPI_MCA_btl_vader_backing_directory", "-u", "OMPI_MCA_btl_sm_backing_directory",
+                       BinDir() + "/ogai-run", "-H", "127.0.0.2:2", "-x", "OGAI_TEST_MARK=" + mark, "--", MpiApp(), "2",
+                       "segments", "0"},
+                      {ssh}, 180);
+  EXPECT_EQ(r.code, 137) << r.out << r.err;
+  auto segs = Segments(r.out);
+  ASSERT_FALSE(segs.empty()) << r.out << r.err;
+  for (const std::string& p : segs) {
+    EXPECT_FALSE(std::filesystem::exists(p)) << p << " is left";
+    EXPECT_NE(std::filesystem::path(p).parent_path(), "/dev/shm") << p;
+  }
+  EXPECT_TRUE(Survivors(mark, 5.0).empty());
+}
+
+TEST(MpiRun, ALauncherKilledWithSigkillLeavesNoSegments) {
+  // The agent itself dies: its orphan guard kills the ranks and removes the segment folder.
+  std::string mark = NewMark();
+  auto c = ogai::testing::Child::Start({"env", "-u", "OMPI_MCA_btl_vader_backing_directory", "-u",
+                                        "OMPI_MCA_btl_sm_backing_directory", BinDir() + "/ogai-run", "-np", "2", "-x",
+                                        "OGAI_TEST_MARK=" + mark, "--", MpiApp(), "2", "segments", "99"});
+  ASSERT_TRUE(c->WaitForStdout([](const std::string& o) { return Segments(o).size() >= 2; }, 60)) << c->out();
+  auto segs = Segments(c->out());
+  for (const std::string& p : segs) ASSERT_TRUE(std::filesystem::exists(p)) << p;
+  ::kill(c->pid(), SIGKILL);
+  c->Wait(10);
+  EXPECT_TRUE(Survivors(mark, 10.0).empty());
+  for (int i = 0; i < 100 && std::filesystem::exists(std::filesystem::path(*segs.begin()).parent_path()); ++i) {
+    ::usleep(100 * 1000);  // the guard removes the folder after the last rank is gone
+  }
+  for (const std::string& p : segs) {
+    EXPECT_FALSE(std::filesystem::exists(p)) << p << " is left";
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(p).parent_path())) << p;
+  }
+}
+
+TEST(MpiRun, AFolderTheUserSetForSegmentsIsKept) {
+  // OMPI_MCA_btl_vader_backing_directory given (as scripts/test.sh does): the ranks use it.
+  std::string mark = NewMark();
+  ogai::testing::TempDir dir("mpi_shm");
+  auto r = RunCommand({BinDir() + "/ogai-run", "-np", "2", "-x", "OGAI_TEST_MARK=" + mark, "-x",
+                       "OMPI_MCA_btl_vader_backing_directory=" + dir.path(), "--", MpiApp(), "2", "segments", "1"});
+  EXPECT_EQ(r.code, 137) << r.out << r.err;
+  auto segs = Segments(r.out);
+  ASSERT_FALSE(segs.empty()) << r.out;
+  for (const std::string& p : segs) EXPECT_EQ(std::filesystem::path(p).parent_path(), dir.path()) << p;
+  EXPECT_TRUE(Survivors(mark, 5.0).empty());
 }
 
 }  // namespace

@@ -14,11 +14,13 @@
 #include <gtest/gtest.h>
 
 #include "tests/launcher/run_util.h"
+#include "tests/util/job.h"
 
 namespace ogai::launch::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using ogai::testing::ReadText;
 
 class SlurmRun : public ::testing::Test {
  protected:
@@ -137,6 +139,92 @@ TEST_F(SlurmRun, SrunPmixRunsAnMpiProgram) {
   auto r = RunCommand({"srun", "--mpi=pmix", "--ntasks=2", BinDir() + "/mpi_allreduce", "2"}, {}, 120);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(LinesWith(r.out, "of 2 sum 1 ok").size(), 2u) << r.out;
+}
+
+// The store address each rank of an srun step joined ("joined rank R/N store HOST:PORT ...").
+std::vector<std::string> JoinedStores(const std::string& out) {
+  std::vector<std::string> v;
+  for (const std::string& l : LinesWith(out, "joined rank ")) {
+    size_t p = l.find(" store ");
+    if (p != std::string::npos) v.push_back(l.substr(p + 7, l.find(' ', p + 7) - p - 7));
+  }
+  return v;
+}
+
+TEST_F(SlurmRun, SrunPmixPublishesAPortTheKernelChose) {
+  // Without MASTER_PORT, rank 0 listens on a free port and tells the others through PMIx;
+  // the store works (every rank reads the sum of all ranks' numbers back).
+  auto r = RunCommand({"srun", "--mpi=pmix", "--ntasks=3", BinDir() + "/srun_store_helper"}, {}, 120);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto stores = JoinedStores(r.out);
+  ASSERT_EQ(stores.size(), 3u) << r.out;
+  EXPECT_EQ(stores[0], stores[1]);
+  EXPECT_EQ(stores[0], stores[2]);
+  EXPECT_EQ(LinesWith(r.out, " sum 3").size(), 3u) << r.out;
+}
+
+TEST_F(SlurmRun, SrunPmixTrainsWithoutMasterPortOrToken) {
+  // ogai-worker itself, two ranks, nothing but srun's environment: the store's port and a
+  // random token come from rank 0 through PMIx.
+  if (!fs::exists(BinDir() + "/ogai-worker")) GTEST_SKIP() << "ogai-worker is not built";
+  auto r = RunCommand({"srun", "--mpi=pmix", "--ntasks=2", "--chdir=" + dir_.string(), BinDir() + "/ogai-worker",
+                       SourceDir() + "/examples/tiny.yaml", "train.steps=2", "train.log_every=1", "parallel.dp=2"},
+                      {}, 240);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("step 2/2"), std::string::npos) << r.out << r.err;
+}
+
+TEST_F(SlurmRun, TwoSrunStepsOfOneJobDoNotCollide) {
+  // Two steps of one allocation share SLURM_JOB_ID: a port derived from the job id would be
+  // the same for both, and the second step's rank 0 could not listen (or its ranks would
+  // reach the first step's store). Each step must get its own store and finish.
+  const std::string helper = BinDir() + "/srun_store_helper";
+  const std::string a = (dir_ / "a.out").string(), b = (dir_ / "b.out").string();
+  const std::string step = "srun --mpi=pmix --ntasks=2 --exact " + helper + " 3 >";
+  const std::string script = step + a + " 2>&1 & pa=$!; " + step + b +
+                             " 2>&1 & pb=$!; wait $pa; ca=$?; wait $pb; cb=$?; echo \"codes $ca $cb\"";
+  fs::path out = dir_ / "job.out";
+  // A token given, as a user would for the old per-job port: the steps differ only in where they listen.
+  auto sub = RunCommand({"sbatch", "--parsable", "--wait", "--ntasks=4", "--output=" + out.string(), "--wrap", script},
+                        {"OGAI_STORE_TOKEN=" + mark_}, 240);
+  ASSERT_EQ(sub.code, 0) << sub.out << sub.err << ReadText(out.string());
+  EXPECT_NE(ReadText(out.string()).find("codes 0 0"), std::string::npos) << ReadText(out.string());
+  auto sa = JoinedStores(ReadText(a)), sb = JoinedStores(ReadText(b));
+  ASSERT_EQ(sa.size(), 2u) << ReadText(a);
+  ASSERT_EQ(sb.size(), 2u) << ReadText(b);
+  EXPECT_EQ(sa[0], sa[1]);
+  EXPECT_EQ(sb[0], sb[1]);
+  EXPECT_NE(sa[0], sb[0]) << "both steps used the store at " << sa[0];
+  EXPECT_EQ(LinesWith(ReadText(a), " sum 1").size(), 2u) << ReadText(a);
+  EXPECT_EQ(LinesWith(ReadText(b), " sum 1").size(), 2u) << ReadText(b);
+}
+
+TEST_F(SlurmRun, StoreThatCannotStartFailsEveryRankAtOnce) {
+  // MASTER_ADDR names an address this node does not have (TEST-NET-1): rank 0 cannot listen,
+  // says why, and tells the others through PMIx instead of leaving them in the fence.
+  auto r =
+      RunCommand({"srun", "--mpi=pmix", "--ntasks=2", BinDir() + "/srun_store_helper"}, {"MASTER_ADDR=192.0.2.1"}, 120);
+  EXPECT_EQ(r.code, 4) << r.out << r.err;
+  EXPECT_LT(r.seconds, 50.0) << "the ranks waited for the fence's timeout";
+  EXPECT_EQ(LinesWith(r.err, "rank 0 starting the store on 192.0.2.1").size(), 2u) << r.err;
+  EXPECT_EQ(LinesWith(r.err, "no store for this srun step").size(), 1u) << r.err;
+}
+
+TEST_F(SlurmRun, SrunWithoutPmixOrMasterPortSaysHowToFixIt) {
+  auto r = RunCommand({"srun", "--mpi=none", "--ntasks=2", BinDir() + "/srun_store_helper"}, {}, 120);
+  EXPECT_NE(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(LinesWith(r.err, "start the step with `srun --mpi=pmix`, or set MASTER_PORT").size(), 2u) << r.err;
+}
+
+TEST_F(SlurmRun, SrunKeepsAGivenMasterPort) {
+  const int port = 20000 + static_cast<int>(::getpid() % 20000);
+  auto r = RunCommand({"srun", "--mpi=none", "--ntasks=2", BinDir() + "/srun_store_helper"},
+                      {"MASTER_PORT=" + std::to_string(port), "OGAI_STORE_TOKEN=" + mark_}, 120);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto stores = JoinedStores(r.out);
+  ASSERT_EQ(stores.size(), 2u) << r.out;
+  EXPECT_EQ(stores[0], "localhost:" + std::to_string(port));
+  EXPECT_EQ(stores[1], stores[0]);
 }
 
 }  // namespace
