@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 #include "ckpt/format.h"
 #include "core/crc32c.h"
@@ -95,6 +96,9 @@ Result<std::unique_ptr<PeerCopies>> PeerCopies::Create(const Options& opts) {
   return std::unique_ptr<PeerCopies>(new PeerCopies(opts));
 }
 
+PeerCopies::PeerCopies(Options o) : opts_(std::move(o)) {}
+PeerCopies::~PeerCopies() = default;
+
 std::vector<int> PeerCopies::Targets() const {
   const int n = static_cast<int>(opts_.caches.size());
   std::vector<int> out;
@@ -172,14 +176,54 @@ std::optional<ShardView> PeerCopies::MapLocal(const std::string& name, int64_t s
   return out;
 }
 
-Status PeerCopies::PushTo(int node, const std::string& name, int64_t step, const char* data, size_t size,
-                          uint32_t crc) {
-  const auto [host, port] = HostPort(opts_.caches[static_cast<size_t>(node)]);
-  store::BlobClient::Options co;
-  co.connect_timeout = opts_.push_timeout;
-  co.io_timeout = opts_.push_timeout;
-  OGAI_ASSIGN_OR_RETURN(auto client, store::BlobClient::Connect(host, port, opts_.token, co));
-  return client->Put(name, step, data, size, crc);
+Result<store::BlobClient*> PeerCopies::PushConn(int node, bool* reused) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& c = conns_[node];
+  *reused = c != nullptr;
+  if (c == nullptr) {
+    const auto [host, port] = HostPort(opts_.caches[static_cast<size_t>(node)]);
+    store::BlobClient::Options co;
+    co.connect_timeout = opts_.push_timeout;
+    co.io_timeout = opts_.push_timeout;
+    OGAI_ASSIGN_OR_RETURN(c, store::BlobClient::Connect(host, port, opts_.token, co));
+  }
+  return c.get();
+}
+
+void PeerCopies::DropConn(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  conns_.erase(node);
+}
+
+void PeerCopies::PushToAll(const std::vector<int>& nodes, const std::string& name, int64_t step, const char* data,
+                           size_t size, uint32_t crc, std::vector<Status>* results, std::vector<bool>* reused) {
+  // Each step to every cache before the next, so that the round trips overlap: the caches
+  // make room, take the bytes and check them at the same time.
+  std::vector<store::BlobClient*> conns(nodes.size(), nullptr);
+  results->assign(nodes.size(), Status::Ok());
+  reused->assign(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    bool r = false;
+    auto c = PushConn(nodes[i], &r);
+    (*reused)[i] = r;
+    if (c.ok()) {
+      conns[i] = *c;
+    } else {
+      (*results)[i] = c.status();
+    }
+  }
+  auto stage = [&](const std::function<Status(store::BlobClient*)>& f) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if ((*results)[i].ok()) (*results)[i] = f(conns[i]);
+    }
+  };
+  stage([&](store::BlobClient* c) { return c->PutRequest(name, step, size, crc); });
+  stage([](store::BlobClient* c) { return c->PutAwaitRoom(); });
+  stage([&](store::BlobClient* c) { return c->PutBytes(data, size); });
+  stage([](store::BlobClient* c) { return c->PutAwaitDone(); });
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!(*results)[i].ok()) DropConn(nodes[i]);
+  }
 }
 
 std::chrono::steady_clock::time_point PeerCopies::SkipUntil(int node) {
@@ -207,12 +251,34 @@ Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& 
       OGAI_LOG(Warn) << s.message();
     }
   }
+  std::vector<int> nodes;
   for (int node : Targets()) {
     if (SkipUntil(node) > Clock::now()) {
       errors += (errors.empty() ? "" : "; ") + ("node " + std::to_string(node) + " failed recently");
-      continue;
+    } else {
+      nodes.push_back(node);
     }
-    Status s = PushTo(node, name, step, file.data, file.size, crc);
+  }
+  std::vector<Status> results;
+  std::vector<bool> reused;
+  PushToAll(nodes, name, step, file.data, file.size, crc, &results, &reused);
+  // A connection kept from an earlier push may have been closed by its cache meanwhile (idle,
+  // restarted): those get one more try on a new connection.
+  std::vector<int> again;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!results[i].ok() && reused[i] && results[i].code() == Code::kUnavailable) again.push_back(nodes[i]);
+  }
+  if (!again.empty()) {
+    std::vector<Status> retried;
+    std::vector<bool> unused;
+    PushToAll(again, name, step, file.data, file.size, crc, &retried, &unused);
+    for (size_t i = 0, j = 0; i < nodes.size() && j < again.size(); ++i) {
+      if (nodes[i] == again[j]) results[i] = retried[j++];
+    }
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const int node = nodes[i];
+    const Status& s = results[i];
     if (s.ok()) {
       ++st.places;
     } else {

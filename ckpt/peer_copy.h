@@ -56,6 +56,10 @@
 #include "ckpt/reader.h"
 #include "core/status.h"
 
+namespace ogai::store {
+class BlobClient;
+}
+
 namespace ogai::ckpt {
 
 class PeerCopies {
@@ -87,6 +91,7 @@ class PeerCopies {
   // Parses a list like OGAI_SHARD_CACHES ("host:port,host:port"); errors name the entry.
   static Result<std::vector<std::string>> ParseCacheList(const std::string& list);
   static Result<std::unique_ptr<PeerCopies>> Create(const Options& opts);
+  ~PeerCopies();
 
   // The node ranks whose caches a push goes to: this node, then the next `copies` nodes.
   std::vector<int> Targets() const;
@@ -98,8 +103,11 @@ class PeerCopies {
   ShardBytes Fetch(int64_t step, const std::vector<std::pair<std::string, uint64_t>>& files, FetchStats* stats);
 
  private:
-  explicit PeerCopies(Options o) : opts_(std::move(o)) {}
-  Status PushTo(int node, const std::string& name, int64_t step, const char* data, size_t size, uint32_t crc);
+  explicit PeerCopies(Options o);
+  Result<store::BlobClient*> PushConn(int node, bool* reused);
+  void DropConn(int node);
+  void PushToAll(const std::vector<int>& nodes, const std::string& name, int64_t step, const char* data, size_t size,
+                 uint32_t crc, std::vector<Status>* results, std::vector<bool>* reused);
   Status WriteLocal(const std::string& name, int64_t step, const char* data, size_t size, uint32_t crc);
   std::optional<ShardView> MapLocal(const std::string& name, int64_t step, uint64_t size);
   std::chrono::steady_clock::time_point SkipUntil(int node);
@@ -111,6 +119,7 @@ class PeerCopies {
   Options opts_;
   std::mutex mu_;
   std::map<int, std::chrono::steady_clock::time_point> skip_until_;
+  std::map<int, std::unique_ptr<store::BlobClient>> conns_;  // kept from one push to the next
 };
 
 }  // namespace ogai::ckpt

@@ -30,24 +30,43 @@ Result<std::unique_ptr<BlobClient>> BlobClient::Connect(const std::string& host,
 }
 
 Status BlobClient::Put(const std::string& name, int64_t step, const void* data, uint64_t size, uint32_t crc32c) {
+  // First the server makes room (or refuses: nothing is sent), then the bytes, then its word
+  // that they arrived whole.
+  OGAI_RETURN_IF_ERROR(PutRequest(name, step, size, crc32c));
+  OGAI_RETURN_IF_ERROR(PutAwaitRoom());
+  OGAI_RETURN_IF_ERROR(PutBytes(data, size));
+  return PutAwaitDone();
+}
+
+Status BlobClient::PutRequest(const std::string& name, int64_t step, uint64_t size, uint32_t crc32c) {
   pb::Request req;
   pb::BlobInfo* info = req.mutable_blob_put()->mutable_blob();
   info->set_name(name);
   info->set_step(step);
   info->set_bytes(size);
   info->set_crc32c(crc32c);
-  // First the server makes room (or refuses: nothing is sent), then the bytes, then its word
-  // that they arrived whole.
-  OGAI_ASSIGN_OR_RETURN(pb::Response go, conn_->Call(req, Clock::now() + opts_.io_timeout));
-  OGAI_RETURN_IF_ERROR(wire_internal::FromResponse(go).WithContext("blob server at " + where_));
-  OGAI_RETURN_IF_ERROR(wire_internal::SendBulk(conn_->fd(), static_cast<const char*>(data), size, opts_.io_timeout)
-                           .WithContext("sending '" + name + "' to the blob server at " + where_));
-  pb::Response done;
-  OGAI_RETURN_IF_ERROR(wire_internal::ReadMessage(conn_->fd(), conn_->mac(), wire_internal::kMaxFrameBytes, &done,
+  put_id_ = conn_->NextId();
+  put_name_ = name;
+  req.set_id(put_id_);
+  return wire_internal::WriteMessage(conn_->fd(), conn_->mac(), req, Clock::now() + opts_.io_timeout)
+      .WithContext("blob server at " + where_);
+}
+
+Status BlobClient::AwaitReply() {
+  pb::Response r;
+  OGAI_RETURN_IF_ERROR(wire_internal::ReadMessage(conn_->fd(), conn_->mac(), wire_internal::kMaxFrameBytes, &r,
                                                   Clock::now() + opts_.io_timeout)
                            .WithContext("blob server at " + where_));
-  if (done.id() != req.id()) return Corruption("blob server at " + where_ + ": reply for the wrong request");
-  return wire_internal::FromResponse(done).WithContext("blob server at " + where_);
+  if (r.id() != put_id_) return Corruption("blob server at " + where_ + ": reply for the wrong request");
+  return wire_internal::FromResponse(r).WithContext("blob server at " + where_);
+}
+
+Status BlobClient::PutAwaitRoom() { return AwaitReply(); }
+Status BlobClient::PutAwaitDone() { return AwaitReply(); }
+
+Status BlobClient::PutBytes(const void* data, uint64_t size) {
+  return wire_internal::SendBulk(conn_->fd(), static_cast<const char*>(data), size, opts_.io_timeout)
+      .WithContext("sending '" + put_name_ + "' to the blob server at " + where_);
 }
 
 Result<std::optional<Blob>> BlobClient::Get(const std::string& name, int64_t step, uint64_t size) {

@@ -40,6 +40,14 @@ class BlobClient {
   // Stores the `size` bytes at `data` (sent from there, no copy) as `name`, written for
   // `step`; `crc32c` is their CRC-32C, which the server checks before it keeps them.
   Status Put(const std::string& name, int64_t step, const void* data, uint64_t size, uint32_t crc32c);
+
+  // Put in its four steps, so that one sender can overlap the round trips of several servers
+  // (ckpt/peer_copy.cc: each step to every cache before the next). Call them in this order;
+  // after an error, stop.
+  Status PutRequest(const std::string& name, int64_t step, uint64_t size, uint32_t crc32c);
+  Status PutAwaitRoom();  // the server has room for the value, or the refusal
+  Status PutBytes(const void* data, uint64_t size);
+  Status PutAwaitDone();  // the bytes matched their CRC-32C and the value is in place
   // The value `name` if the server holds it at `step` with exactly `size` bytes and they
   // match the CRC-32C it was stored with; nullopt if it holds no such value.
   Result<std::optional<Blob>> Get(const std::string& name, int64_t step, uint64_t size);
@@ -48,9 +56,12 @@ class BlobClient {
 
  private:
   BlobClient(std::unique_ptr<wire_internal::Conn> conn, std::string where, Options opts);
+  Status AwaitReply();
   std::unique_ptr<wire_internal::Conn> conn_;
   std::string where_;
   Options opts_;
+  uint64_t put_id_ = 0;  // the request id of the put in progress
+  std::string put_name_;
 };
 
 }  // namespace ogai::store

@@ -24,9 +24,10 @@
 // Bounds: a value's size is checked against max_value_bytes and the memory left under
 // max_total_bytes before a byte of it is allocated; at most max_values names; at most
 // max_connections connections (each served by its own thread); a connection must finish its
-// handshake within auth_timeout, and is dropped when a transfer or the wait for its next
-// request makes no progress for io_timeout. A client that sends anything else is dropped
-// with one log line; the others are served on.
+// handshake within auth_timeout, is dropped when a transfer makes no progress for
+// io_timeout, and is closed when it sends no request for idle_timeout (clients keep their
+// connection from one checkpoint to the next, and make a new one when it was closed). A client that sends anything else
+// is dropped with one log line; the others are served on.
 #pragma once
 
 #include <chrono>
@@ -45,6 +46,7 @@ struct BlobServerLimits {
   int max_values = 4096;
   std::chrono::milliseconds auth_timeout{5000};
   std::chrono::milliseconds io_timeout{30000};
+  std::chrono::milliseconds idle_timeout{15 * 60 * 1000};
 };
 
 class BlobServer {

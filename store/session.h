@@ -54,6 +54,8 @@ class Conn {
 
   int fd() const { return fd_; }
   FrameMac* mac() { return &mac_; }
+  // An id for a request sent without Call (WriteMessage on fd()).
+  uint64_t NextId() { return ++next_id_; }
   // Sends `req` (with a fresh id) and returns the server's response to it, whatever its code.
   Result<wire::Response> Call(wire::Request& req, Clock::time_point deadline) { return Exchange(req, deadline, true); }
   // Runs the client side of the handshake (store/auth.h) with `token`. A server without the
