@@ -25,11 +25,13 @@ double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 // The shard file, mapped read-only: what a push sends from (no copy in user space).
 struct FileMap {
+  int fd = -1;  // kept open: the caches get the bytes by sendfile(2) from it
   const char* data = nullptr;
   size_t size = 0;
   size_t len = 0;  // mapped
   ~FileMap() {
     if (len > 0) ::munmap(const_cast<char*>(data), len);
+    if (fd >= 0) ::close(fd);
   }
 };
 
@@ -53,7 +55,7 @@ Status MapFile(const std::string& path, FileMap* m) {
     m->data = static_cast<const char*>(base);
     m->len = m->size;
   }
-  ::close(fd);
+  m->fd = fd;
   return Status::Ok();
 }
 
@@ -195,7 +197,7 @@ void PeerCopies::DropConn(int node) {
   conns_.erase(node);
 }
 
-void PeerCopies::PushToAll(const std::vector<int>& nodes, const std::string& name, int64_t step, const char* data,
+void PeerCopies::PushToAll(const std::vector<int>& nodes, const std::string& name, int64_t step, int file_fd,
                            size_t size, uint32_t crc, std::vector<Status>* results, std::vector<bool>* reused) {
   // Each step to every cache before the next, so that the round trips overlap: the caches
   // make room, take the bytes and check them at the same time.
@@ -219,7 +221,7 @@ void PeerCopies::PushToAll(const std::vector<int>& nodes, const std::string& nam
   };
   stage([&](store::BlobClient* c) { return c->PutRequest(name, step, size, crc); });
   stage([](store::BlobClient* c) { return c->PutAwaitRoom(); });
-  stage([&](store::BlobClient* c) { return c->PutBytes(data, size); });
+  stage([&](store::BlobClient* c) { return c->PutBytesFromFile(file_fd, 0, size); });
   stage([](store::BlobClient* c) { return c->PutAwaitDone(); });
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!(*results)[i].ok()) DropConn(nodes[i]);
@@ -261,7 +263,7 @@ Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& 
   }
   std::vector<Status> results;
   std::vector<bool> reused;
-  PushToAll(nodes, name, step, file.data, file.size, crc, &results, &reused);
+  PushToAll(nodes, name, step, file.fd, file.size, crc, &results, &reused);
   // A connection kept from an earlier push may have been closed by its cache meanwhile (idle,
   // restarted): those get one more try on a new connection.
   std::vector<int> again;
@@ -271,7 +273,7 @@ Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& 
   if (!again.empty()) {
     std::vector<Status> retried;
     std::vector<bool> unused;
-    PushToAll(again, name, step, file.data, file.size, crc, &retried, &unused);
+    PushToAll(again, name, step, file.fd, file.size, crc, &retried, &unused);
     for (size_t i = 0, j = 0; i < nodes.size() && j < again.size(); ++i) {
       if (nodes[i] == again[j]) results[i] = retried[j++];
     }

@@ -106,7 +106,7 @@ class PeerCopies {
   explicit PeerCopies(Options o);
   Result<store::BlobClient*> PushConn(int node, bool* reused);
   void DropConn(int node);
-  void PushToAll(const std::vector<int>& nodes, const std::string& name, int64_t step, const char* data, size_t size,
+  void PushToAll(const std::vector<int>& nodes, const std::string& name, int64_t step, int file_fd, size_t size,
                  uint32_t crc, std::vector<Status>* results, std::vector<bool>* reused);
   Status WriteLocal(const std::string& name, int64_t step, const char* data, size_t size, uint32_t crc);
   std::optional<ShardView> MapLocal(const std::string& name, int64_t step, uint64_t size);

@@ -69,6 +69,11 @@ Status BlobClient::PutBytes(const void* data, uint64_t size) {
       .WithContext("sending '" + put_name_ + "' to the blob server at " + where_);
 }
 
+Status BlobClient::PutBytesFromFile(int file_fd, uint64_t offset, uint64_t size) {
+  return wire_internal::SendFileBulk(conn_->fd(), file_fd, offset, size, opts_.io_timeout)
+      .WithContext("sending '" + put_name_ + "' to the blob server at " + where_);
+}
+
 Result<std::optional<Blob>> BlobClient::Get(const std::string& name, int64_t step, uint64_t size) {
   pb::Request req;
   req.mutable_blob_get()->set_name(name);

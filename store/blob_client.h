@@ -47,6 +47,7 @@ class BlobClient {
   Status PutRequest(const std::string& name, int64_t step, uint64_t size, uint32_t crc32c);
   Status PutAwaitRoom();  // the server has room for the value, or the refusal
   Status PutBytes(const void* data, uint64_t size);
+  Status PutBytesFromFile(int file_fd, uint64_t offset, uint64_t size);  // sendfile(2): no copy
   Status PutAwaitDone();  // the bytes matched their CRC-32C and the value is in place
   // The value `name` if the server holds it at `step` with exactly `size` bytes and they
   // match the CRC-32C it was stored with; nullopt if it holds no such value.

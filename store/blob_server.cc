@@ -287,23 +287,37 @@ class BlobServer::Impl {
       return refuse("value '" + info.name() + "' of " + std::to_string(info.bytes()) + " bytes exceeds the limit of " +
                     std::to_string(limits_.max_value_bytes) + " bytes per value");
     }
+    // A put replaces the value of its name: the old one is gone from here on, and the new one
+    // is there only once it has arrived whole. The old one's memory takes the new bytes when
+    // the size is the same (a rank's shard keeps its size from one checkpoint to the next) and
+    // nobody is reading it: no new pages to fault in and zero.
+    std::shared_ptr<Value> value;
     {
       std::lock_guard<std::mutex> vl(values_mu_);
-      if (static_cast<int>(values_.size()) >= limits_.max_values && values_.count(info.name()) == 0) {
+      auto it = values_.find(info.name());
+      if (it != values_.end()) {
+        if (it->second->info.bytes() == info.bytes() && it->second.use_count() == 1) value = std::move(it->second);
+        values_.erase(it);
+      } else if (static_cast<int>(values_.size()) >= limits_.max_values) {
         return refuse("this server already holds " + std::to_string(limits_.max_values) + " values");
       }
     }
-    if (!Reserve(info.bytes())) {
-      return refuse("no room for value '" + info.name() + "' of " + std::to_string(info.bytes()) + " bytes (" +
-                    std::to_string(held_.load()) + " of " + std::to_string(limits_.max_total_bytes) + " bytes held)");
+    if (value != nullptr) {
+      value->info = info;
+    } else {
+      if (!Reserve(info.bytes())) {
+        return refuse("no room for value '" + info.name() + "' of " + std::to_string(info.bytes()) + " bytes (" +
+                      std::to_string(held_.load()) + " of " + std::to_string(limits_.max_total_bytes) + " bytes held)");
+      }
+      char* data = AllocBuffer(info.bytes());
+      if (data == nullptr && info.bytes() > 0) {
+        held_.fetch_sub(info.bytes());
+        return refuse("out of memory for value '" + info.name() + "' of " + std::to_string(info.bytes()) + " bytes");
+      }
+      // From here the value owns the memory and its share of held_.
+      value = std::make_shared<Value>(info, data, &held_);
     }
-    char* data = AllocBuffer(info.bytes());
-    if (data == nullptr && info.bytes() > 0) {
-      held_.fetch_sub(info.bytes());
-      return refuse("out of memory for value '" + info.name() + "' of " + std::to_string(info.bytes()) + " bytes");
-    }
-    // From here the value owns the memory and its share of held_.
-    auto value = std::make_shared<Value>(info, data, &held_);
+    char* data = value->data;
     pb::Response go;
     go.set_id(id);
     if (!wire_internal::WriteMessage(fd, mac, go, Clock::now() + limits_.io_timeout).ok()) return false;
@@ -311,16 +325,16 @@ class BlobServer::Impl {
     if (!st.ok()) {
       if (!stop_.load()) {
         OGAI_LOG(Warn) << "blob server: value '" << info.name() << "' from " << host << " did not arrive whole ("
-                       << st.message() << "); dropped, the previous one kept";
+                       << st.message() << "); dropped";
       }
       return false;
     }
     if (Crc32c(data, info.bytes()) != info.crc32c()) {
-      return refuse("value '" + info.name() + "' does not match its CRC-32C; dropped, the previous one kept");
+      return refuse("value '" + info.name() + "' does not match its CRC-32C; dropped");
     }
     {
       std::lock_guard<std::mutex> vl(values_mu_);
-      values_[info.name()] = std::move(value);  // the old one goes when its last reader is done
+      values_[info.name()] = std::move(value);
     }
     pb::Response ok;
     ok.set_id(id);

@@ -15,9 +15,11 @@
 // chunk against the manifest. Like the store, nothing is encrypted (docs/security.md).
 //
 // Protocol (proto/store.proto, BlobPutRequest and BlobGetRequest) after the handshake:
-//   put: request {name, step, bytes, crc32c}; the server answers OK once it has room, or
-//        refuses; the client sends `bytes` raw bytes; the server answers OK once they match
-//        the CRC-32C and the value replaced the one of that name (a value is whole or absent).
+//   put: request {name, step, bytes, crc32c}; the value of that name is dropped (its memory
+//        reused when the size is the same and nobody reads it); the server answers OK once it
+//        has room, or refuses; the client sends `bytes` raw bytes; the server answers OK once
+//        they match the CRC-32C and the value is in place. A value is whole or absent: absent
+//        while a put of its name is under way, and after one that failed.
 //   get: request {name, step, bytes}; the server answers found with the value's info then
 //        sends its bytes, only when it holds `name` at exactly that step and size.
 //

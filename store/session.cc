@@ -1,8 +1,12 @@
 #include "store/session.h"
 
+#include <poll.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "core/digest.h"
 
@@ -125,6 +129,32 @@ Status RecvBulk(int fd, char* data, uint64_t n, std::chrono::milliseconds io_tim
   for (uint64_t off = 0; off < n; off += kBulkPiece) {
     const size_t len = static_cast<size_t>(std::min(kBulkPiece, n - off));
     OGAI_RETURN_IF_ERROR(RecvAll(fd, data + off, len, Clock::now() + io_timeout));
+  }
+  return Status::Ok();
+}
+
+Status SendFileBulk(int fd, int file_fd, uint64_t offset, uint64_t n, std::chrono::milliseconds io_timeout) {
+  off_t off = static_cast<off_t>(offset);
+  const uint64_t end = offset + n;
+  auto deadline = Clock::now() + io_timeout;
+  while (static_cast<uint64_t>(off) < end) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBulkPiece, end - static_cast<uint64_t>(off)));
+    const ssize_t r = ::sendfile(fd, file_fd, &off, want);
+    if (r > 0) {
+      deadline = Clock::now() + io_timeout;  // progress
+      continue;
+    }
+    if (r == 0) return IoError("the file ended before its " + std::to_string(n) + " bytes were sent");
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      return Unavailable(std::string("connection lost while sending: ") + std::strerror(errno));
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return Timeout("store socket send timed out");
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000000))) < 0 && errno != EINTR) {
+      return ErrnoError("poll on a blob connection", errno);
+    }
   }
   return Status::Ok();
 }

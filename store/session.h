@@ -43,6 +43,9 @@ Status ReadMessage(int fd, FrameMac* mac, uint32_t max_bytes, google::protobuf::
 // no progress for `io_timeout` (a dead or silent peer), whatever the total size.
 Status SendBulk(int fd, const char* data, uint64_t n, std::chrono::milliseconds io_timeout);
 Status RecvBulk(int fd, char* data, uint64_t n, std::chrono::milliseconds io_timeout);
+// The same as SendBulk for `n` bytes of the file `file_fd` from `offset`, with sendfile(2):
+// the kernel hands the file's page-cache pages to the socket, no copy through user space.
+Status SendFileBulk(int fd, int file_fd, uint64_t offset, uint64_t n, std::chrono::milliseconds io_timeout);
 
 // A client's connection: a socket and its MACs. Not thread-safe; one request at a time.
 class Conn {

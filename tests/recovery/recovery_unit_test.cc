@@ -238,8 +238,8 @@ TEST(PeerCopies, FetchFindsTheCopyLocallyOrOnThePeerAndOnlyAtItsStep) {
   EXPECT_TRUE(Peers(c, 0, t / "node0")->Fetch(15, {{"rank_00000.shard", bytes.size()}}, nullptr).empty());
   EXPECT_TRUE(Peers(c, 0, t / "node0")->Fetch(10, {{"rank_00000.shard", bytes.size() - 1}}, nullptr).empty());
 
-  // A damaged copy never replaces a cache's value: the cache checks the bytes against their
-  // CRC-32C and keeps the previous copy, which is still what a fetch gets.
+  // A damaged copy is refused by the cache (it checks the bytes against their CRC-32C) and
+  // never served: that cache then has no copy, and the fetch finds none.
   auto client = store::BlobClient::Connect("127.0.0.1", c.servers[1]->port(), "tok", {});
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   std::string damaged = bytes;
@@ -248,9 +248,7 @@ TEST(PeerCopies, FetchFindsTheCopyLocallyOrOnThePeerAndOnlyAtItsStep) {
       (*client)->Put("rank_00000.shard", 10, damaged.data(), damaged.size(), Crc32c(bytes.data(), bytes.size()));
   EXPECT_FALSE(put.ok());
   EXPECT_NE(put.message().find("does not match its CRC-32C"), std::string::npos) << put.ToString();
-  got = Peers(c, 0, t / "node1_fresh")->Fetch(10, {{"rank_00000.shard", bytes.size()}}, nullptr);
-  ASSERT_EQ(got.count("rank_00000.shard"), 1u);
-  EXPECT_EQ(std::string(got.at("rank_00000.shard").data, got.at("rank_00000.shard").size), bytes);
+  EXPECT_TRUE(Peers(c, 0, t / "node1_fresh")->Fetch(10, {{"rank_00000.shard", bytes.size()}}, nullptr).empty());
 }
 
 TEST(PeerCopies, AnUnreachableCacheIsSkipped) {

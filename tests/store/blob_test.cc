@@ -81,6 +81,11 @@ TEST(Blob, AValueComesBackOnlyAtItsStepAndSizeAndIsReplacedWhole) {
   EXPECT_EQ(Get(*c, "rank_00000.shard", 6, a.size()), std::nullopt) << "another step";
   EXPECT_EQ(Get(*c, "rank_00000.shard", 5, a.size() - 1), std::nullopt) << "another size";
   EXPECT_EQ(Get(*c, "rank_00001.shard", 5, a.size()), std::nullopt) << "another name";
+  // The same size again: the value's memory takes the new bytes, nothing more is held.
+  const std::string a2 = Bytes(a.size(), 11);
+  ASSERT_TRUE(Put(*c, "rank_00000.shard", 7, a2).ok());
+  EXPECT_EQ(s->bytes_held(), a.size());
+  EXPECT_EQ(Get(*c, "rank_00000.shard", 7, a.size()), a2);
   const std::string b = Bytes(1000, 2);
   ASSERT_TRUE(Put(*c, "rank_00000.shard", 10, b).ok());
   EXPECT_EQ(Get(*c, "rank_00000.shard", 10, b.size()), b);
@@ -154,7 +159,7 @@ TEST(Blob, AnOversizedValueIsRefusedBeforeAnythingIsAllocated) {
   EXPECT_EQ(s->bytes_held(), uint64_t{4} << 20);
 }
 
-TEST(Blob, ATruncatedOrDamagedTransferIsDroppedAndThePreviousValueKept) {
+TEST(Blob, ATruncatedOrDamagedTransferLeavesNoValueBehind) {
   auto s = StartServer();
   auto c = Client(*s);
   ASSERT_NE(c, nullptr);
@@ -179,9 +184,13 @@ TEST(Blob, ATruncatedOrDamagedTransferIsDroppedAndThePreviousValueKept) {
     ASSERT_EQ(go->code(), pb::OK);
     ASSERT_TRUE(wire_internal::SendBulk(*fd, v2.data(), v2.size() / 2, 2000ms).ok());
   }  // closed here
-  EXPECT_TRUE(Eventually([&] { return s->bytes_held() == v1.size(); })) << "the half value is freed";
+  // The put replaced the value of step 1 (of no use once step 2 is committed), and the half
+  // of step 2 is never served.
+  EXPECT_TRUE(Eventually([&] { return s->bytes_held() == 0; })) << "the half value is freed";
   EXPECT_EQ(Get(*c, "shard", 2, 1 << 20), std::nullopt);
-  EXPECT_EQ(Get(*c, "shard", 1, v1.size()), v1);
+  EXPECT_EQ(Get(*c, "shard", 1, v1.size()), std::nullopt);
+  EXPECT_EQ(s->num_values(), 0);
+  ASSERT_TRUE(Put(*c, "shard", 1, v1).ok());
 
   // Bytes that do not match the CRC-32C announced with them.
   std::string damaged = Bytes(1 << 20, 7);
@@ -191,8 +200,9 @@ TEST(Blob, ATruncatedOrDamagedTransferIsDroppedAndThePreviousValueKept) {
   Status st = c2->Put("shard", 3, damaged.data(), damaged.size(), crc);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("does not match its CRC-32C"), std::string::npos) << st.ToString();
-  EXPECT_EQ(Get(*c, "shard", 1, v1.size()), v1);
-  EXPECT_TRUE(Eventually([&] { return s->bytes_held() == v1.size(); }));
+  EXPECT_EQ(Get(*c, "shard", 3, damaged.size()), std::nullopt);
+  EXPECT_EQ(Get(*c, "shard", 1, v1.size()), std::nullopt);
+  EXPECT_TRUE(Eventually([&] { return s->bytes_held() == 0; }));
 }
 
 // A peer that accepts the connection and never answers (a frozen agent: the kernel still
