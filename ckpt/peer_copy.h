@@ -10,7 +10,7 @@
 //     holds the copies other nodes' ranks push to it (OGAI_SHARD_CACHES: "host:port,..." by
 //     node rank of the round). It is the store's data channel: the same job token and
 //     handshake as the store, but a shard's bytes travel raw on the socket, straight from the
-//     rank's mapping of its shard file into the one buffer that keeps them (the store, which
+//     rank's shard file (sendfile) into the one buffer that keeps them (the store, which
 //     carried them inside its messages with a MAC over every byte, managed 20-60 MB/s).
 // Agents outlive ranks: a restart replaces every rank process but keeps the agents of the
 // nodes that survived, so the copies are still there when the new group starts.
@@ -28,9 +28,10 @@
 //                    then the file; written to a temp name and renamed (atomic). Read back
 //                    by mapping it: no copy before the reader's own (which checks every
 //                    chunk's CRC-32C against the manifest, as for files on disk).
-//   cache:  a value named <file>, with its step, size and CRC-32C. The cache checks the bytes
-//           against that CRC before it keeps them and replaces the previous value only then:
-//           a value is whole or absent, never half of one push and half of another.
+//   cache:  a value named <file>, with its step, size and CRC-32C. A push drops the previous
+//           value (an older step's) and the cache serves the new one only once its bytes
+//           match that CRC: a value is whole or absent, never half of one push and half of
+//           another.
 //
 // Fetch. On resume, a rank asks for the files its read plan touches at the step it resumes:
 // its node's folder first, then its node's cache, then the other caches. It gets those found
