@@ -11,14 +11,18 @@
 //   * step time: a fixed "training step" (--gemm-reps SGEMMs of --gemm^3 through the kernels
 //     training uses, on their threads) timed --steps times with no push, with a store push and
 //     with a channel push started at each step's start (the next one once the previous has
-//     finished: a checkpoint every step, the worst case). Ratio = median with / median without.
+//     finished: a checkpoint every step, the worst case). Ratio = median with / median without;
+//     the steps without pushes run in two blocks (before and after), and how far apart their
+//     medians are (step_noise) is what a ratio must clear to be a measured slowdown.
 // --json prints one JSON object (keys in docs/recovery.md).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -330,6 +334,9 @@ int RunPeer(int argc, char** argv) {
     const std::vector<double> with_store = TimeSteps(step, steps, store_push, &n_store);
     const std::vector<double> with_channel = TimeSteps(step, steps, channel_push, &n_channel);
     const std::vector<double> none2 = TimeSteps(step, steps, nullptr, nullptr);
+    // How far apart the two blocks without pushes (before and after) are: the noise a step
+    // ratio must clear to mean anything.
+    const double noise = std::abs(Median(none) - Median(none2)) / std::min(Median(none), Median(none2));
     none.insert(none.end(), none2.begin(), none2.end());
     const double m_none = Median(none), m_store = Median(with_store), m_channel = Median(with_channel);
     json r;
@@ -342,6 +349,7 @@ int RunPeer(int argc, char** argv) {
     r["channel_speedup"] = s_store / s_channel;
     r["step_ms"] = {{"no_push", m_none}, {"store_push", m_store}, {"channel_push", m_channel}};
     r["step_ratio"] = {{"store", m_store / m_none}, {"channel", m_channel / m_none}};
+    r["step_noise"] = noise;
     r["pushes_during_steps"] = {{"store", n_store}, {"channel", n_channel}};
     r["load_1m"] = Load1();
     out["sizes"].push_back(r);
@@ -353,8 +361,8 @@ int RunPeer(int argc, char** argv) {
           delivered / s_channel / 1e6, Median(c_channel) * 1e3, s_store / s_channel);
       std::printf(
           "  step %.1f ms without pushes; %.1f ms with store pushes (x%.2f, %d pushes), %.1f ms with channel "
-          "pushes (x%.2f, %d pushes); load %.2f\n",
-          m_none, m_store, m_store / m_none, n_store, m_channel, m_channel / m_none, n_channel, Load1());
+          "pushes (x%.2f, %d pushes); no-push blocks %.1f%% apart; load %.2f\n",
+          m_none, m_store, m_store / m_none, n_store, m_channel, m_channel / m_none, n_channel, noise * 100, Load1());
     }
   }
   std::error_code ec;
