@@ -9,11 +9,11 @@
 //     caches) / time; and the CPU time the push took, both sides (caches included: they run
 //     in this process), which depends less on what else the machine runs;
 //   * step time: a fixed "training step" (--gemm-reps SGEMMs of --gemm^3 through the kernels
-//     training uses, on their threads) timed --steps times with no push, with a store push and
-//     with a channel push started at each step's start (the next one once the previous has
-//     finished: a checkpoint every step, the worst case). Ratio = median with / median without;
-//     the steps without pushes run in two blocks (before and after), and how far apart their
-//     medians are (step_noise) is what a ratio must clear to be a measured slowdown.
+//     training uses, on their threads) timed --steps times with store pushes, and again with
+//     channel pushes, a push started at every second step (once the previous has finished).
+//     Ratio = median of the steps a push overlapped / median of the steps in between (the
+//     same run, so drift on a shared machine cancels). step_noise: the same ratio between the
+//     even and odd steps of a run without pushes, what chance gives.
 // --json prints one JSON object (keys in docs/recovery.md).
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -61,7 +61,7 @@ constexpr const char* kUsage =
     "  --sizes      shard sizes in MB (default 2.6,100)\n"
     "  --caches     caches each shard goes to (default 3)\n"
     "  --reps       pushes timed per size and way (default 5)\n"
-    "  --steps      steps timed per mode (default 20)\n"
+    "  --steps      steps timed per mode (default 30)\n"
     "  --gemm       the step's SGEMM size, N x N x N (default 1024)\n"
     "  --gemm-reps  SGEMMs per step (default 3)\n"
     "  --channel-only  skip the store path (for profiling; its figures are then 0)\n"
@@ -126,13 +126,21 @@ struct Step {
   }
 };
 
-// Runs `steps` steps; with `push`, a push starts at each step's start unless the previous one
-// is still going. Returns the step times (ms) and sets *pushes to the pushes that ran.
-std::vector<double> TimeSteps(Step& step, int steps, const std::function<Status()>& push, int* pushes) {
+struct StepTimes {
+  std::vector<double> with_push;     // steps during which a push was in flight
+  std::vector<double> without_push;  // the others, interleaved with them
+  int pushes = 0;
+};
+
+// Runs `steps` steps; with `push`, a push starts at every second step's start unless the
+// previous one is still going. Each step is then sorted by whether a push overlapped it, so
+// the steps with and without come from the same stretch of time (drift on a shared machine
+// cancels out).
+StepTimes TimeSteps(Step& step, int steps, const std::function<Status()>& push) {
   std::mutex mu;
   std::condition_variable cv;
   bool want = false, busy = false, stop = false;
-  int done = 0;
+  std::vector<std::pair<Clock::time_point, Clock::time_point>> spans;  // of the pushes
   std::thread pusher;
   if (push) {
     pusher = std::thread([&] {
@@ -143,24 +151,29 @@ std::vector<double> TimeSteps(Step& step, int steps, const std::function<Status(
         want = false;
         busy = true;
         lk.unlock();
+        const auto t0 = Clock::now();
         Status st = push();
+        const auto t1 = Clock::now();
         if (!st.ok()) std::fprintf(stderr, "ogai-bench peer: push failed: %s\n", st.ToString().c_str());
         lk.lock();
+        spans.emplace_back(t0, t1);
         busy = false;
-        ++done;
       }
     });
   }
+  std::vector<std::pair<Clock::time_point, Clock::time_point>> step_spans;
   std::vector<double> ms;
   for (int i = 0; i < steps; ++i) {
-    if (push) {
+    if (push && i % 2 == 0) {
       std::lock_guard<std::mutex> lk(mu);
       if (!busy) {
         want = true;
         cv.notify_one();
       }
     }
+    const auto t0 = Clock::now();
     ms.push_back(step.RunMs());
+    step_spans.emplace_back(t0, Clock::now());
   }
   if (push) {
     {
@@ -170,8 +183,14 @@ std::vector<double> TimeSteps(Step& step, int steps, const std::function<Status(
     }
     pusher.join();
   }
-  if (pushes != nullptr) *pushes = done;
-  return ms;
+  StepTimes out;
+  out.pushes = static_cast<int>(spans.size());
+  for (size_t i = 0; i < ms.size(); ++i) {
+    bool overlap = false;
+    for (const auto& [p0, p1] : spans) overlap = overlap || (p0 < step_spans[i].second && p1 > step_spans[i].first);
+    (overlap ? out.with_push : out.without_push).push_back(ms[i]);
+  }
+  return out;
 }
 
 // CPU seconds of this process (every thread: the pushing side and the caches) so far.
@@ -189,7 +208,7 @@ double Load1() {
 
 int RunPeer(int argc, char** argv) {
   std::vector<double> sizes_mb = {2.6, 100};
-  int ncaches = 3, reps = 5, steps = 20;
+  int ncaches = 3, reps = 5, steps = 30;
   Step step;
   bool as_json = false;
   bool channel_only = false;  // for profiling the channel: the store path is skipped
@@ -329,16 +348,22 @@ int RunPeer(int argc, char** argv) {
     }
     const double s_store = Median(t_store), s_channel = Median(t_channel);
     const double delivered = static_cast<double>(bytes) * ncaches;
-    std::vector<double> none = TimeSteps(step, steps, nullptr, nullptr);
-    int n_store = 0, n_channel = 0;
-    const std::vector<double> with_store = TimeSteps(step, steps, store_push, &n_store);
-    const std::vector<double> with_channel = TimeSteps(step, steps, channel_push, &n_channel);
-    const std::vector<double> none2 = TimeSteps(step, steps, nullptr, nullptr);
-    // How far apart the two blocks without pushes (before and after) are: the noise a step
-    // ratio must clear to mean anything.
-    const double noise = std::abs(Median(none) - Median(none2)) / std::min(Median(none), Median(none2));
-    none.insert(none.end(), none2.begin(), none2.end());
-    const double m_none = Median(none), m_store = Median(with_store), m_channel = Median(with_channel);
+    // Without pushes: the even steps against the odd ones, the ratio chance gives (noise).
+    const StepTimes none = TimeSteps(step, steps, nullptr);
+    std::vector<double> even, odd;
+    for (size_t i = 0; i < none.without_push.size(); ++i) (i % 2 == 0 ? even : odd).push_back(none.without_push[i]);
+    const double noise = std::abs(Median(even) / Median(odd) - 1.0);
+    const StepTimes st_store = TimeSteps(step, steps, store_push);
+    const StepTimes st_channel = TimeSteps(step, steps, channel_push);
+    // A push longer than two steps leaves few steps without one: those runs compare with the
+    // steps of the run without pushes instead.
+    auto ratio = [&](const StepTimes& t, double* with_ms, double* without_ms) {
+      *with_ms = Median(t.with_push);
+      *without_ms = t.without_push.size() >= 3 ? Median(t.without_push) : Median(none.without_push);
+      return t.with_push.empty() ? 1.0 : *with_ms / *without_ms;
+    };
+    double ws = 0, wos = 0, wc = 0, woc = 0;
+    const double r_store = ratio(st_store, &ws, &wos), r_channel = ratio(st_channel, &wc, &woc);
     json r;
     r["mb"] = mb;
     r["bytes"] = bytes;
@@ -347,10 +372,13 @@ int RunPeer(int argc, char** argv) {
     r["channel"] = {
         {"push_ms", s_channel * 1e3}, {"mb_per_s", delivered / s_channel / 1e6}, {"cpu_ms", Median(c_channel) * 1e3}};
     r["channel_speedup"] = s_store / s_channel;
-    r["step_ms"] = {{"no_push", m_none}, {"store_push", m_store}, {"channel_push", m_channel}};
-    r["step_ratio"] = {{"store", m_store / m_none}, {"channel", m_channel / m_none}};
+    r["step_ms"] = {{"no_push", Median(none.without_push)},
+                    {"store", {{"with_push", ws}, {"without_push", wos}}},
+                    {"channel", {{"with_push", wc}, {"without_push", woc}}}};
+    r["step_ratio"] = {{"store", r_store}, {"channel", r_channel}};
     r["step_noise"] = noise;
-    r["pushes_during_steps"] = {{"store", n_store}, {"channel", n_channel}};
+    r["pushes_during_steps"] = {{"store", st_store.pushes}, {"channel", st_channel.pushes}};
+    r["steps_with_push"] = {{"store", st_store.with_push.size()}, {"channel", st_channel.with_push.size()}};
     r["load_1m"] = Load1();
     out["sizes"].push_back(r);
     if (!as_json) {
@@ -360,9 +388,10 @@ int RunPeer(int argc, char** argv) {
           mb, ncaches, s_store * 1e3, delivered / s_store / 1e6, Median(c_store) * 1e3, s_channel * 1e3,
           delivered / s_channel / 1e6, Median(c_channel) * 1e3, s_store / s_channel);
       std::printf(
-          "  step %.1f ms without pushes; %.1f ms with store pushes (x%.2f, %d pushes), %.1f ms with channel "
-          "pushes (x%.2f, %d pushes); no-push blocks %.1f%% apart; load %.2f\n",
-          m_none, m_store, m_store / m_none, n_store, m_channel, m_channel / m_none, n_channel, noise * 100, Load1());
+          "  steps with a push in flight / without: store %.1f / %.1f ms (x%.3f, %zu steps with), channel %.1f / "
+          "%.1f ms (x%.3f, %zu steps with); noise (even/odd steps, no pushes) %.1f%%; load %.2f\n",
+          ws, wos, r_store, st_store.with_push.size(), wc, woc, r_channel, st_channel.with_push.size(), noise * 100,
+          Load1());
     }
   }
   std::error_code ec;
