@@ -24,7 +24,7 @@
 //
 // Slots: one per shard file name, replaced by each push, so memory is bounded by (2 + copies)
 // shards per rank over the job.
-//   folder: <file>   a 4096-byte header (magic "OGAIPEER", step, bytes, CRC-32C of the file)
+//   folder: <file>   a 64-byte header (magic "OGAIPEER", step, bytes, CRC-32C of the file)
 //                    then the file; written to a temp name and renamed (atomic). Read back
 //                    by mapping it: no copy before the reader's own (which checks every
 //                    chunk's CRC-32C against the manifest, as for files on disk).

@@ -422,6 +422,7 @@ Result<std::unique_ptr<BlobServer>> BlobServer::Start(const std::string& bind_ho
   }
   auto impl = std::make_unique<Impl>(fd, wake[0], wake[1], bound, token, limits);
   impl->StartThread();
+  OGAI_LOG(Info) << "blob server listening on " << bind_host << ":" << bound;
   return std::unique_ptr<BlobServer>(new BlobServer(std::move(impl)));
 }
 
