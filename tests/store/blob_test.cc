@@ -205,6 +205,35 @@ TEST(Blob, ATruncatedOrDamagedTransferLeavesNoValueBehind) {
   EXPECT_TRUE(Eventually([&] { return s->bytes_held() == 0; }));
 }
 
+TEST(Blob, AReaderKeepsTheBytesItIsReadingWhenAPutReplacesThem) {
+  auto s = StartServer();
+  auto c = Client(*s);
+  ASSERT_NE(c, nullptr);
+  const std::string old_bytes = Bytes(32 << 20, 12);  // far more than the socket buffers hold
+  ASSERT_TRUE(Put(*c, "shard", 1, old_bytes).ok());
+  // A reader that asks for the value and then reads it slowly: the server is still sending.
+  auto fd = wire_internal::DialTcp("127.0.0.1", s->port(), Clock::now() + 2s);
+  ASSERT_TRUE(fd.ok());
+  wire_internal::Conn reader(*fd);
+  ASSERT_TRUE(reader.Handshake(kToken, Clock::now() + 2s).ok());
+  pb::Request get;
+  get.mutable_blob_get()->set_name("shard");
+  get.mutable_blob_get()->set_step(1);
+  get.mutable_blob_get()->set_bytes(old_bytes.size());
+  auto r = reader.Call(get, Clock::now() + 2s);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->found());
+  // A put of the same size meanwhile must not take the memory being sent.
+  const std::string new_bytes = Bytes(old_bytes.size(), 13);
+  ASSERT_TRUE(Put(*c, "shard", 2, new_bytes).ok());
+  EXPECT_EQ(s->bytes_held(), 2 * old_bytes.size()) << "a fresh buffer for the new value";
+  std::string got(old_bytes.size(), '\0');
+  ASSERT_TRUE(wire_internal::RecvBulk(*fd, got.data(), got.size(), 5000ms).ok());
+  EXPECT_TRUE(got == old_bytes) << "the reader got the value it asked for, whole";
+  EXPECT_EQ(Get(*c, "shard", 2, new_bytes.size()), new_bytes);
+  EXPECT_TRUE(Eventually([&] { return s->bytes_held() == new_bytes.size(); })) << "the old one freed after its read";
+}
+
 // A peer that accepts the connection and never answers (a frozen agent: the kernel still
 // completes the TCP handshake for it).
 struct SilentListener {
