@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <thread>
 
 #include "ckpt/format.h"
 #include "core/crc32c.h"
@@ -235,6 +237,19 @@ std::chrono::steady_clock::time_point PeerCopies::SkipUntil(int node) {
 }
 
 Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& path) {
+  // The copy is background work: it runs on a thread of its own at a lower priority (nice
+  // kPushNice), so that the training threads of this rank get the CPU first. A thread, not
+  // the caller's: a thread may lower its own priority but not raise it back.
+  Result<PushStats> out = Unavailable("peer copy: not run");
+  std::thread worker([&] {
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kPushNice);
+    out = PushHere(step, path);
+  });
+  worker.join();
+  return out;
+}
+
+Result<PeerCopies::PushStats> PeerCopies::PushHere(int64_t step, const std::string& path) {
   const auto t0 = Clock::now();
   FileMap file;
   OGAI_RETURN_IF_ERROR(MapFile(path, &file));

@@ -112,7 +112,9 @@ class PeerCopies {
   Status WriteLocal(const std::string& name, int64_t step, const char* data, size_t size, uint32_t crc);
   std::optional<ShardView> MapLocal(const std::string& name, int64_t step, uint64_t size);
   std::chrono::steady_clock::time_point SkipUntil(int node);
+  Result<PushStats> PushHere(int64_t step, const std::string& path);
 
+  static constexpr int kPushNice = 10;
   // A cache a push failed on is left out of the pushes of the next kRetryAfter: a dead or
   // silent node costs one warning and one timeout, not one per checkpoint.
   static constexpr std::chrono::seconds kRetryAfter{60};
