@@ -1,4 +1,4 @@
-// ogai-bench: one binary, one subcommand per benchmark (train, coll, launch, ckpt, recovery, data).
+// ogai-bench: one binary, one subcommand per benchmark (train, coll, launch, ckpt, recovery, peer, data).
 #include <cstring>
 #include <iostream>
 #include <string>

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,11 +10,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
+#include <functional>
+#include <thread>
 
 #include "ckpt/format.h"
 #include "core/crc32c.h"
 #include "core/log.h"
+#include "store/blob_client.h"
 
 namespace ogai::ckpt {
 namespace {
@@ -22,25 +25,19 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string MetaKey(const std::string& name) { return "shard/" + name + "/meta"; }
-std::string PartKey(const std::string& name, int64_t i) { return "shard/" + name + "/" + std::to_string(i); }
-
-struct Meta {
-  int64_t step = -1;
-  uint64_t bytes = 0;
-  int64_t parts = 0;
-  uint32_t crc = 0;
+// The shard file, mapped read-only: what a push sends from (no copy in user space).
+struct FileMap {
+  int fd = -1;  // kept open: the caches get the bytes by sendfile(2) from it
+  const char* data = nullptr;
+  size_t size = 0;
+  size_t len = 0;  // mapped
+  ~FileMap() {
+    if (len > 0) ::munmap(const_cast<char*>(data), len);
+    if (fd >= 0) ::close(fd);
+  }
 };
 
-std::optional<Meta> ParseMeta(const std::string& v) {
-  std::istringstream in(v);
-  Meta m;
-  in >> m.step >> m.bytes >> m.parts >> m.crc;
-  if (!in || m.parts < 0) return std::nullopt;
-  return m;
-}
-
-Result<std::string> ReadWholeFile(const std::string& path) {
+Status MapFile(const std::string& path, FileMap* m) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("peer copy: cannot open " + path, errno);
   struct stat st {};
@@ -49,11 +46,24 @@ Result<std::string> ReadWholeFile(const std::string& path) {
     ::close(fd);
     return ErrnoError("peer copy: cannot stat " + path, e);
   }
-  std::string out(static_cast<size_t>(st.st_size), '\0');
-  Status s = PreadExact(fd, out.data(), out.size(), 0, path);
-  ::close(fd);
-  if (!s.ok()) return s;
-  return out;
+  m->size = static_cast<size_t>(st.st_size);
+  if (m->size > 0) {
+    void* base = ::mmap(nullptr, m->size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (base == MAP_FAILED) {
+      const int e = errno;
+      ::close(fd);
+      return ErrnoError("peer copy: cannot map " + path, e);
+    }
+    m->data = static_cast<const char*>(base);
+    m->len = m->size;
+  }
+  m->fd = fd;
+  return Status::Ok();
+}
+
+std::pair<std::string, int> HostPort(const std::string& addr) {
+  const size_t colon = addr.rfind(':');
+  return {addr.substr(0, colon), std::atoi(addr.c_str() + colon + 1)};
 }
 
 }  // namespace
@@ -87,11 +97,11 @@ Result<std::unique_ptr<PeerCopies>> PeerCopies::Create(const Options& opts) {
                            std::to_string(opts.caches.size()) + " shard caches");
   }
   if (opts.copies < 0) return InvalidArgument("peer copies: copies must be >= 0");
-  if (opts.part_bytes == 0 || opts.part_bytes > (48u << 20)) {
-    return InvalidArgument("peer copies: part_bytes must be in (0, 48 MiB] (the store's frames are at most 64 MiB)");
-  }
   return std::unique_ptr<PeerCopies>(new PeerCopies(opts));
 }
+
+PeerCopies::PeerCopies(Options o) : opts_(std::move(o)) {}
+PeerCopies::~PeerCopies() = default;
 
 std::vector<int> PeerCopies::Targets() const {
   const int n = static_cast<int>(opts_.caches.size());
@@ -117,7 +127,7 @@ struct Mapping {
 };
 }  // namespace
 
-Status PeerCopies::WriteLocal(const std::string& name, int64_t step, const std::string& bytes, uint32_t crc) {
+Status PeerCopies::WriteLocal(const std::string& name, int64_t step, const char* data, size_t size, uint32_t crc) {
   const std::string path = opts_.local_dir + "/" + name;
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   // A new file of our own: never through a link, never an entry someone placed there.
@@ -125,13 +135,13 @@ Status PeerCopies::WriteLocal(const std::string& name, int64_t step, const std::
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("peer copy: creating " + tmp, errno);
   char h[kLocalHeader] = {};
-  const uint64_t size = bytes.size();
+  const uint64_t size64 = size;
   std::memcpy(h, kLocalMagic, 8);
   std::memcpy(h + 8, &step, 8);
-  std::memcpy(h + 16, &size, 8);
+  std::memcpy(h + 16, &size64, 8);
   std::memcpy(h + 24, &crc, 4);
   Status st = WriteAllFd(fd, h, sizeof h, "peer copy " + tmp);
-  if (st.ok()) st = WriteAllFd(fd, bytes.data(), bytes.size(), "peer copy " + tmp);
+  if (st.ok()) st = WriteAllFd(fd, data, size, "peer copy " + tmp);
   ::close(fd);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoError("peer copy: renaming " + tmp, errno);
   if (!st.ok()) ::unlink(tmp.c_str());
@@ -170,57 +180,87 @@ std::optional<ShardView> PeerCopies::MapLocal(const std::string& name, int64_t s
   return out;
 }
 
-Result<store::Store*> PeerCopies::Connect(int node, std::chrono::milliseconds timeout) {
+Result<store::BlobClient*> PeerCopies::PushConn(int node, bool* reused) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = conns_.find(node);
-  if (it != conns_.end()) return it->second.get();
-  if (unreachable_[node]) return Unavailable("shard cache of node " + std::to_string(node) + " is unreachable");
-  const std::string& addr = opts_.caches[static_cast<size_t>(node)];
-  const size_t colon = addr.rfind(':');
-  auto s = store::ConnectTcpStore(addr.substr(0, colon), std::atoi(addr.c_str() + colon + 1), opts_.token, timeout);
-  if (!s.ok()) {
-    unreachable_[node] = true;
-    return s.status().WithContext("shard cache of node " + std::to_string(node) + " at " + addr);
+  auto& c = conns_[node];
+  *reused = c != nullptr;
+  if (c == nullptr) {
+    const auto [host, port] = HostPort(opts_.caches[static_cast<size_t>(node)]);
+    store::BlobClient::Options co;
+    co.connect_timeout = opts_.push_timeout;
+    co.io_timeout = opts_.push_timeout;
+    OGAI_ASSIGN_OR_RETURN(c, store::BlobClient::Connect(host, port, opts_.token, co));
   }
-  store::Store* raw = s->get();
-  conns_[node] = std::move(s).value();
-  return raw;
+  return c.get();
 }
 
-Status PeerCopies::PushTo(int node, const std::string& name, int64_t step, const std::string& bytes, uint32_t crc) {
-  OGAI_ASSIGN_OR_RETURN(store::Store * c, Connect(node, opts_.push_timeout));
-  // Invalidate the slot, replace the parts (dropping those an older, larger copy left), then
-  // publish the new meta.
-  OGAI_ASSIGN_OR_RETURN(auto old, c->TryGet(MetaKey(name)));
-  OGAI_RETURN_IF_ERROR(c->Delete(MetaKey(name)).status());
-  const size_t pb = opts_.part_bytes;
-  const int64_t parts = static_cast<int64_t>((bytes.size() + pb - 1) / pb);
-  for (int64_t i = 0; i < parts; ++i) {
-    const size_t off = static_cast<size_t>(i) * pb;
-    OGAI_RETURN_IF_ERROR(c->Set(PartKey(name, i), bytes.substr(off, std::min(pb, bytes.size() - off))));
-  }
-  if (old.has_value()) {
-    if (auto m = ParseMeta(*old)) {
-      for (int64_t i = parts; i < m->parts; ++i) OGAI_RETURN_IF_ERROR(c->Delete(PartKey(name, i)).status());
+void PeerCopies::DropConn(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  conns_.erase(node);
+}
+
+void PeerCopies::PushToAll(const std::vector<int>& nodes, const std::string& name, int64_t step, int file_fd,
+                           size_t size, uint32_t crc, std::vector<Status>* results, std::vector<bool>* reused) {
+  // Each step to every cache before the next, so that the round trips overlap: the caches
+  // make room, take the bytes and check them at the same time.
+  std::vector<store::BlobClient*> conns(nodes.size(), nullptr);
+  results->assign(nodes.size(), Status::Ok());
+  reused->assign(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    bool r = false;
+    auto c = PushConn(nodes[i], &r);
+    (*reused)[i] = r;
+    if (c.ok()) {
+      conns[i] = *c;
+    } else {
+      (*results)[i] = c.status();
     }
   }
-  char meta[96];
-  std::snprintf(meta, sizeof meta, "%lld %llu %lld %u", static_cast<long long>(step),
-                static_cast<unsigned long long>(bytes.size()), static_cast<long long>(parts), crc);
-  return c->Set(MetaKey(name), meta);
+  auto stage = [&](const std::function<Status(store::BlobClient*)>& f) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if ((*results)[i].ok()) (*results)[i] = f(conns[i]);
+    }
+  };
+  stage([&](store::BlobClient* c) { return c->PutRequest(name, step, size, crc); });
+  stage([](store::BlobClient* c) { return c->PutAwaitRoom(); });
+  stage([&](store::BlobClient* c) { return c->PutBytesFromFile(file_fd, 0, size); });
+  stage([](store::BlobClient* c) { return c->PutAwaitDone(); });
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!(*results)[i].ok()) DropConn(nodes[i]);
+  }
+}
+
+std::chrono::steady_clock::time_point PeerCopies::SkipUntil(int node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = skip_until_.find(node);
+  return it == skip_until_.end() ? Clock::time_point() : it->second;
 }
 
 Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& path) {
+  // The copy is background work: it runs on a thread of its own at a lower priority (nice
+  // kPushNice), so that the training threads of this rank get the CPU first. A thread, not
+  // the caller's: a thread may lower its own priority but not raise it back.
+  Result<PushStats> out = Unavailable("peer copy: not run");
+  std::thread worker([&] {
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kPushNice);
+    out = PushHere(step, path);
+  });
+  worker.join();
+  return out;
+}
+
+Result<PeerCopies::PushStats> PeerCopies::PushHere(int64_t step, const std::string& path) {
   const auto t0 = Clock::now();
-  OGAI_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+  FileMap file;
+  OGAI_RETURN_IF_ERROR(MapFile(path, &file));
   const std::string name = path.substr(path.rfind('/') + 1);
-  const uint32_t crc = Crc32c(bytes.data(), bytes.size());
+  const uint32_t crc = Crc32c(file.data, file.size);
   PushStats st;
   st.step = step;
-  st.bytes = static_cast<int64_t>(bytes.size());
+  st.bytes = static_cast<int64_t>(file.size);
   std::string errors;
   if (!opts_.local_dir.empty()) {
-    Status s = WriteLocal(name, step, bytes, crc);
+    Status s = WriteLocal(name, step, file.data, file.size, crc);
     if (s.ok()) {
       ++st.places;
     } else {
@@ -228,44 +268,47 @@ Result<PeerCopies::PushStats> PeerCopies::Push(int64_t step, const std::string& 
       OGAI_LOG(Warn) << s.message();
     }
   }
+  std::vector<int> nodes;
   for (int node : Targets()) {
-    Status s = PushTo(node, name, step, bytes, crc);
+    if (SkipUntil(node) > Clock::now()) {
+      errors += (errors.empty() ? "" : "; ") + ("node " + std::to_string(node) + " failed recently");
+    } else {
+      nodes.push_back(node);
+    }
+  }
+  std::vector<Status> results;
+  std::vector<bool> reused;
+  PushToAll(nodes, name, step, file.fd, file.size, crc, &results, &reused);
+  // A connection kept from an earlier push may have been closed by its cache meanwhile (idle,
+  // restarted): those get one more try on a new connection.
+  std::vector<int> again;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!results[i].ok() && reused[i] && results[i].code() == Code::kUnavailable) again.push_back(nodes[i]);
+  }
+  if (!again.empty()) {
+    std::vector<Status> retried;
+    std::vector<bool> unused;
+    PushToAll(again, name, step, file.fd, file.size, crc, &retried, &unused);
+    for (size_t i = 0, j = 0; i < nodes.size() && j < again.size(); ++i) {
+      if (nodes[i] == again[j]) results[i] = retried[j++];
+    }
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const int node = nodes[i];
+    const Status& s = results[i];
     if (s.ok()) {
       ++st.places;
     } else {
       errors += (errors.empty() ? "" : "; ") + s.message();
-      OGAI_LOG(Warn) << "peer copy of " << name << " (step " << step << ") to node " << node << ": " << s.message();
+      OGAI_LOG(Warn) << "peer copy of " << name << " (step " << step << ") to node " << node << ": " << s.message()
+                     << "; not trying that node again for " << kRetryAfter.count() << " s";
       std::lock_guard<std::mutex> lock(mu_);
-      conns_.erase(node);  // reconnect next time
+      skip_until_[node] = Clock::now() + kRetryAfter;
     }
   }
   st.seconds = Since(t0);
   if (st.places == 0) return Unavailable("peer copy of " + path + ": no place took it: " + errors);
   return st;
-}
-
-std::optional<std::string> PeerCopies::FetchFrom(int node, const std::string& name, int64_t step, uint64_t size) {
-  auto c = Connect(node, opts_.fetch_connect_timeout);
-  if (!c.ok()) {
-    OGAI_LOG(Debug) << "peer copy: " << c.status().message();
-    return std::nullopt;
-  }
-  auto mv = (*c)->TryGet(MetaKey(name));
-  if (!mv.ok() || !mv->has_value()) return std::nullopt;
-  auto m = ParseMeta(**mv);
-  if (!m || m->step != step || m->bytes != size) return std::nullopt;
-  std::string out;
-  out.reserve(static_cast<size_t>(size));
-  for (int64_t i = 0; i < m->parts; ++i) {
-    auto part = (*c)->TryGet(PartKey(name, i));
-    if (!part.ok() || !part->has_value()) return std::nullopt;
-    out += **part;
-  }
-  if (out.size() != size || Crc32c(out.data(), out.size()) != m->crc) {
-    OGAI_LOG(Warn) << "peer copy of " << name << " on node " << node << " is damaged; reading it from disk";
-    return std::nullopt;
-  }
-  return out;
 }
 
 ShardBytes PeerCopies::Fetch(int64_t step, const std::vector<std::pair<std::string, uint64_t>>& files,
@@ -274,6 +317,27 @@ ShardBytes PeerCopies::Fetch(int64_t step, const std::vector<std::pair<std::stri
   ShardBytes out;
   const int n = static_cast<int>(opts_.caches.size());
   int local = 0;
+  // One connection per cache for the whole fetch; a cache that cannot be reached (or breaks
+  // a transfer) is not asked again.
+  std::vector<std::unique_ptr<store::BlobClient>> clients(static_cast<size_t>(n));
+  std::vector<bool> unreachable(static_cast<size_t>(n), false);
+  auto client = [&](int node) -> store::BlobClient* {
+    const size_t i = static_cast<size_t>(node);
+    if (clients[i] == nullptr && !unreachable[i]) {
+      const auto [host, port] = HostPort(opts_.caches[i]);
+      store::BlobClient::Options co;
+      co.connect_timeout = opts_.fetch_connect_timeout;
+      co.io_timeout = opts_.push_timeout;
+      auto c = store::BlobClient::Connect(host, port, opts_.token, co);
+      if (c.ok()) {
+        clients[i] = std::move(c).value();
+      } else {
+        OGAI_LOG(Debug) << "peer copy: shard cache of node " << node << ": " << c.status().message();
+        unreachable[i] = true;
+      }
+    }
+    return clients[i].get();
+  };
   for (const auto& [name, size] : files) {
     if (!opts_.local_dir.empty()) {
       auto got = MapLocal(name, step, size);
@@ -286,9 +350,22 @@ ShardBytes PeerCopies::Fetch(int64_t step, const std::vector<std::pair<std::stri
     for (int k = 0; k < n; ++k) {
       const int node = (opts_.node + k) % n;  // own node first
       if (opts_.caches[static_cast<size_t>(node)].empty()) continue;
-      auto got = FetchFrom(node, name, step, size);
-      if (got.has_value()) {
-        out.emplace(name, ShardView::Own(std::move(*got)));
+      store::BlobClient* c = client(node);
+      if (c == nullptr) continue;
+      auto got = c->Get(name, step, size);
+      if (!got.ok()) {
+        OGAI_LOG(Warn) << "peer copy of " << name << " on node " << node << ": " << got.status().message()
+                       << "; trying elsewhere, else reading it from disk";
+        clients[static_cast<size_t>(node)].reset();
+        unreachable[static_cast<size_t>(node)] = true;
+        continue;
+      }
+      if (got->has_value()) {
+        ShardView v;
+        v.data = (*got)->data.get();
+        v.size = static_cast<size_t>((*got)->size);
+        v.owner = std::move((*got)->data);
+        out.emplace(name, std::move(v));
         break;
       }
     }

@@ -6,9 +6,12 @@
 //   * creates a folder on a tmpfs (OGAI_SHARD_DIR, /dev/shm/ogai-shards.<run>.<agent>): the
 //     node-local copies, written and read by the ranks of that node with plain file calls
 //     (memory, not disk; it outlives the ranks and is removed with the job);
-//   * serves a shard cache: a StoreServer (store/) in the agent's own memory, which
+//   * serves a shard cache: a BlobServer (store/blob_server.h) in the agent's own memory, which
 //     holds the copies other nodes' ranks push to it (OGAI_SHARD_CACHES: "host:port,..." by
-//     node rank of the round).
+//     node rank of the round). It is the store's data channel: the same job token and
+//     handshake as the store, but a shard's bytes travel raw on the socket, straight from the
+//     rank's shard file (sendfile) into the one buffer that keeps them (the store, which
+//     carried them inside its messages with a MAC over every byte, managed 20-60 MB/s).
 // Agents outlive ranks: a restart replaces every rank process but keeps the agents of the
 // nodes that survived, so the copies are still there when the new group starts.
 //
@@ -21,20 +24,24 @@
 //
 // Slots: one per shard file name, replaced by each push, so memory is bounded by (2 + copies)
 // shards per rank over the job.
-//   folder: <file>   a 4096-byte header (magic "OGAIPEER", step, bytes, CRC-32C of the file)
+//   folder: <file>   a 64-byte header (magic "OGAIPEER", step, bytes, CRC-32C of the file)
 //                    then the file; written to a temp name and renamed (atomic). Read back
 //                    by mapping it: no copy before the reader's own (which checks every
 //                    chunk's CRC-32C against the manifest, as for files on disk).
-//   cache:  shard/<file>/meta  "<step> <bytes> <parts> <crc32c of the whole file>"
-//           shard/<file>/<i>   part i of the file (part_bytes each, the last shorter), under
-//                              the store's 64 MiB frame limit
-//   A push deletes meta first and writes it last, so a reader that finds meta at step S finds
-//   the parts of S; the CRC catches anything else.
+//   cache:  a value named <file>, with its step, size and CRC-32C. A push drops the previous
+//           value (an older step's) and the cache serves the new one only once its bytes
+//           match that CRC: a value is whole or absent, never half of one push and half of
+//           another.
 //
 // Fetch. On resume, a rank asks for the files its read plan touches at the step it resumes:
 // its node's folder first, then its node's cache, then the other caches. It gets those found
 // at that step with the manifest's size and a matching CRC; the reader takes the rest from
 // disk.
+//
+// Failures. Every connection and transfer is bounded (push_timeout, fetch_connect_timeout;
+// a transfer that makes no progress for push_timeout gives up): a dead or silent cache costs
+// a push one warning line and at most that long, and is left out of the pushes of the next
+// minute; the checkpoint on disk is complete anyway.
 #pragma once
 
 #include <chrono>
@@ -49,7 +56,10 @@
 
 #include "ckpt/reader.h"
 #include "core/status.h"
-#include "store/store.h"
+
+namespace ogai::store {
+class BlobClient;
+}
 
 namespace ogai::ckpt {
 
@@ -61,7 +71,8 @@ class PeerCopies {
     int copies = 1;                   // other nodes that hold a copy of each shard
     std::string local_dir;            // this node's folder of copies ("" when none)
     std::string token;                // the job's store token (the caches use it too)
-    size_t part_bytes = 32u << 20;    // a copy travels to a cache in parts of this size
+    // A push gives up on a cache it cannot connect to within this, or whose transfer makes
+    // no progress for this long.
     std::chrono::milliseconds push_timeout{5000};
     std::chrono::milliseconds fetch_connect_timeout{500};
   };
@@ -81,6 +92,7 @@ class PeerCopies {
   // Parses a list like OGAI_SHARD_CACHES ("host:port,host:port"); errors name the entry.
   static Result<std::vector<std::string>> ParseCacheList(const std::string& list);
   static Result<std::unique_ptr<PeerCopies>> Create(const Options& opts);
+  ~PeerCopies();
 
   // The node ranks whose caches a push goes to: this node, then the next `copies` nodes.
   std::vector<int> Targets() const;
@@ -92,17 +104,25 @@ class PeerCopies {
   ShardBytes Fetch(int64_t step, const std::vector<std::pair<std::string, uint64_t>>& files, FetchStats* stats);
 
  private:
-  explicit PeerCopies(Options o) : opts_(std::move(o)) {}
-  Result<store::Store*> Connect(int node, std::chrono::milliseconds timeout);
-  Status PushTo(int node, const std::string& name, int64_t step, const std::string& bytes, uint32_t crc);
-  Status WriteLocal(const std::string& name, int64_t step, const std::string& bytes, uint32_t crc);
+  explicit PeerCopies(Options o);
+  Result<store::BlobClient*> PushConn(int node, bool* reused);
+  void DropConn(int node);
+  void PushToAll(const std::vector<int>& nodes, const std::string& name, int64_t step, int file_fd, size_t size,
+                 uint32_t crc, std::vector<Status>* results, std::vector<bool>* reused);
+  Status WriteLocal(const std::string& name, int64_t step, const char* data, size_t size, uint32_t crc);
   std::optional<ShardView> MapLocal(const std::string& name, int64_t step, uint64_t size);
-  std::optional<std::string> FetchFrom(int node, const std::string& name, int64_t step, uint64_t size);
+  std::chrono::steady_clock::time_point SkipUntil(int node);
+  Result<PushStats> PushHere(int64_t step, const std::string& path);
+
+  static constexpr int kPushNice = 10;
+  // A cache a push failed on is left out of the pushes of the next kRetryAfter: a dead or
+  // silent node costs one warning and one timeout, not one per checkpoint.
+  static constexpr std::chrono::seconds kRetryAfter{60};
 
   Options opts_;
-  std::mutex mu_;  // connections; Push (writer thread) and Fetch (start-up) may overlap
-  std::map<int, std::unique_ptr<store::Store>> conns_;
-  std::map<int, bool> unreachable_;
+  std::mutex mu_;
+  std::map<int, std::chrono::steady_clock::time_point> skip_until_;
+  std::map<int, std::unique_ptr<store::BlobClient>> conns_;  // kept from one push to the next
 };
 
 }  // namespace ogai::ckpt

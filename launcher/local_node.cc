@@ -16,7 +16,7 @@
 #include "launcher/process.h"
 #include "launcher/store_channel.h"
 #include "rank/contract.h"
-#include "store/server.h"
+#include "store/blob_server.h"
 #include "store/store.h"
 
 namespace ogai::launch {
@@ -106,7 +106,7 @@ Status LocalNode::Start(EventLoop& loop, std::shared_ptr<store::Store> store, bo
   if (opts_.shard_cache) {
     // This node's shard cache (docs/recovery.md): ranks of this and other nodes keep their
     // latest checkpoint shard here, in memory that outlives them.
-    auto server = store::StoreServer::Start(cache_bind, 0, token);
+    auto server = store::BlobServer::Start(cache_bind, 0, token);
     if (!server.ok()) {
       return server.status().WithContext("starting this node's shard cache on " + cache_bind);
     }

@@ -30,7 +30,7 @@
 
 namespace ogai::store {
 class Store;
-class StoreServer;
+class BlobServer;
 }  // namespace ogai::store
 
 namespace ogai::launch {
@@ -85,7 +85,7 @@ class LocalNode {
   std::unique_ptr<PmixServer> pmix_;
   std::unique_ptr<StoreFence> fence_;
   std::unique_ptr<NodeRunner> runner_;
-  std::unique_ptr<store::StoreServer> cache_;
+  std::unique_ptr<store::BlobServer> cache_;  // the shard cache (store/blob_server.h)
 };
 
 }  // namespace ogai::launch

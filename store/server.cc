@@ -21,12 +21,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/digest.h"
 #include "core/knobs.h"
 #include "core/log.h"
 #include "proto/store.pb.h"
 #include "store/auth.h"
 #include "store/kv_state.h"
+#include "store/session.h"
 #include "store/wire.h"
 
 namespace ogai::store {
@@ -53,7 +53,7 @@ struct Client {
   size_t out_off = 0;
   Stage stage = Stage::kHello;
   bool authed = false;
-  std::string client_nonce, server_nonce;
+  wire_internal::ServerHandshake hs;
   wire_internal::FrameMac mac;
   bool close_after_flush = false;
   bool want_write = false;
@@ -474,54 +474,31 @@ class StoreServer::Impl {
   }
 
   // Refuses `c` with one error response, then closes it.
-  bool Refuse(Client& c, uint64_t id, pb::ResponseCode code, const std::string& msg) {
-    Reply(c, Error(id, code, msg));
+  bool Refuse(Client& c, const pb::Response& error) {
+    Reply(c, error);
     c.close_after_flush = true;
     return Flush(c);
   }
 
-  // The handshake (store/auth.h): Hello, then Auth. Returns false to drop the client.
+  // The handshake (store/auth.h, the steps in session.h): Hello, then Auth. Returns false to
+  // drop the client.
   bool Authenticate(Client& c, const pb::Request& req) {
-    const uint64_t id = req.id();
+    pb::Response r;
     if (c.stage == Stage::kHello) {
-      if (req.op_case() != pb::Request::kHello) {
-        return Refuse(c, id, pb::PERMISSION_DENIED,
-                      "the first request on a store connection must be Hello (ogai store protocol " +
-                          std::to_string(wire_internal::kProtocolVersion) + ")");
-      }
-      if (req.hello().protocol_version() != wire_internal::kProtocolVersion) {
-        return Refuse(c, id, pb::INVALID_ARGUMENT,
-                      "store protocol version " + std::to_string(req.hello().protocol_version()) +
-                          " is not the server's " + std::to_string(wire_internal::kProtocolVersion) +
-                          ": use the same ogai build for the launcher and the ranks");
-      }
-      if (req.hello().nonce().size() != wire_internal::kNonceBytes) {
-        return Refuse(c, id, pb::INVALID_ARGUMENT, "store Hello without a 32-byte nonce");
-      }
-      c.client_nonce = req.hello().nonce();
-      c.server_nonce = RandomBytes(wire_internal::kNonceBytes);
-      pb::Response r;
-      r.set_id(id);
-      r.set_nonce(c.server_nonce);
-      r.set_proof(wire_internal::ServerProof(token_, c.client_nonce, c.server_nonce));
+      if (!wire_internal::AnswerHello(req, token_, &c.hs, &r)) return Refuse(c, r);
       Reply(c, r);
       c.stage = Stage::kAuth;
       return Flush(c);
     }
-    if (req.op_case() != pb::Request::kAuth) {
-      return Refuse(c, id, pb::PERMISSION_DENIED, "the second request on a store connection must be Auth");
-    }
-    if (!ConstantTimeEquals(req.auth().proof(), wire_internal::ClientProof(token_, c.client_nonce, c.server_nonce))) {
-      OGAI_LOG(Warn) << "store server: a client from " << c.host << " does not hold the job token; refused";
-      return Refuse(c, id, pb::PERMISSION_DENIED,
-                    "wrong store token: connect with the token of this job (the launcher hands it to every rank)");
+    if (!wire_internal::CheckAuth(req, token_, c.hs, &r, &c.mac)) {
+      if (req.op_case() == pb::Request::kAuth) {
+        OGAI_LOG(Warn) << "store server: a client from " << c.host << " does not hold the job token; refused";
+      }
+      return Refuse(c, r);
     }
     c.authed = true;
     c.stage = Stage::kAuthed;
     num_pending_.fetch_sub(1);
-    c.mac = wire_internal::FrameMac(wire_internal::SessionKey(token_, c.client_nonce, c.server_nonce), true);
-    pb::Response r;
-    r.set_id(id);
     Reply(c, r);  // the first message with a MAC
     return Flush(c);
   }

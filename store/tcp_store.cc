@@ -7,9 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/digest.h"
 #include "proto/store.pb.h"
-#include "store/auth.h"
+#include "store/session.h"
 #include "store/store.h"
 #include "store/wire.h"
 
@@ -29,67 +28,8 @@ constexpr auto kReplySlack = std::chrono::seconds(10);
 constexpr auto kPlainCallTimeout = std::chrono::seconds(60);
 constexpr auto kReconnectTimeout = std::chrono::seconds(10);
 
-Status FromResponse(const pb::Response& r) {
-  switch (r.code()) {
-    case pb::OK: return Status::Ok();
-    case pb::TIMEOUT: return Timeout(r.message());
-    case pb::PERMISSION_DENIED: return PermissionDenied(r.message());
-    case pb::INVALID_ARGUMENT: return InvalidArgument(r.message());
-    case pb::NOT_FOUND: return NotFound(r.message());
-    default: return Internal("store server: " + r.message());
-  }
-}
-
-class Conn {
- public:
-  explicit Conn(int fd) : fd_(fd) {}
-  ~Conn() { ::close(fd_); }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  // After the handshake: every message carries a MAC under this connection's key.
-  void set_mac(wire_internal::FrameMac mac) { mac_ = std::move(mac); }
-
-  Result<pb::Response> Call(pb::Request& req, Clock::time_point deadline) { return Exchange(req, deadline, true); }
-  // The handshake's Auth: sent without a MAC, answered with one.
-  Result<pb::Response> CallUnsealed(pb::Request& req, Clock::time_point deadline) {
-    return Exchange(req, deadline, false);
-  }
-
- private:
-  Result<pb::Response> Exchange(pb::Request& req, Clock::time_point deadline, bool seal) {
-    req.set_id(++next_id_);
-    std::string payload;
-    req.SerializeToString(&payload);
-    if (payload.size() > wire_internal::kMaxFrameBytes) {
-      return InvalidArgument("store request of " + std::to_string(payload.size()) + " bytes exceeds the frame limit");
-    }
-    if (mac_.active() && seal) payload = mac_.Seal(std::move(payload));
-    std::string frame(wire_internal::kFrameHeaderBytes, '\0');
-    wire_internal::EncodeHeader(static_cast<uint32_t>(payload.size()), frame.data());
-    frame += payload;
-    OGAI_RETURN_IF_ERROR(wire_internal::SendAll(fd_, frame, deadline));
-    char hdr[wire_internal::kFrameHeaderBytes];
-    OGAI_RETURN_IF_ERROR(wire_internal::RecvAll(fd_, hdr, sizeof(hdr), deadline));
-    uint32_t len = 0;
-    OGAI_RETURN_IF_ERROR(wire_internal::DecodeHeader(
-        hdr, wire_internal::kMaxFrameBytes + static_cast<uint32_t>(wire_internal::kMacBytes), &len));
-    std::string body(len, '\0');
-    OGAI_RETURN_IF_ERROR(wire_internal::RecvAll(fd_, body.data(), len, deadline));
-    std::string_view reply = body;
-    if (mac_.active()) OGAI_RETURN_IF_ERROR(mac_.Open(body, &reply));
-    pb::Response resp;
-    if (!resp.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) {
-      return Corruption("unparsable reply from the store server");
-    }
-    if (resp.id() != req.id()) return Corruption("store reply for the wrong request");
-    return resp;
-  }
-
-  int fd_;
-  uint64_t next_id_ = 0;
-  wire_internal::FrameMac mac_;
-};
+using wire_internal::Conn;
+using wire_internal::FromResponse;
 
 class TcpStore final : public Store {
  public:
@@ -106,7 +46,7 @@ class TcpStore final : public Store {
       auto fd = wire_internal::DialTcp(host_, port_, deadline);
       if (fd.ok()) {
         auto conn = std::make_unique<Conn>(*fd);
-        Status st = Handshake(*conn, deadline);
+        Status st = conn->Handshake(token_, deadline);
         if (st.ok()) return conn;
         if (st.code() == Code::kPermissionDenied || st.code() == Code::kInvalidArgument) {
           return st.WithContext("store at " + where() + " refused this client");
@@ -122,29 +62,6 @@ class TcpStore final : public Store {
     }
     return Unavailable("cannot reach the store at " + where() + " (" + last.message() +
                        "): is the launcher running, and are MASTER_ADDR/MASTER_PORT right?");
-  }
-
-  // The challenge-response of store/auth.h: the token itself is never sent.
-  Status Handshake(Conn& conn, Clock::time_point deadline) {
-    const std::string cn = RandomBytes(wire_internal::kNonceBytes);
-    pb::Request hello;
-    hello.mutable_hello()->set_protocol_version(wire_internal::kProtocolVersion);
-    hello.mutable_hello()->set_nonce(cn);
-    OGAI_ASSIGN_OR_RETURN(pb::Response challenge, conn.Call(hello, deadline));
-    OGAI_RETURN_IF_ERROR(FromResponse(challenge));
-    const std::string& sn = challenge.nonce();
-    if (sn.size() != wire_internal::kNonceBytes ||
-        !ConstantTimeEquals(challenge.proof(), wire_internal::ServerProof(token_, cn, sn))) {
-      return PermissionDenied(
-          "wrong store token: the server does not hold this client's token; connect with the token of this job "
-          "(the launcher hands it to every rank)");
-    }
-    pb::Request auth;
-    auth.mutable_auth()->set_proof(wire_internal::ClientProof(token_, cn, sn));
-    conn.set_mac(wire_internal::FrameMac(wire_internal::SessionKey(token_, cn, sn), false));
-    // The server's answer to Auth is the first message with a MAC; ours carries none yet.
-    OGAI_ASSIGN_OR_RETURN(pb::Response ok, conn.CallUnsealed(auth, deadline));
-    return FromResponse(ok);
   }
 
   Status Prime(std::chrono::milliseconds connect_timeout) {

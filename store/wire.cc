@@ -57,9 +57,13 @@ static Status WaitFd(int fd, short events, Clock::time_point deadline, const cha
 }
 
 Status SendAll(int fd, const std::string& bytes, Clock::time_point deadline) {
+  return SendAll(fd, bytes.data(), bytes.size(), deadline);
+}
+
+Status SendAll(int fd, const char* data, size_t size, Clock::time_point deadline) {
   size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (off < size) {
+    ssize_t n = ::send(fd, data + off, size - off, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       off += static_cast<size_t>(n);
       continue;
@@ -83,7 +87,7 @@ Status RecvAll(int fd, char* buf, size_t n, Clock::time_point deadline) {
       off += static_cast<size_t>(r);
       continue;
     }
-    if (r == 0) return Unavailable("store server closed the connection");
+    if (r == 0) return Unavailable("the other side closed the connection");
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       OGAI_RETURN_IF_ERROR(WaitFd(fd, POLLIN, deadline, "receive"));

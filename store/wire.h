@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 // Blocking helpers on a socket, bounded by an absolute deadline.
 Status SendAll(int fd, const std::string& bytes, Clock::time_point deadline);
+Status SendAll(int fd, const char* data, size_t n, Clock::time_point deadline);
 Status RecvAll(int fd, char* buf, size_t n, Clock::time_point deadline);
 
 // Opens a TCP connection to host:port, giving up at deadline. Sets TCP_NODELAY.

@@ -1,6 +1,8 @@
 // The pieces of recovery that need no job: the elastic layout rule, the failure history of
 // the root-cause block, peer copies (push, fetch, damage) against real shard caches in this
 // process, and reading a checkpoint from in-memory copies.
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -13,8 +15,10 @@
 #include "ckpt/peer_copy.h"
 #include "ckpt/reader.h"
 #include "ckpt/writer.h"
+#include "core/crc32c.h"
 #include "launcher/failure.h"
-#include "store/server.h"
+#include "store/blob_client.h"
+#include "store/blob_server.h"
 #include "train/dist_setup.h"
 
 namespace ogai {
@@ -157,11 +161,11 @@ std::string RandomBytes(size_t n, uint32_t seed) {
 }
 
 struct Caches {
-  std::vector<std::unique_ptr<store::StoreServer>> servers;
+  std::vector<std::unique_ptr<store::BlobServer>> servers;
   std::vector<std::string> addrs;
   explicit Caches(int n) {
     for (int i = 0; i < n; ++i) {
-      auto s = store::StoreServer::Start("127.0.0.1", 0, "tok");
+      auto s = store::BlobServer::Start("127.0.0.1", 0, "tok");
       EXPECT_TRUE(s.ok());
       addrs.push_back("127.0.0.1:" + std::to_string((*s)->port()));
       servers.push_back(std::move(s).value());
@@ -176,7 +180,6 @@ std::unique_ptr<ckpt::PeerCopies> Peers(const Caches& c, int node, const std::st
   o.copies = copies;
   o.token = "tok";
   o.local_dir = local_dir;
-  o.part_bytes = 64 << 10;
   o.fetch_connect_timeout = std::chrono::milliseconds(100);
   auto p = ckpt::PeerCopies::Create(o);
   EXPECT_TRUE(p.ok()) << p.status().ToString();
@@ -206,8 +209,8 @@ TEST(PeerCopies, FetchFindsTheCopyLocallyOrOnThePeerAndOnlyAtItsStep) {
   Tmp t;
   fs::create_directories(t / "node0");
   fs::create_directories(t / "node1_fresh");
-  // Several store parts (64 KiB here), so the copy travels in pieces.
-  const std::string bytes = RandomBytes((3 << 16) + 12345, 1);
+  // Larger than one piece of a bulk transfer (8 MiB), not a multiple of anything.
+  const std::string bytes = RandomBytes((9 << 20) + 12345, 1);
   std::ofstream(t / "rank_00000.shard", std::ios::binary) << bytes;
   auto pushed = Peers(c, 0, t / "node0")->Push(10, t / "rank_00000.shard");
   ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
@@ -235,10 +238,16 @@ TEST(PeerCopies, FetchFindsTheCopyLocallyOrOnThePeerAndOnlyAtItsStep) {
   EXPECT_TRUE(Peers(c, 0, t / "node0")->Fetch(15, {{"rank_00000.shard", bytes.size()}}, nullptr).empty());
   EXPECT_TRUE(Peers(c, 0, t / "node0")->Fetch(10, {{"rank_00000.shard", bytes.size() - 1}}, nullptr).empty());
 
-  // A damaged copy in a cache is not handed out.
-  auto client = store::ConnectTcpStore("127.0.0.1", c.servers[1]->port(), "tok", std::chrono::milliseconds(2000));
-  ASSERT_TRUE(client.ok());
-  ASSERT_TRUE((*client)->Set("shard/rank_00000.shard/1", "garbage").ok());
+  // A damaged copy is refused by the cache (it checks the bytes against their CRC-32C) and
+  // never served: that cache then has no copy, and the fetch finds none.
+  auto client = store::BlobClient::Connect("127.0.0.1", c.servers[1]->port(), "tok", {});
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  std::string damaged = bytes;
+  damaged[4096] ^= 1;
+  Status put =
+      (*client)->Put("rank_00000.shard", 10, damaged.data(), damaged.size(), Crc32c(bytes.data(), bytes.size()));
+  EXPECT_FALSE(put.ok());
+  EXPECT_NE(put.message().find("does not match its CRC-32C"), std::string::npos) << put.ToString();
   EXPECT_TRUE(Peers(c, 0, t / "node1_fresh")->Fetch(10, {{"rank_00000.shard", bytes.size()}}, nullptr).empty());
 }
 
@@ -253,6 +262,44 @@ TEST(PeerCopies, AnUnreachableCacheIsSkipped) {
   ckpt::PeerCopies::FetchStats st;
   EXPECT_TRUE((*p)->Fetch(1, {{"rank_00000.shard", 100}}, &st).empty());
   EXPECT_EQ(st.files, 0);
+}
+
+TEST(PeerCopies, ASilentCacheCostsOnePushOneTimeoutThenIsLeftOut) {
+  Caches c(2);
+  // Node 1's agent is frozen: the kernel accepts the connection, nobody answers.
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(silent, 16), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len);
+  Tmp t;
+  fs::create_directories(t / "node0");
+  std::ofstream(t / "rank_00000.shard", std::ios::binary) << RandomBytes(100000, 3);
+  ckpt::PeerCopies::Options o;
+  o.caches = {c.addrs[0], "127.0.0.1:" + std::to_string(ntohs(a.sin_port))};
+  o.node = 0;
+  o.copies = 1;
+  o.token = "tok";
+  o.local_dir = t / "node0";
+  o.push_timeout = std::chrono::milliseconds(300);
+  auto p = ckpt::PeerCopies::Create(o);
+  ASSERT_TRUE(p.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  auto first = (*p)->Push(5, t / "rank_00000.shard");
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->places, 2) << "this node's folder and cache; not node 1's";
+  EXPECT_LT(took, std::chrono::seconds(2));
+  t0 = std::chrono::steady_clock::now();
+  auto second = (*p)->Push(10, t / "rank_00000.shard");
+  took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->places, 2);
+  EXPECT_LT(took, std::chrono::milliseconds(250)) << "node 1 is not waited for again";
+  ::close(silent);
 }
 
 // ---- reading from memory -------------------------------------------------------------
