@@ -400,9 +400,12 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
   for (int li = static_cast<int>(blocks_.size()) - 1; li >= 0; --li) {
     const BlockParams& p = blocks_[li];
     const LayerView L = a.View(li);
-    if (a.recompute == Recompute::kFull) {
+    // The shared scratch still holds the last block's activations from Forward: recompute the
+    // others only.
+    const bool recompute = li + 1 < static_cast<int>(blocks_.size());
+    if (recompute && a.recompute == Recompute::kFull) {
       OGAI_RETURN_IF_ERROR(BlockForward(p, L, a.recompute_out.as<float>(), B, T));
-    } else if (a.recompute == Recompute::kSelective) {
+    } else if (recompute && a.recompute == Recompute::kSelective) {
       k::LayerNormForward(L.ln1, L.ln1_mean, L.ln1_rstd, L.x_in, P(p.ln1_w), P(p.ln1_b), BT, C);
       k::LayerNormForward(L.ln2, L.ln2_mean, L.ln2_rstd, L.x_mid, P(p.ln2_w), P(p.ln2_b), BT, C);
       k::GeluForward(L.fch_gelu, L.fch, BT * Fl_);
