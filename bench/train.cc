@@ -15,8 +15,9 @@
 // peak is measured only in a single-process run (co-located ranks share the cores).
 //
 // --baseline NAME=VALUE (single process) measures a second setting in the same run: steps
-// alternate between the configured setting and the baseline (A, B, A, B, ...; warm-up steps
-// for both), each side reports its median step time, tokens/s, fraction_of_peak and (with
+// alternate between the configured setting and the baseline in pairs whose order flips (A, B,
+// B, A, A, B, ...: neither side always runs right after the other; warm-up steps for both), each side reports its
+// median step time, tokens/s, fraction_of_peak and (with
 // --breakdown) its own phase shares, and `speedup` is baseline ms / configured ms. Both sides
 // share one trainer and one set of weights, so the machine's load hits both alike.
 // --baseline train.recompute=MODE keeps both modes' activations (each made once, before the
@@ -213,7 +214,7 @@ Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& rest
   return p;
 }
 
-// Steps alternate configured / baseline; each side's phase totals are the sum of its own
+// Steps alternate configured / baseline (pair order flipping); each side's phase totals are the sum of its own
 // steps' deltas.
 Status RunInterleaved(train::Trainer& trainer, const Switch& sw, int warmup, int steps, bool breakdown,
                       std::vector<train::StepStats>* configured, std::vector<train::StepStats>* baseline,
@@ -222,7 +223,8 @@ Status RunInterleaved(train::Trainer& trainer, const Switch& sw, int warmup, int
   profile::Reset();
   profile::Enable(breakdown);
   for (int i = 0; i < warmup + steps; ++i) {
-    for (int side = 0; side < 2; ++side) {
+    for (int k = 0; k < 2; ++k) {
+      const int side = (i % 2 == 0) ? k : 1 - k;
       OGAI_RETURN_IF_ERROR(side == 0 ? sw.apply_configured() : sw.apply_baseline());
       const auto before = profile::Totals();
       train::StepStats s;
