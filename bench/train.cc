@@ -214,12 +214,20 @@ Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& rest
   return p;
 }
 
+// User + system CPU time of this process so far, in seconds.
+double ProcessCpuSeconds() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 // Steps alternate configured / baseline (pair order flipping); each side's phase totals are the sum of its own
 // steps' deltas.
 Status RunInterleaved(train::Trainer& trainer, const Switch& sw, int warmup, int steps, bool breakdown,
                       std::vector<train::StepStats>* configured, std::vector<train::StepStats>* baseline,
                       std::array<double, profile::kNumPhases>* configured_phases,
-                      std::array<double, profile::kNumPhases>* baseline_phases) {
+                      std::array<double, profile::kNumPhases>* baseline_phases, std::vector<double>* configured_cpu,
+                      std::vector<double>* baseline_cpu) {
   profile::Reset();
   profile::Enable(breakdown);
   for (int i = 0; i < warmup + steps; ++i) {
@@ -227,9 +235,12 @@ Status RunInterleaved(train::Trainer& trainer, const Switch& sw, int warmup, int
       const int side = (i % 2 == 0) ? k : 1 - k;
       OGAI_RETURN_IF_ERROR(side == 0 ? sw.apply_configured() : sw.apply_baseline());
       const auto before = profile::Totals();
+      const double cpu0 = ProcessCpuSeconds();
       train::StepStats s;
       OGAI_RETURN_IF_ERROR(trainer.Step(&s));
+      const double cpu = ProcessCpuSeconds() - cpu0;
       if (i < warmup) continue;
+      (side == 0 ? configured_cpu : baseline_cpu)->push_back(cpu);
       const auto after = profile::Totals();
       auto& acc = side == 0 ? *configured_phases : *baseline_phases;
       for (int p = 0; p < profile::kNumPhases; ++p) acc[p] += after[p] - before[p];
@@ -374,6 +385,7 @@ int Run(int argc, char** argv) {
   // Phase 1: overlap as configured (on by default); phase 2 (dp > 1): overlap off.
   std::vector<train::StepStats> on, off, base;
   Switch sw_used;
+  std::vector<double> cpu_on, cpu_base;  // --baseline: CPU seconds per step, each side
   std::array<double, profile::kNumPhases> phases{}, base_phases{};
   double last_loss = 0;
   (*trainer)->SetOverlap(cfg->parallel.overlap);
@@ -388,7 +400,8 @@ int Run(int argc, char** argv) {
       std::fprintf(stderr, "ogai-bench train: %s\n", sw.status().ToString().c_str());
       return 2;
     }
-    if (Status e = RunInterleaved(**trainer, *sw, warmup, steps, breakdown, &on, &base, &phases, &base_phases);
+    if (Status e = RunInterleaved(**trainer, *sw, warmup, steps, breakdown, &on, &base, &phases, &base_phases, &cpu_on,
+                                  &cpu_base);
         !e.ok()) {
       std::fprintf(stderr, "ogai-bench train: %s\n", e.ToString().c_str());
       return 1;
@@ -490,6 +503,11 @@ int Run(int argc, char** argv) {
           "\"baseline_fraction_of_peak\": %.4f, \"speedup\": %.4f",
           baseline.c_str(), base_med * 1e3, tokens / base_med, base_frac, base_med / med);
       if (breakdown) std::printf(", \"baseline_attention_share\": %.4f", Share(base_phases, profile::kAttention, base));
+      // CPU time per step (both threads): less sensitive than wall time to other processes
+      // taking the cores, though it also counts OpenMP threads spinning at barriers.
+      const double cpu = cpu_on.empty() ? 0.0 : median(cpu_on), cpu_b = cpu_base.empty() ? 0.0 : median(cpu_base);
+      std::printf(", \"cpu_ms_per_step\": %.1f, \"baseline_cpu_ms_per_step\": %.1f, \"cpu_time_ratio\": %.4f",
+                  cpu * 1e3, cpu_b * 1e3, cpu_b > 0 ? cpu / cpu_b : 0.0);
       if (sw_used.baseline_act_bytes >= 0) {
         const double mb = 1 << 20;
         const double act = sw_used.configured_act_bytes / mb, base_act = sw_used.baseline_act_bytes / mb;
