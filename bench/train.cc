@@ -16,8 +16,9 @@
 //
 // --baseline NAME=VALUE (single process) measures a second setting in the same run: steps
 // alternate between the configured setting and the baseline in pairs whose order flips (A, B,
-// B, A, A, B, ...: neither side always runs right after the other; warm-up steps for both), each side reports its
-// median step time, tokens/s, fraction_of_peak and (with
+// B, A, A, B, ...: neither side always runs right after the other; warm-up steps for both),
+// each side reports its median step time, CPU time per step (cpu_ms_per_step,
+// baseline_cpu_ms_per_step, cpu_time_ratio), tokens/s, fraction_of_peak and (with
 // --breakdown) its own phase shares, and `speedup` is baseline ms / configured ms. Both sides
 // share one trainer and one set of weights, so the machine's load hits both alike.
 // --baseline train.recompute=MODE keeps both modes' activations (each made once, before the
