@@ -15,10 +15,18 @@
 // peak is measured only in a single-process run (co-located ranks share the cores).
 //
 // --baseline NAME=VALUE (single process) measures a second setting in the same run: steps
-// alternate between the configured setting and the baseline (A, B, A, B, ...; warm-up steps
-// for both), each side reports its median step time, tokens/s, fraction_of_peak and (with
+// alternate between the configured setting and the baseline in pairs whose order flips (A, B,
+// B, A, A, B, ...: neither side always runs right after the other; warm-up steps for both),
+// each side reports its median step time, CPU time per step (cpu_ms_per_step,
+// baseline_cpu_ms_per_step, cpu_time_ratio), tokens/s, fraction_of_peak and (with
 // --breakdown) its own phase shares, and `speedup` is baseline ms / configured ms. Both sides
 // share one trainer and one set of weights, so the machine's load hits both alike.
+// --baseline train.recompute=MODE keeps both modes' activations (each made once, before the
+// timed steps) and adds each side's activation bytes as the model allocated them
+// (activations_mb, baseline_activations_mb), their ratio (activations_reduction), the
+// estimate for each side (train/memory_estimate) and step_time_ratio = configured ms /
+// baseline ms. peak_rss_mb and activations_peak_mb are the process's: with both modes'
+// activations alive they hold both, so per-mode peak RSS needs one process per mode.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -63,13 +71,24 @@ constexpr const char* kUsage =
     "  --breakdown    time each phase of the step (adds a little overhead)\n"
     "  --gemm NAME    GEMM library for the training run (default: OGAI_GEMM or onednn)\n"
     "  --baseline NAME=VALUE  also time this setting, steps interleaved with the configured\n"
-    "                 one (single process): attention=blocked|rowwise, train.precision=fp32|bf16\n";
+    "                 one (single process): attention=blocked|rowwise, train.precision=fp32|bf16,\n"
+    "                 train.recompute=none|selective|full\n";
 
 // A setting the A/B comparison switches between steps of one trainer.
 struct Switch {
   std::string text;  // "attention=rowwise"
   std::function<Status()> apply_baseline, apply_configured;
+  // train.recompute: each side's activation bytes as allocated, and the baseline's config.
+  int64_t configured_act_bytes = -1, baseline_act_bytes = -1;
+  Config baseline_cfg;
 };
+
+Result<model::Recompute> ParseRecompute(const std::string& v) {
+  if (v == "none") return model::Recompute::kNone;
+  if (v == "selective") return model::Recompute::kSelective;
+  if (v == "full") return model::Recompute::kFull;
+  return InvalidArgument("--baseline train.recompute: '" + v + "' is not none, selective or full");
+}
 
 Result<Switch> MakeSwitch(const std::string& spec, train::Trainer& trainer) {
   const size_t eq = spec.find('=');
@@ -98,8 +117,22 @@ Result<Switch> MakeSwitch(const std::string& spec, train::Trainer& trainer) {
     sw.apply_configured = [m, configured] { return m->SetPrecision(configured); };
     return sw;
   }
+  if (name == "train.recompute") {
+    OGAI_ASSIGN_OR_RETURN(const model::Recompute other, ParseRecompute(value));
+    train::Trainer* t = &trainer;
+    const model::Recompute configured = t->model().recompute();
+    // Make the baseline's activations now, outside the timed steps.
+    OGAI_ASSIGN_OR_RETURN(sw.baseline_act_bytes, t->SwitchRecompute(other));
+    OGAI_ASSIGN_OR_RETURN(sw.configured_act_bytes, t->SwitchRecompute(configured));
+    sw.baseline_cfg = t->config();
+    sw.baseline_cfg.train.recompute = value;
+    sw.apply_baseline = [t, other] { return t->SwitchRecompute(other).status(); };
+    sw.apply_configured = [t, configured] { return t->SwitchRecompute(configured).status(); };
+    return sw;
+  }
   return InvalidArgument("--baseline '" + spec +
-                         "': unknown setting; use attention=blocked|rowwise or train.precision=fp32|bf16");
+                         "': unknown setting; use attention=blocked|rowwise, train.precision=fp32|bf16 or "
+                         "train.recompute=none|selective|full");
 }
 
 struct Shape {
@@ -182,21 +215,33 @@ Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& rest
   return p;
 }
 
-// Steps alternate configured / baseline; each side's phase totals are the sum of its own
+// User + system CPU time of this process so far, in seconds.
+double ProcessCpuSeconds() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+// Steps alternate configured / baseline (pair order flipping); each side's phase totals are the sum of its own
 // steps' deltas.
 Status RunInterleaved(train::Trainer& trainer, const Switch& sw, int warmup, int steps, bool breakdown,
                       std::vector<train::StepStats>* configured, std::vector<train::StepStats>* baseline,
                       std::array<double, profile::kNumPhases>* configured_phases,
-                      std::array<double, profile::kNumPhases>* baseline_phases) {
+                      std::array<double, profile::kNumPhases>* baseline_phases, std::vector<double>* configured_cpu,
+                      std::vector<double>* baseline_cpu) {
   profile::Reset();
   profile::Enable(breakdown);
   for (int i = 0; i < warmup + steps; ++i) {
-    for (int side = 0; side < 2; ++side) {
+    for (int k = 0; k < 2; ++k) {
+      const int side = (i % 2 == 0) ? k : 1 - k;
       OGAI_RETURN_IF_ERROR(side == 0 ? sw.apply_configured() : sw.apply_baseline());
       const auto before = profile::Totals();
+      const double cpu0 = ProcessCpuSeconds();
       train::StepStats s;
       OGAI_RETURN_IF_ERROR(trainer.Step(&s));
+      const double cpu = ProcessCpuSeconds() - cpu0;
       if (i < warmup) continue;
+      (side == 0 ? configured_cpu : baseline_cpu)->push_back(cpu);
       const auto after = profile::Totals();
       auto& acc = side == 0 ? *configured_phases : *baseline_phases;
       for (int p = 0; p < profile::kNumPhases; ++p) acc[p] += after[p] - before[p];
@@ -340,6 +385,8 @@ int Run(int argc, char** argv) {
   }
   // Phase 1: overlap as configured (on by default); phase 2 (dp > 1): overlap off.
   std::vector<train::StepStats> on, off, base;
+  Switch sw_used;
+  std::vector<double> cpu_on, cpu_base;  // --baseline: CPU seconds per step, each side
   std::array<double, profile::kNumPhases> phases{}, base_phases{};
   double last_loss = 0;
   (*trainer)->SetOverlap(cfg->parallel.overlap);
@@ -354,11 +401,13 @@ int Run(int argc, char** argv) {
       std::fprintf(stderr, "ogai-bench train: %s\n", sw.status().ToString().c_str());
       return 2;
     }
-    if (Status e = RunInterleaved(**trainer, *sw, warmup, steps, breakdown, &on, &base, &phases, &base_phases);
+    if (Status e = RunInterleaved(**trainer, *sw, warmup, steps, breakdown, &on, &base, &phases, &base_phases, &cpu_on,
+                                  &cpu_base);
         !e.ok()) {
       std::fprintf(stderr, "ogai-bench train: %s\n", e.ToString().c_str());
       return 1;
     }
+    sw_used = *sw;
     last_loss = on.back().loss;
   }
   for (int i = 0; i < (baseline.empty() ? warmup + steps : 0); ++i) {
@@ -455,6 +504,20 @@ int Run(int argc, char** argv) {
           "\"baseline_fraction_of_peak\": %.4f, \"speedup\": %.4f",
           baseline.c_str(), base_med * 1e3, tokens / base_med, base_frac, base_med / med);
       if (breakdown) std::printf(", \"baseline_attention_share\": %.4f", Share(base_phases, profile::kAttention, base));
+      // CPU time per step (both threads): less sensitive than wall time to other processes
+      // taking the cores, though it also counts OpenMP threads spinning at barriers.
+      const double cpu = cpu_on.empty() ? 0.0 : median(cpu_on), cpu_b = cpu_base.empty() ? 0.0 : median(cpu_base);
+      std::printf(", \"cpu_ms_per_step\": %.1f, \"baseline_cpu_ms_per_step\": %.1f, \"cpu_time_ratio\": %.4f",
+                  cpu * 1e3, cpu_b * 1e3, cpu_b > 0 ? cpu / cpu_b : 0.0);
+      if (sw_used.baseline_act_bytes >= 0) {
+        const double mb = 1 << 20;
+        const double act = sw_used.configured_act_bytes / mb, base_act = sw_used.baseline_act_bytes / mb;
+        std::printf(
+            ", \"activations_mb\": %.1f, \"baseline_activations_mb\": %.1f, \"activations_reduction\": %.3f, "
+            "\"baseline_estimate_activations_mb\": %.1f, \"step_time_ratio\": %.4f",
+            act, base_act, act > 0 ? base_act / act : 0.0,
+            EstimateStageMemory(sw_used.baseline_cfg, layout.pp_idx).activations / mb, med / base_med);
+      }
     }
     std::printf("}\n");
   } else if (!single) {
@@ -494,6 +557,15 @@ int Run(int argc, char** argv) {
     if (!baseline.empty()) {
       std::printf("  baseline %s (interleaved): %.1f ms/step, %.0f tokens/s, fraction of peak %.3f; speedup %.3f\n",
                   baseline.c_str(), base_med * 1e3, tokens / base_med, base_frac, base_med / med);
+      if (sw_used.baseline_act_bytes >= 0) {
+        std::printf(
+            "  activations: %.1f MB configured, %.1f MB baseline (%.2fx less); step time %.3fx the baseline's\n",
+            sw_used.configured_act_bytes / double(1 << 20), sw_used.baseline_act_bytes / double(1 << 20),
+            sw_used.configured_act_bytes > 0
+                ? static_cast<double>(sw_used.baseline_act_bytes) / sw_used.configured_act_bytes
+                : 0.0,
+            med / base_med);
+      }
     }
     std::printf("  memory: %s\n", FormatMemStats(mem).c_str());
   }

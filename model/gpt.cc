@@ -6,12 +6,12 @@
 #include "core/check.h"
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/crossentropy.h"
 #include "kernels/cpu/embedding.h"
 #include "kernels/cpu/gelu.h"
 #include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/matmul.h"
+#include "model/head.h"
 
 namespace ogai::model {
 
@@ -55,13 +55,10 @@ struct Activations {
   }
   std::vector<int32_t> tokens, targets;
   std::vector<LayerActs> layers;
-  Buffer x_out;                                          // [BT, C] output of the last block here
-  Buffer lnf, lnf_mean, lnf_rstd;                        // last stage
-  Buffer logits;                                         // [BT, Vl] (gradient written in place)
-  Buffer row_max, row_sum, target_logit, losses, scale;  // [BT]
+  Buffer x_out;   // [BT, C] output of the last block here
+  HeadActs head;  // last stage (model/head.h)
   // Backward scratch.
   Buffer dres, dln, dqkv, datty, dfch;
-  bool logits_grad_ready = false;
 };
 
 namespace {
@@ -262,17 +259,7 @@ ActivationsPtr GPT::NewActivations(int b, int t) const {
     a->recompute_out = F(BT * C);
   }
   a->x_out = F(BT * C);
-  if (layout_.last_stage) {
-    a->lnf = F(BT * C);
-    a->lnf_mean = F(BT);
-    a->lnf_rstd = F(BT);
-    a->logits = F(BT * Vl_);
-    a->row_max = F(BT);
-    a->row_sum = F(BT);
-    a->target_logit = F(BT);
-    a->losses = F(BT);
-    a->scale = F(BT);
-  }
+  if (layout_.last_stage) NewHead(a->head, BT);
   a->dres = F(BT * C);
   a->dln = F(BT * C);
   a->dqkv = F(BT * 3 * Cl_);
@@ -362,7 +349,7 @@ Status GPT::BlockForward(const BlockParams& p, const LayerView& L, float* x_out,
 Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, const int32_t* targets, float grad_scale,
                     double* loss_sum) {
   const int64_t B = a.b, T = a.t, BT = B * T, C = C_;
-  a.logits_grad_ready = false;
+  a.head.grad_ready = false;
   if (precision_ == Precision::kBf16 && bf16_stale_) {
     k::ToBf16(params_bf16_.as<uint16_t>(), params_buf_.as<float>(), num_params_);
     bf16_stale_ = false;
@@ -385,44 +372,13 @@ Status GPT::Forward(Activations& a, const int32_t* tokens, const float* input, c
 
   // Head: final LayerNorm, logits against this rank's vocabulary slice, cross-entropy.
   std::memcpy(a.targets.data(), targets, sizeof(int32_t) * BT);
-  k::LayerNormForward(a.lnf.as<float>(), a.lnf_mean.as<float>(), a.lnf_rstd.as<float>(), a.x_out.as<float>(), P(lnf_w_),
-                      P(lnf_b_), BT, C);
-  float* logits = a.logits.as<float>();
-  Linear(logits, a.lnf.as<float>(), wte_, nullptr, BT, C, Vl_);
-  float* losses = a.losses.as<float>();
-  float* scale = a.scale.as<float>();
-  for (int64_t i = 0; i < BT; ++i) scale[i] = grad_scale;
-  if (layout_.tp_size == 1) {
-    k::CrossEntropyForwardBackward(losses, logits, a.targets.data(), BT, Vl_, grad_scale > 0 ? scale : nullptr);
-    a.logits_grad_ready = grad_scale > 0;
-  } else {
-    float* mx = a.row_max.as<float>();
-    float* sum = a.row_sum.as<float>();
-    float* tl = a.target_logit.as<float>();
-    k::RowMax(mx, logits, BT, Vl_);
-    OGAI_RETURN_IF_ERROR(tp_->AllReduceMax(mx, BT));
-    k::RowSumExp(sum, logits, mx, BT, Vl_);
-    k::TargetLogit(tl, logits, a.targets.data(), BT, Vl_, V0_);
-    // One all-reduce for both sums: pack [sum | target] contiguously.
-    std::vector<float> packed(2 * BT);
-    std::memcpy(packed.data(), sum, sizeof(float) * BT);
-    std::memcpy(packed.data() + BT, tl, sizeof(float) * BT);
-    OGAI_RETURN_IF_ERROR(tp_->AllReduceSum(packed.data(), 2 * BT));
-    std::memcpy(sum, packed.data(), sizeof(float) * BT);
-    for (int64_t i = 0; i < BT; ++i) losses[i] = mx[i] + std::log(sum[i]) - packed[BT + i];
-    if (grad_scale > 0) {
-      k::SoftmaxXentGrad(logits, a.targets.data(), mx, sum, scale, BT, Vl_, V0_);
-      a.logits_grad_ready = true;
-    }
-  }
-  double s = 0.0;
-  for (int64_t i = 0; i < BT; ++i) s += losses[i];
-  if (loss_sum != nullptr) *loss_sum = s;
-  return Status::Ok();
+  return HeadForward(a.head, a.x_out.as<float>(), a.targets.data(), BT, grad_scale, loss_sum);
 }
 
 const float* GPT::Output(const Activations& a) const { return a.x_out.as<float>(); }
-const float* GPT::Logits(const Activations& a) const { return a.logits.as<float>(); }
+const float* GPT::Logits(const Activations& a) const {
+  return a.head.chunk_rows > 0 ? nullptr : a.head.logits.as<float>();
+}
 
 // ---- backward ------------------------------------------------------------------------
 
@@ -433,16 +389,7 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
   float* dln = a.dln.as<float>();
   const bool sink = layout_.first_stage && layout_.last_stage && embed_sink_.active && embed_sink_.active();
   if (layout_.last_stage) {
-    if (!a.logits_grad_ready) {
-      return Internal("Backward on the last stage needs Forward with grad_scale > 0");
-    }
-    float* dlogits = a.logits.as<float>();
-    // Head: logits = lnf . wte^T  ->  dlnf = dlogits . wte, dwte += dlogits^T . lnf
-    LinearBackward(dln, G(wte_), nullptr, dlogits, a.lnf.as<float>(), wte_, BT, C, Vl_, acc);
-    OGAI_RETURN_IF_ERROR(TpSum(dln, BT * C));
-    std::memset(dres, 0, sizeof(float) * BT * C);
-    k::LayerNormBackward(dres, G(lnf_w_), G(lnf_b_), dln, a.x_out.as<float>(), P(lnf_w_), a.lnf_mean.as<float>(),
-                         a.lnf_rstd.as<float>(), BT, C, acc);
+    OGAI_RETURN_IF_ERROR(HeadBackward(a.head, a.x_out.as<float>(), a.targets.data(), BT, dln, dres, acc));
     Ready(lnf_w_);
     Ready(lnf_b_);
     if (!layout_.first_stage || sink) Ready(wte_);  // its last contribution on this stage
@@ -453,9 +400,12 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
   for (int li = static_cast<int>(blocks_.size()) - 1; li >= 0; --li) {
     const BlockParams& p = blocks_[li];
     const LayerView L = a.View(li);
-    if (a.recompute == Recompute::kFull) {
+    // The shared scratch still holds the last block's activations from Forward: recompute the
+    // others only.
+    const bool recompute = li + 1 < static_cast<int>(blocks_.size());
+    if (recompute && a.recompute == Recompute::kFull) {
       OGAI_RETURN_IF_ERROR(BlockForward(p, L, a.recompute_out.as<float>(), B, T));
-    } else if (a.recompute == Recompute::kSelective) {
+    } else if (recompute && a.recompute == Recompute::kSelective) {
       k::LayerNormForward(L.ln1, L.ln1_mean, L.ln1_rstd, L.x_in, P(p.ln1_w), P(p.ln1_b), BT, C);
       k::LayerNormForward(L.ln2, L.ln2_mean, L.ln2_rstd, L.x_mid, P(p.ln2_w), P(p.ln2_b), BT, C);
       k::GeluForward(L.fch_gelu, L.fch, BT * Fl_);

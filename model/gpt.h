@@ -58,8 +58,12 @@ enum class Precision { kFp32, kBf16 };
 //   selective blocks drop the LayerNorm outputs and the GELU output (6 of the 16) and
 //             recompute them in backward (elementwise work only)
 //   full      blocks keep only their input (1 of 16); backward reruns each block's forward
-//             (its GEMMs, attention and TP all-reduces: about one more forward pass)
-// The recomputation runs the same kernels in the same order, so gradients are bit-identical.
+//             (its GEMMs, attention and TP all-reduces: about one more forward pass), and
+//             the head keeps no logits: it computes the loss in row chunks and backward
+//             recomputes the logits in vocabulary chunks (model/head.h)
+// The blocks' recomputation runs the same kernels in the same order (bit-identical
+// gradients); the chunked head sums dlnf over vocabulary chunks, so under full the gradients
+// equal none's within fp32 rounding (and are the same bits run to run).
 enum class Recompute { kNone, kSelective, kFull };
 
 // Which part of the model this rank holds.
@@ -83,6 +87,7 @@ class TensorParallelComm {
 // Activations of one micro-batch on this stage, kept from forward for backward (opaque).
 struct Activations;
 struct LayerView;
+struct HeadActs;
 struct ActivationsDeleter {
   void operator()(Activations* a) const;
 };
@@ -118,6 +123,10 @@ class GPT {
   // Applies to activations made by later NewActivations calls.
   void set_recompute(Recompute r) { recompute_ = r; }
   Recompute recompute() const { return recompute_; }
+  // Rows per forward chunk of the chunked head (recompute full; default 128: a 128 x Vl chunk
+  // of logits instead of all of them). Applies to later NewActivations calls; tests set small
+  // values to exercise several chunks on small batches.
+  void set_head_chunk_rows(int rows) { head_chunk_rows_ = rows; }
 
   void set_tp_comm(TensorParallelComm* comm) { tp_ = comm; }
   // Called with a parameter's index as soon as backward has finished writing its gradient.
@@ -158,7 +167,7 @@ class GPT {
   // This stage's output activation [b*T*C] (valid after Forward on a non-last stage).
   const float* Output(const Activations& acts) const;
   // The last stage's logits [b*T*Vl] (valid after Forward with grad_scale <= 0; with a
-  // gradient they are overwritten by it).
+  // gradient they are overwritten by it). Null when the head is chunked (recompute full).
   const float* Logits(const Activations& acts) const;
 
   // Backward for the micro-batch whose Forward filled `acts`. Non-last stages get `doutput`
@@ -196,6 +205,14 @@ class GPT {
   // One block's forward for `b` sequences of `t` positions: reads L.x_in, fills L's activations,
   // writes x_out.
   Status BlockForward(const BlockParams& p, const LayerView& L, float* x_out, int64_t b, int64_t t);
+  // The head on `bt` rows of the last block's output `x` (model/head.cc).
+  void NewHead(HeadActs& h, int64_t bt) const;
+  Status HeadForward(HeadActs& h, const float* x, const int32_t* targets, int64_t bt, float grad_scale,
+                     double* loss_sum);
+  // Writes dlnf's gradient (all-reduced over TP) to `dln`, wte's and lnf's gradients, and adds
+  // dx (the final LayerNorm's input gradient) to `dres` (cleared first).
+  Status HeadBackward(HeadActs& h, const float* x, const int32_t* targets, int64_t bt, float* dln, float* dres,
+                      bool accumulate);
 
   ModelConfig cfg_;
   ModelLayout layout_;
@@ -205,6 +222,7 @@ class GPT {
   Buffer grads_buf_;
   Precision precision_ = Precision::kFp32;
   Recompute recompute_ = Recompute::kNone;
+  int head_chunk_rows_ = 128;
   Buffer params_bf16_;  // bf16 copy of params_buf_ (bf16 precision only)
   bool bf16_stale_ = true;
   int wte_ = -1, wpe_ = -1, lnf_w_ = -1, lnf_b_ = -1;

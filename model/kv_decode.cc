@@ -149,6 +149,8 @@ Status FullForwardLogits(GPT& model, const int32_t* tokens, int b, int t, std::v
   double loss = 0;
   OGAI_RETURN_IF_ERROR(model.Forward(*acts, tokens, nullptr, targets.data(), 0.0f, &loss));
   const float* lg = model.Logits(*acts);
+  if (lg == nullptr)
+    return InvalidArgument("full-forward logits need train.recompute none or selective (full keeps no logits)");
   out->assign(lg, lg + BT * c.vocab);
   return Status::Ok();
 }

@@ -1,6 +1,7 @@
 #include "train/memory_estimate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "core/memory.h"
@@ -64,9 +65,18 @@ MemoryEstimate EstimateStageMemory(const Config& cfg, int stage) {
   const double dropped = rc == "full" ? per_layer - BT * C : rc == "selective" ? BT * (2 * C + Fl) : 0.0;
   const double scratch = blocks > 0 ? dropped + (rc == "full" ? BT * C : 0.0) : 0.0;
   double acts = blocks * (per_layer - dropped) + scratch + BT * C;  // x_out
-  if (last) acts += BT * C + BT * Vl + 7 * BT;                      // lnf, logits, row statistics
-  acts += 2 * BT * C + 4 * BT * Cl + BT * Fl;                       // backward scratch
-  acts += 2 * BT;                                                   // tokens, targets
+  if (last) {
+    // lnf and row statistics; the logits, or under full recompute one chunk of them
+    // (model/head.cc: 128 rows x Vl forward, BT x Vc columns backward, Vc = 128 Vl / BT).
+    double logits = BT * Vl;
+    if (rc == "full") {
+      const double rows = std::min(128.0, BT), cols = std::clamp(std::floor(rows * Vl / BT), 1.0, Vl);
+      logits = std::max(rows * Vl, BT * cols);
+    }
+    acts += BT * C + logits + 7 * BT;
+  }
+  acts += 2 * BT * C + 4 * BT * Cl + BT * Fl;  // backward scratch
+  acts += 2 * BT;                              // tokens, targets
   const double micro = std::max(1, cfg.train.grad_accum);
   const double in_flight = pp > 1 ? std::min(pp - stage, micro) : 1.0;  // train/pipeline.cc: slots
   double pipe = 0;

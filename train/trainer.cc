@@ -39,6 +39,22 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const Config& cfg, DistContext 
   return t;
 }
 
+Result<int64_t> Trainer::SwitchRecompute(model::Recompute r) {
+  if (pipeline_ != nullptr) return InvalidArgument("switching train.recompute between steps needs parallel.pp = 1");
+  const int from = static_cast<int>(model_->recompute()), to = static_cast<int>(r);
+  if (from != to) {
+    parked_acts_[from] = std::move(acts_);
+    model_->set_recompute(r);
+    if (parked_acts_[to] == nullptr) {
+      const int64_t before = GetMemStats()[MemCategory::kActivations].current;
+      parked_acts_[to] = model_->NewActivations(cfg_.train.micro_batch);
+      act_bytes_[to] = GetMemStats()[MemCategory::kActivations].current - before;
+    }
+    acts_ = std::move(parked_acts_[to]);
+  }
+  return act_bytes_[to];
+}
+
 Status Trainer::SetUp() {
   const auto& L = ctx_.layout;
   const auto& tc = cfg_.train;
@@ -194,7 +210,9 @@ Status Trainer::SetUp() {
     hooks.before_backward = [this](int micro) { BeforeBackward(micro); };
     pipeline_ = std::make_unique<Pipeline>(model_.get(), po, std::move(hooks));
   } else {
+    const int64_t before = GetMemStats()[MemCategory::kActivations].current;
     acts_ = model_->NewActivations(tc.micro_batch);
+    act_bytes_[static_cast<int>(model_->recompute())] = GetMemStats()[MemCategory::kActivations].current - before;
     const int64_t bt = static_cast<int64_t>(tc.micro_batch) * cfg_.model.seq_len;
     inputs_.resize(bt);
     targets_.resize(bt);

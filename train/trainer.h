@@ -90,6 +90,10 @@ class Trainer {
   void SetOverlap(bool on) {
     if (reducer_) reducer_->set_overlap(on);
   }
+  // Switches train.recompute between steps (benchmarks; pp = 1 only). Each mode's activations
+  // are made on its first switch and kept, so no step allocates them; returns the bytes of
+  // the now current mode's activations (counted when they were made).
+  Result<int64_t> SwitchRecompute(model::Recompute r);
 
  private:
   Trainer() = default;
@@ -122,6 +126,9 @@ class Trainer {
   std::unique_ptr<parallel::GradReducer> reducer_;
   // pp = 1: one micro-batch at a time.
   model::ActivationsPtr acts_;
+  // SwitchRecompute: the other modes' activations, and each mode's bytes (by Recompute value).
+  model::ActivationsPtr parked_acts_[3];
+  int64_t act_bytes_[3] = {0, 0, 0};
   std::vector<int32_t> inputs_, targets_;
   std::unique_ptr<Pipeline> pipeline_;  // pp > 1
   // Tied embedding.
@@ -140,7 +147,7 @@ class Trainer {
   bool last_micro_ = false;
   // Gradient-norm ownership: the flat ranges this rank counts.
   std::vector<std::pair<int64_t, int64_t>> norm_ranges_;
-  int64_t step_ = 0;  // completed optimizer steps
+  int64_t step_ = 0;             // completed optimizer steps
   bool stop_requested_ = false;  // a scheduler asked for a checkpoint and a stop: saved, Run ends
   double flops_per_token_ = 0;
   std::unique_ptr<MetricsFile> metrics_;  // train.metrics_file ("" : none)

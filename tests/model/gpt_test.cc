@@ -1,5 +1,6 @@
 #include "model/gpt.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -95,12 +96,16 @@ TEST(GPT, WholeModelGradientMatchesFiniteDifferences) {
 TEST(GPT, OverwritingBackwardEqualsClearThenAccumulate) {
   // The first micro-batch of a step writes gradients afresh instead of adding to cleared
   // ones; on every layout part (dense, first stage without head, last stage without
-  // embedding) the result must be the same bits, whatever the buffer held before.
+  // embedding) the result must be the same bits, whatever the buffer held before; also with
+  // full recompute (the chunked head writes wte's gradient in vocabulary chunks).
   ModelConfig cfg = Tiny();
   struct Part {
     bool first, last;
+    Recompute recompute;
   };
-  for (Part part : {Part{true, true}, Part{true, false}, Part{false, true}}) {
+  for (Part part :
+       {Part{true, true, Recompute::kNone}, Part{true, false, Recompute::kNone}, Part{false, true, Recompute::kNone},
+        Part{true, true, Recompute::kFull}, Part{false, true, Recompute::kFull}}) {
     ModelLayout l;
     l.first_stage = part.first;
     l.last_stage = part.last;
@@ -109,6 +114,10 @@ TEST(GPT, OverwritingBackwardEqualsClearThenAccumulate) {
     ASSERT_TRUE(a.ok() && b.ok());
     (*a)->Init(5);
     (*b)->Init(5);
+    for (auto* g : {&*a, &*b}) {
+      (*g)->set_recompute(part.recompute);
+      (*g)->set_head_chunk_rows(5);
+    }
     const int B = 2;
     const int64_t BT = B * cfg.seq_len;
     std::vector<int32_t> tok(BT), tgt(BT);
@@ -186,12 +195,25 @@ TEST(GPT, RejectsLayoutsThatDoNotDivide) {
 namespace ogai::model {
 namespace {
 
-// Activation recompute reruns the same kernels in the same order: the loss and every gradient
-// are bit-identical to keeping all activations, and fewer activation bytes are held.
-TEST(GPT, RecomputeGivesTheSameGradientsWithLessActivationMemory) {
+// Activation recompute. Selective reruns the blocks' elementwise kernels in the same order: the
+// loss and every gradient are bit-identical to keeping all activations. Full also reruns the
+// blocks' forward (bit-identical too) and chunks the head: the loss and the gradient of the
+// logits come from the same kernels, but dlnf is summed over vocabulary chunks, so gradients
+// upstream of the head equal none's within fp32 rounding, and are the same bits run to run.
+// Each mode holds fewer activation bytes than the one before.
+struct RecomputeOut {
+  double loss = 0;
+  std::vector<float> grads;
+  int64_t act_bytes = 0;
+  bool ok = true;  // false: the precision is not available here
+};
+
+// Two accumulating micro-batches (as the trainer runs them) of the 4-layer tiny model at seq 70
+// (more than one attention tile). head_rows: the chunked head's rows per chunk (0: default).
+RecomputeOut RunRecompute(Recompute r, int head_rows = 0, Precision precision = Precision::kFp32) {
   ModelConfig cfg = Tiny();
   cfg.layers = 4;
-  cfg.seq_len = 70;  // more than one attention tile
+  cfg.seq_len = 70;
   const int B = 2;
   const int64_t BT = B * cfg.seq_len;
   std::vector<int32_t> tok(BT), tgt(BT);
@@ -199,44 +221,80 @@ TEST(GPT, RecomputeGivesTheSameGradientsWithLessActivationMemory) {
     tok[i] = static_cast<int32_t>((i * 7 + 3) % cfg.vocab);
     tgt[i] = static_cast<int32_t>((i * 5 + 1) % cfg.vocab);
   }
-  struct Out {
-    double loss = 0;
-    std::vector<float> grads;
-    int64_t act_bytes = 0;
-  };
-  auto run = [&](Recompute r) {
-    Out o;
-    auto gm = GPT::Create(cfg, {});
-    EXPECT_TRUE(gm.ok());
-    GPT& g = **gm;
-    g.Init(11);
-    g.set_recompute(r);
-    const int64_t before = GetMemStats()[MemCategory::kActivations].current;
-    auto acts = g.NewActivations(B);
-    o.act_bytes = GetMemStats()[MemCategory::kActivations].current - before;
-    // Two micro-batches, accumulating, as the trainer does.
-    for (int micro = 0; micro < 2; ++micro) {
-      double s = 0;
-      EXPECT_TRUE(g.Forward(*acts, tok.data(), nullptr, tgt.data(), 1.0f / BT, &s).ok());
-      EXPECT_TRUE(g.Backward(*acts, nullptr, nullptr, micro == 0).ok());
-      o.loss += s;
-    }
-    o.grads.assign(g.grad_data(), g.grad_data() + g.num_local_params());
+  RecomputeOut o;
+  auto gm = GPT::Create(cfg, {});
+  EXPECT_TRUE(gm.ok());
+  GPT& g = **gm;
+  g.Init(11);
+  if (!g.SetPrecision(precision).ok()) {
+    o.ok = false;
     return o;
-  };
-  const Out none = run(Recompute::kNone), sel = run(Recompute::kSelective), full = run(Recompute::kFull);
+  }
+  g.set_recompute(r);
+  if (head_rows > 0) g.set_head_chunk_rows(head_rows);
+  const int64_t before = GetMemStats()[MemCategory::kActivations].current;
+  auto acts = g.NewActivations(B);
+  o.act_bytes = GetMemStats()[MemCategory::kActivations].current - before;
+  for (int micro = 0; micro < 2; ++micro) {
+    double s = 0;
+    EXPECT_TRUE(g.Forward(*acts, tok.data(), nullptr, tgt.data(), 1.0f / BT, &s).ok());
+    EXPECT_TRUE(g.Backward(*acts, nullptr, nullptr, micro == 0).ok());
+    o.loss += s;
+  }
+  EXPECT_EQ(g.Logits(*acts) == nullptr, r == Recompute::kFull);
+  o.grads.assign(g.grad_data(), g.grad_data() + g.num_local_params());
+  return o;
+}
+
+// `full` equals `none` within fp32 rounding, and does not have the same bits (the chunked path
+// ran); returns the number of elements beyond the tolerance.
+int ExpectCloseButChunked(const RecomputeOut& none, const RecomputeOut& full, const std::string& what) {
+  double gmax = 0;
+  for (float x : none.grads) gmax = std::max(gmax, static_cast<double>(std::fabs(x)));
+  EXPECT_GT(gmax, 0.0);
+  EXPECT_NEAR(full.loss, none.loss, 1e-6 * std::fabs(none.loss)) << what;
+  EXPECT_EQ(full.grads.size(), none.grads.size());
+  int bad = 0, differ = 0;
+  for (size_t i = 0; i < none.grads.size() && i < full.grads.size(); ++i) {
+    const double a = none.grads[i], b = full.grads[i];
+    differ += a != b;
+    if (std::fabs(a - b) > 1e-6 * gmax + 1e-4 * std::fabs(a) && bad++ < 5) {
+      ADD_FAILURE() << what << ", gradient element " << i << ": " << b << " vs none " << a;
+    }
+  }
+  // The chunked head really sums in chunks (if nothing differed, this would not check it).
+  EXPECT_GT(differ, 0) << what;
+  return bad;
+}
+
+TEST(GPT, RecomputeGivesTheSameGradientsWithLessActivationMemory) {
+  using Out = RecomputeOut;
+  auto run = [](Recompute r, int head_rows = 0) { return RunRecompute(r, head_rows); };
+  const Out none = run(Recompute::kNone), sel = run(Recompute::kSelective);
+  // BT = 140, vocab 32 (model/head.cc): the default 128-row chunk gives row chunks 128 + 12 and
+  // vocabulary chunks 29 + 3; 9 rows give 15 row chunks of 9 and one of 5, and 16 vocabulary
+  // chunks of 2.
+  const Out full = run(Recompute::kFull), full_again = run(Recompute::kFull), full9 = run(Recompute::kFull, 9);
   EXPECT_EQ(none.loss, sel.loss);
-  EXPECT_EQ(none.loss, full.loss);
-  ASSERT_EQ(none.grads.size(), full.grads.size());
-  double norm = 0;
-  for (float x : none.grads) norm += static_cast<double>(x) * x;
-  EXPECT_GT(norm, 0.0);
+  ASSERT_EQ(none.grads.size(), sel.grads.size());
+  ASSERT_EQ(none.grads.size(), full_again.grads.size());
   for (size_t i = 0; i < none.grads.size(); ++i) {
     ASSERT_EQ(none.grads[i], sel.grads[i]) << "selective, gradient element " << i;
-    ASSERT_EQ(none.grads[i], full.grads[i]) << "full, gradient element " << i;
+    ASSERT_EQ(full.grads[i], full_again.grads[i]) << "full, run to run, gradient element " << i;
   }
+  EXPECT_EQ(ExpectCloseButChunked(none, full, "full (default chunk)"), 0);
+  EXPECT_EQ(ExpectCloseButChunked(none, full9, "full (9-row chunks)"), 0);
   EXPECT_LT(sel.act_bytes, none.act_bytes);
   EXPECT_LT(full.act_bytes, sel.act_bytes);
+  EXPECT_LT(full9.act_bytes, full.act_bytes);
+}
+
+// bf16 precision: the chunked head's GEMMs on slices of the bf16 weight copy.
+TEST(GPT, FullRecomputeInBf16MatchesNone) {
+  const RecomputeOut none = RunRecompute(Recompute::kNone, 0, Precision::kBf16);
+  if (!none.ok) GTEST_SKIP() << "bf16 GEMMs are not available on this CPU";
+  const RecomputeOut full = RunRecompute(Recompute::kFull, 9, Precision::kBf16);
+  EXPECT_EQ(ExpectCloseButChunked(none, full, "bf16 full (9-row chunks)"), 0);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Test helper for tp_layers_test: one rank of a tensor-parallel group. Runs one forward and
 // backward of the small GPT on fixed tokens and writes its loss and every local gradient
 // (with the tensor's shard position) to OUTDIR/rank<r>.txt; rank 0 also writes the dense
-// model's (tp = 1) to OUTDIR/dense.txt. Started by ogai-run.
+// model's (tp = 1) to OUTDIR/dense.txt. With RECOMPUTE "full" the TP ranks run with
+// train.recompute=full and a 5-row head chunk (several row and vocabulary chunks, the last
+// short); the dense model keeps all activations. Started by ogai-run.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -47,7 +49,7 @@ ogai::Result<double> ForwardBackward(ogai::model::GPT& g, const ogai::ModelConfi
   return loss / bt;
 }
 
-int Run(const std::string& outdir, int tp) {
+int Run(const std::string& outdir, int tp, bool full) {
   auto env = ogai::launch::DetectRankEnv();
   if (!env.ok()) return std::fprintf(stderr, "%s\n", env.status().ToString().c_str()), 1;
   ogai::Config cfg;
@@ -65,6 +67,10 @@ int Run(const std::string& outdir, int tp) {
   if (!g.ok()) return std::fprintf(stderr, "%s\n", g.status().ToString().c_str()), 1;
   ogai::parallel::GroupTensorParallelComm tpc(&(*dist)->mesh->tp());
   (*g)->set_tp_comm(&tpc);
+  if (full) {
+    (*g)->set_recompute(ogai::model::Recompute::kFull);
+    (*g)->set_head_chunk_rows(5);
+  }
   auto loss = ForwardBackward(**g, cfg.model);
   if (!loss.ok()) return std::fprintf(stderr, "%s\n", loss.status().ToString().c_str()), 1;
   if (auto st = Dump(**g, *loss, outdir + "/rank" + std::to_string(env->rank) + ".txt"); !st.ok()) return 1;
@@ -79,9 +85,9 @@ int Run(const std::string& outdir, int tp) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: tp_grad_worker OUTDIR TP\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: tp_grad_worker OUTDIR TP [none|full]\n");
     return 2;
   }
-  return Run(argv[1], std::atoi(argv[2]));
+  return Run(argv[1], std::atoi(argv[2]), argc == 4 && std::string(argv[3]) == "full");
 }

@@ -58,6 +58,18 @@ TEST(MemoryEstimate, MatchesTheModelsAllocations) {
   }
 }
 
+// GPT-2 124M at micro-batch 1, seq 1024: full recompute keeps each block's input and a 128-row
+// chunk of the logits instead of all 1024 rows; the accounted activations fall at least 3x.
+TEST(MemoryEstimate, FullRecomputeKeepsAThirdOfTheActivations) {
+  const std::string gpt2 =
+      "model.layers=12 model.heads=12 model.d_model=768 model.vocab=50304 model.seq_len=1024 train.micro_batch=1";
+  const double none = EstimateRankMemory(Parse(gpt2)).activations;
+  const double sel = EstimateRankMemory(Parse(gpt2 + " train.recompute=selective")).activations;
+  const double full = EstimateRankMemory(Parse(gpt2 + " train.recompute=full")).activations;
+  EXPECT_LT(sel, none);
+  EXPECT_LT(3 * full, none) << "none " << none / (1 << 20) << " MiB, full " << full / (1 << 20) << " MiB";
+}
+
 TEST(MemoryEstimate, LayoutDividesTheModel) {
   const Config dense = Parse("model.d_model=256 model.heads=4 model.layers=4");
   const Config tp2 = Parse("model.d_model=256 model.heads=4 model.layers=4 parallel.tp=2");

@@ -44,6 +44,33 @@ TEST(Trainer, LossFallsAndRunsAreBitIdentical) {
   }
 }
 
+// ogai-bench train --baseline train.recompute=...: a trainer switches recompute modes between
+// steps, each mode's activations made once; the losses follow a run that never switches
+// (within fp32 rounding: full recompute's chunked head sums dlnf in chunks).
+TEST(Trainer, SwitchingRecomputeBetweenStepsKeepsTraining) {
+  Config cfg = TinyTrainConfig();
+  cfg.train.steps = 6;
+  TrainerOptions quiet;
+  quiet.print = false;
+  auto plain = Trainer::Create(cfg, {}, quiet);
+  auto sw = Trainer::Create(cfg, {}, quiet);
+  ASSERT_TRUE(plain.ok() && sw.ok());
+  const model::Recompute modes[] = {model::Recompute::kFull, model::Recompute::kSelective, model::Recompute::kNone};
+  int64_t bytes[3] = {0, 0, 0};
+  for (int i = 0; i < 6; ++i) {
+    auto b = (*sw)->SwitchRecompute(modes[i % 3]);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    if (i >= 3) EXPECT_EQ(*b, bytes[i % 3]) << "made once, kept";
+    bytes[i % 3] = *b;
+    StepStats a, c;
+    ASSERT_TRUE((*plain)->Step(&a).ok());
+    ASSERT_TRUE((*sw)->Step(&c).ok());
+    EXPECT_NEAR(c.loss, a.loss, 1e-5 * a.loss) << "step " << i + 1;
+  }
+  EXPECT_LT(bytes[0], bytes[1]);  // full < selective
+  EXPECT_LT(bytes[1], bytes[2]);  // selective < none
+}
+
 TEST(Trainer, GradientAccumulationMatchesOneBigMicroBatch) {
   Config big = TinyTrainConfig();
   big.train.steps = 5;
