@@ -55,7 +55,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ogai-bench train --config FILE [--steps N] [--warmup N] [--json] [--breakdown]\n"
-    "                        [--gemm onednn|openblas] [section.key=value ...]\n"
+    "                        [--gemm onednn|onednn-panels|openblas] [section.key=value ...]\n"
     "  --steps N      timed steps (default 10)\n"
     "  --warmup N     untimed steps first (default 2)\n"
     "  --json         one JSON object: ms_per_step, tokens_per_s, model_gflops,\n"
@@ -63,7 +63,8 @@ constexpr const char* kUsage =
     "  --breakdown    time each phase of the step (adds a little overhead)\n"
     "  --gemm NAME    GEMM library for the training run (default: OGAI_GEMM or onednn)\n"
     "  --baseline NAME=VALUE  also time this setting, steps interleaved with the configured\n"
-    "                 one (single process): attention=blocked|rowwise, train.precision=fp32|bf16\n";
+    "                 one (single process): attention=blocked|rowwise, train.precision=fp32|bf16,\n"
+    "                 gemm=onednn|onednn-panels|openblas\n";
 
 // A setting the A/B comparison switches between steps of one trainer.
 struct Switch {
@@ -98,8 +99,17 @@ Result<Switch> MakeSwitch(const std::string& spec, train::Trainer& trainer) {
     sw.apply_configured = [m, configured] { return m->SetPrecision(configured); };
     return sw;
   }
+  if (name == "gemm") {
+    const std::string configured = kernels::GemmBackendName();
+    OGAI_RETURN_IF_ERROR(kernels::SetGemmBackend(value).WithContext("--baseline gemm"));
+    OGAI_RETURN_IF_ERROR(kernels::SetGemmBackend(configured));
+    sw.apply_baseline = [value] { return kernels::SetGemmBackend(value); };
+    sw.apply_configured = [configured] { return kernels::SetGemmBackend(configured); };
+    return sw;
+  }
   return InvalidArgument("--baseline '" + spec +
-                         "': unknown setting; use attention=blocked|rowwise or train.precision=fp32|bf16");
+                         "': unknown setting; use attention=blocked|rowwise, train.precision=fp32|bf16 or "
+                         "gemm=onednn|onednn-panels|openblas");
 }
 
 struct Shape {
@@ -158,7 +168,7 @@ Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& rest
   std::vector<double> best_time(shapes.size(), 1e30);
   double total_flops = 0;
   for (const auto& s : shapes) total_flops += 2.0 * s.m * s.n * s.k;
-  for (const char* lib : {"openblas", "onednn"}) {
+  for (const char* lib : {"openblas", "onednn", "onednn-panels"}) {
     if (!kernels::SetGemmBackend(lib).ok()) continue;
     double lib_time = 0;
     for (size_t i = 0; i < shapes.size(); ++i) {
@@ -299,7 +309,7 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "ogai-bench train: %s\n", st.ToString().c_str());
     return 2;
   }
-  const std::string lib = kernels::GetGemmBackend() == kernels::GemmBackend::kOpenBlas ? "openblas" : "onednn";
+  const std::string lib = kernels::GemmBackendName();
 
   auto env = launch::DetectRankEnv();
   if (!env.ok()) {

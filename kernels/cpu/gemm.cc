@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -74,7 +75,37 @@ Status LoadOpenBlas() {
   return Status::Ok();
 }
 
+// onednn-panels: C is cut along its longer side into panels whose bounds depend only on the
+// shape; each panel is one single-threaded dnnl_sgemm (oneDNN runs on the calling thread inside
+// a parallel region), and the threads take panels in turn. Every element of C is then computed
+// by one call whose shape does not depend on the thread count, so the bits do not either.
+void SgemmPanels(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  const bool cut_n = n >= m;
+  const int64_t len = cut_n ? n : m;
+  const GemmPanels p = PanelsFor(len);
+  const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < p.count; ++i) {
+    const int64_t lo = i * p.width, w = std::min(p.width, len - lo);
+    if (cut_n) {  // columns lo..lo+w of op(B) and C
+      dnnl_sgemm(ta, tb, m, w, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc);
+    } else {  // rows lo..lo+w of op(A) and C
+      dnnl_sgemm(ta, tb, w, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc);
+    }
+  }
+}
+
 }  // namespace
+
+GemmPanels PanelsFor(int64_t len) {
+  GemmPanels p;
+  p.count = std::clamp<int64_t>((len + kGemmPanelMin - 1) / kGemmPanelMin, 1, kGemmPanelsMax);
+  p.width = (len + p.count - 1) / p.count;
+  p.width = (p.width + 15) / 16 * 16;  // whole 64-byte lines
+  p.count = (len + p.width - 1) / p.width;
+  return p;
+}
 
 void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
@@ -84,6 +115,10 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     g_openblas.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, static_cast<int>(m),
                      static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
                      static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+    return;
+  }
+  if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOneDnnPanels) {
+    SgemmPanels(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -100,19 +135,35 @@ Status SetGemmBackend(const std::string& name) {
     g_backend = GemmBackend::kOneDnn;
     return Status::Ok();
   }
+  if (name == "onednn-panels") {
+    g_backend = GemmBackend::kOneDnnPanels;
+    return Status::Ok();
+  }
   if (name == "openblas") {
     OGAI_RETURN_IF_ERROR(LoadOpenBlas());
     g_backend = GemmBackend::kOpenBlas;
     return Status::Ok();
   }
-  return InvalidArgument("unknown GEMM backend '" + name + "'; use onednn or openblas");
+  return InvalidArgument("unknown GEMM backend '" + name + "'; use onednn, onednn-panels or openblas");
 }
 
 GemmBackend GetGemmBackend() { return g_backend.load(); }
 
+std::string GemmBackendName() {
+  switch (g_backend.load()) {
+    case GemmBackend::kOneDnnPanels: return "onednn-panels";
+    case GemmBackend::kOpenBlas: return "openblas";
+    case GemmBackend::kOneDnn: break;
+  }
+  return "onednn";
+}
+
 std::string GemmBackendDescription() {
   if (g_backend.load() == GemmBackend::kOpenBlas) {
     return "openblas (core " + g_openblas.core + ", " + std::to_string(g_openblas.threads) + " threads)";
+  }
+  if (g_backend.load() == GemmBackend::kOneDnnPanels) {
+    return "onednn-panels (" + std::to_string(KernelThreads()) + " OpenMP threads)";
   }
   return "onednn (" + std::to_string(KernelThreads()) + " OpenMP threads)";
 }

@@ -6,10 +6,13 @@
 //   onednn   — oneDNN's dnnl_sgemm, the default: the fastest on this project's reference CPU
 //              (AVX-512) at the GPT shapes, and it threads with OpenMP like ogai's own kernels,
 //              so no two thread pools spin against each other.
+//   onednn-panels — the same kernels, threaded by ogai: C is cut into panels along its longer
+//              side (bounds fixed by the shape, PanelsFor) and each thread runs single-threaded
+//              dnnl_sgemm on one panel at a time; results do not depend on the thread count.
 //   openblas — OpenBLAS, loaded at first use with dlopen after setting OPENBLAS_CORETYPE for
 //              CPUs that OpenBLAS 0.3.21 does not recognise (it would otherwise fall back to a
 //              generic kernel 4-5x slower); OpenBLAS keeps its own pthread pool.
-// OGAI_GEMM=onednn|openblas selects one at start-up; SetGemmBackend switches at run time.
+// OGAI_GEMM=onednn|onednn-panels|openblas selects one at start-up; SetGemmBackend switches at run time.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +22,16 @@
 
 namespace ogai::kernels {
 
-enum class GemmBackend { kOneDnn, kOpenBlas };
+enum class GemmBackend { kOneDnn, kOneDnnPanels, kOpenBlas };
+
+// onednn-panels cuts the longer side of C (len) into `count` panels of `width` (the last one
+// shorter): at least kGemmPanelMin wide, at most kGemmPanelsMax of them.
+constexpr int64_t kGemmPanelMin = 384;
+constexpr int64_t kGemmPanelsMax = 8;
+struct GemmPanels {
+  int64_t count = 1, width = 0;
+};
+GemmPanels PanelsFor(int64_t len);
 
 void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
@@ -31,9 +43,11 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 void SgemmTile(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// "onednn" or "openblas". Loads OpenBLAS when asked for it; an error if it cannot.
+// "onednn", "onednn-panels" or "openblas". Loads OpenBLAS when asked for it; an error if it cannot.
 Status SetGemmBackend(const std::string& name);
 GemmBackend GetGemmBackend();
+// The name SetGemmBackend takes for the current backend.
+std::string GemmBackendName();
 // Name plus detail, e.g. "openblas (core SkylakeX, 2 threads)".
 std::string GemmBackendDescription();
 // Applies OGAI_GEMM from the environment (called once by the runtime at start-up).

@@ -1,5 +1,7 @@
 // Each CPU kernel against its double-precision reference (forward and backward), and each
 // backward against finite differences of the reference forward.
+#include <omp.h>
+
 #include <cmath>
 #include <functional>
 #include <random>
@@ -103,6 +105,57 @@ TEST(Gemm, AllTransposesMatchNaive) {
         }
       ExpectNear(c, want, 1e-4, 1e-4, "sgemm");
     }
+}
+
+TEST(Gemm, PanelsCoverTheSideWithFixedBounds) {
+  EXPECT_EQ(PanelsFor(1).count, 1);
+  EXPECT_EQ(PanelsFor(383).count, 1);
+  EXPECT_EQ(PanelsFor(768).count, 2);
+  EXPECT_EQ(PanelsFor(768).width, 384);
+  EXPECT_EQ(PanelsFor(3072).count, 8);
+  for (int64_t len : {1, 17, 385, 800, 2304, 50304, 100000}) {
+    const GemmPanels p = PanelsFor(len);
+    EXPECT_LE(p.count, kGemmPanelsMax) << len;
+    EXPECT_GE(p.count * p.width, len) << len;
+    EXPECT_LT((p.count - 1) * p.width, len) << len;  // no empty panel
+  }
+}
+
+// onednn-panels against a naive product (both sides cut: n >= m and m > n, several panels,
+// a short last one), and the same bits with 1 and 3 threads.
+TEST(Gemm, PanelsMatchNaiveAndNotTheThreadCount) {
+  ASSERT_TRUE(SetGemmBackend("onednn-panels").ok());
+  EXPECT_EQ(GemmBackendName(), "onednn-panels");
+  struct Case {
+    int m, n, k;
+  };
+  for (const Case& cs : {Case{37, 1000, 41}, Case{1100, 29, 23}, Case{5, 7, 3}}) {
+    const int m = cs.m, n = cs.n, k = cs.k;
+    Vec a = Rand(m * k, 5), b = Rand(k * n, 6), c0 = Rand(m * n, 7);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        FVec fa = F(a), fb = F(b);
+        auto run = [&](int threads) {
+          FVec c = F(c0);
+          const int saved = omp_get_max_threads();
+          omp_set_num_threads(threads);
+          Sgemm(ta, tb, m, n, k, 2.0f, fa.data(), ta ? m : k, fb.data(), tb ? k : n, 0.5f, c.data(), n);
+          omp_set_num_threads(saved);
+          return c;
+        };
+        const FVec one = run(1), three = run(3);
+        EXPECT_EQ(one, three) << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb;
+        Vec want(m * n);
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < n; ++j) {
+            double s = 0;
+            for (int l = 0; l < k; ++l) s += (ta ? a[l * m + i] : a[i * k + l]) * (tb ? b[j * k + l] : b[l * n + j]);
+            want[i * n + j] = 2 * s + 0.5 * c0[i * n + j];
+          }
+        ExpectNear(three, want, 1e-4, 1e-4, "sgemm panels");
+      }
+  }
+  ASSERT_TRUE(SetGemmBackend("onednn").ok());
 }
 
 TEST(Gemm, OpenBlasBackendAgreesWhenAvailable) {
