@@ -341,8 +341,12 @@ Status GPT::BlockForward(const BlockParams& p, const LayerView& L, float* x_out,
     }
   }
   k::LayerNormForward(L.ln2, L.ln2_mean, L.ln2_rstd, L.x_mid, P(p.ln2_w), P(p.ln2_b), BT, C);
-  Linear(L.fch, L.ln2, p.fc_w, P(p.fc_b), BT, C, Fl_);
-  k::GeluForward(L.fch_gelu, L.fch, BT * Fl_);
+  if (precision_ == Precision::kBf16) {
+    Linear(L.fch, L.ln2, p.fc_w, P(p.fc_b), BT, C, Fl_);
+    k::GeluForward(L.fch_gelu, L.fch, BT * Fl_);
+  } else {  // the bias and GELU fused into the GEMM (same bits as the separate passes)
+    k::MatmulForwardGelu(L.fch, L.fch_gelu, L.ln2, P(p.fc_w), P(p.fc_b), BT, C, Fl_);
+  }
   Linear(x_out, L.fch_gelu, p.mproj_w, nullptr, BT, Fl_, C);
   OGAI_RETURN_IF_ERROR(TpSum(x_out, BT * C));
   {
@@ -464,9 +468,13 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     float* dfch = a.dfch.as<float>();
     k::BiasBackward(G(p.mproj_b), dres, BT, C, acc);
     Ready(p.mproj_b);
-    LinearBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu, p.mproj_w, BT, Fl_, C, acc);
+    if (precision_ == Precision::kBf16) {
+      LinearBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu, p.mproj_w, BT, Fl_, C, acc);
+      k::GeluBackward(dfch, L.fch, dfch, BT * Fl_);
+    } else {  // the GELU gradient fused into the input-gradient GEMM
+      k::MatmulBackwardGelu(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu, P(p.mproj_w), L.fch, BT, Fl_, C, acc);
+    }
     Ready(p.mproj_w);
-    k::GeluBackward(dfch, L.fch, dfch, BT * Fl_);
     LinearBackward(dln, G(p.fc_w), G(p.fc_b), dfch, L.ln2, p.fc_w, BT, C, Fl_, acc);
     Ready(p.fc_w);
     Ready(p.fc_b);

@@ -80,7 +80,7 @@ Status LoadOpenBlas() {
 // a parallel region), and the threads take panels in turn. Every element of C is then computed
 // by one call whose shape does not depend on the thread count, so the bits do not either.
 void SgemmPanels(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const GemmBlockFn* then) {
   const bool cut_n = n >= m;
   const int64_t len = cut_n ? n : m;
   const GemmPanels p = PanelsFor(len);
@@ -90,10 +90,23 @@ void SgemmPanels(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
     const int64_t lo = i * p.width, w = std::min(p.width, len - lo);
     if (cut_n) {  // columns lo..lo+w of op(B) and C
       dnnl_sgemm(ta, tb, m, w, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc);
+      if (then != nullptr) (*then)(0, m, lo, lo + w);
     } else {  // rows lo..lo+w of op(A) and C
       dnnl_sgemm(ta, tb, w, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc);
+      if (then != nullptr) (*then)(lo, lo + w, 0, n);
     }
   }
+}
+
+void SgemmLibrary(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOpenBlas) {
+    g_openblas.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, static_cast<int>(m),
+                     static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
+                     static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+    return;
+  }
+  dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace
@@ -111,17 +124,26 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   OGAI_PROFILE(kGemm);
   if (m == 0 || n == 0) return;
-  if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOpenBlas) {
-    g_openblas.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, static_cast<int>(m),
-                     static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
-                     static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
-    return;
-  }
   if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOneDnnPanels) {
-    SgemmPanels(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    SgemmPanels(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr);
     return;
   }
-  dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  SgemmLibrary(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void SgemmThen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const GemmBlockFn& then) {
+  OGAI_PROFILE(kGemm);
+  if (m == 0 || n == 0) return;
+  if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOneDnnPanels) {
+    SgemmPanels(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &then);
+    return;
+  }
+  SgemmLibrary(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  constexpr int64_t kRows = 16;
+  const int64_t blocks = (m + kRows - 1) / kRows;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < blocks; ++i) then(i * kRows, std::min(m, (i + 1) * kRows), 0, n);
 }
 
 void SgemmTile(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/status.h"
@@ -35,6 +36,15 @@ GemmPanels PanelsFor(int64_t len);
 
 void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+// Sgemm, then `then(r0, r1, c0, c1)` on blocks of C that cover it once (rows [r0, r1), columns
+// [c0, c1)): element-wise work that follows the product (a bias, GELU). With onednn-panels each
+// block is a panel, done by the thread that computed it right after its product, while it is
+// still in cache; with the other backends the blocks run after the whole product, in parallel.
+// `then` must give each element a result that does not depend on the blocking.
+using GemmBlockFn = std::function<void(int64_t r0, int64_t r1, int64_t c0, int64_t c1)>;
+void SgemmThen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const GemmBlockFn& then);
 
 // The same product on oneDNN's SGEMM kernels, for callers that are already inside an OpenMP
 // parallel region and multiply small tiles (blocked attention): it runs on the calling thread

@@ -158,6 +158,38 @@ TEST(Gemm, PanelsMatchNaiveAndNotTheThreadCount) {
   ASSERT_TRUE(SetGemmBackend("onednn").ok());
 }
 
+// The bias and GELU fused into the GEMM's blocks give the bits of the separate passes, with
+// either oneDNN threading (the GEMM itself is the same call in both).
+TEST(Matmul, FusedGeluIsBitIdenticalToSeparatePasses) {
+  const int m = 40, k = 24, n = 900;  // several panels along n
+  Vec x = Rand(m * k, 11), w = Rand(n * k, 12), b = Rand(n, 13), r = Rand(m * n, 14), g = Rand(m * n, 15);
+  FVec fx = F(x), fw = F(w), fb = F(b), fr = F(r), fg = F(g);
+  for (const char* backend : {"onednn", "onednn-panels"}) {
+    ASSERT_TRUE(SetGemmBackend(backend).ok());
+    FVec pre(m * n), out(m * n), want_pre(m * n), want_out(m * n);
+    MatmulForwardGelu(pre.data(), out.data(), fx.data(), fw.data(), fb.data(), m, k, n);
+    Sgemm(false, true, m, n, k, 1.0f, fx.data(), k, fw.data(), k, 0.0f, want_pre.data(), n);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) want_pre[i * n + j] += fb[j];
+    GeluForward(want_out.data(), want_pre.data(), m * n);
+    EXPECT_EQ(pre, want_pre) << backend;
+    EXPECT_EQ(out, want_out) << backend;
+    FVec bias_only(m * n);
+    MatmulForward(bias_only.data(), fx.data(), fw.data(), fb.data(), m, k, n);
+    EXPECT_EQ(bias_only, want_pre) << backend;
+
+    // Backward of a layer [n -> k] whose input went through GELU: dinp[m, n].
+    FVec dinp(m * n), dw(k * n, 1.0f), want_dinp(m * n), want_dw(k * n, 1.0f);
+    FVec dout = F(Rand(m * k, 16)), w2 = F(Rand(k * n, 17));
+    MatmulBackwardGelu(dinp.data(), dw.data(), nullptr, dout.data(), fr.data(), w2.data(), fg.data(), m, n, k, true);
+    MatmulBackward(want_dinp.data(), want_dw.data(), nullptr, dout.data(), fr.data(), w2.data(), m, n, k, false, true);
+    GeluBackward(want_dinp.data(), fg.data(), want_dinp.data(), m * n);
+    EXPECT_EQ(dinp, want_dinp) << backend;
+    EXPECT_EQ(dw, want_dw) << backend;
+  }
+  ASSERT_TRUE(SetGemmBackend("onednn").ok());
+}
+
 TEST(Gemm, OpenBlasBackendAgreesWhenAvailable) {
   Status st = SetGemmBackend("openblas");
   if (!st.ok()) GTEST_SKIP() << "OpenBLAS not loadable here: " << st.ToString();
