@@ -32,7 +32,7 @@ struct OpenBlas {
   int threads = 0;
 };
 
-std::atomic<GemmBackend> g_backend{GemmBackend::kOneDnn};
+std::atomic<GemmBackend> g_backend{GemmBackend::kOneDnnPanels};  // the default (docs/kernels.md)
 std::mutex g_load_mu;
 OpenBlas g_openblas;
 

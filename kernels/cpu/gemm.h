@@ -3,10 +3,10 @@
 //   C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C      (row-major; op = transpose or not)
 //
 // Backends (chosen by measurement, see docs/kernels.md):
-//   onednn   — oneDNN's dnnl_sgemm, the default: the fastest on this project's reference CPU
-//              (AVX-512) at the GPT shapes, and it threads with OpenMP like ogai's own kernels,
-//              so no two thread pools spin against each other.
-//   onednn-panels — the same kernels, threaded by ogai: C is cut into panels along its longer
+//   onednn   — oneDNN's dnnl_sgemm, threaded by oneDNN: the fastest library on this project's
+//              reference CPU (AVX-512) at the GPT shapes, and it threads with OpenMP like ogai's
+//              own kernels, so no two thread pools spin against each other.
+//   onednn-panels — the default: the same kernels, threaded by ogai: C is cut into panels along its longer
 //              side (bounds fixed by the shape, PanelsFor) and each thread runs single-threaded
 //              dnnl_sgemm on one panel at a time; results do not depend on the thread count.
 //   openblas — OpenBLAS, loaded at first use with dlopen after setting OPENBLAS_CORETYPE for

@@ -124,6 +124,7 @@ TEST(Gemm, PanelsCoverTheSideWithFixedBounds) {
 // onednn-panels against a naive product (both sides cut: n >= m and m > n, several panels,
 // a short last one), and the same bits with 1 and 3 threads.
 TEST(Gemm, PanelsMatchNaiveAndNotTheThreadCount) {
+  const std::string saved = GemmBackendName();
   ASSERT_TRUE(SetGemmBackend("onednn-panels").ok());
   EXPECT_EQ(GemmBackendName(), "onednn-panels");
   struct Case {
@@ -155,13 +156,14 @@ TEST(Gemm, PanelsMatchNaiveAndNotTheThreadCount) {
         ExpectNear(three, want, 1e-4, 1e-4, "sgemm panels");
       }
   }
-  ASSERT_TRUE(SetGemmBackend("onednn").ok());
+  ASSERT_TRUE(SetGemmBackend(saved).ok());
 }
 
 // The bias and GELU fused into the GEMM's blocks give the bits of the separate passes, with
 // either oneDNN threading (the GEMM itself is the same call in both).
 TEST(Matmul, FusedGeluIsBitIdenticalToSeparatePasses) {
   const int m = 40, k = 24, n = 900;  // several panels along n
+  const std::string saved = GemmBackendName();
   Vec x = Rand(m * k, 11), w = Rand(n * k, 12), b = Rand(n, 13), r = Rand(m * n, 14), g = Rand(m * n, 15);
   FVec fx = F(x), fw = F(w), fb = F(b), fr = F(r), fg = F(g);
   for (const char* backend : {"onednn", "onednn-panels"}) {
@@ -187,10 +189,11 @@ TEST(Matmul, FusedGeluIsBitIdenticalToSeparatePasses) {
     EXPECT_EQ(dinp, want_dinp) << backend;
     EXPECT_EQ(dw, want_dw) << backend;
   }
-  ASSERT_TRUE(SetGemmBackend("onednn").ok());
+  ASSERT_TRUE(SetGemmBackend(saved).ok());
 }
 
 TEST(Gemm, OpenBlasBackendAgreesWhenAvailable) {
+  const std::string saved = GemmBackendName();
   Status st = SetGemmBackend("openblas");
   if (!st.ok()) GTEST_SKIP() << "OpenBLAS not loadable here: " << st.ToString();
   const int m = 16, n = 24, k = 8;
@@ -198,7 +201,7 @@ TEST(Gemm, OpenBlasBackendAgreesWhenAvailable) {
   FVec out(m * n);
   MatmulForward(out.data(), F(a).data(), F(b).data(), nullptr, m, k, n);
   EXPECT_NE(GemmBackendDescription().find("openblas"), std::string::npos);
-  ASSERT_TRUE(SetGemmBackend("onednn").ok());
+  ASSERT_TRUE(SetGemmBackend(saved).ok());
   Vec want;
   ref::MatmulForward(want, a, b, nullptr, m, k, n);
   ExpectNear(out, want, 1e-4, 1e-4, "openblas matmul");
