@@ -36,6 +36,19 @@ void MatmulForward(float* out, const float* inp, const float* weight, const floa
             });
 }
 
+void MatmulForwardResidual(float* out, const float* inp, const float* weight, const float* bias, const float* residual,
+                           int64_t m, int64_t k, int64_t n) {
+  SgemmThen(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n,
+            [=](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+              for (int64_t i = r0; i < r1; ++i) {
+                float* row = out + i * n;
+                const float* res = residual + i * n;
+#pragma omp simd
+                for (int64_t j = c0; j < c1; ++j) row[j] = res[j] + (row[j] + bias[j]);
+              }
+            });
+}
+
 void MatmulForwardGelu(float* pre, float* out, const float* inp, const float* weight, const float* bias, int64_t m,
                        int64_t k, int64_t n) {
   SgemmThen(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, pre, n,

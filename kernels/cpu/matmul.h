@@ -23,6 +23,11 @@ void MatmulForward(float* out, const float* inp, const float* weight, const floa
 void MatmulForwardGelu(float* pre, float* out, const float* inp, const float* weight, const float* bias, int64_t m,
                        int64_t k, int64_t n);
 
+// A projection into the residual stream: out = residual + (inp W^T + bias), the bias and the
+// residual added on each block of the product as it is done (same bits as separate passes).
+void MatmulForwardResidual(float* out, const float* inp, const float* weight, const float* bias, const float* residual,
+                           int64_t m, int64_t k, int64_t n);
+
 // Any of dinp, dweight, dbias may be null (not needed). `accumulate_*` chooses += over =.
 void MatmulBackward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
                     int64_t m, int64_t k, int64_t n, bool accumulate_dinp, bool accumulate_dweight);

@@ -179,6 +179,11 @@ TEST(Matmul, FusedGeluIsBitIdenticalToSeparatePasses) {
     FVec bias_only(m * n);
     MatmulForward(bias_only.data(), fx.data(), fw.data(), fb.data(), m, k, n);
     EXPECT_EQ(bias_only, want_pre) << backend;
+    FVec with_res(m * n), want_res(m * n);
+    MatmulForwardResidual(with_res.data(), fx.data(), fw.data(), fb.data(), fr.data(), m, k, n);
+    Sgemm(false, true, m, n, k, 1.0f, fx.data(), k, fw.data(), k, 0.0f, want_res.data(), n);
+    for (int i = 0; i < m * n; ++i) want_res[i] = fr[i] + (want_res[i] + fb[i % n]);
+    EXPECT_EQ(with_res, want_res) << backend;
 
     // Backward of a layer [n -> k] whose input went through GELU: dinp[m, n].
     FVec dinp(m * n), dw(k * n, 1.0f), want_dinp(m * n), want_dw(k * n, 1.0f);
