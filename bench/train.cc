@@ -3,7 +3,8 @@
 // Runs --warmup untimed steps, then --steps timed ones, and reports the median step time,
 // tokens/s and model FLOP/s (GPT::ModelFlopsPerToken: 6N + attention, per token). In the
 // same run it times every GEMM shape the model executes (forward NT, backward NN and TN),
-// with every GEMM library available (oneDNN; OpenBLAS with its core type set for this CPU),
+// with every GEMM backend available (oneDNN threaded by itself and in ogai's panels; OpenBLAS
+// with its core type set for this CPU),
 // and takes the fastest single SGEMM as the peak. fraction_of_peak = model GFLOP/s / peak.
 //
 // Started as ranks (`ogai-run -np 2 -- ogai-bench train --config F parallel.dp=2`) it runs
