@@ -3,7 +3,8 @@
 // Runs --warmup untimed steps, then --steps timed ones, and reports the median step time,
 // tokens/s and model FLOP/s (GPT::ModelFlopsPerToken: 6N + attention, per token). In the
 // same run it times every GEMM shape the model executes (forward NT, backward NN and TN),
-// with every GEMM library available (oneDNN; OpenBLAS with its core type set for this CPU),
+// with every GEMM backend available (oneDNN threaded by itself and in ogai's panels; OpenBLAS
+// with its core type set for this CPU),
 // and takes the fastest single SGEMM as the peak. fraction_of_peak = model GFLOP/s / peak.
 //
 // Started as ranks (`ogai-run -np 2 -- ogai-bench train --config F parallel.dp=2`) it runs
@@ -63,7 +64,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ogai-bench train --config FILE [--steps N] [--warmup N] [--json] [--breakdown]\n"
-    "                        [--gemm onednn|openblas] [section.key=value ...]\n"
+    "                        [--gemm onednn|onednn-panels|openblas] [section.key=value ...]\n"
     "  --steps N      timed steps (default 10)\n"
     "  --warmup N     untimed steps first (default 2)\n"
     "  --json         one JSON object: ms_per_step, tokens_per_s, model_gflops,\n"
@@ -72,7 +73,7 @@ constexpr const char* kUsage =
     "  --gemm NAME    GEMM library for the training run (default: OGAI_GEMM or onednn)\n"
     "  --baseline NAME=VALUE  also time this setting, steps interleaved with the configured\n"
     "                 one (single process): attention=blocked|rowwise, train.precision=fp32|bf16,\n"
-    "                 train.recompute=none|selective|full\n";
+    "                 train.recompute=none|selective|full, gemm=onednn|onednn-panels|openblas\n";
 
 // A setting the A/B comparison switches between steps of one trainer.
 struct Switch {
@@ -130,9 +131,17 @@ Result<Switch> MakeSwitch(const std::string& spec, train::Trainer& trainer) {
     sw.apply_configured = [t, configured] { return t->SwitchRecompute(configured).status(); };
     return sw;
   }
+  if (name == "gemm") {
+    const std::string configured = kernels::GemmBackendName();
+    OGAI_RETURN_IF_ERROR(kernels::SetGemmBackend(value).WithContext("--baseline gemm"));
+    OGAI_RETURN_IF_ERROR(kernels::SetGemmBackend(configured));
+    sw.apply_baseline = [value] { return kernels::SetGemmBackend(value); };
+    sw.apply_configured = [configured] { return kernels::SetGemmBackend(configured); };
+    return sw;
+  }
   return InvalidArgument("--baseline '" + spec +
-                         "': unknown setting; use attention=blocked|rowwise, train.precision=fp32|bf16 or "
-                         "train.recompute=none|selective|full");
+                         "': unknown setting; use attention=blocked|rowwise, train.precision=fp32|bf16, "
+                         "train.recompute=none|selective|full or gemm=onednn|onednn-panels|openblas");
 }
 
 struct Shape {
@@ -191,7 +200,7 @@ Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& rest
   std::vector<double> best_time(shapes.size(), 1e30);
   double total_flops = 0;
   for (const auto& s : shapes) total_flops += 2.0 * s.m * s.n * s.k;
-  for (const char* lib : {"openblas", "onednn"}) {
+  for (const char* lib : {"openblas", "onednn", "onednn-panels"}) {
     if (!kernels::SetGemmBackend(lib).ok()) continue;
     double lib_time = 0;
     for (size_t i = 0; i < shapes.size(); ++i) {
@@ -344,7 +353,7 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "ogai-bench train: %s\n", st.ToString().c_str());
     return 2;
   }
-  const std::string lib = kernels::GetGemmBackend() == kernels::GemmBackend::kOpenBlas ? "openblas" : "onednn";
+  const std::string lib = kernels::GemmBackendName();
 
   auto env = launch::DetectRankEnv();
   if (!env.ok()) {

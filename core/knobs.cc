@@ -14,7 +14,7 @@ const std::vector<Knob>& Knobs() {
       {"OGAI_LOG_LEVEL", T::kString, "warn", "log level: error|warn|info|debug (over -v)"},
       {"OGAI_RUN_TRACE", T::kString, "", "ogai-run appends one JSON line per launcher event to this file"},
       // Kernels.
-      {"OGAI_GEMM", T::kString, "onednn", "GEMM backend: onednn|openblas"},
+      {"OGAI_GEMM", T::kString, "onednn-panels", "GEMM backend: onednn-panels|onednn|openblas"},
       // Communication: the progress engine, UCX algorithms, intra-node shared memory.
       {"OGAI_COMM_WAKE_BYTES", T::kInt, "1048576", "ops of at least this many bytes wake the progress thread at once"},
       {"OGAI_UCX_RD_MAX_BYTES", T::kSize, "64k", "all-reduce uses recursive doubling up to this size, the ring above"},

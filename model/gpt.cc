@@ -315,9 +315,13 @@ Status GPT::BlockForward(const BlockParams& p, const LayerView& L, float* x_out,
   Linear(L.qkv, L.ln1, p.q_w, P(p.q_b), BT, C, 3 * Cl_);
   k::AttentionForward(L.atty, L.lse, L.qkv, B, T, NHl_, HD_);
   float* proj = L.x_mid;  // the projection is built in x_mid, then x_in added
-  Linear(proj, L.atty, p.proj_w, nullptr, BT, Cl_, C);
-  OGAI_RETURN_IF_ERROR(TpSum(proj, BT * C));
-  {
+  // One rank, fp32: bias and residual fused into the GEMM; otherwise after the TP sum.
+  const bool fuse = precision_ == Precision::kFp32 && layout_.tp_size == 1;
+  if (fuse) {
+    k::MatmulForwardResidual(proj, L.atty, P(p.proj_w), P(p.proj_b), x_in, BT, Cl_, C);
+  } else {
+    Linear(proj, L.atty, p.proj_w, nullptr, BT, Cl_, C);
+    OGAI_RETURN_IF_ERROR(TpSum(proj, BT * C));
     const float* bias = P(p.proj_b);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < BT; ++i) {
@@ -328,11 +332,17 @@ Status GPT::BlockForward(const BlockParams& p, const LayerView& L, float* x_out,
     }
   }
   k::LayerNormForward(L.ln2, L.ln2_mean, L.ln2_rstd, L.x_mid, P(p.ln2_w), P(p.ln2_b), BT, C);
-  Linear(L.fch, L.ln2, p.fc_w, P(p.fc_b), BT, C, Fl_);
-  k::GeluForward(L.fch_gelu, L.fch, BT * Fl_);
-  Linear(x_out, L.fch_gelu, p.mproj_w, nullptr, BT, Fl_, C);
-  OGAI_RETURN_IF_ERROR(TpSum(x_out, BT * C));
-  {
+  if (precision_ == Precision::kBf16) {
+    Linear(L.fch, L.ln2, p.fc_w, P(p.fc_b), BT, C, Fl_);
+    k::GeluForward(L.fch_gelu, L.fch, BT * Fl_);
+  } else {  // the bias and GELU fused into the GEMM (same bits as the separate passes)
+    k::MatmulForwardGelu(L.fch, L.fch_gelu, L.ln2, P(p.fc_w), P(p.fc_b), BT, C, Fl_);
+  }
+  if (fuse) {
+    k::MatmulForwardResidual(x_out, L.fch_gelu, P(p.mproj_w), P(p.mproj_b), L.x_mid, BT, Fl_, C);
+  } else {
+    Linear(x_out, L.fch_gelu, p.mproj_w, nullptr, BT, Fl_, C);
+    OGAI_RETURN_IF_ERROR(TpSum(x_out, BT * C));
     const float* bias = P(p.mproj_b);
     const float* xm = L.x_mid;
 #pragma omp parallel for schedule(static)
@@ -414,9 +424,13 @@ Status GPT::Backward(Activations& a, const float* doutput, float* dinput, bool o
     float* dfch = a.dfch.as<float>();
     k::BiasBackward(G(p.mproj_b), dres, BT, C, acc);
     Ready(p.mproj_b);
-    LinearBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu, p.mproj_w, BT, Fl_, C, acc);
+    if (precision_ == Precision::kBf16) {
+      LinearBackward(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu, p.mproj_w, BT, Fl_, C, acc);
+      k::GeluBackward(dfch, L.fch, dfch, BT * Fl_);
+    } else {  // the GELU gradient fused into the input-gradient GEMM
+      k::MatmulBackwardGelu(dfch, G(p.mproj_w), nullptr, dres, L.fch_gelu, P(p.mproj_w), L.fch, BT, Fl_, C, acc);
+    }
     Ready(p.mproj_w);
-    k::GeluBackward(dfch, L.fch, dfch, BT * Fl_);
     LinearBackward(dln, G(p.fc_w), G(p.fc_b), dfch, L.ln2, p.fc_w, BT, C, Fl_, acc);
     Ready(p.fc_w);
     Ready(p.fc_b);

@@ -11,4 +11,9 @@ void GeluForward(float* out, const float* inp, int64_t n);
 // dinp = dout * gelu'(inp)  (overwrites; dinp may alias dout).
 void GeluBackward(float* dinp, const float* inp, const float* dout, int64_t n);
 
+// The same maths on the calling thread only (no OpenMP team; same bits as the two above), for
+// work fused into a GEMM's blocks (MatmulForwardGelu, MatmulBackwardGelu).
+void GeluForwardSpan(float* out, const float* inp, int64_t n);
+void GeluBackwardSpan(float* dinp, const float* inp, const float* dout, int64_t n);
+
 }  // namespace ogai::kernels

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -31,7 +32,7 @@ struct OpenBlas {
   int threads = 0;
 };
 
-std::atomic<GemmBackend> g_backend{GemmBackend::kOneDnn};
+std::atomic<GemmBackend> g_backend{GemmBackend::kOneDnnPanels};  // the default (docs/kernels.md)
 std::mutex g_load_mu;
 OpenBlas g_openblas;
 
@@ -74,12 +75,31 @@ Status LoadOpenBlas() {
   return Status::Ok();
 }
 
-}  // namespace
+// onednn-panels: C is cut along its longer side into panels whose bounds depend only on the
+// shape; each panel is one single-threaded dnnl_sgemm (oneDNN runs on the calling thread inside
+// a parallel region), and the threads take panels in turn. Every element of C is then computed
+// by one call whose shape does not depend on the thread count, so the bits do not either.
+void SgemmPanels(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const GemmBlockFn* then) {
+  const bool cut_n = n >= m;
+  const int64_t len = cut_n ? n : m;
+  const GemmPanels p = PanelsFor(len);
+  const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < p.count; ++i) {
+    const int64_t lo = i * p.width, w = std::min(p.width, len - lo);
+    if (cut_n) {  // columns lo..lo+w of op(B) and C
+      dnnl_sgemm(ta, tb, m, w, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc);
+      if (then != nullptr) (*then)(0, m, lo, lo + w);
+    } else {  // rows lo..lo+w of op(A) and C
+      dnnl_sgemm(ta, tb, w, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc);
+      if (then != nullptr) (*then)(lo, lo + w, 0, n);
+    }
+  }
+}
 
-void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  OGAI_PROFILE(kGemm);
-  if (m == 0 || n == 0) return;
+void SgemmLibrary(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOpenBlas) {
     g_openblas.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, static_cast<int>(m),
                      static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
@@ -87,6 +107,43 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     return;
   }
   dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+}  // namespace
+
+GemmPanels PanelsFor(int64_t len) {
+  GemmPanels p;
+  p.count = std::clamp<int64_t>((len + kGemmPanelMin - 1) / kGemmPanelMin, 1, kGemmPanelsMax);
+  p.width = (len + p.count - 1) / p.count;
+  p.width = (p.width + 15) / 16 * 16;  // whole 64-byte lines
+  p.count = (len + p.width - 1) / p.width;
+  return p;
+}
+
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  OGAI_PROFILE(kGemm);
+  if (m == 0 || n == 0) return;
+  if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOneDnnPanels) {
+    SgemmPanels(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr);
+    return;
+  }
+  SgemmLibrary(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void SgemmThen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const GemmBlockFn& then) {
+  OGAI_PROFILE(kGemm);
+  if (m == 0 || n == 0) return;
+  if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOneDnnPanels) {
+    SgemmPanels(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &then);
+    return;
+  }
+  SgemmLibrary(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  constexpr int64_t kRows = 16;
+  const int64_t blocks = (m + kRows - 1) / kRows;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < blocks; ++i) then(i * kRows, std::min(m, (i + 1) * kRows), 0, n);
 }
 
 void SgemmTile(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -100,19 +157,35 @@ Status SetGemmBackend(const std::string& name) {
     g_backend = GemmBackend::kOneDnn;
     return Status::Ok();
   }
+  if (name == "onednn-panels") {
+    g_backend = GemmBackend::kOneDnnPanels;
+    return Status::Ok();
+  }
   if (name == "openblas") {
     OGAI_RETURN_IF_ERROR(LoadOpenBlas());
     g_backend = GemmBackend::kOpenBlas;
     return Status::Ok();
   }
-  return InvalidArgument("unknown GEMM backend '" + name + "'; use onednn or openblas");
+  return InvalidArgument("unknown GEMM backend '" + name + "'; use onednn, onednn-panels or openblas");
 }
 
 GemmBackend GetGemmBackend() { return g_backend.load(); }
 
+std::string GemmBackendName() {
+  switch (g_backend.load()) {
+    case GemmBackend::kOneDnnPanels: return "onednn-panels";
+    case GemmBackend::kOpenBlas: return "openblas";
+    case GemmBackend::kOneDnn: break;
+  }
+  return "onednn";
+}
+
 std::string GemmBackendDescription() {
   if (g_backend.load() == GemmBackend::kOpenBlas) {
     return "openblas (core " + g_openblas.core + ", " + std::to_string(g_openblas.threads) + " threads)";
+  }
+  if (g_backend.load() == GemmBackend::kOneDnnPanels) {
+    return "onednn-panels (" + std::to_string(KernelThreads()) + " OpenMP threads)";
   }
   return "onednn (" + std::to_string(KernelThreads()) + " OpenMP threads)";
 }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/profile.h"
+#include "kernels/cpu/gelu.h"
 #include "kernels/cpu/gemm.h"
 
 namespace ogai::kernels {
@@ -21,8 +22,60 @@ void AddBias(float* out, const float* bias, int64_t m, int64_t n) {
 
 void MatmulForward(float* out, const float* inp, const float* weight, const float* bias, int64_t m, int64_t k,
                    int64_t n) {
-  Sgemm(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n);
-  if (bias != nullptr) AddBias(out, bias, m, n);
+  if (bias == nullptr) {
+    Sgemm(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n);
+    return;
+  }
+  SgemmThen(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n,
+            [=](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+              for (int64_t i = r0; i < r1; ++i) {
+                float* row = out + i * n;
+#pragma omp simd
+                for (int64_t j = c0; j < c1; ++j) row[j] += bias[j];
+              }
+            });
+}
+
+void MatmulForwardResidual(float* out, const float* inp, const float* weight, const float* bias, const float* residual,
+                           int64_t m, int64_t k, int64_t n) {
+  SgemmThen(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, out, n,
+            [=](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+              for (int64_t i = r0; i < r1; ++i) {
+                float* row = out + i * n;
+                const float* res = residual + i * n;
+#pragma omp simd
+                for (int64_t j = c0; j < c1; ++j) row[j] = res[j] + (row[j] + bias[j]);
+              }
+            });
+}
+
+void MatmulForwardGelu(float* pre, float* out, const float* inp, const float* weight, const float* bias, int64_t m,
+                       int64_t k, int64_t n) {
+  SgemmThen(false, true, m, n, k, 1.0f, inp, k, weight, k, 0.0f, pre, n,
+            [=](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+              for (int64_t i = r0; i < r1; ++i) {
+                float* row = pre + i * n;
+                if (bias != nullptr) {
+#pragma omp simd
+                  for (int64_t j = c0; j < c1; ++j) row[j] += bias[j];
+                }
+                GeluForwardSpan(out + i * n + c0, row + c0, c1 - c0);
+              }
+            });
+}
+
+void MatmulBackwardGelu(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const float* weight, const float* gelu_inp, int64_t m, int64_t k, int64_t n,
+                        bool accumulate_dweight) {
+  if (dinp != nullptr) {
+    SgemmThen(false, false, m, k, n, 1.0f, dout, n, weight, k, 0.0f, dinp, k,
+              [=](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+                for (int64_t i = r0; i < r1; ++i) {
+                  GeluBackwardSpan(dinp + i * k + c0, gelu_inp + i * k + c0, dinp + i * k + c0, c1 - c0);
+                }
+              });
+  }
+  MatmulBackward(nullptr, dweight, dbias, dout, inp, weight, m, k, n, false, accumulate_dweight);
 }
 
 void MatmulForwardBf16(float* out, const float* inp, const bf16_t* weight, const float* bias, int64_t m, int64_t k,

@@ -1,5 +1,7 @@
 // Each CPU kernel against its double-precision reference (forward and backward), and each
 // backward against finite differences of the reference forward.
+#include <omp.h>
+
 #include <cmath>
 #include <functional>
 #include <random>
@@ -105,7 +107,98 @@ TEST(Gemm, AllTransposesMatchNaive) {
     }
 }
 
+TEST(Gemm, PanelsCoverTheSideWithFixedBounds) {
+  EXPECT_EQ(PanelsFor(1).count, 1);
+  EXPECT_EQ(PanelsFor(383).count, 1);
+  EXPECT_EQ(PanelsFor(768).count, 2);
+  EXPECT_EQ(PanelsFor(768).width, 384);
+  EXPECT_EQ(PanelsFor(3072).count, 8);
+  for (int64_t len : {1, 17, 385, 800, 2304, 50304, 100000}) {
+    const GemmPanels p = PanelsFor(len);
+    EXPECT_LE(p.count, kGemmPanelsMax) << len;
+    EXPECT_GE(p.count * p.width, len) << len;
+    EXPECT_LT((p.count - 1) * p.width, len) << len;  // no empty panel
+  }
+}
+
+// onednn-panels against a naive product (both sides cut: n >= m and m > n, several panels,
+// a short last one), and the same bits with 1 and 3 threads.
+TEST(Gemm, PanelsMatchNaiveAndNotTheThreadCount) {
+  const std::string saved = GemmBackendName();
+  ASSERT_TRUE(SetGemmBackend("onednn-panels").ok());
+  EXPECT_EQ(GemmBackendName(), "onednn-panels");
+  struct Case {
+    int m, n, k;
+  };
+  for (const Case& cs : {Case{37, 1000, 41}, Case{1100, 29, 23}, Case{5, 7, 3}}) {
+    const int m = cs.m, n = cs.n, k = cs.k;
+    Vec a = Rand(m * k, 5), b = Rand(k * n, 6), c0 = Rand(m * n, 7);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        FVec fa = F(a), fb = F(b);
+        auto run = [&](int threads) {
+          FVec c = F(c0);
+          const int saved = omp_get_max_threads();
+          omp_set_num_threads(threads);
+          Sgemm(ta, tb, m, n, k, 2.0f, fa.data(), ta ? m : k, fb.data(), tb ? k : n, 0.5f, c.data(), n);
+          omp_set_num_threads(saved);
+          return c;
+        };
+        const FVec one = run(1), three = run(3);
+        EXPECT_EQ(one, three) << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb;
+        Vec want(m * n);
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < n; ++j) {
+            double s = 0;
+            for (int l = 0; l < k; ++l) s += (ta ? a[l * m + i] : a[i * k + l]) * (tb ? b[j * k + l] : b[l * n + j]);
+            want[i * n + j] = 2 * s + 0.5 * c0[i * n + j];
+          }
+        ExpectNear(three, want, 1e-4, 1e-4, "sgemm panels");
+      }
+  }
+  ASSERT_TRUE(SetGemmBackend(saved).ok());
+}
+
+// The bias and GELU fused into the GEMM's blocks give the bits of the separate passes, with
+// either oneDNN threading (the GEMM itself is the same call in both).
+TEST(Matmul, FusedGeluIsBitIdenticalToSeparatePasses) {
+  const int m = 40, k = 24, n = 900;  // several panels along n
+  const std::string saved = GemmBackendName();
+  Vec x = Rand(m * k, 11), w = Rand(n * k, 12), b = Rand(n, 13), r = Rand(m * n, 14), g = Rand(m * n, 15);
+  FVec fx = F(x), fw = F(w), fb = F(b), fr = F(r), fg = F(g);
+  for (const char* backend : {"onednn", "onednn-panels"}) {
+    ASSERT_TRUE(SetGemmBackend(backend).ok());
+    FVec pre(m * n), out(m * n), want_pre(m * n), want_out(m * n);
+    MatmulForwardGelu(pre.data(), out.data(), fx.data(), fw.data(), fb.data(), m, k, n);
+    Sgemm(false, true, m, n, k, 1.0f, fx.data(), k, fw.data(), k, 0.0f, want_pre.data(), n);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) want_pre[i * n + j] += fb[j];
+    GeluForward(want_out.data(), want_pre.data(), m * n);
+    EXPECT_EQ(pre, want_pre) << backend;
+    EXPECT_EQ(out, want_out) << backend;
+    FVec bias_only(m * n);
+    MatmulForward(bias_only.data(), fx.data(), fw.data(), fb.data(), m, k, n);
+    EXPECT_EQ(bias_only, want_pre) << backend;
+    FVec with_res(m * n), want_res(m * n);
+    MatmulForwardResidual(with_res.data(), fx.data(), fw.data(), fb.data(), fr.data(), m, k, n);
+    Sgemm(false, true, m, n, k, 1.0f, fx.data(), k, fw.data(), k, 0.0f, want_res.data(), n);
+    for (int i = 0; i < m * n; ++i) want_res[i] = fr[i] + (want_res[i] + fb[i % n]);
+    EXPECT_EQ(with_res, want_res) << backend;
+
+    // Backward of a layer [n -> k] whose input went through GELU: dinp[m, n].
+    FVec dinp(m * n), dw(k * n, 1.0f), want_dinp(m * n), want_dw(k * n, 1.0f);
+    FVec dout = F(Rand(m * k, 16)), w2 = F(Rand(k * n, 17));
+    MatmulBackwardGelu(dinp.data(), dw.data(), nullptr, dout.data(), fr.data(), w2.data(), fg.data(), m, n, k, true);
+    MatmulBackward(want_dinp.data(), want_dw.data(), nullptr, dout.data(), fr.data(), w2.data(), m, n, k, false, true);
+    GeluBackward(want_dinp.data(), fg.data(), want_dinp.data(), m * n);
+    EXPECT_EQ(dinp, want_dinp) << backend;
+    EXPECT_EQ(dw, want_dw) << backend;
+  }
+  ASSERT_TRUE(SetGemmBackend(saved).ok());
+}
+
 TEST(Gemm, OpenBlasBackendAgreesWhenAvailable) {
+  const std::string saved = GemmBackendName();
   Status st = SetGemmBackend("openblas");
   if (!st.ok()) GTEST_SKIP() << "OpenBLAS not loadable here: " << st.ToString();
   const int m = 16, n = 24, k = 8;
@@ -113,7 +206,7 @@ TEST(Gemm, OpenBlasBackendAgreesWhenAvailable) {
   FVec out(m * n);
   MatmulForward(out.data(), F(a).data(), F(b).data(), nullptr, m, k, n);
   EXPECT_NE(GemmBackendDescription().find("openblas"), std::string::npos);
-  ASSERT_TRUE(SetGemmBackend("onednn").ok());
+  ASSERT_TRUE(SetGemmBackend(saved).ok());
   Vec want;
   ref::MatmulForward(want, a, b, nullptr, m, k, n);
   ExpectNear(out, want, 1e-4, 1e-4, "openblas matmul");

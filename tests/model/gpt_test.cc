@@ -1,5 +1,7 @@
 #include "model/gpt.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -91,6 +93,44 @@ TEST(GPT, WholeModelGradientMatchesFiniteDifferences) {
   }
   EXPECT_EQ(bad, 0);
   EXPECT_GE(checked, 3 * 20);
+}
+
+// With the default GEMM backend (onednn-panels) every kernel of a step has fixed reduction
+// orders, so the loss and every gradient are the same bits with 1 and 3 threads. The model is
+// wide enough for the GEMMs to be cut into several panels (fc 512 and head 768 columns).
+TEST(GPT, GradientsDoNotDependOnTheThreadCount) {
+  ModelConfig cfg;
+  cfg.layers = 2;
+  cfg.heads = 4;
+  cfg.d_model = 128;
+  cfg.vocab = 768;
+  cfg.seq_len = 32;
+  auto gm = GPT::Create(cfg, {});
+  ASSERT_TRUE(gm.ok());
+  GPT& g = **gm;
+  g.Init(9);
+  const int B = 3;
+  const int64_t BT = B * cfg.seq_len;
+  std::vector<int32_t> tok(BT), tgt(BT);
+  for (int64_t i = 0; i < BT; ++i) {
+    tok[i] = static_cast<int32_t>((i * 11 + 5) % cfg.vocab);
+    tgt[i] = static_cast<int32_t>((i * 13 + 2) % cfg.vocab);
+  }
+  auto run = [&](int threads, double* loss) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    auto acts = g.NewActivations(B);
+    EXPECT_TRUE(g.Forward(*acts, tok.data(), nullptr, tgt.data(), 1.0f / BT, loss).ok());
+    EXPECT_TRUE(g.Backward(*acts, nullptr, nullptr, /*overwrite_grads=*/true).ok());
+    omp_set_num_threads(saved);
+    return std::vector<float>(g.grad_data(), g.grad_data() + g.num_local_params());
+  };
+  double loss1 = 0, loss3 = 0;
+  const std::vector<float> one = run(1, &loss1), three = run(3, &loss3);
+  EXPECT_EQ(loss1, loss3);
+  size_t differ = 0;
+  for (size_t i = 0; i < one.size(); ++i) differ += one[i] != three[i];
+  EXPECT_EQ(differ, 0u) << "of " << one.size() << " gradient elements";
 }
 
 TEST(GPT, OverwritingBackwardEqualsClearThenAccumulate) {
