@@ -60,7 +60,9 @@ TEST(Trainer, SwitchingRecomputeBetweenStepsKeepsTraining) {
   for (int i = 0; i < 6; ++i) {
     auto b = (*sw)->SwitchRecompute(modes[i % 3]);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
-    if (i >= 3) EXPECT_EQ(*b, bytes[i % 3]) << "made once, kept";
+    if (i >= 3) {
+      EXPECT_EQ(*b, bytes[i % 3]) << "made once, kept";
+    }
     bytes[i % 3] = *b;
     StepStats a, c;
     ASSERT_TRUE((*plain)->Step(&a).ok());
