@@ -1,6 +1,5 @@
 #include "ckpt/low_priority_thread.h"
 
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,21 +15,19 @@ namespace {
 
 // From linux/ioprio.h (not every libc has it).
 constexpr int kIoprioWhoProcess = 1;
-constexpr int kIoprioClassIdle = 3;
+constexpr int kIoprioClassBestEffort = 2;
 constexpr int kIoprioClassShift = 13;
+constexpr int kLowestBestEffort = 7;
 
 void LowerThisThread() {
   std::string failed;
-  struct sched_param sp = {};
-  if (::sched_setscheduler(0, SCHED_IDLE, &sp) != 0) {  // 0: this thread (Linux)
-    failed += std::string(" SCHED_IDLE (") + std::strerror(errno) + ")";
-    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19) != 0) {
-      failed += std::string(" nice 19 (") + std::strerror(errno) + ")";
-    }
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kWriterNice) != 0) {
+    failed += std::string(" nice ") + std::to_string(kWriterNice) + " (" + std::strerror(errno) + ")";
   }
 #if defined(SYS_ioprio_set)
-  if (::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, kIoprioClassIdle << kIoprioClassShift) != 0) {
-    failed += std::string(" idle I/O class (") + std::strerror(errno) + ")";
+  if (::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0,
+                (kIoprioClassBestEffort << kIoprioClassShift) | kLowestBestEffort) != 0) {
+    failed += std::string(" I/O priority best-effort 7 (") + std::strerror(errno) + ")";
   }
 #endif
   if (!failed.empty()) {
