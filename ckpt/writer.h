@@ -17,11 +17,11 @@
 //
 // Cost to training. The copy into staging is the one part the loop may wait for, so it runs
 // at the writer thread's normal priority. With staging for the whole snapshot, the staging
-// buffer is laid out as the shard file's image (page-aligned, header first), the rest of the
-// save moves to a thread at idle CPU and I/O priority (ckpt/low_priority_thread.h), and the
+// buffer is laid out as the shard file's image (page-aligned, header first) and the
 // file is written with O_DIRECT straight from that image: no second copy into the page cache,
 // no writeback, nothing for the kernel to do on the training loop's cores but the DMA
 // (ckpt/direct_file.h; file systems without O_DIRECT get buffered writes of the same bytes).
+// With low_priority, the rest of the save then moves to a lower-priority thread.
 //
 // Commit. The rank votes through the Committer; rank 0 merges every rank's index into the
 // manifest, checks that every tensor is covered exactly once, publishes manifest.pb (temp,
@@ -78,9 +78,10 @@ struct WriterOptions {
   // Write shard files with O_DIRECT where the file system allows it (ckpt/direct_file.h):
   // no page-cache copy and writeback competing with training for the CPUs. Same bytes.
   bool direct_io = true;
-  // Async saves: once the snapshot is copied, write and commit on a thread at idle CPU and
-  // I/O priority (ckpt/low_priority_thread.h), so that the writer takes only idle cycles.
-  bool low_priority = true;
+  // Async saves: once the snapshot is copied, write and commit on a thread at nice 10 and the
+  // lowest best-effort I/O level (ckpt/low_priority_thread.h). Off by default: on a busy
+  // machine that thread is starved and the save (and the next one, which waits) drags on.
+  bool low_priority = false;
   Committer* committer = nullptr;  // not owned; null: this is a one-rank job
   // Called after each committed save, on the thread that ran it (the writer's own thread when
   // async), with the step and the path of this rank's shard file ("" when it wrote none).

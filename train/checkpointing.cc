@@ -125,7 +125,7 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
     wo.staging_bytes = static_cast<int64_t>(cc.staging_mb * 1024.0 * 1024.0);
     wo.chunk_bytes = c->chunk_bytes_;
     wo.direct_io = KnobFlag("OGAI_CKPT_DIRECT_IO", true);
-    wo.low_priority = KnobFlag("OGAI_CKPT_LOW_PRIORITY", true);
+    wo.low_priority = KnobFlag("OGAI_CKPT_LOW_PRIORITY", false);
     wo.committer = committer;
     Checkpointing* self = c.get();
     wo.on_committed = [self](int64_t step, const std::string& shard) { self->OnCommitted(step, shard); };

@@ -275,6 +275,7 @@ TEST_P(WriterModes, DirectIoWritesTheBytesOfABufferedSave) {
       wo.staging_bytes = staging;
       wo.chunk_bytes = 4096;
       wo.direct_io = direct;
+      wo.low_priority = direct;  // the async write half on ckpt/low_priority_thread.h
       auto w = CheckpointWriter::Create(wo);
       ASSERT_TRUE(w.ok());
       ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(3)).ok());
