@@ -1,43 +1,59 @@
 // The shard file: its plan (index and chunk order) and its checksummed, durable write.
 #include "ckpt/shard_file.h"
 
-#include <fcntl.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
+#include <cstring>
 #include <map>
+#include <memory>
 
+#include "ckpt/direct_file.h"
 #include "core/clock.h"
 #include "core/crc32c.h"
 #include "core/file_io.h"
+#include "core/memory.h"
 
 namespace ogai::ckpt {
 namespace {
 
-// writev until every byte is out (short writes and EINTR handled).
-Status WriteAllV(int fd, struct iovec* iov, size_t n, size_t bytes, const std::string& path) {
-  while (bytes > 0) {
-    ssize_t w = ::writev(fd, iov, static_cast<int>(n));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("writing " + path, errno);
-    }
-    bytes -= static_cast<size_t>(w);
-    size_t left = static_cast<size_t>(w);
-    while (n > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --n;
-    }
-    if (n > 0) {
-      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
+constexpr uint64_t kAlign = DirectFile::kAlign;
+constexpr size_t kBounceBytes = 8 << 20;  // a multiple of kAlign
+
+// Gathers a file's bytes into an aligned buffer and appends them to the file in whole
+// buffers, so that a direct file gets aligned writes whatever the chunks' sizes.
+class Bounce {
+ public:
+  explicit Bounce(size_t cap) : buf_(cap + kAlign, MemCategory::kStaging), cap_(cap) {
+    const auto a = reinterpret_cast<uintptr_t>(buf_.data());
+    base_ = static_cast<uint8_t*>(buf_.data()) + (kAlign - a % kAlign) % kAlign;
   }
-  return Status::Ok();
-}
+  Status Add(const uint8_t* p, size_t n, DirectFile& f) {
+    while (n > 0) {
+      const size_t k = std::min(n, cap_ - fill_);
+      std::memcpy(base_ + fill_, p, k);
+      fill_ += k;
+      p += k;
+      n -= k;
+      if (fill_ == cap_) {
+        OGAI_RETURN_IF_ERROR(f.Append(base_, fill_));
+        fill_ = 0;
+      }
+    }
+    return Status::Ok();
+  }
+  Status Flush(DirectFile& f) {  // whole blocks direct, the rest (the file's tail) buffered
+    const size_t whole = fill_ / kAlign * kAlign;
+    OGAI_RETURN_IF_ERROR(f.Append(base_, whole));
+    OGAI_RETURN_IF_ERROR(f.Append(base_ + whole, fill_ - whole));
+    fill_ = 0;
+    return Status::Ok();
+  }
+
+ private:
+  Buffer buf_;
+  uint8_t* base_ = nullptr;
+  size_t cap_;
+  size_t fill_ = 0;
+};
 
 }  // namespace
 
@@ -90,51 +106,60 @@ void PlanShardFile(int rank, const std::vector<ConstSlice>& slices, int64_t opt_
 }
 
 Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout, ChunkSource& source,
-                      double* write_s) {
+                      bool direct_io, double* write_s, uint64_t* direct_bytes) {
   const std::string path = JoinPath(dir, ShardFileName(header.rank));
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("cannot create checkpoint shard " + path, errno);
+  DirectFile file;
+  OGAI_RETURN_IF_ERROR(file.Open(path, direct_io));
+  // Three ways to the same bytes: from the source's file image in place (its blocks go out
+  // with O_DIRECT, no copy); through an aligned bounce buffer (O_DIRECT, one copy); or, on a
+  // file system without O_DIRECT, each chunk written through the page cache.
+  uint8_t* image = source.file_image();
+  std::unique_ptr<Bounce> bounce;
+  if (image == nullptr && file.direct()) bounce = std::make_unique<Bounce>(kBounceBytes);
+  const double t_first_write = Now();
+  uint8_t head[kShardHeaderBytes];
+  EncodeShardHeader(header, image != nullptr ? image : head);
   Status st;
-  double t_first_write = 0;
-  bool header_done = false;
-  auto ensure_header = [&]() -> Status {
-    if (header_done) return Status::Ok();
-    header_done = true;
-    t_first_write = Now();
-    uint8_t bytes[kShardHeaderBytes];
-    EncodeShardHeader(header, bytes);
-    return WriteAllFd(fd, bytes, sizeof(bytes), path);
-  };
-  // Chunks go out in batches (one writev of up to 64 chunks or 8 MiB), so that many small
-  // tensors cost few system calls; each chunk gets its CRC-32C on the way.
-  constexpr size_t kMaxIov = 64;
+  uint64_t image_written = 0;  // image bytes appended to the file
+  if (image == nullptr) st = bounce ? bounce->Add(head, sizeof(head), file) : file.Append(head, sizeof(head));
+  // Chunks go in batches of up to 64 chunks or 8 MiB; each chunk gets its CRC-32C on the way.
+  constexpr size_t kMaxBatch = 64;
   constexpr int64_t kMaxBatchBytes = 8 << 20;
   while (st.ok() && source.available() > 0) {
     size_t n = 0;
     int64_t batch_bytes = 0;
-    while (n < source.available() && n < kMaxIov && (n == 0 || batch_bytes + source.ref(n).len <= kMaxBatchBytes)) {
+    while (n < source.available() && n < kMaxBatch && (n == 0 || batch_bytes + source.ref(n).len <= kMaxBatchBytes)) {
       batch_bytes += source.ref(n++).len;
     }
-    st = ensure_header();
-    if (st.ok()) {
-      struct iovec iov[kMaxIov];
-      size_t bytes = 0;
-      for (size_t i = 0; i < n; ++i) {
-        const ChunkRef& c = source.ref(i);
-        const uint8_t* d = source.data(i);
-        layout.piece_of[c.slice]->add_chunk_crc32c(Crc32c(d, static_cast<size_t>(c.len)));
-        iov[i].iov_base = const_cast<uint8_t*>(d);
-        iov[i].iov_len = static_cast<size_t>(c.len);
-        bytes += static_cast<size_t>(c.len);
+    uint64_t batch_end = 0;
+    for (size_t i = 0; i < n && st.ok(); ++i) {
+      const ChunkRef& c = source.ref(i);
+      const uint8_t* d = source.data(i);
+      pb::Piece* piece = layout.piece_of[c.slice];
+      piece->add_chunk_crc32c(Crc32c(d, static_cast<size_t>(c.len)));
+      batch_end = piece->byte_offset() + static_cast<uint64_t>(c.offset + c.len);
+      if (image == nullptr) {
+        st = bounce ? bounce->Add(d, static_cast<size_t>(c.len), file) : file.Append(d, static_cast<size_t>(c.len));
       }
-      st = WriteAllV(fd, iov, n, bytes, path);
+    }
+    if (st.ok() && image != nullptr) {  // the batch's whole blocks, straight from the image
+      const uint64_t upto = batch_end / kAlign * kAlign;
+      if (upto > image_written) st = file.Append(image + image_written, upto - image_written);
+      if (st.ok()) image_written = std::max(image_written, upto);
     }
     source.Consumed(n);
   }
-  if (st.ok()) st = ensure_header();
-  if (st.ok() && ::fdatasync(fd) != 0) st = ErrnoError("fdatasync " + path, errno);
+  if (st.ok() && image != nullptr) st = file.Append(image + image_written, layout.file_bytes - image_written);
+  if (st.ok() && bounce) st = bounce->Flush(file);
+  if (st.ok() && file.bytes() != layout.file_bytes) {
+    st = Internal("checkpoint shard " + path + ": wrote " + std::to_string(file.bytes()) + " bytes, planned " +
+                  std::to_string(layout.file_bytes));
+  }
+  if (st.ok()) st = file.Sync();
   *write_s = Now() - t_first_write;  // data written and durable, as a raw write
-  if (::close(fd) != 0 && st.ok()) st = ErrnoError("close " + path, errno);
+  if (direct_bytes != nullptr) *direct_bytes = file.direct_bytes();
+  Status cst = file.Close();
+  if (st.ok()) st = cst;
   if (st.ok()) st = FsyncPath(dir);  // the file's directory entry
   return st;
 }

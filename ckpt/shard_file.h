@@ -62,12 +62,20 @@ class ChunkSource {
   virtual const uint8_t* data(size_t k) const = 0;
   // The first n available chunks are written (or failed to be): drop them, and refill.
   virtual void Consumed(size_t n) = 0;
+  // The whole file as one DirectFile::kAlign-aligned buffer of layout.file_bytes, every
+  // chunk's data() at its file offset and the first kShardHeaderBytes free for the header
+  // (WriteShardFile puts it there); nullptr when the chunks are not laid out that way. With
+  // an image, the file is written from it in place.
+  virtual uint8_t* file_image() { return nullptr; }
 };
 
-// Writes DIR/<ShardFileName(header.rank)>: the header, then source's chunks in batches (one
-// writev of up to 64 chunks or 8 MiB), then fdatasync, close and an fsync of dir. Sets
-// *write_s to the time from the first byte written until fdatasync returned.
+// Writes DIR/<ShardFileName(header.rank)>: the header, then source's chunks in batches of up
+// to 64 chunks or 8 MiB, then fdatasync, close and an fsync of dir. With direct_io the file
+// is written with O_DIRECT where the file system allows it (ckpt/direct_file.h): from the
+// source's file_image() in place, or else through an 8 MiB aligned bounce buffer; the bytes
+// are the same either way. Sets *write_s to the time from the first byte written until
+// fdatasync returned, and *direct_bytes (if not null) to the bytes that went out direct.
 Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout, ChunkSource& source,
-                      double* write_s);
+                      bool direct_io, double* write_s, uint64_t* direct_bytes = nullptr);
 
 }  // namespace ogai::ckpt

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <map>
 
+#include "ckpt/direct_file.h"
 #include "ckpt/format.h"
+#include "ckpt/low_priority_thread.h"
 #include "ckpt/shard_file.h"
 #include "core/build_info.h"
 #include "core/clock.h"
@@ -67,6 +69,7 @@ class Ring {
 
 struct CheckpointWriter::Staging {
   std::unique_ptr<Ring> ring;  // staged saves only
+  uint8_t* image = nullptr;    // the ring holds the whole snapshot as the file's image (shard_file.h)
   size_t next = 0;             // first chunk not yet copied into the ring
   bool captured = false;       // the caller's memory is no longer needed
 };
@@ -98,6 +101,7 @@ class CheckpointWriter::StagedChunks final : public ChunkSource {
   size_t available() const override { return ring_.size(); }
   const ChunkRef& ref(size_t k) const override { return ring_.Ref(k); }
   const uint8_t* data(size_t k) const override { return ring_.Data(k); }
+  uint8_t* file_image() override { return staging_.image; }
   void Consumed(size_t n) override {
     ring_.Pop(n);
     w_.FillStaging(job_, layout_, staging_);
@@ -124,6 +128,7 @@ Result<std::unique_ptr<CheckpointWriter>> CheckpointWriter::Create(const WriterO
   if (opts.staging_bytes < 0) return InvalidArgument("checkpoint.staging_mb must be >= 0");
   OGAI_RETURN_IF_ERROR(MakeDirs(opts.dir));
   std::unique_ptr<CheckpointWriter> w(new CheckpointWriter(opts));
+  if (opts.async && opts.low_priority) w->low_priority_ = std::make_unique<LowPriorityThread>();
   if (opts.async) w->thread_ = std::thread([p = w.get()] { p->ThreadMain(); });
   return w;
 }
@@ -145,15 +150,25 @@ int64_t CheckpointWriter::StagingBytesFor(int64_t snapshot_bytes) const {
   return opts_.staging_bytes > 0 ? opts_.staging_bytes : std::max<int64_t>(snapshot_bytes, 4096);
 }
 
+// The staging buffer: the ring's bytes, and before them an aligned start with room for the
+// shard header, so that a ring holding the whole snapshot is the file's image.
+void CheckpointWriter::EnsureStaging(int64_t ring_bytes) {
+  const size_t want = static_cast<size_t>(ring_bytes) + 2 * DirectFile::kAlign;
+  if (staging_.size() == want) return;
+  staging_.reset();
+  staging_ = Buffer(want, MemCategory::kStaging);
+}
+
+uint8_t* CheckpointWriter::StagingImage() {
+  const auto a = reinterpret_cast<uintptr_t>(staging_.data());
+  return staging_.as<uint8_t>() + (DirectFile::kAlign - a % DirectFile::kAlign) % DirectFile::kAlign;
+}
+
 void CheckpointWriter::Reserve(int64_t snapshot_bytes) {
   if (!opts_.async) return;
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return !busy_; });
-  const int64_t want = StagingBytesFor(snapshot_bytes);
-  if (static_cast<int64_t>(staging_.size()) != want) {
-    staging_.reset();
-    staging_ = Buffer(static_cast<size_t>(want), MemCategory::kStaging);
-  }
+  EnsureStaging(StagingBytesFor(snapshot_bytes));
 }
 
 bool CheckpointWriter::busy() const {
@@ -264,8 +279,7 @@ void CheckpointWriter::ThreadMain() {
 }
 
 Status CheckpointWriter::RunJob(Job& job, bool staged) {
-  const int64_t step = job.meta.step;
-  std::string step_dir;
+  const double cpu0 = ThreadCpuSeconds();
   pb::ShardIndex index;
   ShardLayout layout;
   Staging staging;
@@ -273,6 +287,23 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
   // The copy into staging comes first, before any file-system call: an fsync can take
   // seconds on a busy disk, and the training loop may be waiting for the copy.
   if (local.ok() && staged) FillStaging(job, layout, staging);
+  job.stats.cpu_s = ThreadCpuSeconds() - cpu0;
+  // Once the snapshot is whole, nobody waits for the rest (checksums, writes, fdatasync,
+  // commit): it runs on the low-priority thread, on cycles the training loop leaves idle.
+  if (staged && staging.captured && low_priority_ != nullptr) {
+    Status out;
+    low_priority_->Run([&] { out = FinishJob(job, staged, staging, layout, index, local); });
+    return out;
+  }
+  return FinishJob(job, staged, staging, layout, index, local);
+}
+
+// The part of a save after the copy into staging: the shard file, the vote and the commit.
+Status CheckpointWriter::FinishJob(Job& job, bool staged, Staging& staging, ShardLayout& layout, pb::ShardIndex& index,
+                                   Status local) {
+  const double cpu0 = ThreadCpuSeconds();
+  const int64_t step = job.meta.step;
+  std::string step_dir;
   // Rank 0 cleans and creates the step directory; the others wait for it.
   Status prepared = committer_->rank() == 0 ? PrepareStepDir(step, &step_dir) : Status::Ok();
   prepared = committer_->BeginSave(step, prepared);
@@ -300,6 +331,7 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
   }
   job.stats.commit_s = Now() - t_commit;
   job.stats.total_s = Now() - job.t_start;
+  job.stats.cpu_s += ThreadCpuSeconds() - cpu0;
   if (outcome.ok()) {
     OGAI_LOG(Info) << "checkpoint: step " << step << " committed (" << FormatBytes(job.stats.bytes)
                    << " from this rank, write " << job.stats.write_s << " s, commit " << job.stats.commit_s << " s)";
@@ -336,12 +368,13 @@ Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* 
   int64_t chunk = opts_.chunk_bytes;
   if (staged) {
     const int64_t want = StagingBytesFor(total);
-    if (static_cast<int64_t>(staging_.size()) != want) {
-      staging_.reset();
-      staging_ = Buffer(static_cast<size_t>(want), MemCategory::kStaging);
-    }
+    EnsureStaging(want);
     chunk = std::min<int64_t>(chunk, want / 4 * 4);
-    staging->ring = std::make_unique<Ring>(staging_.as<uint8_t>(), want);
+    uint8_t* image = StagingImage();
+    staging->ring = std::make_unique<Ring>(image + kShardHeaderBytes, want);
+    // Filled in file order from its start, a ring as large as the snapshot holds every chunk
+    // at its file offset (less the header's bytes).
+    if (want >= total) staging->image = image;
   }
   PlanShardFile(committer_->rank(), job.slices, job.meta.opt_begin, job.meta.opt_end, chunk, index, layout);
   return Status::Ok();
@@ -365,13 +398,15 @@ Status CheckpointWriter::WriteShard(Job& job, ShardLayout& layout, bool staged, 
                                     const std::string& step_dir) {
   const ShardHeader header{committer_->rank(), job.meta.step};
   Status st;
+  uint64_t direct = 0;
   if (staged) {
     StagedChunks source(*this, job, layout, staging);
-    st = WriteShardFile(step_dir, header, layout, source, &job.stats.write_s);
+    st = WriteShardFile(step_dir, header, layout, source, opts_.direct_io, &job.stats.write_s, &direct);
   } else {
     DirectChunks source(job, layout);
-    st = WriteShardFile(step_dir, header, layout, source, &job.stats.write_s);
+    st = WriteShardFile(step_dir, header, layout, source, opts_.direct_io, &job.stats.write_s, &direct);
   }
+  job.stats.direct_bytes = static_cast<int64_t>(direct);
   if (!st.ok()) return st;
   job.stats.bytes = static_cast<int64_t>(layout.file_bytes);
   return Status::Ok();

@@ -15,6 +15,14 @@
 // then fsyncs the file and the directory (the file itself: ckpt/shard_file.h). When the staging buffer is smaller than
 // the snapshot, the copy proceeds as the writes free space, and WaitCaptured() waits for it.
 //
+// Cost to training. The copy into staging is the one part the loop may wait for, so it runs
+// at the writer thread's normal priority. With staging for the whole snapshot, the staging
+// buffer is laid out as the shard file's image (page-aligned, header first) and the
+// file is written with O_DIRECT straight from that image: no second copy into the page cache,
+// no writeback, nothing for the kernel to do on the training loop's cores but the DMA
+// (ckpt/direct_file.h; file systems without O_DIRECT get buffered writes of the same bytes).
+// With low_priority, the rest of the save then moves to a lower-priority thread.
+//
 // Commit. The rank votes through the Committer; rank 0 merges every rank's index into the
 // manifest, checks that every tensor is covered exactly once, publishes manifest.pb (temp,
 // fsync, rename, fsync dir), then moves DIR/latest the same way, then applies retention:
@@ -40,6 +48,7 @@
 #include <vector>
 
 #include "ckpt/committer.h"
+#include "ckpt/low_priority_thread.h"
 #include "ckpt/region.h"
 #include "ckpt/shard_file.h"  // ConstSlice
 #include "core/memory.h"
@@ -61,11 +70,18 @@ struct SaveMeta {
 };
 
 struct WriterOptions {
-  std::string dir;                 // checkpoint root (created if missing)
-  int keep_last = 3;               // committed checkpoints to keep (>= 1)
-  bool async = true;               // false: Save() returns when committed, no staging
-  int64_t staging_bytes = 0;       // host staging bound; 0: one snapshot's size
-  int64_t chunk_bytes = 4 << 20;   // bytes per checksummed chunk
+  std::string dir;                // checkpoint root (created if missing)
+  int keep_last = 3;              // committed checkpoints to keep (>= 1)
+  bool async = true;              // false: Save() returns when committed, no staging
+  int64_t staging_bytes = 0;      // host staging bound; 0: one snapshot's size
+  int64_t chunk_bytes = 4 << 20;  // bytes per checksummed chunk
+  // Write shard files with O_DIRECT where the file system allows it (ckpt/direct_file.h):
+  // no page-cache copy and writeback competing with training for the CPUs. Same bytes.
+  bool direct_io = true;
+  // Async saves: once the snapshot is copied, write and commit on a thread at nice 10 and the
+  // lowest best-effort I/O level (ckpt/low_priority_thread.h). Off by default: on a busy
+  // machine that thread is starved and the save (and the next one, which waits) drags on.
+  bool low_priority = false;
   Committer* committer = nullptr;  // not owned; null: this is a one-rank job
   // Called after each committed save, on the thread that ran it (the writer's own thread when
   // async), with the step and the path of this rank's shard file ("" when it wrote none).
@@ -77,11 +93,13 @@ struct WriterOptions {
 struct SaveStats {
   int64_t step = 0;
   int64_t bytes = 0;           // this rank's shard file
+  int64_t direct_bytes = 0;    // of those, written with O_DIRECT
   double wait_previous_s = 0;  // Save() waited for the previous save to finish
   double capture_s = 0;        // Save() until the caller's memory was no longer needed
   double write_s = 0;          // first byte written until fdatasync returned
   double commit_s = 0;         // vote, manifest, latest, retention (total_s has the rest)
   double total_s = 0;          // Save() until committed
+  double cpu_s = 0;            // CPU time of the thread that ran the save (copy, CRC, writes, commit)
 };
 
 class CheckpointWriter {
@@ -114,6 +132,7 @@ class CheckpointWriter {
   void ThreadMain();
   Status RunJob(Job& job, bool staged);
   struct Staging;  // the ring a staged save copies into and writes from (writer.cc)
+  Status FinishJob(Job& job, bool staged, Staging& staging, ShardLayout& layout, pb::ShardIndex& index, Status local);
   class DirectChunks;
   class StagedChunks;
   Status PrepareStepDir(int64_t step, std::string* step_dir);
@@ -124,6 +143,8 @@ class CheckpointWriter {
   Status Retain(int64_t step);
   void MarkCaptured(Job& job);
   int64_t StagingBytesFor(int64_t snapshot_bytes) const;
+  void EnsureStaging(int64_t ring_bytes);
+  uint8_t* StagingImage();
 
   WriterOptions opts_;
   LocalCommitter local_committer_;
@@ -140,6 +161,7 @@ class CheckpointWriter {
   Status last_status_;
   std::vector<SaveStats> stats_;
   std::thread thread_;
+  std::unique_ptr<LowPriorityThread> low_priority_;  // async with opts_.low_priority
 };
 
 }  // namespace ogai::ckpt

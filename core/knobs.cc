@@ -35,6 +35,9 @@ const std::vector<Knob>& Knobs() {
        "microseconds a waiting rank yields its core between polls"},
       // Checkpoints.
       {"OGAI_CKPT_CHUNK_KB", T::kInt, "4096", "checksum chunk of checkpoint shards in KiB (4..1048576)"},
+      {"OGAI_CKPT_DIRECT_IO", T::kFlag, "1", "0: write checkpoint shards through the page cache instead of O_DIRECT"},
+      {"OGAI_CKPT_LOW_PRIORITY", T::kFlag, "0",
+       "1: async checkpoint writes at nice 10 and the lowest best-effort I/O level (slow on a busy machine)"},
       // The store server (docs/security.md).
       {"OGAI_STORE_MAX_CONNECTIONS", T::kInt, "4096", "connections a store server keeps open; more are closed at once"},
       {"OGAI_STORE_MAX_PENDING", T::kInt, "64",

@@ -124,6 +124,8 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
     wo.async = cc.async;
     wo.staging_bytes = static_cast<int64_t>(cc.staging_mb * 1024.0 * 1024.0);
     wo.chunk_bytes = c->chunk_bytes_;
+    wo.direct_io = KnobFlag("OGAI_CKPT_DIRECT_IO", true);
+    wo.low_priority = KnobFlag("OGAI_CKPT_LOW_PRIORITY", false);
     wo.committer = committer;
     Checkpointing* self = c.get();
     wo.on_committed = [self](int64_t step, const std::string& shard) { self->OnCommitted(step, shard); };
@@ -363,6 +365,7 @@ Result<ckpt::SaveStats> Checkpointing::SaveSync(int64_t step, const std::string&
   wo.keep_last = cfg_.checkpoint.keep_last;
   wo.async = false;
   wo.chunk_bytes = chunk_bytes_;
+  wo.direct_io = KnobFlag("OGAI_CKPT_DIRECT_IO", true);
   wo.committer = committer_;
   OGAI_ASSIGN_OR_RETURN(auto w, ckpt::CheckpointWriter::Create(wo));
   OGAI_RETURN_IF_ERROR(w->Save(CheckpointWritePlan(*model_, *opt_, role_, cfg_.parallel.zero > 0), Meta(step)));

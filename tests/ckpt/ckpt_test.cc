@@ -1,6 +1,8 @@
 // The checkpoint library on its own: region geometry, the format, the writer's commit
 // protocol and retention, the reader's checks, and resharding between layouts with
 // synthetic multi-rank saves (ranks are threads; the store-based committer comes later).
+#include <stdlib.h>
+
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -11,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "ckpt/committer.h"
+#include "ckpt/direct_file.h"
 #include "ckpt/format.h"
 #include "ckpt/reader.h"
 #include "ckpt/region.h"
@@ -229,6 +232,96 @@ TEST_P(WriterModes, SaveCommitsAndReadsBackBitExact) {
 INSTANTIATE_TEST_SUITE_P(Ckpt, WriterModes,
                          ::testing::Values(std::make_tuple(false, int64_t{0}), std::make_tuple(true, int64_t{0}),
                                            std::make_tuple(true, int64_t{8192})));
+
+// O_DIRECT (ckpt/direct_file.h) changes how the bytes reach the disk, never which: in every
+// writer mode the shard file and the manifest's chunk checksums equal a buffered save's. On
+// a file system that takes O_DIRECT every whole 4 KiB block goes out direct (the chunks here
+// are 4 KiB, so the tensors' ends fall mid-block); one that refuses it is written buffered.
+bool TakesODirect(const std::string& dir) {
+  const std::string p = dir + "/probe";
+  DirectFile f;
+  if (!f.Open(p, true).ok() || !f.direct()) return false;
+  std::vector<uint8_t> block(2 * DirectFile::kAlign);
+  uint8_t* aligned =
+      block.data() +
+      (DirectFile::kAlign - reinterpret_cast<uintptr_t>(block.data()) % DirectFile::kAlign) % DirectFile::kAlign;
+  const bool ok = f.Append(aligned, DirectFile::kAlign).ok() && f.direct_bytes() == DirectFile::kAlign;
+  (void)f.Close();
+  fs::remove(p);
+  return ok;
+}
+
+TEST_P(WriterModes, DirectIoWritesTheBytesOfABufferedSave) {
+  const auto [async, staging] = GetParam();
+  std::vector<Owned> ts = {MakeTensor("a", {37, 129}, 1), MakeTensor("b", {5}, 2), MakeTensor("c", {3, 4, 1000}, 3)};
+  TempDir local;
+  std::vector<std::string> roots = {local.path()};
+  char shm[] = "/dev/shm/ogai_test.XXXXXX";  // tmpfs: O_DIRECT (Linux >= 6.6) or the fallback
+  if (fs::is_directory("/dev/shm") && ::mkdtemp(shm) != nullptr) roots.push_back(shm);
+  struct RemoveShm {
+    std::vector<std::string>& roots;
+    ~RemoveShm() {
+      std::error_code ec;
+      if (roots.size() > 1) fs::remove_all(roots[1], ec);
+    }
+  } remove_shm{roots};
+  for (const std::string& root : roots) {
+    const std::string d_direct = root + "/direct", d_buffered = root + "/buffered";
+    std::map<bool, SaveStats> stats;
+    for (bool direct : {true, false}) {
+      WriterOptions wo;
+      wo.dir = direct ? d_direct : d_buffered;
+      wo.async = async;
+      wo.staging_bytes = staging;
+      wo.chunk_bytes = 4096;
+      wo.direct_io = direct;
+      wo.low_priority = direct;  // the async write half on ckpt/low_priority_thread.h
+      auto w = CheckpointWriter::Create(wo);
+      ASSERT_TRUE(w.ok());
+      ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(3)).ok());
+      ASSERT_TRUE((*w)->Wait().ok());
+      stats[direct] = (*w)->stats().back();
+    }
+    const std::string shard = "step_00000003/rank_00000.shard";
+    const std::string a = ogai::testing::ReadText(d_direct + "/" + shard),
+                      b = ogai::testing::ReadText(d_buffered + "/" + shard);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_TRUE(a == b) << root;
+    auto ca = Checkpoint::Open(d_direct + "/step_00000003"), cb = Checkpoint::Open(d_buffered + "/step_00000003");
+    ASSERT_TRUE(ca.ok() && cb.ok());
+    ASSERT_EQ((*ca)->manifest().tensors_size(), (*cb)->manifest().tensors_size());
+    for (int i = 0; i < (*ca)->manifest().tensors_size(); ++i) {
+      EXPECT_EQ((*ca)->manifest().tensors(i).SerializeAsString(), (*cb)->manifest().tensors(i).SerializeAsString());
+    }
+    EXPECT_TRUE((*ca)->Verify().empty());
+    ExpectReadsBack(d_direct, ts);
+    EXPECT_EQ(stats[false].direct_bytes, 0);
+    const int64_t whole_blocks = static_cast<int64_t>(a.size() / DirectFile::kAlign * DirectFile::kAlign);
+    EXPECT_EQ(stats[true].direct_bytes, TakesODirect(d_direct) ? whole_blocks : 0) << root;
+  }
+}
+
+TEST(DirectFile, UnalignedAppendsFallBackToBufferedWithTheSameBytes) {
+  TempDir d;
+  std::vector<uint8_t> buf(5 * DirectFile::kAlign);
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<uint8_t>(i * 7 + 3);
+  uint8_t* p = buf.data() +
+               (DirectFile::kAlign - reinterpret_cast<uintptr_t>(buf.data()) % DirectFile::kAlign) % DirectFile::kAlign;
+  const std::string path = d / "f";
+  DirectFile f;
+  ASSERT_TRUE(f.Open(path, true).ok());
+  const bool direct = f.direct();
+  ASSERT_TRUE(f.Append(p, DirectFile::kAlign).ok());  // aligned: direct where the file system allows
+  EXPECT_EQ(f.direct_bytes(), direct ? DirectFile::kAlign : 0u);
+  ASSERT_TRUE(f.Append(p + DirectFile::kAlign, 100).ok());  // a short length: buffered from here on
+  EXPECT_FALSE(f.direct());
+  ASSERT_TRUE(f.Append(p + DirectFile::kAlign + 100, 2 * DirectFile::kAlign).ok());
+  ASSERT_TRUE(f.Sync().ok());
+  ASSERT_TRUE(f.Close().ok());
+  const std::string got = ogai::testing::ReadText(path);
+  ASSERT_EQ(got.size(), 3 * DirectFile::kAlign + 100);
+  EXPECT_EQ(std::memcmp(got.data(), p, got.size()), 0);
+}
 
 TEST(Writer, SaveWhileBusyWaitsAndEveryStepCommits) {
   TempDir d;
