@@ -38,8 +38,8 @@
 namespace ogai::comm::shm {
 
 struct ShmTuning {
-  size_t slot_bytes = 256 << 10;  // one chunk; OGAI_UCX_SHM_SLOT_BYTES
-  int depth = 4;                  // chunks in flight per rank; OGAI_UCX_SHM_DEPTH
+  size_t slot_bytes = 128 << 10;  // one chunk; OGAI_UCX_SHM_SLOT_BYTES
+  int depth = 8;                  // chunks in flight per rank; OGAI_UCX_SHM_DEPTH
   // All-reduce: every rank reduces the whole chunk (one synchronisation per chunk) up to
   // this message size; above it each rank reduces 1/n of the chunk and copies the other
   // parts from their owners (two synchronisations, 1/n of the reduction work, less copying;
