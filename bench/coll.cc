@@ -48,7 +48,7 @@ struct Opts {
   std::string op = "allreduce", backend = "ucx", dtype = "fp32", redop = "sum";
   size_t min_bytes = 8, max_bytes = 256u << 20;
   int iters = 0, warmup = -1;  // 0: chosen per size
-  bool json = false, check = true;
+  bool json = false, check = true, median = false;
 };
 
 size_t ParseBytes(const std::string& s) {
@@ -70,7 +70,7 @@ void Usage() {
   std::fprintf(stderr,
                "usage: mpirun -np N ogai-bench coll [--op allreduce|allgather|reducescatter|broadcast|sendrecv]\n"
                "         [--backend ucx|mpi|nccl] [--min-bytes 8] [--max-bytes 256M] [--dtype fp32|bf16]\n"
-               "         [--redop sum|avg|max|min] [--iters N] [--warmup N] [--json] [--no-check]\n");
+               "         [--redop sum|avg|max|min] [--iters N] [--warmup N] [--json] [--no-check] [--median]\n");
 }
 
 float Val(int r, size_t i) { return static_cast<float>((r + 1) * static_cast<int>((i % 7) + 1)); }
@@ -234,16 +234,42 @@ void PrepareInPlace(Case& c) {
   if (c.op == "allgather") Fill(c.out.data() + static_cast<size_t>(c.rank) * c.count * c.es, c.count, c.t, c.rank);
 }
 
+struct Timing {
+  double mean_us = 0;    // the slowest rank's mean over the timed loop
+  double median_us = 0;  // the slowest rank's median iteration (--median; 0 without)
+};
+
+// --median also stamps every iteration (one clock read each, for ogai and MPI alike): on a
+// loaded machine the median iteration says what the operation costs when both ranks run,
+// where the mean mostly measures the preemptions.
 template <typename F>
-double TimeIt(int warmup, int iters, F once) {
+Timing TimeIt(int warmup, int iters, bool median, F once) {
   for (int i = 0; i < warmup; ++i) once();
+  std::vector<double> each;
+  if (median) each.reserve(static_cast<size_t>(iters));
   MPI_Barrier(MPI_COMM_WORLD);
   auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < iters; ++i) once();
-  double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iters;
-  double worst = 0;
-  MPI_Allreduce(&us, &worst, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-  return worst;
+  auto last = t0;
+  for (int i = 0; i < iters; ++i) {
+    once();
+    if (median) {
+      auto now = std::chrono::steady_clock::now();
+      each.push_back(std::chrono::duration<double, std::micro>(now - last).count());
+      last = now;
+    }
+  }
+  Timing t;
+  double local[2] = {std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iters,
+                     0};
+  if (median && !each.empty()) {
+    std::nth_element(each.begin(), each.begin() + static_cast<long>(each.size() / 2), each.end());
+    local[1] = each[each.size() / 2];
+  }
+  double worst[2] = {0, 0};
+  MPI_Allreduce(local, worst, 2, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  t.mean_us = worst[0];
+  t.median_us = worst[1];
+  return t;
 }
 
 int RunColl(int argc, char** argv) {
@@ -271,6 +297,8 @@ int RunColl(int argc, char** argv) {
       o.json = true;
     else if (a == "--no-check")
       o.check = false;
+    else if (a == "--median")
+      o.median = true;
     else if (a == "--help" || a == "-h") {
       Usage();
       return 0;
@@ -393,7 +421,7 @@ int RunColl(int argc, char** argv) {
       int iters = o.iters > 0 ? o.iters : static_cast<int>(std::clamp<size_t>((size_t{1} << 30) / bytes, 5, 2000));
       int warmup = o.warmup >= 0 ? o.warmup : std::max(2, iters / 10);
       long wrong[2] = {0, 0};
-      double t[2];
+      double t[2], med[2] = {0, 0};
       Status bad;
       for (int ip = 0; ip < 2; ++ip) {
         if (o.op == "broadcast" || o.op == "sendrecv") {
@@ -411,10 +439,12 @@ int RunColl(int argc, char** argv) {
           FromDevice(c);
           wrong[ip] = c.Wrong(ResultOf(c, ip == 1));
         }
-        t[ip] = TimeIt(warmup, iters, [&] {
+        const Timing tm = TimeIt(warmup, iters, o.median, [&] {
           Status st = OgaiOnce(**pg, c, ip == 1);
           if (!st.ok() && bad.ok()) bad = st;
         });
+        t[ip] = tm.mean_us;
+        med[ip] = tm.median_us;
       }
       FreeDevice(c);
       if (!bad.ok()) {
@@ -427,19 +457,21 @@ int RunColl(int argc, char** argv) {
       double flat_t = 0;
       if (flat) {
         c.Prepare();
-        flat_t = TimeIt(warmup, iters, [&] {
-          Status st = OgaiOnce(*flat, c, false);
-          if (!st.ok() && bad.ok()) bad = st;
-        });
+        flat_t = TimeIt(warmup, iters, false, [&] {
+                   Status st = OgaiOnce(*flat, c, false);
+                   if (!st.ok() && bad.ok()) bad = st;
+                 }).mean_us;
         if (!bad.ok()) {
           std::fprintf(stderr, "rank %d (flat): %s\n", rank, bad.ToString().c_str());
           rc = 1;
         }
       }
-      double mpi_t = 0;
+      double mpi_t = 0, mpi_med = 0;
       if (mpi_baseline) {
         c.Prepare();
-        mpi_t = TimeIt(warmup, iters, [&] { MpiOnce(c, false); });
+        const Timing tm = TimeIt(warmup, iters, o.median, [&] { MpiOnce(c, false); });
+        mpi_t = tm.mean_us;
+        mpi_med = tm.median_us;
       }
       if (total_wrong[0] + total_wrong[1] > 0) rc = 1;
       if (rank == 0) {
@@ -456,12 +488,13 @@ int RunColl(int argc, char** argv) {
               "\"inplace_time_us\":%.3f,\"inplace_busbw_gbs\":%.4f,\"mpi_time_us\":%.3f,"
               "\"mpi_busbw_gbs\":%.4f,\"ratio_vs_mpi\":%.4f,\"nodes\":%d,\"flat_time_us\":%.3f,"
               "\"flat_busbw_gbs\":%.4f,\"ratio_vs_flat\":%.4f,\"tcp_stream_gbs\":%.4f,\"ratio_vs_tcp\":%.4f,"
+              "\"median_time_us\":%.3f,\"mpi_median_time_us\":%.3f,\"ratio_vs_mpi_median\":%.4f,"
               "\"transports\":%s}\n",
               o.op.c_str(), o.backend.c_str(), n, bytes, c.count, comm::DataTypeName(*dtype),
               comm::ReduceOpName(*redop), t[0], algbw, busbw, total_wrong[0] + total_wrong[1], t[1], busbw_ip, mpi_t,
               mpi_busbw, ratio, layout.nodes, flat_t, flat_busbw, flat ? busbw / flat_busbw : 0.0,
-              layout.tcp_stream_gbs, layout.tcp_stream_gbs > 0 ? busbw / layout.tcp_stream_gbs : 0.0,
-              layout.transports_json.c_str());
+              layout.tcp_stream_gbs, layout.tcp_stream_gbs > 0 ? busbw / layout.tcp_stream_gbs : 0.0, med[0], mpi_med,
+              med[0] > 0 && mpi_med > 0 ? mpi_med / med[0] : 0.0, layout.transports_json.c_str());
         } else {
           std::printf("%12zu %12zu %8s %6s | %10.2f %8.3f %8.3f %7ld | %10.2f %8.3f %8.3f %7ld | %10.2f %8.3f %6.2f\n",
                       bytes, c.count, comm::DataTypeName(*dtype), comm::ReduceOpName(*redop), t[0], algbw, busbw,

@@ -26,7 +26,7 @@ using detail::Clock;
 namespace {
 
 constexpr uint64_t kMagic = 0x6f6761692d73686dull;  // "ogai-shm"
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;                    // 2: result slots for every group size
 constexpr size_t kPage = 4096;
 
 struct alignas(64) Line {
@@ -115,11 +115,11 @@ Result<std::unique_ptr<ShmComm>> ShmComm::Create(int rank, int size, const ShmTu
   std::random_device rd;
   c->name_ =
       "/ogai-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" + std::to_string(rd());
-  // Per slot: its head line, then slot_bytes of data; then (more than two ranks: the
-  // two-phase all-reduce) depth result slots.
+  // Per slot: its head line, then slot_bytes of data; then depth result slots (the split
+  // all-reduce, shm_allreduce.cc).
   c->slot_stride_ = tuning.slot_bytes + 64;
   const size_t depth = static_cast<size_t>(tuning.depth);
-  c->seg_bytes_ = kPage + depth * c->slot_stride_ + (size > 2 ? depth * tuning.slot_bytes : 0);
+  c->seg_bytes_ = kPage + depth * c->slot_stride_ + depth * tuning.slot_bytes;
   int fd = ::shm_open(c->name_.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
   if (fd < 0) return ErrnoError("shm_open(" + c->name_ + ")", errno);
   c->linked_ = true;
@@ -320,58 +320,29 @@ Status ShmComm::SlotFree(uint32_t g, const detail::OpContext& ctx) {
 }
 
 void ShmComm::ReduceSlots(char* dst, uint32_t g, size_t chunk_bytes, size_t byte_off, size_t len, DataType dtype,
-                          ReduceOp op) const {
+                          ReduceOp op, const char* own, char* copy) const {
   const size_t es = DataTypeSize(dtype);
   // Pieces small enough that dst stays in L1 while the other ranks' slots are folded in.
-  const size_t piece = std::max<size_t>(1, (8u << 10) / es);
-  auto src = [&](int q) { return InData(q, g, chunk_bytes) + byte_off; };
+  constexpr size_t kPieceBytes = 8u << 10;
+  const size_t piece = std::max<size_t>(1, kPieceBytes / es);
+  alignas(64) char saved[kPieceBytes];
+  auto src = [&](int q) { return q == rank_ && own != nullptr ? own : InData(q, g, chunk_bytes) + byte_off; };
   for (size_t i = 0; i < len; i += piece) {
     const size_t m = std::min(piece, len - i);
     const size_t off = i * es;
     char* d = dst + off;
-    Reduce(d, src(0) + off, src(1) + off, m, dtype, op);
-    for (int q = 2; q < size_; ++q) Reduce(d, d, src(q) + off, m, dtype, op);
-  }
-}
-
-Status ShmComm::AllReduce(const detail::OpContext& ctx, const void* in, void* out, size_t count, DataType dtype,
-                          ReduceOp op) {
-  const size_t es = DataTypeSize(dtype);
-  const char* src = static_cast<const char*>(in);
-  char* dst = static_cast<char*>(out);
-  const size_t chunk = tuning_.slot_bytes / es;
-  const bool direct = size_ <= 2 || count * es <= tuning_.direct_max_bytes;
-  for (size_t lo = 0; lo < count; lo += chunk) {
-    const size_t len = std::min(chunk, count - lo);
-    const size_t bytes = len * es;
-    const uint32_t g = next_chunk_++;
-    OGAI_RETURN_IF_ERROR(SlotFree(g, ctx));
-    std::memcpy(InData(rank_, g, bytes), src + lo * es, bytes);
-    Post(g);
-    OGAI_RETURN_IF_ERROR(WaitAllPosted(g, ctx));
-    if (direct) {
-      // Every rank folds the whole chunk: one synchronisation, straight into the output.
-      ReduceSlots(dst + lo * es, g, bytes, 0, len, dtype, op);
-      if (op == ReduceOp::kAvg) DivideInPlace(dst + lo * es, len, dtype, size_);
-      Finish(g);
-      continue;
+    // In place, our own input is overwritten by the first fold: keep it if it comes later.
+    const char* mine = src(rank_) + off;
+    if (mine == d && rank_ >= 2) {
+      std::memcpy(saved, mine, m * es);
+      mine = saved;
     }
-    // Each rank folds its 1/n of the chunk into its result slot; then everybody copies.
-    const size_t plo = len * static_cast<size_t>(rank_) / static_cast<size_t>(size_);
-    const size_t phi = len * static_cast<size_t>(rank_ + 1) / static_cast<size_t>(size_);
-    char* mine = ResSlot(rank_, g) + plo * es;
-    ReduceSlots(mine, g, bytes, plo * es, phi - plo, dtype, op);
-    if (op == ReduceOp::kAvg) DivideInPlace(mine, phi - plo, dtype, size_);
-    Publish(kReduced, g + 1);
-    OGAI_RETURN_IF_ERROR(WaitAll(kReduced, g + 1, ctx));
-    for (int q = 0; q < size_; ++q) {
-      const size_t a = len * static_cast<size_t>(q) / static_cast<size_t>(size_);
-      const size_t b = len * static_cast<size_t>(q + 1) / static_cast<size_t>(size_);
-      std::memcpy(dst + (lo + a) * es, ResSlot(q, g) + a * es, (b - a) * es);
-    }
-    Publish(kConsumed, g + 1);
+    auto from = [&](int q) { return q == rank_ ? mine : src(q) + off; };
+    Reduce(d, from(0), from(1), m, dtype, op);
+    for (int q = 2; q < size_; ++q) Reduce(d, d, from(q), m, dtype, op);
+    if (op == ReduceOp::kAvg) DivideInPlace(d, m, dtype, size_);
+    if (copy != nullptr) std::memcpy(copy + off, d, m * es);  // still in L1
   }
-  return Status::Ok();
 }
 
 Status ShmComm::ReduceScatter(const detail::OpContext& ctx, const void* in, void* out, size_t count, DataType dtype,
@@ -393,7 +364,6 @@ Status ShmComm::ReduceScatter(const detail::OpContext& ctx, const void* in, void
     OGAI_RETURN_IF_ERROR(WaitAllPosted(g, ctx));
     // In place (out is our block of in): only slots are read, so writing out is safe.
     ReduceSlots(dst + lo * es, g, bytes, static_cast<size_t>(rank_) * len * es, len, dtype, op);
-    if (op == ReduceOp::kAvg) DivideInPlace(dst + lo * es, len, dtype, size_);
     Finish(g);
   }
   return Status::Ok();

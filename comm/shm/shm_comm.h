@@ -38,12 +38,12 @@
 namespace ogai::comm::shm {
 
 struct ShmTuning {
-  size_t slot_bytes = 256 << 10;  // one chunk; OGAI_UCX_SHM_SLOT_BYTES
-  int depth = 4;                  // chunks in flight per rank; OGAI_UCX_SHM_DEPTH
-  // All-reduce with more than two ranks: every rank reduces the whole chunk (one
-  // synchronisation per chunk) up to this message size; above it each rank reduces 1/n of
-  // the chunk and copies the other parts from their owners (two synchronisations, 1/n of
-  // the reduction work). Two ranks always use the first form. OGAI_UCX_SHM_DIRECT_MAX_BYTES.
+  size_t slot_bytes = 128 << 10;  // one chunk; OGAI_UCX_SHM_SLOT_BYTES
+  int depth = 8;                  // chunks in flight per rank; OGAI_UCX_SHM_DEPTH
+  // All-reduce: every rank reduces the whole chunk (one synchronisation per chunk) up to
+  // this message size; above it each rank reduces 1/n of the chunk and copies the other
+  // parts from their owners (two synchronisations, 1/n of the reduction work, less copying;
+  // shm_allreduce.cc). OGAI_UCX_SHM_DIRECT_MAX_BYTES.
   size_t direct_max_bytes = 64 << 10;
   // How long a wait spins before it sleeps on the futex: `spin` when somebody waits for the
   // operation (OGAI_UCX_SHM_SPIN_US), `bg_spin` when it runs in the background while the
@@ -114,9 +114,16 @@ class ShmComm {
   // g - depth.
   Status SlotFree(uint32_t g, const detail::OpContext& ctx);
   // dst[0, len) = x_0 (+) x_1 (+) ... over every rank's input data of chunk g (chunk_bytes
-  // long), starting `byte_off` into it.
-  void ReduceSlots(char* dst, uint32_t g, size_t chunk_bytes, size_t byte_off, size_t len, DataType dtype,
-                   ReduceOp op) const;
+  // long), starting `byte_off` into it; divided by the group size for kAvg. `own`: where this
+  // rank's input for dst[0, len) is, when not in its slot (may be dst itself). `copy`: also
+  // written there (from L1, piece by piece).
+  void ReduceSlots(char* dst, uint32_t g, size_t chunk_bytes, size_t byte_off, size_t len, DataType dtype, ReduceOp op,
+                   const char* own = nullptr, char* copy = nullptr) const;
+  // The two all-reduce forms (shm_allreduce.cc); count > 0.
+  Status AllReduceDirect(const detail::OpContext& ctx, const char* src, char* dst, size_t count, DataType dtype,
+                         ReduceOp op);
+  Status AllReduceSplit(const detail::OpContext& ctx, const char* src, char* dst, size_t count, DataType dtype,
+                        ReduceOp op);
   void Finish(uint32_t g);  // publishes reduced and consumed = g + 1
 
   int rank_, size_;
