@@ -346,19 +346,8 @@ TEST_F(DashboardBrowser, AHundredThousandStepsRenderInTheJobPageInUnderASecond) 
   ASSERT_EQ(code, 200) << info.dump();
   const std::string file = info["metrics_file"].get<std::string>();
   ASSERT_FALSE(file.empty()) << info.dump();
-  {  // The finished job's metrics file, replaced by a synthetic 100,000-step run.
-    std::ofstream out(file, std::ios::trunc);
-    out << R"({"start": {"restart": 0, "rank": 0, "world": 1, "dp": 1, "tp": 1, "pp": 1, "grad_accum": 1, "global_batch": 8, "resume_step": 0, "source": "none", "started_unix_ms": 0}})"
-        << "\n";
-    char line[256];
-    for (int s = 1; s <= 100000; ++s) {
-      std::snprintf(line, sizeof line,
-                    "{\"step\": %d, \"loss\": %.6f, \"lr\": 0.001, \"grad_norm\": %.3f, \"ms\": %.3f, "
-                    "\"dp_exposed_ms\": 0.5, \"restart\": 0, \"unix_ms\": %d.0}\n",
-                    s, 5.0 / (1.0 + s * 1e-3) + (s % 7) * 0.01, 1.0 + (s % 13) * 0.1, 20.0 + (s % 5), s * 20);
-      out << line;
-    }
-  }
+  // The finished job's metrics file, replaced by a synthetic 100,000-step run.
+  ogai::testing::WriteSyntheticMetrics(file, 100000);
   WebDriver& b = Browser();
   ASSERT_TRUE(b.ok());
   std::vector<double> ms;

@@ -71,6 +71,20 @@ std::map<std::string, long long> ReadMemoryMetrics(const std::string& path) {
 
 void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+void WriteSyntheticMetrics(const std::string& path, int steps) {
+  std::ofstream out(path, std::ios::trunc);
+  out << R"({"start": {"restart": 0, "rank": 0, "world": 1, "dp": 1, "tp": 1, "pp": 1, "grad_accum": 1, "global_batch": 8, "resume_step": 0, "source": "none", "started_unix_ms": 0}})"
+      << "\n";
+  char line[256];
+  for (int s = 1; s <= steps; ++s) {
+    std::snprintf(line, sizeof line,
+                  "{\"step\": %d, \"loss\": %.6f, \"lr\": 0.001, \"grad_norm\": %.3f, \"ms\": %.3f, "
+                  "\"dp_exposed_ms\": 0.5, \"restart\": 0, \"unix_ms\": %d.0}\n",
+                  s, 5.0 / (1.0 + s * 1e-3) + (s % 7) * 0.01, 1.0 + (s % 13) * 0.1, 20.0 + (s % 5), s * 20);
+    out << line;
+  }
+}
+
 std::string ReadText(const std::string& path) {
   auto text = ogai::ReadFile(path);
   return text.ok() ? std::move(*text) : std::string();

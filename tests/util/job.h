@@ -40,6 +40,9 @@ struct StepMetrics {
 // The per-step lines of a train.metrics_file, and its final memory line (empty if none).
 std::vector<StepMetrics> ReadStepMetrics(const std::string& path);
 std::map<std::string, long long> ReadMemoryMetrics(const std::string& path);
+// Writes (replacing) a synthetic metrics file of `steps` step lines after one start line: a
+// decaying loss with a small saw-tooth, for the report and dashboard tests of big runs.
+void WriteSyntheticMetrics(const std::string& path, int steps);
 
 // Writes `text` to `path`.
 void WriteFile(const std::string& path, const std::string& text);

@@ -131,19 +131,7 @@ TEST_F(ReportBrowser, TheTinyRunsReportDrawsOnePointPerStep) {
 // 100,000 steps: the report is downsampled on the C++ side and the browser draws it fast.
 TEST_F(ReportBrowser, AHundredThousandStepsRenderInUnderASecond) {
   TempDir d("ogai_web_big");
-  {
-    std::ofstream out(d / "metrics.jsonl");
-    out << R"({"start": {"restart": 0, "rank": 0, "world": 1, "dp": 1, "tp": 1, "pp": 1, "grad_accum": 1, "global_batch": 8, "resume_step": 0, "source": "none", "started_unix_ms": 0}})"
-        << "\n";
-    char line[256];
-    for (int s = 1; s <= 100000; ++s) {
-      std::snprintf(line, sizeof line,
-                    "{\"step\": %d, \"loss\": %.6f, \"lr\": 0.001, \"grad_norm\": %.3f, \"ms\": %.3f, "
-                    "\"dp_exposed_ms\": 0.5, \"restart\": 0, \"unix_ms\": %d.0}\n",
-                    s, 5.0 / (1.0 + s * 1e-3) + (s % 7) * 0.01, 1.0 + (s % 13) * 0.1, 20.0 + (s % 5), s * 20);
-      out << line;
-    }
-  }
+  ogai::testing::WriteSyntheticMetrics(d / "metrics.jsonl", 100000);
   auto rep = RunShell("cd " + d.path() + " && " + Bin("ogai-report") + " metrics.jsonl 2>&1");
   ASSERT_EQ(rep.exit_code, 0) << rep.output;
   const std::string dom = DumpDom(chromium_, d, d / "report.html");
