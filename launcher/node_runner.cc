@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -116,11 +117,12 @@ Status NodeRunner::Start(const NodeRound& round) {
   std::string hb_path = round_.tmpdir + "/heartbeat." + std::to_string(round_.round);
   OGAI_ASSIGN_OR_RETURN(heartbeats_, HeartbeatTable::Create(hb_path, nlocal));
 
-  bool user_schizo = false, user_shm = false;
+  bool user_schizo = false, user_shm = false, user_ucx_dir = std::getenv("UCX_POSIX_DIR") != nullptr;
   for (const std::string& kv : round_.env) {
     user_schizo |= kv.rfind("OMPI_MCA_schizo=", 0) == 0;
     user_shm |= kv.rfind("OMPI_MCA_btl_vader_backing_directory=", 0) == 0 ||
                 kv.rfind("OMPI_MCA_btl_sm_backing_directory=", 0) == 0;
+    user_ucx_dir |= kv.rfind("UCX_POSIX_DIR=", 0) == 0;
   }
   if (round_.pmix && pmix_ != nullptr) {
     PmixJob job;
@@ -170,6 +172,12 @@ Status NodeRunner::Start(const NodeRound& round) {
       // MPI_Finalize leaves nothing in /dev/shm.
       extra.push_back("OMPI_MCA_btl_vader_backing_directory=" + round_.mpi_shm_dir);
       extra.push_back("OMPI_MCA_btl_sm_backing_directory=" + round_.mpi_shm_dir);
+    }
+    if (!user_ucx_dir && !round_.mpi_shm_dir.empty()) {
+      // UCX's posix shared-memory files (ucx_shm_posix_*) likewise: UCX unlinks each soon
+      // after making it, but a rank killed in between left one in /dev/shm (seen after a test
+      // run that kills ranks).
+      extra.push_back("UCX_POSIX_DIR=" + round_.mpi_shm_dir);
     }
     Status st;
     if (round_.pmix && pmix_ != nullptr) {

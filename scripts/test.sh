@@ -19,6 +19,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # is not set; this covers the tests that run mpirun directly.)
 OMPI_SHM="$(mktemp -d /dev/shm/ogai-test-mpi.XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/ogai-test-mpi.XXXXXX")"
 export OMPI_MCA_btl_vader_backing_directory="$OMPI_SHM"
+# UCX's posix segments (ucx_shm_posix_*) of a rank killed between making one and unlinking it.
+export UCX_POSIX_DIR="$OMPI_SHM"
 cleanup_shm() { rm -rf "$OMPI_SHM"; }
 trap cleanup_shm EXIT
 

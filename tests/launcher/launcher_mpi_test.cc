@@ -120,6 +120,29 @@ TEST(MpiRun, ALauncherKilledWithSigkillLeavesNoSegments) {
   }
 }
 
+TEST(MpiRun, UcxPosixSegmentsGoToTheJobsFolder) {
+  // UCX's posix files (ucx_shm_posix_*) of a rank killed between making one and unlinking it
+  // were left in /dev/shm (seen after a test run): the ranks get UCX_POSIX_DIR in the job's
+  // folder, removed with it, unless the user set one.
+  std::string mark = NewMark();
+  auto r = RunCommand({"env", "-u", "UCX_POSIX_DIR", BinDir() + "/ogai-run", "-np", "2", "-x", "OGAI_TEST_MARK=" + mark,
+                       "--", "sh", "-c", "echo ucxdir=$UCX_POSIX_DIR"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto lines = LinesWith(r.out, "ucxdir=");
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  for (const std::string& l : lines) {
+    const std::string dir = l.substr(l.find("ucxdir=") + 7);
+    EXPECT_EQ(dir.rfind("/dev/shm/ogai-mpi.", 0), 0u) << l;
+    EXPECT_FALSE(std::filesystem::exists(dir)) << dir << " is left";
+  }
+  ogai::testing::TempDir mine("ucx_dir");
+  auto u = RunCommand({BinDir() + "/ogai-run", "-np", "1", "-x", "UCX_POSIX_DIR=" + mine.path(), "--", "sh", "-c",
+                       "echo ucxdir=$UCX_POSIX_DIR"});
+  ASSERT_EQ(u.code, 0) << u.out << u.err;
+  EXPECT_EQ(LinesWith(u.out, "ucxdir=" + mine.path()).size(), 1u) << u.out;
+  EXPECT_TRUE(Survivors(mark).empty());
+}
+
 TEST(MpiRun, AFolderTheUserSetForSegmentsIsKept) {
   // OMPI_MCA_btl_vader_backing_directory given (as scripts/test.sh does): the ranks use it.
   std::string mark = NewMark();
