@@ -17,6 +17,7 @@
 
 #include "core/file_io.h"
 #include "core/log.h"
+#include "core/shm_segment.h"
 #include "launcher/console.h"
 #include "launcher/guard.h"
 #include "launcher/piped_child.h"
@@ -288,6 +289,10 @@ bool NodeRunner::OnChildStatus(pid_t pid, int st) {
   r->status = st;
   r->child.Drain();
   OGAI_LOG(Debug) << "rank " << r->rank << " pid " << pid << " ended: " << DescribeWaitStatus(st);
+  // Its comm segments, if it was killed before unlinking them (core/shm_segment.h).
+  if (const int n = RemoveShmSegmentsOf(pid); n > 0) {
+    OGAI_LOG(Debug) << "rank " << r->rank << ": removed " << n << " shared-memory segment(s) it left";
+  }
   if (state_ == State::kStopping || state_ == State::kFinishing) {
     // The round may be over now: look at once rather than at the next tick (a restart
     // waits for this).

@@ -18,6 +18,7 @@
 
 #include "comm/reduce.h"
 #include "core/knobs.h"
+#include "core/shm_segment.h"
 
 namespace ogai::comm::shm {
 
@@ -113,8 +114,7 @@ Result<std::unique_ptr<ShmComm>> ShmComm::Create(int rank, int size, const ShmTu
   std::unique_ptr<ShmComm> c(new ShmComm(rank, size, tuning));
   static std::atomic<uint64_t> counter{0};
   std::random_device rd;
-  c->name_ =
-      "/ogai-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" + std::to_string(rd());
+  c->name_ = ShmSegmentName(::getpid(), counter.fetch_add(1), rd());
   // Per slot: its head line, then slot_bytes of data; then depth result slots (the split
   // all-reduce, shm_allreduce.cc).
   c->slot_stride_ = tuning.slot_bytes + 64;

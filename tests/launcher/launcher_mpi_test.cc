@@ -143,6 +143,21 @@ TEST(MpiRun, UcxPosixSegmentsGoToTheJobsFolder) {
   EXPECT_TRUE(Survivors(mark).empty());
 }
 
+TEST(MpiRun, AKilledRanksCommSegmentsAreRemoved) {
+  // ogai's own comm segments (/dev/shm/ogai-<pid>-..., core/shm_segment.h) of a rank killed
+  // before it unlinked them were left (seen after a test run): the agent removes them when it
+  // reaps the rank. The rank here makes one under its own pid, then is killed.
+  std::string mark = NewMark();
+  auto r = RunCommand({BinDir() + "/ogai-run", "-np", "1", "-x", "OGAI_TEST_MARK=" + mark, "--", "sh", "-c",
+                       "f=/dev/shm/ogai-$$-0-77; : > $f; echo made=$f; kill -9 $$"});
+  EXPECT_EQ(r.code, 137) << r.out << r.err;
+  auto lines = LinesWith(r.out, "made=");
+  ASSERT_EQ(lines.size(), 1u) << r.out << r.err;
+  const std::string f = lines[0].substr(lines[0].find("made=") + 5);
+  EXPECT_FALSE(std::filesystem::exists(f)) << f << " is left";
+  EXPECT_TRUE(Survivors(mark).empty());
+}
+
 TEST(MpiRun, AFolderTheUserSetForSegmentsIsKept) {
   // OMPI_MCA_btl_vader_backing_directory given (as scripts/test.sh does): the ranks use it.
   std::string mark = NewMark();
