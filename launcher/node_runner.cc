@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -336,10 +337,12 @@ void NodeRunner::CheckHeartbeats() {
   auto now = Clock::now();
   double limit = round_.heartbeat_timeout;
   // When one rank hangs, the others soon wait for it in a collective and fall silent too:
-  // blame the rank that is stopped (SIGSTOP), else the one silent for longest.
+  // blame the rank that is stopped (SIGSTOP), else the one silent for longest. A stopped
+  // rank is blamed however recently its stop was seen: its peer's last heartbeat may predate
+  // the stop, so the peer can pass the limit first (seen under load).
   Rank* worst = nullptr;
   double worst_for = 0;
-  bool worst_stopped = false;
+  bool worst_stopped = false, over = false;
   for (auto& rp : ranks_) {
     Rank& r = *rp;
     if (r.reaped) continue;
@@ -352,16 +355,18 @@ void NodeRunner::CheckHeartbeats() {
     }
     double idle = std::chrono::duration<double>(now - r.last_progress).count();
     double stopped_for = r.stopped ? std::chrono::duration<double>(now - r.stopped_since).count() : 0.0;
-    const bool stopped = stopped_for > limit;
-    if (!stopped && !(r.hb_armed && idle > limit)) continue;
-    const double for_s = stopped ? stopped_for : idle;
+    const bool silent = r.hb_armed && idle > limit;
+    over |= stopped_for > limit || silent;
+    const bool stopped = r.stopped;
+    if (!stopped && !silent) continue;
+    const double for_s = stopped ? std::max(stopped_for, idle) : idle;
     if (worst == nullptr || (stopped && !worst_stopped) || (stopped == worst_stopped && for_s > worst_for)) {
       worst = &r;
       worst_for = for_s;
       worst_stopped = stopped;
     }
   }
-  if (worst == nullptr) return;
+  if (!over || worst == nullptr) return;
   Rank& r = *worst;
   RankFailure f = BaseFailure(r);
   f.kind = RankFailure::Kind::kHung;
