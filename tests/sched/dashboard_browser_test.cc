@@ -14,6 +14,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -137,6 +138,18 @@ class DashboardBrowser : public ::testing::Test {
   std::vector<std::unique_ptr<WebDriver>> browsers_;
 };
 
+// The job's ranks: the ogai-worker processes that carry its folder.
+std::vector<int> RanksOf(const std::string& job_dir) {
+  std::vector<int> ranks;
+  for (int pid : PidsWith(job_dir + "/"))
+    if (testing::ReadText("/proc/" + std::to_string(pid) + "/comm") == "ogai-worker\n") ranks.push_back(pid);
+  return ranks;
+}
+
+void SignalAll(const std::vector<int>& pids, int sig) {
+  for (int pid : pids) ::kill(pid, sig);
+}
+
 // The states of the jobs the page shows, "id:STATE" sorted by id.
 std::string PageStates(const json& d) {
   std::map<int64_t, std::string> m;
@@ -231,20 +244,45 @@ TEST_F(DashboardBrowser, AJobPagesChartHasOnePointPerStepAndGainsPointsWhileTheJ
   const int64_t id = daemon_->Submit("tok-alice", {cfg_, "--name", "curves", "-np", "2", "parallel.dp=2",
                                                    "train.steps=400", "checkpoint.every_steps=100"});
   ASSERT_TRUE(daemon_->WaitState(id, "RUNNING", 60)) << daemon_->Show(id);
+  // The chart must be seen growing whatever the machine's speed, so the test sets the pace: the
+  // job's two ranks are paused (SIGSTOP) while the page loads, then run 20 or more steps at a
+  // time and are paused again, and each time the page must come to show exactly the steps the
+  // metrics file has. (Pauses of seconds are far below the job's 60 s timeouts.)
+  std::vector<int> ranks;
+  for (int i = 0; i < 600 && ranks.size() < 2; ++i, ::usleep(100000)) ranks = RanksOf(daemon_->JobDir(id));
+  ASSERT_EQ(ranks.size(), 2u) << daemon_->Show(id);
+  SignalAll(ranks, SIGSTOP);
+  struct Resume {  // never leaves the ranks stopped, whatever fails
+    std::vector<int>* pids;
+    ~Resume() { SignalAll(*pids, SIGCONT); }
+  } resume{&ranks};
+  auto [code0, info0] = Api("GET", "/api/jobs/" + std::to_string(id), "tok-alice");
+  ASSERT_EQ(code0, 200) << info0.dump();
+  const std::string metrics = info0["metrics_file"].get<std::string>();
   WebDriver& b = Browser();
   ASSERT_TRUE(b.ok());
   ASSERT_TRUE(b.Navigate(base_ + "/job/" + std::to_string(id) + "#token=tok-alice")) << b.error();
   ASSERT_TRUE(WaitPage(b, "d.view === 'job'", 30)) << Dash(b).dump();
   if (std::string why = Dash(b)["chartsUnavailable"]; !why.empty()) GTEST_SKIP() << "no charts: " << why;
   const std::string nav = b.Execute("return performance.timeOrigin;").dump();
-  // While it runs, the chart grows: several distinct point counts below the final one.
-  std::set<int> seen;
-  for (int i = 0; i < 600 && daemon_->State(id) == "RUNNING"; ++i) {
-    json p = b.Execute("const d = window.ogaiDash; return d.points.loss || 0;");
-    if (p.is_number() && p.get<int>() > 0 && p.get<int>() < 400) seen.insert(p.get<int>());
-    ::usleep(200000);
+  std::vector<size_t> seen;
+  size_t last = testing::ReadStepMetrics(metrics).size();
+  for (int round = 0; round < 3; ++round) {
+    SignalAll(ranks, SIGCONT);
+    size_t n = last;
+    for (int i = 0; i < 6000 && n < last + 20; ++i, ::usleep(10000)) n = testing::ReadStepMetrics(metrics).size();
+    SignalAll(ranks, SIGSTOP);
+    ::usleep(200000);  // a line being written when the signal came is finished or not begun
+    n = testing::ReadStepMetrics(metrics).size();
+    ASSERT_GE(n, last + 20) << "the job made no progress in 60 s: " << daemon_->Show(id);
+    ASSERT_LT(n, 400u) << "the job ended before its chart was seen growing";
+    EXPECT_TRUE(WaitPage(b, "d.steps === " + std::to_string(n) + " && d.points.loss === " + std::to_string(n), 15))
+        << "round " << round << ", " << n << " steps in the file: " << Dash(b).dump();
+    seen.push_back(n);
+    last = n;
   }
-  EXPECT_GE(seen.size(), 3u) << "the chart did not grow while the job ran";
+  SignalAll(ranks, SIGCONT);
+  EXPECT_EQ(seen.size(), 3u) << "the chart did not grow while the job ran";
   ASSERT_TRUE(daemon_->WaitState(id, "COMPLETED", 180)) << daemon_->Show(id);
   // Finished: as many points as the metrics file has steps, on every chart.
   auto [code, info] = Api("GET", "/api/jobs/" + std::to_string(id), "tok-alice");
