@@ -2,9 +2,11 @@
 #include "ckpt/shard_file.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "ckpt/direct_file.h"
 #include "core/clock.h"
@@ -106,7 +108,7 @@ void PlanShardFile(int rank, const std::vector<ConstSlice>& slices, int64_t opt_
 }
 
 Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout, ChunkSource& source,
-                      bool direct_io, double* write_s, uint64_t* direct_bytes) {
+                      bool direct_io, double* write_s, uint64_t* direct_bytes, double max_bytes_per_s) {
   const std::string path = JoinPath(dir, ShardFileName(header.rank));
   DirectFile file;
   OGAI_RETURN_IF_ERROR(file.Open(path, direct_io));
@@ -136,7 +138,9 @@ Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLa
       const ChunkRef& c = source.ref(i);
       const uint8_t* d = source.data(i);
       pb::Piece* piece = layout.piece_of[c.slice];
-      piece->add_chunk_crc32c(Crc32c(d, static_cast<size_t>(c.len)));
+      uint32_t crc;
+      if (!source.crc32c(i, &crc)) crc = Crc32c(d, static_cast<size_t>(c.len));
+      piece->add_chunk_crc32c(crc);
       batch_end = piece->byte_offset() + static_cast<uint64_t>(c.offset + c.len);
       if (image == nullptr) {
         st = bounce ? bounce->Add(d, static_cast<size_t>(c.len), file) : file.Append(d, static_cast<size_t>(c.len));
@@ -148,6 +152,10 @@ Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLa
       if (st.ok()) image_written = std::max(image_written, upto);
     }
     source.Consumed(n);
+    if (max_bytes_per_s > 0) {  // paced: not ahead of max_bytes_per_s since the first write
+      const double ahead = static_cast<double>(file.bytes()) / max_bytes_per_s - (Now() - t_first_write);
+      if (ahead > 0) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
+    }
   }
   if (st.ok() && image != nullptr) st = file.Append(image + image_written, layout.file_bytes - image_written);
   if (st.ok() && bounce) st = bounce->Flush(file);

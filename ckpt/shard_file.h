@@ -60,6 +60,9 @@ class ChunkSource {
   virtual size_t available() const = 0;  // 0: every chunk has been written
   virtual const ChunkRef& ref(size_t k) const = 0;
   virtual const uint8_t* data(size_t k) const = 0;
+  // The chunk's CRC-32C when the source computed it already (a staged save does, while
+  // copying); otherwise WriteShardFile computes it.
+  virtual bool crc32c(size_t /*k*/, uint32_t* /*crc*/) const { return false; }
   // The first n available chunks are written (or failed to be): drop them, and refill.
   virtual void Consumed(size_t n) = 0;
   // The whole file as one DirectFile::kAlign-aligned buffer of layout.file_bytes, every
@@ -75,7 +78,8 @@ class ChunkSource {
 // source's file_image() in place, or else through an 8 MiB aligned bounce buffer; the bytes
 // are the same either way. Sets *write_s to the time from the first byte written until
 // fdatasync returned, and *direct_bytes (if not null) to the bytes that went out direct.
+// With max_bytes_per_s > 0 it sleeps between batches so as not to write faster.
 Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout, ChunkSource& source,
-                      bool direct_io, double* write_s, uint64_t* direct_bytes = nullptr);
+                      bool direct_io, double* write_s, uint64_t* direct_bytes = nullptr, double max_bytes_per_s = 0);
 
 }  // namespace ogai::ckpt

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <map>
 
@@ -10,63 +9,13 @@
 #include "ckpt/format.h"
 #include "ckpt/low_priority_thread.h"
 #include "ckpt/shard_file.h"
+#include "ckpt/staging_ring.h"
 #include "core/build_info.h"
 #include "core/clock.h"
+#include "core/crc32c.h"
 #include "core/log.h"
 
 namespace ogai::ckpt {
-namespace {
-
-// A FIFO of variable-size byte ranges in one buffer (single-threaded: the writer thread
-// both fills and drains it).
-class Ring {
- public:
-  Ring(uint8_t* base, int64_t cap) : base_(base), cap_(cap) {}
-  bool empty() const { return q_.empty(); }
-  // Reserves n contiguous bytes; nullptr when they do not fit now.
-  uint8_t* Alloc(int64_t n, const ChunkRef& ref) {
-    int64_t pos;
-    if (q_.empty()) {
-      pos = 0;
-    } else {
-      const Entry& f = q_.front();
-      const Entry& b = q_.back();
-      const int64_t end = b.pos + b.ref.len;
-      if (f.pos <= b.pos) {
-        if (cap_ - end >= n)
-          pos = end;
-        else if (f.pos >= n)
-          pos = 0;
-        else
-          return nullptr;
-      } else {
-        if (f.pos - end >= n)
-          pos = end;
-        else
-          return nullptr;
-      }
-    }
-    if (n > cap_) return nullptr;
-    q_.push_back({pos, ref});
-    return base_ + pos;
-  }
-  size_t size() const { return q_.size(); }
-  const uint8_t* Data(size_t i) const { return base_ + q_[i].pos; }
-  const ChunkRef& Ref(size_t i) const { return q_[i].ref; }
-  void Pop(size_t n) { q_.erase(q_.begin(), q_.begin() + static_cast<std::ptrdiff_t>(n)); }
-
- private:
-  struct Entry {
-    int64_t pos;
-    ChunkRef ref;
-  };
-  uint8_t* base_;
-  int64_t cap_;
-  std::deque<Entry> q_;
-};
-
-}  // namespace
-
 struct CheckpointWriter::Staging {
   std::unique_ptr<Ring> ring;  // staged saves only
   uint8_t* image = nullptr;    // the ring holds the whole snapshot as the file's image (shard_file.h)
@@ -101,10 +50,14 @@ class CheckpointWriter::StagedChunks final : public ChunkSource {
   size_t available() const override { return ring_.size(); }
   const ChunkRef& ref(size_t k) const override { return ring_.Ref(k); }
   const uint8_t* data(size_t k) const override { return ring_.Data(k); }
+  bool crc32c(size_t k, uint32_t* crc) const override {
+    *crc = ring_.Crc(k);
+    return true;
+  }
   uint8_t* file_image() override { return staging_.image; }
   void Consumed(size_t n) override {
     ring_.Pop(n);
-    w_.FillStaging(job_, layout_, staging_);
+    (void)w_.FillStaging(job_, layout_, staging_);  // a prefilled ring is full from the start
   }
 
  private:
@@ -222,13 +175,68 @@ Status CheckpointWriter::Save(std::vector<ConstSlice> slices, const SaveMeta& me
     }
     return st;
   }
+  return Enqueue(std::move(job));
+}
+
+Status CheckpointWriter::Enqueue(Job job) {
   std::lock_guard<std::mutex> lock(mu_);
   busy_ = true;
-  captured_ = false;
-  busy_step_ = meta.step;
+  captured_ = job.prefilled;
+  busy_step_ = job.meta.step;
   pending_ = std::move(job);
   cv_.notify_all();
   return Status::Ok();
+}
+
+std::vector<CheckpointWriter::StagedSlice> CheckpointWriter::Stage(const std::vector<ConstSlice>& slices) {
+  std::lock_guard<std::mutex> lock(mu_);
+  staged_.clear();
+  staged_crc_.clear();
+  int64_t total = 0;
+  for (const ConstSlice& s : slices) total += SliceBytes(s);
+  const int64_t want = StagingBytesFor(total);
+  if (!opts_.async || busy_ || want < total) return {};
+  EnsureStaging(want);
+  const int64_t chunk = std::min<int64_t>(opts_.chunk_bytes, want / 4 * 4);  // as PlanShard
+  pb::ShardIndex index;
+  ShardLayout layout;
+  PlanShardFile(committer_->rank(), slices, 0, 0, chunk, &index, &layout);
+  std::vector<StagedSlice> out;
+  staged_crc_.resize(slices.size());
+  for (size_t i = 0; i < slices.size(); ++i) {
+    const int64_t bytes = SliceBytes(slices[i]);
+    staged_crc_[i].assign(static_cast<size_t>((bytes + chunk - 1) / chunk), 0);
+    out.push_back({StagingImage() + layout.piece_of[i]->byte_offset(), staged_crc_[i].data(), chunk});
+    staged_.emplace_back(slices[i].data, bytes);
+  }
+  return out;
+}
+
+Status CheckpointWriter::SaveStaged(std::vector<ConstSlice> slices, const SaveMeta& meta) {
+  std::vector<std::vector<uint32_t>> crc;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool same = !busy_ && staged_.size() == slices.size();
+    for (size_t i = 0; same && i < slices.size(); ++i) {
+      same = staged_[i] == std::pair<const void*, int64_t>(slices[i].data, SliceBytes(slices[i]));
+    }
+    staged_.clear();
+    crc = std::move(staged_crc_);
+    staged_crc_.clear();
+    if (!same) return Internal("checkpoint: SaveStaged of step " + std::to_string(meta.step) + " without its Stage");
+    Status prev = last_status_;
+    last_status_ = Status::Ok();
+    if (!prev.ok()) return prev;
+  }
+  Job job;
+  job.slices = std::move(slices);
+  job.meta = meta;
+  job.t_start = Now();
+  job.stats.step = meta.step;
+  job.prefilled = true;
+  job.chunk_crc = std::move(crc);
+  job.stats.staged = true;
+  return Enqueue(std::move(job));
 }
 
 Status CheckpointWriter::WaitCaptured() {
@@ -285,17 +293,26 @@ Status CheckpointWriter::RunJob(Job& job, bool staged) {
   Staging staging;
   Status local = PlanShard(job, staged, &index, &layout, &staging);
   // The copy into staging comes first, before any file-system call: an fsync can take
-  // seconds on a busy disk, and the training loop may be waiting for the copy.
-  if (local.ok() && staged) FillStaging(job, layout, staging);
+  // seconds on a busy disk, and the training loop may be waiting for the copy. A prefilled
+  // snapshot only needs its checksums, which nobody waits for.
+  if (local.ok() && staged && !job.prefilled) (void)FillStaging(job, layout, staging);
   job.stats.cpu_s = ThreadCpuSeconds() - cpu0;
+  auto rest = [&] {
+    if (local.ok() && job.prefilled) {
+      const double cpu1 = ThreadCpuSeconds();
+      local = FillStaging(job, layout, staging);
+      job.stats.cpu_s += ThreadCpuSeconds() - cpu1;
+    }
+    return FinishJob(job, staged, staging, layout, index, local);
+  };
   // Once the snapshot is whole, nobody waits for the rest (checksums, writes, fdatasync,
   // commit): it runs on the low-priority thread, on cycles the training loop leaves idle.
-  if (staged && staging.captured && low_priority_ != nullptr) {
+  if (staged && (staging.captured || job.prefilled) && low_priority_ != nullptr) {
     Status out;
-    low_priority_->Run([&] { out = FinishJob(job, staged, staging, layout, index, local); });
+    low_priority_->Run([&] { out = rest(); });
     return out;
   }
-  return FinishJob(job, staged, staging, layout, index, local);
+  return rest();
 }
 
 // The part of a save after the copy into staging: the shard file, the vote and the commit.
@@ -380,18 +397,30 @@ Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* 
   return Status::Ok();
 }
 
-void CheckpointWriter::FillStaging(Job& job, const ShardLayout& layout, Staging& staging) {
+Status CheckpointWriter::FillStaging(Job& job, const ShardLayout& layout, Staging& staging) {
   while (staging.next < layout.chunks.size()) {
     const ChunkRef& c = layout.chunks[staging.next];
     uint8_t* dst = staging.ring->Alloc(c.len, c);
     if (dst == nullptr) break;
-    std::memcpy(dst, reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset, static_cast<size_t>(c.len));
+    if (job.prefilled) {  // already there, checksummed, at its file offset (Stage)
+      const uint64_t chunk = layout.piece_of[c.slice]->chunk_bytes();
+      const size_t k = static_cast<size_t>(static_cast<uint64_t>(c.offset) / chunk);
+      if (staging.image == nullptr || dst != staging.image + layout.piece_of[c.slice]->byte_offset() + c.offset ||
+          k >= job.chunk_crc[c.slice].size()) {
+        return Internal("checkpoint: a staged snapshot is not where Stage put it");
+      }
+      staging.ring->SetCrc(job.chunk_crc[c.slice][k]);
+    } else {
+      staging.ring->SetCrc(CopyWithCrc32c(dst, reinterpret_cast<const uint8_t*>(job.slices[c.slice].data) + c.offset,
+                                          static_cast<size_t>(c.len)));
+    }
     ++staging.next;
   }
   if (staging.next == layout.chunks.size() && !staging.captured) {
     staging.captured = true;
-    MarkCaptured(job);
+    if (!job.prefilled) MarkCaptured(job);  // a prefilled one was captured before SaveStaged
   }
+  return Status::Ok();
 }
 
 Status CheckpointWriter::WriteShard(Job& job, ShardLayout& layout, bool staged, Staging& staging,
@@ -401,7 +430,8 @@ Status CheckpointWriter::WriteShard(Job& job, ShardLayout& layout, bool staged, 
   uint64_t direct = 0;
   if (staged) {
     StagedChunks source(*this, job, layout, staging);
-    st = WriteShardFile(step_dir, header, layout, source, opts_.direct_io, &job.stats.write_s, &direct);
+    st = WriteShardFile(step_dir, header, layout, source, opts_.direct_io, &job.stats.write_s, &direct,
+                        opts_.max_write_bytes_per_s);
   } else {
     DirectChunks source(job, layout);
     st = WriteShardFile(step_dir, header, layout, source, opts_.direct_io, &job.stats.write_s, &direct);

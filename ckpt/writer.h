@@ -78,6 +78,10 @@ struct WriterOptions {
   // Write shard files with O_DIRECT where the file system allows it (ckpt/direct_file.h):
   // no page-cache copy and writeback competing with training for the CPUs. Same bytes.
   bool direct_io = true;
+  // Async saves write at most this many bytes per second (0: unpaced): the disk's DMA reads of
+  // staging then compete less with the training steps for memory bandwidth, spread over more
+  // of them. Synchronous saves are never paced.
+  double max_write_bytes_per_s = 0;
   // Async saves: once the snapshot is copied, write and commit on a thread at nice 10 and the
   // lowest best-effort I/O level (ckpt/low_priority_thread.h). Off by default: on a busy
   // machine that thread is starved and the save (and the next one, which waits) drags on.
@@ -100,6 +104,7 @@ struct SaveStats {
   double commit_s = 0;         // vote, manifest, latest, retention (total_s has the rest)
   double total_s = 0;          // Save() until committed
   double cpu_s = 0;            // CPU time of the thread that ran the save (copy, CRC, writes, commit)
+  bool staged = false;         // SaveStaged: the caller wrote the snapshot (no copy by the writer)
 };
 
 class CheckpointWriter {
@@ -114,6 +119,21 @@ class CheckpointWriter {
   // than on the first save, when the training loop may be waiting for the copy.
   void Reserve(int64_t snapshot_bytes);
   Status Save(std::vector<ConstSlice> slices, const SaveMeta& meta);
+  // A save whose snapshot the caller writes into staging itself, checksums included (the
+  // optimizer, in the pass that updates the state: train/checkpointing.h), so that no thread
+  // copies and checksums the whole state while training runs. Stage(slices) plans the shard
+  // as Save would and returns, per slice, where its bytes go and where the CRC-32C of each of
+  // its chunks of chunk_bytes goes; empty when a save cannot be staged that way now (a
+  // synchronous writer, a save still being written, or staging smaller than the snapshot:
+  // then use Save). Once the caller has written all of it, SaveStaged saves them (the same
+  // slices, in the same order); the training loop has nothing to wait for.
+  struct StagedSlice {
+    uint8_t* data;
+    uint32_t* chunk_crc;
+    int64_t chunk_bytes;
+  };
+  std::vector<StagedSlice> Stage(const std::vector<ConstSlice>& slices);
+  Status SaveStaged(std::vector<ConstSlice> slices, const SaveMeta& meta);
   Status WaitCaptured();
   Status Wait();
   bool busy() const;
@@ -127,7 +147,10 @@ class CheckpointWriter {
     SaveMeta meta;
     double t_start = 0;
     SaveStats stats;
+    bool prefilled = false;                        // SaveStaged: the caller wrote the snapshot into staging
+    std::vector<std::vector<uint32_t>> chunk_crc;  // and these checksums, per slice and chunk
   };
+  Status Enqueue(Job job);
   explicit CheckpointWriter(const WriterOptions& opts);
   void ThreadMain();
   Status RunJob(Job& job, bool staged);
@@ -137,7 +160,7 @@ class CheckpointWriter {
   class StagedChunks;
   Status PrepareStepDir(int64_t step, std::string* step_dir);
   Status PlanShard(const Job& job, bool staged, pb::ShardIndex* index, ShardLayout* layout, Staging* staging);
-  void FillStaging(Job& job, const ShardLayout& layout, Staging& staging);
+  Status FillStaging(Job& job, const ShardLayout& layout, Staging& staging);
   Status WriteShard(Job& job, ShardLayout& layout, bool staged, Staging& staging, const std::string& step_dir);
   Status CommitAsLeader(const Job& job, const std::vector<pb::ShardIndex>& votes, const std::string& step_dir);
   Status Retain(int64_t step);
@@ -159,6 +182,8 @@ class CheckpointWriter {
   bool stop_ = false;
   int64_t busy_step_ = -1;
   Status last_status_;
+  std::vector<std::pair<const void*, int64_t>> staged_;  // what Stage planned: each slice's data, bytes
+  std::vector<std::vector<uint32_t>> staged_crc_;        // and where the caller puts the checksums
   std::vector<SaveStats> stats_;
   std::thread thread_;
   std::unique_ptr<LowPriorityThread> low_priority_;  // async with opts_.low_priority

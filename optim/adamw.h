@@ -18,6 +18,22 @@
 
 namespace ogai::optim {
 
+// A part of a tensor whose updated values AdamW::Step also writes out (a checkpoint's snapshot
+// taken in the update's own pass, train/checkpointing.h): flat parameter elements
+// [begin, end), their updated param, m and v to param/m/v[0 .. end - begin), and for each
+// chunk of `chunk` elements from begin (the last one shorter), the CRC-32C of those bytes to
+// crc_param/crc_m/crc_v[k].
+struct SnapshotTarget {
+  int64_t begin = 0, end = 0;
+  float* param = nullptr;
+  float* m = nullptr;
+  float* v = nullptr;
+  int64_t chunk = 0;
+  uint32_t* crc_param = nullptr;
+  uint32_t* crc_m = nullptr;
+  uint32_t* crc_v = nullptr;
+};
+
 class AdamW {
  public:
   using Range = std::pair<int64_t, int64_t>;  // [begin, end) in flat-buffer elements
@@ -27,8 +43,13 @@ class AdamW {
   // One update of the owned ranges of params from the same ranges of grads; step is
   // 1-based. With `clear_grads`, clears those gradients in the same pass.
   // params_bf16 (optional, same layout as params): also written with bf16(params) (mixed precision).
+  // snapshot (optional; each target within one tensor this optimizer owns, see
+  // StateIndex): also writes those elements out. The update's bits are the same either way.
   void Step(float* params, float* grads, double lr, float grad_scale, int64_t step, bool clear_grads = true,
-            uint16_t* params_bf16 = nullptr);
+            uint16_t* params_bf16 = nullptr, const std::vector<SnapshotTarget>* snapshot = nullptr);
+  // Where flat parameter elements [begin, end) keep their moments: the index into m()/v() of
+  // `begin`, when the whole range lies in one tensor this optimizer owns; else -1.
+  int64_t StateIndex(int64_t begin, int64_t end) const;
 
   const std::vector<Range>& ranges() const { return ranges_; }
   float* m() { return m_.as<float>(); }

@@ -123,6 +123,7 @@ Result<std::unique_ptr<Checkpointing>> Checkpointing::Create(const Config& cfg, 
     wo.keep_last = cc.keep_last;
     wo.async = cc.async;
     wo.staging_bytes = static_cast<int64_t>(cc.staging_mb * 1024.0 * 1024.0);
+    wo.max_write_bytes_per_s = cc.write_mb_per_s * 1e6;
     wo.chunk_bytes = c->chunk_bytes_;
     wo.direct_io = KnobFlag("OGAI_CKPT_DIRECT_IO", true);
     wo.low_priority = KnobFlag("OGAI_CKPT_LOW_PRIORITY", false);
@@ -313,22 +314,66 @@ Result<int64_t> Checkpointing::Resume() {
   return step;
 }
 
-Status Checkpointing::BeforeOptimizerStep() {
-  if (!fence_pending_ || writer_ == nullptr) return Status::Ok();
-  OGAI_PROFILE(kCheckpoint);
-  const double t0 = Now();
-  Status st = writer_->WaitCaptured();
-  fence_pending_ = false;
-  if (!stalls_.empty()) stalls_.back() += Now() - t0;
-  return st;
+Result<const std::vector<optim::SnapshotTarget>*> Checkpointing::BeforeOptimizerStep(int64_t step) {
+  staged_step_ = -1;
+  if (writer_ == nullptr) return nullptr;
+  if (fence_pending_) {
+    OGAI_PROFILE(kCheckpoint);
+    const double t0 = Now();
+    Status st = writer_->WaitCaptured();
+    fence_pending_ = false;
+    if (!stalls_.empty()) stalls_.back() += Now() - t0;
+    OGAI_RETURN_IF_ERROR(st);
+  }
+  // Staged by the optimizer: every byte this rank writes is one the optimizer updates, which
+  // holds unless ZeRO-1 shards the optimizer (then other ranks update part of the parameters).
+  const bool sharded = cfg_.parallel.zero > 0 || OptimizerIsSharded(*model_, *opt_);
+  if (!cfg_.checkpoint.async || sharded || !SaveDue(step)) return nullptr;
+  std::vector<ckpt::ConstSlice> plan = WritePlan();
+  // The plan is, per tensor, its parameters then their two moments (CheckpointWritePlan): one
+  // target each, where the optimizer keeps exactly those moments.
+  if (plan.size() % 3 != 0) return nullptr;
+  const float* params = model_->param_data();
+  for (size_t i = 0; i < plan.size(); i += 3) {
+    const int64_t n = plan[i].region.numel();
+    const int64_t b = static_cast<const float*>(plan[i].data) - params;
+    const int64_t st = opt_->StateIndex(b, b + n);
+    if (st < 0 || plan[i + 1].region.numel() != n || plan[i + 2].region.numel() != n ||
+        plan[i + 1].data != opt_->m() + st || plan[i + 2].data != opt_->v() + st) {
+      return nullptr;
+    }
+  }
+  const std::vector<ckpt::CheckpointWriter::StagedSlice> dst = writer_->Stage(plan);
+  if (dst.empty()) return nullptr;  // a save still in flight: AfterStep saves the usual way
+  snapshot_targets_.clear();
+  for (size_t i = 0; i < plan.size(); i += 3) {
+    optim::SnapshotTarget t;
+    t.begin = static_cast<const float*>(plan[i].data) - params;
+    t.end = t.begin + plan[i].region.numel();
+    t.param = reinterpret_cast<float*>(dst[i].data);
+    t.m = reinterpret_cast<float*>(dst[i + 1].data);
+    t.v = reinterpret_cast<float*>(dst[i + 2].data);
+    t.chunk = dst[i].chunk_bytes / static_cast<int64_t>(sizeof(float));
+    t.crc_param = dst[i].chunk_crc;
+    t.crc_m = dst[i + 1].chunk_crc;
+    t.crc_v = dst[i + 2].chunk_crc;
+    snapshot_targets_.push_back(t);
+  }
+  staged_plan_ = std::move(plan);
+  staged_step_ = step;
+  return &snapshot_targets_;
+}
+
+bool Checkpointing::SaveDue(int64_t step) const {
+  const auto& cc = cfg_.checkpoint;
+  const bool last = step == cfg_.train.steps || step == cfg_.train.stop_after;
+  return last || step == requested_step_ || (cc.every_steps > 0 && step % cc.every_steps == 0);
 }
 
 Status Checkpointing::AfterStep(int64_t step) {
   if (writer_ == nullptr) return Status::Ok();
-  const auto& cc = cfg_.checkpoint;
   const bool last = step == cfg_.train.steps || step == cfg_.train.stop_after;
-  const bool due = last || (cc.every_steps > 0 && step % cc.every_steps == 0);
-  if (!due) return Status::Ok();
+  if (!SaveDue(step)) return Status::Ok();
   OGAI_RETURN_IF_ERROR(SaveNow(step));
   if (last) {
     fence_pending_ = false;
@@ -345,6 +390,13 @@ Status Checkpointing::SaveNow(int64_t step) {
   if (writer_ == nullptr) return InvalidArgument("checkpoint.dir is not set: there is nowhere to save");
   OGAI_PROFILE(kCheckpoint);
   const double t0 = Now();
+  if (staged_step_ == step) {  // the optimizer wrote the snapshot: nothing to copy or fence
+    staged_step_ = -1;
+    OGAI_RETURN_IF_ERROR(writer_->SaveStaged(std::move(staged_plan_), Meta(step)));
+    stalls_.push_back(Now() - t0);
+    last_saved_step_ = step;
+    return Status::Ok();
+  }
   OGAI_RETURN_IF_ERROR(writer_->Save(CheckpointWritePlan(*model_, *opt_, role_, cfg_.parallel.zero > 0), Meta(step)));
   stalls_.push_back(Now() - t0);
   fence_pending_ = cfg_.checkpoint.async;

@@ -2,12 +2,17 @@
 //
 // The trainer calls it at three places:
 //   1. Trainer::Create:  Resume()               -> the step to continue from
-//   2. Trainer::Step:    BeforeOptimizerStep()  -> before parameters and moments change
+//   2. Trainer::Step:    BeforeOptimizerStep(s) -> before parameters and moments change
 //   3. Trainer::Step:    AfterStep(step)        -> saves when checkpoint.every_steps says so,
 //                                                  and at train.steps (then waits for commit)
-// A save copies the state into host staging on the writer's thread while the next step's
-// forward and backward run (they only read parameters and never touch the moments), so the
-// loop waits only if the copy is not done when the optimizer step comes (point 2).
+// When step s ends in a save (async, the writer idle, the optimizer not sharded by ZeRO),
+// point 2 returns where the optimizer also writes the state it computes: host staging, in
+// the shard file's layout (CheckpointWriter::Stage). The snapshot then costs the optimizer
+// pass some stores, and no thread copies the whole state while training runs; point 3 hands
+// it to the writer (checksums, writes, commit in the background). Otherwise point 3 starts
+// a save that copies the state into staging on the writer's thread while the next step's
+// forward and backward run (they only read parameters and never touch the moments), and
+// point 2 of the next step waits if that copy is not done (the fence).
 //
 // The state of a rank: its parameters and its AdamW moments (tensors "NAME", "adamw.m.NAME",
 // "adamw.v.NAME"), plus the step (AdamW's bias correction and the LR schedule), train.seed,
@@ -107,8 +112,14 @@ class Checkpointing {
   void set_agreement(std::function<Result<bool>(bool)> all_ok) { agree_ = std::move(all_ok); }
   // Recorded in every checkpoint's manifest (data.source: dataset).
   void set_dataset_id(std::string id) { dataset_id_ = std::move(id); }
-  Status BeforeOptimizerStep();
+  // `step`: the step this optimizer update completes. Returns the targets for
+  // optim::AdamW::Step when that step ends in a save that can be staged, else nullptr.
+  Result<const std::vector<optim::SnapshotTarget>*> BeforeOptimizerStep(int64_t step);
   Status AfterStep(int64_t step);
+  // Whether AfterStep(step) saves (checkpoint.every_steps, the last step, or RequestSave).
+  bool SaveDue(int64_t step) const;
+  // Makes AfterStep(step) save too (benchmarks: a save taken the way training takes them).
+  void RequestSave(int64_t step) { requested_step_ = step; }
 
   // Starts a save of the current state as `step` now (what AfterStep does when one is due);
   // async: the copy proceeds while the caller goes on, BeforeOptimizerStep fences it.
@@ -154,6 +165,10 @@ class Checkpointing {
   std::vector<double> stalls_;
   bool fence_pending_ = false;
   int64_t last_saved_step_ = -1;
+  int64_t requested_step_ = -1;
+  int64_t staged_step_ = -1;                   // BeforeOptimizerStep staged this step's save
+  std::vector<ckpt::ConstSlice> staged_plan_;  // its slices
+  std::vector<optim::SnapshotTarget> snapshot_targets_;
   std::function<Result<bool>(bool)> agree_;
   std::string dataset_id_;
   int64_t chunk_bytes_ = 4 << 20;

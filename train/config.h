@@ -37,7 +37,8 @@ struct CheckpointConfig {
   std::string resume = "auto";  // auto | none | PATH
   bool strict = false;          // corrupt checkpoint on resume: error, not fallback
   int peer_copies = 0;
-  double staging_mb = 0;  // 0: as much as one snapshot needs
+  double staging_mb = 0;        // 0: as much as one snapshot needs
+  double write_mb_per_s = 500;  // background writes at most this fast (0: as fast as the disk)
 };
 
 struct LaunchConfig {

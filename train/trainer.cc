@@ -405,13 +405,14 @@ Status Trainer::Step(StepStats* stats) {
   }
   const double norm = std::sqrt(sumsq);
   const double lr = optim::LearningRate(tc, step_);
-  // [checkpoint 2/3] a save's copy must be done before parameters and moments change.
-  OGAI_RETURN_IF_ERROR(ckpt_->BeforeOptimizerStep());
+  // [checkpoint 2/3] a save's copy must be done before parameters and moments change; when
+  // this step ends in a save, the optimizer writes the snapshot as it updates.
+  OGAI_ASSIGN_OR_RETURN(const std::vector<optim::SnapshotTarget>* snapshot, ckpt_->BeforeOptimizerStep(step_ + 1));
   // bf16: the optimizer writes the bf16 weight copy in its pass (not with ZeRO-1, where each
   // rank updates only its shard; the next Forward converts the gathered weights instead).
   uint16_t* bf16 = ZeroSharded() ? nullptr : model_->bf16_param_data();
   opt_->Step(model_->param_data(), model_->grad_data(), lr, optim::ClipScale(norm, tc.grad_clip), step_ + 1,
-             /*clear_grads=*/false, bf16);
+             /*clear_grads=*/false, bf16, snapshot);
   if (bf16 != nullptr) model_->MarkBf16Current();
   if (ZeroSharded()) OGAI_RETURN_IF_ERROR(reducer_->AllGatherParams(model_->param_data()));
   ++step_;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace ogai::kernels {
 
@@ -28,6 +29,27 @@ struct AdamWStep {
 // model's bf16 weight copy is written in the same pass instead of a second sweep).
 void AdamWUpdate(float* param, float* grad, float* m, float* v, int64_t n, const AdamWStep& s, bool decay,
                  bool zero_grad, uint16_t* param_bf16 = nullptr);
+
+// A run of elements updated as AdamWUpdate does, whose updated param, m and v are also
+// written to out_param, out_m and out_v (a checkpoint's snapshot taken in the update's own
+// pass), with the CRC-32C of each of the three written byte ranges in *crc[0..2]. Without
+// outputs (out_param null) it is a plain update.
+struct AdamWRun {
+  float* param;
+  float* grad;
+  float* m;
+  float* v;
+  uint16_t* param_bf16;  // optional, as in AdamWUpdate
+  int64_t n;
+  bool decay;
+  float* out_param = nullptr;
+  float* out_m = nullptr;
+  float* out_v = nullptr;
+  uint32_t* crc[3] = {nullptr, nullptr, nullptr};
+};
+// The runs, split between the threads run by run; each element's arithmetic is AdamWUpdate's
+// (the same bits). The outputs are checksummed in pieces while still in the cache.
+void AdamWUpdateRuns(const std::vector<AdamWRun>& runs, const AdamWStep& s, bool zero_grad);
 
 double SumSquares(const float* x, int64_t n);
 

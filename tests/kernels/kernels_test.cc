@@ -3,12 +3,14 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "core/crc32c.h"
 #include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/crossentropy.h"
@@ -469,6 +471,46 @@ TEST(AdamW, MatchesReferenceOverSeveralSteps) {
   ExpectNear(fp, p, 1e-6, 1e-5, "adamw params");
   ExpectNear(fm, m, 1e-6, 1e-5, "adamw m");
   ExpectNear(fv, v, 1e-7, 1e-5, "adamw v");
+}
+
+// The runs that also write a checkpoint snapshot (AdamWUpdateRuns) give the bits of the plain
+// update, write exactly the updated values out (at unaligned places too), and their CRC-32C.
+TEST(AdamW, RunsWithASnapshotGiveThePlainUpdatesBitsAndItsChecksums) {
+  const int n = 3 * 4096 + 37;  // pieces of 4096 and a ragged end
+  FVec p0 = F(Rand(n, 5)), g0 = F(Rand(n, 6)), m0 = F(Rand(n, 7)), v0 = F(Rand(n, 8));
+  for (float& x : v0) x = std::fabs(x);
+  AdamWStep s;
+  s.lr = 1e-2f;
+  s.weight_decay = 0.1f;
+  s.step = 3;
+  s.grad_scale = 0.7f;
+  FVec p = p0, g = g0, m = m0, v = v0;
+  AdamWUpdate(p.data(), g.data(), m.data(), v.data(), n, s, true, false);
+  // Two runs over the same elements (split at 5000), one written out to 1-float-offset targets.
+  FVec rp = p0, rg = g0, rm = m0, rv = v0;
+  std::vector<float> out(3 * (n + 1), -1.0f);
+  uint32_t crc[3] = {0, 0, 0};
+  std::vector<AdamWRun> runs(2);
+  runs[0] = {rp.data(), rg.data(), rm.data(), rv.data(), nullptr, 5000, true};
+  runs[1] = {rp.data() + 5000, rg.data() + 5000, rm.data() + 5000, rv.data() + 5000, nullptr, n - 5000, true};
+  runs[1].out_param = out.data() + 1;
+  runs[1].out_m = out.data() + (n + 1) + 1;
+  runs[1].out_v = out.data() + 2 * (n + 1) + 1;
+  for (int j = 0; j < 3; ++j) runs[1].crc[j] = &crc[j];
+  AdamWUpdateRuns(runs, s, false);
+  for (int i = 0; i < n; ++i) {
+    ASSERT_EQ(std::memcmp(&rp[i], &p[i], 4), 0) << "param " << i;
+    ASSERT_EQ(std::memcmp(&rm[i], &m[i], 4), 0) << "m " << i;
+    ASSERT_EQ(std::memcmp(&rv[i], &v[i], 4), 0) << "v " << i;
+  }
+  const int k = n - 5000;
+  for (int j = 0; j < 3; ++j) {
+    const float* src = (j == 0 ? p : j == 1 ? m : v).data() + 5000;
+    const float* dst = out.data() + j * (n + 1) + 1;
+    EXPECT_EQ(dst[-1], -1.0f) << "written before its target";
+    EXPECT_EQ(std::memcmp(dst, src, static_cast<size_t>(k) * 4), 0) << "array " << j;
+    EXPECT_EQ(crc[j], Crc32c(src, static_cast<size_t>(k) * 4)) << "array " << j;
+  }
 }
 
 TEST(AdamW, SumSquaresIsExactEnoughAndOrderFixed) {
