@@ -24,11 +24,14 @@
 #include "store/server.h"
 #include "store/store.h"
 #include "store/wire.h"
+#include "tests/store/raw_frame.h"
 
 namespace {
 
 namespace pb = ::ogai::store::wire;
 namespace wi = ::ogai::store::wire_internal;
+using ::ogai::store::testing::Frame;
+using ::ogai::store::testing::ReadFrame;
 constexpr char kToken[] = "fuzz-token";
 std::unique_ptr<ogai::store::StoreServer> g_server;
 
@@ -45,31 +48,6 @@ int Connect() {
 }
 
 void Send(int fd, const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
-
-std::string Frame(const std::string& payload) {
-  std::string f(wi::kFrameHeaderBytes, '\0');
-  wi::EncodeHeader(static_cast<uint32_t>(payload.size()), f.data());
-  return f + payload;
-}
-
-bool ReadFrame(int fd, std::string* body) {
-  char hdr[wi::kFrameHeaderBytes];
-  size_t got = 0;
-  while (got < sizeof(hdr)) {
-    ssize_t n = ::read(fd, hdr + got, sizeof(hdr) - got);
-    if (n <= 0) return false;
-    got += static_cast<size_t>(n);
-  }
-  uint32_t len = 0;
-  if (!wi::DecodeHeader(hdr, wi::kMaxFrameBytes + 64, &len).ok()) return false;
-  body->assign(len, '\0');
-  for (got = 0; got < len;) {
-    ssize_t n = ::read(fd, body->data() + got, len - got);
-    if (n <= 0) return false;
-    got += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 // The handshake; returns the client's MAC state, or nothing when the server refused.
 bool Authenticate(int fd, wi::FrameMac* mac) {

@@ -22,6 +22,7 @@
 #include "store/server.h"
 #include "store/store.h"
 #include "store/wire.h"
+#include "tests/store/raw_frame.h"
 #include "tests/store/wait_until.h"
 
 namespace ogai::store {
@@ -30,6 +31,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace pb = ::ogai::store::wire;
 namespace wi = ::ogai::store::wire_internal;
+using ::ogai::store::testing::Frame;
+using ::ogai::store::testing::ReadFrame;
 
 constexpr char kToken[] = "hostile-test-token-0123456789";
 
@@ -58,34 +61,7 @@ bool ClosedByServer(int fd) {
   }
 }
 
-std::string Frame(const std::string& payload) {
-  std::string f(wi::kFrameHeaderBytes, '\0');
-  wi::EncodeHeader(static_cast<uint32_t>(payload.size()), f.data());
-  return f + payload;
-}
-
 bool SendAll(int fd, const std::string& s) { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == ssize_t(s.size()); }
-
-// Reads one frame's body (blocking, bounded by SO_RCVTIMEO).
-bool ReadFrame(int fd, std::string* body) {
-  char hdr[wi::kFrameHeaderBytes];
-  size_t got = 0;
-  while (got < sizeof(hdr)) {
-    ssize_t n = ::read(fd, hdr + got, sizeof(hdr) - got);
-    if (n <= 0) return false;
-    got += static_cast<size_t>(n);
-  }
-  uint32_t len = 0;
-  if (!wi::DecodeHeader(hdr, wi::kMaxFrameBytes + 64, &len).ok()) return false;
-  body->assign(len, '\0');
-  got = 0;
-  while (got < len) {
-    ssize_t n = ::read(fd, body->data() + got, len - got);
-    if (n <= 0) return false;
-    got += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 class StoreHostileTest : public ::testing::Test {
  protected:
