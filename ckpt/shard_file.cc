@@ -108,7 +108,7 @@ void PlanShardFile(int rank, const std::vector<ConstSlice>& slices, int64_t opt_
 }
 
 Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout, ChunkSource& source,
-                      bool direct_io, double* write_s, uint64_t* direct_bytes, double max_bytes_per_s) {
+                      bool direct_io, double* write_s, uint64_t* direct_bytes, const WritePace& pace) {
   const std::string path = JoinPath(dir, ShardFileName(header.rank));
   DirectFile file;
   OGAI_RETURN_IF_ERROR(file.Open(path, direct_io));
@@ -152,9 +152,12 @@ Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLa
       if (st.ok()) image_written = std::max(image_written, upto);
     }
     source.Consumed(n);
-    if (max_bytes_per_s > 0) {  // paced: not ahead of max_bytes_per_s since the first write
-      const double ahead = static_cast<double>(file.bytes()) / max_bytes_per_s - (Now() - t_first_write);
-      if (ahead > 0) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
+    // Paced: not ahead of bytes_per_s since the first write; slept in slices of at most 50 ms,
+    // so that a hurry is seen soon.
+    while (pace.bytes_per_s > 0 && !(pace.hurry != nullptr && pace.hurry->load())) {
+      const double ahead = static_cast<double>(file.bytes()) / pace.bytes_per_s - (Now() - t_first_write);
+      if (ahead <= 0) break;
+      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(ahead, 0.05)));
     }
   }
   if (st.ok() && image != nullptr) st = file.Append(image + image_written, layout.file_bytes - image_written);

@@ -9,6 +9,7 @@
 // business (the writer's, ckpt/writer.cc).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -78,8 +79,13 @@ class ChunkSource {
 // source's file_image() in place, or else through an 8 MiB aligned bounce buffer; the bytes
 // are the same either way. Sets *write_s to the time from the first byte written until
 // fdatasync returned, and *direct_bytes (if not null) to the bytes that went out direct.
-// With max_bytes_per_s > 0 it sleeps between batches so as not to write faster.
+// With pace.bytes_per_s > 0 it sleeps between batches so as not to write faster, until
+// *pace.hurry (if given) turns true.
+struct WritePace {
+  double bytes_per_s = 0;
+  const std::atomic<bool>* hurry = nullptr;
+};
 Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLayout& layout, ChunkSource& source,
-                      bool direct_io, double* write_s, uint64_t* direct_bytes = nullptr, double max_bytes_per_s = 0);
+                      bool direct_io, double* write_s, uint64_t* direct_bytes = nullptr, const WritePace& pace = {});
 
 }  // namespace ogai::ckpt

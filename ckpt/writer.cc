@@ -179,6 +179,7 @@ Status CheckpointWriter::Save(std::vector<ConstSlice> slices, const SaveMeta& me
 }
 
 Status CheckpointWriter::Enqueue(Job job) {
+  hurry_.store(false);
   std::lock_guard<std::mutex> lock(mu_);
   busy_ = true;
   captured_ = job.prefilled;
@@ -246,6 +247,7 @@ Status CheckpointWriter::WaitCaptured() {
 }
 
 Status CheckpointWriter::Wait() {
+  hurry_.store(true);  // someone waits: the save in flight is no longer paced
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return !busy_; });
   Status st = last_status_;
@@ -431,7 +433,7 @@ Status CheckpointWriter::WriteShard(Job& job, ShardLayout& layout, bool staged, 
   if (staged) {
     StagedChunks source(*this, job, layout, staging);
     st = WriteShardFile(step_dir, header, layout, source, opts_.direct_io, &job.stats.write_s, &direct,
-                        opts_.max_write_bytes_per_s);
+                        WritePace{opts_.max_write_bytes_per_s, &hurry_});
   } else {
     DirectChunks source(job, layout);
     st = WriteShardFile(step_dir, header, layout, source, opts_.direct_io, &job.stats.write_s, &direct);

@@ -37,6 +37,7 @@
 // Thread safety: one caller thread; the writer's own thread is internal.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -80,7 +81,8 @@ struct WriterOptions {
   bool direct_io = true;
   // Async saves write at most this many bytes per second (0: unpaced): the disk's DMA reads of
   // staging then compete less with the training steps for memory bandwidth, spread over more
-  // of them. Synchronous saves are never paced.
+  // of them. Synchronous saves are never paced, nor is a save once someone Wait()s for it
+  // (the last step's, a preemption's).
   double max_write_bytes_per_s = 0;
   // Async saves: once the snapshot is copied, write and commit on a thread at nice 10 and the
   // lowest best-effort I/O level (ckpt/low_priority_thread.h). Off by default: on a busy
@@ -186,7 +188,9 @@ class CheckpointWriter {
   std::vector<std::vector<uint32_t>> staged_crc_;        // and where the caller puts the checksums
   std::vector<SaveStats> stats_;
   std::thread thread_;
-  std::unique_ptr<LowPriorityThread> low_priority_;  // async with opts_.low_priority
+  std::unique_ptr<LowPriorityThread> low_priority_;
+  std::atomic<bool> hurry_{
+      false};  // Wait() was called: stop pacing the save in flight  // async with opts_.low_priority
 };
 
 }  // namespace ogai::ckpt

@@ -3,6 +3,7 @@
 // synthetic multi-rank saves (ranks are threads; the store-based committer comes later).
 #include <stdlib.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -232,6 +233,35 @@ TEST_P(WriterModes, SaveCommitsAndReadsBackBitExact) {
 INSTANTIATE_TEST_SUITE_P(Ckpt, WriterModes,
                          ::testing::Values(std::make_tuple(false, int64_t{0}), std::make_tuple(true, int64_t{0}),
                                            std::make_tuple(true, int64_t{8192})));
+
+// checkpoint.write_mb_per_s: an async save's writes are paced (its write time is at least
+// bytes / rate: a bound a slow machine only makes longer), until someone Wait()s for it.
+TEST(WriterPace, AsyncWritesArePacedUntilSomeoneWaits) {
+  std::vector<Owned> ts = {MakeTensor("a", {512, 1024}, 1)};  // 2 MiB
+  for (const bool wait_at_once : {false, true}) {
+    TempDir d;
+    WriterOptions wo;
+    wo.dir = d.path();
+    wo.max_write_bytes_per_s = 4e6;  // 2 MiB: at least 0.52 s
+    auto w = CheckpointWriter::Create(wo);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Save(WholeSlices(ts), Meta(1)).ok());
+    ASSERT_TRUE((*w)->WaitCaptured().ok());
+    if (!wait_at_once) {
+      while ((*w)->busy()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE((*w)->Wait().ok());
+    const auto stats = (*w)->stats();
+    ASSERT_EQ(stats.size(), 1u);
+    const double floor_s = static_cast<double>(stats[0].bytes) / wo.max_write_bytes_per_s;
+    if (wait_at_once) {
+      EXPECT_LT(stats[0].write_s, 0.5 * floor_s) << "Wait() did not end the pacing";
+    } else {
+      EXPECT_GE(stats[0].write_s, 0.95 * floor_s) << "not paced";
+    }
+    ExpectReadsBack(d.path(), ts);
+  }
+}
 
 // O_DIRECT (ckpt/direct_file.h) changes how the bytes reach the disk, never which: in every
 // writer mode the shard file and the manifest's chunk checksums equal a buffered save's. On
