@@ -150,7 +150,9 @@ Status CheckpointWriter::Save(std::vector<ConstSlice> slices, const SaveMeta& me
     std::unique_lock<std::mutex> lock(mu_);
     if (busy_) {
       OGAI_LOG(Warn) << "checkpoint: the save of step " << busy_step_ << " is still being written; the save of step "
-                     << meta.step << " waits for it (the disk is slower than checkpoint.every_steps asks for)";
+                     << meta.step << " waits for it (the disk, or checkpoint.write_mb_per_s, is slower than "
+                     << "checkpoint.every_steps asks for)";
+      hurry_.store(true);  // the loop waits: no more pacing
       cv_.wait(lock, [&] { return !busy_; });
     }
     job.stats.wait_previous_s = Now() - t0;
