@@ -91,7 +91,18 @@ std::string Scheduler::DisplayReason(const Job& j) const {
   return wait;
 }
 
-pb::JobInfo Scheduler::Info(const Job& j, bool with_events) {
+namespace {
+// The step a job's current attempt reached and the step it last committed: two small files
+// in its folder (ReadProgress).
+void FillProgress(pb::JobInfo* i) {
+  if (i->attempt() <= 0) return;
+  const Progress p = ReadProgress(i->dir(), i->attempt());
+  i->set_step(p.step);
+  i->set_committed_step(p.committed_step);
+}
+}  // namespace
+
+pb::JobInfo Scheduler::Info(const Job& j, bool with_events, bool progress) {
   pb::JobInfo i;
   i.set_id(j.id);
   i.set_tenant(j.tenant);
@@ -112,11 +123,7 @@ pb::JobInfo Scheduler::Info(const Job& j, bool with_events) {
   i.set_total_steps(j.total_steps);
   const std::string dir = JobDir(o_.state_dir, j.id);
   i.set_dir(dir);
-  if (j.attempt > 0) {
-    const Progress p = ReadProgress(dir, j.attempt);
-    i.set_step(p.step);
-    i.set_committed_step(p.committed_step);
-  }
+  if (progress) FillProgress(&i);
   if (with_events) {
     auto ev = db_->Events(j.id);
     if (ev.ok())
@@ -126,20 +133,30 @@ pb::JobInfo Scheduler::Info(const Job& j, bool with_events) {
 }
 
 Result<pb::JobsReply> Scheduler::Jobs(const Caller& c, bool all) {
-  std::lock_guard<std::mutex> lk(mu_);
   pb::JobsReply r;
-  for (const auto& [id, j] : jobs_) {
-    if (!c.admin && j.tenant != c.tenant) continue;
-    if (!all && IsFinal(j.state)) continue;
-    *r.add_jobs() = Info(j, false);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (const auto& [id, j] : jobs_) {
+      if (!c.admin && j.tenant != c.tenant) continue;
+      if (!all && IsFinal(j.state)) continue;
+      *r.add_jobs() = Info(j, false, /*progress=*/false);
+    }
   }
+  // Two files per job: read without the lock, so that listing thousands of jobs (the
+  // dashboard's ?all=1, `ogai jobs --all`) does not hold up scheduling.
+  for (pb::JobInfo& i : *r.mutable_jobs()) FillProgress(&i);
   return r;
 }
 
 Result<pb::JobInfo> Scheduler::Show(const Caller& c, int64_t id) {
-  std::lock_guard<std::mutex> lk(mu_);
-  OGAI_ASSIGN_OR_RETURN(Job * j, Find(c, id));
-  return Info(*j, true);
+  pb::JobInfo i;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    OGAI_ASSIGN_OR_RETURN(Job * j, Find(c, id));
+    i = Info(*j, true, /*progress=*/false);
+  }
+  FillProgress(&i);
+  return i;
 }
 
 Result<pb::JobInfo> Scheduler::Cancel(const Caller& c, int64_t id) {

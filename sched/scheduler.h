@@ -87,7 +87,9 @@ class Scheduler {
   void Pass(double now);
   Status Save(Job& j, const std::string& event);
   Result<Job*> Find(const Caller& c, int64_t id);
-  pb::JobInfo Info(const Job& j, bool with_events);
+  // The job as the API shows it; its step and committed step come from files in its folder,
+  // which Jobs and Show read after releasing the lock (`progress` false, then FillProgress).
+  pb::JobInfo Info(const Job& j, bool with_events, bool progress = true);
   std::string DisplayReason(const Job& j) const;
 
   SchedulerOptions o_;
