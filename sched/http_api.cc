@@ -133,8 +133,9 @@ void JobMetrics(const ApiContext& ctx, const Caller& c, const Request& req, Resp
   int64_t points = 1000;
   if (!IntParam(req, "points", 1000, &points)) return SendError(res, 400, "points must be a number (10 to 5000)");
   points = std::clamp<int64_t>(points, 10, 5000);
-  // Show checks that the caller may see the job; the file is read without the scheduler's lock.
-  auto info = ctx.scheduler->Show(c, JobId(req));
+  // Show checks that the caller may see the job (no events: a poll runs no database query);
+  // the file is read without the scheduler's lock.
+  auto info = ctx.scheduler->Show(c, JobId(req), /*with_events=*/false);
   if (!info.ok()) return SendError(res, HttpStatusOf(info.status()), info.status().message());
   JobState state = JobState::kPending;
   ParseJobState(info->state(), &state);

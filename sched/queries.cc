@@ -148,12 +148,12 @@ Result<pb::JobsReply> Scheduler::Jobs(const Caller& c, bool all) {
   return r;
 }
 
-Result<pb::JobInfo> Scheduler::Show(const Caller& c, int64_t id) {
+Result<pb::JobInfo> Scheduler::Show(const Caller& c, int64_t id, bool with_events) {
   pb::JobInfo i;
   {
     std::lock_guard<std::mutex> lk(mu_);
     OGAI_ASSIGN_OR_RETURN(Job * j, Find(c, id));
-    i = Info(*j, true, /*progress=*/false);
+    i = Info(*j, with_events, /*progress=*/false);
   }
   FillProgress(&i);
   return i;

@@ -58,7 +58,8 @@ class Scheduler {
   // The API (queries.cc). A tenant sees and changes only its own jobs.
   Result<int64_t> Submit(const Caller& c, const pb::SubmitRequest& r);
   Result<pb::JobsReply> Jobs(const Caller& c, bool all);
-  Result<pb::JobInfo> Show(const Caller& c, int64_t id);
+  // with_events: also the job's event history (a query of the state database, under the lock).
+  Result<pb::JobInfo> Show(const Caller& c, int64_t id, bool with_events = true);
   Result<pb::JobInfo> Cancel(const Caller& c, int64_t id);
   Result<pb::JobInfo> Hold(const Caller& c, int64_t id, bool hold);
   Result<pb::LogsReply> Logs(const Caller& c, int64_t id, int64_t offset);
