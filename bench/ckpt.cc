@@ -110,38 +110,19 @@ Result<double> RawWrite(const std::string& path, const std::vector<ckpt::ConstSl
   return t;
 }
 
-// The raw baseline with O_DIRECT: the slices copied through an aligned 8 MiB buffer and
+// The raw baseline with O_DIRECT: the slices gathered into an 8 MiB ckpt::DirectBuffer and
 // appended to the file with O_DIRECT (ckpt/direct_file.h), then fdatasync. Seconds.
 Result<double> RawDirectWrite(const std::string& path, const std::vector<ckpt::ConstSlice>& slices) {
-  constexpr size_t kBuf = 8 << 20;
-  Buffer raw(kBuf + ckpt::DirectFile::kAlign, MemCategory::kStaging);
-  const auto a = reinterpret_cast<uintptr_t>(raw.data());
-  uint8_t* buf =
-      raw.as<uint8_t>() + (ckpt::DirectFile::kAlign - a % ckpt::DirectFile::kAlign) % ckpt::DirectFile::kAlign;
-  std::memset(buf, 0, kBuf);
+  ckpt::DirectBuffer buf(8 << 20);
   ckpt::DirectFile f;
   OGAI_RETURN_IF_ERROR(f.Open(path, /*try_direct=*/true));
   const double t0 = Now();
-  size_t fill = ckpt::kShardHeaderBytes;  // a header's worth of zeros first
-  Status st;
+  static const uint8_t zeros[ckpt::kShardHeaderBytes] = {};
+  Status st = buf.Add(zeros, sizeof(zeros), f);  // a header's worth of zeros first
   for (const auto& s : slices) {
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(s.data);
-    size_t n = static_cast<size_t>(s.region.numel()) * 4;
-    while (st.ok() && n > 0) {
-      const size_t k = std::min(n, kBuf - fill);
-      std::memcpy(buf + fill, p, k);
-      fill += k;
-      p += k;
-      n -= k;
-      if (fill == kBuf) {
-        st = f.Append(buf, fill);
-        fill = 0;
-      }
-    }
+    if (st.ok()) st = buf.Add(s.data, static_cast<size_t>(s.region.numel()) * 4, f);
   }
-  const size_t whole = fill / ckpt::DirectFile::kAlign * ckpt::DirectFile::kAlign;
-  if (st.ok()) st = f.Append(buf, whole);
-  if (st.ok()) st = f.Append(buf + whole, fill - whole);
+  if (st.ok()) st = buf.Flush(f);
   if (st.ok()) st = f.Sync();
   const double t = Now() - t0;
   (void)f.Close();

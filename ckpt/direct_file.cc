@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 namespace ogai::ckpt {
 namespace {
@@ -64,6 +66,35 @@ Status DirectFile::Close() {
   const int fd = fd_;
   fd_ = -1;
   if (fd >= 0 && ::close(fd) != 0) return ErrnoError("close " + path_, errno);
+  return Status::Ok();
+}
+
+DirectBuffer::DirectBuffer(size_t cap) : buf_(cap + DirectFile::kAlign, MemCategory::kStaging), cap_(cap) {
+  const auto a = reinterpret_cast<uintptr_t>(buf_.data());
+  base_ = static_cast<uint8_t*>(buf_.data()) + (DirectFile::kAlign - a % DirectFile::kAlign) % DirectFile::kAlign;
+}
+
+Status DirectBuffer::Add(const void* data, size_t n, DirectFile& f) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  while (n > 0) {
+    const size_t k = std::min(n, cap_ - fill_);
+    std::memcpy(base_ + fill_, p, k);
+    fill_ += k;
+    p += k;
+    n -= k;
+    if (fill_ == cap_) {
+      OGAI_RETURN_IF_ERROR(f.Append(base_, fill_));
+      fill_ = 0;
+    }
+  }
+  return Status::Ok();
+}
+
+Status DirectBuffer::Flush(DirectFile& f) {
+  const size_t whole = fill_ / DirectFile::kAlign * DirectFile::kAlign;
+  OGAI_RETURN_IF_ERROR(f.Append(base_, whole));
+  OGAI_RETURN_IF_ERROR(f.Append(base_ + whole, fill_ - whole));
+  fill_ = 0;
   return Status::Ok();
 }
 

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/memory.h"
 #include "core/status.h"
 
 namespace ogai::ckpt {
@@ -54,6 +55,23 @@ class DirectFile {
   uint64_t pos_ = 0;
   uint64_t direct_bytes_ = 0;
   std::string path_;
+};
+
+// Gathers a file's bytes into a kAlign-aligned buffer of `cap` bytes (a multiple of kAlign)
+// and appends them to the file in whole buffers, so that a direct file gets aligned writes
+// whatever the sizes of the pieces added. Flush writes what is left: whole blocks direct, the
+// file's tail buffered.
+class DirectBuffer {
+ public:
+  explicit DirectBuffer(size_t cap);
+  Status Add(const void* p, size_t n, DirectFile& f);
+  Status Flush(DirectFile& f);
+
+ private:
+  Buffer buf_;
+  uint8_t* base_ = nullptr;
+  size_t cap_;
+  size_t fill_ = 0;
 };
 
 }  // namespace ogai::ckpt

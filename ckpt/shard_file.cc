@@ -20,43 +20,6 @@ namespace {
 constexpr uint64_t kAlign = DirectFile::kAlign;
 constexpr size_t kBounceBytes = 8 << 20;  // a multiple of kAlign
 
-// Gathers a file's bytes into an aligned buffer and appends them to the file in whole
-// buffers, so that a direct file gets aligned writes whatever the chunks' sizes.
-class Bounce {
- public:
-  explicit Bounce(size_t cap) : buf_(cap + kAlign, MemCategory::kStaging), cap_(cap) {
-    const auto a = reinterpret_cast<uintptr_t>(buf_.data());
-    base_ = static_cast<uint8_t*>(buf_.data()) + (kAlign - a % kAlign) % kAlign;
-  }
-  Status Add(const uint8_t* p, size_t n, DirectFile& f) {
-    while (n > 0) {
-      const size_t k = std::min(n, cap_ - fill_);
-      std::memcpy(base_ + fill_, p, k);
-      fill_ += k;
-      p += k;
-      n -= k;
-      if (fill_ == cap_) {
-        OGAI_RETURN_IF_ERROR(f.Append(base_, fill_));
-        fill_ = 0;
-      }
-    }
-    return Status::Ok();
-  }
-  Status Flush(DirectFile& f) {  // whole blocks direct, the rest (the file's tail) buffered
-    const size_t whole = fill_ / kAlign * kAlign;
-    OGAI_RETURN_IF_ERROR(f.Append(base_, whole));
-    OGAI_RETURN_IF_ERROR(f.Append(base_ + whole, fill_ - whole));
-    fill_ = 0;
-    return Status::Ok();
-  }
-
- private:
-  Buffer buf_;
-  uint8_t* base_ = nullptr;
-  size_t cap_;
-  size_t fill_ = 0;
-};
-
 }  // namespace
 
 int64_t SliceBytes(const ConstSlice& s) { return s.region.numel() * static_cast<int64_t>(sizeof(float)); }
@@ -116,8 +79,8 @@ Status WriteShardFile(const std::string& dir, const ShardHeader& header, ShardLa
   // with O_DIRECT, no copy); through an aligned bounce buffer (O_DIRECT, one copy); or, on a
   // file system without O_DIRECT, each chunk written through the page cache.
   uint8_t* image = source.file_image();
-  std::unique_ptr<Bounce> bounce;
-  if (image == nullptr && file.direct()) bounce = std::make_unique<Bounce>(kBounceBytes);
+  std::unique_ptr<DirectBuffer> bounce;
+  if (image == nullptr && file.direct()) bounce = std::make_unique<DirectBuffer>(kBounceBytes);
   const double t_first_write = Now();
   uint8_t head[kShardHeaderBytes];
   EncodeShardHeader(header, image != nullptr ? image : head);

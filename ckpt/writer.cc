@@ -99,6 +99,10 @@ CheckpointWriter::~CheckpointWriter() {
   if (thread_.joinable()) thread_.join();
 }
 
+int64_t CheckpointWriter::StagedChunkBytes(int64_t ring_bytes) const {
+  return std::min<int64_t>(opts_.chunk_bytes, ring_bytes / 4 * 4);
+}
+
 int64_t CheckpointWriter::StagingBytesFor(int64_t snapshot_bytes) const {
   return opts_.staging_bytes > 0 ? opts_.staging_bytes : std::max<int64_t>(snapshot_bytes, 4096);
 }
@@ -200,7 +204,7 @@ std::vector<CheckpointWriter::StagedSlice> CheckpointWriter::Stage(const std::ve
   const int64_t want = StagingBytesFor(total);
   if (!opts_.async || busy_ || want < total) return {};
   EnsureStaging(want);
-  const int64_t chunk = std::min<int64_t>(opts_.chunk_bytes, want / 4 * 4);  // as PlanShard
+  const int64_t chunk = StagedChunkBytes(want);
   pb::ShardIndex index;
   ShardLayout layout;
   PlanShardFile(committer_->rank(), slices, 0, 0, chunk, &index, &layout);
@@ -390,7 +394,7 @@ Status CheckpointWriter::PlanShard(const Job& job, bool staged, pb::ShardIndex* 
   if (staged) {
     const int64_t want = StagingBytesFor(total);
     EnsureStaging(want);
-    chunk = std::min<int64_t>(chunk, want / 4 * 4);
+    chunk = StagedChunkBytes(want);
     uint8_t* image = StagingImage();
     staging->ring = std::make_unique<Ring>(image + kShardHeaderBytes, want);
     // Filled in file order from its start, a ring as large as the snapshot holds every chunk

@@ -168,6 +168,8 @@ class CheckpointWriter {
   Status Retain(int64_t step);
   void MarkCaptured(Job& job);
   int64_t StagingBytesFor(int64_t snapshot_bytes) const;
+  // The chunk size of a staged save with a ring of ring_bytes (a chunk must fit in the ring).
+  int64_t StagedChunkBytes(int64_t ring_bytes) const;
   void EnsureStaging(int64_t ring_bytes);
   uint8_t* StagingImage();
 
