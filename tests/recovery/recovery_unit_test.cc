@@ -1,8 +1,6 @@
 // The pieces of recovery that need no job: the elastic layout rule, the failure history of
 // the root-cause block, peer copies (push, fetch, damage) against real shard caches in this
 // process, and reading a checkpoint from in-memory copies.
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -19,6 +17,7 @@
 #include "launcher/failure.h"
 #include "store/blob_client.h"
 #include "store/blob_server.h"
+#include "tests/util/listener.h"
 #include "train/dist_setup.h"
 
 namespace ogai {
@@ -267,19 +266,13 @@ TEST(PeerCopies, AnUnreachableCacheIsSkipped) {
 TEST(PeerCopies, ASilentCacheCostsOnePushOneTimeoutThenIsLeftOut) {
   Caches c(2);
   // Node 1's agent is frozen: the kernel accepts the connection, nobody answers.
-  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(silent, 16), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len);
+  ::ogai::testing::LoopbackListener silent;
+  ASSERT_TRUE(silent.ok());
   Tmp t;
   fs::create_directories(t / "node0");
   std::ofstream(t / "rank_00000.shard", std::ios::binary) << RandomBytes(100000, 3);
   ckpt::PeerCopies::Options o;
-  o.caches = {c.addrs[0], "127.0.0.1:" + std::to_string(ntohs(a.sin_port))};
+  o.caches = {c.addrs[0], "127.0.0.1:" + std::to_string(silent.port())};
   o.node = 0;
   o.copies = 1;
   o.token = "tok";
@@ -299,7 +292,6 @@ TEST(PeerCopies, ASilentCacheCostsOnePushOneTimeoutThenIsLeftOut) {
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->places, 2);
   EXPECT_LT(took, std::chrono::milliseconds(250)) << "node 1 is not waited for again";
-  ::close(silent);
 }
 
 // ---- reading from memory -------------------------------------------------------------

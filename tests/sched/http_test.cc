@@ -26,6 +26,7 @@
 #include "tests/recovery/recovery_util.h"
 #include "tests/sched/sched_util.h"
 #include "tests/util/child.h"
+#include "tests/util/listener.h"
 
 namespace ogai::sched_testing {
 namespace {
@@ -142,18 +143,10 @@ TEST(SchedHttp, BadFlagsAreOneLineAndLeaveNothing) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("'http' is not a port"), std::string::npos) << r.output;
   // A port in use (a socket of this test listens on it).
-  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(sock, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(sock, 4), 0);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::getsockname(sock, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  const int port = ntohs(a.sin_port);
-  r = RunSched(state, {"--http", "127.0.0.1:" + std::to_string(port)});
-  ::close(sock);
+  ::ogai::testing::LoopbackListener in_use(4);
+  ASSERT_TRUE(in_use.ok());
+  r = RunSched(state, {"--http", "127.0.0.1:" + std::to_string(in_use.port())});
+  in_use.Close();
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(CountLines(r.output), 1) << r.output;
   EXPECT_NE(r.output.find("the port is in use"), std::string::npos) << r.output;

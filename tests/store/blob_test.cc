@@ -1,7 +1,6 @@
 // The blob server and client (store/blob_server.h): the data channel that carries checkpoint
 // shards between agents. What a value goes through, who may write or read one, and how the
 // channel ends when the other side is wrong, short or silent.
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "store/blob_server.h"
 #include "store/session.h"
 #include "store/wire.h"
+#include "tests/util/listener.h"
 
 namespace ogai::store {
 namespace {
@@ -236,22 +236,7 @@ TEST(Blob, AReaderKeepsTheBytesItIsReadingWhenAPutReplacesThem) {
 
 // A peer that accepts the connection and never answers (a frozen agent: the kernel still
 // completes the TCP handshake for it).
-struct SilentListener {
-  int fd = -1;
-  int port = 0;
-  SilentListener() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
-  ~SilentListener() { ::close(fd); }
-};
+using SilentListener = ::ogai::testing::LoopbackListener;
 
 TEST(Blob, ADeadOrSilentPeerGivesUpInBoundedTime) {
   BlobClient::Options o;
@@ -261,7 +246,8 @@ TEST(Blob, ADeadOrSilentPeerGivesUpInBoundedTime) {
   int free_port = 0;
   {
     SilentListener l;
-    free_port = l.port;
+    ASSERT_TRUE(l.ok());
+    free_port = l.port();
   }
   auto t0 = Clock::now();
   auto dead = BlobClient::Connect("127.0.0.1", free_port, kToken, o);
@@ -270,8 +256,9 @@ TEST(Blob, ADeadOrSilentPeerGivesUpInBoundedTime) {
 
   // Accepted by the kernel, never answered: the handshake times out.
   SilentListener silent;
+  ASSERT_TRUE(silent.ok());
   t0 = Clock::now();
-  auto c = BlobClient::Connect("127.0.0.1", silent.port, kToken, o);
+  auto c = BlobClient::Connect("127.0.0.1", silent.port(), kToken, o);
   const auto took = Clock::now() - t0;
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Code::kTimeout) << c.status().ToString();
@@ -281,9 +268,10 @@ TEST(Blob, ADeadOrSilentPeerGivesUpInBoundedTime) {
   // A server that authenticates, says "go", then stops reading mid-transfer: the put gives up
   // once a piece makes no progress for io_timeout.
   SilentListener stalls;
+  ASSERT_TRUE(stalls.ok());
   std::atomic<bool> done{false};
   std::thread server([&] {
-    const int fd = ::accept(stalls.fd, nullptr, nullptr);
+    const int fd = ::accept(stalls.fd(), nullptr, nullptr);
     ASSERT_GE(fd, 0);
     const auto deadline = Clock::now() + 5s;
     wire_internal::ServerHandshake hs;
@@ -303,7 +291,7 @@ TEST(Blob, ADeadOrSilentPeerGivesUpInBoundedTime) {
     while (!done.load()) std::this_thread::sleep_for(10ms);  // and read nothing more
     ::close(fd);
   });
-  auto staller = BlobClient::Connect("127.0.0.1", stalls.port, kToken, o);
+  auto staller = BlobClient::Connect("127.0.0.1", stalls.port(), kToken, o);
   ASSERT_TRUE(staller.ok()) << staller.status().ToString();
   const std::string big = Bytes(64 << 20, 8);  // far more than the socket buffers hold
   t0 = Clock::now();
@@ -322,6 +310,7 @@ TEST(Blob, StopEndsEveryConnectionAndFreesEveryValue) {
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(Put(*c, "x", 1, Bytes(1 << 20, 9)).ok());
   SilentListener unused;  // keeps a descriptor number busy, so reuse would show
+  ASSERT_TRUE(unused.ok());
   auto idle = Client(*s);
   EXPECT_TRUE(Eventually([&] { return s->num_connections() == 2; }));
   s->Stop();
