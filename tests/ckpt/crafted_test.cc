@@ -14,12 +14,14 @@
 #include "ckpt/reader.h"
 #include "ckpt/writer.h"
 #include "core/memory.h"
+#include "tests/ckpt/one_rank_meta.h"
 #include "tests/ckpt/test_util.h"
 
 namespace ogai::ckpt {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::OneRankMeta;
 using testing::TempDir;
 
 // One tensor of 64 x 64 floats, saved at step 5; returns the step folder.
@@ -32,14 +34,7 @@ std::string SaveOne(const TempDir& d, std::vector<float>* data) {
   wo.chunk_bytes = 4096;
   auto w = CheckpointWriter::Create(wo);
   EXPECT_TRUE(w.ok());
-  SaveMeta m;
-  m.step = 5;
-  m.global_batch = 8;
-  m.layout.set_world_size(1);
-  m.layout.set_dp(1);
-  m.layout.set_tp(1);
-  m.layout.set_pp(1);
-  EXPECT_TRUE((*w)->Save({{"w", {64, 64}, Region::Whole({64, 64}), data->data()}}, m).ok());
+  EXPECT_TRUE((*w)->Save({{"w", {64, 64}, Region::Whole({64, 64}), data->data()}}, OneRankMeta(5, 8)).ok());
   return d / "step_00000005";
 }
 

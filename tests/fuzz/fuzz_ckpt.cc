@@ -16,6 +16,7 @@
 #include "ckpt/reader.h"
 #include "ckpt/writer.h"
 #include "core/crc32c.h"
+#include "tests/ckpt/one_rank_meta.h"
 
 namespace {
 
@@ -36,13 +37,7 @@ void SaveOnce() {
     std::fprintf(stderr, "fuzz_ckpt: %s\n", writer.status().ToString().c_str());
     std::abort();
   }
-  ogai::ckpt::SaveMeta m;
-  m.step = 5;
-  m.global_batch = 8;
-  m.layout.set_world_size(1);
-  m.layout.set_dp(1);
-  m.layout.set_tp(1);
-  m.layout.set_pp(1);
+  const ogai::ckpt::SaveMeta m = ogai::ckpt::testing::OneRankMeta(5, 8);
   using ogai::ckpt::Region;
   if (!(*writer)
            ->Save({{"w", {64, 64}, Region::Whole({64, 64}), w.data()}, {"b", {16}, Region::Whole({16}), b.data()}}, m)
