@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "bench/command.h"
+#include "bench/gemm_peak.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/memory.h"
@@ -48,6 +49,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_bf16.h"
+#include "kernels/cpu/gemm_tally.h"
 #include "model/gpt.h"
 #include "rank/rank_env.h"
 #include "train/config.h"
@@ -142,86 +144,6 @@ Result<Switch> MakeSwitch(const std::string& spec, train::Trainer& trainer) {
   return InvalidArgument("--baseline '" + spec +
                          "': unknown setting; use attention=blocked|rowwise, train.precision=fp32|bf16, "
                          "train.recompute=none|selective|full or gemm=onednn|onednn-panels|openblas");
-}
-
-struct Shape {
-  bool ta, tb;
-  int64_t m, n, k;
-  std::string what;
-};
-
-// Every GEMM the dense model runs in one step (per micro-batch), by shape.
-std::vector<Shape> ModelGemmShapes(const ModelConfig& mc, int micro_batch) {
-  const int64_t bt = static_cast<int64_t>(micro_batch) * mc.seq_len, c = mc.d_model, v = mc.vocab;
-  std::vector<Shape> s;
-  struct Lin {
-    int64_t in, out;
-    const char* name;
-  };
-  const Lin lins[] = {
-      {c, 3 * c, "qkv"}, {c, c, "attn.proj"}, {c, 4 * c, "mlp.fc"}, {4 * c, c, "mlp.proj"}, {c, v, "head"}};
-  for (const Lin& l : lins) {
-    s.push_back({false, true, bt, l.out, l.in, std::string(l.name) + " fwd"});
-    s.push_back({false, false, bt, l.in, l.out, std::string(l.name) + " dinp"});
-    s.push_back({true, false, l.out, l.in, bt, std::string(l.name) + " dweight"});
-  }
-  return s;
-}
-
-double TimeGemm(const Shape& s, std::vector<float>& a, std::vector<float>& b, std::vector<float>& c, int reps) {
-  const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
-  kernels::Sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    const double t0 = Now();
-    kernels::Sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
-    best = std::min(best, Now() - t0);
-  }
-  return best;
-}
-
-struct Peak {
-  double best_gflops = 0;  // the fastest single SGEMM at any model shape, any library
-  std::string best_where;
-  double mix_gflops = 0;                     // FLOP-weighted over the model's shapes, best library each
-  std::map<std::string, double> by_library;  // FLOP-weighted per library
-};
-
-Peak MeasurePeak(const ModelConfig& mc, int micro_batch, const std::string& restore) {
-  Peak p;
-  auto shapes = ModelGemmShapes(mc, micro_batch);
-  size_t max_a = 0, max_b = 0, max_c = 0;
-  for (const auto& s : shapes) {
-    max_a = std::max<size_t>(max_a, s.m * s.k);
-    max_b = std::max<size_t>(max_b, s.k * s.n);
-    max_c = std::max<size_t>(max_c, s.m * s.n);
-  }
-  std::vector<float> a(max_a, 0.01f), b(max_b, 0.02f), c(max_c);
-  std::vector<double> best_time(shapes.size(), 1e30);
-  double total_flops = 0;
-  for (const auto& s : shapes) total_flops += 2.0 * s.m * s.n * s.k;
-  for (const char* lib : {"openblas", "onednn", "onednn-panels"}) {
-    if (!kernels::SetGemmBackend(lib).ok()) continue;
-    double lib_time = 0;
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      const Shape& s = shapes[i];
-      const double t = TimeGemm(s, a, b, c, 5);
-      const double gf = 2.0 * s.m * s.n * s.k / t / 1e9;
-      lib_time += t;
-      best_time[i] = std::min(best_time[i], t);
-      if (gf > p.best_gflops) {
-        p.best_gflops = gf;
-        p.best_where = std::string(lib) + " " + s.what + " (" + std::to_string(s.m) + "x" + std::to_string(s.n) + "x" +
-                       std::to_string(s.k) + ")";
-      }
-    }
-    p.by_library[lib] = total_flops / lib_time / 1e9;
-  }
-  double t = 0;
-  for (double x : best_time) t += x;
-  p.mix_gflops = total_flops / t / 1e9;
-  (void)kernels::SetGemmBackend(restore);
-  return p;
 }
 
 // User + system CPU time of this process so far, in seconds.
@@ -422,6 +344,7 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < (baseline.empty() ? warmup + steps : 0); ++i) {
     if (i == warmup) {
       profile::Reset();
+      kernels::ResetGemmShapeTimes();
       profile::Enable(breakdown);
     }
     train::StepStats s;
@@ -458,7 +381,11 @@ int Run(int argc, char** argv) {
   const double tokens = static_cast<double>(cfg->train.global_batch) * cfg->model.seq_len;
   const double model_gflops = model::GPT::ModelFlopsPerToken(cfg->model) * tokens / med / 1e9;
   const bool single = layout.world == 1;
-  const Peak peak = single ? MeasurePeak(cfg->model, cfg->train.micro_batch, lib) : Peak{};
+  const GemmPeak peak = single ? MeasureGemmPeak(cfg->model, cfg->train.micro_batch, lib) : GemmPeak{};
+  // The shapes' rates in the steps (--breakdown without --baseline, whose steps mix two settings).
+  const nlohmann::json gemm_rows = single && breakdown && baseline.empty()
+                                       ? GemmShapeRows(peak, lib, kernels::GemmShapeTimes(), steps)
+                                       : nlohmann::json::array();
   const double frac = single ? model_gflops / peak.best_gflops : 0.0;
   const double base_med = med_of(base, &train::StepStats::seconds);
   const double base_frac = single && base_med > 0
@@ -496,6 +423,7 @@ int Run(int argc, char** argv) {
         last_loss, peak.best_where.c_str(), layout.dp, layout.tp, layout.pp, allreduce_ms, exposed_ms, hidden,
         step_off_ms, bubble, bubble_theory, allreduce_mean_ms, exposed_mean_ms, hidden_mean);
     if (breakdown) std::printf(", \"attention_share\": %.4f", Share(phases, profile::kAttention, on));
+    if (!gemm_rows.empty()) std::printf(", \"gemm_shapes\": %s", gemm_rows.dump().c_str());
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     std::printf(
@@ -581,6 +509,7 @@ int Run(int argc, char** argv) {
   if (breakdown) {
     std::FILE* out = json ? stderr : stdout;
     PrintBreakdown(out, baseline.empty() ? "" : " (configured)", phases, on);
+    if (!gemm_rows.empty()) PrintGemmShapes(out, gemm_rows, lib);
     if (!baseline.empty()) PrintBreakdown(out, (" (baseline " + baseline + ")").c_str(), base_phases, base);
   }
   return 0;

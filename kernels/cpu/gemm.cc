@@ -11,8 +11,10 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "core/clock.h"
 #include "core/knobs.h"
 #include "core/profile.h"
+#include "kernels/cpu/gemm_tally.h"
 
 namespace ogai::kernels {
 namespace {
@@ -109,6 +111,23 @@ void SgemmLibrary(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
   dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+// With the profiler on, the call's time goes to the shape tally (gemm_tally.h) as well.
+class ShapeScope {
+ public:
+  ShapeScope(bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool fused)
+      : on_(profile::Enabled()), ta_(ta), tb_(tb), fused_(fused), m_(m), n_(n), k_(k), t0_(on_ ? Now() : 0.0) {}
+  ~ShapeScope() {
+    if (on_) RecordGemmShape(ta_, tb_, m_, n_, k_, fused_, Now() - t0_);
+  }
+  ShapeScope(const ShapeScope&) = delete;
+  ShapeScope& operator=(const ShapeScope&) = delete;
+
+ private:
+  bool on_, ta_, tb_, fused_;
+  int64_t m_, n_, k_;
+  double t0_;
+};
+
 }  // namespace
 
 GemmPanels PanelsFor(int64_t len) {
@@ -123,6 +142,7 @@ GemmPanels PanelsFor(int64_t len) {
 void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   OGAI_PROFILE(kGemm);
+  const ShapeScope shape(trans_a, trans_b, m, n, k, false);
   if (m == 0 || n == 0) return;
   if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOneDnnPanels) {
     SgemmPanels(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr);
@@ -134,6 +154,7 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 void SgemmThen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const GemmBlockFn& then) {
   OGAI_PROFILE(kGemm);
+  const ShapeScope shape(trans_a, trans_b, m, n, k, true);
   if (m == 0 || n == 0) return;
   if (g_backend.load(std::memory_order_relaxed) == GemmBackend::kOneDnnPanels) {
     SgemmPanels(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &then);
