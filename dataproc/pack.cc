@@ -2,13 +2,12 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
 #include "core/rng.h"
 #include "dataproc/atomic_file.h"
 #include "dataproc/dataset.h"
@@ -27,11 +26,12 @@ std::string Stem(int f) {
 }
 
 Result<nlohmann::ordered_json> ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound("'" + path + "' is missing: a rank did not finish; run prepare again");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::ordered_json::parse(ss.str(), nullptr, false);
+  auto text = ReadFile(path);
+  if (!text.ok() && text.status().code() == Code::kNotFound) {
+    return NotFound("'" + path + "' is missing: a rank did not finish; run prepare again");
+  }
+  if (!text.ok()) return text.status();
+  auto j = nlohmann::ordered_json::parse(*text, nullptr, false);
   if (j.is_discarded()) return Corruption("'" + path + "' is damaged; remove the work folder and run again");
   return j;
 }
@@ -196,10 +196,8 @@ Result<PackResult> PackDataset(const PackInput& in) {
     nlohmann::ordered_json files;
     for (const char* name : {"encoder.json", "vocab.bpe"}) {
       const std::string src = in.tok->vocab_dir() + "/" + name;
-      std::ifstream s(src, std::ios::binary);
-      std::stringstream ss;
-      ss << s.rdbuf();
-      OGAI_RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer/" + name, ss.str()));
+      OGAI_ASSIGN_OR_RETURN(std::string bytes, ReadFile(src));
+      OGAI_RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer/" + name, bytes));
       OGAI_ASSIGN_OR_RETURN(files[name], HashFile(src));
     }
     tj["files"] = files;

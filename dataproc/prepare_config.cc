@@ -1,9 +1,7 @@
 #include "dataproc/prepare_config.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/config_schema.h"
+#include "core/file_io.h"
 
 namespace ogai::data {
 namespace {
@@ -155,13 +153,12 @@ Result<PrepareConfig> ParsePrepareConfig(const std::string& yaml, const std::str
 }
 
 Result<PrepareConfig> LoadPrepareConfig(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) {
+  auto yaml = ReadFile(path);
+  if (!yaml.ok() && yaml.status().code() == Code::kNotFound) {
     return NotFound("cannot open '" + path + "': no such file or not readable; pass a data.yaml (see examples/)");
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParsePrepareConfig(ss.str(), path, overrides);
+  if (!yaml.ok()) return yaml.status();
+  return ParsePrepareConfig(*yaml, path, overrides);
 }
 
 std::string PrepareConfigToYaml(const PrepareConfig& c) { return Schema().ToYaml(&c); }

@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <climits>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
+
+#include "core/file_io.h"
 
 namespace ogai::launch {
 namespace {
@@ -95,11 +95,9 @@ Result<std::vector<HostEntry>> ParseHostfile(const std::string& text, const std:
 }
 
 Result<std::vector<HostEntry>> ReadHostfile(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return ErrnoError("cannot read hostfile '" + path + "'", errno);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ParseHostfile(ss.str(), path);
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status().WithContext("cannot read hostfile");
+  return ParseHostfile(*text, path);
 }
 
 Result<std::vector<HostEntry>> ParseHostList(const std::string& list) {

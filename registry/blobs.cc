@@ -5,8 +5,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <openssl/evp.h>
 
@@ -35,11 +33,7 @@ std::string BlobStore::PathOf(const std::string& hash) const {
 }
 
 Result<std::string> BlobStore::PutFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string bytes = ss.str();
+  OGAI_ASSIGN_OR_RETURN(const std::string bytes, ReadFile(path));
   const std::string h = Sha256Hex(bytes.data(), bytes.size());
   bool written = false;
   OGAI_RETURN_IF_ERROR(Put(h, bytes.data(), bytes.size(), &written));
@@ -75,12 +69,12 @@ Status BlobStore::Put(const std::string& hash, const void* data, size_t n, bool*
 
 Result<std::string> BlobStore::Get(const std::string& hash) const {
   const std::string p = PathOf(hash);
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return NotFound("blob " + p + " is missing; the registry is damaged (was a file removed by hand?)");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string bytes = ss.str();
-  const std::string got = Sha256Hex(bytes.data(), bytes.size());
+  auto bytes = ReadFile(p);
+  if (!bytes.ok() && bytes.status().code() == Code::kNotFound) {
+    return NotFound("blob " + p + " is missing; the registry is damaged (was a file removed by hand?)");
+  }
+  if (!bytes.ok()) return bytes.status();
+  const std::string got = Sha256Hex(bytes->data(), bytes->size());
   if (got != hash) return Corruption("blob " + p + " is damaged: its SHA-256 is " + got);
   return bytes;
 }

@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "core/file_io.h"
 #include "core/shell_quote.h"
 #include "dataproc/dataset.h"
 #include "registry/materialize.h"
@@ -65,16 +66,16 @@ Result<Evaluation> EvaluateVersion(Registry& reg, const VersionInfo& v, const Ev
   for (const auto& o : req.overrides) cmd += " " + ShellQuote(o);
   cmd += " > " + ShellQuote(dir + "/run.log") + " 2>&1";
   const int rc = std::system(cmd.c_str());
-  std::ifstream log(dir + "/run.log"), mf(dir + "/metrics.jsonl");
-  std::stringstream ls, ms;
-  ls << log.rdbuf();
-  ms << mf.rdbuf();
+  // Either file may be missing (a run that failed early): it then reads as empty.
+  auto log = ReadFile(dir + "/run.log");
+  auto mf = ReadFile(dir + "/metrics.jsonl");
+  const std::string output = log.ok() ? std::move(*log) : std::string();
+  const std::string metrics = mf.ok() ? std::move(*mf) : std::string();
   fs::remove_all(dir, ec);
-  if (rc != 0) return Aborted("the evaluation run failed (" + cmd + "):\n" + ls.str());
+  if (rc != 0) return Aborted("the evaluation run failed (" + cmd + "):\n" + output);
   std::smatch m;
-  const std::string metrics = ms.str();
   if (!std::regex_search(metrics, m, std::regex("\"val_loss\": ([0-9.eE+-]+), \"tokens\": ([0-9]+)"))) {
-    return Internal("the evaluation run wrote no validation loss; its output:\n" + ls.str());
+    return Internal("the evaluation run wrote no validation loss; its output:\n" + output);
   }
   Evaluation e;
   e.loss = std::stod(m[1]);

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -206,11 +205,14 @@ Result<int> ExportHf(Registry& reg, const VersionInfo& v, const std::string& dir
 Result<int> ImportHf(Registry& reg, const std::string& dir, const std::string& name,
                      const std::vector<std::string>& aliases) {
   OGAI_RETURN_IF_ERROR(CheckName("model name", name));
-  std::ifstream cf(dir + "/config.json");
-  if (!cf) return NotFound(dir + "/config.json is missing; import takes a Hugging Face GPT-2 folder");
+  auto cf = ReadFile(dir + "/config.json");
+  if (!cf.ok() && cf.status().code() == Code::kNotFound) {
+    return NotFound(dir + "/config.json is missing; import takes a Hugging Face GPT-2 folder");
+  }
+  if (!cf.ok()) return cf.status();
   Json cfg;
   try {
-    cfg = Json::parse(cf);
+    cfg = Json::parse(*cf);
   } catch (const Json::exception& e) {
     return Corruption(dir + "/config.json is not valid JSON: " + e.what());
   }
@@ -242,10 +244,10 @@ Result<int> ImportHf(Registry& reg, const std::string& dir, const std::string& n
   std::map<std::string, ckpt::SafetensorsFile> files;
   std::map<std::string, std::string> where;  // tensor name -> file
   if (fs::exists(dir + "/model.safetensors.index.json")) {
+    OGAI_ASSIGN_OR_RETURN(const std::string text, ReadFile(dir + "/model.safetensors.index.json"));
     Json idx;
     try {
-      std::ifstream in(dir + "/model.safetensors.index.json");
-      idx = Json::parse(in);
+      idx = Json::parse(text);
       for (auto it = idx.at("weight_map").begin(); it != idx.at("weight_map").end(); ++it)
         where[it.key()] = it->get<std::string>();
     } catch (const Json::exception& e) {
@@ -307,9 +309,10 @@ Result<int> ImportHf(Registry& reg, const std::string& dir, const std::string& n
   v.lineage.config_yaml = cfg.dump(2);
   v.lineage.registered_by = std::string("ogai-model (git ") + GitCommit() + ")";
   std::string ogai_kind;
+  auto tk = ReadFile(dir + "/ogai_tokenizer.json");  // optional: ogai's own exports write it
+  if (!tk.ok() && tk.status().code() != Code::kNotFound) return tk.status();
   try {
-    std::ifstream tk(dir + "/ogai_tokenizer.json");
-    if (tk) ogai_kind = Json::parse(tk).value("kind", std::string());
+    if (tk.ok()) ogai_kind = Json::parse(*tk).value("kind", std::string());
   } catch (const Json::exception&) {
     return Corruption(dir + "/ogai_tokenizer.json is not valid JSON");
   }

@@ -1,10 +1,9 @@
 #include "train/config.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "core/config_schema.h"
+#include "core/file_io.h"
 
 namespace ogai {
 namespace {
@@ -288,15 +287,14 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& name
 }
 
 Result<Config> LoadConfig(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) {
+  auto yaml = ReadFile(path);
+  if (!yaml.ok() && yaml.status().code() == Code::kNotFound) {
     return NotFound("cannot open config file '" + path +
                     "': no such file or not readable; pass the path of a train.yaml (see examples/)");
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  OGAI_RETURN_IF_ERROR(config::CheckDocumentText(ss.str(), path));
-  return ParseConfig(ss.str(), path, overrides);
+  if (!yaml.ok()) return yaml.status();
+  OGAI_RETURN_IF_ERROR(config::CheckDocumentText(*yaml, path));
+  return ParseConfig(*yaml, path, overrides);
 }
 
 std::string ConfigToYaml(const Config& cfg) { return Schema().ToYaml(&cfg); }

@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -12,13 +11,6 @@
 
 namespace ogai::arch {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteFile(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
@@ -32,7 +24,7 @@ std::string SourceDir() {
 
 TEST(Layers, EveryIncludeOfTheProjectPointsDown) {
   const std::string root = SourceDir();
-  auto table = ParseLayers(ReadFile(root + "/cmake/layers.txt"), "cmake/layers.txt");
+  auto table = ParseLayers(testing::ReadText(root + "/cmake/layers.txt"), "cmake/layers.txt");
   ASSERT_TRUE(table.ok()) << table.status().ToString();
   auto v = CheckLayers(root, *table);
   ASSERT_TRUE(v.ok()) << v.status().ToString();

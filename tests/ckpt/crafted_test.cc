@@ -182,7 +182,7 @@ TEST(Crafted, ExportDoesNotFollowALinkAtAPredictableTempName) {
   ASSERT_TRUE(ck.ok());
   auto n = ExportSafetensors(**ck, target);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
-  EXPECT_EQ(testing::ReadFile(victim), "precious");
+  EXPECT_EQ(testing::ReadText(victim), "precious");
   EXPECT_GT(testing::FileSize(target), 64 * 64 * 4);
 }
 

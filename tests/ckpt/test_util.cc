@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -28,13 +27,6 @@ int RunCommand(const std::vector<std::string>& argv, std::string* output, double
   ogai::testing::ChildResult r = ogai::testing::RunChild(argv, timeout_s);
   if (output != nullptr) *output = std::move(r.output);
   return r.exit_code;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 int64_t FileSize(const std::string& path) {

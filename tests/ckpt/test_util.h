@@ -23,7 +23,9 @@ using ogai::testing::Child;
 // fills *output.
 int RunCommand(const std::vector<std::string>& argv, std::string* output, double timeout_s = 120);
 
-std::string ReadFile(const std::string& path);
+// A whole file's bytes are tests/util/job.h's ReadText.
+using ogai::testing::ReadText;
+
 int64_t FileSize(const std::string& path);
 void FlipByte(const std::string& path, int64_t offset);
 void TruncateFile(const std::string& path, int64_t size);

@@ -378,8 +378,8 @@ TEST(Staging, TheOptimizerWrittenSnapshotEqualsASynchronousSave) {
   auto sync = c.SaveSync(6, (d / "sync"));
   ASSERT_TRUE(sync.ok()) << sync.status().ToString();
   EXPECT_FALSE(sync->staged);
-  const std::string a = ckpt::testing::ReadFile(d / "step_00000006/rank_00000.shard");
-  const std::string b = ckpt::testing::ReadFile(d / "sync/step_00000006/rank_00000.shard");
+  const std::string a = ckpt::testing::ReadText(d / "step_00000006/rank_00000.shard");
+  const std::string b = ckpt::testing::ReadText(d / "sync/step_00000006/rank_00000.shard");
   ASSERT_GT(a.size(), 1000u);
   EXPECT_TRUE(a == b) << "staged and synchronous shards differ (" << a.size() << " and " << b.size() << " bytes)";
   // Resuming from the staged save at step 3 continues exactly like the run without saves.

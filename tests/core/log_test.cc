@@ -7,11 +7,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "core/file_io.h"
 
 namespace ogai {
 namespace {
@@ -28,11 +28,9 @@ std::string CaptureStderr(Fn fn) {
   ::dup2(saved, STDERR_FILENO);
   ::close(saved);
   ::close(fd);
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  auto text = ReadFile(path);
   ::unlink(path);
-  return ss.str();
+  return text.ok() ? *text : std::string();
 }
 
 TEST(Log, RepeatedLinesAreRateLimited) {

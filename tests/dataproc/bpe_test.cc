@@ -4,8 +4,6 @@
 #include "dataproc/bpe.h"
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -25,10 +23,7 @@ std::vector<int32_t> Tiktoken(const std::string& modules, const std::string& tex
   const std::string script = std::string(OGAI_TEST_SOURCE_DIR) + "/scripts/tiktoken_encode.js";
   auto r = testing::RunChild({"node", script, modules, dir / "in.txt", dir / "out.bin"}, 300);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream f(dir / "out.bin", std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string b = ss.str();
+  const std::string b = testing::ReadText(dir / "out.bin");
   std::vector<int32_t> t(b.size() / 4);
   std::memcpy(t.data(), b.data(), t.size() * 4);
   return t;

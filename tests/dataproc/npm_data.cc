@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "core/rng.h"
@@ -64,12 +62,7 @@ std::string BrownText(std::string* why) {
     if (e.is_regular_file()) files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   std::string out;
-  for (const auto& p : files) {
-    std::ifstream f(p, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    out += ss.str();
-  }
+  for (const auto& p : files) out += ogai::testing::ReadText(p);
   return out;
 }
 

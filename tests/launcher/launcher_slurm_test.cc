@@ -7,8 +7,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -86,10 +84,7 @@ class SlurmRun : public ::testing::Test {
       RunCommand({"scancel", id}, {}, 30);
       ADD_FAILURE() << "job " << id << " did not end within " << timeout << " s";
     }
-    std::ifstream f(out);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    end.output = ss.str();
+    end.output = ReadText(out);
     return end;
   }
 

@@ -287,7 +287,7 @@ TEST_F(RegistryCli, GenerateIsDeterministicAndKvEqualsRecompute) {
 // The first step's loss in a metrics file.
 double FirstLoss(const std::string& metrics) {
   std::smatch m;
-  const std::string text = ckpt::testing::ReadFile(metrics);
+  const std::string text = ckpt::testing::ReadText(metrics);
   if (!std::regex_search(text, m, std::regex("\"step\": 1, \"loss\": ([0-9.e+-]+)"))) return -1;
   return std::stod(m[1]);
 }
@@ -404,8 +404,8 @@ TEST_F(RegistryCli, Gpt2BpeModelKeepsItsTokenizerThroughGenerateExportAndImport)
   re.push_back("--recompute");
   EXPECT_EQ(Ok(re), g);
   Ok({"export", "bpe", "--out", hf});
-  EXPECT_EQ(ckpt::testing::ReadFile(hf + "/vocab.json"), ckpt::testing::ReadFile(vocab + "/encoder.json"));
-  EXPECT_EQ(ckpt::testing::ReadFile(hf + "/merges.txt"), ckpt::testing::ReadFile(vocab + "/vocab.bpe"));
+  EXPECT_EQ(ckpt::testing::ReadText(hf + "/vocab.json"), ckpt::testing::ReadText(vocab + "/encoder.json"));
+  EXPECT_EQ(ckpt::testing::ReadText(hf + "/merges.txt"), ckpt::testing::ReadText(vocab + "/vocab.bpe"));
   Ok({"import", hf, "--name", "bpe-back"});
   std::vector<std::string> back = gen;
   back[1] = "bpe-back";

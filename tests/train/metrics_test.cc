@@ -3,7 +3,6 @@
 #include "train/metrics.h"
 
 #include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -133,11 +132,9 @@ TEST(Metrics, FileHasOneParsableLinePerStepAndAppendsOnRestart) {
   EXPECT_EQ(steps[0].step, 1);
   EXPECT_EQ(steps[1].step, 2);
   EXPECT_EQ(steps[1].loss_bits, "0x1.4p+1");
-  std::ifstream in(d / "m_3.jsonl");
-  std::stringstream all;
-  all << in.rdbuf();
-  EXPECT_NE(all.str().find("\"restart\": 1"), std::string::npos);
-  EXPECT_EQ(all.str().find("peer_copy"), all.str().rfind("peer_copy"));
+  const std::string all = ogai::testing::ReadText(d / "m_3.jsonl");
+  EXPECT_NE(all.find("\"restart\": 1"), std::string::npos);
+  EXPECT_EQ(all.find("peer_copy"), all.rfind("peer_copy"));
 }
 
 TEST(Metrics, APatternWithoutRankIsWrittenByRankZeroAlone) {
@@ -188,16 +185,13 @@ TEST(Metrics, AResumedRunSaysWhatItResumedAndWhereItsResultsAre) {
       << first.output;
   EXPECT_EQ(first.output.find("resumed from"), std::string::npos) << first.output;
   // (a new ogai-run starts the metrics file afresh, so the first run's commits are read now)
-  std::ifstream in(d / "m.jsonl");
-  std::stringstream all;
-  all << in.rdbuf();
+  const std::string all = ogai::testing::ReadText(d / "m.jsonl");
   for (int step : {10, 20, 30}) {
-    EXPECT_NE(all.str().find("\"path\":\"" + d.path() + "/ck/step_000000" + std::to_string(step) + "\""),
-              std::string::npos)
+    EXPECT_NE(all.find("\"path\":\"" + d.path() + "/ck/step_000000" + std::to_string(step) + "\""), std::string::npos)
         << step;
   }
-  EXPECT_NE(all.str().find("{\"config\":"), std::string::npos);
-  EXPECT_NE(all.str().find("{\"hardware\":"), std::string::npos);
+  EXPECT_NE(all.find("{\"config\":"), std::string::npos);
+  EXPECT_NE(all.find("{\"hardware\":"), std::string::npos);
   auto second = ogai::testing::RunShell(run + "parallel.tp=2 train.steps=40");
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("resumed from " + d.path() +
