@@ -13,6 +13,7 @@
 
 #include "core/bytes.h"
 #include "core/crc32c.h"
+#include "core/file_io.h"
 
 namespace ogai::ckpt {
 namespace fs = std::filesystem;
@@ -40,27 +41,12 @@ Status PublishFile(const std::string& dir, const std::string& name, const std::s
   return FsyncPath(dir);
 }
 
+// A missing file is "PATH does not exist" (what `ogai-ckpt` and a resume say of a step folder
+// without its manifest); any other failure is ReadFile's.
 Result<std::string> ReadSmallFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound(path + " does not exist");
-    return ErrnoError("cannot open " + path, errno);
-  }
-  std::string out;
-  char buf[1 << 16];
-  while (true) {
-    ssize_t r = ::read(fd, buf, sizeof(buf));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      return ErrnoError("reading " + path, e);
-    }
-    if (r == 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  ::close(fd);
-  return out;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec) return NotFound(path + " does not exist");
+  return ReadFile(path);
 }
 
 }  // namespace
