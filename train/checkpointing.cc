@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -160,10 +162,16 @@ CommitInfo Checkpointing::last_commit() const {
   return commit_;
 }
 
+std::vector<CommitInfo> Checkpointing::TakeCommits() {
+  std::lock_guard<std::mutex> lock(peer_mu_);
+  return std::exchange(unreported_, {});
+}
+
 void Checkpointing::OnCommitted(int64_t step, const std::string& shard_path) {
   {
     std::lock_guard<std::mutex> lock(peer_mu_);
     commit_ = {step, ckpt::JoinPath(cfg_.checkpoint.dir, ckpt::StepDirName(step)), UnixMs()};
+    unreported_.push_back(commit_);
   }
   if (peers_ == nullptr || shard_path.empty()) return;
   auto st = peers_->Push(step, shard_path);

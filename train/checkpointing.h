@@ -146,6 +146,10 @@ class Checkpointing {
   PeerCopyInfo last_peer_copy() const;
   // The latest commit of a save of this process (thread-safe, like last_peer_copy).
   CommitInfo last_commit() const;
+  // Every commit since the last call, oldest first (thread-safe): what the metrics file
+  // records. Two saves can commit between two steps (the last step waits for every save in
+  // flight), and each commit gets its line.
+  std::vector<CommitInfo> TakeCommits();
 
   // Time the training loop waited for each async save so far (Save call + optimizer fence).
   const std::vector<double>& stalls() const { return stalls_; }
@@ -177,6 +181,7 @@ class Checkpointing {
   mutable std::mutex peer_mu_;
   PeerCopyInfo peer_copy_;
   CommitInfo commit_;
+  std::vector<CommitInfo> unreported_;  // commits TakeCommits has not handed out yet
 };
 
 }  // namespace ogai::train

@@ -452,7 +452,7 @@ Status Trainer::Step(StepStats* stats) {
 void Trainer::WriteMetrics(const StepStats& s) {
   if (metrics_ == nullptr) return;
   metrics_->WriteStep(s);
-  metrics_->WriteCheckpoint(ckpt_->last_commit());
+  for (const CommitInfo& c : ckpt_->TakeCommits()) metrics_->WriteCheckpoint(c);
   if (ckpt_->peer_copies_enabled()) metrics_->WritePeerCopy(ckpt_->last_peer_copy());
 }
 

@@ -209,3 +209,23 @@ TEST(Metrics, AResumedRunSaysWhatItResumedAndWhereItsResultsAre) {
 
 }  // namespace
 }  // namespace ogai::train
+
+// Saves paced far below the disk's speed (checkpoint.write_mb_per_s=1) cannot commit within
+// the 10 steps between them: each one commits while the next Save waits for it, and at the
+// last step two commit between the same two metrics lines. Each still gets its own line.
+TEST(Metrics, EveryCommitGetsItsLineEvenWhenTwoLandBetweenSteps) {
+  ogai::testing::TempDir d("ogai_metrics_commits");
+  const std::string cmd = std::string(OGAI_TEST_BUILD_DIR) + "/bin/ogai-run -np 1 " + OGAI_TEST_SOURCE_DIR +
+                          "/examples/tiny.yaml checkpoint.dir=" + d.path() + "/ck train.metrics_file=" + d.path() +
+                          "/m.jsonl train.steps=30 checkpoint.every_steps=10 checkpoint.write_mb_per_s=1";
+  auto run = ogai::testing::RunShell(cmd);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string all = ogai::testing::ReadText(d / "m.jsonl");
+  size_t prev = 0;
+  for (int step : {10, 20, 30}) {
+    const size_t at = all.find("\"path\":\"" + d.path() + "/ck/step_000000" + std::to_string(step) + "\"");
+    ASSERT_NE(at, std::string::npos) << "no commit line for step " << step << "\n" << all;
+    EXPECT_GT(at, prev) << "the commit lines are out of order";
+    prev = at;
+  }
+}
