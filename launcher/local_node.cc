@@ -70,7 +70,8 @@ Result<std::unique_ptr<LocalNode>> LocalNode::Prepare(const LocalNodeOptions& op
       OGAI_ASSIGN_OR_RETURN(n->shard_dir_, CreateShmDir("ogai-shards", n->tmpdir_));
     }
     OGAI_ASSIGN_OR_RETURN(n->mpi_shm_dir_, CreateShmDir("ogai-mpi", n->tmpdir_));
-    std::string marker = std::string(kEnvAgentId) + "=" + opts.run_id + "." + std::to_string(opts.agent_id);
+    const std::string marker =
+        std::string(kEnvAgentId) + "=" + AgentMarkerValue(opts.run_id, opts.agent_id, ::getpid());
     OGAI_ASSIGN_OR_RETURN(n->guard_, OrphanGuard::Start(marker, n->tmpdir_, {n->shard_dir_, n->mpi_shm_dir_}));
   }
   OGAI_RETURN_IF_ERROR(BecomeSubreaper());
@@ -123,6 +124,7 @@ std::optional<RankFailure> LocalNode::StartRound(const JobSpec& spec, const Roun
   r.round = plan.round;
   r.max_restarts = spec.max_restarts;
   r.agent_id = id;
+  r.agent_pid = ::getpid();  // the same process whose guard Prepare started
   r.node_rank = plan.NodeOf(id);
   r.host = spec.agent_hosts[static_cast<size_t>(id)];
   r.hosts = plan.hosts;

@@ -39,7 +39,11 @@ int NodeRound::world_size() const {
 
 std::string NodeRound::nspace() const { return "ogai." + run_id + "." + std::to_string(round); }
 
-std::string NodeRound::AgentId() const { return run_id + "." + std::to_string(agent_id); }
+std::string AgentMarkerValue(const std::string& run_id, int agent_id, pid_t agent_pid) {
+  return run_id + "." + std::to_string(agent_id) + "." + std::to_string(agent_pid);
+}
+
+std::string NodeRound::AgentId() const { return AgentMarkerValue(run_id, agent_id, agent_pid); }
 
 std::string NodeRound::Marker() const { return std::string(kEnvAgentId) + "=" + AgentId(); }
 

@@ -43,11 +43,15 @@ class OrphanGuard;
 class PmixServer;
 class StoreFence;
 
+// OGAI_AGENT_ID's value, the job marker: "<run>.<agent>.<pid of the agent's process>".
+std::string AgentMarkerValue(const std::string& run_id, int agent_id, pid_t agent_pid);
+
 struct NodeRound {
   std::string run_id;
   int round = 0;  // OGAI_RESTART_COUNT
   int max_restarts = 0;
   int agent_id = 0;                          // stable across rounds (the job marker uses it)
+  pid_t agent_pid = 0;                       // the process that runs this node's ranks (the marker too)
   int node_rank = 0;                         // this round's node rank
   std::string host;                          // this node, for messages
   std::vector<std::string> hosts;            // every node of the round
@@ -73,9 +77,11 @@ struct NodeRound {
   int world_size() const;
   const std::vector<int>& my_ranks() const { return node_ranks[static_cast<size_t>(node_rank)]; }
   std::string nspace() const;
-  // "<run>.<agent>": OGAI_AGENT_ID, the job marker every rank of this agent carries.
+  // "<run>.<agent>.<agent pid>": OGAI_AGENT_ID, the job marker every rank of this agent
+  // carries. The pid tells a node's agents apart: when a lost node's agent is replaced, the
+  // orphan guard of the old one (launcher/guard.h) must not take the new one's ranks for its own.
   std::string AgentId() const;
-  // The marker as an environment entry: "OGAI_AGENT_ID=<run>.<agent>".
+  // The marker as an environment entry: "OGAI_AGENT_ID=<run>.<agent>.<agent pid>".
   std::string Marker() const;
 };
 

@@ -8,7 +8,7 @@
 //   OGAI_NNODES                                      nodes in this round
 //   OGAI_RESTART_COUNT, OGAI_MAX_RESTARTS            this round's number, the restart budget
 //   OGAI_RUN_ID                                      unique per ogai-run invocation
-//   OGAI_AGENT_ID                                    "<run>.<agent>": the job marker by which
+//   OGAI_AGENT_ID                                    "<run>.<agent>.<agent pid>": the job marker by which
 //                                                    leftover processes are found
 //   OGAI_HEARTBEAT_FILE, OGAI_HEARTBEAT_SLOT         where ProgressReporter reports steps
 //   OGAI_ELASTIC                                     "1" when the world size may change

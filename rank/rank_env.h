@@ -69,7 +69,7 @@ struct RankEnv {
   std::string shard_caches;
   // OGAI_SHARD_DIR: this node's folder (tmpfs) for in-memory copies of checkpoint shards.
   std::string shard_dir;
-  // OGAI_AGENT_ID: "<run>.<agent>", the job marker the launcher finds leftovers by ("" when
+  // OGAI_AGENT_ID: "<run>.<agent>.<agent pid>", the job marker the launcher finds leftovers by ("" when
   // not under ogai-run).
   std::string agent_id;
   // OGAI_HEARTBEAT_FILE / OGAI_HEARTBEAT_SLOT: where ProgressReporter writes (slot -1: none
