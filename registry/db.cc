@@ -1,6 +1,14 @@
 #include "registry/db.h"
 
+#include <chrono>
+#include <thread>
+
+#include "core/clock.h"
+
 namespace ogai::registry {
+namespace {
+constexpr double kBusySeconds = 60;  // how long a statement waits for another process's lock
+}  // namespace
 
 Stmt::~Stmt() {
   if (s_ != nullptr) sqlite3_finalize(s_);
@@ -50,8 +58,21 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
                    (d->db_ ? sqlite3_errmsg(d->db_) : sqlite3_errstr(rc)) +
                    "; check that the registry root is writable (--root or OGAI_REGISTRY)");
   }
-  sqlite3_busy_timeout(d->db_, 60000);
-  OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA journal_mode=WAL"));
+  sqlite3_busy_timeout(d->db_, static_cast<int>(kBusySeconds * 1000));
+  // Two processes opening the registry at once (two `ogai-model register`s) can both hold a
+  // shared lock while each asks for the exclusive one that switching to WAL needs: SQLite
+  // answers one of them "database is locked" at once, without its busy handler (a deadlock
+  // to SQLite). The switch is tried again until the other has made it.
+  const double give_up = Now() + kBusySeconds;
+  for (;;) {
+    const int rc = sqlite3_exec(d->db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) break;
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || Now() > give_up) {
+      return IoError("registry database " + path + ": " + sqlite3_errmsg(d->db_) +
+                     " (in: PRAGMA journal_mode=WAL); is another process holding it?");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA synchronous=FULL"));
   OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA foreign_keys=ON"));
   return d;
