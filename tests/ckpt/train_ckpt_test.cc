@@ -369,8 +369,14 @@ TEST(Staging, TheOptimizerWrittenSnapshotEqualsASynchronousSave) {
   topts.print = false;
   auto t = Trainer::Create(cfg, {}, topts);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE((*t)->Step(nullptr).ok());
   Checkpointing& c = (*t)->checkpointing();
+  for (int i = 0; i < 6; ++i) {
+    // The save of step 3 must have left staging before step 6's save is due. On a slow disk
+    // it may not have, and the optimizer then rightly leaves step 6's save to a copy after
+    // the step (Checkpointing::BeforeOptimizerStep), which is not what this test looks at.
+    if (i == 5) ASSERT_TRUE(c.writer()->Wait().ok());
+    ASSERT_TRUE((*t)->Step(nullptr).ok());
+  }
   ASSERT_TRUE(c.writer()->Wait().ok());
   const auto stats = c.writer()->stats();
   ASSERT_EQ(stats.size(), 2u);
