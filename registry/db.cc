@@ -6,10 +6,6 @@
 #include "core/clock.h"
 
 namespace ogai::registry {
-namespace {
-constexpr double kBusySeconds = 60;  // how long a statement waits for another process's lock
-}  // namespace
-
 Stmt::~Stmt() {
   if (s_ != nullptr) sqlite3_finalize(s_);
 }
@@ -33,7 +29,7 @@ Result<bool> Stmt::Step() {
   const int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return IoError(std::string("registry database: ") + sqlite3_errmsg(db_) + " (in: " + sqlite3_sql(s_) + ")");
+  return db_->Error(sqlite3_sql(s_));
 }
 Status Stmt::Run() {
   for (;;) {
@@ -49,28 +45,26 @@ std::string Stmt::Text(int c) const {
 }
 bool Stmt::IsNull(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
 
-Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, DbNames names, double busy_seconds) {
   std::unique_ptr<Db> d(new Db());
   d->path_ = path;
+  d->names_ = std::move(names);
   const int rc = sqlite3_open_v2(path.c_str(), &d->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
-    return IoError("cannot open the registry database " + path + ": " +
-                   (d->db_ ? sqlite3_errmsg(d->db_) : sqlite3_errstr(rc)) +
-                   "; check that the registry root is writable (--root or OGAI_REGISTRY)");
+    return IoError("cannot open the " + d->names_.what + " " + path + ": " +
+                   (d->db_ ? sqlite3_errmsg(d->db_) : sqlite3_errstr(rc)) + "; " + d->names_.fix);
   }
-  sqlite3_busy_timeout(d->db_, static_cast<int>(kBusySeconds * 1000));
-  // Two processes opening the registry at once (two `ogai-model register`s) can both hold a
+  sqlite3_busy_timeout(d->db_, static_cast<int>(busy_seconds * 1000));
+  // Two processes opening the database at once (two `ogai-model register`s) can both hold a
   // shared lock while each asks for the exclusive one that switching to WAL needs: SQLite
   // answers one of them "database is locked" at once, without its busy handler (a deadlock
   // to SQLite). The switch is tried again until the other has made it.
-  const double give_up = Now() + kBusySeconds;
+  const char* wal = "PRAGMA journal_mode=WAL";
+  const double give_up = Now() + busy_seconds;
   for (;;) {
-    const int rc = sqlite3_exec(d->db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    const int rc = sqlite3_exec(d->db_, wal, nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) break;
-    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || Now() > give_up) {
-      return IoError("registry database " + path + ": " + sqlite3_errmsg(d->db_) +
-                     " (in: PRAGMA journal_mode=WAL); is another process holding it?");
-    }
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || Now() > give_up) return d->Error(wal);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA synchronous=FULL"));
@@ -83,21 +77,21 @@ Db::~Db() {
 }
 
 Status Db::Exec(const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return IoError("registry database " + path_ + ": " + msg + " (in: " + sql.substr(0, 80) + ")");
-  }
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return Error(sql);
   return Status::Ok();
 }
 
 Result<Stmt> Db::Prepare(const std::string& sql) {
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
-    return Internal(std::string("registry database: ") + sqlite3_errmsg(db_) + " (in: " + sql + ")");
-  }
-  return Stmt(db_, s);
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) return Error(sql);
+  return Stmt(this, s);
+}
+
+int64_t Db::LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+
+Status Db::Error(const std::string& sql) const {
+  const std::string in = sql.size() > 80 ? sql.substr(0, 80) + "..." : sql;
+  return IoError(names_.what + " " + path_ + ": " + sqlite3_errmsg(db_) + " (in: " + in + "); " + names_.fix);
 }
 
 Status Db::Transaction(const std::function<Status()>& body) {

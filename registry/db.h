@@ -1,6 +1,8 @@
-// A thin wrapper over SQLite for the registry: open with WAL and a busy timeout, run SQL,
-// prepared statements, and transactions that roll back on any error (or a kill: SQLite's
-// journal makes an interrupted transaction vanish on the next open).
+// A thin wrapper over SQLite: open with WAL and a busy timeout, run SQL, prepared statements,
+// and transactions that roll back on any error (or a kill: SQLite's journal makes an
+// interrupted transaction vanish on the next open). The registry's database and the
+// scheduler's state (sched/state_db.cc) both use it; every error names the database, the
+// file, the SQL and what to check.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +16,11 @@
 
 namespace ogai::registry {
 
+class Db;
+
 class Stmt {
  public:
-  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  Stmt(const Db* db, sqlite3_stmt* s) : db_(db), s_(s) {}
   Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
   Stmt(const Stmt&) = delete;
   ~Stmt();
@@ -33,14 +37,21 @@ class Stmt {
   bool IsNull(int col) const;
 
  private:
-  sqlite3* db_;
+  const Db* db_;
   sqlite3_stmt* s_;
+};
+
+// What a database is called in its errors, and what the user should check when it fails.
+struct DbNames {
+  std::string what = "registry database";
+  std::string fix = "check that the registry root (--root or OGAI_REGISTRY) is writable and its disk not full";
 };
 
 class Db {
  public:
-  // Opens (creating) the database file with WAL journaling and a 60 s busy timeout.
-  static Result<std::unique_ptr<Db>> Open(const std::string& path);
+  // Opens (creating) the database file with WAL journaling and a busy timeout of
+  // `busy_seconds`; a file that is not a SQLite database is refused here, not at first use.
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, DbNames names = {}, double busy_seconds = 60);
   ~Db();
   Status Exec(const std::string& sql);
   Result<Stmt> Prepare(const std::string& sql);
@@ -48,11 +59,15 @@ class Db {
   // COMMIT when `body` succeeds, ROLLBACK otherwise.
   Status Transaction(const std::function<Status()>& body);
   const std::string& path() const { return path_; }
+  int64_t LastInsertId() const;
+  // IoError "<what> <path>: <SQLite's message> (in: <sql>); <fix>".
+  Status Error(const std::string& sql) const;
 
  private:
   Db() = default;
   sqlite3* db_ = nullptr;
   std::string path_;
+  DbNames names_;
 };
 
 }  // namespace ogai::registry

@@ -1,36 +1,15 @@
 #include "sched/state_db.h"
 
+#include <algorithm>
 #include <cstdio>
 
-#include <sqlite3.h>
+#include "registry/db.h"
 
 namespace ogai::sched {
 
+using registry::Stmt;
+
 namespace {
-
-// A prepared statement, finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return s_; }
-  void Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  void Bind(int i, double v) { sqlite3_bind_double(s_, i, v); }
-  void Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  int64_t Int(int i) { return sqlite3_column_int64(s_, i); }
-  double Real(int i) { return sqlite3_column_double(s_, i); }
-  std::string Text(int i) {
-    const unsigned char* t = sqlite3_column_text(s_, i);
-    return t == nullptr ? "" : reinterpret_cast<const char*>(t);
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -67,42 +46,38 @@ std::vector<std::string> SplitLines(const std::string& s) {
 
 Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
   std::unique_ptr<StateDb> d(new StateDb());
-  d->path_ = path;
-  if (sqlite3_open(path.c_str(), &d->db_) != SQLITE_OK) {
-    return Unavailable("scheduler state " + path + ": cannot open the database: " +
-                       (d->db_ ? sqlite3_errmsg(d->db_) : "out of memory") + "; check the --state folder");
+  // One daemon per state folder (the scheduler's flock), so a lock is never held for long.
+  registry::DbNames names{"scheduler state", "check that the --state folder is writable and its disk not full"};
+  OGAI_ASSIGN_OR_RETURN(d->db_, registry::Db::Open(path, std::move(names), /*busy_seconds=*/5));
+  // A damaged file is refused at start (quick_check reads every page: milliseconds for a
+  // state of thousands of jobs) rather than read as fewer jobs than it held.
+  OGAI_ASSIGN_OR_RETURN(Stmt check, d->db_->Prepare("PRAGMA quick_check(1)"));
+  const Result<bool> row = check.Step();
+  std::string verdict = !row.ok() ? row.status().message() : *row ? check.Text(0) : "no answer";
+  std::replace(verdict.begin(), verdict.end(), '\n', ' ');  // one line
+  if (verdict != "ok") {
+    return Corruption("scheduler state " + path + " is damaged (SQLite's quick_check: " + verdict +
+                      "); restore it from a backup, or move it aside to start with no jobs (the jobs it held are "
+                      "then forgotten; their checkpoints stay where they are)");
   }
-  sqlite3_busy_timeout(d->db_, 5000);
-  OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA journal_mode=WAL"));
-  OGAI_RETURN_IF_ERROR(d->Exec("PRAGMA synchronous=FULL"));
-  OGAI_RETURN_IF_ERROR(d->Exec(kSchema));
+  OGAI_RETURN_IF_ERROR(d->db_->Exec(kSchema));
   return d;
 }
 
-StateDb::~StateDb() { sqlite3_close(db_); }
-
-Status StateDb::Exec(const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Unavailable("scheduler state " + path_ + ": " + msg +
-                       " (is the disk under the --state folder full or read-only?); the change was not made");
-  }
-  return Status::Ok();
-}
+StateDb::~StateDb() = default;
 
 Status StateDb::WriteJob(Job* j) {
   const bool insert = j->id == 0;
-  Stmt s(db_, insert ? "INSERT INTO jobs (tenant,name,ranks,priority,state,held,min_runtime_s,submit_unix,start_unix,"
-                       "end_unix,hosts,backfilled,attempt,requeues,max_requeues,reason,config_yaml,overrides,"
-                       "total_steps,max_restarts,pid,preempt_unix,cancel_requested,exit_code) VALUES "
-                       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                     : "UPDATE jobs SET tenant=?,name=?,ranks=?,priority=?,state=?,held=?,min_runtime_s=?,"
-                       "submit_unix=?,start_unix=?,end_unix=?,hosts=?,backfilled=?,attempt=?,requeues=?,"
-                       "max_requeues=?,reason=?,config_yaml=?,overrides=?,total_steps=?,max_restarts=?,pid=?,"
-                       "preempt_unix=?,cancel_requested=?,exit_code=? WHERE id=?");
-  if (!s.ok()) return Internal(std::string("scheduler state: ") + sqlite3_errmsg(db_));
+  OGAI_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare(insert ? "INSERT INTO jobs (tenant,name,ranks,priority,state,held,min_runtime_s,submit_unix,"
+                                    "start_unix,end_unix,hosts,backfilled,attempt,requeues,max_requeues,reason,"
+                                    "config_yaml,overrides,total_steps,max_restarts,pid,preempt_unix,"
+                                    "cancel_requested,exit_code) VALUES "
+                                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                                  : "UPDATE jobs SET tenant=?,name=?,ranks=?,priority=?,state=?,held=?,min_runtime_s=?,"
+                                    "submit_unix=?,start_unix=?,end_unix=?,hosts=?,backfilled=?,attempt=?,requeues=?,"
+                                    "max_requeues=?,reason=?,config_yaml=?,overrides=?,total_steps=?,max_restarts=?,"
+                                    "pid=?,preempt_unix=?,cancel_requested=?,exit_code=? WHERE id=?"));
   int i = 1;
   s.Bind(i++, j->tenant);
   s.Bind(i++, j->name);
@@ -129,21 +104,14 @@ Status StateDb::WriteJob(Job* j) {
   s.Bind(i++, static_cast<int64_t>(j->cancel_requested));
   s.Bind(i++, static_cast<int64_t>(j->exit_code));
   if (!insert) s.Bind(i++, j->id);
-  if (sqlite3_step(s.get()) != SQLITE_DONE) {
-    return Unavailable("scheduler state " + path_ + ": " + sqlite3_errmsg(db_) +
-                       " (is the disk under the --state folder full?); the change was not made");
-  }
-  if (insert) j->id = sqlite3_last_insert_rowid(db_);
+  OGAI_RETURN_IF_ERROR(s.Run());
+  if (insert) j->id = db_->LastInsertId();
   return Status::Ok();
 }
 
 Status StateDb::WriteEvent(int64_t job, const std::string& text, double now_unix) {
-  Stmt s(db_, "INSERT INTO events (job, unix, text) VALUES (?,?,?)");
-  s.Bind(1, job);
-  s.Bind(2, now_unix);
-  s.Bind(3, text);
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return Unavailable(std::string("scheduler state: ") + sqlite3_errmsg(db_));
-  return Status::Ok();
+  OGAI_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("INSERT INTO events (job, unix, text) VALUES (?,?,?)"));
+  return s.Bind(1, job).Bind(2, now_unix).Bind(3, text).Run();
 }
 
 Status StateDb::SaveJob(Job* job, const std::string& event, double now_unix) {
@@ -151,55 +119,52 @@ Status StateDb::SaveJob(Job* job, const std::string& event, double now_unix) {
 }
 
 Status StateDb::SaveJobs(const std::vector<Job*>& jobs, const std::vector<std::string>& events, double now_unix) {
-  OGAI_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   std::vector<Job> before;
   for (Job* j : jobs) before.push_back(*j);
-  Status st = Status::Ok();
-  for (size_t k = 0; k < jobs.size() && st.ok(); ++k) {
-    st = WriteJob(jobs[k]);
-    if (st.ok() && k < events.size() && !events[k].empty()) st = WriteEvent(jobs[k]->id, events[k], now_unix);
-  }
-  if (st.ok()) st = Exec("COMMIT");
+  Status st = db_->Transaction([&]() -> Status {
+    for (size_t k = 0; k < jobs.size(); ++k) {
+      OGAI_RETURN_IF_ERROR(WriteJob(jobs[k]));
+      if (k < events.size() && !events[k].empty()) OGAI_RETURN_IF_ERROR(WriteEvent(jobs[k]->id, events[k], now_unix));
+    }
+    return Status::Ok();
+  });
   if (!st.ok()) {
-    (void)Exec("ROLLBACK");
     for (size_t k = 0; k < jobs.size(); ++k) *jobs[k] = before[k];  // nothing half-done in memory either
   }
   return st;
 }
 
 Status StateDb::SaveTenants(const std::vector<Tenant>& tenants) {
-  OGAI_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  for (const Tenant& t : tenants) {
-    Stmt s(db_, "INSERT OR REPLACE INTO tenants (name, usage, usage_unix) VALUES (?,?,?)");
-    s.Bind(1, t.name);
-    s.Bind(2, t.usage);
-    s.Bind(3, t.usage_unix);
-    if (sqlite3_step(s.get()) != SQLITE_DONE) {
-      (void)Exec("ROLLBACK");
-      return Unavailable(std::string("scheduler state: ") + sqlite3_errmsg(db_));
+  return db_->Transaction([&]() -> Status {
+    for (const Tenant& t : tenants) {
+      OGAI_ASSIGN_OR_RETURN(Stmt s,
+                            db_->Prepare("INSERT OR REPLACE INTO tenants (name, usage, usage_unix) VALUES (?,?,?)"));
+      OGAI_RETURN_IF_ERROR(s.Bind(1, t.name).Bind(2, t.usage).Bind(3, t.usage_unix).Run());
     }
-  }
-  return Exec("COMMIT");
+    return Status::Ok();
+  });
 }
 
 Status StateDb::SaveNode(const Node& n) {
-  Stmt s(db_, "INSERT OR REPLACE INTO nodes (name, slots, up, reason) VALUES (?,?,?,?)");
-  s.Bind(1, n.name);
-  s.Bind(2, static_cast<int64_t>(n.slots));
-  s.Bind(3, static_cast<int64_t>(n.up));
-  s.Bind(4, n.down_reason);
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return Unavailable(std::string("scheduler state: ") + sqlite3_errmsg(db_));
-  return Status::Ok();
+  OGAI_ASSIGN_OR_RETURN(Stmt s,
+                        db_->Prepare("INSERT OR REPLACE INTO nodes (name, slots, up, reason) VALUES (?,?,?,?)"));
+  return s.Bind(1, n.name)
+      .Bind(2, static_cast<int64_t>(n.slots))
+      .Bind(3, static_cast<int64_t>(n.up))
+      .Bind(4, n.down_reason)
+      .Run();
 }
 
 Result<std::vector<Job>> StateDb::LoadJobs() {
-  Stmt s(db_,
-         "SELECT id,tenant,name,ranks,priority,state,held,min_runtime_s,submit_unix,start_unix,end_unix,hosts,"
-         "backfilled,attempt,requeues,max_requeues,reason,config_yaml,overrides,total_steps,max_restarts,pid,"
-         "preempt_unix,cancel_requested,exit_code FROM jobs ORDER BY id");
-  if (!s.ok()) return Internal(std::string("scheduler state: ") + sqlite3_errmsg(db_));
+  OGAI_ASSIGN_OR_RETURN(
+      Stmt s,
+      db_->Prepare("SELECT id,tenant,name,ranks,priority,state,held,min_runtime_s,submit_unix,start_unix,"
+                   "end_unix,hosts,backfilled,attempt,requeues,max_requeues,reason,config_yaml,overrides,"
+                   "total_steps,max_restarts,pid,preempt_unix,cancel_requested,exit_code FROM jobs ORDER BY id"));
   std::vector<Job> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  for (;;) {
+    OGAI_ASSIGN_OR_RETURN(bool row, s.Step());  // a damaged page is an error, not the end of the table
+    if (!row) break;
     Job j;
     int i = 0;
     j.id = s.Int(i++);
@@ -233,9 +198,11 @@ Result<std::vector<Job>> StateDb::LoadJobs() {
 }
 
 Result<std::vector<Tenant>> StateDb::LoadTenants() {
-  Stmt s(db_, "SELECT name, usage, usage_unix FROM tenants");
+  OGAI_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT name, usage, usage_unix FROM tenants"));
   std::vector<Tenant> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  for (;;) {
+    OGAI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
     Tenant t;
     t.name = s.Text(0);
     t.usage = s.Real(1);
@@ -246,9 +213,11 @@ Result<std::vector<Tenant>> StateDb::LoadTenants() {
 }
 
 Result<std::vector<Node>> StateDb::LoadNodes() {
-  Stmt s(db_, "SELECT name, slots, up, reason FROM nodes");
+  OGAI_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT name, slots, up, reason FROM nodes"));
   std::vector<Node> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  for (;;) {
+    OGAI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
     Node n;
     n.name = s.Text(0);
     n.slots = static_cast<int>(s.Int(1));
@@ -260,10 +229,12 @@ Result<std::vector<Node>> StateDb::LoadNodes() {
 }
 
 Result<std::vector<std::string>> StateDb::Events(int64_t job) {
-  Stmt s(db_, "SELECT unix, text FROM events WHERE job=? ORDER BY id");
+  OGAI_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT unix, text FROM events WHERE job=? ORDER BY id"));
   s.Bind(1, job);
   std::vector<std::string> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  for (;;) {
+    OGAI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
     char ts[32];
     std::snprintf(ts, sizeof(ts), "%.3f", s.Real(0));
     out.push_back(std::string(ts) + " " + s.Text(1));

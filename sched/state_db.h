@@ -12,9 +12,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "registry/db.h"
 #include "sched/types.h"
-
-struct sqlite3;
 
 namespace ogai::sched {
 
@@ -39,11 +38,9 @@ class StateDb {
 
  private:
   StateDb() = default;
-  Status Exec(const std::string& sql);
   Status WriteJob(Job* job);
   Status WriteEvent(int64_t job, const std::string& text, double now_unix);
-  sqlite3* db_ = nullptr;
-  std::string path_;
+  std::unique_ptr<registry::Db> db_;
 };
 
 }  // namespace ogai::sched
