@@ -135,7 +135,7 @@ std::vector<config::Field> Fields() {
   f.push_back(MakeField("checkpoint.staging_mb", &C::checkpoint, &CheckpointConfig::staging_mb,
                         "host staging memory bound in MiB (0: one snapshot)", nonneg));
   f.push_back(MakeField("checkpoint.write_mb_per_s", &C::checkpoint, &CheckpointConfig::write_mb_per_s,
-                        "background shard writes at most this many MB/s (0: as fast as the disk)", nonneg));
+                        "each rank's background shard writes at most this many MB/s (0: as fast as the disk)", nonneg));
   // launch
   f.push_back(MakeField("launch.np", &C::launch, &LaunchConfig::np, "number of ranks (0: from hosts, else 1)", nonneg));
   f.push_back(MakeField("launch.nproc_per_node", &C::launch, &LaunchConfig::nproc_per_node,
