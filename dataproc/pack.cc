@@ -1,5 +1,6 @@
 #include "dataproc/pack.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <unordered_map>
@@ -178,13 +179,27 @@ Result<PackResult> PackDataset(const PackInput& in) {
   c["split.val_tokens"] = val.tokens();
   c["split.train_shards"] = train.shards();
   c["split.val_shards"] = val.shards();
+  if (train.docs() == 0 && val.docs() > 0) {
+    char frac[32];
+    std::snprintf(frac, sizeof frac, "%g", cfg.output.val_fraction);
+    return InvalidArgument("all " + std::to_string(val.docs()) +
+                           " documents left went to the validation split (output.val_fraction " + frac +
+                           ", drawn per document), none to training; give more documents or a smaller "
+                           "output.val_fraction");
+  }
   if (train.docs() == 0) {
-    std::string top;
-    int64_t most = 0;
-    for (const auto& [k, v] : c)
-      if (k.rfind("filter.", 0) == 0 && k != "filter.kept_docs" && v > most) most = v, top = k.substr(7);
-    return InvalidArgument("no document survived the pipeline (" + std::to_string(c["read.docs"]) + " read" +
-                           (top.empty() ? std::string() : ", " + std::to_string(most) + " dropped by rule " + top) +
+    // Every rule that dropped documents, the most first: which to relax is rarely only one.
+    std::vector<std::pair<int64_t, std::string>> drops;
+    for (const auto& [k, v] : c) {
+      const bool rule = k.rfind("filter.", 0) == 0 && k != "filter.kept_docs";
+      if (v > 0 && (rule || k == "dedup.exact" || k == "dedup.fuzzy" || k == "utf8.dropped_docs")) {
+        drops.emplace_back(v, rule ? k.substr(7) : k);
+      }
+    }
+    std::stable_sort(drops.begin(), drops.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::string by;
+    for (const auto& [n, rule] : drops) by += (by.empty() ? ", dropped: " : ", ") + std::to_string(n) + " by " + rule;
+    return InvalidArgument("no document survived the pipeline (" + std::to_string(c["read.docs"]) + " read" + by +
                            "); the input is empty or the rules drop everything: relax or disable them in data.yaml "
                            "(--rejects FILE shows samples)");
   }

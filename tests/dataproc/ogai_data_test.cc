@@ -229,6 +229,19 @@ TEST(OgaiData, BadInputGetsOneClearLine) {
   testing::WriteFile(dir / "empty/e.txt", "");
   testing::WriteFile(dir / "empty.yaml", Yaml(dir / "empty", dir / "o4"));
   ExpectOneLineError(DataCmd({"prepare", dir / "empty.yaml"}), "no document survived");
+  // Every rule that dropped documents is named, not only the one that dropped most.
+  fs::create_directories(dir / "rules");
+  testing::WriteFile(dir / "rules/a.txt",
+                     "The model reads text { and learns to predict the next word of a sentence with data that have "
+                     "many small files.\n\nShort.\n");
+  testing::WriteFile(dir / "rules.yaml", Yaml(dir / "rules", dir / "o6"));
+  ExpectOneLineError(DataCmd({"prepare", dir / "rules.yaml"}),
+                     "(2 read, dropped: 1 by c4.curly_bracket, 1 by gopher_quality.words)");
+  // Documents that survive but all fall to the validation split are not "no document".
+  testing::WriteFile(dir / "in.yaml", Yaml(dir / "in", dir / "o7"));
+  ExpectOneLineError(DataCmd({"prepare", dir / "in.yaml", "output.val_fraction=1"}),
+                     "documents left went to the validation split (output.val_fraction 1");
+  EXPECT_FALSE(fs::exists(dir / "o7/manifest.json"));
   fs::create_directories(dir / "void");
   testing::WriteFile(dir / "void.yaml", Yaml(dir / "void", dir / "o5"));
   ExpectOneLineError(DataCmd({"prepare", dir / "void.yaml"}), "names no files");
