@@ -117,4 +117,10 @@ Result<DatasetInfo> OpenDataset(const std::string& dir) {
   return d;
 }
 
+std::string NoValidationDocumentsHelp() {
+  return "prepare it with output.val_fraction > 0; the split draws each document by a hash of its text, so a "
+         "dataset of few documents can get none even then: prepare it again with another output.seed or more "
+         "documents";
+}
+
 }  // namespace ogai::data

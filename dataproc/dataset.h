@@ -42,6 +42,11 @@ Result<DatasetInfo> OpenDataset(const std::string& dir);
 // The id of a manifest's bytes.
 std::string DatasetId(const std::string& manifest_bytes);
 
+// What to do about a dataset without validation documents (for the errors of training with
+// train.eval_every and of ogai-model eval): the split draws each document by a hash of its
+// text, so a small dataset can get none even with output.val_fraction > 0.
+std::string NoValidationDocumentsHelp();
+
 // XXH3-64 of a file's bytes as 16 hex digits.
 Result<std::string> HashFile(const std::string& path);
 

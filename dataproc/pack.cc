@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
+#include "core/log.h"
 #include "core/rng.h"
 #include "dataproc/atomic_file.h"
 #include "dataproc/dataset.h"
@@ -179,6 +180,12 @@ Result<PackResult> PackDataset(const PackInput& in) {
   c["split.val_tokens"] = val.tokens();
   c["split.train_shards"] = train.shards();
   c["split.val_shards"] = val.shards();
+  if (train.docs() > 0 && val.docs() == 0 && cfg.output.val_fraction > 0) {
+    OGAI_LOG(Warn) << "output.val_fraction " << cfg.output.val_fraction << " gave no validation documents (of "
+                   << train.docs() << ": each is drawn by a hash of its text); training with train.eval_every and "
+                   << "ogai-model eval will refuse this dataset: prepare it again with another output.seed or more "
+                   << "documents";
+  }
   if (train.docs() == 0 && val.docs() > 0) {
     char frac[32];
     std::snprintf(frac, sizeof frac, "%g", cfg.output.val_fraction);

@@ -35,7 +35,8 @@ Result<Evaluation> EvaluateVersion(Registry& reg, const VersionInfo& v, const Ev
                                    " (a dataset folder made by ogai-data prepare, with a validation split)");
   }
   if (ds->val.empty()) {
-    return InvalidArgument("dataset " + req.data + " has no validation split; prepare it with output.val_fraction > 0");
+    return InvalidArgument("dataset " + req.data + " has no validation documents to evaluate on; " +
+                           data::NoValidationDocumentsHelp());
   }
   if (ds->vocab > v.config.vocab) {
     return InvalidArgument("dataset " + req.data + " has a vocabulary of " + std::to_string(ds->vocab) + ", " +

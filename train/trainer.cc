@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/profile.h"
+#include "dataproc/dataset.h"
 #include "kernels/cpu/adamw.h"
 #include "optim/schedule.h"
 #include "train/device.h"
@@ -72,7 +73,8 @@ Status Trainer::SetUp() {
     if (tc.eval_every > 0) {
       if (splits.val == nullptr) {
         return InvalidArgument("train.eval_every is set but dataset '" + cfg_.data.dataset +
-                               "' has no validation split; prepare it with output.val_fraction > 0");
+                               "' has no validation documents; set train.eval_every=0, or " +
+                               data::NoValidationDocumentsHelp());
       }
       auto val = data::DataLoader::Create(splits.val, cfg_.model.seq_len, tc.seed);
       if (!val.ok()) return val.status().WithContext("the validation split of '" + cfg_.data.dataset + "'");

@@ -242,6 +242,11 @@ TEST(OgaiData, BadInputGetsOneClearLine) {
   ExpectOneLineError(DataCmd({"prepare", dir / "in.yaml", "output.val_fraction=1"}),
                      "documents left went to the validation split (output.val_fraction 1");
   EXPECT_FALSE(fs::exists(dir / "o7/manifest.json"));
+  // None to validation although val_fraction > 0: the dataset is made, with a warning.
+  auto few = DataCmd({"prepare", dir / "in.yaml", "output.val_fraction=0.000001", "--quiet"});
+  EXPECT_EQ(few.exit_code, 0) << few.output;
+  EXPECT_NE(few.output.find("gave no validation documents"), std::string::npos) << few.output;
+  EXPECT_TRUE(fs::exists(dir / "o7/manifest.json"));
   fs::create_directories(dir / "void");
   testing::WriteFile(dir / "void.yaml", Yaml(dir / "void", dir / "o5"));
   ExpectOneLineError(DataCmd({"prepare", dir / "void.yaml"}), "names no files");

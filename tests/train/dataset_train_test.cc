@@ -1,6 +1,7 @@
 // Training on a prepared dataset (data.source: dataset): the validation loss is measured
 // before training, every train.eval_every steps and at the end, and falls; the dataset id is
-// in every checkpoint; a dataset whose vocabulary exceeds model.vocab is refused.
+// in every checkpoint; a dataset whose vocabulary exceeds model.vocab is refused, and one
+// without validation documents is refused for a run that evaluates.
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -19,7 +20,7 @@ namespace {
 using testing::TempDir;
 
 // A byte-level dataset of the demo corpus's text, cut into documents at blank lines.
-std::string MakeDataset(const TempDir& dir) {
+std::string MakeDataset(const TempDir& dir, double val_fraction = 0.1) {
   std::string text = data::GenerateDemoCorpus(200000, 3);
   for (size_t i = 400; i < text.size(); i += 400) text.insert(i, "\n\n");
   testing::WriteFile(dir / "corpus.txt", text);
@@ -30,7 +31,7 @@ std::string MakeDataset(const TempDir& dir) {
   pc.dedup.fuzzy = false;
   pc.tokenize.tokenizer = "byte";
   pc.output.dir = dir / "ds";
-  pc.output.val_fraction = 0.1;
+  pc.output.val_fraction = val_fraction;
   data::PrepareOptions o;
   o.run_tag = "t";
   o.progress = false;
@@ -125,6 +126,34 @@ TEST(DatasetTraining, VocabularyLargerThanTheModelIsRefused) {
   auto t = Trainer::Create(*cfg);
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("set model.vocab: 257"), std::string::npos) << t.status().message();
+}
+
+// A dataset whose split drew no validation document although output.val_fraction > 0: a run
+// with train.eval_every is refused with what to change (not "prepare it with
+// output.val_fraction > 0", which it was); without evaluation it trains.
+TEST(DatasetTraining, NoValidationDocumentsSaysWhatToChange) {
+  TempDir dir("dataset_noval");
+  const std::string ds = MakeDataset(dir, 1e-6);
+  ASSERT_TRUE(data::OpenDataset(ds)->val.empty());
+  const std::string base =
+      "model: {layers: 1, heads: 2, d_model: 32, vocab: 257, seq_len: 32}\n"
+      "data: {source: dataset, dataset: " +
+      ds + "}\n";
+  auto cfg = ParseConfig(base + "train: {steps: 2, eval_every: 1}\n", "inline.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto t = Trainer::Create(*cfg);
+  ASSERT_FALSE(t.ok());
+  const std::string m = t.status().message();
+  EXPECT_NE(m.find("has no validation documents; set train.eval_every=0"), std::string::npos) << m;
+  EXPECT_NE(m.find("another output.seed"), std::string::npos) << m;
+  cfg = ParseConfig(base + "train: {steps: 2}\n", "inline.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  TrainerOptions quiet;
+  quiet.print = false;
+  t = Trainer::Create(*cfg, {}, quiet);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  RunSummary sum;
+  EXPECT_TRUE((*t)->Run(&sum).ok());
 }
 
 }  // namespace
