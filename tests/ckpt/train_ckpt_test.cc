@@ -374,7 +374,9 @@ TEST(Staging, TheOptimizerWrittenSnapshotEqualsASynchronousSave) {
     // The save of step 3 must have left staging before step 6's save is due. On a slow disk
     // it may not have, and the optimizer then rightly leaves step 6's save to a copy after
     // the step (Checkpointing::BeforeOptimizerStep), which is not what this test looks at.
-    if (i == 5) ASSERT_TRUE(c.writer()->Wait().ok());
+    if (i == 5) {
+      ASSERT_TRUE(c.writer()->Wait().ok());
+    }
     ASSERT_TRUE((*t)->Step(nullptr).ok());
   }
   ASSERT_TRUE(c.writer()->Wait().ok());
