@@ -147,10 +147,6 @@ int Prepare(std::vector<std::string> a) {
   return 0;
 }
 
-Result<std::unique_ptr<TextTokenizer>> DatasetTokenizer(const DatasetInfo& d) {
-  return TextTokenizer::Load(d.tokenizer, d.dir + "/tokenizer");
-}
-
 int Inspect(std::vector<std::string> a) {
   if (a.empty() || HasFlag(a, "--help")) {
     std::fputs(kInspectHelp, a.empty() ? stderr : stdout);
@@ -169,7 +165,7 @@ int Inspect(std::vector<std::string> a) {
   Counters c;
   for (auto it = m["counters"].begin(); it != m["counters"].end(); ++it) c[it.key()] = it.value().get<int64_t>();
   PrintCounters(c);
-  auto tok = DatasetTokenizer(*d);
+  auto tok = LoadDatasetTokenizer(*d);
   if (!tok.ok()) return Fail(tok.status());
   if (d->train.empty()) return 0;
   auto shard = TokenShard::Open(d->train[0], static_cast<uint32_t>(d->vocab));

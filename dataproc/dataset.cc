@@ -117,6 +117,10 @@ Result<DatasetInfo> OpenDataset(const std::string& dir) {
   return d;
 }
 
+Result<std::unique_ptr<TextTokenizer>> LoadDatasetTokenizer(const DatasetInfo& d) {
+  return TextTokenizer::Load(d.tokenizer, d.dir + "/tokenizer");
+}
+
 std::string NoValidationDocumentsHelp() {
   return "prepare it with output.val_fraction > 0; the split draws each document by a hash of its text, so a "
          "dataset of few documents can get none even then: prepare it again with another output.seed or more "

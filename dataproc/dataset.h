@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "dataproc/text_tokenizer.h"
 
 namespace ogai::data {
 
@@ -38,6 +39,9 @@ struct DatasetInfo {
 // Reads dir/manifest.json; checks its numbers' types and ranges, that shard names are ones
 // the writer makes (no path leaves the folder) and that the shards exist.
 Result<DatasetInfo> OpenDataset(const std::string& dir);
+
+// The tokenizer the dataset was made with, from its tokenizer/ folder (gpt2) or none (byte).
+Result<std::unique_ptr<TextTokenizer>> LoadDatasetTokenizer(const DatasetInfo& d);
 
 // The id of a manifest's bytes.
 std::string DatasetId(const std::string& manifest_bytes);

@@ -37,4 +37,14 @@ std::string TextTokenizer::Decode(std::span<const int32_t> tokens) const {
   return s;
 }
 
+std::vector<int32_t> TextTokenizer::TokenByteLengths() const {
+  std::vector<int32_t> len(static_cast<size_t>(vocab_size()), 1);  // bytes, and the end-of-text token
+  if (bpe_) {
+    for (int32_t t = 0; t < vocab_size(); ++t) {
+      if (t != eot()) len[static_cast<size_t>(t)] = static_cast<int32_t>(bpe_->Decode(std::span(&t, 1)).size());
+    }
+  }
+  return len;
+}
+
 }  // namespace ogai::data

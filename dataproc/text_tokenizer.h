@@ -23,6 +23,10 @@ class TextTokenizer {
   // Appends the tokens of `text` (no end-of-text) to *out.
   void Encode(std::string_view text, std::vector<int32_t>* out, BpeCache* cache) const;
   std::string Decode(std::span<const int32_t> tokens) const;
+  // The bytes of text each token id stands for (index: id), so that the text of a token
+  // sequence is the sum of its entries long: what bits per byte divides by. The end-of-text
+  // token counts one byte (the document break it stands for), as a byte dataset's does.
+  std::vector<int32_t> TokenByteLengths() const;
   const std::string& vocab_dir() const { return vocab_dir_; }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -290,10 +291,10 @@ Status RunCommand(Registry& reg, const std::string& cmd, const Flags& f) {
     for (auto [it, end] = f.values.equal_range("--set"); it != end; ++it) r.overrides.push_back(it->second);
     OGAI_ASSIGN_OR_RETURN(VersionInfo v, reg.Resolve(f.positional[0]));
     OGAI_ASSIGN_OR_RETURN(Evaluation e, EvaluateVersion(reg, v, r));
-    char b[512];
-    std::snprintf(b, sizeof(b), "%s on %s: loss %.4f, perplexity %.3f, bits per byte %.4f (%lld tokens)",
-                  v.ref().c_str(), e.data.c_str(), e.loss, e.perplexity, e.bits_per_byte,
-                  static_cast<long long>(e.tokens));
+    char b[512], bpb[32] = "n/a";
+    if (!std::isnan(e.bits_per_byte)) std::snprintf(bpb, sizeof bpb, "%.4f", e.bits_per_byte);
+    std::snprintf(b, sizeof(b), "%s on %s: loss %.4f, perplexity %.3f, bits per byte %s (%lld tokens)", v.ref().c_str(),
+                  e.data.c_str(), e.loss, e.perplexity, bpb, static_cast<long long>(e.tokens));
     Print(b);
     return Status::Ok();
   }

@@ -82,9 +82,10 @@ Result<Evaluation> EvaluateVersion(Registry& reg, const VersionInfo& v, const Ev
   e.loss = std::stod(m[1]);
   e.tokens = std::stoll(m[2]);
   e.perplexity = std::exp(e.loss);
-  // Bits per byte need the bytes the evaluated tokens stand for: one per token for a
-  // byte-level dataset; for other tokenizers it is not measured yet (NaN: shown as n/a).
-  e.bits_per_byte = ds->tokenizer == "byte" ? e.loss / std::log(2.0) : std::nan("");
+  // Bits per byte over the bytes the evaluated target tokens stand for (the trainer counts
+  // them with the dataset's tokenizer: train/evaluate.h); NaN, shown as n/a, if absent.
+  e.bits_per_byte = std::nan("");
+  if (std::regex_search(metrics, m, std::regex("\"bits_per_byte\": ([0-9.eE+-]+)"))) e.bits_per_byte = std::stod(m[1]);
   e.data = "dataset " + ds->id + " (" + req.data + ", validation split)";
   std::string layout = "np " + std::to_string(req.np);
   for (const auto& o : req.overrides) layout += " " + o;

@@ -1,11 +1,17 @@
 #include "train/evaluate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "core/clock.h"
 
 namespace ogai::train {
+
+double EvalResult::bits_per_byte() const {
+  if (bytes <= 0) return std::nan("");
+  return loss * static_cast<double>(tokens) / (static_cast<double>(bytes) * std::log(2.0));
+}
 
 Result<EvalResult> EvaluateLoss(model::GPT& model, const data::DataLoader& loader, const EvalOptions& o) {
   if (o.batches < 1 || o.micro_batch < 1 || o.dp_size < 1 || o.global_batch % (o.micro_batch * o.dp_size) != 0) {
@@ -31,6 +37,17 @@ Result<EvalResult> EvaluateLoss(model::GPT& model, const data::DataLoader& loade
   }
   EvalResult r;
   r.tokens = static_cast<int64_t>(o.batches) * o.global_batch * T;
+  if (o.token_bytes != nullptr) {
+    const int64_t samples = static_cast<int64_t>(o.batches) * o.global_batch;
+    for (int64_t first = 0; first < samples; first += o.micro_batch) {
+      const int n = static_cast<int>(std::min<int64_t>(o.micro_batch, samples - first));
+      loader.GetSamples(first, n, inputs.data(), targets.data());
+      for (size_t i = 0; i < static_cast<size_t>(n) * T; ++i) {
+        const auto t = static_cast<size_t>(targets[i]);
+        r.bytes += t < o.token_bytes->size() ? (*o.token_bytes)[t] : 0;
+      }
+    }
+  }
   // Each rank divides before the (float) reduction, so the sum stays near the loss's scale.
   double mean = o.counts_loss ? sum / static_cast<double>(r.tokens) : 0.0;
   if (o.world != nullptr && o.world->size() > 1) {

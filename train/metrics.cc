@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "train/evaluate.h"
 
 namespace ogai::train {
 
@@ -191,11 +192,15 @@ void MetricsFile::WriteStep(const StepStats& s) {
   std::fflush(f_);
 }
 
-void MetricsFile::WriteEval(int64_t step, double loss, int64_t tokens, double seconds) {
+void MetricsFile::WriteEval(int64_t step, const EvalResult& r) {
+  // bits_per_byte is null when the bytes were not measured (JSON has no NaN).
+  char bpb[32] = "null";
+  if (r.bytes > 0) std::snprintf(bpb, sizeof bpb, "%.9g", r.bits_per_byte());
   std::fprintf(f_,
-               "{\"eval\": {\"step\": %lld, \"val_loss\": %.9g, \"tokens\": %lld, \"ms\": %.3f, \"restart\": %d, "
-               "\"unix_ms\": %.3f}}\n",
-               static_cast<long long>(step), loss, static_cast<long long>(tokens), seconds * 1e3, restart_, UnixMs());
+               "{\"eval\": {\"step\": %lld, \"val_loss\": %.9g, \"tokens\": %lld, \"bytes\": %lld, "
+               "\"bits_per_byte\": %s, \"ms\": %.3f, \"restart\": %d, \"unix_ms\": %.3f}}\n",
+               static_cast<long long>(step), r.loss, static_cast<long long>(r.tokens), static_cast<long long>(r.bytes),
+               bpb, r.seconds * 1e3, restart_, UnixMs());
   std::fflush(f_);
 }
 

@@ -24,6 +24,8 @@
 
 namespace ogai::train {
 
+struct EvalResult;  // train/evaluate.h
+
 struct StepStats {
   int64_t step = 0;  // 1-based: the step just completed
   double loss = 0;   // mean token loss over the global batch
@@ -125,7 +127,7 @@ class MetricsFile {
   void WriteStart(const StartRecord& r);
   void WriteStep(const StepStats& s);
   // {"eval": {...}}: the validation loss after `step` steps over `tokens` tokens.
-  void WriteEval(int64_t step, double loss, int64_t tokens, double seconds);
+  void WriteEval(int64_t step, const EvalResult& r);
   // A peer-copy record when `pc` is newer than the last one written.
   void WritePeerCopy(const PeerCopyInfo& pc);
   // A checkpoint record when `c` is newer than the last one written: the commit of a save,

@@ -79,6 +79,11 @@ Status Trainer::SetUp() {
       auto val = data::DataLoader::Create(splits.val, cfg_.model.seq_len, tc.seed);
       if (!val.ok()) return val.status().WithContext("the validation split of '" + cfg_.data.dataset + "'");
       val_loader_ = std::move(*val);
+      // Bits per byte need the text each token stands for: the dataset's own tokenizer.
+      OGAI_ASSIGN_OR_RETURN(data::DatasetInfo info, data::OpenDataset(cfg_.data.dataset));
+      auto tok = data::LoadDatasetTokenizer(info);
+      if (!tok.ok()) return tok.status().WithContext("the tokenizer of dataset '" + cfg_.data.dataset + "'");
+      val_token_bytes_ = (*tok)->TokenByteLengths();
     }
   } else {
     OGAI_ASSIGN_OR_RETURN(source, data::TokenSource::FromConfig(cfg_.data, cfg_.model.vocab));
@@ -468,16 +473,19 @@ Status Trainer::Evaluate(RunSummary* sum) {
   o.dp_size = L.dp;
   o.world = ctx_.world;
   o.counts_loss = L.tp_idx == 0;
+  o.token_bytes = val_token_bytes_.empty() ? nullptr : &val_token_bytes_;
   auto r = EvaluateLoss(*model_, *val_loader_, o);
   if (!r.ok()) return r.status().WithContext("validation at step " + std::to_string(step_));
   sum->evals.push_back({step_, r->loss});
   if (opts_.print && is_rank0()) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "eval step %lld: validation loss %.4f (%lld tokens, %.2f s)",
-                  static_cast<long long>(step_), r->loss, static_cast<long long>(r->tokens), r->seconds);
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "eval step %lld: validation loss %.4f, %.4f bits per byte (%lld tokens, %lld bytes, %.2f s)",
+                  static_cast<long long>(step_), r->loss, r->bits_per_byte(), static_cast<long long>(r->tokens),
+                  static_cast<long long>(r->bytes), r->seconds);
     Print(buf);
   }
-  if (metrics_ != nullptr) metrics_->WriteEval(step_, r->loss, r->tokens, r->seconds);
+  if (metrics_ != nullptr) metrics_->WriteEval(step_, *r);
   return Status::Ok();
 }
 

@@ -117,6 +117,7 @@ class Trainer {
   TrainerOptions opts_;
   std::unique_ptr<data::DataLoader> loader_;
   std::unique_ptr<data::DataLoader> val_loader_;  // train.eval_every > 0
+  std::vector<int32_t> val_token_bytes_;          // the dataset tokenizer's bytes per token id
   std::string dataset_id_;                        // data.source: dataset
   std::unique_ptr<model::GPT> model_;
   std::unique_ptr<optim::AdamW> opt_;

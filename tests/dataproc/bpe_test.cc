@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "dataproc/text_tokenizer.h"
 #include "dataproc/unicode.h"
 #include "tests/dataproc/npm_data.h"
 #include "tests/util/child.h"
@@ -92,6 +93,25 @@ TEST(Gpt2Bpe, KnownTokens) {
   std::vector<int32_t> t;
   bpe->Encode("Hello world", &t, nullptr);
   EXPECT_EQ(t, (std::vector<int32_t>{15496, 995}));  // GPT-2's well-known ids
+}
+
+// Bits per byte divide by TokenByteLengths: the entries of a text's tokens sum to its length.
+TEST(Gpt2Bpe, TokenByteLengthsSumToTheTextsBytes) {
+  auto bytes = TextTokenizer::Load("byte", "").value();
+  EXPECT_EQ(bytes->TokenByteLengths(), std::vector<int32_t>(257, 1));
+  std::string why;
+  const std::string dir = testing::Gpt2VocabDir(&why);
+  if (dir.empty()) GTEST_SKIP() << why;
+  auto gpt2 = TextTokenizer::Load("gpt2", dir).value();
+  const std::vector<int32_t> len = gpt2->TokenByteLengths();
+  ASSERT_EQ(len.size(), 50257u);
+  EXPECT_EQ(len[50256], 1);  // <|endoftext|>: one document break
+  const std::string text = testing::StressText(1 << 16, 5);
+  std::vector<int32_t> tokens;
+  gpt2->Encode(text, &tokens, nullptr);
+  int64_t sum = 0;
+  for (int32_t t : tokens) sum += len[static_cast<size_t>(t)];
+  EXPECT_EQ(sum, static_cast<int64_t>(text.size()));
 }
 
 TEST(Gpt2Bpe, MissingOrMismatchedFilesSayWhich) {

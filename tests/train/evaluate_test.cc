@@ -2,6 +2,7 @@
 #include "train/evaluate.h"
 
 #include <cmath>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -37,6 +38,43 @@ TEST(Evaluate, UntrainedModelScoresNearUniformAndRepeatsExactly) {
   o.micro_batch = 4;
   auto c = EvaluateLoss(*model, *loader, o).value();
   EXPECT_NEAR(a.loss, c.loss, 1e-5);
+}
+
+// The bytes behind the evaluated targets: every target of the evaluated samples looked up in
+// the table once, the same on every DP rank and micro-batch size; bits per byte from them.
+TEST(Evaluate, CountsTheBytesOfTheEvaluatedTargetsOnEveryRank) {
+  ModelConfig mc;
+  mc.seq_len = 16;
+  auto model = model::GPT::Create(mc, model::ModelLayout{}).value();
+  model->Init(3);
+  auto loader = data::DataLoader::Create(Tokens(8000, 5), mc.seq_len, 9).value();
+  std::vector<int32_t> table(256);
+  for (int t = 0; t < 256; ++t) table[static_cast<size_t>(t)] = t % 4;  // 0..3 bytes
+  const int batches = 2, global = 4;
+  std::vector<int32_t> in(static_cast<size_t>(batches) * global * mc.seq_len), tg(in.size());
+  loader->GetSamples(0, batches * global, in.data(), tg.data());
+  int64_t want = 0;
+  for (int32_t t : tg) want += t % 4;
+  EvalOptions o;
+  o.batches = batches;
+  o.global_batch = global;
+  o.token_bytes = &table;
+  for (auto [micro, dp, rank] : {std::tuple{1, 1, 0}, {4, 1, 0}, {2, 2, 1}}) {
+    o.micro_batch = micro;
+    o.dp_size = dp;
+    o.dp_rank = rank;
+    auto r = EvaluateLoss(*model, *loader, o).value();
+    EXPECT_EQ(r.bytes, want) << "micro " << micro << " dp " << dp << " rank " << rank;
+    EXPECT_NEAR(r.bits_per_byte(), r.loss * static_cast<double>(r.tokens) / (static_cast<double>(want) * std::log(2.0)),
+                1e-12);
+  }
+  o.token_bytes = nullptr;
+  o.micro_batch = 1;
+  o.dp_size = 1;
+  o.dp_rank = 0;
+  auto none = EvaluateLoss(*model, *loader, o).value();
+  EXPECT_EQ(none.bytes, 0);
+  EXPECT_TRUE(std::isnan(none.bits_per_byte()));
 }
 
 TEST(Evaluate, RefusesABatchThatDoesNotSplit) {
