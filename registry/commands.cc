@@ -25,7 +25,7 @@ namespace {
 const char* kValueFlags[] = {"--name",   "--alias", "--tag",  "--prompt",  "--max-tokens",   "--temperature",
                              "--top-k",  "--top-p", "--seed", "--out",     "--format",       "--shard-mb",
                              "--tokens", "--data",  "--np",   "--batches", "--global-batch", "--set"};
-const char* kSwitches[] = {"--yes", "--config", "--recompute"};
+const char* kSwitches[] = {"--yes", "--config", "--recompute", "--ignore-eot"};
 
 Status Need(const Flags& f, size_t n, const char* usage) {
   if (f.positional.size() != n) return InvalidArgument(std::string("usage: ogai-model ") + usage);
@@ -94,15 +94,26 @@ Status Generate(Registry& reg, const std::string& ref, const GenerateOptions& o)
                            " sees at most " + std::to_string(T) + " (model.seq_len), leaving no room to generate");
   }
   const int n = std::min(o.max_tokens, T - static_cast<int>(prompt.size()));
+  if (n < o.max_tokens) {
+    OGAI_LOG(Warn) << "generating " << n << " tokens, not " << o.max_tokens << ": " << v.ref() << " sees " << T
+                   << " tokens (model.seq_len) and the prompt has " << prompt.size();
+  }
   OGAI_ASSIGN_OR_RETURN(std::unique_ptr<model::GPT> m, LoadModel(reg, v));
   const model::SamplingOptions so{o.temperature, o.top_k, o.top_p, o.seed};
   WriteAll(STDOUT_FILENO, o.prompt);
   std::vector<int32_t> seq = prompt;
   std::vector<float> lg(V);
-  auto emit = [&](int32_t tok) { WriteAll(STDOUT_FILENO, Decode(v, {tok})); };
+  // Like Hugging Face's generate, the end-of-text token ends the text (not printed), unless
+  // --ignore-eot asks for all n tokens.
+  const int eot = o.ignore_eot ? -1 : EndOfText(v);
+  bool ended = false;
+  auto emit = [&](int32_t tok) {
+    ended = tok == eot;
+    if (!ended) WriteAll(STDOUT_FILENO, Decode(v, {tok}));
+  };
   if (o.recompute) {
     std::vector<float> full;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < n && !ended; ++i) {
       OGAI_RETURN_IF_ERROR(model::FullForwardLogits(*m, seq.data(), 1, static_cast<int>(seq.size()), &full));
       seq.push_back(model::SampleToken(full.data() + (seq.size() - 1) * V, V, so, i));
       emit(seq.back());
@@ -110,13 +121,17 @@ Status Generate(Registry& reg, const std::string& ref, const GenerateOptions& o)
   } else {
     OGAI_ASSIGN_OR_RETURN(model::KvDecoder dec, model::KvDecoder::Create(m.get(), 1));
     for (size_t i = 0; i < prompt.size(); ++i) OGAI_RETURN_IF_ERROR(dec.Step(&prompt[i], lg.data()));
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < n && !ended; ++i) {
       seq.push_back(model::SampleToken(lg.data(), V, so, i));
       emit(seq.back());
-      if (i + 1 < n) OGAI_RETURN_IF_ERROR(dec.Step(&seq.back(), lg.data()));
+      if (i + 1 < n && !ended) OGAI_RETURN_IF_ERROR(dec.Step(&seq.back(), lg.data()));
     }
   }
   WriteAll(STDOUT_FILENO, "\n");
+  if (ended) {
+    OGAI_LOG(Info) << "stopped at the end-of-text token after " << seq.size() - prompt.size()
+                   << " tokens (--ignore-eot goes on)";
+  }
   return Status::Ok();
 }
 
@@ -245,13 +260,15 @@ Status RunCommand(Registry& reg, const std::string& cmd, const Flags& f) {
     OGAI_ASSIGN_OR_RETURN(double k, Number(f, "--top-k", 0));
     OGAI_ASSIGN_OR_RETURN(o.top_p, Number(f, "--top-p", 1.0));
     OGAI_ASSIGN_OR_RETURN(double seed, Number(f, "--seed", 0));
-    if (mt < 1 || k < 0 || o.temperature < 0 || o.top_p <= 0 || o.top_p > 1) {
-      return InvalidArgument("need --max-tokens >= 1, --top-k >= 0, --temperature >= 0, 0 < --top-p <= 1");
+    if (mt < 1 || mt > 1e9 || k < 0 || k > 1e9 || o.temperature < 0 || o.top_p <= 0 || o.top_p > 1 || seed < 0) {
+      return InvalidArgument(
+          "need 1 <= --max-tokens <= 1e9, 0 <= --top-k <= 1e9, --temperature >= 0, 0 < --top-p <= 1, --seed >= 0");
     }
     o.max_tokens = static_cast<int>(mt);
     o.top_k = static_cast<int>(k);
     o.seed = static_cast<uint64_t>(seed);
     o.recompute = f.Has("--recompute");
+    o.ignore_eot = f.Has("--ignore-eot");
     return Generate(reg, f.positional[0], o);
   }
   if (cmd == "logits") {

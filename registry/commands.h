@@ -29,7 +29,8 @@ struct GenerateOptions {
   int top_k = 0;
   double top_p = 1.0;
   uint64_t seed = 0;
-  bool recompute = false;  // full recomputation per token instead of the KV cache
+  bool recompute = false;   // full recomputation per token instead of the KV cache
+  bool ignore_eot = false;  // go on past the end-of-text token (it is printed) instead of stopping
 };
 Status Generate(Registry& reg, const std::string& ref, const GenerateOptions& o);
 

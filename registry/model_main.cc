@@ -29,7 +29,8 @@ constexpr const char* kUsage =
     "  rm NAME@VERSION               refused while an alias points at it\n"
     "  gc [--yes]                    unreferenced blobs and leftovers; a dry run without --yes\n"
     "  generate MODEL --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
-    "           [--seed S] [--recompute]\n"
+    "           [--seed S] [--recompute] [--ignore-eot]   stops at the end-of-text token unless\n"
+    "                                --ignore-eot; at most the model's context\n"
     "  logits MODEL (--prompt TEXT | --tokens 1,2,3)   every position's logits, one line each\n"
     "  eval MODEL --data DATASET [--np N] [--batches B] [--global-batch G] [--set KEY=VALUE]...\n"
     "                                validation loss, perplexity, bits/byte via ogai-run; recorded\n"
@@ -48,6 +49,7 @@ int Fail(const Status& st) {
 
 int main(int argc, char** argv) {
   ApplyLogLevelFromEnv();
+  ogai::SetLogProcessName("ogai-model");
   std::vector<std::string> args;
   std::string root_flag;
   for (int i = 1; i < argc; ++i) {

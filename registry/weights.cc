@@ -72,4 +72,12 @@ std::string Decode(const VersionInfo& v, const std::vector<int32_t>& tokens) {
   return data::ByteDecode(tokens);
 }
 
+int EndOfText(const VersionInfo& v) {
+  if (v.tokenizer.kind == "gpt2-bpe") {
+    auto bpe = Bpe(v);
+    return bpe.ok() && (*bpe)->eot() < v.config.vocab ? (*bpe)->eot() : -1;
+  }
+  return v.tokenizer.kind == "byte" && v.config.vocab > 256 ? 256 : -1;
+}
+
 }  // namespace ogai::registry

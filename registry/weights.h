@@ -19,5 +19,8 @@ Result<std::unique_ptr<model::GPT>> LoadModel(Registry& reg, const VersionInfo& 
 // (a token id >= model.vocab); a tokenizer kind this build does not know is NotSupported.
 Result<std::vector<int32_t>> Encode(const VersionInfo& v, const std::string& text);
 std::string Decode(const VersionInfo& v, const std::vector<int32_t>& tokens);
+// The version's end-of-text token (GPT-2's <|endoftext|>, 256 for bytes when the vocabulary
+// has it), or -1 when it has none.
+int EndOfText(const VersionInfo& v);
 
 }  // namespace ogai::registry

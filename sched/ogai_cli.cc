@@ -169,6 +169,7 @@ int Follow(Cli& cli, int64_t id, bool follow) {
 
 int main(int argc, char** argv) {
   Cli cli;
+  ogai::SetLogProcessName("ogai");
   cli.address = KnobText("OGAI_SCHED").value_or(kDefaultAddress);
   cli.token = KnobText("OGAI_SCHED_TOKEN").value_or("");
   std::vector<std::string> args;

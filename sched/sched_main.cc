@@ -56,6 +56,7 @@ int Fail(const std::string& msg, int code = 2) {
 int main(int argc, char** argv) {
   using namespace ogai;
   using namespace ogai::sched;
+  ogai::SetLogProcessName("ogai-sched");
   DaemonFlags f;
   if (Status st = ParseDaemonFlags(argc, argv, &f); !st.ok()) {
     if (st.code() == Code::kAborted) {
