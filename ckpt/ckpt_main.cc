@@ -17,6 +17,7 @@
 #include "ckpt/export.h"
 #include "ckpt/format.h"
 #include "ckpt/reader.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/main_guard.h"
 #include "core/memory.h"
@@ -48,15 +49,6 @@ std::string Shape(const pb::Tensor& t) {
   return s + "]";
 }
 
-std::string Time(int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
 int Ls(const std::string& dir) {
   auto list = ListCheckpoints(dir);
   if (!list.ok()) return Fail(list.status());
@@ -65,19 +57,19 @@ int Ls(const std::string& dir) {
     std::printf("%s: no checkpoints\n", dir.c_str());
     return 0;
   }
-  std::printf("%-16s %-12s %10s  %-19s  %s\n", "checkpoint", "state", "size", "created", "");
+  std::printf("%-16s %-12s %10s  %-23s  %s\n", "checkpoint", "state", "size", "created", "");
   for (const auto& e : *list) {
     const std::string name = e.path.substr(e.path.rfind('/') + 1);
     std::string created = "-", state = e.committed ? "committed" : "unfinished";
     if (e.committed) {
       auto m = ReadManifest(e.path);
       if (m.ok())
-        created = Time(m->created_unix_ms());
+        created = FormatUtc(static_cast<double>(m->created_unix_ms()));
       else
         state = "damaged";
     }
     const bool is_latest = latest.ok() && *latest == name;
-    std::printf("%-16s %-12s %10s  %-19s  %s\n", name.c_str(), state.c_str(), FormatBytes(e.bytes).c_str(),
+    std::printf("%-16s %-12s %10s  %-23s  %s\n", name.c_str(), state.c_str(), FormatBytes(e.bytes).c_str(),
                 created.c_str(), is_latest ? "<- latest" : "");
   }
   if (!latest.ok() && latest.status().code() != Code::kNotFound) {
@@ -125,7 +117,8 @@ int Inspect(const std::string& path, bool config) {
               static_cast<long long>(m.train().global_batch()), static_cast<unsigned long long>(m.train().seed()));
   std::printf("layout      world %d = dp %d x tp %d x pp %d, zero %d\n", L.world_size(), L.dp(), L.tp(), L.pp(),
               L.zero());
-  std::printf("created     %s by %s\n", Time(m.created_unix_ms()).c_str(), m.created_by().c_str());
+  std::printf("created     %s by %s\n", FormatUtc(static_cast<double>(m.created_unix_ms())).c_str(),
+              m.created_by().c_str());
   std::printf("files       %d, %s\n", m.files_size(), FormatBytes((*ck)->TotalBytes()).c_str());
   for (const auto& f : m.files()) {
     std::printf("  %-20s rank %-5d %s\n", f.name().c_str(), f.rank(),

@@ -4,19 +4,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/clock.h"
 #include "core/memory.h"
 #include "model/gpt.h"
 
 namespace ogai::registry {
-
-std::string FormatTime(int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
 
 std::string FormatCard(const VersionInfo& v, bool with_config) {
   const ModelConfig& c = v.config;
@@ -27,7 +19,7 @@ std::string FormatCard(const VersionInfo& v, bool with_config) {
     o += b + val + "\n";
   };
   o += v.ref() + "\n";
-  line("created", FormatTime(v.created_ms));
+  line("created", FormatUtc(static_cast<double>(v.created_ms)));
   std::string al;
   for (const auto& a : v.aliases) al += (al.empty() ? "" : ", ") + a;
   line("aliases", al.empty() ? "-" : al);
@@ -58,8 +50,8 @@ std::string FormatCard(const VersionInfo& v, bool with_config) {
     char bpb[32] = "n/a";
     if (!std::isnan(e.bits_per_byte)) std::snprintf(bpb, sizeof(bpb), "%.4f", e.bits_per_byte);
     std::snprintf(b, sizeof(b), "  %s  loss %.4f  perplexity %.3f  bits/byte %s  (%lld tokens of %s, %s)\n",
-                  FormatTime(e.created_ms).c_str(), e.loss, e.perplexity, bpb, static_cast<long long>(e.tokens),
-                  e.data.c_str(), e.layout.c_str());
+                  FormatUtc(static_cast<double>(e.created_ms)).c_str(), e.loss, e.perplexity, bpb,
+                  static_cast<long long>(e.tokens), e.data.c_str(), e.layout.c_str());
     o += b;
   }
   if (with_config)
@@ -92,8 +84,9 @@ std::string FormatVersionList(const std::vector<VersionInfo>& vs) {
   for (const auto& v : vs) {
     std::string al;
     for (const auto& a : v.aliases) al += (al.empty() ? "" : ",") + a;
-    std::snprintf(b, sizeof(b), "%-8d %-23s %10s %8lld  %-16s %s\n", v.version, FormatTime(v.created_ms).c_str(),
-                  FormatBytes(v.bytes()).c_str(), static_cast<long long>(v.lineage.step), al.empty() ? "-" : al.c_str(),
+    std::snprintf(b, sizeof(b), "%-8d %-23s %10s %8lld  %-16s %s\n", v.version,
+                  FormatUtc(static_cast<double>(v.created_ms)).c_str(), FormatBytes(v.bytes()).c_str(),
+                  static_cast<long long>(v.lineage.step), al.empty() ? "-" : al.c_str(),
                   v.lineage.parent.empty() ? "-" : v.lineage.parent.c_str());
     o += b;
   }

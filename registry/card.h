@@ -11,6 +11,5 @@ namespace ogai::registry {
 std::string FormatCard(const VersionInfo& v, bool with_config);
 std::string FormatModelList(const std::vector<ModelSummary>& models);
 std::string FormatVersionList(const std::vector<VersionInfo>& versions);
-std::string FormatTime(int64_t unix_ms);
 
 }  // namespace ogai::registry

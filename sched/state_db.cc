@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/clock.h"
 #include "registry/db.h"
 
 namespace ogai::sched {
@@ -235,9 +236,7 @@ Result<std::vector<std::string>> StateDb::Events(int64_t job) {
   for (;;) {
     OGAI_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    char ts[32];
-    std::snprintf(ts, sizeof(ts), "%.3f", s.Real(0));
-    out.push_back(std::string(ts) + " " + s.Text(1));
+    out.push_back(FormatUtc(s.Real(0) * 1e3, /*millis=*/true) + " " + s.Text(1));
   }
   return out;
 }

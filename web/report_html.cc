@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "web/assets.h"
 #include "web/downsample.h"
 
@@ -30,16 +31,6 @@ th { background: #f4f4f4; } pre { background: #f7f7f7; padding: 10px; overflow: 
 std::string Fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string Utc(double unix_ms) {
-  if (unix_ms <= 0) return "-";
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm;
-  ::gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return buf;
 }
 
@@ -174,7 +165,7 @@ std::string RoundsTable(const RunData& run) {
       "<table>\n<tr><th>round</th><th>started</th><th>resumed at step</th><th>from</th><th>load</th>"
       "<th>layout</th><th>global batch</th></tr>\n";
   for (const auto& r : run.rounds) {
-    h += "<tr><td>" + std::to_string(r.restart) + "</td><td>" + Utc(r.started_unix_ms) + "</td><td>" +
+    h += "<tr><td>" + std::to_string(r.restart) + "</td><td>" + FormatUtc(r.started_unix_ms) + "</td><td>" +
          std::to_string(r.resume_step) + "</td><td>" + HtmlEscape(r.source) + "</td><td>" + Fmt("%.1f ms", r.load_ms) +
          "</td><td>" + "dp " + std::to_string(r.dp) + " x tp " + std::to_string(r.tp) + " x pp " +
          std::to_string(r.pp) + " (" + std::to_string(r.world) + " ranks)</td><td>" + std::to_string(r.global_batch) +
@@ -187,7 +178,7 @@ std::string CheckpointTable(const RunData& run) {
   if (run.checkpoints.empty()) return "<p>No checkpoint commit in this file (checkpoint.dir unset, or none yet).</p>\n";
   std::string h = "<table>\n<tr><th>step</th><th>checkpoint</th><th>committed</th><th>round</th></tr>\n";
   for (const auto& c : run.checkpoints) {
-    h += "<tr><td>" + std::to_string(c.step) + "</td><td>" + HtmlEscape(c.path) + "</td><td>" + Utc(c.unix_ms) +
+    h += "<tr><td>" + std::to_string(c.step) + "</td><td>" + HtmlEscape(c.path) + "</td><td>" + FormatUtc(c.unix_ms) +
          "</td><td>" + std::to_string(c.restart) + "</td></tr>\n";
   }
   return h + "</table>\n";
@@ -263,7 +254,7 @@ std::string RenderReport(const RunData& run, const ReportOptions& o) {
       "</title>\n<style>" + kStyle + "</style>\n";
   if (ChartsAvailable()) h += "<style>" + std::string(UplotCss()) + "</style>\n";
   h += "</head><body>\n<h1>ogai report</h1>\n<div class=\"sub\">" + HtmlEscape(run.path) + " &middot; made " +
-       Utc(o.now_unix_ms) + " by ogai-report</div>\n";
+       FormatUtc(o.now_unix_ms) + " by ogai-report</div>\n";
   if (!ChartsAvailable()) {
     h += "<p class=\"warn\" id=\"charts-unavailable\">Charts are unavailable: " + HtmlEscape(kChartsReason) +
          ". The tables below are complete.</p>\n";
