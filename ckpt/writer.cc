@@ -79,7 +79,9 @@ Result<std::unique_ptr<CheckpointWriter>> CheckpointWriter::Create(const WriterO
     return InvalidArgument("checkpoint chunk size must be a multiple of 4 bytes, at least 4096");
   }
   if (opts.staging_bytes < 0) return InvalidArgument("checkpoint.staging_mb must be >= 0");
-  OGAI_RETURN_IF_ERROR(MakeDirs(opts.dir));
+  if (Status st = MakeDirs(opts.dir); !st.ok()) {
+    return st.WithContext("checkpoint.dir " + opts.dir + " (set it to a writable folder)");
+  }
   std::unique_ptr<CheckpointWriter> w(new CheckpointWriter(opts));
   if (opts.async && opts.low_priority) w->low_priority_ = std::make_unique<LowPriorityThread>();
   if (opts.async) w->thread_ = std::thread([p = w.get()] { p->ThreadMain(); });

@@ -353,6 +353,18 @@ TEST(DirectFile, UnalignedAppendsFallBackToBufferedWithTheSameBytes) {
   EXPECT_EQ(std::memcmp(got.data(), p, got.size()), 0);
 }
 
+// A folder that cannot be made names the key to change, not only the path.
+TEST(Writer, AFolderThatCannotBeMadeNamesCheckpointDir) {
+  TempDir d;
+  WriterOptions wo;
+  wo.dir = d / "file/sub";
+  ogai::testing::WriteFile(d / "file", "not a folder");
+  auto w = CheckpointWriter::Create(wo);
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find("checkpoint.dir " + wo.dir + " (set it to a writable folder)"), std::string::npos)
+      << w.status().message();
+}
+
 TEST(Writer, SaveWhileBusyWaitsAndEveryStepCommits) {
   TempDir d;
   std::vector<Owned> ts = {MakeTensor("w", {256, 256}, 1)};
