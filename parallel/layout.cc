@@ -58,7 +58,8 @@ Result<ParallelLayout> MakeLayout(const ParallelConfig& p, const ModelConfig& mo
     return InvalidArgument("parallel.dp x parallel.tp x parallel.pp = " + std::to_string(p.dp) + " x " +
                            std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " +
                            std::to_string(p.dp * p.tp * p.pp) + " but the job has " + std::to_string(world) +
-                           " ranks; start " + std::to_string(p.dp * p.tp * p.pp) + " ranks (-np) or change the layout");
+                           " ranks; start " + std::to_string(p.dp * p.tp * p.pp) +
+                           (p.dp * p.tp * p.pp == 1 ? " rank" : " ranks") + " (-np) or change the layout");
   }
   if (model.heads % p.tp != 0) {
     return InvalidArgument("model.heads = " + std::to_string(model.heads) + " is not divisible by parallel.tp = " +
