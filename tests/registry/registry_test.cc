@@ -286,7 +286,7 @@ TEST_F(RegistryCli, GenerateIsDeterministicAndKvEqualsRecompute) {
 
 // Generation ends at the end-of-text token, as Hugging Face's generate does; --ignore-eot goes
 // on with the same samples (the token prints as '?' there). A vocabulary-257 model sampled at
-// temperature 3 draws it within 60 tokens for some of 20 seeds.
+// temperature 3 draws it within 60 tokens for some seeds.
 TEST_F(RegistryCli, GenerateStopsAtTheEndOfTextToken) {
   const std::string ck = root_->path() + "/ck257";
   std::string out;
@@ -296,24 +296,26 @@ TEST_F(RegistryCli, GenerateStopsAtTheEndOfTextToken) {
             0)
       << out;
   Ok({"register", ck, "--name", "b257"});
+  // Seeds until two have stopped early (3 of the first 20 do here; each does with p ~ 0.15,
+  // so 100 seeds leave another machine's rounding no real chance of none).
   int stopped = 0;
-  for (int seed = 1; seed <= 20; ++seed) {
+  for (int seed = 1; seed <= 100 && stopped < 2; ++seed) {
     std::vector<std::string> g = {"generate", "b257",          "--prompt", "a",      "--max-tokens",
                                   "60",       "--temperature", "3",        "--seed", std::to_string(seed)};
     const std::string cut = Ok(g);
-    std::vector<std::string> kv_off = g;
-    kv_off.push_back("--recompute");
-    EXPECT_EQ(Ok(kv_off), cut) << "seed " << seed;
-    g.push_back("--ignore-eot");
-    const std::string all = Ok(g);
+    std::vector<std::string> go_on = g;
+    go_on.push_back("--ignore-eot");
+    const std::string all = Ok(go_on);
     ASSERT_EQ(all.size(), 1u + 60u + 1u) << all;  // prompt, 60 tokens, newline
     if (cut == all) continue;
     ++stopped;
     ASSERT_LT(cut.size(), all.size()) << "seed " << seed;
     EXPECT_EQ(all.substr(0, cut.size() - 1), cut.substr(0, cut.size() - 1)) << "seed " << seed;
     EXPECT_EQ(all[cut.size() - 1], '?') << "seed " << seed << ": the end-of-text token is not where the text stopped";
+    g.push_back("--recompute");
+    EXPECT_EQ(Ok(g), cut) << "seed " << seed << ": the full recomputation stops elsewhere";
   }
-  EXPECT_GE(stopped, 1) << "no seed drew the end-of-text token";
+  EXPECT_EQ(stopped, 2) << "fewer than two of 100 seeds drew the end-of-text token";
 }
 
 // The first step's loss in a metrics file.
