@@ -1,6 +1,7 @@
 #include "dataproc/export.h"
 
 #include <cstring>
+#include <filesystem>
 #include <vector>
 
 #include "dataproc/atomic_file.h"
@@ -21,6 +22,12 @@ Result<ExportResult> ExportDataset(const DatasetInfo& ds, const std::string& spl
                            std::to_string(ds.vocab));
   }
   ExportResult res;
+  // The prefix's folder is made, as prepare makes output.dir.
+  const std::filesystem::path folder = std::filesystem::path(prefix).parent_path();
+  std::error_code ec;
+  if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+  if (ec)
+    return IoError("cannot create the folder '" + folder.string() + "' of --out " + prefix + " (" + ec.message() + ")");
   OGAI_ASSIGN_OR_RETURN(auto bin, AtomicFile::Create(prefix + ".bin"));
   if (format == "llmc") {
     int64_t total = 0;

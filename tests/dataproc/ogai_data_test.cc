@@ -191,9 +191,10 @@ TEST(OgaiData, ExportsReadBackByAnIndependentReader) {
   }
   EXPECT_EQ(joined, all);
   EXPECT_EQ(static_cast<int64_t>(m.docs.size()), std::count(all.begin(), all.end(), ds.eot));
-  r = DataCmd({"export", dir / "ds", "--format", "llmc", "--out", dir / "llmc"});
+  // A prefix in folders that do not exist yet: they are made.
+  r = DataCmd({"export", dir / "ds", "--format", "llmc", "--out", dir / "new/sub/llmc"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(ReadLlmc(dir / "llmc.bin"), all);
+  EXPECT_EQ(ReadLlmc(dir / "new/sub/llmc.bin"), all);
 }
 
 // ---- bad input: one clear line, a non-zero exit, nothing half-written ----
