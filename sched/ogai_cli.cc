@@ -201,8 +201,10 @@ int main(int argc, char** argv) {
   cli.Prepare(&ctx);
   if (cmd == "submit") return Submit(cli, args);
   if (cmd == "jobs") {
+    const bool all = args.size() == 1 && (args[0] == "-a" || args[0] == "--all");
+    if (!args.empty() && !all) return Fail("jobs: unknown argument '" + args[0] + "'; ogai jobs [-a|--all]", 2);
     pb::JobsRequest r;
-    r.set_all(!args.empty() && (args[0] == "-a" || args[0] == "--all"));
+    r.set_all(all);
     pb::JobsReply out;
     grpc::Status st = cli.stub->Jobs(&ctx, r, &out);
     if (!st.ok()) return cli.Error(st);

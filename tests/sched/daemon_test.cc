@@ -112,6 +112,9 @@ TEST(SchedDaemon, BadRequestsGetOneLineAndChangeNothing) {
   EXPECT_NE(r.out.find("no job " + std::to_string(id) + " of tenant 'bob'"), std::string::npos) << r.out;
   r = d.Ogai("tok-bob", {"jobs", "-a"});
   EXPECT_EQ(r.out.find("alice"), std::string::npos) << r.out;
+  r = d.Ogai("tok-bob", {"jobs", "--bogus"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("unknown argument '--bogus'"), std::string::npos) << r.out;
   // Nothing was created by the refused requests: the one held job only.
   r = d.Ogai(d.admin_token(), {"jobs", "-a"});
   EXPECT_EQ(Count(r.out, "\n"), 2) << r.out;
