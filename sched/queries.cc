@@ -45,7 +45,8 @@ Result<int64_t> Scheduler::Submit(const Caller& c, const pb::SubmitRequest& r) {
     return InvalidArgument("submit: -np " + std::to_string(j.ranks) +
                            " but the config's layout is parallel.dp x tp x pp = " + std::to_string(cfg->parallel.dp) +
                            " x " + std::to_string(cfg->parallel.tp) + " x " + std::to_string(cfg->parallel.pp) + " = " +
-                           std::to_string(layout) + " ranks; set parallel.dp (or tp, pp) to match, or leave -np out");
+                           std::to_string(layout) + (layout == 1 ? " rank" : " ranks") +
+                           "; set parallel.dp (or tp, pp) to match, or leave -np out");
   }
   j.priority = r.priority();
   j.min_runtime_s = std::max(0.0, r.min_runtime_s());

@@ -95,7 +95,7 @@ TEST(SchedDaemon, BadRequestsGetOneLineAndChangeNothing) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("did you mean 'train.steps'"), std::string::npos) << r.out;
   r = d.Ogai("tok-bob", {"submit", cfg, "-np", "2"});
-  EXPECT_NE(r.out.find("-np 2 but the config's layout is parallel.dp x tp x pp = 1 x 1 x 1 = 1 ranks"),
+  EXPECT_NE(r.out.find("-np 2 but the config's layout is parallel.dp x tp x pp = 1 x 1 x 1 = 1 rank;"),
             std::string::npos)
       << r.out;
   r = d.Ogai("tok-bob", {"submit", cfg, "checkpoint.dir=/tmp/x"});
