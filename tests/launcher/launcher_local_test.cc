@@ -112,6 +112,14 @@ TEST(LocalRun, DryRunPrintsThePlanAndStartsNothing) {
   auto bad = RunCommand(args({"--dry-run", "-np", "3"}, {"parallel.dp=2"}));
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("but the job has 3 ranks"), std::string::npos) << bad.err;
+  // A real run refuses it before starting anything: the launcher's line, no rank's.
+  bad = RunCommand(args({"-np", "3"}, {"parallel.dp=2"}));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("[ogai-run] E: InvalidArgument: parallel.dp x parallel.tp x parallel.pp = 2 x 1 x 1 = 2 "
+                         "but the job has 3 ranks; start 2 ranks (-np)"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_EQ(bad.err.find("ogai-worker"), std::string::npos) << bad.err;
 }
 
 TEST(LocalRun, EveryRankGetsTheContract) {
