@@ -47,12 +47,11 @@ Result<DatasetSplits> OpenDatasetSplits(const std::string& dir, int model_vocab)
                            "; set model.vocab: " + std::to_string(ds.vocab) + " (or more)");
   }
   DatasetSplits s;
-  s.id = ds.id;
-  s.vocab = ds.vocab;
   OGAI_ASSIGN_OR_RETURN(s.train, TokenSource::FromShards(ds.train, static_cast<uint32_t>(model_vocab)));
   if (!ds.val.empty()) {
     OGAI_ASSIGN_OR_RETURN(s.val, TokenSource::FromShards(ds.val, static_cast<uint32_t>(model_vocab)));
   }
+  s.info = std::move(ds);
   return s;
 }
 

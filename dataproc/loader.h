@@ -18,6 +18,7 @@
 
 #include "core/status.h"
 #include "dataproc/data_config.h"
+#include "dataproc/dataset.h"
 #include "dataproc/shard.h"
 
 namespace ogai::data {
@@ -50,8 +51,7 @@ class TokenSource {
 // checked against model.vocab.
 struct DatasetSplits {
   std::shared_ptr<TokenSource> train, val;  // val is empty when the dataset has no validation split
-  std::string id;
-  int vocab = 0;
+  DatasetInfo info;                         // its manifest: id, tokenizer, vocabulary
 };
 Result<DatasetSplits> OpenDatasetSplits(const std::string& dir, int model_vocab);
 

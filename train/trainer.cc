@@ -69,7 +69,7 @@ Status Trainer::SetUp() {
   if (cfg_.data.source == "dataset") {
     OGAI_ASSIGN_OR_RETURN(data::DatasetSplits splits, data::OpenDatasetSplits(cfg_.data.dataset, cfg_.model.vocab));
     source = splits.train;
-    dataset_id_ = splits.id;
+    dataset_id_ = splits.info.id;
     if (tc.eval_every > 0) {
       if (splits.val == nullptr) {
         return InvalidArgument("train.eval_every is set but dataset '" + cfg_.data.dataset +
@@ -80,8 +80,7 @@ Status Trainer::SetUp() {
       if (!val.ok()) return val.status().WithContext("the validation split of '" + cfg_.data.dataset + "'");
       val_loader_ = std::move(*val);
       // Bits per byte need the text each token stands for: the dataset's own tokenizer.
-      OGAI_ASSIGN_OR_RETURN(data::DatasetInfo info, data::OpenDataset(cfg_.data.dataset));
-      auto tok = data::LoadDatasetTokenizer(info);
+      auto tok = data::LoadDatasetTokenizer(splits.info);
       if (!tok.ok()) return tok.status().WithContext("the tokenizer of dataset '" + cfg_.data.dataset + "'");
       val_token_bytes_ = (*tok)->TokenByteLengths();
     }
