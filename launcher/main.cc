@@ -50,20 +50,15 @@ static int Main(int argc, char** argv) {
     auto cfg = ogai::LoadConfig(opts.train_yaml, opts.overrides);
     if (!cfg.ok()) return UsageError(cfg.status());
     MergeLaunchConfig(opts, cfg->launch);
-    const int layout = cfg->parallel.dp * cfg->parallel.tp * cfg->parallel.pp;
     if (opts.launch.np == 0 && opts.launch.nproc_per_node == 0 && opts.launch.hosts.empty() &&
         opts.launch.hostfile.empty()) {
-      opts.launch.np = layout;
+      opts.launch.np = cfg->parallel.dp * cfg->parallel.tp * cfg->parallel.pp;
     }
     // A rank count the layout cannot use is refused before anything starts, with the
-    // message every rank would stop with (parallel/layout.cc). Elastic runs (--nnodes
-    // MIN:MAX) fit the layout to the ranks they get, so they are left alone.
-    if (opts.launch.np > 0 && opts.launch.np != layout && opts.launch.nnodes.empty()) {
-      return UsageError(ogai::InvalidArgument(
-          "parallel.dp x parallel.tp x parallel.pp = " + std::to_string(cfg->parallel.dp) + " x " +
-          std::to_string(cfg->parallel.tp) + " x " + std::to_string(cfg->parallel.pp) + " = " + std::to_string(layout) +
-          " but the job has " + std::to_string(opts.launch.np) + " ranks; start " + std::to_string(layout) +
-          (layout == 1 ? " rank" : " ranks") + " (-np) or change the layout"));
+    // message every rank would stop with. Elastic runs (--nnodes MIN:MAX) fit the layout to
+    // the ranks they get, so they are left alone.
+    if (opts.launch.np > 0 && opts.launch.nnodes.empty()) {
+      if (ogai::Status st = ogai::CheckRankCount(cfg->parallel, opts.launch.np); !st.ok()) return UsageError(st);
     }
     std::string self = SelfExecutable();
     std::string worker = std::filesystem::path(self).parent_path() / "ogai-worker";

@@ -54,13 +54,7 @@ Result<std::vector<std::pair<int, int>>> StageLayerRanges(int layers, int pp, co
 }
 
 Result<ParallelLayout> MakeLayout(const ParallelConfig& p, const ModelConfig& model, int rank, int world) {
-  if (p.dp * p.tp * p.pp != world) {
-    return InvalidArgument("parallel.dp x parallel.tp x parallel.pp = " + std::to_string(p.dp) + " x " +
-                           std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " +
-                           std::to_string(p.dp * p.tp * p.pp) + " but the job has " + std::to_string(world) +
-                           " ranks; start " + std::to_string(p.dp * p.tp * p.pp) +
-                           (p.dp * p.tp * p.pp == 1 ? " rank" : " ranks") + " (-np) or change the layout");
-  }
+  OGAI_RETURN_IF_ERROR(CheckRankCount(p, world));
   if (model.heads % p.tp != 0) {
     return InvalidArgument("model.heads = " + std::to_string(model.heads) + " is not divisible by parallel.tp = " +
                            std::to_string(p.tp) + "; choose tp dividing the head count");

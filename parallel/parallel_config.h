@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+
 namespace ogai {
 
 struct ParallelConfig {
@@ -18,5 +20,16 @@ struct ParallelConfig {
   std::string backend = "auto";  // auto | ucx | mpi | nccl
   double timeout_s = 300.0;      // collective timeout
 };
+
+// OK when a job of `world` ranks is the layout's dp x tp x pp; else the one error every rank
+// stops with (parallel/layout.cc), which ogai-run gives before it starts them.
+inline Status CheckRankCount(const ParallelConfig& p, int world) {
+  const int n = p.dp * p.tp * p.pp;
+  if (n == world) return Status::Ok();
+  return InvalidArgument("parallel.dp x parallel.tp x parallel.pp = " + std::to_string(p.dp) + " x " +
+                         std::to_string(p.tp) + " x " + std::to_string(p.pp) + " = " + std::to_string(n) +
+                         " but the job has " + std::to_string(world) + " ranks; start " + std::to_string(n) +
+                         (n == 1 ? " rank" : " ranks") + " (-np) or change the layout");
+}
 
 }  // namespace ogai
