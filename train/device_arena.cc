@@ -8,7 +8,6 @@
 namespace ogai::train {
 namespace {
 
-int64_t Pad16(int64_t n) { return (n + 15) / 16 * 16; }
 int64_t AlignUp(int64_t n) { return (n + kArenaAlign - 1) / kArenaAlign * kArenaAlign; }
 std::string MiB(int64_t b) {
   char s[32];
@@ -36,26 +35,12 @@ std::string ArenaPlan::Describe() const {
 }
 
 int64_t LocalParamElements(const ModelConfig& m, const parallel::ParallelLayout& layout) {
-  const int64_t C = m.d_model, tp = layout.tp, Cl = C / tp, Fl = 4 * C / tp;
-  int64_t n = 0;
-  const bool first = layout.first_stage(), last = layout.last_stage();
-  if (first || last) n += Pad16(static_cast<int64_t>(m.vocab) / tp * C);  // wte (vocab-parallel)
-  if (first) n += Pad16(static_cast<int64_t>(m.seq_len) * C);             // wpe
   int layers = m.layers;
   if (!layout.stage_layers.empty()) {
     const auto& r = layout.stage_layers[layout.pp_idx];
     layers = r.second - r.first;
   }
-  const int64_t block = 2 * Pad16(C)                 // ln1
-                        + Pad16(3 * Cl * C)          // q, k, v weights (no padding between)
-                        + Pad16(3 * Cl)              // q, k, v biases
-                        + Pad16(C * Cl) + Pad16(C)   // attn.proj (row-parallel) + replicated bias
-                        + 2 * Pad16(C)               // ln2
-                        + Pad16(Fl * C) + Pad16(Fl)  // mlp.fc
-                        + Pad16(C * Fl) + Pad16(C);  // mlp.proj
-  n += layers * block;
-  if (last) n += 2 * Pad16(C);  // lnf
-  return n;
+  return LocalParamElements(m, layout.tp, layers, layout.first_stage(), layout.last_stage());
 }
 
 ArenaPlan PlanDeviceArena(const Config& cfg, const parallel::ParallelLayout& layout) {

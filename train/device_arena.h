@@ -21,6 +21,7 @@
 #include "core/status.h"
 #include "parallel/layout.h"
 #include "train/config.h"
+#include "train/param_count.h"
 
 namespace ogai::train {
 
@@ -44,7 +45,7 @@ struct ArenaPlan {
 
 inline constexpr int64_t kArenaAlign = 256;
 
-// Elements of the flat parameter buffer a rank with this layout holds (model/gpt.cc's rule).
+// Elements of the flat parameter buffer a rank with this layout holds (train/param_count.h).
 int64_t LocalParamElements(const ModelConfig& m, const parallel::ParallelLayout& layout);
 
 ArenaPlan PlanDeviceArena(const Config& cfg, const parallel::ParallelLayout& layout);

@@ -6,6 +6,7 @@
 
 #include "core/memory.h"
 #include "parallel/stage_split.h"
+#include "train/param_count.h"
 
 namespace ogai {
 namespace {
@@ -42,15 +43,9 @@ MemoryEstimate EstimateStageMemory(const Config& cfg, int stage) {
 
   MemoryEstimate e;
   e.stage = stage;
-  // Parameters (model/gpt.cc: AddParam): per block two LayerNorms and the replicated biases
-  // of the row-parallel layers (6 C), the column-parallel Q, K, V and MLP-up (3 C Cl + 4 C Cl
-  // weights, 3 Cl + Fl biases), the row-parallel attention-out and MLP-down (Cl C + Fl C).
-  // Each tensor is padded to 64 bytes (16 tensors per block).
-  const double per_block = 6 * C + 3 * C * Cl + 3 * Cl + Cl * C + 4 * C * Cl + Fl + Fl * C + 16 * 16;
-  double n = blocks * per_block;
-  if (first || last) n += Vl * C + 16;  // wte (the last stage's tied head is a copy when pp > 1)
-  if (first) n += T * C + 16;           // wpe
-  if (last) n += 2 * C + 32;            // lnf
+  // Parameters: model/gpt.cc's count (train/param_count.h), the one the GPU plan uses too.
+  const double n =
+      static_cast<double>(train::LocalParamElements(m, static_cast<int>(tp), static_cast<int>(blocks), first, last));
   e.parameters = n * kF;
   e.gradients = n * kF;
   e.optimizer = 2 * n * kF / (p.zero >= 1 ? dp : 1.0);  // AdamW m and v

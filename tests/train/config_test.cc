@@ -219,7 +219,9 @@ TEST(ConfigText, NumbersAreDecimalOnly) {
        {"train.steps=0x10", "train.steps=0b11", "train.lr=0x1p-3", "train.lr=inf", "train.lr=nan", "train.steps=1e"}) {
     auto r = ParseConfig("", "t.yaml", {o});
     EXPECT_FALSE(r.ok()) << o;
-    if (!r.ok()) EXPECT_NE(r.status().message().find("decimal"), std::string::npos) << r.status().message();
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("decimal"), std::string::npos) << r.status().message();
+    }
   }
   auto r = ParseConfig("train:\n  steps: 1e3\n  lr: 2.5e-4\n", "t.yaml", {"train.warmup=-0"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();

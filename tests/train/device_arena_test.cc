@@ -1,11 +1,12 @@
-// The device arena plan (train/device_arena.h): parameter counts equal model/gpt.cc's for
-// every layout, regions are aligned and disjoint, sizes move the way the config says, and a
-// plan that does not fit is refused with the numbers and the fix.
+// The device arena plan (train/device_arena.h): parameter counts equal model/gpt.cc's (and the
+// host memory estimate's) for every layout, regions are aligned and disjoint, sizes move the
+// way the config says, and a plan that does not fit is refused with the numbers and the fix.
 #include "train/device_arena.h"
 
 #include <gtest/gtest.h>
 
 #include "model/gpt.h"
+#include "train/memory_estimate.h"
 
 namespace ogai::train {
 namespace {
@@ -28,6 +29,9 @@ TEST(DeviceArena, ParamCountMatchesTheModelForEveryLayout) {
         auto g = model::GPT::Create(cfg.model, L->ModelLayout());
         ASSERT_TRUE(g.ok()) << g.status().ToString();
         EXPECT_EQ(LocalParamElements(cfg.model, *L), (*g)->num_local_params())
+            << "tp " << tp << " pp " << pp << " rank " << rank;
+        // The host memory estimate counts the same (both use train/param_count.h).
+        EXPECT_EQ(EstimateStageMemory(cfg, L->pp_idx).parameters, 4.0 * static_cast<double>((*g)->num_local_params()))
             << "tp " << tp << " pp " << pp << " rank " << rank;
       }
     }
