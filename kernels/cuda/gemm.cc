@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "kernels/cuda/cublaslt_api.h"
 #include "kernels/cuda/device.h"
 
 namespace ogai::kernels::cuda {
@@ -23,21 +24,24 @@ Status LtError(cublasStatus_t st, const std::string& what) {
 
 // Descriptors of one call, destroyed on every path.
 struct Descs {
+  explicit Descs(const CublasLtApi& lt) : lt(lt) {}
+  const CublasLtApi& lt;
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulPreference_t pref = nullptr;
   ~Descs() {
-    if (pref) cublasLtMatmulPreferenceDestroy(pref);
-    if (c) cublasLtMatrixLayoutDestroy(c);
-    if (b) cublasLtMatrixLayoutDestroy(b);
-    if (a) cublasLtMatrixLayoutDestroy(a);
-    if (op) cublasLtMatmulDescDestroy(op);
+    if (pref) lt.MatmulPreferenceDestroy(pref);
+    if (c) lt.MatrixLayoutDestroy(c);
+    if (b) lt.MatrixLayoutDestroy(b);
+    if (a) lt.MatrixLayoutDestroy(a);
+    if (op) lt.MatmulDescDestroy(op);
   }
 };
 
 }  // namespace
 
 struct Gemm::Impl {
+  const CublasLtApi* lt = nullptr;
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
   bool owns_workspace = false;
@@ -46,47 +50,43 @@ struct Gemm::Impl {
   Status Run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const bf16* a, int64_t lda, const bf16* b, int64_t ldb,
              float beta, void* d, cudaDataType_t ctype, int64_t ldd, cublasLtEpilogue_t epi, const bf16* bias,
              bf16* aux, int64_t ldaux, cudaStream_t stream) {
-    Descs x;
-    OGAI_LT(cublasLtMatmulDescCreate(&x.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
+    Descs x(*lt);
+    OGAI_LT(lt->MatmulDescCreate(&x.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
     const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-    OGAI_LT(cublasLtMatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof(opa)), "TRANSA");
-    OGAI_LT(cublasLtMatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof(opb)), "TRANSB");
-    OGAI_LT(cublasLtMatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)), "EPILOGUE");
+    OGAI_LT(lt->MatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof(opa)), "TRANSA");
+    OGAI_LT(lt->MatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof(opb)), "TRANSB");
+    OGAI_LT(lt->MatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)), "EPILOGUE");
     if (bias != nullptr) {
       const cudaDataType_t bt = CUDA_R_16BF;
-      OGAI_LT(cublasLtMatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof(bt)), "BIAS_TYPE");
-      OGAI_LT(cublasLtMatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), "BIAS");
+      OGAI_LT(lt->MatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof(bt)), "BIAS_TYPE");
+      OGAI_LT(lt->MatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), "BIAS");
     }
     if (aux != nullptr) {
-      OGAI_LT(cublasLtMatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux, sizeof(aux)),
-              "AUX");
-      OGAI_LT(cublasLtMatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &ldaux, sizeof(ldaux)),
-              "AUX_LD");
+      OGAI_LT(lt->MatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux, sizeof(aux)), "AUX");
+      OGAI_LT(lt->MatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &ldaux, sizeof(ldaux)), "AUX_LD");
       const cudaDataType_t at = CUDA_R_16BF;
-      OGAI_LT(cublasLtMatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &at, sizeof(at)),
+      OGAI_LT(lt->MatmulDescSetAttribute(x.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &at, sizeof(at)),
               "AUX_TYPE");
     }
     // Stored shapes: op(A) is m x k, so A is k x m when transposed.
-    OGAI_LT(cublasLtMatrixLayoutCreate(&x.a, CUDA_R_16BF, ta ? k : m, ta ? m : k, lda), "layout A");
-    OGAI_LT(cublasLtMatrixLayoutCreate(&x.b, CUDA_R_16BF, tb ? n : k, tb ? k : n, ldb), "layout B");
-    OGAI_LT(cublasLtMatrixLayoutCreate(&x.c, ctype, m, n, ldd), "layout C");
-    OGAI_LT(cublasLtMatmulPreferenceCreate(&x.pref), "PreferenceCreate");
+    OGAI_LT(lt->MatrixLayoutCreate(&x.a, CUDA_R_16BF, ta ? k : m, ta ? m : k, lda), "layout A");
+    OGAI_LT(lt->MatrixLayoutCreate(&x.b, CUDA_R_16BF, tb ? n : k, tb ? k : n, ldb), "layout B");
+    OGAI_LT(lt->MatrixLayoutCreate(&x.c, ctype, m, n, ldd), "layout C");
+    OGAI_LT(lt->MatmulPreferenceCreate(&x.pref), "PreferenceCreate");
     const size_t ws = kCublasLtWorkspaceBytes;
-    OGAI_LT(cublasLtMatmulPreferenceSetAttribute(x.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
+    OGAI_LT(lt->MatmulPreferenceSetAttribute(x.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
             "workspace preference");
     cublasLtMatmulHeuristicResult_t heur{};
     int found = 0;
-    OGAI_LT(cublasLtMatmulAlgoGetHeuristic(handle, x.op, x.a, x.b, x.c, x.c, x.pref, 1, &heur, &found),
-            "AlgoGetHeuristic");
+    OGAI_LT(lt->MatmulAlgoGetHeuristic(handle, x.op, x.a, x.b, x.c, x.c, x.pref, 1, &heur, &found), "AlgoGetHeuristic");
     if (found == 0) {
       return NotSupported("cuBLASLt has no bf16 algorithm for the GEMM m=" + std::to_string(m) +
                           " n=" + std::to_string(n) + " k=" + std::to_string(k) +
                           " with this epilogue (leading dimensions must be multiples of 8)");
     }
     const float alpha = 1.0f;
-    OGAI_LT(
-        cublasLtMatmul(handle, x.op, &alpha, a, x.a, b, x.b, &beta, d, x.c, d, x.c, &heur.algo, workspace, ws, stream),
-        "Matmul");
+    OGAI_LT(lt->Matmul(handle, x.op, &alpha, a, x.a, b, x.b, &beta, d, x.c, d, x.c, &heur.algo, workspace, ws, stream),
+            "Matmul");
     return Status::Ok();
   }
 };
@@ -94,7 +94,8 @@ struct Gemm::Impl {
 Result<std::unique_ptr<Gemm>> Gemm::Create(void* workspace) {
   std::unique_ptr<Gemm> g(new Gemm());
   g->impl_ = std::make_unique<Impl>();
-  OGAI_LT(cublasLtCreate(&g->impl_->handle), "Create");
+  OGAI_ASSIGN_OR_RETURN(g->impl_->lt, CublasLt());
+  OGAI_LT(g->impl_->lt->Create(&g->impl_->handle), "Create");
   g->impl_->workspace = workspace;
   if (workspace == nullptr) {
     if (auto e = cudaMalloc(&g->impl_->workspace, kCublasLtWorkspaceBytes); e != cudaSuccess) {
@@ -108,7 +109,7 @@ Result<std::unique_ptr<Gemm>> Gemm::Create(void* workspace) {
 Gemm::~Gemm() {
   if (!impl_) return;
   if (impl_->owns_workspace) cudaFree(impl_->workspace);
-  if (impl_->handle) cublasLtDestroy(impl_->handle);
+  if (impl_->handle) impl_->lt->Destroy(impl_->handle);
 }
 
 Status Gemm::MatmulForward(bf16* out, bf16* pre, const bf16* inp, const bf16* weight, const bf16* bias, int64_t m,
