@@ -381,6 +381,10 @@ int Run(int argc, char** argv) {
   const double tokens = static_cast<double>(cfg->train.global_batch) * cfg->model.seq_len;
   const double model_gflops = model::GPT::ModelFlopsPerToken(cfg->model) * tokens / med / 1e9;
   const bool single = layout.world == 1;
+  // The training's peak RSS, read before the GEMM peak's own operands (up to ~200 MB for the
+  // head's shapes) are allocated beside the trainer's memory.
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
   const GemmPeak peak = single ? MeasureGemmPeak(cfg->model, cfg->train.micro_batch, lib) : GemmPeak{};
   // The shapes' rates in the steps (--breakdown without --baseline, whose steps mix two settings).
   const nlohmann::json gemm_rows = single && breakdown && baseline.empty()
@@ -424,8 +428,6 @@ int Run(int argc, char** argv) {
         step_off_ms, bubble, bubble_theory, allreduce_mean_ms, exposed_mean_ms, hidden_mean);
     if (breakdown) std::printf(", \"attention_share\": %.4f", Share(phases, profile::kAttention, on));
     if (!gemm_rows.empty()) std::printf(", \"gemm_shapes\": %s", gemm_rows.dump().c_str());
-    struct rusage ru {};
-    getrusage(RUSAGE_SELF, &ru);
     std::printf(
         ", \"precision\": \"%s\", \"bf16_hardware\": \"%s\", \"peak_rss_mb\": %.1f, \"accounted_peak_mb\": %.1f, "
         "\"activations_peak_mb\": %.1f",
