@@ -19,8 +19,8 @@ namespace ogai::sched {
 
 // The series JSON of a job's attempts (their rank-0 files' data, oldest first; per step the
 // latest attempt's line counts) with at most `points` points (every step when it has no more):
-// {"steps", "series": {"step", "loss", "val_loss", "tokens_per_s", "step_ms", "lr", "grad_norm",
-// "dp_exposed_ms"}, "marks", "done", ...}; docs/scheduler.md describes every key.
+// {"steps", "series": {"step", "loss", "val_loss", "val_bits_per_byte", "tokens_per_s", "step_ms",
+// "lr", "grad_norm", "dp_exposed_ms"}, "marks", "done", ...}; docs/scheduler.md describes every key.
 std::string MetricsSeriesJson(const std::vector<const web::RunData*>& attempts, size_t points, bool done);
 
 class MetricsCache {

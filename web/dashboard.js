@@ -217,6 +217,8 @@
   // The job page's charts: which series of /api/jobs/ID/metrics each draws.
   const CHARTS = [
     {id: 'loss', title: 'Loss', ylabel: 'loss', series: [['loss', 'train loss'], ['val_loss', 'validation loss', true]]},
+    {id: 'val_bpb', title: 'Validation bits per byte', ylabel: 'bits/byte',
+     series: [['val_bits_per_byte', 'validation bits per byte', true]]},
     {id: 'tokens', title: 'Throughput', ylabel: 'tokens/s', series: [['tokens_per_s', 'tokens/s']]},
     {id: 'step_ms', title: 'Step time', ylabel: 'ms', series: [['step_ms', 'step time (ms)']]},
     {id: 'lr', title: 'Learning rate', ylabel: 'learning rate', series: [['lr', 'learning rate']]},

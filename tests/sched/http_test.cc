@@ -356,7 +356,8 @@ TEST(SchedHttp, MetricsGrowLogCheckpointsModelsAndCancelStopsAJob) {
   EXPECT_EQ(m["done"], true);
   EXPECT_EQ(m["finished"], true);
   EXPECT_EQ(m["series"]["step"].size(), static_cast<size_t>(steps));
-  for (const char* k : {"loss", "val_loss", "tokens_per_s", "step_ms", "lr", "grad_norm", "dp_exposed_ms"}) {
+  for (const char* k :
+       {"loss", "val_loss", "val_bits_per_byte", "tokens_per_s", "step_ms", "lr", "grad_norm", "dp_exposed_ms"}) {
     EXPECT_EQ(m["series"][k].size(), static_cast<size_t>(steps)) << k;
   }
   EXPECT_EQ(m["series"]["step"][0], 1);
