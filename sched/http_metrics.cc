@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/digest.h"
 #include "web/downsample.h"
 
 namespace ogai::sched {
@@ -174,7 +175,8 @@ std::shared_ptr<MetricsCache::Entry> MetricsCache::Get(const std::string& path) 
   return it->second;
 }
 
-std::string MetricsCache::Series(const std::vector<std::string>& paths, size_t points, bool done) {
+std::shared_ptr<const MetricsAnswer> MetricsCache::Series(const std::vector<std::string>& paths, size_t points,
+                                                          bool done) {
   std::vector<std::string> present;
   std::string key = std::to_string(points) + (done ? " done" : "");
   std::vector<std::pair<int64_t, int64_t>> stamps;
@@ -207,8 +209,10 @@ std::string MetricsCache::Series(const std::vector<std::string>& paths, size_t p
     }
     runs.push_back(&e.follower.data());
   }
-  std::string out = MetricsSeriesJson(runs, points, done);
+  auto out = std::make_shared<MetricsAnswer>();
+  out->body = MetricsSeriesJson(runs, points, done);
   locks.clear();
+  out->etag = "\"" + Sha256Hex(out->body).substr(0, 32) + "\"";
   std::lock_guard<std::mutex> lk(mu_);
   if (answers_.size() >= 4 * max_files_) answers_.clear();
   answers_[key] = out;
