@@ -129,6 +129,23 @@ void JobLog(const ApiContext& ctx, const Caller& c, const Request& req, Response
   SendJson(res, Dump(j));
 }
 
+// Whether an If-None-Match header value names `etag`: "*", or a comma-separated list of
+// entity tags compared weakly (a "W/" prefix ignored), as RFC 9110 13.1.2 says.
+bool NoneMatchHas(const std::string& header, const std::string& etag) {
+  size_t b = 0;
+  while (b < header.size()) {
+    size_t e = header.find(',', b);
+    if (e == std::string::npos) e = header.size();
+    std::string tag = header.substr(b, e - b);
+    tag.erase(0, tag.find_first_not_of(" \t"));
+    tag.erase(tag.find_last_not_of(" \t") + 1);
+    if (tag.rfind("W/", 0) == 0) tag.erase(0, 2);
+    if (tag == "*" || tag == etag) return true;
+    b = e + 1;
+  }
+  return false;
+}
+
 void JobMetrics(const ApiContext& ctx, const Caller& c, const Request& req, Response& res) {
   int64_t points = 1000;
   if (!IntParam(req, "points", 1000, &points)) return SendError(res, 400, "points must be a number (10 to 5000)");
@@ -142,7 +159,15 @@ void JobMetrics(const ApiContext& ctx, const Caller& c, const Request& req, Resp
   const bool done = IsFinal(state);
   std::vector<std::string> files;
   for (int a = 1; a <= info->attempt(); ++a) files.push_back(Rank0MetricsFile(info->dir(), a));
-  SendJson(res, ctx.metrics->Series(files, static_cast<size_t>(points), done));
+  const auto answer = ctx.metrics->Series(files, static_cast<size_t>(points), done);
+  res.set_header("ETag", answer->etag);
+  // The client holds this very answer: 304 and no body (cpp-httplib adds Content-Length: 0).
+  if (NoneMatchHas(req.get_header_value("If-None-Match"), answer->etag)) {
+    res.status = 304;
+    res.set_header("Cache-Control", "no-store");
+    return;
+  }
+  SendJson(res, answer->body);
 }
 
 }  // namespace

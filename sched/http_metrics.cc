@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/digest.h"
 #include "web/downsample.h"
 
 namespace ogai::sched {
@@ -29,22 +30,25 @@ std::vector<size_t> KeepIndices(const web::RunData& run, const std::vector<std::
     for (size_t i = 0; i < n; ++i) all[i] = i;
     return all;
   }
-  std::vector<double> vy;
-  std::vector<size_t> vidx;  // index in run.steps of each validation point
+  std::vector<double> vy, vb;  // validation loss and bits per byte
+  std::vector<size_t> vidx;    // index in run.steps of each validation point
   for (const auto& v : run.val) {
     auto at = std::lower_bound(run.steps.begin(), run.steps.end(), v.step,
                                [](const web::StepPoint& p, int64_t step) { return p.step < step; });
     if (at == run.steps.end() || at->step != v.step) continue;
     vidx.push_back(static_cast<size_t>(at - run.steps.begin()));
     vy.push_back(v.loss);
+    vb.push_back(v.bits_per_byte);
   }
   size_t buckets = points / 2 > 1 ? points / 2 - 1 : 1;
   for (int round = 0; round < 8; ++round) {
     std::vector<std::vector<size_t>> lists;
     for (const auto& y : ys) lists.push_back(web::DownsampleMinMax(y, buckets));
-    std::vector<size_t> vk;
-    for (size_t i : web::DownsampleMinMax(vy, buckets)) vk.push_back(vidx[i]);
-    lists.push_back(std::move(vk));
+    for (const auto* y : {&vy, &vb}) {
+      std::vector<size_t> vk;
+      for (size_t i : web::DownsampleMinMax(*y, buckets)) vk.push_back(vidx[i]);
+      lists.push_back(std::move(vk));
+    }
     all = web::MergeIndices(lists);
     if (all.size() <= points || buckets == 1) break;
     buckets = std::max<size_t>(1, buckets * points / all.size() * 9 / 10);
@@ -111,16 +115,19 @@ std::string MetricsSeriesJson(const std::vector<const web::RunData*>& attempts, 
   json out;
   out["steps"] = run.steps.size();
   json& ser = out["series"];
-  json step = json::array(), val = json::array();
+  json step = json::array(), val = json::array(), bpb = json::array();
   size_t v = 0;
   for (size_t i : keep) {
     const int64_t st = run.steps[i].step;
     step.push_back(st);
     while (v < run.val.size() && run.val[v].step < st) ++v;
-    val.push_back(v < run.val.size() && run.val[v].step == st ? Val(run.val[v].loss) : json(nullptr));
+    const bool has_val = v < run.val.size() && run.val[v].step == st;
+    val.push_back(has_val ? Val(run.val[v].loss) : json(nullptr));
+    bpb.push_back(has_val ? Val(run.val[v].bits_per_byte) : json(nullptr));
   }
   ser["step"] = std::move(step);
   ser["val_loss"] = std::move(val);
+  ser["val_bits_per_byte"] = std::move(bpb);
   for (size_t k = 0; k < series.size(); ++k) {
     json y = json::array();
     for (size_t i : keep) y.push_back(Val(ys[k][i]));
@@ -168,7 +175,8 @@ std::shared_ptr<MetricsCache::Entry> MetricsCache::Get(const std::string& path) 
   return it->second;
 }
 
-std::string MetricsCache::Series(const std::vector<std::string>& paths, size_t points, bool done) {
+std::shared_ptr<const MetricsAnswer> MetricsCache::Series(const std::vector<std::string>& paths, size_t points,
+                                                          bool done) {
   std::vector<std::string> present;
   std::string key = std::to_string(points) + (done ? " done" : "");
   std::vector<std::pair<int64_t, int64_t>> stamps;
@@ -201,8 +209,10 @@ std::string MetricsCache::Series(const std::vector<std::string>& paths, size_t p
     }
     runs.push_back(&e.follower.data());
   }
-  std::string out = MetricsSeriesJson(runs, points, done);
+  auto out = std::make_shared<MetricsAnswer>();
+  out->body = MetricsSeriesJson(runs, points, done);
   locks.clear();
+  out->etag = "\"" + Sha256Hex(out->body).substr(0, 32) + "\"";
   std::lock_guard<std::mutex> lk(mu_);
   if (answers_.size() >= 4 * max_files_) answers_.clear();
   answers_[key] = out;

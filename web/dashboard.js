@@ -8,7 +8,7 @@
   'use strict';
   const probe = window.ogaiDash = {
     view: '', who: null, error: '', refused: 0, jobs: [], rows: [], job: null, steps: 0, points: {},
-    metricsPolls: 0, firstDrawMs: null, drawMs: null, chartsUnavailable: '', log: 0,
+    metricsPolls: 0, metricsUnchanged: 0, firstDrawMs: null, drawMs: null, chartsUnavailable: '', log: 0,
   };
   const $ = id => document.getElementById(id);
   const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
@@ -53,15 +53,17 @@
       this.status = status;
     }
   }
-  async function api(path, method) {
-    const headers = {};
+  // The browser's cache is never used ('no-store'): a conditional request is the page's own.
+  async function request(path, method, extra) {
+    const headers = Object.assign({}, extra);
     if (token()) headers.Authorization = 'Bearer ' + token();
-    let r;
     try {
-      r = await fetch(path, {method: method || 'GET', headers, cache: 'no-store', credentials: 'omit'});
+      return await fetch(path, {method: method || 'GET', headers, cache: 'no-store', credentials: 'omit'});
     } catch (e) {
       throw new ApiError(0, 'the daemon did not answer (' + e.message + ')');
     }
+  }
+  async function bodyOf(r) {
     let body = null;
     try {
       body = await r.json();
@@ -70,6 +72,19 @@
     }
     if (!r.ok) throw new ApiError(r.status, body && body.error ? body.error : r.status + ' ' + r.statusText);
     return body;
+  }
+  const api = async (path, method) => bodyOf(await request(path, method));
+  // A GET that sends the tag of the answer `held` has ({etag, body}) as If-None-Match: when the
+  // server answers 304 (nothing changed, no body sent) that answer is returned again.
+  async function apiUnlessSame(path, held) {
+    const r = await request(path, 'GET', held.etag ? {'If-None-Match': held.etag} : {});
+    if (r.status === 304 && held.body) {
+      held.unchanged = (held.unchanged || 0) + 1;
+      return held.body;
+    }
+    held.body = await bodyOf(r);
+    held.etag = r.headers.get('ETag') || '';
+    return held.body;
   }
   function showError(e) {
     const b = $('banner');
@@ -217,6 +232,8 @@
   // The job page's charts: which series of /api/jobs/ID/metrics each draws.
   const CHARTS = [
     {id: 'loss', title: 'Loss', ylabel: 'loss', series: [['loss', 'train loss'], ['val_loss', 'validation loss', true]]},
+    {id: 'val_bpb', title: 'Validation bits per byte', ylabel: 'bits/byte',
+     series: [['val_bits_per_byte', 'validation bits per byte', true]]},
     {id: 'tokens', title: 'Throughput', ylabel: 'tokens/s', series: [['tokens_per_s', 'tokens/s']]},
     {id: 'step_ms', title: 'Step time', ylabel: 'ms', series: [['step_ms', 'step time (ms)']]},
     {id: 'lr', title: 'Learning rate', ylabel: 'learning rate', series: [['lr', 'learning rate']]},
@@ -287,13 +304,14 @@
       events.replaceChildren(ev.length ? h('ul', null, ev.map(e => h('li', null, e))) : h('p', {class: 'note'}, 'None.'));
       return true;
     }
-    const drawn = {};
+    const drawn = {}, held = {};
     let width = 0, drawnKey = '';
     async function refreshMetrics() {
       const f0 = performance.now();
-      const m = await api(path + '/metrics?points=2000');
+      const m = await apiUnlessSame(path + '/metrics?points=2000', held);  // 304: what is drawn stays
       probe.fetchMs = performance.now() - f0;
       probe.metricsPolls++;
+      probe.metricsUnchanged = held.unchanged || 0;
       probe.steps = num(m.steps);
       document.title = 'ogai · job ' + id + ' · step ' + probe.steps + (m.done ? ' (done)' : '');  // what a tab shows
       const n = (m.series && m.series.step || []).length;

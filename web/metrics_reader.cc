@@ -31,12 +31,13 @@ std::string Str(const json& o, const char* key) {
 constexpr const char* kValNames[] = {"val_loss", "valid_loss", "validation_loss", "eval_loss"};
 constexpr const char* kValObjects[] = {"eval", "val", "valid", "validation"};
 
-// A validation loss in `o` (see the header); false when there is none.
+// A validation loss in `o` (see the header), with the bits per byte beside it; false when
+// there is none.
 bool FindValLoss(const json& o, ValPoint* v) {
   if (!o.contains("step") || !o["step"].is_number()) return false;
   for (const char* name : kValNames) {
     if (o.contains(name) && o[name].is_number()) {
-      *v = {o["step"].get<int64_t>(), o[name].get<double>()};
+      *v = {o["step"].get<int64_t>(), o[name].get<double>(), Num(o, "bits_per_byte", NAN)};
       return true;
     }
   }
@@ -49,7 +50,7 @@ bool FindNestedValLoss(const json& o, ValPoint* v) {
     if (it == o.end() || !it->is_object()) continue;
     if (FindValLoss(*it, v)) return true;
     if (it->contains("step") && (*it)["step"].is_number() && it->contains("loss") && (*it)["loss"].is_number()) {
-      *v = {(*it)["step"].get<int64_t>(), (*it)["loss"].get<double>()};
+      *v = {(*it)["step"].get<int64_t>(), (*it)["loss"].get<double>(), Num(*it, "bits_per_byte", NAN)};
       return true;
     }
   }

@@ -9,9 +9,11 @@
 // Validation losses are read from whichever of these a line holds (docs/dashboard.md): a
 // top-level "val_loss", "valid_loss", "validation_loss" or "eval_loss" next to "step"; or an
 // object under "eval", "val", "valid" or "validation" holding "step" and one of those names
-// or "loss".
+// or "loss". The object that holds the loss may hold "bits_per_byte" too (the trainer's eval
+// records do: null when the bytes were not measured).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -32,6 +34,7 @@ struct StepPoint {
 struct ValPoint {
   int64_t step = 0;
   double loss = 0;
+  double bits_per_byte = NAN;  // NaN: the record has none (or null)
 };
 
 struct RoundStart {

@@ -78,6 +78,11 @@ json LossChart(const RunData& run, size_t buckets) {
   std::stable_sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   json x = json::array(), tr = json::array(), va = json::array();
   for (auto& [xv, p] : merged) {
+    if (!x.empty() && x.back().get<double>() == xv) {  // a validation at a kept step: one x for both
+      if (!p.first.is_null()) tr.back() = p.first;
+      if (!p.second.is_null()) va.back() = p.second;
+      continue;
+    }
     x.push_back(xv);
     tr.push_back(p.first);
     va.push_back(p.second);
@@ -86,6 +91,30 @@ json LossChart(const RunData& run, size_t buckets) {
   c["series"] =
       json::array({{{"label", "train loss"}, {"y", tr}}, {{"label", "validation loss"}, {"y", va}, {"points", true}}});
   return c;
+}
+
+// Validation bits per byte at the validations that have it (drawn as points); null when none
+// has (no eval records, or bytes not measured): no chart.
+json BitsPerByteChart(const RunData& run, size_t buckets) {
+  std::vector<const ValPoint*> at;
+  std::vector<double> y;
+  for (const auto& v : run.val) {
+    if (!std::isfinite(v.bits_per_byte)) continue;
+    at.push_back(&v);
+    y.push_back(v.bits_per_byte);
+  }
+  if (at.empty()) return nullptr;
+  json x = json::array(), ys = json::array();
+  for (size_t i : DownsampleMinMax(y, buckets)) {
+    x.push_back(at[i]->step);
+    ys.push_back(y[i]);
+  }
+  return {{"id", "val_bpb"},
+          {"xlabel", "step"},
+          {"ylabel", "bits/byte"},
+          {"log", false},
+          {"x", x},
+          {"series", json::array({{{"label", "validation bits per byte"}, {"y", ys}, {"points", true}}})}};
 }
 
 // Step against wall-clock time (seconds since the first round started), every step line in
@@ -145,6 +174,11 @@ std::string SummaryTable(const RunData& run, const ReportOptions& o) {
   }
   if (!run.val.empty()) {
     Row(&h, "validation loss", Fmt("%.4f", run.val.back().loss) + " at step " + std::to_string(run.val.back().step));
+  }
+  for (auto v = run.val.rbegin(); v != run.val.rend(); ++v) {
+    if (!std::isfinite(v->bits_per_byte)) continue;
+    Row(&h, "validation bits per byte", Fmt("%.4f", v->bits_per_byte) + " at step " + std::to_string(v->step));
+    break;
   }
   Row(&h, "rounds",
       std::to_string(run.rounds.size()) + " (" + std::to_string(run.rounds.empty() ? 0 : run.rounds.size() - 1) +
@@ -215,6 +249,7 @@ std::string RenderReport(const RunData& run, const ReportOptions& o) {
   json charts = json::array();
   const size_t B = o.buckets;
   charts.push_back(LossChart(run, B));
+  if (json bpb = BitsPerByteChart(run, B); !bpb.is_null()) charts.push_back(std::move(bpb));
   if (run.tokens_per_step > 0) {
     const double tok = static_cast<double>(run.tokens_per_step);
     charts.push_back(StepChart(run, "tokens", "tokens/s",
@@ -243,6 +278,7 @@ std::string RenderReport(const RunData& run, const ReportOptions& o) {
 
   const std::vector<std::pair<std::string, std::string>> titles = {
       {"loss", "Loss against step"},
+      {"val_bpb", "Validation bits per byte"},
       {"tokens", "Throughput"},
       {"step_ms", "Step time"},
       {"lr", "Learning rate"},

@@ -7,7 +7,9 @@
 //     while the job runs, without a reload;
 //   * a cancel from the page stops the job: CANCELLED through the CLI, its processes gone;
 //   * no token, or another tenant's token: refused by the API and shown as such by the page;
-//   * a 100,000-step metrics file renders in the job page in under a second.
+//   * a poll of unchanged metrics is answered 304 and the page keeps its charts;
+//   * a 100,000-step metrics file renders in the job page in under a second, with its
+//     validation bits per byte drawn.
 // Screenshots go to the test's temp folder (kept with OGAI_KEEP_SCREENSHOTS=DIR: copied there).
 // Without chromium and chromedriver the tests skip, saying so. No browser process survives.
 #include <dirent.h>
@@ -276,8 +278,15 @@ TEST_F(DashboardBrowser, AJobPagesChartHasOnePointPerStepAndGainsPointsWhileTheJ
     n = testing::ReadStepMetrics(metrics).size();
     ASSERT_GE(n, last + 20) << "the job made no progress in 60 s: " << daemon_->Show(id);
     ASSERT_LT(n, 400u) << "the job ended before its chart was seen growing";
-    EXPECT_TRUE(WaitPage(b, "d.steps === " + std::to_string(n) + " && d.points.loss === " + std::to_string(n), 15))
-        << "round " << round << ", " << n << " steps in the file: " << Dash(b).dump();
+    const std::string shows = "d.steps === " + std::to_string(n) + " && d.points.loss === " + std::to_string(n);
+    EXPECT_TRUE(WaitPage(b, shows, 15)) << "round " << round << ", " << n << " steps in the file: " << Dash(b).dump();
+    // The ranks are paused, so the file stays as it is: the next polls are answered 304 (no
+    // body), and the page keeps what it drew.
+    const int unchanged = Dash(b).value("metricsUnchanged", -1);
+    EXPECT_TRUE(WaitPage(b, "d.metricsUnchanged > " + std::to_string(unchanged), 10)) << Dash(b).dump();
+    EXPECT_TRUE(WaitPage(b, shows, 1)) << "after a 304: " << Dash(b).dump();
+    EXPECT_GT(b.Execute("return OgaiCharts.painted(document.querySelector('#chart-loss canvas'));").get<int>(), 200)
+        << "the loss curve is gone after a 304";
     seen.push_back(n);
     last = n;
   }
@@ -295,6 +304,8 @@ TEST_F(DashboardBrowser, AJobPagesChartHasOnePointPerStepAndGainsPointsWhileTheJ
   for (const char* c : {"loss", "tokens", "step_ms", "lr", "grad_norm", "comm"}) {
     EXPECT_EQ(d["points"].value(c, -1), 400) << c << ": " << d.dump();
   }
+  EXPECT_FALSE(d["points"].contains("val_bpb")) << "no eval, yet a bits-per-byte chart: " << d.dump();
+  EXPECT_GE(d["metricsUnchanged"].get<int>(), 3) << d.dump();
   EXPECT_EQ(b.Execute("return performance.timeOrigin;").dump(), nav) << "the page was reloaded";
   EXPECT_GE(d["metricsPolls"].get<int>(), 3);
   // The loss curve was drawn (its colour covers a line's worth of the canvas), the
@@ -401,6 +412,10 @@ TEST_F(DashboardBrowser, AHundredThousandStepsRenderInTheJobPageInUnderASecond) 
     const int points = d["points"].value("loss", 0);
     EXPECT_GT(points, 1000) << d.dump();
     EXPECT_LE(points, 5002) << d.dump();
+    // The file's eval records have bits per byte (but the first): its chart is drawn.
+    EXPECT_EQ(d["points"].value("val_bpb", -1), points) << d.dump();
+    EXPECT_GT(b.Execute("return OgaiCharts.painted(document.querySelector('#chart-val_bpb canvas'));").get<int>(), 50)
+        << "no bits-per-byte curve";
     ms.push_back(d["firstDrawMs"].get<double>());
     std::printf(
         "100,000 steps: %d points per chart, drawn %.1f ms after navigation started (metrics request %.1f ms, "

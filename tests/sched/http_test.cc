@@ -356,7 +356,8 @@ TEST(SchedHttp, MetricsGrowLogCheckpointsModelsAndCancelStopsAJob) {
   EXPECT_EQ(m["done"], true);
   EXPECT_EQ(m["finished"], true);
   EXPECT_EQ(m["series"]["step"].size(), static_cast<size_t>(steps));
-  for (const char* k : {"loss", "val_loss", "tokens_per_s", "step_ms", "lr", "grad_norm", "dp_exposed_ms"}) {
+  for (const char* k :
+       {"loss", "val_loss", "val_bits_per_byte", "tokens_per_s", "step_ms", "lr", "grad_norm", "dp_exposed_ms"}) {
     EXPECT_EQ(m["series"][k].size(), static_cast<size_t>(steps)) << k;
   }
   EXPECT_EQ(m["series"]["step"][0], 1);
@@ -433,7 +434,7 @@ TEST(SchedHttp, AHundredThousandStepsAreDownsampledAndFollowed) {
   }
   sched::MetricsCache cache;
   for (size_t points : {10u, 1000u, 5000u}) {
-    const json m = json::parse(cache.Series({path}, points, false));
+    const json m = json::parse(cache.Series({path}, points, false)->body);
     EXPECT_EQ(m["steps"], n);
     const size_t got = m["series"]["step"].size();
     EXPECT_LE(got, points);
@@ -451,7 +452,7 @@ TEST(SchedHttp, AHundredThousandStepsAreDownsampledAndFollowed) {
       << "\n"
       << R"({"step": 100002, "lo)";
   }
-  json m = json::parse(cache.Series({path}, 1000, false));
+  json m = json::parse(cache.Series({path}, 1000, false)->body);
   EXPECT_EQ(m["steps"], n + 1) << "a line still being written is not read";
   EXPECT_EQ(m["series"]["step"].back(), n + 1);
   {
@@ -459,13 +460,13 @@ TEST(SchedHttp, AHundredThousandStepsAreDownsampledAndFollowed) {
     f << R"(ss": 0.5, "ms": 20, "unix_ms": 3})"
       << "\n";
   }
-  m = json::parse(cache.Series({path}, 1000, true));
+  m = json::parse(cache.Series({path}, 1000, true)->body);
   EXPECT_EQ(m["steps"], n + 2);
   EXPECT_EQ(m["series"]["loss"].back(), 0.5);
   EXPECT_EQ(m["done"], true);
   // The same answer as reading the whole file afresh.
   sched::MetricsCache fresh;
-  EXPECT_EQ(json::parse(fresh.Series({path}, 1000, true)), m);
+  EXPECT_EQ(json::parse(fresh.Series({path}, 1000, true)->body), m);
 }
 
 // A job preempted (or requeued) runs again in a new attempt with a file of its own: the series
@@ -485,7 +486,7 @@ TEST(SchedHttp, AJobsAttemptsMakeOneSeries) {
   sched::MetricsCache cache;
   const std::vector<std::string> files = {dir / "metrics.a1.rank0.jsonl", dir / "metrics.a2.rank0.jsonl",
                                           dir / "metrics.a3.rank0.jsonl"};  // not written yet
-  const json m = json::parse(cache.Series(files, 1000, false));
+  const json m = json::parse(cache.Series(files, 1000, false)->body);
   EXPECT_EQ(m["steps"], 100);
   EXPECT_EQ(m["attempts"], 2);
   ASSERT_EQ(m["series"]["step"].size(), 100u);
@@ -495,7 +496,7 @@ TEST(SchedHttp, AJobsAttemptsMakeOneSeries) {
   ASSERT_EQ(m["marks"].size(), 1u) << m["marks"].dump();
   EXPECT_EQ(m["marks"][0], json({{"kind", "attempt"}, {"attempt", 2}, {"step", 50}, {"t", 2.0}}));
   // No file yet: no steps.
-  EXPECT_EQ(json::parse(cache.Series({dir / "none.jsonl"}, 1000, false))["steps"], 0);
+  EXPECT_EQ(json::parse(cache.Series({dir / "none.jsonl"}, 1000, false)->body)["steps"], 0);
 }
 
 }  // namespace

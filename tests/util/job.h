@@ -41,7 +41,9 @@ struct StepMetrics {
 std::vector<StepMetrics> ReadStepMetrics(const std::string& path);
 std::map<std::string, long long> ReadMemoryMetrics(const std::string& path);
 // Writes (replacing) a synthetic metrics file of `steps` step lines after one start line: a
-// decaying loss with a small saw-tooth, for the report and dashboard tests of big runs.
+// decaying loss with a small saw-tooth, and every 1000 steps an eval record as the trainer
+// writes it (bits per byte null in the first, measured in the others), for the report and
+// dashboard tests of big runs.
 void WriteSyntheticMetrics(const std::string& path, int steps);
 
 // Writes `text` to `path`.

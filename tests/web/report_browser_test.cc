@@ -116,6 +116,7 @@ TEST_F(ReportBrowser, TheTinyRunsReportDrawsOnePointPerStep) {
   for (const char* chart : {"loss", "tokens", "step_ms", "lr", "grad_norm", "comm", "timeline"}) {
     EXPECT_EQ(PlottedPoints(plotted, chart), 60) << chart << " in " << plotted;
   }
+  EXPECT_EQ(PlottedPoints(plotted, "val_bpb"), -1) << "no eval in this run, yet a bits-per-byte chart: " << plotted;
   // The loss curve was drawn: its colour covers a line's worth of the canvas.
   EXPECT_GT(std::stoi(Probe(dom, "painted")), 200) << plotted;
 
@@ -139,7 +140,9 @@ TEST_F(ReportBrowser, AHundredThousandStepsRenderInUnderASecond) {
   const std::string plotted = Probe(dom, "plotted");
   const int loss_points = PlottedPoints(plotted, "loss");
   EXPECT_GT(loss_points, 2000) << plotted;
-  EXPECT_LE(loss_points, 4002) << plotted;
+  EXPECT_LE(loss_points, 4002 + 100) << plotted;  // the training loss's, and the 100 evals' steps
+  // The evals' bits per byte, every 1000 steps but the first (null: not measured).
+  EXPECT_EQ(PlottedPoints(plotted, "val_bpb"), 99) << plotted;
   // From the start of navigation until every chart is drawn (reading and parsing the 100,000
   // steps' page and uPlot included); Chromium's own start-up is not in it.
   const double ms = std::stod(Probe(dom, "render-ms"));

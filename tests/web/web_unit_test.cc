@@ -4,9 +4,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/util/job.h"
 #include "web/assets.h"
@@ -75,10 +77,15 @@ constexpr const char* kRun =
 {"memory": {"parameters": 1}}
 )";
 
+// `text` as the metrics file `name` in `d`, read back.
+Result<RunData> WriteAndRead(const TempDir& d, const std::string& name, const std::string& text) {
+  WriteFile(d / name, text);
+  return ReadMetrics(d / name);
+}
+
 TEST(MetricsReader, TheLastLineOfAStepCountsAndRoundsAndCheckpointsAreKept) {
   TempDir d("ogai_web_reader");
-  WriteFile(d / "m.jsonl", kRun);
-  auto run = ReadMetrics(d / "m.jsonl");
+  auto run = WriteAndRead(d, "m.jsonl", kRun);
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   ASSERT_EQ(run->steps.size(), 4u);
   EXPECT_EQ(run->lines.size(), 5u);
@@ -98,6 +105,78 @@ TEST(MetricsReader, TheLastLineOfAStepCountsAndRoundsAndCheckpointsAreKept) {
   EXPECT_EQ(run->train_steps, 4);
   EXPECT_EQ(run->tokens_per_step, 8 * 64);
   EXPECT_EQ(run->skipped_lines, 0);
+}
+
+// Eval records as the trainer writes them (train/metrics.cc, MetricsFile::WriteEval): bits per
+// byte beside the validation loss, null when the bytes were not measured.
+constexpr const char* kEvalRun =
+    R"({"start": {"restart": 0, "rank": 0, "world": 1, "resume_step": 0, "started_unix_ms": 1000.0}}
+{"eval": {"step": 0, "val_loss": 5.5, "tokens": 512, "bytes": 0, "bits_per_byte": null, "ms": 1.0, "restart": 0, "unix_ms": 1500.0}}
+{"step": 1, "loss": 5.0, "lr": 0.1, "grad_norm": 1, "ms": 10, "restart": 0, "unix_ms": 2000.0}
+{"step": 2, "loss": 4.0, "lr": 0.1, "grad_norm": 1, "ms": 10, "restart": 0, "unix_ms": 3000.0}
+{"eval": {"step": 2, "val_loss": 4.5, "tokens": 512, "bytes": 2048, "bits_per_byte": 3.25, "ms": 1.0, "restart": 0, "unix_ms": 3100.0}}
+{"step": 3, "loss": 3.5, "lr": 0.1, "grad_norm": 1, "ms": 10, "restart": 0, "unix_ms": 4000.0}
+{"eval": {"step": 3, "val_loss": 4.3, "tokens": 512, "bytes": 0, "bits_per_byte": null, "ms": 1.0, "restart": 0, "unix_ms": 4100.0}}
+{"step": 4, "loss": 3.0, "lr": 0.1, "grad_norm": 1, "ms": 10, "restart": 0, "unix_ms": 5000.0}
+{"eval": {"step": 4, "val_loss": 4.1, "tokens": 512, "bytes": 2048, "bits_per_byte": 2.96, "ms": 1.0, "restart": 0, "unix_ms": 5100.0}}
+)";
+
+TEST(MetricsReader, BitsPerByteIsReadBesideTheValidationLossAndNullIsNone) {
+  TempDir d("ogai_web_bpb");
+  auto run = WriteAndRead(d, "m.jsonl", kEvalRun);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_EQ(run->val.size(), 4u);
+  EXPECT_EQ(run->val[0].step, 0);
+  EXPECT_EQ(run->val[0].loss, 5.5);
+  EXPECT_TRUE(std::isnan(run->val[0].bits_per_byte));
+  EXPECT_EQ(run->val[1].bits_per_byte, 3.25);
+  EXPECT_TRUE(std::isnan(run->val[2].bits_per_byte));
+  EXPECT_EQ(run->val[3].step, 4);
+  EXPECT_EQ(run->val[3].bits_per_byte, 2.96);
+  // Records that have no such key (older files, other names) have none either.
+  auto old = WriteAndRead(d, "old.jsonl", kRun);
+  ASSERT_TRUE(old.ok());
+  ASSERT_EQ(old->val.size(), 2u);
+  for (const auto& v : old->val) EXPECT_TRUE(std::isnan(v.bits_per_byte)) << v.step;
+}
+
+// The report's embedded chart data (what report_page.js draws), by chart id.
+std::map<std::string, nlohmann::json> ReportCharts(const std::string& html) {
+  const std::string open = "<script type=\"application/json\" id=\"report-data\">";
+  const size_t b = html.find(open);
+  const size_t e = html.find("</script>", b);
+  EXPECT_NE(b, std::string::npos);
+  std::map<std::string, nlohmann::json> out;
+  if (b == std::string::npos || e == std::string::npos) return out;
+  const auto data = nlohmann::json::parse(html.substr(b + open.size(), e - b - open.size()));
+  for (const auto& c : data["charts"]) out[c["id"].get<std::string>()] = c;
+  return out;
+}
+
+TEST(Report, BitsPerByteIsAChartOnlyWhenTheRunHasIt) {
+  TempDir d("ogai_web_bpb_report");
+  auto run = WriteAndRead(d, "m.jsonl", kEvalRun);
+  ASSERT_TRUE(run.ok());
+  const std::string html = RenderReport(*run, {});
+  EXPECT_NE(html.find("<h3>Validation bits per byte</h3><div class=\"chart\" id=\"chart-val_bpb\">"),
+            std::string::npos);
+  EXPECT_NE(html.find("<th>validation bits per byte</th><td>2.9600 at step 4</td>"), std::string::npos);
+  auto charts = ReportCharts(html);
+  ASSERT_TRUE(charts.count("val_bpb"));
+  EXPECT_EQ(charts["val_bpb"]["x"], nlohmann::json({2, 4}));  // the nulls are not drawn
+  EXPECT_EQ(charts["val_bpb"]["series"][0]["y"], nlohmann::json({3.25, 2.96}));
+  // The loss chart: one x per step, the validation loss beside the training loss at its step.
+  ASSERT_TRUE(charts.count("loss"));
+  EXPECT_EQ(charts["loss"]["x"], nlohmann::json({0, 1, 2, 3, 4}));
+  EXPECT_EQ(charts["loss"]["series"][0]["y"], nlohmann::json({nullptr, 5.0, 4.0, 3.5, 3.0}));
+  EXPECT_EQ(charts["loss"]["series"][1]["y"], nlohmann::json({5.5, nullptr, 4.5, 4.3, 4.1}));
+  // Without bits per byte (validation losses only): no such chart.
+  auto old = WriteAndRead(d, "old.jsonl", kRun);
+  ASSERT_TRUE(old.ok());
+  const std::string old_html = RenderReport(*old, {});
+  EXPECT_EQ(old_html.find("chart-val_bpb"), std::string::npos);
+  EXPECT_EQ(ReportCharts(old_html).count("val_bpb"), 0u);
+  EXPECT_EQ(old_html.find("validation bits per byte"), std::string::npos);
 }
 
 TEST(MetricsReader, ARunningJobsUnfinishedLastLineIsSkippedAndCounted) {
