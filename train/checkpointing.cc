@@ -76,9 +76,13 @@ std::vector<ckpt::ConstSlice> CheckpointWritePlan(const model::GPT& model, const
     if (p.shard_dim < 0 && L.tp_rank != 0) continue;  // replicated over TP: TP rank 0 writes
     if (p.name == "wte" && !L.first_stage) continue;  // tied copy on the last stage
     const ckpt::Region r = SpecRegion(p);
-    add(p.name, p, r, model.param_data() + p.offset, true);
+    // Without ZeRO every DP rank holds the whole state and writes its share of each tensor.
+    // Under ZeRO-1 a rank writes exactly the elements its optimizer updates, parameters and
+    // moments alike, so that what it writes is what it computes (the optimizer can stage it).
+    if (!zero) add(p.name, p, r, model.param_data() + p.offset, true);
     for (const OptPiece& o : OptPieces(opt, p)) {
       const ckpt::Region orr = r.Sub(o.begin - p.offset, o.end - p.offset);
+      if (zero) add(p.name, p, orr, model.param_data() + o.begin, false);
       add(kMomentM + p.name, p, orr, opt.m() + o.state, !zero);
       add(kMomentV + p.name, p, orr, opt.v() + o.state, !zero);
     }
