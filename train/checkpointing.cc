@@ -337,10 +337,9 @@ Result<const std::vector<optim::SnapshotTarget>*> Checkpointing::BeforeOptimizer
     if (!stalls_.empty()) stalls_.back() += Now() - t0;
     OGAI_RETURN_IF_ERROR(st);
   }
-  // Staged by the optimizer: every byte this rank writes is one the optimizer updates, which
-  // holds unless ZeRO-1 shards the optimizer (then other ranks update part of the parameters).
-  const bool sharded = cfg_.parallel.zero > 0 || OptimizerIsSharded(*model_, *opt_);
-  if (!cfg_.checkpoint.async || sharded || !SaveDue(step)) return nullptr;
+  // Staged by the optimizer: every byte this rank writes is one its optimizer updates (under
+  // ZeRO-1 too: the write plan then follows the optimizer's shard, CheckpointWritePlan).
+  if (!cfg_.checkpoint.async || !SaveDue(step)) return nullptr;
   std::vector<ckpt::ConstSlice> plan = WritePlan();
   // The plan is, per tensor, its parameters then their two moments (CheckpointWritePlan): one
   // target each, where the optimizer keeps exactly those moments.

@@ -5,7 +5,7 @@
 //   2. Trainer::Step:    BeforeOptimizerStep(s) -> before parameters and moments change
 //   3. Trainer::Step:    AfterStep(step)        -> saves when checkpoint.every_steps says so,
 //                                                  and at train.steps (then waits for commit)
-// When step s ends in a save (async, the writer idle, the optimizer not sharded by ZeRO),
+// When step s ends in a save (async, the writer idle; with or without ZeRO-1),
 // point 2 returns where the optimizer also writes the state it computes: host staging, in
 // the shard file's layout (CheckpointWriter::Stage). The snapshot then costs the optimizer
 // pass some stores, and no thread copies the whole state while training runs; point 3 hands
