@@ -60,8 +60,13 @@ void AdamW::Step(float* params, float* grads, double lr, float grad_scale, int64
     runs.push_back(r);
     return &runs.back();
   };
-  size_t ti = 0;
+  // The spans need not come in buffer order (ZeRO-1's ranges, a model whose tensors are not
+  // laid out in declaration order): each span finds its first target afresh, the first one
+  // that ends after the span begins (targets do not overlap, so sorted by begin is sorted by end).
   for (const Span& sp : spans_) {
+    size_t ti = static_cast<size_t>(std::partition_point(targets.begin(), targets.end(),
+                                                         [&](const SnapshotTarget* t) { return t->end <= sp.begin; }) -
+                                    targets.begin());
     for (int64_t e = sp.begin; e < sp.end;) {
       while (ti < targets.size() && targets[ti]->end <= e) ++ti;
       const SnapshotTarget* t = ti < targets.size() ? targets[ti] : nullptr;

@@ -76,9 +76,13 @@ std::vector<ckpt::ConstSlice> CheckpointWritePlan(const model::GPT& model, const
     if (p.shard_dim < 0 && L.tp_rank != 0) continue;  // replicated over TP: TP rank 0 writes
     if (p.name == "wte" && !L.first_stage) continue;  // tied copy on the last stage
     const ckpt::Region r = SpecRegion(p);
-    add(p.name, p, r, model.param_data() + p.offset, true);
+    // Without ZeRO every DP rank holds the whole state and writes its share of each tensor.
+    // Under ZeRO-1 a rank writes exactly the elements its optimizer updates, parameters and
+    // moments alike, so that what it writes is what it computes (the optimizer can stage it).
+    if (!zero) add(p.name, p, r, model.param_data() + p.offset, true);
     for (const OptPiece& o : OptPieces(opt, p)) {
       const ckpt::Region orr = r.Sub(o.begin - p.offset, o.end - p.offset);
+      if (zero) add(p.name, p, orr, model.param_data() + o.begin, false);
       add(kMomentM + p.name, p, orr, opt.m() + o.state, !zero);
       add(kMomentV + p.name, p, orr, opt.v() + o.state, !zero);
     }
@@ -333,10 +337,9 @@ Result<const std::vector<optim::SnapshotTarget>*> Checkpointing::BeforeOptimizer
     if (!stalls_.empty()) stalls_.back() += Now() - t0;
     OGAI_RETURN_IF_ERROR(st);
   }
-  // Staged by the optimizer: every byte this rank writes is one the optimizer updates, which
-  // holds unless ZeRO-1 shards the optimizer (then other ranks update part of the parameters).
-  const bool sharded = cfg_.parallel.zero > 0 || OptimizerIsSharded(*model_, *opt_);
-  if (!cfg_.checkpoint.async || sharded || !SaveDue(step)) return nullptr;
+  // Staged by the optimizer: every byte this rank writes is one its optimizer updates (under
+  // ZeRO-1 too: the write plan then follows the optimizer's shard, CheckpointWritePlan).
+  if (!cfg_.checkpoint.async || !SaveDue(step)) return nullptr;
   std::vector<ckpt::ConstSlice> plan = WritePlan();
   // The plan is, per tensor, its parameters then their two moments (CheckpointWritePlan): one
   // target each, where the optimizer keeps exactly those moments.

@@ -5,7 +5,7 @@
 //   2. Trainer::Step:    BeforeOptimizerStep(s) -> before parameters and moments change
 //   3. Trainer::Step:    AfterStep(step)        -> saves when checkpoint.every_steps says so,
 //                                                  and at train.steps (then waits for commit)
-// When step s ends in a save (async, the writer idle, the optimizer not sharded by ZeRO),
+// When step s ends in a save (async, the writer idle; with or without ZeRO-1),
 // point 2 returns where the optimizer also writes the state it computes: host staging, in
 // the shard file's layout (CheckpointWriter::Stage). The snapshot then costs the optimizer
 // pass some stores, and no thread copies the whole state while training runs; point 3 hands
@@ -51,9 +51,13 @@ struct CheckpointRole {
 // written exactly once:
 //   * a TP-sharded tensor: each TP rank its slice; a replicated one: TP rank 0;
 //   * the tied copy of wte on the last pipeline stage is not written (the first stage's is);
-//   * state replicated over data parallelism is split over the dp ranks by flat range;
-//   * optimizer moments: under ZeRO-1 (the optimizer covers part of the flat buffer, or
-//     `zero_sharded`) each rank writes the range it holds; otherwise like the parameters.
+//   * without ZeRO, state replicated over data parallelism is split over the dp ranks by
+//     flat range of each tensor (parameters and moments alike);
+//   * under ZeRO-1 (the optimizer covers part of the flat buffer, or `zero_sharded`) each
+//     rank writes, of parameters and moments alike, exactly the elements its optimizer
+//     updates (its chunks of the gradient buckets), so the optimizer can stage what it writes.
+// Per tensor piece the plan holds the parameters, then adamw.m, then adamw.v of the same
+// elements (BeforeOptimizerStep relies on it).
 std::vector<ckpt::ConstSlice> CheckpointWritePlan(const model::GPT& model, const optim::AdamW& opt,
                                                   const CheckpointRole& role, bool zero_sharded = false);
 // The part of a parameter's global tensor this rank holds (its TP box).

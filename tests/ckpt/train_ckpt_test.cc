@@ -200,6 +200,30 @@ TEST(ReshardModel, CheckpointsOfEveryLayoutLoadAtEveryOtherLayout) {
   }
 }
 
+// Under ZeRO-1 a rank's write plan is, per tensor piece, the parameters, adamw.m and adamw.v
+// of exactly the elements its optimizer updates (so the optimizer can stage them,
+// Checkpointing::BeforeOptimizerStep), whatever the TP and PP layout.
+TEST(ReshardModel, UnderZeroTheWritePlanFollowsTheOptimizersShard) {
+  for (const Layout3& L : {Layout3{4, 1, 1, true}, Layout3{2, 2, 2, true}, Layout3{3, 1, 2, true}}) {
+    for (int rank = 0; rank < L.dp * L.tp * L.pp; ++rank) {
+      Rank r = MakeRank(L.dp, L.tp, L.pp, L.zero, rank);
+      const auto plan = CheckpointWritePlan(*r.model, *r.opt, r.role, true);
+      ASSERT_EQ(plan.size() % 3, 0u) << L.Name() << " rank " << rank;
+      for (size_t i = 0; i < plan.size(); i += 3) {
+        const int64_t b = static_cast<const float*>(plan[i].data) - r.model->param_data();
+        const int64_t n = plan[i].region.numel();
+        const int64_t st = r.opt->StateIndex(b, b + n);
+        ASSERT_GE(st, 0) << L.Name() << " rank " << rank << ": " << plan[i].name << " is not its optimizer's";
+        EXPECT_EQ(plan[i + 1].name, "adamw.m." + plan[i].name);
+        EXPECT_EQ(plan[i + 1].data, r.opt->m() + st);
+        EXPECT_EQ(plan[i + 2].data, r.opt->v() + st);
+        EXPECT_EQ(plan[i + 1].region.numel(), n);
+        EXPECT_EQ(plan[i + 2].region.numel(), n);
+      }
+    }
+  }
+}
+
 // ---- the trainer ---------------------------------------------------------------------------
 
 Config TinyConfig(const std::vector<std::string>& overrides) {
@@ -257,8 +281,7 @@ TEST_P(BitExactResume, TenPlusTenEqualsTwenty) {
 // precision (the optimizer's pass also writes the bf16 weights); async with a 256 KiB ring
 // (the 5 MiB state streams through it) and saves every 3 steps; synchronous.
 INSTANTIATE_TEST_SUITE_P(Ckpt, BitExactResume,
-                         ::testing::Values(std::vector<std::string>{},
-                                           std::vector<std::string>{"train.precision=bf16"},
+                         ::testing::Values(std::vector<std::string>{}, std::vector<std::string>{"train.precision=bf16"},
                                            std::vector<std::string>{"checkpoint.staging_mb=0.25",
                                                                     "checkpoint.every_steps=3"},
                                            std::vector<std::string>{"checkpoint.async=false"}));
