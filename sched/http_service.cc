@@ -66,6 +66,20 @@ std::string WhyNoBind(const std::string& host, int port) {
 
 }  // namespace
 
+Status CheckTlsFiles(const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty() != key_file.empty()) {
+    return InvalidArgument(std::string(cert_file.empty() ? "--http-key" : "--http-cert") +
+                           " without the other: HTTPS needs both --http-cert CERT.pem and --http-key KEY.pem");
+  }
+  for (const auto& [flag, file] : {std::pair<const char*, const std::string&>{"--http-cert", cert_file},
+                                   std::pair<const char*, const std::string&>{"--http-key", key_file}}) {
+    if (::access(file.c_str(), R_OK) != 0) {
+      return InvalidArgument(std::string(flag) + " " + file + ": cannot read it (" + std::strerror(errno) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParseHttpAddress(const std::string& listen, bool allow_remote, std::string* host, int* port) {
   const std::string fix = "; give HOST:PORT, e.g. --http 127.0.0.1:8080 (port 0: a free one)";
   std::string h, p;
@@ -89,7 +103,8 @@ Status ParseHttpAddress(const std::string& listen, bool allow_remote, std::strin
   if (!IsLoopback(h) && !allow_remote) {
     return InvalidArgument("--http " + listen + ": '" + h +
                            "' is not a loopback address, so other machines could reach the dashboard (tokens travel "
-                           "in the clear over HTTP); use 127.0.0.1, or add --http-allow-remote on a trusted network");
+                           "in the clear over HTTP); use 127.0.0.1, serve HTTPS with --http-cert and --http-key, or "
+                           "add --http-allow-remote on a trusted network");
   }
   *host = h;
   *port = static_cast<int>(v);
@@ -100,7 +115,7 @@ struct HttpService::Impl {
   HttpOptions o;
   std::string host;
   int port = 0;
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server;  // an httplib::SSLServer with a certificate
   std::thread thread;
   bool started = false;
   std::atomic<bool> done{false};  // listen_after_bind returned
@@ -113,8 +128,22 @@ Result<std::unique_ptr<HttpService>> HttpService::Bind(const HttpOptions& o) {
   auto impl = std::make_unique<Impl>();
   impl->o = o;
   int want = 0;
-  OGAI_RETURN_IF_ERROR(ParseHttpAddress(o.listen, o.allow_remote, &impl->host, &want));
-  httplib::Server& s = impl->server;
+  const bool tls = !o.cert_file.empty() || !o.key_file.empty();
+  OGAI_RETURN_IF_ERROR(ParseHttpAddress(o.listen, o.allow_remote || tls, &impl->host, &want));
+  if (tls) {
+    OGAI_RETURN_IF_ERROR(CheckTlsFiles(o.cert_file, o.key_file));
+    auto ssl = std::make_unique<httplib::SSLServer>(o.cert_file.c_str(), o.key_file.c_str());
+    if (!ssl->is_valid()) {
+      return InvalidArgument("--http-cert " + o.cert_file + " and --http-key " + o.key_file +
+                             ": OpenSSL cannot serve with them (not PEM, or the key is not the certificate's); "
+                             "a self-signed pair: openssl req -x509 -newkey rsa:2048 -nodes -days 365 "
+                             "-subj /CN=HOST -keyout KEY -out CERT");
+    }
+    impl->server = std::move(ssl);
+  } else {
+    impl->server = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& s = *impl->server;
   // httplib's default sets SO_REUSEPORT, which would let a second daemon bind the same port
   // without an error; SO_REUSEADDR alone still allows a restart while old connections linger.
   s.set_socket_options([](int sock) {
@@ -139,12 +168,13 @@ int HttpService::port() const { return impl_->port; }
 
 std::string HttpService::url() const {
   const std::string h = impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]" : impl_->host;
-  return "http://" + h + ":" + std::to_string(impl_->port) + "/";
+  const bool tls = !impl_->o.cert_file.empty();
+  return (tls ? "https://" : "http://") + h + ":" + std::to_string(impl_->port) + "/";
 }
 
 void HttpService::Start(Scheduler* sched) {
   Impl& m = *impl_;
-  httplib::Server& s = m.server;
+  httplib::Server& s = *m.server;
   const int threads = m.o.threads > 0 ? m.o.threads : 8;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_read_timeout(5, 0);
@@ -185,7 +215,7 @@ void HttpService::Start(Scheduler* sched) {
   AddApiRoutes(&s, ctx);
   m.started = true;
   m.thread = std::thread([&m] {
-    m.server.listen_after_bind();
+    m.server->listen_after_bind();
     m.done = true;
   });
 }
@@ -194,8 +224,8 @@ void HttpService::Stop() {
   if (!impl_ || !impl_->started) return;
   Impl& m = *impl_;
   // stop() acts only once the accept loop runs: wait for it (or for its end) first.
-  while (!m.server.is_running() && !m.done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  m.server.stop();
+  while (!m.server->is_running() && !m.done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  m.server->stop();
   m.thread.join();
   m.started = false;
 }

@@ -104,6 +104,10 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
       f->http = v;
     else if (a == "--registry")
       f->registry = v;
+    else if (a == "--http-cert")
+      f->http_cert = v;
+    else if (a == "--http-key")
+      f->http_key = v;
     else
       return InvalidArgument("unknown flag " + a);
   }
@@ -120,11 +124,16 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
   if (!f->registry.empty() && f->http.empty()) {
     return InvalidArgument("--registry is read by the dashboard only; add --http HOST:PORT, or drop it");
   }
+  const bool tls = !f->http_cert.empty() || !f->http_key.empty();
+  if (tls && f->http.empty()) {
+    return InvalidArgument("--http-cert and --http-key are the dashboard's; add --http HOST:PORT, or drop them");
+  }
   if (!f->http.empty()) {
     std::string host;
     int port = 0;
-    OGAI_RETURN_IF_ERROR(ParseHttpAddress(f->http, f->http_allow_remote, &host, &port));
+    OGAI_RETURN_IF_ERROR(ParseHttpAddress(f->http, f->http_allow_remote || tls, &host, &port));
   }
+  if (tls) OGAI_RETURN_IF_ERROR(CheckTlsFiles(f->http_cert, f->http_key));
   if (!f->registry.empty() && ::access((f->registry + "/registry.db").c_str(), R_OK) != 0) {
     return InvalidArgument("--registry " + f->registry +
                            ": no registry there (no registry.db); give the root `ogai-model` uses (--root)");

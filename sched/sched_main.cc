@@ -41,7 +41,9 @@ constexpr const char* kUsage = R"(usage: ogai-sched --state DIR [options]
   --tick-ms MS       the scheduling loop's period (default 200)
   --http HOST:PORT   serve the web dashboard and its JSON API there (off by default;
                      loopback only; port 0 picks a free one, written to DIR/http.port)
-  --http-allow-remote  allow --http on an address that is not loopback
+  --http-allow-remote  allow plain HTTP on an address that is not loopback
+  --http-cert PEM    with --http-key PEM: serve the dashboard over HTTPS (then any address
+  --http-key PEM     is allowed; the tokens no longer travel in the clear)
   --registry DIR     the ogai-model registry the dashboard's models page shows
   -v                 say more
 )";
@@ -72,6 +74,8 @@ int main(int argc, char** argv) {
     HttpOptions ho;
     ho.listen = f.http;
     ho.allow_remote = f.http_allow_remote;
+    ho.cert_file = f.http_cert;
+    ho.key_file = f.http_key;
     ho.registry = f.registry;
     auto h = HttpService::Bind(ho);
     if (!h.ok()) return Fail(h.status().message(), 1);
