@@ -4,7 +4,10 @@
 //   ckpt/<step>/vote/<rank>  serialized ShardIndex or "FAILED: ..."  (every rank)
 //   ckpt/<step>/decision     "OK" or "FAILED: <message>"            (rank 0)
 // Every wait uses the timeout given (parallel.timeout_s); a rank that never votes makes
-// rank 0's Vote fail naming it. Rank 0 deletes a step's keys once it has decided.
+// rank 0's Vote fail naming it. Rank 0 deletes a step's votes once it has decided; the
+// prepared and decision keys stay (two small keys per save, in the round's prefix), so the
+// same step committed twice in one round would read the first commit's: training never does
+// that (tests/ckpt/zero_staging_test.cc, which does, deletes them first).
 #pragma once
 
 #include <chrono>
