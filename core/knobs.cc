@@ -54,6 +54,7 @@ const std::vector<Knob>& Knobs() {
       // The scheduler's CLI (docs/scheduler.md).
       {"OGAI_SCHED", T::kString, "unix:/var/lib/ogai-sched/sched.sock", "ogai: the scheduler's address"},
       {"OGAI_SCHED_TOKEN", T::kString, "", "ogai: the caller's token (a tenant's or the admin's)"},
+      {"OGAI_SCHED_CA", T::kString, "", "ogai: a PEM CA certificate; talk TLS to a daemon started with --listen-cert"},
       // Tests.
       {"OGAI_TEST_KEEP", T::kFlag, "0", "tests: keep the recovery tests' job folders"},
       {"OGAI_REGISTRY_TEST_DELAY_MS", T::kInt, "0",

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "sched/http_api.h"
+#include "sched/tls_files.h"
 #include "web/dashboard_page.h"
 
 namespace ogai::sched {
@@ -66,20 +67,6 @@ std::string WhyNoBind(const std::string& host, int port) {
 
 }  // namespace
 
-Status CheckTlsFiles(const std::string& cert_file, const std::string& key_file) {
-  if (cert_file.empty() != key_file.empty()) {
-    return InvalidArgument(std::string(cert_file.empty() ? "--http-key" : "--http-cert") +
-                           " without the other: HTTPS needs both --http-cert CERT.pem and --http-key KEY.pem");
-  }
-  for (const auto& [flag, file] : {std::pair<const char*, const std::string&>{"--http-cert", cert_file},
-                                   std::pair<const char*, const std::string&>{"--http-key", key_file}}) {
-    if (::access(file.c_str(), R_OK) != 0) {
-      return InvalidArgument(std::string(flag) + " " + file + ": cannot read it (" + std::strerror(errno) + ")");
-    }
-  }
-  return Status::Ok();
-}
-
 Status ParseHttpAddress(const std::string& listen, bool allow_remote, std::string* host, int* port) {
   const std::string fix = "; give HOST:PORT, e.g. --http 127.0.0.1:8080 (port 0: a free one)";
   std::string h, p;
@@ -131,7 +118,7 @@ Result<std::unique_ptr<HttpService>> HttpService::Bind(const HttpOptions& o) {
   const bool tls = !o.cert_file.empty() || !o.key_file.empty();
   OGAI_RETURN_IF_ERROR(ParseHttpAddress(o.listen, o.allow_remote || tls, &impl->host, &want));
   if (tls) {
-    OGAI_RETURN_IF_ERROR(CheckTlsFiles(o.cert_file, o.key_file));
+    OGAI_RETURN_IF_ERROR(CheckTlsPair("--http-cert", o.cert_file, "--http-key", o.key_file));
     auto ssl = std::make_unique<httplib::SSLServer>(o.cert_file.c_str(), o.key_file.c_str());
     if (!ssl->is_valid()) {
       return InvalidArgument("--http-cert " + o.cert_file + " and --http-key " + o.key_file +

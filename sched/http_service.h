@@ -31,9 +31,6 @@ struct HttpOptions {
 // allow_remote. One line saying what to change.
 Status ParseHttpAddress(const std::string& listen, bool allow_remote, std::string* host, int* port);
 
-// Both of --http-cert and --http-key or neither, each a file this process can read.
-Status CheckTlsFiles(const std::string& cert_file, const std::string& key_file);
-
 class HttpService {
  public:
   static Result<std::unique_ptr<HttpService>> Bind(const HttpOptions& o);

@@ -21,7 +21,7 @@ using namespace ogai;
 namespace pb = ogai::sched::pb;
 
 constexpr const char* kDefaultAddress = "unix:/var/lib/ogai-sched/sched.sock";
-constexpr const char* kUsage = R"(usage: ogai [--sched ADDR] [--token TOKEN] COMMAND ...
+constexpr const char* kUsage = R"(usage: ogai [--sched ADDR] [--token TOKEN] [--ca CERT.pem] COMMAND ...
 
   submit train.yaml [-np N] [--tenant T] [--priority P] [--min-runtime 10m]
          [--max-requeues K] [--max-restarts K] [--name NAME] [--hold] [key=value ...]
@@ -37,6 +37,8 @@ constexpr const char* kUsage = R"(usage: ogai [--sched ADDR] [--token TOKEN] COM
 
   ADDR: unix:PATH or HOST:PORT (default $OGAI_SCHED, else unix:/var/lib/ogai-sched/sched.sock)
   TOKEN: your tenant's token or the admin token (default $OGAI_SCHED_TOKEN)
+  CERT.pem: the CA (or the self-signed certificate) of a daemon that serves TLS on HOST:PORT
+            (ogai-sched --listen-cert); default $OGAI_SCHED_CA, else plain gRPC
 )";
 
 int Fail(const std::string& msg, int code = 2) {
@@ -59,6 +61,7 @@ int Report(const std::vector<std::string>& args) {
 struct Cli {
   std::string address;
   std::string token;
+  std::string ca;  // a PEM file: TLS, trusting it
   std::unique_ptr<pb::Scheduler::Stub> stub;
 
   void Prepare(grpc::ClientContext* ctx, int seconds = 30) {
@@ -68,9 +71,14 @@ struct Cli {
   // One line for a failed call; exit code 1 (2 for what the user must change).
   int Error(const grpc::Status& st) {
     if (st.error_code() == grpc::StatusCode::UNAVAILABLE || st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      const bool tcp = address.rfind("unix:", 0) != 0;
+      const std::string tls = !tcp         ? ""
+                              : ca.empty() ? "; if it serves TLS (ogai-sched --listen-cert), give its CA with --ca"
+                                           : "; or its certificate is not one that --ca " + ca + " vouches for";
       return Fail("no scheduler answers at " + address +
                       ": start one with `ogai-sched --state DIR` (its socket is DIR/sched.sock) or point OGAI_SCHED "
-                      "(or --sched) at it",
+                      "(or --sched) at it" +
+                      tls,
                   1);
     }
     return Fail(st.error_message(), st.error_code() == grpc::StatusCode::INTERNAL ? 1 : 2);
@@ -172,11 +180,12 @@ int main(int argc, char** argv) {
   ogai::SetLogProcessName("ogai");
   cli.address = KnobText("OGAI_SCHED").value_or(kDefaultAddress);
   cli.token = KnobText("OGAI_SCHED_TOKEN").value_or("");
+  cli.ca = KnobText("OGAI_SCHED_CA").value_or("");
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (args.empty() && (a == "--sched" || a == "--token") && i + 1 < argc) {
-      (a == "--sched" ? cli.address : cli.token) = argv[++i];
+    if (args.empty() && (a == "--sched" || a == "--token" || a == "--ca") && i + 1 < argc) {
+      (a == "--sched" ? cli.address : a == "--token" ? cli.token : cli.ca) = argv[++i];
     } else if (args.empty() && (a == "-h" || a == "--help")) {
       Print(kUsage);
       return 0;
@@ -189,7 +198,19 @@ int main(int argc, char** argv) {
   const std::string cmd = args[0];
   args.erase(args.begin());
   if (cmd == "report") return Report(args);
-  cli.stub = pb::Scheduler::NewStub(grpc::CreateChannel(cli.address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (!cli.ca.empty()) {
+    if (cli.address.rfind("unix:", 0) == 0) return Fail("--ca is for a daemon on HOST:PORT, not " + cli.address);
+    auto pem = ReadFile(cli.ca);
+    if (!pem.ok()) return Fail("--ca " + cli.ca + ": " + pem.status().message());
+    if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return Fail("--ca " + cli.ca + ": not a PEM certificate (no BEGIN CERTIFICATE line)");
+    }
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = *pem;
+    creds = grpc::SslCredentials(o);
+  }
+  cli.stub = pb::Scheduler::NewStub(grpc::CreateChannel(cli.address, creds));
   auto need_id = [&](int64_t* id) {
     if (args.size() != 1 && !(cmd == "logs" && args.size() == 2)) return false;
     char* end = nullptr;

@@ -15,6 +15,7 @@
 #include "core/file_io.h"
 #include "launcher/hostfile.h"
 #include "sched/http_service.h"
+#include "sched/tls_files.h"
 
 namespace ogai::sched {
 
@@ -108,6 +109,10 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
       f->http_cert = v;
     else if (a == "--http-key")
       f->http_key = v;
+    else if (a == "--listen-cert")
+      f->listen_cert = v;
+    else if (a == "--listen-key")
+      f->listen_key = v;
     else
       return InvalidArgument("unknown flag " + a);
   }
@@ -133,7 +138,15 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
     int port = 0;
     OGAI_RETURN_IF_ERROR(ParseHttpAddress(f->http, f->http_allow_remote || tls, &host, &port));
   }
-  if (tls) OGAI_RETURN_IF_ERROR(CheckTlsFiles(f->http_cert, f->http_key));
+  if (tls) OGAI_RETURN_IF_ERROR(CheckTlsPair("--http-cert", f->http_cert, "--http-key", f->http_key));
+  if (!f->listen_cert.empty() || !f->listen_key.empty()) {
+    if (f->listen.empty() || f->listen.rfind("unix:", 0) == 0) {
+      return InvalidArgument(
+          "--listen-cert and --listen-key are for --listen HOST:PORT (a unix socket stays on this machine); add "
+          "--listen HOST:PORT, or drop them");
+    }
+    OGAI_RETURN_IF_ERROR(CheckTlsPair("--listen-cert", f->listen_cert, "--listen-key", f->listen_key));
+  }
   if (!f->registry.empty() && ::access((f->registry + "/registry.db").c_str(), R_OK) != 0) {
     return InvalidArgument("--registry " + f->registry +
                            ": no registry there (no registry.db); give the root `ogai-model` uses (--root)");

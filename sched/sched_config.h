@@ -20,10 +20,11 @@ struct DaemonFlags {
   double half_life_s = 3600;
   int tick_ms = 200;
   bool verbose = false;
-  std::string http;                 // --http HOST:PORT: the dashboard ("" : off)
-  bool http_allow_remote = false;   // --http-allow-remote: a non-loopback --http address
-  std::string http_cert, http_key;  // --http-cert/--http-key: serve the dashboard over HTTPS
-  std::string registry;             // --registry DIR: the ogai-model registry for /api/models
+  std::string http;                     // --http HOST:PORT: the dashboard ("" : off)
+  bool http_allow_remote = false;       // --http-allow-remote: a non-loopback --http address
+  std::string http_cert, http_key;      // --http-cert/--http-key: serve the dashboard over HTTPS
+  std::string listen_cert, listen_key;  // --listen-cert/--listen-key: gRPC over TLS (TCP --listen)
+  std::string registry;                 // --registry DIR: the ogai-model registry for /api/models
 };
 
 // Aborted for --help.

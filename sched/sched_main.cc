@@ -32,7 +32,9 @@ constexpr const char* kUsage = R"(usage: ogai-sched --state DIR [options]
   --pool FILE        the nodes and their slots (Open MPI hostfile); default: this machine
   --tenants FILE     tenants, quotas and tokens (YAML, docs/scheduler.md); default: one
                      tenant "default" with every slot, its token in DIR/default.token
-  --listen ADDR      unix:PATH (default unix:DIR/sched.sock) or HOST:PORT
+  --listen ADDR      unix:PATH (default unix:DIR/sched.sock) or HOST:PORT (port 0: a free one)
+  --listen-cert PEM  with --listen-key PEM: the gRPC API over TLS on a HOST:PORT --listen
+  --listen-key PEM   (clients: ogai --ca CERT.pem, or OGAI_SCHED_CA)
   --backend B        how jobs run: local (ogai-run on the assigned hosts, the default) or
                      slurm (one sbatch per attempt, on the assigned nodes)
   --ogai-run PATH    the launcher (default: the one beside this program)
@@ -81,6 +83,13 @@ int main(int argc, char** argv) {
     if (!h.ok()) return Fail(h.status().message(), 1);
     http = std::move(h).value();
   }
+  // The gRPC API's certificate and key, read before anything is created.
+  std::unique_ptr<TlsPem> listen_tls;
+  if (!f.listen_cert.empty()) {
+    auto pem = ReadTlsPair("--listen-cert", f.listen_cert, "--listen-key", f.listen_key);
+    if (!pem.ok()) return Fail(pem.status().message());
+    listen_tls = std::make_unique<TlsPem>(std::move(pem).value());
+  }
   auto opts = BuildSchedulerOptions(f, argv[0]);
   if (!opts.ok()) return Fail(opts.status().message());
   // One daemon per state folder.
@@ -97,7 +106,8 @@ int main(int argc, char** argv) {
   auto s = Scheduler::Create(std::move(opts).value());
   if (!s.ok()) return Fail(s.status().message(), 1);
   std::unique_ptr<grpc::Service> service;
-  auto server = StartService(s->get(), f.listen, &service);
+  int grpc_port = 0;
+  auto server = StartService(s->get(), f.listen, listen_tls.get(), &service, &grpc_port);
   if (!server.ok()) return Fail(server.status().message(), 1);
   const std::string port_file = f.state + "/http.port";
   if (http) {
@@ -108,7 +118,10 @@ int main(int argc, char** argv) {
     http->Start(s->get());
     Print("ogai-sched: dashboard at " + http->url() + "\n");
   }
-  Print("ogai-sched: listening on " + f.listen + " (state " + f.state + ")\n");
+  // A TCP address with the port it got (port 0 picks one).
+  std::string where = f.listen;
+  if (grpc_port > 0) where = f.listen.substr(0, f.listen.rfind(':') + 1) + std::to_string(grpc_port);
+  Print("ogai-sched: listening on " + where + (listen_tls ? " (TLS)" : "") + " (state " + f.state + ")\n");
   std::thread loop([&] { (*s)->Run(&g_stop); });
   while (!g_stop) ::usleep(100000);
   if (http) {

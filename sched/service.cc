@@ -88,18 +88,27 @@ class Service final : public pb::Scheduler::Service {
 
 }  // namespace
 
-Result<std::unique_ptr<grpc::Server>> StartService(Scheduler* s, const std::string& address,
-                                                   std::unique_ptr<grpc::Service>* service) {
-  if (address.rfind("unix:", 0) == 0) ::unlink(address.substr(5).c_str());  // a previous daemon's socket
+Result<std::unique_ptr<grpc::Server>> StartService(Scheduler* s, const std::string& address, const TlsPem* tls,
+                                                   std::unique_ptr<grpc::Service>* service, int* bound_port) {
+  const bool unix_socket = address.rfind("unix:", 0) == 0;
+  if (unix_socket) ::unlink(address.substr(5).c_str());  // a previous daemon's socket
   *service = std::make_unique<Service>(s);
   grpc::ServerBuilder b;
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (tls != nullptr) {
+    grpc::SslServerCredentialsOptions o;  // no client certificate asked for: the token says who
+    o.pem_key_cert_pairs.push_back({tls->key, tls->cert});
+    creds = grpc::SslServerCredentials(o);
+  }
   int port = 0;
-  b.AddListeningPort(address, grpc::InsecureServerCredentials(), address.rfind("unix:", 0) == 0 ? nullptr : &port);
+  b.AddListeningPort(address, creds, unix_socket ? nullptr : &port);
   b.RegisterService(service->get());
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
   if (server == nullptr) {
-    return Unavailable("cannot listen on " + address + " (in use, or not a valid unix:PATH or HOST:PORT)");
+    return Unavailable("cannot listen on " + address + " (in use, or not a valid unix:PATH or HOST:PORT" +
+                       (tls ? ", or --listen-cert/--listen-key are not a certificate and its key" : "") + ")");
   }
+  if (bound_port != nullptr) *bound_port = port;
   return server;
 }
 

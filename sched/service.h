@@ -10,12 +10,14 @@
 
 #include "core/status.h"
 #include "sched/scheduler.h"
+#include "sched/tls_files.h"
 
 namespace ogai::sched {
 
-// Listens on `address`: "unix:PATH" or "HOST:PORT".
-Result<std::unique_ptr<grpc::Server>> StartService(Scheduler* s, const std::string& address,
-                                                   std::unique_ptr<grpc::Service>* service);
+// Listens on `address`: "unix:PATH" or "HOST:PORT" (port 0: a free one, in *bound_port), with
+// TLS when `tls` is given (then a client needs the certificate's CA: `ogai --ca`).
+Result<std::unique_ptr<grpc::Server>> StartService(Scheduler* s, const std::string& address, const TlsPem* tls,
+                                                   std::unique_ptr<grpc::Service>* service, int* bound_port);
 
 // ogai's Status as a gRPC status (the message is the one line the user sees).
 grpc::Status ToGrpc(const Status& st);

@@ -1,9 +1,9 @@
-// `ogai-sched --http ... --http-cert CERT --http-key KEY`: the dashboard over HTTPS (cpp-httplib's
-// SSLServer, OpenSSL), against a real daemon and a self-signed certificate made here with
-// OpenSSL:
-//   * a client that trusts the certificate gets the API's answers; a plain-HTTP client gets
-//     none; a client that trusts another certificate refuses the server;
-//   * the daemon's banner says https://;
+// ogai-sched over TLS, against a real daemon and self-signed certificates made here with OpenSSL:
+//   * the dashboard (`--http ... --http-cert CERT --http-key KEY`, cpp-httplib's SSLServer): a
+//     client that trusts the certificate gets the API's answers; a plain-HTTP client gets none;
+//     a client that trusts another certificate refuses the server; the banner says https://;
+//   * the gRPC API (`--listen HOST:PORT --listen-cert CERT --listen-key KEY`): the CLI with
+//     `--ca CERT` is answered; without it, or trusting another certificate, it says what to do;
 //   * bad TLS flags are one line each and start nothing.
 #include <httplib.h>
 
@@ -60,14 +60,22 @@ void MakeCertificate(const std::string& cert_path, const std::string& key_path) 
   EVP_PKEY_free(key);
 }
 
+// The server's certificate and key, and another certificate, in a folder of the test.
+struct Certificates {
+  explicit Certificates(const std::string& tag) : dir(tag) {
+    MakeCertificate(cert, key);
+    MakeCertificate(other, other_key);
+  }
+  ogai::testing::TempDir dir;
+  const std::string cert = dir / "cert.pem", key = dir / "key.pem";
+  const std::string other = dir / "other.pem", other_key = dir / "other-key.pem";
+};
+
 TEST(SchedHttps, ServesTheApiOnlyOverTlsWithItsCertificate) {
-  ogai::testing::TempDir keys("sched_https_keys");
-  const std::string cert = keys / "cert.pem", key = keys / "key.pem";
-  const std::string other = keys / "other.pem", other_key = keys / "other-key.pem";
-  MakeCertificate(cert, key);
-  MakeCertificate(other, other_key);
+  const Certificates certs("sched_https_keys");
+  const std::string &cert = certs.cert, &other = certs.other;
   Daemon d("https", "localhost slots=2\n", kTenants, {},
-           {"--http", "127.0.0.1:0", "--http-cert", cert, "--http-key", key});
+           {"--http", "127.0.0.1:0", "--http-cert", cert, "--http-key", certs.key});
   d.Start();
   EXPECT_NE(d.daemon_log().find("ogai-sched: dashboard at https://127.0.0.1:"), std::string::npos) << d.daemon_log();
   const int port = std::atoi(ogai::testing::ReadText(d.state() + "/http.port").c_str());
@@ -107,6 +115,41 @@ TEST(SchedHttps, ServesTheApiOnlyOverTlsWithItsCertificate) {
   }
 }
 
+TEST(SchedTls, TheCliTalksTlsToTheGrpcApiWithItsCa) {
+  const Certificates certs("sched_tls_keys");
+  const std::string &cert = certs.cert, &key = certs.key, &other = certs.other;
+  Daemon d("grpc_tls", "localhost slots=2\n", kTenants, {},
+           {"--listen", "127.0.0.1:0", "--listen-cert", cert, "--listen-key", key});
+  d.Start();
+  // "ogai-sched: listening on 127.0.0.1:PORT (TLS) (state ...)"
+  const std::string log = d.daemon_log();
+  const std::string head = "listening on 127.0.0.1:";
+  const size_t at = log.find(head);
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string port = log.substr(at + head.size(), log.find(' ', at + head.size()) - at - head.size());
+  ASSERT_GT(std::atoi(port.c_str()), 0) << log;
+  EXPECT_NE(log.find("(TLS)"), std::string::npos) << log;
+  auto ogai = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {launch::testing::BinDir() + "/ogai", "--sched", "127.0.0.1:" + port, "--token",
+                                     "tok-alice"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("quota");
+    return ogai::testing::RunChild(argv, 60, {"OGAI_SCHED_CA="});
+  };
+  auto r = ogai({"--ca", cert});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("alice"), std::string::npos) << r.output;
+  r = ogai({});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("give its CA with --ca"), std::string::npos) << r.output;
+  r = ogai({"--ca", other});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("vouches for"), std::string::npos) << r.output;
+  r = ogai({"--ca", key});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("not a PEM certificate"), std::string::npos) << r.output;
+}
+
 TEST(SchedHttps, BadTlsFlagsAreOneLine) {
   ogai::testing::TempDir dir("sched_https_flags");
   const std::string cert = dir / "cert.pem", key = dir / "key.pem";
@@ -128,6 +171,11 @@ TEST(SchedHttps, BadTlsFlagsAreOneLine) {
     std::vector<std::string> flags;
     std::string says;
   } cases[] = {
+      {{"--listen-cert", cert, "--listen-key", key}, "are for --listen HOST:PORT"},
+      {{"--listen", "127.0.0.1:0", "--listen-cert", cert}, "--listen-cert without the other"},
+      {{"--listen", "127.0.0.1:0", "--listen-cert", dir / "missing.pem", "--listen-key", key},
+       "--listen-cert " + (dir / "missing.pem") + ": cannot read it"},
+      {{"--listen", "127.0.0.1:0", "--listen-cert", key, "--listen-key", key}, "not a PEM certificate"},
       {{"--http", "127.0.0.1:0", "--http-cert", cert}, "--http-cert without the other"},
       {{"--http", "127.0.0.1:0", "--http-key", key}, "--http-key without the other"},
       {{"--http-cert", cert, "--http-key", key}, "add --http HOST:PORT"},
