@@ -16,10 +16,13 @@ StoreCommitter::StoreCommitter(std::shared_ptr<store::Store> store, int rank, in
     : store_(std::move(store)), rank_(rank), world_(world_size), timeout_(timeout) {}
 
 std::string StoreCommitter::Key(int64_t step, const std::string& what) const {
-  return "ckpt/" + std::to_string(step) + "/" + what;
+  return "ckpt/" + std::to_string(step) + (attempt_ > 0 ? "." + std::to_string(attempt_) : "") + "/" + what;
 }
 
 Status StoreCommitter::BeginSave(int64_t step, const Status& prepared) {
+  attempt_ = step == step_ ? attempt_ + 1 : 0;
+  step_ = step;
+  all_voted_ = false;
   if (rank_ == 0) {
     OGAI_RETURN_IF_ERROR(store_->Set(Key(step, "prepared"), ToWire(prepared)));
     return prepared;
@@ -39,6 +42,7 @@ Result<std::vector<pb::ShardIndex>> StoreCommitter::Vote(int64_t step, const pb:
   Status waited = store_->Wait(keys, timeout_);
   if (!waited.ok())
     return waited.WithContext("collecting the ranks' votes for checkpoint step " + std::to_string(step));
+  all_voted_ = true;
   std::vector<pb::ShardIndex> out(world_);
   std::string failures;
   for (int r = 0; r < world_; ++r) {
@@ -59,6 +63,12 @@ Status StoreCommitter::Decide(int64_t step, const Status& outcome) {
   if (rank_ == 0) {
     OGAI_RETURN_IF_ERROR(store_->Set(Key(step, "decision"), ToWire(outcome)));
     for (int r = 0; r < world_; ++r) (void)store_->Delete(Key(step, "vote/" + std::to_string(r)));
+    // Every rank voted, so each has read this save's prepared key and the last save's decision.
+    if (all_voted_) {
+      (void)store_->Delete(Key(step, "prepared"));
+      if (!previous_decision_.empty()) (void)store_->Delete(previous_decision_);
+    }
+    previous_decision_ = Key(step, "decision");
     return outcome;
   }
   auto v = store_->Get(Key(step, "decision"), timeout_);

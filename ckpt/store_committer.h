@@ -3,11 +3,12 @@
 //   ckpt/<step>/prepared     "OK" or "FAILED: <message>"            (rank 0)
 //   ckpt/<step>/vote/<rank>  serialized ShardIndex or "FAILED: ..."  (every rank)
 //   ckpt/<step>/decision     "OK" or "FAILED: <message>"            (rank 0)
-// Every wait uses the timeout given (parallel.timeout_s); a rank that never votes makes
-// rank 0's Vote fail naming it. Rank 0 deletes a step's votes once it has decided; the
-// prepared and decision keys stay (two small keys per save, in the round's prefix), so the
-// same step committed twice in one round would read the first commit's: training never does
-// that (tests/ckpt/zero_staging_test.cc, which does, deletes them first).
+// A second commit of the same step in one round (a synchronous save after a periodic one) uses
+// ckpt/<step>.<n>/..., so it never reads the first one's keys. Every wait uses the timeout
+// given (parallel.timeout_s); a rank that never votes makes rank 0's Vote fail naming it.
+// Rank 0 deletes a save's votes and its prepared key once every rank has voted, and the
+// previous save's decision then too (every rank read it before it voted again): the store
+// holds one decision between saves.
 #pragma once
 
 #include <chrono>
@@ -32,6 +33,10 @@ class StoreCommitter final : public Committer {
   std::shared_ptr<store::Store> store_;
   int rank_, world_;
   std::chrono::milliseconds timeout_;
+  int64_t step_ = -1;              // the save under way (BeginSave's step)
+  int attempt_ = 0;                // its commits before this one in this round
+  bool all_voted_ = false;         // rank 0: every rank's vote of this save arrived
+  std::string previous_decision_;  // rank 0: the last save's decision key, deleted once all vote again
 };
 
 }  // namespace ogai::ckpt
