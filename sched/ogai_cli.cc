@@ -14,6 +14,7 @@
 #include "launcher/remote.h"
 #include "proto/sched.grpc.pb.h"
 #include "sched/cli_format.h"
+#include "sched/tls_files.h"
 
 namespace {
 
@@ -201,11 +202,8 @@ int main(int argc, char** argv) {
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   if (!cli.ca.empty()) {
     if (cli.address.rfind("unix:", 0) == 0) return Fail("--ca is for a daemon on HOST:PORT, not " + cli.address);
-    auto pem = ReadFile(cli.ca);
-    if (!pem.ok()) return Fail("--ca " + cli.ca + ": " + pem.status().message());
-    if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      return Fail("--ca " + cli.ca + ": not a PEM certificate (no BEGIN CERTIFICATE line)");
-    }
+    auto pem = sched::ReadPemCertificate("--ca", cli.ca);
+    if (!pem.ok()) return Fail(pem.status().message());
     grpc::SslCredentialsOptions o;
     o.pem_root_certs = *pem;
     creds = grpc::SslCredentials(o);

@@ -4,11 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <yaml-cpp/yaml.h>
 
@@ -83,36 +86,30 @@ Status ParseDaemonFlags(int argc, char** argv, DaemonFlags* f) {
     } else {
       return InvalidArgument(a + " needs a value");
     }
-    if (a == "--state")
-      f->state = v;
-    else if (a == "--pool")
-      f->pool = v;
-    else if (a == "--tenants")
-      f->tenants = v;
-    else if (a == "--listen")
-      f->listen = v;
-    else if (a == "--backend")
-      f->backend = v;
-    else if (a == "--ogai-run")
-      f->ogai_run = v;
+    // Flags whose value is kept as text.
+    static const std::pair<const char*, std::string DaemonFlags::*> kText[] = {
+        {"--state", &DaemonFlags::state},
+        {"--pool", &DaemonFlags::pool},
+        {"--tenants", &DaemonFlags::tenants},
+        {"--listen", &DaemonFlags::listen},
+        {"--listen-cert", &DaemonFlags::listen_cert},
+        {"--listen-key", &DaemonFlags::listen_key},
+        {"--backend", &DaemonFlags::backend},
+        {"--ogai-run", &DaemonFlags::ogai_run},
+        {"--http", &DaemonFlags::http},
+        {"--http-cert", &DaemonFlags::http_cert},
+        {"--http-key", &DaemonFlags::http_key},
+        {"--registry", &DaemonFlags::registry},
+    };
+    const auto text = std::find_if(std::begin(kText), std::end(kText), [&](const auto& t) { return a == t.first; });
+    if (text != std::end(kText))
+      f->*(text->second) = v;
     else if (a == "--grace")
       f->grace_s = std::atof(v.c_str());
     else if (a == "--half-life")
       f->half_life_s = std::atof(v.c_str());
     else if (a == "--tick-ms")
       f->tick_ms = std::atoi(v.c_str());
-    else if (a == "--http")
-      f->http = v;
-    else if (a == "--registry")
-      f->registry = v;
-    else if (a == "--http-cert")
-      f->http_cert = v;
-    else if (a == "--http-key")
-      f->http_key = v;
-    else if (a == "--listen-cert")
-      f->listen_cert = v;
-    else if (a == "--listen-key")
-      f->listen_key = v;
     else
       return InvalidArgument("unknown flag " + a);
   }

@@ -24,15 +24,21 @@ Status CheckTlsPair(const std::string& cert_flag, const std::string& cert_file, 
   return Status::Ok();
 }
 
+Result<std::string> ReadPemCertificate(const std::string& flag, const std::string& file) {
+  auto pem = ReadFile(file);
+  if (!pem.ok()) return InvalidArgument(flag + " " + file + ": " + pem.status().message());
+  if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return InvalidArgument(flag + " " + file + ": not a PEM certificate (no BEGIN CERTIFICATE line)");
+  }
+  return pem;
+}
+
 Result<TlsPem> ReadTlsPair(const std::string& cert_flag, const std::string& cert_file, const std::string& key_flag,
                            const std::string& key_file) {
   OGAI_RETURN_IF_ERROR(CheckTlsPair(cert_flag, cert_file, key_flag, key_file));
   TlsPem pem;
-  OGAI_ASSIGN_OR_RETURN(pem.cert, ReadFile(cert_file));
+  OGAI_ASSIGN_OR_RETURN(pem.cert, ReadPemCertificate(cert_flag, cert_file));
   OGAI_ASSIGN_OR_RETURN(pem.key, ReadFile(key_file));
-  if (pem.cert.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-    return InvalidArgument(cert_flag + " " + cert_file + ": not a PEM certificate (no BEGIN CERTIFICATE line)");
-  }
   if (pem.key.find("PRIVATE KEY-----") == std::string::npos) {
     return InvalidArgument(key_flag + " " + key_file + ": not a PEM private key (no BEGIN ... PRIVATE KEY line)");
   }

@@ -17,6 +17,10 @@ struct TlsPem {
 Status CheckTlsPair(const std::string& cert_flag, const std::string& cert_file, const std::string& key_flag,
                     const std::string& key_file);
 
+// A PEM certificate's contents (`flag` names where it came from in the error), refusing a file
+// that cannot be read or holds no certificate: the servers' certificates and ogai's --ca.
+Result<std::string> ReadPemCertificate(const std::string& flag, const std::string& file);
+
 // The pair's contents after CheckTlsPair, refusing files that are not PEM.
 Result<TlsPem> ReadTlsPair(const std::string& cert_flag, const std::string& cert_file, const std::string& key_flag,
                            const std::string& key_file);
